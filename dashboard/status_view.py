@@ -1,0 +1,46 @@
+"""View model of the live status page: plain data, computed once per tick and region."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from dashboard.health import collect_health
+from dashboard.kpis import compute_kpis
+from dashboard.periods import today
+from dashboard.scope import RegionScope
+from dashboard.hierarchy import Level
+from dashboard.states import EVENT_ZH, STATE_ZH
+
+RECENT_EVENTS = 12
+
+
+def build_status(rt, region, now: datetime | None = None) -> dict:
+    from data_sources import case_queries
+    now = now or datetime.now(timezone.utc)
+    zone = ZoneInfo(rt.settings.timezone)
+    health = collect_health(rt)
+    model: dict = {"health": health, "region": {"code": region.code, "name": region.name},
+                   "computed_at": now.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
+                   "kpis": None, "events": []}
+    if health["database"]["status"] == "up":
+        scope = RegionScope(region.code, Level(region.level))
+        k = compute_kpis(case_queries.kpi_counts(rt.db.engine, scope,
+                                                 today(now, rt.settings.timezone), now))
+        model["kpis"] = [
+            ("今日受理", f"{k.intake:,}"), ("今日办结", f"{k.closed:,}"),
+            ("在办", f"{k.open:,}"), ("超期在办", f"{k.overdue_open:,}"),
+            ("督办 黄/红", f"{k.yellow_cards}/{k.red_cards}"),
+            ("办结率", k.closure.display()), ("按期办结率", k.on_time.display()),
+            ("满意率", f"{k.satisfaction.display()}（{k.rated}件评价）"),
+        ]
+    if health["redis"]["status"] == "up":
+        try:
+            events = rt.redis.reader().read_latest(RECENT_EVENTS)
+        except Exception:  # noqa: BLE001 - the health block already says Redis is unwell
+            events = []
+        model["events"] = [{
+            "id": e.entry_id, "time": e.ts.astimezone(zone).strftime("%H:%M:%S"),
+            "case": e.case_id, "grid": e.grid, "event": EVENT_ZH.get(e.type, e.type.value),
+            "state": STATE_ZH.get(e.state, e.state.value),
+        } for e in events]
+    return model

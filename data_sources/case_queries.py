@@ -1,0 +1,186 @@
+"""The dashboard's read queries. Every function takes a RegionScope and aggregates in SQL:
+nothing here loads the case table into Python.
+
+Each KPI aggregation is split into index-friendly queries (by reported_at, by closed_at,
+by deadline, open now) instead of one query with an OR over time columns, which no index
+can serve.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from dashboard.kpis import KpiCounts
+from dashboard.periods import Window
+from dashboard.scope import RegionScope
+from data_sources.schema import OPEN_STATES_SQL, case
+
+c = case.c
+BREAKDOWN_DIMENSIONS = ("category", "source", "urgency", "resolution_level", "handler_level",
+                        "state")
+
+
+def _scoped(scope: RegionScope):
+    return c[scope.column] == scope.code
+
+
+def _hours_between(dialect: str, later, earlier):
+    if dialect == "postgresql":
+        return sa.func.extract("epoch", later - earlier) / 3600.0
+    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 24.0
+
+
+def _count_if(cond):
+    return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
+
+
+def _group(scope: RegionScope, by_child: bool):
+    if not by_child:
+        return []
+    if scope.child_level is None:
+        raise ValueError("a grid has no children to group by")
+    return [c[scope.child_level.column]]
+
+
+def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: datetime,
+                  by_child: bool = False) -> dict[str | None, KpiCounts]:
+    """KpiCounts for the scope (key None) or for each of its children (key: child code)."""
+    w = window.utc
+    dialect = engine.dialect.name
+    group = _group(scope, by_child)
+    key = (lambda row: row[0]) if by_child else (lambda row: None)
+    acc: dict[str | None, dict] = {}
+
+    def add(rows, names):
+        for row in rows:
+            d = acc.setdefault(key(row), {})
+            for name, value in zip(names, row[len(group):]):
+                d[name] = d.get(name, 0) + (value or 0)
+
+    in_window = lambda col: sa.and_(col >= w.start, col < w.end)  # noqa: E731
+    with engine.connect() as conn:
+        # Intake side: cases reported in the window.
+        names = ["intake", "dispatches", "late", "returned", "direct_resolved"]
+        q = (sa.select(*group, sa.func.count(),
+                       sa.func.coalesce(sa.func.sum(c.dispatch_count), 0),
+                       sa.func.coalesce(sa.func.sum(c.late_sign_count), 0),
+                       sa.func.coalesce(sa.func.sum(c.return_count), 0),
+                       _count_if(sa.and_(c.closed_at.is_not(None),
+                                         c.resolution_level == "网格")))
+             .where(_scoped(scope), in_window(c.reported_at)).group_by(*group))
+        add(conn.execute(q), names)
+
+        # Closure side: cases closed in the window; ratings follow the closure they rate.
+        names = ["closed", "closed_on_time", "close_hours_sum", "reworked", "verified",
+                 "reopened", "rated", "satisfied", "basically_satisfied"]
+        q = (sa.select(*group, sa.func.count(),
+                       # Settled at intake: there was never a deadline to miss.
+                       _count_if(sa.or_(c.deadline.is_(None), c.closed_at <= c.deadline)),
+                       sa.func.coalesce(sa.func.sum(
+                           _hours_between(dialect, c.closed_at, c.reported_at)), 0),
+                       sa.func.coalesce(sa.func.sum(c.rework_count), 0),
+                       _count_if(c.dispatch_count > 0),
+                       sa.func.coalesce(sa.func.sum(c.reopen_count), 0),
+                       _count_if(c.rating.is_not(None)),
+                       _count_if(c.rating == "满意"),
+                       _count_if(c.rating == "基本满意"))
+             .where(_scoped(scope), in_window(c.closed_at)).group_by(*group))
+        add(conn.execute(q), names)
+
+        # Due but not closed in the window (deadline in it, closed elsewhen or still open).
+        q = (sa.select(*group, sa.func.count())
+             .where(_scoped(scope), in_window(c.deadline), c.state != "REJECTED",
+                    sa.or_(c.closed_at.is_(None), c.closed_at < w.start, c.closed_at >= w.end))
+             .group_by(*group))
+        add(conn.execute(q), ["due_unclosed"])
+
+        # Open now (not windowed).
+        q = (sa.select(*group, sa.func.count(), _count_if(c.deadline < now),
+                       _count_if(c.supervision_level == 2), _count_if(c.supervision_level == 3))
+             .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL)).group_by(*group))
+        add(conn.execute(q), ["open", "overdue_open", "yellow_cards", "red_cards"])
+
+    out: dict[str | None, KpiCounts] = {}
+    for k, d in acc.items():
+        dispatches = int(d.get("dispatches", 0))
+        late = int(d.get("late", 0))
+        returned = int(d.get("returned", 0))
+        verified = int(d.get("verified", 0)) + int(d.get("reworked", 0))
+        out[k] = KpiCounts(
+            intake=int(d.get("intake", 0)), closed=int(d.get("closed", 0)),
+            due=int(d.get("closed", 0)) + int(d.get("due_unclosed", 0)),
+            closed_on_time=int(d.get("closed_on_time", 0)),
+            open=int(d.get("open", 0)), overdue_open=int(d.get("overdue_open", 0)),
+            dispatches=dispatches, signed_in_time=max(dispatches - late - returned, 0),
+            returned=returned, rated=int(d.get("rated", 0)),
+            satisfied=int(d.get("satisfied", 0)),
+            basically_satisfied=int(d.get("basically_satisfied", 0)),
+            verified=verified, reworked=int(d.get("reworked", 0)),
+            reopened=int(d.get("reopened", 0)), direct_resolved=int(d.get("direct_resolved", 0)),
+            close_hours_sum=float(d.get("close_hours_sum", 0.0)),
+            yellow_cards=int(d.get("yellow_cards", 0)), red_cards=int(d.get("red_cards", 0)),
+        )
+    if not by_child:
+        out.setdefault(None, KpiCounts())
+    return out
+
+
+def kpi_counts(engine, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:
+    return kpi_counts_by(engine, scope, window, now)[None]
+
+
+def open_by_state_and_level(engine, scope: RegionScope) -> dict[tuple[str, str | None], int]:
+    """Where open cases sit: {(state, handler_level): count}."""
+    q = (sa.select(c.state, c.handler_level, sa.func.count())
+         .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL))
+         .group_by(c.state, c.handler_level))
+    with engine.connect() as conn:
+        return {(s, lvl): int(n) for s, lvl, n in conn.execute(q)}
+
+
+def breakdown(engine, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]:
+    """Intake in the window counted by one dimension (category, source, ...)."""
+    if dimension not in BREAKDOWN_DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    w = window.utc
+    col = c[dimension]
+    q = (sa.select(col, sa.func.count())
+         .where(_scoped(scope), c.reported_at >= w.start, c.reported_at < w.end)
+         .group_by(col))
+    with engine.connect() as conn:
+        return {k if k is not None else "": int(n) for k, n in conn.execute(q)}
+
+
+def hourly(engine, scope: RegionScope, window: Window, column: str = "reported_at") -> list[int]:
+    """Counts per hour of the window (index 0 = first hour) of reported_at or closed_at."""
+    if column not in ("reported_at", "closed_at"):
+        raise ValueError("column must be reported_at or closed_at")
+    w = window.utc
+    col = c[column]
+    hours = int((w.end - w.start).total_seconds() // 3600)
+    bucket = sa.cast(sa.func.floor(_hours_between(engine.dialect.name, col, sa.literal(w.start))),
+                     sa.Integer)
+    if engine.dialect.name == "sqlite":
+        # SQLite compares the stored naive-UTC text; bind the same shape.
+        bucket = sa.cast(sa.func.floor(
+            (sa.func.julianday(col) - sa.func.julianday(w.start.replace(tzinfo=None))) * 24),
+            sa.Integer)
+    q = (sa.select(bucket, sa.func.count())
+         .where(_scoped(scope), col >= w.start, col < w.end).group_by(bucket))
+    out = [0] * hours
+    with engine.connect() as conn:
+        for b, n in conn.execute(q):
+            if b is not None and 0 <= int(b) < hours:
+                out[int(b)] += int(n)
+    return out
+
+
+def overdue_cases(engine, scope: RegionScope, now: datetime, limit: int = 20) -> list[dict]:
+    """Open cases past their deadline, oldest deadline first."""
+    q = (sa.select(c.id, c.case_no, c.grid_code, c.category, c.urgency, c.state,
+                   c.deadline, c.supervision_level, c.reported_at)
+         .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL), c.deadline < now)
+         .order_by(c.deadline).limit(limit))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]

@@ -1,0 +1,169 @@
+"""The case database (SQLAlchemy 2): engine, schema creation, bulk and live writes.
+
+SQLite is the embedded default; PostgreSQL is production, where bulk loads use COPY.
+Reading queries for the dashboard live in case_queries.py.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+
+from data_sources.base import DataSource, register
+from data_sources.schema import case, case_event, meta, metadata
+
+SCHEMA_VERSION = "1"
+CASE_COLUMNS = [c.name for c in case.columns]
+EVENT_COLUMNS = [c.name for c in case_event.columns if c.name != "id"]
+
+
+def make_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa_event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            # WAL lets the web app read while the simulator writes.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@register("cases")
+class CaseDatabase(DataSource):
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_engine(url)
+
+    @classmethod
+    def from_settings(cls, settings) -> "CaseDatabase":
+        return cls(settings.resolved_database_url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    # -- schema -------------------------------------------------------------
+    def init_schema(self) -> None:
+        metadata.create_all(self.engine)
+        self.meta_set("schema_version", SCHEMA_VERSION)
+
+    def schema_ready(self) -> bool:
+        return sa.inspect(self.engine).has_table(case.name)
+
+    def meta_get(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
+
+    def meta_set(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(meta.delete().where(meta.c.key == key))
+            conn.execute(meta.insert().values(key=key, value=value))
+
+    # -- health -------------------------------------------------------------
+    def case_count(self) -> int:
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                # count(*) over tens of millions of rows is seconds; the planner's estimate
+                # is enough once the table is big.
+                est = conn.execute(sa.text(
+                    "select reltuples::bigint from pg_class where oid = to_regclass(:t)"),
+                    {"t": case.name}).scalar()
+                if est is not None and est > 1_000_000:
+                    return int(est)
+            return int(conn.execute(sa.select(sa.func.count()).select_from(case)).scalar())
+
+    def health(self) -> dict:
+        try:
+            if not self.schema_ready():
+                return {"status": "down", "error": "schema missing: run `gridwatch db init`"}
+            return {"status": "up", "dialect": self.dialect, "cases": self.case_count()}
+        except Exception as exc:  # noqa: BLE001 - health reports, it does not raise
+            return {"status": "down", "dialect": self.dialect, "error": _short(exc)}
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes (the simulator, playing the upstream system) -----------------
+    def max_case_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(case.c.id))).scalar() or 0)
+
+    def bulk_insert(self, cases: list[dict], events: list[dict]) -> None:
+        """Insert complete rows; COPY on PostgreSQL, executemany elsewhere."""
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                _copy(conn, case.name, CASE_COLUMNS, cases)
+                _copy(conn, case_event.name, EVENT_COLUMNS, events)
+            else:
+                if cases:
+                    conn.execute(case.insert(), cases)
+                if events:
+                    conn.execute(case_event.insert(), events)
+
+    def apply_changes(self, updates: list[tuple[int, dict]], new_cases: list[dict],
+                      events: list[dict]) -> None:
+        """One transaction per tick: new cases, updated cases, and their events."""
+        with self.engine.begin() as conn:
+            if new_cases:
+                conn.execute(case.insert(), new_cases)
+            for case_id, values in updates:
+                conn.execute(case.update().where(case.c.id == case_id).values(**values))
+            if events:
+                conn.execute(case_event.insert(), events)
+
+    def open_cases(self, limit: int | None = None) -> list[dict]:
+        """Open cases with what the live simulator needs to continue them."""
+        from data_sources.schema import OPEN_STATES_SQL
+        q = sa.select(case).where(case.c.state.in_(OPEN_STATES_SQL)).order_by(case.c.id)
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def last_event_seq(self, case_ids: list[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(case_ids), 900):
+                chunk = case_ids[i:i + 900]
+                q = (sa.select(case_event.c.case_id, sa.func.max(case_event.c.seq))
+                     .where(case_event.c.case_id.in_(chunk)).group_by(case_event.c.case_id))
+                out.update({int(a): int(b) for a, b in conn.execute(q)})
+        return out
+
+
+def _copy(conn, table: str, columns: list[str], rows: list[dict]) -> None:
+    if not rows:
+        return
+    raw = conn.connection.driver_connection
+    cols = ", ".join(columns)
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
+            for row in rows:
+                cp.write_row([row.get(c) for c in columns])
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def json_detail(fields: dict) -> str | None:
+    if not fields:
+        return None
+    return json.dumps({k: (v.isoformat() if isinstance(v, datetime) else v)
+                       for k, v in fields.items()}, ensure_ascii=False)
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)

@@ -1,0 +1,161 @@
+"""The event stream in Redis: append (simulator), incremental reads (dashboard), health.
+
+Reads are always incremental from a concrete entry ID with a bounded COUNT, never the
+whole stream and never from "$" in a loop ("$" means "newer than whatever is newest
+when this command arrives", so each call would skip what arrived between two calls).
+Bad entries are counted by reason and skipped; the cursor still moves past them, so one
+bad entry can never wedge a reader.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import redis
+
+from data_sources.stream_events import Rejected, StreamEvent, decode_entry
+
+_APPEND_CHUNK = 1000
+
+
+def _sid(entry_id: bytes | str) -> str:
+    return entry_id.decode("ascii") if isinstance(entry_id, bytes) else str(entry_id)
+
+
+def id_time(entry_id: str) -> datetime:
+    """The UTC time of an entry ID's millisecond part (the Redis server's clock)."""
+    return datetime.fromtimestamp(int(entry_id.split("-", 1)[0]) / 1000, tz=timezone.utc)
+
+
+class EventStream:
+    def __init__(self, client: redis.Redis, key: str, maxlen: int = 1_000_000):
+        self.client, self.key, self.maxlen = client, key, maxlen
+
+    def append(self, fields: Mapping[str, str]) -> str:
+        return _sid(self.client.xadd(self.key, dict(fields), maxlen=self.maxlen,
+                                     approximate=True))
+
+    def append_many(self, entries: Iterable[Mapping[str, str]]) -> list[str]:
+        ids: list[str] = []
+        batch = list(entries)
+        # Chunked so a large backfill neither builds one huge reply nor stalls Redis.
+        for start in range(0, len(batch), _APPEND_CHUNK):
+            pipe = self.client.pipeline(transaction=False)
+            for fields in batch[start:start + _APPEND_CHUNK]:
+                pipe.xadd(self.key, dict(fields), maxlen=self.maxlen, approximate=True)
+            ids.extend(_sid(i) for i in pipe.execute())
+        return ids
+
+    def newest(self) -> tuple[str, datetime] | None:
+        rows = self.client.xrevrange(self.key, count=1)
+        if not rows:
+            return None
+        entry_id = _sid(rows[0][0])
+        return entry_id, id_time(entry_id)
+
+    def tail_id(self) -> str:
+        newest = self.newest()
+        return newest[0] if newest else "0-0"
+
+    def length(self) -> int:
+        return int(self.client.xlen(self.key))
+
+    def lag_seconds(self, now: datetime) -> float | None:
+        """Age of the newest entry; None when empty. Clamped at 0 for clock skew."""
+        newest = self.newest()
+        if newest is None:
+            return None
+        return max(0.0, (now - newest[1]).total_seconds())
+
+
+@dataclass
+class ReadResult:
+    events: list[StreamEvent]
+    last_id: str
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+class StreamReader:
+    def __init__(self, stream: EventStream, known_grid: Callable[[str], bool] | None = None,
+                 batch: int = 500):
+        if batch < 1:
+            raise ValueError("batch must be >= 1")
+        self.stream, self.known_grid, self.batch = stream, known_grid, batch
+        self.rejected_total: Counter[str] = Counter()
+
+    def start_id_now(self) -> str:
+        """A concrete ID meaning "from now on": read(after_id=this) sees only new entries."""
+        return self.stream.tail_id()
+
+    def read(self, after_id: str, count: int | None = None,
+             block_ms: int | None = None) -> ReadResult:
+        """Entries strictly after `after_id`, at most `count` (default: batch).
+
+        With `block_ms`, waits up to that long for an entry when none is there yet; the
+        client must then come from make_client(..., blocking=True).
+        """
+        if after_id in ("$", "+", ">") or not after_id:
+            raise ValueError(f"after_id must be a concrete entry ID, got {after_id!r}; "
+                             "use start_id_now() for 'from now'")
+        count = self.batch if count is None else count
+        if count < 1:
+            raise ValueError("count must be >= 1")
+        if block_ms is not None:
+            self._check_block(block_ms)
+        reply = self.stream.client.xread({self.stream.key: after_id}, count=count,
+                                         block=block_ms)
+        if isinstance(reply, dict):  # RESP3 replies map key -> entries
+            rows = next(iter(reply.values()), [])
+        else:
+            rows = reply[0][1] if reply else []
+        return self._decode(rows, after_id)
+
+    def read_latest(self, n: int) -> list[StreamEvent]:
+        """The newest n entries' valid events, oldest first (a ticker's initial fill)."""
+        if n < 1:
+            return []
+        rows = self.stream.client.xrevrange(self.stream.key, count=n)
+        return self._decode(list(reversed(rows)), "0-0").events
+
+    def _decode(self, rows, after_id: str) -> ReadResult:
+        result = ReadResult([], after_id)
+        for entry_id, raw in rows:
+            decoded = decode_entry(entry_id, raw, self.known_grid)
+            if isinstance(decoded, Rejected):
+                result.rejected[decoded.reason] += 1
+            else:
+                result.events.append(decoded)
+            result.last_id = decoded.entry_id
+        self.rejected_total.update(result.rejected)
+        return result
+
+    def _check_block(self, block_ms: int) -> None:
+        # A read timeout shorter than BLOCK turns every quiet period into a TimeoutError.
+        timeout = self.stream.client.connection_pool.connection_kwargs.get("socket_timeout")
+        too_long = timeout is not None and (block_ms == 0 or block_ms / 1000 + 0.5 > timeout)
+        if block_ms < 0 or too_long:
+            raise ValueError(f"block_ms={block_ms} needs a client without a shorter socket "
+                             "timeout: make_client(url, blocking=True)")
+
+
+def stream_health(stream: EventStream, now: datetime, lag_warn_seconds: float) -> dict:
+    """Status of the stream for the freshness badge; never raises on Redis errors."""
+    health = {"status": "down", "length": None, "newest_id": None, "newest_at": None,
+              "lag_seconds": None, "error": None}
+    try:
+        length = stream.length()
+        newest = stream.newest()
+    except (redis.RedisError, OSError) as exc:
+        health["error"] = f"{type(exc).__name__}: {exc}"
+        return health
+    health["length"] = length
+    if newest is None:
+        health["status"] = "empty"
+        return health
+    entry_id, at = newest
+    lag = max(0.0, (now - at).total_seconds())
+    health.update(newest_id=entry_id, newest_at=at.isoformat(timespec="milliseconds"),
+                  lag_seconds=lag, status="lagging" if lag > lag_warn_seconds else "live")
+    return health

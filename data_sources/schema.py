@@ -1,0 +1,135 @@
+"""Tables of the data contract (docs/data-contract.md): region, case, case_event.
+
+Timestamps are stored in UTC (timestamptz on PostgreSQL; naive-UTC text on SQLite, which
+has no time zone type) and converted to the region's zone only for display and windows.
+Indexes follow the dashboard's queries: every query filters one level's code column and a
+time column, so each hot level gets a (code, time) index; open cases get partial indexes
+because they are a small, hot slice of a table that grows without bound.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (BigInteger, Column, DateTime, Float, Index, Integer, MetaData,
+                        SmallInteger, String, Table, Text, TypeDecorator)
+
+metadata = MetaData()
+
+OPEN_STATES_SQL = ("REPORTED", "REGISTERED", "DISPATCHED", "IN_PROGRESS", "SUSPENDED",
+                   "VERIFYING")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on every backend."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; gridwatch stores aware timestamps only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+region = Table(
+    "region", metadata,
+    Column("code", String(20), primary_key=True),
+    Column("parent_code", String(20), index=True),
+    Column("level", SmallInteger, nullable=False),  # dashboard.hierarchy.Level
+    Column("name", String(64), nullable=False),
+    Column("population", BigInteger, nullable=False, default=0),
+    Column("lon", Float), Column("lat", Float),      # centroid / point location
+    Column("boundary", Text),                        # GeoJSON geometry; province/city/county only
+)
+
+case = Table(
+    "gw_case", metadata,  # "case" is an SQL keyword
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("case_no", String(32), nullable=False),
+    Column("province_code", String(20), nullable=False),
+    Column("city_code", String(20), nullable=False),
+    Column("county_code", String(20), nullable=False),
+    Column("township_code", String(20), nullable=False),
+    Column("community_code", String(20), nullable=False),
+    Column("grid_code", String(20), nullable=False),
+    Column("category", String(16), nullable=False),
+    Column("subcategory", String(16), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("urgency", String(4), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("registered_at", UTCDateTime),
+    Column("dispatched_at", UTCDateTime),
+    Column("accepted_at", UTCDateTime),
+    Column("handled_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("rated_at", UTCDateTime),
+    Column("sign_deadline", UTCDateTime),
+    Column("deadline", UTCDateTime),
+    Column("handler_level", String(4)),             # level now holding the case: 网格 ... 市
+    Column("resolution_level", String(4)),          # level that settled it: 网格 / 村社 / ... / 市
+    Column("supervision_level", SmallInteger, nullable=False, default=0),  # 0, 1 催办, 2 黄牌, 3 红牌
+    Column("rating", String(8)),                    # 满意 / 基本满意 / 不满意
+    Column("dispatch_count", SmallInteger, nullable=False, default=0),
+    Column("late_sign_count", SmallInteger, nullable=False, default=0),
+    Column("return_count", SmallInteger, nullable=False, default=0),
+    Column("rework_count", SmallInteger, nullable=False, default=0),
+    Column("reopen_count", SmallInteger, nullable=False, default=0),
+    Column("suspended", SmallInteger, nullable=False, default=0),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+_open = case.c.state.in_(OPEN_STATES_SQL)
+# A database usually serves one province, so province scope uses the time-only indexes.
+Index("ix_case_reported", case.c.reported_at)
+Index("ix_case_closed", case.c.closed_at)
+Index("ix_case_deadline", case.c.deadline)
+Index("ix_case_open", case.c.deadline, postgresql_where=_open, sqlite_where=_open)
+for _level in ("city", "county"):
+    Index(f"ix_case_{_level}_reported", case.c[f"{_level}_code"], case.c.reported_at)
+    Index(f"ix_case_{_level}_closed", case.c[f"{_level}_code"], case.c.closed_at)
+    Index(f"ix_case_{_level}_deadline", case.c[f"{_level}_code"], case.c.deadline)
+    Index(f"ix_case_{_level}_open", case.c[f"{_level}_code"], case.c.deadline,
+          postgresql_where=_open, sqlite_where=_open)
+# Below county a region holds ~1/1000 of the rows: one index to find them is enough.
+Index("ix_case_township_reported", case.c.township_code, case.c.reported_at)
+Index("ix_case_township_open", case.c.township_code, case.c.deadline,
+      postgresql_where=_open, sqlite_where=_open)
+Index("ix_case_community_reported", case.c.community_code, case.c.reported_at)
+Index("ix_case_grid_reported", case.c.grid_code, case.c.reported_at)
+del _level
+
+case_event = Table(
+    "case_event", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("seq", SmallInteger, nullable=False),
+    Column("event_type", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("state", String(16), nullable=False),     # state after the event
+    Column("actor_level", String(4)),
+    Column("actor_org", String(20)),
+    Column("detail", Text),                          # JSON of the fields this event changed
+    Index("ix_event_case", "case_id", "seq", unique=True),
+    Index("ix_event_at", "at"),
+)
+
+meta = Table(
+    "gw_meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,317 @@
+"""Codec of the event stream: one Redis Stream entry per workflow transition (schema v1).
+
+Pure functions, no Redis: the simulator encodes with `encode_event`, the reader decodes
+with `decode_entry`, and both apply the same rules. docs/data-contract.md is written
+from this docstring.
+
+Every entry's fields are UTF-8 strings.
+
+Always present:
+    v           schema version, "1"; any other value is rejected (unknown_version)
+    type        event type, a dashboard.states.Event value, e.g. "DISPATCHED"
+    case_id     positive integer, the case's id in the case database
+    seq         the case's event sequence number, integer >= 1 (1 is its REPORTED)
+    ts          when it happened: ISO 8601 with a UTC offset, 2026-11-23T09:15:02.123+08:00
+                ("Z" allowed, up to 9 fraction digits, kept to microseconds)
+    grid        15-digit grid code of the case
+    state       the case's dashboard.states.State after the event; must be a state
+                the event can lead to (REPORTED -> REPORTED, CLOSED -> CLOSED, ...)
+
+Per type (required):
+    REPORTED            case_no, category, subcategory, source, urgency
+                        (category, source, urgency from dashboard.catalog vocabularies;
+                        subcategory is free text, as sources name them differently)
+    REGISTERED          deadline, sign_deadline (ISO 8601 with offset)
+    DISPATCHED          level (网格/村社/镇街/县区/市), org (region code of the receiver)
+    ESCALATED           level, org
+    ACCEPTED            late ("1": signed after sign_deadline, else "0")
+    EXTENDED            deadline
+    SELF_RESOLVED       resolution_level (网格/村社/镇街/县区/市)
+    CLOSED              resolution_level
+    RATED               rating (满意/基本满意/不满意)
+    SUPERVISED          supervision (催办/黄牌/红牌)
+    REJECTED RETURNED SUSPENDED RESUMED HANDLED REWORK REOPENED: nothing extra
+
+Optional on any type: org (region code), level, note (free text).
+
+Unknown fields are ignored, whatever their bytes, so producers may add fields without a
+version bump. An entry is rejected with one reason from REJECT_REASONS, checked in this
+order: oversized (whole entry above 8 KiB, any key or value above 2 KiB, more than 64
+fields), bad_encoding (a known field is not UTF-8), missing_field (`v` absent or empty),
+unknown_version, unknown_type, missing_field (any other required field absent or empty),
+bad_time (ts, deadline, sign_deadline), bad_value (anything else malformed or outside its
+vocabulary), unknown_grid (well-formed grid the caller's `known_grid` does not know).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from dashboard.catalog import (CATEGORIES, RATINGS, RESOLUTION_LEVELS, SOURCES,
+                               SUPERVISION_LEVELS, URGENCIES)
+from dashboard.hierarchy import is_valid_code
+from dashboard.states import TRANSITIONS, Event, State
+
+SCHEMA_VERSION = "1"
+MAX_ENTRY_BYTES = 8 * 1024
+MAX_FIELD_BYTES = 2 * 1024
+MAX_FIELDS = 64
+
+REJECT_REASONS = ("unknown_version", "unknown_type", "missing_field", "bad_time",
+                  "bad_value", "unknown_grid", "oversized", "bad_encoding")
+
+COMMON_FIELDS = ("v", "type", "case_id", "seq", "ts", "grid", "state")
+OPTIONAL_FIELDS = ("org", "level", "note")
+TYPE_FIELDS: dict[Event, tuple[str, ...]] = {
+    Event.REPORTED: ("case_no", "category", "subcategory", "source", "urgency"),
+    Event.REGISTERED: ("deadline", "sign_deadline"),
+    Event.DISPATCHED: ("level", "org"),
+    Event.ESCALATED: ("level", "org"),
+    Event.ACCEPTED: ("late",),
+    Event.EXTENDED: ("deadline",),
+    Event.SELF_RESOLVED: ("resolution_level",),
+    Event.CLOSED: ("resolution_level",),
+    Event.RATED: ("rating",),
+    Event.SUPERVISED: ("supervision",),
+}
+_KNOWN = frozenset(COMMON_FIELDS + OPTIONAL_FIELDS).union(*TYPE_FIELDS.values())
+_TIME_FIELDS = frozenset({"deadline", "sign_deadline"})
+# The states each event can lead to; a `state` outside this set is a corrupt entry.
+_RESULT_STATES: dict[Event, frozenset[State]] = {
+    ev: frozenset(s for (_, e), s in TRANSITIONS.items() if e == ev) for ev in Event}
+
+# Strict extended ISO 8601: fromisoformat alone also takes basic format and naive times,
+# which an integrator would then find accepted here and rejected by a stricter consumer.
+_TS_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
+    r"(?:(Z|z)|([+-])(\d{2}):?(\d{2}))", re.ASCII)
+_INT_RE = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)  # fits a signed 64-bit BIGINT
+_GRID_RE = re.compile(r"[0-9]{15}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    entry_id: str
+    type: Event
+    case_id: int
+    seq: int
+    ts: datetime
+    grid: str
+    state: State
+    # Type-specific and optional fields, parsed (datetimes, bool for `late`). A plain
+    # dict so events pickle (flask-caching); treat it as read-only.
+    fields: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    entry_id: str
+    reason: str
+    detail: str = field(default="", compare=False)
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.reason, self.detail = reason, detail
+
+
+def parse_time(text: str) -> datetime:
+    """An aware datetime from strict ISO 8601 with offset; ValueError otherwise."""
+    m = _TS_RE.fullmatch(text)
+    if not m:
+        raise ValueError(f"not ISO 8601 with a UTC offset: {text[:40]!r}")
+    y, mo, d, h, mi, s, frac, z, sign, oh, om = m.groups()
+    if z:
+        tz = timezone.utc
+    else:
+        if int(oh) > 23 or int(om) > 59:
+            raise ValueError(f"bad UTC offset in {text[:40]!r}")
+        delta = timedelta(hours=int(oh), minutes=int(om))
+        tz = timezone(-delta if sign == "-" else delta)
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=tz)
+
+
+def format_time(value: datetime) -> str:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"need an aware datetime, got {value!r}")
+    return value.isoformat(timespec="milliseconds")
+
+
+def _size(x: object) -> int:
+    if isinstance(x, (bytes, bytearray, memoryview)):
+        return len(x)
+    if isinstance(x, str):
+        return len(x.encode("utf-8", "surrogatepass"))
+    raise _Reject("bad_encoding", f"field of type {type(x).__name__}")
+
+
+def _text(x: bytes | str) -> str:
+    if isinstance(x, str):
+        x.encode("utf-8")  # lone surrogates are not UTF-8 either
+        return x
+    return bytes(x).decode("utf-8")
+
+
+def _decode_fields(raw: object, max_entry: int, max_field: int) -> dict[str, str]:
+    if not isinstance(raw, Mapping):
+        raise _Reject("bad_encoding", f"entry is a {type(raw).__name__}")
+    if len(raw) > MAX_FIELDS:
+        raise _Reject("oversized", f"{len(raw)} fields")
+    total = 0
+    for key, value in raw.items():
+        ks, vs = _size(key), _size(value)
+        if ks > max_field or vs > max_field:
+            raise _Reject("oversized", "field above limit")
+        total += ks + vs
+    if total > max_entry:
+        raise _Reject("oversized", f"{total} bytes")
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        try:
+            name = _text(key)
+        except UnicodeError:
+            continue  # cannot be a known field: ignored like any unknown field
+        if name not in _KNOWN:
+            continue
+        try:
+            out[name] = _text(value)
+        except UnicodeError:
+            raise _Reject("bad_encoding", f"field {name!r}") from None
+    return out
+
+
+def _require(f: dict[str, str], names) -> None:
+    for name in names:
+        if not f.get(name):
+            raise _Reject("missing_field", name)
+
+
+def _int(f: dict[str, str], name: str) -> int:
+    if not _INT_RE.fullmatch(f[name]):
+        raise _Reject("bad_value", f"{name}={f[name][:40]!r}")
+    return int(f[name])
+
+
+def _time(f: dict[str, str], name: str) -> datetime:
+    try:
+        return parse_time(f[name])
+    except ValueError as exc:  # includes out-of-range dates such as 2026-02-30
+        raise _Reject("bad_time", f"{name}: {exc}") from None
+
+
+def _one_of(f: dict[str, str], name: str, allowed) -> str:
+    if f[name] not in allowed:
+        raise _Reject("bad_value", f"{name}={f[name][:40]!r}")
+    return f[name]
+
+
+def _extra(f: dict[str, str], name: str) -> Any:
+    """Parse one type-specific or optional field (present and non-empty)."""
+    if name in _TIME_FIELDS:
+        return _time(f, name)
+    if name == "late":
+        return _one_of(f, name, ("0", "1")) == "1"
+    if name in ("level", "resolution_level"):
+        return _one_of(f, name, RESOLUTION_LEVELS)
+    if name == "org":
+        if not is_valid_code(f[name]) or not f[name].isascii():
+            raise _Reject("bad_value", f"org={f[name][:40]!r}")
+        return f[name]
+    vocab = {"category": CATEGORIES, "source": SOURCES, "urgency": URGENCIES,
+             "rating": RATINGS, "supervision": SUPERVISION_LEVELS}.get(name)
+    if vocab is not None:
+        return _one_of(f, name, vocab)
+    return f[name]  # case_no, subcategory, note: free text
+
+
+def _decode(entry_id: str, raw: object, max_entry: int,
+            max_field: int) -> StreamEvent:
+    f = _decode_fields(raw, max_entry, max_field)
+    _require(f, ("v",))
+    if f["v"] != SCHEMA_VERSION:
+        raise _Reject("unknown_version", f["v"][:40])
+    _require(f, ("type",))
+    try:
+        event = Event(f["type"])
+    except ValueError:
+        raise _Reject("unknown_type", f["type"][:40]) from None
+    required = TYPE_FIELDS.get(event, ())
+    _require(f, COMMON_FIELDS + required)
+    ts = _time(f, "ts")
+    parsed = {name: _extra(f, name) for name in required if name in _TIME_FIELDS}
+    case_id, seq = _int(f, "case_id"), _int(f, "seq")
+    if not _GRID_RE.fullmatch(f["grid"]):
+        raise _Reject("bad_value", f"grid={f['grid'][:40]!r}")
+    try:
+        state = State(f["state"])
+    except ValueError:
+        raise _Reject("bad_value", f"state={f['state'][:40]!r}") from None
+    if state not in _RESULT_STATES[event]:
+        raise _Reject("bad_value", f"{event.value} cannot lead to {state.value}")
+    for name in required + OPTIONAL_FIELDS:
+        if name not in parsed and f.get(name):
+            parsed[name] = _extra(f, name)
+    return StreamEvent(entry_id, event, case_id, seq, ts, f["grid"], state, parsed)
+
+
+def decode_entry(entry_id: bytes | str, raw_fields: Mapping[bytes | str, bytes | str],
+                 known_grid: Callable[[str], bool] | None = None, *,
+                 max_entry_bytes: int = MAX_ENTRY_BYTES,
+                 max_field_bytes: int = MAX_FIELD_BYTES) -> StreamEvent | Rejected:
+    """One stream entry as a StreamEvent, or Rejected with its reason.
+
+    Never raises on bad input. `known_grid` is the caller's (fast, in-memory) lookup;
+    an exception from it propagates, because rejecting every entry while the caller's
+    region data is broken would silently empty the wall.
+    """
+    if isinstance(entry_id, (bytes, bytearray)):
+        entry_id = bytes(entry_id).decode("ascii", "replace")
+    entry_id = str(entry_id)
+    try:
+        event = _decode(entry_id, raw_fields, max_entry_bytes, max_field_bytes)
+    except _Reject as rej:
+        return Rejected(entry_id, rej.reason, rej.detail)
+    except Exception as exc:  # noqa: BLE001 - a codec bug must not stop the reader
+        return Rejected(entry_id, "bad_encoding", f"internal: {type(exc).__name__}: {exc}")
+    if known_grid is not None and not known_grid(event.grid):
+        return Rejected(entry_id, "unknown_grid", event.grid)
+    return event
+
+
+def encode_event(event: Event | str, *, case_id: int, seq: int, ts: datetime, grid: str,
+                 state: State | str, **fields: Any) -> dict[str, str]:
+    """The stream fields of one event, validated with decode_entry's rules.
+
+    `fields` holds the type's required fields and any of org/level/note: datetimes for
+    deadline/sign_deadline, bool for late, str otherwise. Raises ValueError naming the
+    reason when the result would be rejected, or for a field the type does not define.
+    """
+    try:
+        event = Event(event)
+    except ValueError:
+        raise ValueError(f"unknown_type: {event!r}") from None
+    allowed = set(TYPE_FIELDS.get(event, ())) | set(OPTIONAL_FIELDS)
+    if unknown := set(fields) - allowed:
+        raise ValueError(f"{event.value} does not define fields {sorted(unknown)}")
+    out = {"v": SCHEMA_VERSION, "type": event.value, "case_id": str(case_id),
+           "seq": str(seq), "ts": format_time(ts), "grid": str(grid),
+           "state": State(state).value if isinstance(state, State) else str(state)}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if name in _TIME_FIELDS:
+            value = format_time(value)
+        elif name == "late":
+            if not isinstance(value, bool):
+                raise ValueError(f"late must be a bool, got {value!r}")
+            value = "1" if value else "0"
+        out[name] = str(value)
+    result = decode_entry("0-0", out)
+    if isinstance(result, Rejected):
+        raise ValueError(f"{result.reason}: {result.detail}")
+    return out

@@ -1,0 +1,1 @@
+"""Page layouts and reusable visual components (no data access here)."""

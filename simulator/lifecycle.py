@@ -1,0 +1,175 @@
+"""One case's path through the workflow, drawn step by step from its current state.
+
+The same function plans a new case (state None) for the backfill and continues an open
+case the live simulator picked up from the database, so both follow one model. Every step
+is applied to a scratch copy of the row through dashboard.projection.apply_event, which
+refuses illegal transitions: a plan can only be a legal path.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dashboard.catalog import RESOLUTION_LEVELS
+from dashboard.deadlines import case_deadlines, card_times
+from dashboard.projection import apply_event
+from dashboard.states import Event as E
+from dashboard.workdays import add_working_days
+from simulator import calibration as cal
+from simulator.calibration import CityProfile
+
+LEVEL_COLUMN = {"网格": "grid_code", "村社": "community_code", "镇街": "township_code",
+                "县区": "county_code", "市": "city_code"}
+_CUM_DISPATCH = [sum(cal.DISPATCH_LEVEL_WEIGHTS[:i + 1]) for i in range(5)]
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime
+    event: E
+    fields: dict = field(default_factory=dict)
+
+
+def _draw_level(r: random.Random) -> str:
+    u = r.random() * _CUM_DISPATCH[-1]
+    for level, edge in zip(RESOLUTION_LEVELS, _CUM_DISPATCH):
+        if u < edge:
+            return level
+    return RESOLUTION_LEVELS[-1]
+
+
+def plan_case(r: random.Random, prof: CityProfile, row: dict, start: datetime,
+              tz: ZoneInfo, speed: float = 1.0) -> list[Step]:
+    """Steps from the row's current state until the case rests (closed, rated, rejected).
+
+    `row` is not modified. `start` is when the case is picked up (its report time for a
+    new case). `speed` > 1 compresses every duration, for a livelier demo.
+    """
+    row = dict(row)
+    steps: list[Step] = []
+    t = start
+
+    def emit(event: E, at: datetime, **fields) -> None:
+        nonlocal t
+        at = max(at, t)
+        apply_event(row, event, at, fields)
+        steps.append(Step(at, event, fields))
+        t = at
+
+    def after(median_min: float, sigma: float) -> datetime:
+        return t + timedelta(minutes=median_min * math.exp(r.gauss(0.0, sigma)) / speed)
+
+    def after_workdays(days: float) -> datetime:
+        real = add_working_days(t.astimezone(tz), days) - t
+        return t + real / speed
+
+    for _ in range(60):  # a bound, not a budget: real paths take < 20 steps
+        state = row["state"]
+        if state is None:
+            emit(E.REPORTED, row["reported_at"], case_no=row["case_no"],
+                 category=row["category"], subcategory=row["subcategory"],
+                 source=row["source"], urgency=row["urgency"])
+        elif state == "REPORTED":
+            u = r.random()
+            self_share = cal.SELF_RESOLVE_BY_SOURCE.get(row["source"], cal.SELF_RESOLVE_OTHER)
+            if u < cal.REJECT_SHARE:
+                emit(E.REJECTED, after(8, 0.6))
+            elif u < cal.REJECT_SHARE + self_share * (1 - cal.REJECT_SHARE):
+                emit(E.SELF_RESOLVED, after(35, 0.8), resolution_level="网格")
+            else:
+                at = after(0.5, 0.5)
+                sign, deadline = case_deadlines(at.astimezone(tz), row["urgency"],
+                                                row["subcategory"], row["source"])
+                emit(E.REGISTERED, at, deadline=_squeeze(at, deadline, speed),
+                     sign_deadline=_squeeze(at, sign, speed))
+        elif state == "REGISTERED":
+            level = _draw_level(r)
+            emit(E.DISPATCHED, after(0.4, 0.5), level=level, org=row[LEVEL_COLUMN[level]])
+        elif state == "DISPATCHED":
+            if r.random() < prof.return_share and row["return_count"] < 2:
+                emit(E.RETURNED, after(60, 0.8))
+                continue
+            accept_at = after(prof.sign_median_minutes, 1.1)
+            if accept_at - t > timedelta(hours=20) / speed:
+                cards = card_times(row["dispatched_at"].astimezone(tz))["sign"]
+                for name in ("黄牌", "红牌"):
+                    if _squeeze(row["dispatched_at"], cards[name], speed) < accept_at:
+                        emit(E.SUPERVISED, _squeeze(row["dispatched_at"], cards[name], speed),
+                             supervision=name)
+            emit(E.ACCEPTED, accept_at, late=bool(row["sign_deadline"]
+                                                   and accept_at > row["sign_deadline"]))
+        elif state == "IN_PROGRESS":
+            _plan_work(r, prof, row, emit, after, after_workdays, tz, speed, lambda: t)
+        elif state == "SUSPENDED":
+            emit(E.RESUMED, after(2 * 24 * 60, 0.6))
+        elif state == "VERIFYING":
+            if r.random() < cal.REWORK_SHARE and row["rework_count"] < 2:
+                emit(E.REWORK, after(30, 0.5))
+            else:
+                emit(E.CLOSED, after(30, 0.6), resolution_level=row["handler_level"] or "网格")
+        elif state == "CLOSED":
+            if r.random() >= cal.CALLBACK_SHARE:
+                break
+            late = row["deadline"] is not None and row["closed_at"] > row["deadline"]
+            unsatisfied = (1 - prof.satisfaction) * (2.5 if late else 1.0)
+            u = r.random()
+            rating = "不满意" if u < unsatisfied else ("基本满意" if u < unsatisfied + 0.08
+                                                      else "满意")
+            emit(E.RATED, after(6 * 60, 1.0), rating=rating)
+        elif state == "RATED":
+            if (row["rating"] == "不满意" and row["reopen_count"] == 0
+                    and r.random() < cal.REOPEN_SHARE):
+                emit(E.REOPENED, after(120, 0.7))
+            else:
+                break
+        else:  # REJECTED
+            break
+    return steps
+
+
+def _plan_work(r, prof, row, emit, after, after_workdays, tz, speed, now) -> None:
+    """IN_PROGRESS → escalation, suspension, or the work itself (with its supervision)."""
+    u = r.random()
+    level_index = RESOLUTION_LEVELS.index(row["handler_level"]) if row["handler_level"] else 0
+    if u < cal.ESCALATE_SHARE and level_index < 4 and row["dispatch_count"] < 4:
+        level = RESOLUTION_LEVELS[level_index + 1]
+        emit(E.ESCALATED, after(240, 1.0), level=level, org=row[LEVEL_COLUMN[level]])
+        return
+    if u < cal.ESCALATE_SHARE + cal.SUSPEND_SHARE and not row["suspended"]:
+        emit(E.SUSPENDED, after(180, 1.0))
+        return
+    t = now()
+    if row["rework_count"] or row["reopen_count"]:
+        handled_at = after(8 * 60, 0.8)
+    elif r.random() < prof.fast_share:
+        handled_at = after(150, 0.9)
+    else:
+        days = prof.slow_median_workdays * math.exp(r.gauss(0.0, prof.slow_sigma))
+        handled_at = after_workdays(days)
+    deadline = row["deadline"]
+    if deadline is not None and handled_at > deadline > t and r.random() < cal.EXTEND_SHARE:
+        new_deadline = _squeeze(deadline, add_working_days(deadline.astimezone(tz), 5), speed)
+        emit(E.EXTENDED, max(t, deadline - timedelta(hours=2) / speed), deadline=new_deadline)
+        deadline = new_deadline
+    supervision: list[tuple[datetime, str]] = []
+    if deadline is not None and row["reported_at"] < deadline:
+        nudge = row["registered_at"] + (deadline - row["registered_at"]) * 0.8
+        if t < nudge < handled_at:
+            supervision.append((nudge, "催办"))
+    if handled_at - t > timedelta(days=4) / speed and row["dispatched_at"] is not None:
+        cards = card_times(row["dispatched_at"].astimezone(tz))["handle"]
+        for name in ("黄牌", "红牌"):
+            at = _squeeze(row["dispatched_at"], cards[name], speed)
+            if t < at < handled_at:
+                supervision.append((at, name))
+    for at, name in sorted(supervision):
+        emit(E.SUPERVISED, at, supervision=name)
+    emit(E.HANDLED, handled_at)
+
+
+def _squeeze(origin: datetime, moment: datetime, speed: float) -> datetime:
+    """A limit measured from `origin`, compressed by the simulation speed."""
+    return moment if speed == 1 else origin + (moment - origin) / speed

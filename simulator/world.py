@@ -1,0 +1,64 @@
+"""The simulated territory: counties with their population, their city's profile and
+their grids, flattened into arrays so a day's arrivals are drawn in a few numpy calls.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dashboard.hierarchy import Level
+from simulator.calibration import CityProfile, city_profile
+
+
+@dataclass
+class County:
+    code: str
+    city_code: str
+    population: int
+    profile: CityProfile
+    grid_codes: list[dict]   # one dict of the six code columns per grid
+
+
+@dataclass
+class World:
+    counties: list[County]
+
+    @property
+    def populations(self) -> np.ndarray:
+        return np.array([c.population for c in self.counties], dtype=float)
+
+    @property
+    def intake_rates(self) -> np.ndarray:
+        """Expected cases per county per day at scale 1 on a weekday."""
+        return np.array([c.population / 1000 * c.profile.intake_per_1000
+                         for c in self.counties])
+
+    @classmethod
+    def from_tree(cls, tree, root_code: str, seed: int = 0) -> "World":
+        counties: list[County] = []
+        for county in _counties_under(tree, root_code):
+            ancestors = tree.ancestors(county.code)
+            city = next((a for a in ancestors if a.level == Level.CITY), county)
+            grids = [tree.case_codes_for_grid(g.code) for g in tree.grids_under(county.code)]
+            if not grids:
+                continue
+            counties.append(County(county.code, city.code, int(county.population),
+                                   city_profile(city.code, seed), grids))
+        if not counties:
+            raise ValueError(f"region {root_code} has no grids: run `gridwatch regions import`")
+        return cls(counties)
+
+
+def _counties_under(tree, code: str):
+    region = tree.get(code)
+    if region is None:
+        raise ValueError(f"unknown region {code}")
+    if region.level == Level.COUNTY:
+        return [region]
+    if region.level > Level.COUNTY:
+        raise ValueError("the simulator runs a county or a larger region")
+    out = []
+    for child in tree.children(code):
+        out.extend(_counties_under(tree, child.code))
+    return out
