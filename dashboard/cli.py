@@ -88,11 +88,14 @@ def _import_region(rt: Runtime, code: str, seed: int = 0) -> dict:
 
 
 def _ensure_region(rt: Runtime) -> None:
-    from data_sources.regions import RegionTree
+    from data_sources.regions import RegionNotLoaded
     rt.db.init_schema()
-    if not RegionTree.exists(rt.db.engine, rt.settings.region):
+    try:
+        rt.region_tree()
+    except RegionNotLoaded:
         click.echo(f"importing region {rt.settings.region} ...")
         _import_region(rt, rt.settings.region)
+        rt.region_tree(reload=True)
 
 
 # -- seed / simulate -------------------------------------------------------------
@@ -201,8 +204,8 @@ def _start_web(settings: Settings, host: str, port: int, workers: int) -> subpro
     cmd = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(workers),
            "-b", f"{host}:{port}", "--no-control-socket", "--graceful-timeout", "5",
            "--log-level", "warning", "dashboard.wsgi:build()"]
-    from data_sources.embedded_redis import _pdeathsig_preexec
-    return subprocess.Popen(cmd, env=env, preexec_fn=_pdeathsig_preexec())
+    from data_sources.embedded_redis import pdeathsig_preexec
+    return subprocess.Popen(cmd, env=env, preexec_fn=pdeathsig_preexec())
 
 
 def settings_env(settings: Settings) -> dict[str, str]:

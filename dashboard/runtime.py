@@ -37,9 +37,12 @@ class Runtime:
     def redis(self):
         return open_source("redis", self.settings)
 
-    def region_tree(self):
+    def region_tree(self, reload: bool = False):
+        """The region tree under the configured root, read once per runtime."""
         from data_sources.regions import RegionTree
-        return RegionTree.load(self.db.engine, self.settings.region)
+        if reload or self.__dict__.get("_tree") is None:
+            self.__dict__["_tree"] = RegionTree.load(self.db.engine, self.settings.region)
+        return self.__dict__["_tree"]
 
     def close(self) -> None:
         for name in ("redis", "db"):

@@ -35,8 +35,8 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import redis
-from redis.retry import Retry
 from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from data_sources.redis_client import make_client
 
@@ -62,7 +62,12 @@ def _quote(value: object) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _pdeathsig_preexec():
+def pdeathsig_preexec():
+    """A preexec_fn that makes a child get SIGTERM when this thread dies (Linux; else None).
+
+    Also for other children the CLI owns (gunicorn). preexec_fn forks without the usual
+    thread safety, so start children before starting threads where possible.
+    """
     if not sys.platform.startswith("linux"):
         return None
     # Resolved before fork: loading a library in the forked child is not safe.
@@ -75,6 +80,9 @@ def _pdeathsig_preexec():
             os._exit(1)
 
     return preexec
+
+
+_pdeathsig_preexec = pdeathsig_preexec  # the name dashboard/cli.py first imported
 
 
 def install_signal_handlers(signals=(signal.SIGTERM, signal.SIGHUP)) -> None:
@@ -103,6 +111,7 @@ class EmbeddedRedis:
         self._socket: Path | None = None
         self._socket_tmpdir: Path | None = None
         self._lock_fd: int | None = None
+        self._owner_pid: int | None = None
 
     # -- public state -------------------------------------------------------------
     @property
@@ -138,6 +147,7 @@ class EmbeddedRedis:
         if self.running():
             return self
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._owner_pid = os.getpid()
         self._take_lock()
         try:
             self._socket = self._choose_socket()
@@ -152,7 +162,7 @@ class EmbeddedRedis:
                     pass_fds=(self._lock_fd,),
                     # Own session: Ctrl+C in a terminal reaches the owner, which then
                     # stops the server in order, instead of both racing.
-                    start_new_session=True, preexec_fn=_pdeathsig_preexec())
+                    start_new_session=True, preexec_fn=pdeathsig_preexec())
             self._wait_ready()
         except BaseException:
             self.stop()
@@ -162,6 +172,11 @@ class EmbeddedRedis:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server (SIGTERM: AOF flushed), SIGKILL after `timeout`. Idempotent."""
+        if self._owner_pid is not None and os.getpid() != self._owner_pid:
+            # A forked child inherited this object (and its atexit hook): the server and
+            # its socket belong to the parent, so leave them alone.
+            self._proc = self._socket_tmpdir = self._lock_fd = None
+            return
         proc, self._proc = self._proc, None
         if proc is not None:
             if proc.poll() is None:
@@ -175,6 +190,8 @@ class EmbeddedRedis:
                     proc.wait(5)
         if self._socket is not None:
             self._socket.unlink(missing_ok=True)  # left behind only after SIGKILL
+            # Forget it, so a second stop() cannot unlink a later server's socket.
+            self._socket = None
         if self._socket_tmpdir is not None:
             shutil.rmtree(self._socket_tmpdir, ignore_errors=True)
             self._socket_tmpdir = None

@@ -48,6 +48,31 @@ class EventStream:
             ids.extend(_sid(i) for i in pipe.execute())
         return ids
 
+    def append_history(self, timed: list[tuple[datetime, Mapping[str, str]]]) -> int:
+        """Append past events with entry IDs at their event times (sorted by time).
+
+        Entries not newer than the stream's tail are skipped: stream IDs only grow, and a
+        second backfill must not duplicate what is already there. Returns how many went in.
+        """
+        tail_ms, tail_seq = (int(x) for x in self.tail_id().split("-"))
+        last_ms, seq, written = tail_ms, tail_seq, 0
+        pipe = self.client.pipeline(transaction=False)
+        for at, fields in timed:
+            ms = int(at.timestamp() * 1000)
+            if ms < last_ms:
+                continue
+            seq = seq + 1 if ms == last_ms else 0
+            if (ms, seq) <= (tail_ms, tail_seq):
+                continue
+            last_ms = ms
+            pipe.xadd(self.key, dict(fields), id=f"{ms}-{seq}", maxlen=self.maxlen,
+                      approximate=True)
+            written += 1
+            if written % _APPEND_CHUNK == 0:
+                pipe.execute()
+        pipe.execute()
+        return written
+
     def newest(self) -> tuple[str, datetime] | None:
         rows = self.client.xrevrange(self.key, count=1)
         if not rows:

@@ -141,7 +141,8 @@ def _build_nodes(rows) -> dict[str, _Node]:
     return nodes
 
 
-def _validate(code: str) -> None:
+def validate_code(code: str) -> None:
+    """RegionImportError unless code has the shape of a GB/T 2260 code (6 digits)."""
     if not isinstance(code, str) or len(code) != 6 or not code.isdigit():
         raise RegionImportError(
             f"区划代码格式错误 {code!r} (malformed region code): expected 6 digits of "
@@ -228,7 +229,7 @@ def apportion(total: int, weights: list[float]) -> list[int]:
     if wsum <= 0:
         weights, wsum = [1.0] * len(weights), float(len(weights))
     raw = [total * w / wsum for w in weights]
-    out = [int(math.floor(x)) for x in raw]
+    out = [math.floor(x) for x in raw]
     short = total - sum(out)
     for i in sorted(range(len(raw)), key=lambda i: (out[i] - raw[i], i))[:short]:
         out[i] += 1
@@ -268,7 +269,7 @@ def _populations(nodes: dict[str, _Node], province: str,
 
 def build_regions(code: str) -> tuple[list[dict], str]:
     """The rows of a region file for `code` (province, city or county) and its source label."""
-    _validate(code)
+    validate_code(code)
     _, provider = _cnmaps()
     nodes = _build_nodes(_read_index(provider.get_index_db("administrative")))
     if code not in nodes:

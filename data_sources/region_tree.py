@@ -192,8 +192,9 @@ def _county_rows(county: dict, seed: int) -> list[dict]:
         for c, c_pop in enumerate(_split(rng, town_pops[t], int(n_comms[t]),
                                          Level.COMMUNITY)):
             urban = rng.random() < _URBAN_SHARE[kind]
+            point = comm_pts[len(comms)]  # comm_pts is in the order rows are appended
             comms.append(_row(child_code(t_code, c + 1), t_code, Level.COMMUNITY,
-                              namer.community(urban, names), c_pop, comm_pts[len(comms)]))
+                              namer.community(urban, names), c_pop, point))
 
     n_grids = _counts([c["population"] for c in comms], RESIDENTS_PER_GRID,
                       GRIDS_PER_COMMUNITY)
@@ -202,8 +203,9 @@ def _county_rows(county: dict, seed: int) -> list[dict]:
     grids = []
     for comm, n in zip(comms, n_grids):
         for i, g_pop in enumerate(_split(rng, comm["population"], int(n), Level.GRID)):
+            point = grid_pts[len(grids)]
             grids.append(_row(child_code(comm["code"], i + 1), comm["code"], Level.GRID,
-                              f"第{i + 1}网格", g_pop, grid_pts[len(grids)]))
+                              f"第{i + 1}网格", g_pop, point))
     return towns + comms + grids
 
 

@@ -83,8 +83,9 @@ _TIME_FIELDS = frozenset({"deadline", "sign_deadline"})
 _RESULT_STATES: dict[Event, frozenset[State]] = {
     ev: frozenset(s for (_, e), s in TRANSITIONS.items() if e == ev) for ev in Event}
 
-# Strict extended ISO 8601: fromisoformat alone also takes basic format and naive times,
-# which an integrator would then find accepted here and rejected by a stricter consumer.
+# Extended ISO 8601 with a mandatory offset: fromisoformat alone also takes basic format
+# and naive times, which an integrator would then see accepted here and rejected by a
+# stricter consumer.
 _TS_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?"
     r"(?:(Z|z)|([+-])(\d{2}):?(\d{2}))", re.ASCII)

@@ -98,7 +98,7 @@ class LiveSimulator:
         new = []
         for idx in np.repeat(np.arange(len(counts)), counts):
             county = self.world.counties[idx]
-            codes = county.grid_codes[int(self.nrng.random() * len(county.grid_codes))]
+            codes = county.codes_for(int(self.nrng.random() * len(county.grids)))
             cat, sub, src, urg = self.vocab.draw(self.nrng, 1)[0]
             at = now - timedelta(seconds=float(self.nrng.random() * dt))
             case_id, self.next_id = self.next_id, self.next_id + 1

@@ -62,28 +62,32 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
     stream_from = now - timedelta(hours=stream_hours)
     result = SeedResult()
     pending_stream: list[tuple[datetime, dict]] = []
-    bar = tqdm(total=int(rates.sum() * days * 0.95), unit="件", desc="seed",
-               disable=not progress, mininterval=0.5)
-
-    cases: list[dict] = []
-    events: list[dict] = []
+    # Draw every day's arrivals first so the progress bar knows the real total.
+    plan = []
     for offset in range(days - 1, -1, -1):
         day = today - timedelta(days=offset)
         midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
         counts = nrng.poisson(rates * day_factor(day))
         county_idx = np.repeat(np.arange(len(world.counties)), counts)
         n = len(county_idx)
-        seconds = (nrng.choice(24, size=n, p=cal.HOURLY_SHARE) * 3600
-                   + nrng.random(n) * 3600)
+        seconds = (nrng.choice(24, size=n, p=cal.HOURLY_SHARE) * 3600 + nrng.random(n) * 3600)
+        keep = seconds <= (now - midnight).total_seconds()
+        county_idx, seconds = county_idx[keep], seconds[keep]
         order = np.argsort(seconds, kind="stable")
+        plan.append((offset, day, midnight, county_idx[order], seconds[order]))
+    bar = tqdm(total=sum(len(p[3]) for p in plan), unit="件", desc="seed",
+               disable=not progress, mininterval=0.5)
+
+    cases: list[dict] = []
+    events: list[dict] = []
+    for offset, day, midnight, county_idx, seconds in plan:
+        n = len(county_idx)
         draws = vocab.draw(nrng, n)
         grid_pick = nrng.random(n)
-        for i in order:
+        for i in range(n):
             at = midnight + timedelta(seconds=float(seconds[i]))
-            if at > now:
-                continue
             county = world.counties[county_idx[i]]
-            codes = county.grid_codes[int(grid_pick[i] * len(county.grid_codes))]
+            codes = county.codes_for(int(grid_pick[i] * len(county.grids)))
             cat, sub, src, urg = draws[i]
             fields = {"category": cat, "subcategory": sub, "source": src, "urgency": urg}
             row = new_case_row(next_id, f"{day:%Y%m%d}{next_id:010d}", codes, fields, at)
@@ -92,9 +96,10 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
             for seq, step in enumerate(steps, start=1):
                 if step.at > now:
                     break
-                _, event_row, stream_fields = apply_step(row, step, seq)
+                recent = stream is not None and step.at >= stream_from
+                _, event_row, stream_fields = apply_step(row, step, seq, with_stream=recent)
                 events.append(event_row)
-                if step.at >= stream_from:
+                if recent:
                     pending_stream.append((step.at, stream_fields))
             cases.append(row)
         bar.update(n)

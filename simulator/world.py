@@ -17,7 +17,12 @@ class County:
     city_code: str
     population: int
     profile: CityProfile
-    grid_codes: list[dict]   # one dict of the six code columns per grid
+    grids: tuple[str, ...]
+    _tree: object = None
+
+    def codes_for(self, index: int) -> dict:
+        """The six code columns of the index-th grid (resolved on first pick)."""
+        return self._tree.case_codes_for_grid(self.grids[index])
 
 
 @dataclass
@@ -40,11 +45,11 @@ class World:
         for county in _counties_under(tree, root_code):
             ancestors = tree.ancestors(county.code)
             city = next((a for a in ancestors if a.level == Level.CITY), county)
-            grids = [tree.case_codes_for_grid(g.code) for g in tree.grids_under(county.code)]
+            grids = tuple(tree.grids_under(county.code))
             if not grids:
                 continue
             counties.append(County(county.code, city.code, int(county.population),
-                                   city_profile(city.code, seed), grids))
+                                   city_profile(city.code, seed), grids, tree))
         if not counties:
             raise ValueError(f"region {root_code} has no grids: run `gridwatch regions import`")
         return cls(counties)

@@ -152,3 +152,16 @@ def test_sigkill_of_owner_stops_server(tmp_path):
         client = make_client(server.url)
         assert client.xlen("s") == 1
         client.close()
+
+
+def test_stop_again_leaves_a_later_server_alone(tmp_path):
+    first = EmbeddedRedis(tmp_path).start()
+    first.stop()
+    with pytest.raises(RuntimeError, match="not started"):
+        first.url  # noqa: B018
+    with EmbeddedRedis(tmp_path) as second:
+        first.stop()
+        assert second.socket_path.exists()
+        client = make_client(second.url)
+        assert client.ping()
+        client.close()

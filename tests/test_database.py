@@ -1,0 +1,181 @@
+"""The case database on SQLite and PostgreSQL: schema, bulk writes, the dashboard queries.
+
+The expected numbers are worked out by hand from a handful of cases whose every
+timestamp is chosen, so a wrong SQL window or a time-zone slip shows as a wrong count.
+"""
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard.hierarchy import Level
+from dashboard.kpis import compute_kpis
+from dashboard.periods import day_window
+from dashboard.projection import apply_event, new_case_row
+from dashboard.scope import RegionScope
+from data_sources import case_queries as q
+from data_sources.database import CaseDatabase
+
+SH = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2026, 11, 23, tzinfo=SH)
+NOW = DAY + timedelta(hours=20)
+PROVINCE = RegionScope("320000", Level.PROVINCE)
+
+
+def codes(county: str, city: str) -> dict:
+    return {"province_code": "320000", "city_code": city, "county_code": county,
+            "township_code": county + "001", "community_code": county + "001001",
+            "grid_code": county + "001001001"}
+
+
+def make_case(case_id, county, city, reported_h, path, urgency="一般"):
+    """path: list of (event, hours after midnight, fields)."""
+    at = DAY + timedelta(hours=reported_h)
+    row = new_case_row(case_id, f"N{case_id}", codes(county, city),
+                       {"category": "城市管理", "subcategory": "占道经营", "source": "12345热线",
+                        "urgency": urgency}, at)
+    events = []
+    for seq, (event, hours, fields) in enumerate([("REPORTED", reported_h, {})] + path, 1):
+        when = DAY + timedelta(hours=hours)
+        apply_event(row, event, when, fields)
+        events.append({"case_id": case_id, "seq": seq, "event_type": event, "at": when,
+                       "state": row["state"], "actor_level": None, "actor_org": None,
+                       "detail": None})
+    return row, events
+
+
+def dl(hours):
+    return {"deadline": DAY + timedelta(hours=hours), "sign_deadline": DAY + timedelta(hours=hours)}
+
+
+CASES = [
+    # 1: self-resolved the same morning (grid), rated 满意.
+    (1, "320102", "320100", 8, [("SELF_RESOLVED", 8.5, {"resolution_level": "网格"}),
+                                ("RATED", 9, {"rating": "满意"})]),
+    # 2: full path, closed on time at community level, rated 基本满意.
+    (2, "320102", "320100", 9, [("REGISTERED", 9.1, dl(15)),
+                                ("DISPATCHED", 9.2, {"level": "村社", "org": "320102001001"}),
+                                ("ACCEPTED", 9.5, {"late": False}), ("HANDLED", 12, {}),
+                                ("CLOSED", 12.5, {"resolution_level": "村社"}),
+                                ("RATED", 13, {"rating": "基本满意"})]),
+    # 3: closed late (deadline 10:00, closed 14:00), rated 不满意; one return, one late sign.
+    (3, "320211", "320200", 1, [("REGISTERED", 1.1, dl(10)),
+                                ("DISPATCHED", 1.2, {"level": "镇街", "org": "320211001"}),
+                                ("RETURNED", 2, {}),
+                                ("DISPATCHED", 2.5, {"level": "镇街", "org": "320211001"}),
+                                ("ACCEPTED", 11, {"late": True}), ("HANDLED", 13.5, {}),
+                                ("CLOSED", 14, {"resolution_level": "镇街"}),
+                                ("RATED", 15, {"rating": "不满意"})]),
+    # 4: open and overdue (deadline 18:00, now 20:00), red card.
+    (4, "320211", "320200", 10, [("REGISTERED", 10.1, dl(18)),
+                                 ("DISPATCHED", 10.2, {"level": "网格", "org": "320211001001001"}),
+                                 ("ACCEPTED", 10.5, {"late": False}),
+                                 ("SUPERVISED", 19, {"supervision": "红牌"})]),
+    # 5: open, deadline tomorrow: not due today.
+    (5, "320102", "320100", 19, [("REGISTERED", 19.1, dl(40))]),
+    # 6: rejected.
+    (6, "320102", "320100", 7, [("REJECTED", 7.2, {})]),
+    # 7: reported yesterday, closed today: closed today, not intake today.
+    (7, "320102", "320100", -5, [("SELF_RESOLVED", 2, {"resolution_level": "网格"})]),
+]
+
+
+@pytest.fixture
+def db(database_url):
+    database = CaseDatabase(database_url)
+    database.init_schema()
+    database.init_schema()  # idempotent
+    rows, events = [], []
+    for spec in CASES:
+        row, ev = make_case(*spec)
+        rows.append(row)
+        events.extend(ev)
+    database.bulk_insert(rows, events)
+    yield database
+    database.close()
+
+
+def test_schema_has_the_contract_tables_and_indexes(db):
+    inspector = sa.inspect(db.engine)
+    assert {"region", "gw_case", "case_event"} <= set(inspector.get_table_names())
+    names = {ix["name"] for ix in inspector.get_indexes("gw_case")}
+    assert {"ix_case_city_reported", "ix_case_county_open", "ix_case_grid_reported"} <= names
+
+
+def test_timestamps_round_trip_as_aware_utc(db):
+    with db.engine.connect() as conn:
+        reported = conn.execute(sa.text("select 1")).scalar()  # connection works
+        row = conn.execute(sa.select(sa.column("reported_at")).select_from(
+            sa.table("gw_case")).where(sa.column("id") == 2)).scalar()
+    from data_sources.schema import case
+    with db.engine.connect() as conn:
+        value = conn.execute(sa.select(case.c.reported_at).where(case.c.id == 2)).scalar()
+    assert reported == 1 and row is not None
+    assert value == DAY + timedelta(hours=9)
+    assert value.utcoffset() == timedelta(0)
+
+
+def test_province_kpis_today(db):
+    counts = q.kpi_counts(db.engine, PROVINCE, day_window(DAY.date(), SH), NOW)
+    assert counts.intake == 6                 # cases 1–6; case 7 was reported yesterday
+    assert counts.closed == 4                 # 1, 2, 3, 7
+    assert counts.due == 5                    # closed 4 + case 4 (deadline 18:00, open)
+    assert counts.closed_on_time == 3         # 1, 7 (no deadline), 2; not 3
+    assert counts.open == 2                   # 4, 5
+    assert counts.overdue_open == 1           # 4
+    assert counts.red_cards == 1 and counts.yellow_cards == 0
+    assert (counts.rated, counts.satisfied, counts.basically_satisfied) == (3, 1, 1)
+    assert counts.dispatches == 4 and counts.returned == 1   # case 3 was dispatched twice
+    assert counts.signed_in_time == 2         # 4 dispatches − 1 returned − 1 signed late
+    assert counts.direct_resolved == 1        # case 1 (case 7 is not today's intake)
+    k = compute_kpis(counts)
+    assert k.closure.display() == "80.00%"
+    assert k.on_time.display() == "60.00%"
+    assert k.satisfaction.display() == "66.67%"
+    assert k.mean_close_hours == pytest.approx((0.5 + 3.5 + 13 + 7) / 4)
+
+
+def test_children_sum_to_the_parent_and_scope_filters(db):
+    window = day_window(DAY.date(), SH)
+    by_city = q.kpi_counts_by(db.engine, PROVINCE, window, NOW, by_child=True)
+    assert set(by_city) == {"320100", "320200"}
+    total = by_city["320100"] + by_city["320200"]
+    assert total == q.kpi_counts(db.engine, PROVINCE, window, NOW)
+    wuxi = q.kpi_counts(db.engine, RegionScope("320200", Level.CITY), window, NOW)
+    assert (wuxi.intake, wuxi.closed, wuxi.open) == (2, 1, 1)
+    county = q.kpi_counts(db.engine, RegionScope("320102", Level.COUNTY), window, NOW)
+    assert county.intake == 4
+
+
+def test_empty_region_and_window_is_zero_counts_and_no_data_rates(db):
+    window = day_window(DAY.date() - timedelta(days=30), SH)
+    counts = q.kpi_counts(db.engine, RegionScope("321300", Level.CITY), window, NOW)
+    assert counts.intake == 0
+    assert compute_kpis(counts).satisfaction.display() == "无数据"
+
+
+def test_hourly_breakdown_and_open_positions(db):
+    window = day_window(DAY.date(), SH)
+    hours = q.hourly(db.engine, PROVINCE, window)
+    assert len(hours) == 24 and sum(hours) == 6
+    assert hours[1] == 1 and hours[8] == 1 and hours[19] == 1
+    closed_hours = q.hourly(db.engine, PROVINCE, window, "closed_at")
+    assert closed_hours[2] == 1 and closed_hours[14] == 1 and sum(closed_hours) == 4
+    assert q.breakdown(db.engine, PROVINCE, window, "source") == {"12345热线": 6}
+    positions = q.open_by_state_and_level(db.engine, PROVINCE)
+    assert positions == {("IN_PROGRESS", "网格"): 1, ("REGISTERED", None): 1}
+    overdue = q.overdue_cases(db.engine, PROVINCE, NOW)
+    assert [c["id"] for c in overdue] == [4]
+
+
+def test_bad_dimension_is_refused(db):
+    with pytest.raises(ValueError):
+        q.breakdown(db.engine, PROVINCE, day_window(DAY.date(), SH), "password")
+
+
+def test_health_reports_counts_and_a_dead_database(db, tmp_path):
+    assert db.health()["status"] == "up" and db.health()["cases"] == len(CASES)
+    dead = CaseDatabase("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    report = dead.health()
+    assert report["status"] == "down" and report["error"]
