@@ -46,7 +46,9 @@ def day_factor(day) -> float:
 
 def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int, tz: str,
                  now: datetime, stream_hours: float = 24.0, progress: bool = True,
-                 batch_days: int = 1) -> SeedResult:
+                 batch_days: int = 1, id_start: int | None = None) -> SeedResult:
+    """Backfill `days` days ending at `now`. `id_start` lets parallel seeders (bench/) write
+    disjoint id ranges; by default ids continue after the largest in the database."""
     if days < 1:
         raise ValueError("--days must be at least 1")
     if scale <= 0:
@@ -58,7 +60,7 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
     vocab = cal.Vocab()
     today = now.astimezone(zone).date()
     rates = world.intake_rates * scale
-    next_id = db.max_case_id() + 1
+    next_id = db.max_case_id() + 1 if id_start is None else id_start
     stream_from = now - timedelta(hours=stream_hours)
     result = SeedResult()
     pending_stream: list[tuple[datetime, dict]] = []
