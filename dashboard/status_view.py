@@ -42,5 +42,5 @@ def build_status(rt, region, now: datetime | None = None) -> dict:
             "id": e.entry_id, "time": e.ts.astimezone(zone).strftime("%H:%M:%S"),
             "case": e.case_id, "grid": e.grid, "event": EVENT_ZH.get(e.type, e.type.value),
             "state": STATE_ZH.get(e.state, e.state.value),
-        } for e in events]
+        } for e in reversed(events)]  # newest on top
     return model

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command for the demo: set up, then run gridwatch on embedded SQLite + Redis with a
+# seeded history and the live simulator. Extra arguments go to `gridwatch demo`
+# (see `.venv/bin/gridwatch demo --help`), e.g. --region 330000 --port 8080.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh regions
+exec .venv/bin/gridwatch demo "$@"
