@@ -128,14 +128,19 @@ def _seed(rt: Runtime, days, scale, seed_, stream_hours=24.0, with_stream=True):
                           scale=scale, seed=seed_, tz=rt.settings.timezone,
                           now=datetime.now(timezone.utc), stream_hours=stream_hours,
                           progress=sys.stderr.isatty() or not os.environ.get("CI"))
-    rt.db.meta_set("seeded", json.dumps({"days": days, "scale": scale, "seed": seed_,
+    rt.db.meta_set(_seed_key(rt), json.dumps({"days": days, "scale": scale, "seed": seed_,
                                          "region": rt.settings.region,
                                          "at": datetime.now(timezone.utc).isoformat()}))
     return result
 
 
+def _seed_key(rt: Runtime) -> str:
+    # Per region: one data directory can hold the demos of several regions.
+    return f"seeded:{rt.settings.region}"
+
+
 def _seeded_scale(rt: Runtime, default: float) -> float:
-    raw = rt.db.meta_get("seeded")
+    raw = rt.db.meta_get(_seed_key(rt))
     return json.loads(raw)["scale"] if raw else default
 
 
@@ -240,16 +245,18 @@ def _wait_http(url: str, timeout: float = 60.0) -> bool:
 @click.option("--port", default=8050, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--duration", type=float, help="Stop by itself after this many seconds.")
+@click.option("--region", help="Region code to demo (imported on first use), e.g. 330000.")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory.")
 @click.pass_context
-def demo(ctx, days, scale, speed, port, workers, duration):
+def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
     """Everything on one machine: embedded Redis, SQLite, seeded history, live simulator, web."""
-    settings = _settings(ctx)
+    settings = _settings(ctx).with_(region=region, data_dir=data_dir)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     with Runtime(settings) as rt:
         _install_stop_signals()
         _ensure_region(rt)
         rt.start_embedded_redis()
-        if rt.db.meta_get("seeded"):
+        if rt.db.meta_get(_seed_key(rt)):
             click.echo(f"reusing the data in {Path(settings.data_dir).resolve()}")
         else:
             click.echo(f"seeding {days} days of history at scale {scale} ...")
