@@ -88,9 +88,12 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
              .where(_scoped(scope), in_window(c.closed_at)).group_by(*group))
         add(conn.execute(q), names)
 
-        # Due but not closed in the window (deadline in it, closed elsewhen or still open).
+        # Due but not closed in the window: the deadline passed inside the window (a deadline
+        # later today is not due yet, or every morning would open with a collapsed rate).
+        due_end = min(w.end, now)
         q = (sa.select(*group, sa.func.count())
-             .where(_scoped(scope), in_window(c.deadline), c.state != "REJECTED",
+             .where(_scoped(scope), c.deadline >= w.start, c.deadline < due_end,
+                    c.state != "REJECTED",
                     sa.or_(c.closed_at.is_(None), c.closed_at < w.start, c.closed_at >= w.end))
              .group_by(*group))
         add(conn.execute(q), ["due_unclosed"])

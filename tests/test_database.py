@@ -179,3 +179,10 @@ def test_health_reports_counts_and_a_dead_database(db, tmp_path):
     dead = CaseDatabase("postgresql+psycopg://nobody@127.0.0.1:1/none")
     report = dead.health()
     assert report["status"] == "down" and report["error"]
+
+
+def test_a_deadline_later_in_a_running_window_is_not_due_yet(db):
+    # At 17:00 case 4's 18:00 deadline has not come: due is just the four closures.
+    early = DAY + timedelta(hours=17)
+    counts = q.kpi_counts(db.engine, PROVINCE, day_window(DAY.date(), SH), early)
+    assert counts.due == 4 and counts.overdue_open == 0
