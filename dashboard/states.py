@@ -77,6 +77,12 @@ class IllegalTransition(ValueError):
 
 def next_state(state: State | str | None, event: Event | str) -> State:
     """The state after `event` happens to a case in `state` (None: not yet reported)."""
+    # Member names equal their values, so a str-valued member hashes and compares like
+    # its plain string and strings find their entry directly (the simulator calls this
+    # for every step); the conversions below only run to build the error.
+    found = TRANSITIONS.get((state, event))
+    if found is not None:
+        return found
     try:
         key = (State(state) if state is not None else None, Event(event))
     except ValueError as exc:

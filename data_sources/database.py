@@ -161,8 +161,13 @@ def _short(exc: Exception) -> str:
 def json_detail(fields: dict) -> str | None:
     if not fields:
         return None
-    return json.dumps({k: (v.isoformat() if isinstance(v, datetime) else v)
-                       for k, v in fields.items()}, ensure_ascii=False)
+    return json.dumps(fields, ensure_ascii=False, default=_iso)
+
+
+def _iso(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def as_utc(moment: datetime) -> datetime:

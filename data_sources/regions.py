@@ -15,7 +15,7 @@ from sys import intern
 
 import sqlalchemy as sa
 
-from dashboard.hierarchy import Level
+from dashboard.hierarchy import CODE_COLUMNS, Level
 from data_sources.region_import import (
     FORMAT_VERSION,
     RegionImportError,
@@ -331,15 +331,16 @@ class RegionTree:
         """
         if not self.is_grid(grid_code):
             raise KeyError(f"{grid_code!r} is not a grid of region {self.root}")
-        by_level = {Level(self._rows[c][1]): c for c in self._chain(grid_code)}
+        by_level = {self._rows[c][1]: c for c in self._chain(grid_code)}
         if Level.PROVINCE not in by_level:
             raise KeyError(f"grid {grid_code} has no province above it in the region table")
-        out: dict[str, str] = {}
+        codes = [grid_code] * len(CODE_COLUMNS)
         below = grid_code
-        for level in reversed(Level):
+        for level in range(len(CODE_COLUMNS) - 1, -1, -1):
             below = by_level.get(level, below)
-            out[level.column] = below
-        return {level.column: out[level.column] for level in Level}
+            codes[level] = below
+        # Called once per simulated case: plain ints and a precomputed column tuple.
+        return dict(zip(CODE_COLUMNS, codes))
 
     def boundary(self, code: str) -> dict | None:
         """The GeoJSON geometry of one province, city or county inside the tree."""

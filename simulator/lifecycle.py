@@ -31,6 +31,8 @@ class Step:
     at: datetime
     event: E
     fields: dict = field(default_factory=dict)
+    state: str | None = None           # the case's state after the step
+    handler_level: str | None = None   # and the level holding it then
 
 
 def _draw_level(r: random.Random) -> str:
@@ -48,6 +50,13 @@ def plan_case(r: random.Random, prof: CityProfile, row: dict, start: datetime,
     `row` is not modified. `start` is when the case is picked up (its report time for a
     new case). `speed` > 1 compresses every duration, for a livelier demo.
     """
+    return plan_case_and_row(r, prof, row, start, tz, speed)[0]
+
+
+def plan_case_and_row(r: random.Random, prof: CityProfile, row: dict, start: datetime,
+                      tz: ZoneInfo, speed: float = 1.0) -> tuple[list[Step], dict]:
+    """plan_case, plus the row as it is after the last step (the backfill uses it as is
+    when the whole path already lies in the past, instead of applying every step again)."""
     row = dict(row)
     steps: list[Step] = []
     t = start
@@ -56,7 +65,7 @@ def plan_case(r: random.Random, prof: CityProfile, row: dict, start: datetime,
         nonlocal t
         at = max(at, t)
         apply_event(row, event, at, fields)
-        steps.append(Step(at, event, fields))
+        steps.append(Step(at, event, fields, row["state"], row["handler_level"]))
         t = at
 
     def after(median_min: float, sigma: float) -> datetime:
@@ -127,7 +136,7 @@ def plan_case(r: random.Random, prof: CityProfile, row: dict, start: datetime,
                 break
         else:  # REJECTED
             break
-    return steps
+    return steps, row
 
 
 def _plan_work(r, prof, row, emit, after, after_workdays, tz, speed, now) -> None:

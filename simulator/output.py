@@ -11,6 +11,21 @@ from simulator.lifecycle import Step
 ACTOR_LEVEL_FIELDS = ("level", "resolution_level")
 
 
+def event_row(case_id: int, seq: int, step: Step) -> dict:
+    """The case_event row of a planned step (its state and level were recorded when planned)."""
+    actor_level = next((step.fields[k] for k in ACTOR_LEVEL_FIELDS if k in step.fields), None)
+    return {
+        "case_id": case_id, "seq": seq, "event_type": step.event.value, "at": step.at,
+        "state": step.state, "actor_level": actor_level or step.handler_level,
+        "actor_org": step.fields.get("org"), "detail": json_detail(step.fields),
+    }
+
+
+def stream_fields(case_id: int, seq: int, grid: str, step: Step) -> dict:
+    return encode_event(step.event, case_id=case_id, seq=seq, ts=step.at, grid=grid,
+                        state=step.state, **step.fields)
+
+
 def apply_step(row: dict, step: Step, seq: int,
                with_stream: bool = True) -> tuple[dict, dict, dict | None]:
     """Apply a step to the live row; returns (changes, event_row, stream_fields).
@@ -19,13 +34,7 @@ def apply_step(row: dict, step: Step, seq: int,
     the rest) for history older than what it writes to the stream.
     """
     changes = apply_event(row, step.event, step.at, step.fields)
-    actor_level = next((step.fields[k] for k in ACTOR_LEVEL_FIELDS if k in step.fields), None)
-    event_row = {
-        "case_id": row["id"], "seq": seq, "event_type": step.event.value, "at": step.at,
-        "state": row["state"], "actor_level": actor_level or row.get("handler_level"),
-        "actor_org": step.fields.get("org"), "detail": json_detail(step.fields),
-    }
-    stream_fields = encode_event(step.event, case_id=row["id"], seq=seq, ts=step.at,
-                                 grid=row["grid_code"], state=row["state"],
-                                 **step.fields) if with_stream else None
-    return changes, event_row, stream_fields
+    if row["state"] != step.state:
+        raise AssertionError(f"case {row['id']}: planned {step.state}, applied {row['state']}")
+    fields = stream_fields(row["id"], seq, row["grid_code"], step) if with_stream else None
+    return changes, event_row(row["id"], seq, step), fields

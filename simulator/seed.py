@@ -20,8 +20,8 @@ from tqdm import tqdm
 from dashboard.projection import new_case_row
 from dashboard.workdays import is_workday
 from simulator import calibration as cal
-from simulator.lifecycle import plan_case
-from simulator.output import apply_step
+from simulator.lifecycle import plan_case_and_row
+from simulator.output import apply_step, event_row, stream_fields
 from simulator.world import World
 
 
@@ -94,15 +94,24 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
             fields = {"category": cat, "subcategory": sub, "source": src, "urgency": urg}
             row = new_case_row(next_id, f"{day:%Y%m%d}{next_id:010d}", codes, fields, at)
             next_id += 1
-            steps = plan_case(r, county.profile, row, at, zone)
-            for seq, step in enumerate(steps, start=1):
-                if step.at > now:
-                    break
-                recent = stream is not None and step.at >= stream_from
-                _, event_row, stream_fields = apply_step(row, step, seq, with_stream=recent)
-                events.append(event_row)
-                if recent:
-                    pending_stream.append((step.at, stream_fields))
+            steps, final = plan_case_and_row(r, county.profile, row, at, zone)
+            if steps[-1].at <= now:
+                # The whole path is history: the planner's row is the row at `now`.
+                row = final
+                for seq, step in enumerate(steps, start=1):
+                    events.append(event_row(row["id"], seq, step))
+                    if stream is not None and step.at >= stream_from:
+                        pending_stream.append(
+                            (step.at, stream_fields(row["id"], seq, row["grid_code"], step)))
+            else:
+                for seq, step in enumerate(steps, start=1):
+                    if step.at > now:
+                        break
+                    recent = stream is not None and step.at >= stream_from
+                    _, ev, fields = apply_step(row, step, seq, with_stream=recent)
+                    events.append(ev)
+                    if recent:
+                        pending_stream.append((step.at, fields))
             cases.append(row)
         bar.update(n)
         if offset % batch_days == 0 or offset == 0:
