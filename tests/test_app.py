@@ -1,0 +1,66 @@
+"""The application factory: two apps with different settings in one process, /healthz
+against real sources, and a clear 'down' (never a traceback) when a source is unreachable.
+"""
+import json
+
+import pytest
+
+from dashboard import create_app
+from dashboard.settings import Settings
+from data_sources.database import CaseDatabase
+from tests.test_database import CASES, make_case
+
+
+def _db_with(path, n_cases: int) -> str:
+    url = f"sqlite:///{path}"
+    db = CaseDatabase(url)
+    db.init_schema()
+    rows, events = [], []
+    for spec in CASES[:n_cases]:
+        row, ev = make_case(*spec)
+        rows.append(row)
+        events.extend(ev)
+    db.bulk_insert(rows, events)
+    db.close()
+    return url
+
+
+@pytest.fixture
+def two_apps(tmp_path, redis_url, key_prefix):
+    apps = []
+    for i, n in enumerate((2, 5)):
+        settings = Settings(data_dir=tmp_path / f"d{i}", database_url=_db_with(tmp_path / f"{i}.db", n),
+                            redis_url=redis_url, stream_key=key_prefix + f"events{i}",
+                            key_prefix=key_prefix)
+        apps.append(create_app(settings))
+    return apps
+
+
+def test_two_apps_in_one_process_keep_their_own_settings(two_apps):
+    counts = []
+    for app in two_apps:
+        resp = app.server.test_client().get("/healthz")
+        assert resp.status_code == 200
+        report = json.loads(resp.data)
+        assert report["database"]["status"] == "up" and report["redis"]["status"] == "up"
+        assert report["stream"]["status"] == "empty"
+        counts.append(report["cases"])
+    assert counts == [2, 5]
+
+
+def test_layout_is_served(two_apps):
+    client = two_apps[0].server.test_client()
+    assert client.get("/").status_code == 200
+    layout = client.get("/_dash-layout")
+    assert layout.status_code == 200 and "status-kpis" in layout.get_data(as_text=True)
+
+
+def test_unreachable_sources_are_reported_not_raised(tmp_path):
+    settings = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/x",
+                        redis_url="redis://127.0.0.1:1/0")
+    resp = create_app(settings).server.test_client().get("/healthz")
+    report = json.loads(resp.data)
+    assert resp.status_code == 503
+    assert report["status"] == "down"
+    assert report["database"]["status"] == "down" and report["redis"]["status"] == "down"
+    assert report["stream"]["status"] == "down"
