@@ -176,25 +176,25 @@ def balanced_split(world: World, parts: int) -> list[list[int]]:
     return groups
 
 
-_counters: dict = {}
+_done = None  # shared (cases, events) per worker; each slot has one writer, so no lock
 
 
-def _init_worker(cases_done, events_done) -> None:
-    _counters.update(cases=cases_done, events=events_done)
+def _init_worker(done) -> None:
+    global _done
+    _done = done
 
 
 class _CountingDb:
     """seed_history only calls bulk_insert when given id_start; counting there gives the
     parent one progress bar for all workers."""
 
-    def __init__(self, db: CaseDatabase):
-        self._db = db
+    def __init__(self, db: CaseDatabase, slot: int):
+        self._db, self._slot = db, slot
 
     def bulk_insert(self, cases: list[dict], events: list[dict]) -> None:
         self._db.bulk_insert(cases, events)
-        for key, n in (("cases", len(cases)), ("events", len(events))):
-            with _counters[key].get_lock():
-                _counters[key].value += n
+        _done[2 * self._slot] += len(cases)
+        _done[2 * self._slot + 1] += len(events)
 
 
 def _seed_part(job: dict) -> dict:
@@ -202,7 +202,7 @@ def _seed_part(job: dict) -> dict:
     try:
         full = World.from_tree(RegionTree.load(db.engine, REGION), REGION, seed=WORLD_SEED)
         world = World([full.counties[i] for i in job["counties"]])
-        res = seed_history(_CountingDb(db), None, world, days=job["days"], scale=job["scale"],
+        res = seed_history(_CountingDb(db, job["slot"]), None, world, days=job["days"], scale=job["scale"],
                            seed=job["seed"], tz=TZ, now=datetime.fromisoformat(job["now"]),
                            progress=False, id_start=job["id_start"])
         return {"cases": res.cases, "events": res.events, "seconds": res.seconds}
@@ -226,19 +226,19 @@ def seed(url: str, cases: int, days: int | None, workers: int, seed_: int,
           f"now = {now.astimezone(ZoneInfo(TZ)):%Y-%m-%d %H:%M} {TZ}", flush=True)
 
     ctx = mp.get_context("spawn")  # no inherited engines or sockets in the workers
-    cases_done, events_done = ctx.Value("q", 0), ctx.Value("q", 0)
-    jobs = [{"url": url, "counties": part, "days": days, "scale": scale, "seed": seed_ + k,
+    done = ctx.RawArray("q", 2 * workers)  # RawArray: no semaphore left to the tracker
+    jobs = [{"url": url, "slot": k, "counties": part, "days": days, "scale": scale, "seed": seed_ + k,
              "now": now.isoformat(), "id_start": k * ID_STRIDE + 1}
             for k, part in enumerate(balanced_split(world, workers))]
     started = time.perf_counter()
-    with ctx.Pool(workers, initializer=_init_worker, initargs=(cases_done, events_done)) as pool:
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(done,)) as pool:
         pending = pool.map_async(_seed_part, jobs)
         with tqdm(total=cases, unit="case", unit_scale=True, desc="seed",
                   mininterval=1 if sys.stderr.isatty() else 30) as bar:
             while not pending.ready():
                 pending.wait(2)
-                bar.update(cases_done.value - bar.n)
-                bar.set_postfix(events=f"{events_done.value:,}", refresh=False)
+                bar.update(sum(done[0::2]) - bar.n)
+                bar.set_postfix(events=f"{sum(done[1::2]):,}", refresh=False)
         parts = pending.get()
     seconds = time.perf_counter() - started
     total_cases = sum(p["cases"] for p in parts)
