@@ -37,7 +37,7 @@ from dashboard import periods
 from dashboard.hierarchy import Level
 from dashboard.scope import RegionScope
 from data_sources import case_queries as q
-from data_sources.database import CaseDatabase
+from data_sources.database import CaseDatabase, make_engine
 from data_sources.regions import RegionTree, import_region
 from simulator import calibration as cal
 from simulator.seed import day_factor, seed_history
@@ -297,7 +297,8 @@ def timed(fn, engine) -> tuple[float, object]:
 
 
 def fresh_engine(url: str) -> sa.Engine:
-    eng = sa.create_engine(url)
+    # The app's engine factory, so the queries run with the app's session settings.
+    eng = make_engine(url)
     with eng.connect() as conn:  # connect outside the timing: measure the query, not login
         conn.exec_driver_sql("select 1")
     return eng
@@ -369,7 +370,7 @@ def summarize(plan: list) -> dict:
 
 
 def data_size(url: str) -> dict:
-    eng = sa.create_engine(url)
+    eng = make_engine(url)
     with eng.connect() as conn:
         one = lambda sql: conn.exec_driver_sql(sql).scalar()  # noqa: E731
         out = {"cases": one("select count(*) from gw_case"),
@@ -408,7 +409,9 @@ def render(run: dict) -> str:
     lines = [f"### {d['cases']:,} cases", "",
              f"Run {m['date']}: {m['nproc']} × {m['cpu']}, {m['memory_gib']} GiB RAM, "
              f"PostgreSQL {d['pg']['server_version']} (shared_buffers {d['pg']['shared_buffers']}, "
-             f"work_mem {d['pg']['work_mem']}, jit {d['pg']['jit']}), Python {m['python']}.", "",
+             f"work_mem {d['pg']['work_mem']}, jit {d['pg']['jit']}, "
+             f"random_page_cost {d['pg'].get('random_page_cost', '?')} per session), "
+             f"Python {m['python']}.", "",
              f"- Data: {d['cases']:,} cases, {d['events']:,} events; `gw_case` "
              f"{gib(d['gw_case']['total'])} (heap {gib(d['gw_case']['heap'])} + "
              f"{d['gw_case']['n_indexes']} indexes {gib(d['gw_case']['indexes'])}), `case_event` "

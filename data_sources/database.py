@@ -36,7 +36,19 @@ def make_engine(url: str) -> sa.Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+    @sa_event.listens_for(engine, "connect")
+    def _pg_session(dbapi_conn, _record):
+        # PostgreSQL's default random_page_cost (4, for spinning disks) makes the planner
+        # prefer the time-only indexes and discard 97% of their rows for city and county
+        # scopes; at SSD costs it takes the (code, time) ones (bench, 10M cases: county
+        # month 1,399 → 305 ms). Set per session so the database's own settings stay as
+        # its owner left them.
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SET random_page_cost = 1.1")
+        dbapi_conn.commit()
+    return engine
 
 
 @register("cases")

@@ -89,24 +89,31 @@ case = Table(
 )
 
 _open = case.c.state.in_(OPEN_STATES_SQL)
+# Open cases are a small, hot slice (~2 days of intake) that every refresh counts by child,
+# state, level and card. On PostgreSQL the partial indexes carry those columns, so the
+# counts are index-only scans instead of one heap page per open case (bench: 205 → 10 ms
+# at city scope on 10M cases). The level's code leads, then the deadline, which also
+# serves "oldest overdue first".
+_OPEN_PAYLOAD = ["state", "handler_level", "supervision_level"]
+_CHILD = {"province": "city_code", "city": "county_code", "county": "township_code",
+          "township": "community_code"}
 # A database usually serves one province, so province scope uses the time-only indexes.
 Index("ix_case_reported", case.c.reported_at)
 Index("ix_case_closed", case.c.closed_at)
 Index("ix_case_deadline", case.c.deadline)
-Index("ix_case_open", case.c.deadline, postgresql_where=_open, sqlite_where=_open)
 for _level in ("city", "county"):
     Index(f"ix_case_{_level}_reported", case.c[f"{_level}_code"], case.c.reported_at)
     Index(f"ix_case_{_level}_closed", case.c[f"{_level}_code"], case.c.closed_at)
     Index(f"ix_case_{_level}_deadline", case.c[f"{_level}_code"], case.c.deadline)
+for _level, _child in _CHILD.items():
     Index(f"ix_case_{_level}_open", case.c[f"{_level}_code"], case.c.deadline,
-          postgresql_where=_open, sqlite_where=_open)
+          postgresql_where=_open, sqlite_where=_open,
+          postgresql_include=[_child, *_OPEN_PAYLOAD])
 # Below county a region holds ~1/1000 of the rows: one index to find them is enough.
 Index("ix_case_township_reported", case.c.township_code, case.c.reported_at)
-Index("ix_case_township_open", case.c.township_code, case.c.deadline,
-      postgresql_where=_open, sqlite_where=_open)
 Index("ix_case_community_reported", case.c.community_code, case.c.reported_at)
 Index("ix_case_grid_reported", case.c.grid_code, case.c.reported_at)
-del _level
+del _level, _child
 
 case_event = Table(
     "case_event", metadata,

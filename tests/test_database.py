@@ -103,6 +103,13 @@ def test_schema_has_the_contract_tables_and_indexes(db):
     assert {"ix_case_city_reported", "ix_case_county_open", "ix_case_grid_reported"} <= names
 
 
+def test_postgres_sessions_use_ssd_page_costs(db):
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL planner setting")
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("show random_page_cost").scalar() == "1.1"
+
+
 def test_timestamps_round_trip_as_aware_utc(db):
     with db.engine.connect() as conn:
         reported = conn.execute(sa.text("select 1")).scalar()  # connection works
