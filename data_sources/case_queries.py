@@ -89,12 +89,15 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         add(conn.execute(q), names)
 
         # Due but not closed in the window: the deadline passed inside the window (a deadline
-        # later today is not due yet, or every morning would open with a collapsed rate).
+        # later today is not due yet, or every morning would open with a collapsed rate)
+        # and the case was still open when the window began. A case closed early, before
+        # the window, was settled in an earlier window; counting it here again would make
+        # every finished case a failure on its deadline day (yesterday's rate fell to 54%).
         due_end = min(w.end, now)
         q = (sa.select(*group, sa.func.count())
              .where(_scoped(scope), c.deadline >= w.start, c.deadline < due_end,
                     c.state != "REJECTED",
-                    sa.or_(c.closed_at.is_(None), c.closed_at < w.start, c.closed_at >= w.end))
+                    sa.or_(c.closed_at.is_(None), c.closed_at >= w.end))
              .group_by(*group))
         add(conn.execute(q), ["due_unclosed"])
 

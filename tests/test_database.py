@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from dashboard.hierarchy import Level
 from dashboard.kpis import compute_kpis
-from dashboard.periods import day_window
+from dashboard.periods import Window, day_window
 from dashboard.projection import apply_event, new_case_row
 from dashboard.scope import RegionScope
 from data_sources import case_queries as q
@@ -78,6 +78,11 @@ CASES = [
     (6, "320102", "320100", 7, [("REJECTED", 7.2, {})]),
     # 7: reported yesterday, closed today: closed today, not intake today.
     (7, "320102", "320100", -5, [("SELF_RESOLVED", 2, {"resolution_level": "网格"})]),
+    # 8: closed yesterday, before its deadline today: settled early, not due today.
+    (8, "320102", "320100", -20, [("REGISTERED", -19.9, dl(11)),
+                                  ("DISPATCHED", -19.8, {"level": "网格", "org": "320102001001001"}),
+                                  ("ACCEPTED", -19.5, {"late": False}), ("HANDLED", -12, {}),
+                                  ("CLOSED", -11, {"resolution_level": "网格"})]),
 ]
 
 
@@ -127,7 +132,8 @@ def test_province_kpis_today(db):
     counts = q.kpi_counts(db.engine, PROVINCE, day_window(DAY.date(), SH), NOW)
     assert counts.intake == 6                 # cases 1–6; case 7 was reported yesterday
     assert counts.closed == 4                 # 1, 2, 3, 7
-    assert counts.due == 5                    # closed 4 + case 4 (deadline 18:00, open)
+    assert counts.due == 5                    # closed 4 + case 4 (deadline 18:00, open);
+                                              # not case 8, settled yesterday before its deadline
     assert counts.closed_on_time == 3         # 1, 7 (no deadline), 2; not 3
     assert counts.open == 2                   # 4, 5
     assert counts.overdue_open == 1           # 4
@@ -193,3 +199,12 @@ def test_a_deadline_later_in_a_running_window_is_not_due_yet(db):
     early = DAY + timedelta(hours=17)
     counts = q.kpi_counts(db.engine, PROVINCE, day_window(DAY.date(), SH), early)
     assert counts.due == 4 and counts.overdue_open == 0
+
+
+def test_a_case_closed_before_its_deadline_day_counts_once_on_its_closing_day(db):
+    yesterday = q.kpi_counts(db.engine, PROVINCE, day_window(DAY.date() - timedelta(days=1), SH),
+                             NOW)
+    assert (yesterday.closed, yesterday.closed_on_time, yesterday.due) == (1, 1, 1)   # case 8
+    two_days = Window(DAY - timedelta(days=1), DAY + timedelta(days=1))
+    both = q.kpi_counts(db.engine, PROVINCE, two_days, NOW)
+    assert both.due == 6 and both.closed == 5      # 1, 2, 3, 7, 8 closed; case 4 overdue
