@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -19,6 +19,8 @@ from dashboard.settings import Settings
 
 log = logging.getLogger("gridwatch")
 DEMO_DAYS, DEMO_SCALE, DEMO_SEED = 14, 0.05, 42
+# A simulator restarted after a longer pause fast-forwards through the gap, up to a week.
+CATCH_UP_AFTER_SECONDS, CATCH_UP_MAX_DAYS = 120, 7
 
 
 def _settings(ctx) -> Settings:
@@ -178,8 +180,24 @@ def _simulator(rt: Runtime, speed: float, scale: float | None, seed_: int | None
     _ensure_region(rt)
     scale = scale or _seeded_scale(rt, DEMO_SCALE)
     world = World.from_tree(rt.region_tree(), rt.settings.region, seed=DEMO_SEED)
-    return LiveSimulator(rt.db, rt.redis.stream, world, scale=scale, tz=rt.settings.timezone,
-                         speed=speed, seed=seed_)
+    sim = LiveSimulator(rt.db, rt.redis.stream, world, scale=scale, tz=rt.settings.timezone,
+                        speed=speed, seed=seed_)
+    _catch_up(rt, sim)
+    return sim
+
+
+def _catch_up(rt: Runtime, sim) -> None:
+    """After a pause longer than a few minutes, play the gap before going live."""
+    last = rt.db.last_event_at()
+    now = datetime.now(timezone.utc)
+    if last is None or (now - last).total_seconds() < CATCH_UP_AFTER_SECONDS:
+        return
+    since = max(last, now - timedelta(days=CATCH_UP_MAX_DAYS))
+    hours = (now - since).total_seconds() / 3600
+    click.echo(f"the simulator was stopped {(now - last).total_seconds() / 3600:.1f} h ago; "
+               f"playing the last {hours:.1f} h so the history has no hole ...")
+    stats = sim.catch_up(since, now, progress=sys.stderr.isatty() or not os.environ.get("CI"))
+    click.echo(f"caught up: {stats.new_cases:,} new cases, {stats.events:,} events")
 
 
 # -- web -------------------------------------------------------------------------

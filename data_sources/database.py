@@ -111,6 +111,11 @@ class CaseDatabase(DataSource):
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.max(case.c.id))).scalar() or 0)
 
+    def last_event_at(self) -> datetime | None:
+        """Time of the newest event in the history (indexed: cheap at any table size)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(case_event.c.at))).scalar()
+
     def bulk_insert(self, cases: list[dict], events: list[dict]) -> None:
         """Insert complete rows; COPY on PostgreSQL, executemany elsewhere."""
         with self.engine.begin() as conn:
