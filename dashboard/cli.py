@@ -18,7 +18,10 @@ from dashboard.runtime import Runtime
 from dashboard.settings import Settings
 
 log = logging.getLogger("gridwatch")
-DEMO_DAYS, DEMO_SCALE, DEMO_SEED = 14, 0.05, 42
+# Three weeks: the slowest open cases (红牌 at 10 working days, 15-day deadlines plus
+# extensions) only exist with that much history; with two weeks a wall showed 1 红牌
+# against 1,284 黄牌.
+DEMO_DAYS, DEMO_SCALE, DEMO_SEED = 21, 0.05, 42
 # A simulator restarted after a longer pause fast-forwards through the gap, up to a week.
 CATCH_UP_AFTER_SECONDS, CATCH_UP_MAX_DAYS = 120, 7
 
