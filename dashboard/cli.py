@@ -193,12 +193,12 @@ def _catch_up(rt: Runtime, sim) -> None:
     """After a pause longer than a few minutes, play the gap before going live."""
     last = rt.db.last_event_at()
     now = datetime.now(timezone.utc)
-    if last is None or (now - last).total_seconds() < CATCH_UP_AFTER_SECONDS:
+    if last is None or now - last < timedelta(seconds=CATCH_UP_AFTER_SECONDS):
         return
     since = max(last, now - timedelta(days=CATCH_UP_MAX_DAYS))
-    hours = (now - since).total_seconds() / 3600
-    click.echo(f"the simulator was stopped {(now - last).total_seconds() / 3600:.1f} h ago; "
-               f"playing the last {hours:.1f} h so the history has no hole ...")
+    click.echo(f"the simulator was stopped {(now - last) / timedelta(hours=1):.1f} h ago; "
+               f"playing the last {(now - since) / timedelta(hours=1):.1f} h so the history "
+               "has no hole ...")
     stats = sim.catch_up(since, now, progress=sys.stderr.isatty() or not os.environ.get("CI"))
     click.echo(f"caught up: {stats.new_cases:,} new cases, {stats.events:,} events")
 

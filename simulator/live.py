@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
+from tqdm import tqdm
 
 from dashboard.projection import new_case_row
 from simulator import calibration as cal
@@ -175,24 +176,23 @@ class LiveSimulator:
         continuous; the stream gets the gap's events with current entry IDs, which is
         what a real upstream that replays after an outage does. Call before `run`.
         """
-        if now <= since:
-            return TickStats()
-        self.load(since)
         total = TickStats()
-        steps = max(1, int((now - since).total_seconds() // step_seconds))
-        from tqdm import tqdm
-        moment = since
-        for _ in tqdm(range(steps), desc="catch-up", unit="tick", disable=not progress,
-                      mininterval=0.5):
-            moment = min(moment + timedelta(seconds=step_seconds), now)
-            stats = self.tick(moment, step_seconds)
+        if now <= since:
+            return total
+        self.load(since)
+        step = timedelta(seconds=step_seconds)
+        # Tick ends: every step_seconds after `since`, the last one exactly `now`.
+        ends = [since + step * k for k in range(1, int((now - since) / step) + 1)]
+        if not ends or ends[-1] < now:
+            ends.append(now)
+        previous = since
+        for moment in tqdm(ends, desc="catch-up", unit="tick", disable=not progress,
+                           mininterval=0.5):
+            stats = self.tick(moment, (moment - previous).total_seconds())
+            previous = moment
             total.new_cases += stats.new_cases
             total.events += stats.events
             total.errors.extend(stats.errors)
-        if moment < now:
-            stats = self.tick(now, (now - moment).total_seconds())
-            total.new_cases += stats.new_cases
-            total.events += stats.events
         total.open_cases = len(self.rows)
         return total
 
