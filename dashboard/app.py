@@ -7,7 +7,6 @@ second app inside a test, can be built from the same settings.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -15,7 +14,14 @@ from dash import Dash
 from flask import jsonify
 from flask_caching import Cache
 
+from callbacks import router
+from callbacks import pages
 from callbacks import status as status_callbacks
+from callbacks import wall as wall_callbacks
+from dashboard import live_feed
+from dashboard.wall_service import WallService
+from data_sources.view_cache import SharedViews
+from dashboard.context import AppContext, Lazy
 from dashboard.health import collect_health
 from dashboard.runtime import Runtime
 from dashboard.settings import Settings
@@ -23,21 +29,6 @@ from dashboard.status_view import build_status
 from layouts import status as status_layout
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-
-
-class _Lazy:
-    """A value built on first use and rebuilt after a failure (the database may be down
-    when a worker starts and come back later)."""
-
-    def __init__(self, build):
-        self._build, self._value, self._lock = build, None, threading.Lock()
-
-    def get(self):
-        if self._value is None:
-            with self._lock:
-                if self._value is None:
-                    self._value = self._build()
-        return self._value
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -51,7 +42,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.config["GRIDWATCH_SETTINGS"] = settings
     server.extensions["gridwatch_runtime"] = rt
     cache = Cache(server, config=_cache_config(settings))
-    tree = _Lazy(rt.region_tree)
+    tree = Lazy(rt.region_tree)
+    ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache)
     refresh = settings.refresh_seconds
 
     @cache.memoize(timeout=max(int(refresh * 2), 2))
@@ -68,8 +60,22 @@ def create_app(settings: Settings | None = None) -> Dash:
         report = collect_health(rt)
         return jsonify(report), (503 if report["status"] == "down" else 200)
 
-    app.layout = status_layout.layout(refresh)
+    views = SharedViews(cache, lambda: rt.redis.client, settings.key_prefix)
+    server.extensions["gridwatch_views"] = views
+    wall = WallService(ctx, views)
+    live_feed.register(server, ctx, wall)
+
+    app.layout = router.shell()
+    routes = [
+        # The wall is what a command center opens; operators have /status.
+        (r"/|/wall/?", lambda _ctx, _m, q: wall_callbacks.render(wall, q)),
+        (r"/status", lambda _ctx, _m, _q: status_layout.layout(refresh)),
+    ]
+    routes += pages.routes()  # /kpi, /region/<code>, /case/<id>
     status_callbacks.register(app, current_status)
+    wall_callbacks.register(app, wall)
+    pages.register(app, ctx)
+    router.register(app, ctx, routes)
     return app
 
 

@@ -293,7 +293,11 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
         try:
             if not _wait_http(url + "healthz"):
                 raise click.ClickException("the web app did not start; see the log above")
-            click.echo(f"\ngridwatch demo is running: {url}   (health: {url}healthz)\n"
+            click.echo(f"\ngridwatch demo is running: {url}\n"
+                       f"  大屏 wall        {url}wall   (?region=320100 ?rotate=30 ?privacy=1 ?lang=en)\n"
+                       f"  领导 KPI review  {url}kpi\n"
+                       f"  下钻 drill-down  {url}region/{rt.settings.region}\n"
+                       f"  运行状态 status  {url}status   (JSON: {url}healthz)\n"
                        "Press Ctrl-C to stop.", err=False)
             started = time.monotonic()
             while proc.poll() is None:

@@ -30,6 +30,13 @@ class Settings:
     # A stream whose newest entry is older than this is reported as lagging.
     stream_lag_warn_seconds: float = 120.0
     secret_key: str | None = None
+    # Composite-score weights as JSON (dashboard.ranking.ScoreWeights), e.g. '{"on_time": 40}'.
+    score_weights: str | None = None
+    # 满意率 target drawn on the wall and /kpi: Jiangsu's published 2021 figure.
+    satisfaction_target: float = 97.68
+    # Hour (region time) at which a wall reloads itself, so a week-long run starts each
+    # day fresh; -1 disables it.
+    wall_reload_hour: int = 4
     extra: dict = field(default_factory=dict)
 
     @property
@@ -58,11 +65,12 @@ class Settings:
         if (v := get("DATA_DIR")) is not None:
             values["data_dir"] = Path(v)
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
-                    "TIMEZONE", "LANG", "SECRET_KEY"):
+                    "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
-                          ("STREAM_LAG_WARN_SECONDS", float)):
+                          ("STREAM_LAG_WARN_SECONDS", float), ("SATISFACTION_TARGET", float),
+                          ("WALL_RELOAD_HOUR", int)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)
@@ -71,4 +79,12 @@ class Settings:
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
-        return cls(**values)
+        settings = cls(**values)
+        from dashboard.ranking import ScoreWeights
+        ScoreWeights.from_json(settings.score_weights)  # fail at start, not on a wall
+        return settings
+
+    @property
+    def weights(self):
+        from dashboard.ranking import ScoreWeights
+        return ScoreWeights.from_json(self.score_weights)

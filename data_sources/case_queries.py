@@ -190,3 +190,24 @@ def overdue_cases(engine, scope: RegionScope, now: datetime, limit: int = 20) ->
          .order_by(c.deadline).limit(limit))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def urgent_open_cases(engine, scope: RegionScope, limit: int = 20) -> list[dict]:
+    """Open cases under supervision (红牌 before 黄牌), then by deadline: the list a
+    督办 desk works through."""
+    q = (sa.select(c.id, c.case_no, c.grid_code, c.category, c.urgency, c.state,
+                   c.deadline, c.supervision_level, c.reported_at)
+         .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL), c.supervision_level >= 2)
+         .order_by(c.supervision_level.desc(), c.deadline).limit(limit))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def case_summaries(engine, scope: RegionScope, case_ids: list[int]) -> dict[int, dict]:
+    """case_no, category, urgency and deadline of the given cases inside the scope."""
+    if not case_ids:
+        return {}
+    q = (sa.select(c.id, c.case_no, c.category, c.urgency, c.deadline)
+         .where(c.id.in_(sorted(set(case_ids))), _scoped(scope)))
+    with engine.connect() as conn:
+        return {r.id: dict(r._mapping) for r in conn.execute(q)}

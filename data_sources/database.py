@@ -36,7 +36,9 @@ def make_engine(url: str) -> sa.Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
         return engine
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # A wall must report a dead database within seconds, not hang on TCP's default wait.
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+                              pool_timeout=5, connect_args={"connect_timeout": 3})
 
     @sa_event.listens_for(engine, "connect")
     def _pg_session(dbapi_conn, _record):

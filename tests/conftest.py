@@ -89,3 +89,80 @@ def database_url(request, tmp_path):
         yield f"sqlite:///{tmp_path / 'gw.db'}"
     else:
         yield request.getfixturevalue("pg_schema_url")
+
+
+# -- the real app in a browser ------------------------------------------------------------
+def _browser_database_url(tmp_path_factory) -> tuple[str, object]:
+    """PostgreSQL (a schema this session owns) when it answers, else SQLite."""
+    import sqlalchemy as sa
+    base = os.environ.get("GRIDWATCH_TEST_PG_URL", DEFAULT_PG_URL)
+    try:
+        eng = sa.create_engine(base)
+        with eng.connect() as conn:
+            conn.exec_driver_sql("select 1")
+    except Exception:  # noqa: BLE001
+        if os.environ.get("CI"):
+            raise
+        return f"sqlite:///{tmp_path_factory.mktemp('browserdb') / 'gw.db'}", None
+    schema = f"gwbrowser_{uuid.uuid4().hex[:10]}"
+    with eng.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    sep = "&" if "?" in base else "?"
+
+    def drop():
+        with eng.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        eng.dispose()
+    return f"{base}{sep}options=-csearch_path%3D{schema}", drop
+
+
+@pytest.fixture(scope="session")
+def seeded_env(tmp_path_factory, redis_url):
+    """A seeded installation (Jiangsu, 21 days at scale 0.01, stream written) shared by the
+    browser tests; each server started on it uses its own keys for its cache."""
+    from tests.live import Deployment, make_env
+    data_dir = tmp_path_factory.mktemp("gridwatch")
+    db_url, drop = _browser_database_url(tmp_path_factory)
+    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
+    env = make_env(data_dir, db_url, redis_url, prefix, GRIDWATCH_REFRESH_SECONDS="2")
+    dep = Deployment(env=env, data_dir=data_dir)
+    dep.cli("db", "init")
+    dep.cli("seed", "--days", "21", "--scale", "0.01", "--stream-hours", "6")
+    try:
+        yield dep
+    finally:
+        from data_sources.redis_client import make_client
+        client = make_client(redis_url)
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        if drop:
+            drop()
+
+
+@pytest.fixture(scope="session")
+def live_server(seeded_env):
+    """`gridwatch serve` (2 gevent workers) on the seeded installation."""
+    seeded_env.start()
+    try:
+        yield seeded_env
+    finally:
+        seeded_env.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from tests.live import chromium_path
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium not found: .ci/run installs Debian's chromium")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield b
+        finally:
+            b.close()

@@ -52,7 +52,25 @@ def test_layout_is_served(two_apps):
     client = two_apps[0].server.test_client()
     assert client.get("/").status_code == 200
     layout = client.get("/_dash-layout")
-    assert layout.status_code == 200 and "status-kpis" in layout.get_data(as_text=True)
+    assert layout.status_code == 200 and '"id":"page"' in layout.get_data(as_text=True)
+
+
+def _route(app, path: str, search: str = "") -> str:
+    """The page the router renders for a URL, through Dash's real callback endpoint."""
+    body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
+            "inputs": [{"id": "url", "property": "pathname", "value": path},
+                       {"id": "url", "property": "search", "value": search}],
+            "changedPropIds": ["url.pathname"]}
+    resp = app.server.test_client().post("/_dash-update-component", json=body)
+    assert resp.status_code == 200
+    return json.dumps(resp.get_json(), ensure_ascii=False)
+
+
+def test_router_serves_pages_and_a_chinese_not_found(two_apps):
+    assert "status-kpis" in _route(two_apps[0], "/status")
+    missing = _route(two_apps[0], "/nope")
+    assert "页面不存在" in missing and "/nope" in missing and "返回首页" in missing
+    assert "Page not found" in _route(two_apps[0], "/nope", "?lang=en")
 
 
 def test_unreachable_sources_are_reported_not_raised(tmp_path):
@@ -64,3 +82,11 @@ def test_unreachable_sources_are_reported_not_raised(tmp_path):
     assert report["status"] == "down"
     assert report["database"]["status"] == "down" and report["redis"]["status"] == "down"
     assert report["stream"]["status"] == "down"
+
+
+def test_wall_with_every_source_down_waits_instead_of_an_error_page(tmp_path):
+    settings = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/x",
+                        redis_url="redis://127.0.0.1:1/0")
+    page = _route(create_app(settings), "/wall")
+    assert "wall-waiting" in page and "正在连接数据库" in page and "wall-retry" in page
+    assert "error-page" not in page

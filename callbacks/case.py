@@ -1,0 +1,20 @@
+"""/case/<id>: render the case page from its view model."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from callbacks.page_common import bad_input_page, lang_of
+from dashboard import case_view, url_state
+from dashboard.url_state import BadInput
+from layouts import case as case_layout
+
+
+def render(ctx, match, query: dict):
+    lang = lang_of(query)
+    try:
+        model = case_view.build(ctx.runtime.db.engine, ctx.tree.get(), ctx.root_code,
+                                match["case_id"], lang, ctx.settings.timezone,
+                                datetime.now(timezone.utc))
+    except BadInput as exc:
+        return bad_input_page(exc, lang, f"/region/{ctx.root_code}")
+    return case_layout.layout(model, url_state.PageState(lang=lang))

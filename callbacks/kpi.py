@@ -1,0 +1,55 @@
+"""/kpi: render from the URL; export the ranking the page shows as CSV or Excel."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from dash import Input, Output, State, ctx as dash_ctx, dcc, no_update
+
+from callbacks.page_common import bad_input_page, lang_of, push, state_of
+from callbacks.router import parse_query
+from dashboard import export, kpi_view, metrics, url_state
+from dashboard.url_state import BadInput
+from layouts import kpi as kpi_layout
+
+
+def _model(ctx, query: dict):
+    state = url_state.parse(query, metrics.KEYS)
+    return state, kpi_view.build(ctx.runtime.db.engine, ctx.tree.get(), ctx.settings, state,
+                                 datetime.now(timezone.utc))
+
+
+def render(ctx, _match, query: dict):
+    try:
+        state, model = _model(ctx, query)
+    except BadInput as exc:
+        return bad_input_page(exc, lang_of(query), "/kpi")
+    return kpi_layout.layout(model, state)
+
+
+def register(app, ctx) -> None:
+    @app.callback(Output("url", "search", allow_duplicate=True),
+                  Input("ranking-grid", "cellClicked"), State("url", "search"),
+                  prevent_initial_call=True)
+    def rank_within(cell, search):
+        """A leader clicks a city to see its counties ranked, in the same period."""
+        code = (cell or {}).get("rowId")
+        state = state_of(search)
+        if not code or state is None:
+            return no_update
+        return push(search, url_state.encode(state, region=code, page=1))
+
+    @app.callback(Output("export-download", "data"),
+                  Input("export-csv", "n_clicks"), Input("export-xlsx", "n_clicks"),
+                  State("url", "search"), prevent_initial_call=True)
+    def export_ranking(_csv, _xlsx, search):
+        try:
+            state, model = _model(ctx, parse_query(search))
+        except BadInput:
+            return no_update
+        headers = kpi_view.ranking_headers(state.lang)
+        columns = [(k, headers[k]) for k in kpi_view.RANKING_COLUMNS]
+        name = f"ranking-{model['region']['code']}-{state.period}"
+        if dash_ctx.triggered_id == "export-xlsx":
+            data = export.xlsx_bytes(columns, model["ranking"], model["period_label"])
+            return dcc.send_bytes(data, f"{name}.xlsx")
+        return dcc.send_string(export.csv_text(columns, model["ranking"]), f"{name}.csv")

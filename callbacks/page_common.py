@@ -1,0 +1,34 @@
+"""Helpers the page callbacks share: the reader's language, the bad-input page, the page
+state of the current URL and a history-friendly URL update."""
+from __future__ import annotations
+
+from dash import no_update
+
+from callbacks.router import parse_query
+from dashboard import url_state
+from dashboard.url_state import BadInput
+from layouts.errors import error_page
+
+
+def lang_of(query: dict) -> str:
+    return "en" if query.get("lang") == "en" else "zh"
+
+
+def bad_input_page(exc: BadInput, lang: str, back: str):
+    title = "Cannot show this page" if lang == "en" else "无法显示该页面"
+    label = "Back" if lang == "en" else "返回"
+    return error_page(title, exc.message(lang), back + ("?lang=en" if lang == "en" else ""),
+                      label, exc.code)
+
+
+def state_of(search: str | None) -> url_state.PageState | None:
+    """The page's current state, or None when the URL is already an error."""
+    try:
+        return url_state.parse(parse_query(search))
+    except BadInput:
+        return None
+
+
+def push(search: str | None, new: str):
+    """Only a real change goes into the history, so re-rendered controls add no entries."""
+    return no_update if (search or "") == new else new

@@ -1,0 +1,38 @@
+"""The leaders' and staff pages in the app: their routes, their callbacks, and the period
+picker they share, which writes the period into the URL (so a link reproduces the view
+and back / forward step through periods)."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from dash import Input, Output, State, ctx as dash_ctx, no_update
+
+from callbacks import case, kpi, region
+from callbacks.page_common import push, state_of
+from callbacks.router import parse_query
+from dashboard import url_state
+
+
+def register(app, ctx) -> None:
+    kpi.register(app, ctx)
+    region.register(app, ctx)
+
+    @app.callback(Output("url", "search", allow_duplicate=True),
+                  Input("period-choice", "value"), Input("period-range", "start_date"),
+                  Input("period-range", "end_date"), State("url", "search"),
+                  prevent_initial_call=True)
+    def choose_period(period, start, end, search):
+        state = state_of(search) or url_state.PageState()
+        if dash_ctx.triggered_id == "period-range" or period == "custom":
+            if not (start and end):
+                return no_update
+            q = parse_query(search)
+            q.update({"period": "custom", "from": start[:10], "to": end[:10]})
+            q.pop("page", None)
+            return push(search, "?" + urlencode(q))
+        return push(search, url_state.encode(state, period=period, start=None, end=None, page=1))
+
+
+def routes():
+    return [(r"/kpi", kpi.render), (r"/region/(?P<code>[^/]*)", region.render),
+            (r"/case/(?P<case_id>[^/]*)", case.render)]

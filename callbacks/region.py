@@ -1,0 +1,107 @@
+"""/region/<code>: render from the URL. Every control writes the URL (metric, filters,
+sort, page) and the router redraws; a click on a child (table row or map) or a case goes
+down a level by changing the path, so back / forward retrace the drill-down."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from dash import Input, Output, State, ctx as dash_ctx, dcc, no_update
+
+from callbacks.page_common import bad_input_page, lang_of, push, state_of
+from callbacks.router import parse_query
+from dashboard import export, metrics, region_view, url_state
+from dashboard.url_state import BadInput
+from dashboard.view_common import resolve_scope
+from layouts import region as region_layout
+from layouts.region import CASE_COLUMNS
+
+
+def render(ctx, match, query: dict):
+    try:
+        state = url_state.parse(query, metrics.KEYS)
+        model = region_view.build(ctx.runtime.db.engine, ctx.tree.get(), ctx.settings,
+                                  match["code"], state, datetime.now(timezone.utc))
+    except BadInput as exc:
+        return bad_input_page(exc, lang_of(query), f"/region/{ctx.root_code}")
+    return region_layout.layout(model, state)
+
+
+def register(app, ctx) -> None:
+    @app.callback(Output("url", "search", allow_duplicate=True),
+                  Input("metric-choice", "value"), State("url", "search"),
+                  prevent_initial_call=True)
+    def choose_metric(metric, search):
+        state = state_of(search)
+        if state is None or metric not in metrics.BY_KEY:
+            return no_update
+        return push(search, url_state.encode(state, metric=metric))
+
+    @app.callback(Output("url", "search", allow_duplicate=True),
+                  Input("filter-basis", "value"), Input("filter-state", "value"),
+                  Input("filter-category", "value"), Input("filter-source", "value"),
+                  Input("filter-urgency", "value"), Input("filter-sort", "value"),
+                  State("url", "search"), prevent_initial_call=True)
+    def filter_cases(basis, st, category, source, urgency, sort, search):
+        state = state_of(search)
+        if state is None:
+            return no_update
+        chosen = {"state": st, "category": category, "source": source, "urgency": urgency}
+        filters = {k: v for k, v in chosen.items() if v}
+        return push(search, url_state.encode(state, basis=basis or "reported", filters=filters,
+                                             sort=sort or "-reported_at", page=1))
+
+    @app.callback(Output("url", "search", allow_duplicate=True),
+                  Input("page-prev", "n_clicks"), Input("page-next", "n_clicks"),
+                  State("url", "search"), prevent_initial_call=True)
+    def turn_page(_prev, _next, search):
+        state = state_of(search)
+        if state is None or not dash_ctx.triggered or not dash_ctx.triggered[0]["value"]:
+            return no_update
+        step = -1 if dash_ctx.triggered_id == "page-prev" else 1
+        return push(search, url_state.encode(state, page=max(1, state.page + step)))
+
+    def navigate(component: str, prop: str, target) -> None:
+        """A click on `component` goes to the path `target(value)` returns (None: stay)."""
+        @app.callback(Output("url", "pathname", allow_duplicate=True),
+                      Output("url", "search", allow_duplicate=True),
+                      Input(component, prop), State("url", "search"), prevent_initial_call=True)
+        def follow(value, search):
+            path = target(value or {})
+            if not path:
+                return no_update, no_update
+            state = state_of(search) or url_state.PageState()
+            if path.startswith("/case/"):
+                return path, "?lang=en" if state.lang == "en" else ""
+            # A level down keeps the period and filters and starts on its first page.
+            return path, url_state.encode(state, page=1)
+
+    def map_code(click: dict) -> str | None:
+        points = click.get("points") or [{}]
+        return points[0].get("customdata")
+
+    navigate("children-grid", "cellClicked",
+             lambda cell: cell.get("rowId") and f"/region/{cell['rowId']}")
+    navigate("children-map", "clickData", lambda click: map_code(click) and f"/region/{map_code(click)}")
+    navigate("case-grid", "cellClicked", lambda cell: cell.get("rowId") and f"/case/{cell['rowId']}")
+
+    @app.callback(Output("cases-download", "data"), Input("cases-export", "n_clicks"),
+                  State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
+    def export_cases(_n, pathname, search):
+        from data_sources import case_list
+        try:
+            state = url_state.parse(parse_query(search), metrics.KEYS)
+            code = (pathname or "").rsplit("/", 1)[-1]
+            tree = ctx.tree.get()
+            scope = resolve_scope(tree, ctx.root_code, code)
+        except BadInput:
+            return no_update
+        now = datetime.now(timezone.utc)
+        w = url_state.window(state, now, ctx.settings.timezone)
+        q = case_list.CaseQuery(basis=state.basis, filters=tuple(sorted(state.filters.items())),
+                                sort=state.sort)
+        rows = case_list.case_export(ctx.runtime.db.engine, scope, w, now, q)
+        table = region_view.case_rows(rows, tree, ctx.settings.timezone, state.lang)
+        for shown, raw in zip(table, rows):
+            shown["id"] = raw["id"]
+        cols = [("id", "ID")] + [(k, e if state.lang == "en" else z) for k, z, e in CASE_COLUMNS]
+        return dcc.send_string(export.csv_text(cols, table), f"cases-{code}-{state.period}.csv")

@@ -1,0 +1,55 @@
+"""URL → page. The path picks the page, the query string carries its state (period,
+metric, filters), so a link reproduces a view and browser back/forward work.
+
+A page module exposes `ROUTES`: (regex on the path, render(ctx, match, query) → component).
+A page that raises shows the error page, never a traceback.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from urllib.parse import parse_qs
+
+from dash import Input, Output, html
+
+from layouts.errors import error_page, not_found
+
+log = logging.getLogger(__name__)
+Route = tuple[str, Callable]
+
+
+def parse_query(search: str | None) -> dict[str, str]:
+    """?a=1&b=2 → {"a": "1", "b": "2"}; the last value wins for repeated keys."""
+    parsed = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+    return {k: v[-1] for k, v in parsed.items()}
+
+
+def resolve(routes: list[Route], ctx, path: str, query: dict[str, str]):
+    lang = "en" if query.get("lang") == "en" else ctx.settings.lang
+    for pattern, render in routes:
+        m = re.fullmatch(pattern, path or "/")
+        if m is None:
+            continue
+        try:
+            return render(ctx, m, query)
+        except Exception:  # noqa: BLE001 - a page must degrade to a message, not a 500
+            log.exception("page %s failed", path)
+            if lang == "en":
+                return error_page("This page could not be shown",
+                                  "The data source did not answer. Try again shortly.",
+                                  "/?lang=en", "Back to the start page", "page-failed")
+            return error_page("页面暂时无法显示", "数据源暂无响应，请稍后重试。", "/", "返回首页",
+                              "page-failed")
+    return not_found(path, lang)
+
+
+def register(app, ctx, routes: list[Route]) -> None:
+    @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
+    def route(pathname, search):
+        return resolve(routes, ctx, pathname or "/", parse_query(search))
+
+
+def shell() -> html.Div:
+    from dash import dcc
+    return html.Div([dcc.Location(id="url", refresh="callback-nav"), html.Div(id="page")])

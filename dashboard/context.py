@@ -1,0 +1,37 @@
+"""What every page of one app shares: settings, runtime, region tree and the cache.
+
+Built once by `create_app`; pages receive it instead of reaching for globals, so two apps
+with different settings can live in one process (tests do).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+
+class Lazy:
+    """A value built on first use and rebuilt after a failure (the database may be down
+    when a worker starts and come back later)."""
+
+    def __init__(self, build):
+        self._build, self._value, self._lock = build, None, threading.Lock()
+
+    def get(self):
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    self._value = self._build()
+        return self._value
+
+
+@dataclass
+class AppContext:
+    settings: Any          # dashboard.settings.Settings
+    runtime: Any           # dashboard.runtime.Runtime
+    tree: Lazy             # Lazy[data_sources.regions.RegionTree]
+    cache: Any             # flask_caching.Cache (Redis-backed when Redis is configured)
+
+    @property
+    def root_code(self) -> str:
+        return self.settings.region

@@ -1,0 +1,130 @@
+"""View model of /kpi: the scope's KPIs against target, the previous period and the same
+period last year, the trend, and the ranking of its children (DOMAIN.md §5, §6).
+
+`kpi_rows` and `ranking_rows` are pure functions over counts; `build` fetches the counts
+and calls them. The CSV / Excel export writes `ranking_rows`, so the file holds exactly
+what the table shows.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from dashboard import metrics, url_state
+from dashboard.kpis import KpiCounts, compute_kpis
+from dashboard.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_children
+from dashboard.view_common import breadcrumb, counts_by_child, resolve_scope, trend_series
+
+
+def _has_data(c: KpiCounts) -> bool:
+    return c.intake > 0 or c.closed > 0
+
+
+def kpi_rows(current: KpiCounts, previous: KpiCounts, last_year: KpiCounts,
+             lang: str, satisfaction_target: float) -> list[dict]:
+    now_k, prev_k, ly_k = compute_kpis(current), compute_kpis(previous), compute_kpis(last_year)
+    table = metrics.with_targets(satisfaction_target)
+    no = "—"
+    rows = []
+    for key, m in table.items():
+        v = metrics.value(now_k, key)
+        pv = metrics.value(prev_k, key) if _has_data(previous) and not m.now_only else None
+        lv = metrics.value(ly_k, key) if _has_data(last_year) and not m.now_only else None
+        target = no if m.target is None else (f"≥{m.target:g}%" if m.higher_is_better
+                                              else f"≤{m.target:g}%")
+        den = metrics.denominator(now_k, key)
+        rows.append({
+            "key": key, "label": m.label(lang), "value": v,
+            "display": metrics.display(now_k, key, lang),
+            "denominator": den, "target": target, "met": metrics.meets_target(m, v),
+            "previous": metrics.display(prev_k, key, lang) if pv is not None else no,
+            "last_year": metrics.display(ly_k, key, lang) if lv is not None else no,
+            "trend": metrics.trend(m, v, pv),
+        })
+    return rows
+
+
+POINTS = {name: name + "_pts" for name in SUB_SCORES}  # a sub-score's column, beside its rate
+RANKING_COLUMNS = ("rank", "change", "name", "code", "score", *POINTS.values(), "card_penalty",
+                   "board", "thin", "on_time", "satisfaction", "rated", "closure",
+                   "intake", "intake_per_10k")
+
+
+def ranking_headers(lang: str) -> dict[str, str]:
+    zh = {"rank": "排名", "change": "名次变化", "name": "地区", "code": "代码", "score": "综合得分",
+          "card_penalty": "督办扣分", "board": "红黑榜", "thin": "样本不足",
+          "on_time": "按期办结率", "satisfaction": "满意率", "rated": "评价数",
+          "closure": "办结率", "intake": "受理量", "intake_per_10k": "每万人受理"}
+    en = {"rank": "Rank", "change": "Change", "name": "Region", "code": "Code", "score": "Score",
+          "card_penalty": "Card penalty", "board": "Board", "thin": "Thin sample",
+          "on_time": "On-time", "satisfaction": "Satisfaction", "rated": "Rated",
+          "closure": "Closure", "intake": "Intake", "intake_per_10k": "Intake per 10k"}
+    base = en if lang == "en" else zh
+    for name, (z, e) in SUB_SCORES.items():
+        base[POINTS[name]] = (e if lang == "en" else z) + (" pts" if lang == "en" else "得分")
+    return base
+
+
+def change_text(r: Ranked, lang: str, compared: bool = True) -> str:
+    if r.rank is None or not compared:
+        return "—"
+    if r.previous_rank is None:
+        return "new" if lang == "en" else "新"
+    d = r.rank_change
+    return "→0" if d == 0 else (f"↑{d}" if d > 0 else f"↓{-d}")
+
+
+def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[str, int],
+                 lang: str, compared: bool = True) -> list[dict]:
+    """`compared`: False when there was no previous period to rank (no "new" everywhere)."""
+    unranked = "unranked" if lang == "en" else "未排名"
+    board = {"red": "红榜" if lang != "en" else "red", "black": "黑榜" if lang != "en" else "black"}
+    rows = []
+    for r in ranked:
+        k = r.kpis
+        pop = populations.get(r.code) or 0
+        row = {"rank": r.rank if r.rank is not None else unranked, "change": change_text(r, lang, compared),
+               "name": names.get(r.code, r.code), "code": r.code, "score": r.score.total,
+               "card_penalty": r.score.card_penalty, "board": board.get(r.board, ""),
+               "thin": "、".join(SUB_SCORES[s.name][1 if lang == "en" else 0]
+                                for s in r.score.subs if s.thin),
+               "on_time": k.on_time.display(lang), "satisfaction": k.satisfaction.display(lang),
+               "rated": k.rated, "closure": k.closure.display(lang), "intake": k.intake,
+               "intake_per_10k": round(k.intake * 10_000 / pop, 2) if pop else None}
+        for s in r.score.subs:
+            row[POINTS[s.name]] = s.points
+        rows.append(row)
+    return rows
+
+
+def build(engine, tree, settings, state: url_state.PageState, now: datetime) -> dict:
+    code = state.region or settings.region
+    scope = resolve_scope(tree, settings.region, code)
+    tz = settings.timezone
+    w = url_state.window(state, now, tz)
+    prev_w = url_state.previous_window(w, state, now, tz)
+    ly_w = url_state.last_year_window(w, now)
+    children, total = counts_by_child(engine, tree, scope, w, now)
+    prev_children, prev_total = counts_by_child(engine, tree, scope, prev_w, prev_w.end)
+    _, ly_total = counts_by_child(engine, tree, scope, ly_w, ly_w.end)
+    weights: ScoreWeights = settings.weights
+    # Without cases in the previous period there is no previous ranking to compare with
+    # (its open-now counts alone would rank the children on noise).
+    previous = prev_children if _has_data(prev_total) else None
+    ranked = rank_children(children, total, weights, previous=previous) if children else []
+    region = tree.get(scope.code)
+    kids = tree.children(scope.code)
+    return {
+        "region": {"code": region.code, "name": region.name},
+        "breadcrumb": breadcrumb(tree, scope.code),
+        "period_label": url_state.label(state, w, tz),
+        "previous_label": url_state.span(prev_w, tz),
+        "last_year_label": url_state.span(ly_w, tz),
+        "kpis": kpi_rows(total, prev_total, ly_total, state.lang, settings.satisfaction_target),
+        "trend": trend_series(engine, scope, w, now, tz, state.lang),
+        "ranking": ranking_rows(ranked, {r.code: r.name for r in kids},
+                                {r.code: r.population for r in kids}, state.lang,
+                                compared=previous is not None),
+        "child_level": scope.child_level,
+        "weights": {name: getattr(weights, name) for name in SUB_SCORES},
+        "min_sample": weights.min_sample,
+    }

@@ -1,0 +1,83 @@
+"""GET /wall/live: the wall's live feed as Server-Sent Events.
+
+Each message carries its stream entry ID as the SSE `id`, so a browser that reconnects
+(network, proxy 502, server restart) sends Last-Event-ID, or `?from=`, and resumes after
+the last entry it showed. Events are filtered to the requested region (inside the
+configured root: a forged `region` outside it gets the root) and enriched from the case
+table in one query per batch; with the database down, rows still come, with the fields the
+event itself carries.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timezone
+
+from flask import Response, request, stream_with_context
+
+
+log = logging.getLogger(__name__)
+_ID_RE = re.compile(r"\d{1,20}-\d{1,20}")
+
+
+def _sse(event: str, data: dict, entry_id: str | None = None) -> str:
+    head = f"id: {entry_id}\n" if entry_id else ""
+    return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def register(server, ctx, service) -> None:
+    from data_sources.redis_client import make_client
+    from data_sources.redis_stream import EventStream
+    from data_sources.stream_hub import StreamHub, follow
+
+    settings = ctx.settings
+
+    def blocking_stream() -> EventStream:
+        if not settings.redis_url:
+            raise RuntimeError("no Redis configured")
+        return EventStream(make_client(settings.redis_url, blocking=True),
+                           settings.stream_key, settings.stream_maxlen)
+
+    hub = StreamHub(blocking_stream)
+    server.extensions["gridwatch_stream_hub"] = hub
+
+    @server.route("/wall/live")
+    def wall_live():
+        tree = ctx.tree.get()
+        region = request.args.get("region") or settings.region
+        if region not in tree or not tree.contains(settings.region, region):
+            region = settings.region
+        after = request.headers.get("Last-Event-ID") or request.args.get("from")
+        after = after if after and _ID_RE.fullmatch(after) else None
+        privacy = request.args.get("privacy") == "1"
+        lang = "en" if request.args.get("lang") == "en" else settings.lang
+
+        def accept(e) -> bool:
+            return tree.contains(region, e.grid)
+        try:
+            sub = hub.subscribe(accept)
+        except Exception as exc:  # noqa: BLE001 - Redis down: the page retries
+            body = "retry: 2000\n\n" + _sse("status", {"status": "down", "error": str(exc)[:200]})
+            return Response(body, mimetype="text/event-stream", status=200,
+                            headers={"Cache-Control": "no-cache"})
+
+        def generate():
+            try:
+                yield "retry: 2000\n\n"
+                for kind, item in follow(hub, sub, after, accept):
+                    if kind == "events":
+                        for row in service.ticker_rows(item, region, privacy, lang):
+                            yield _sse("case", row, row["id"])
+                    elif kind == "status":
+                        yield _sse("status", {**item, "now": datetime.now(timezone.utc).timestamp()})
+                    else:
+                        yield _sse("gap", {})
+            except Exception as exc:  # noqa: BLE001 - the browser reconnects and resumes
+                log.info("live feed ended: %s", exc)
+                yield _sse("status", {"status": "down", "error": str(exc)[:200]})
+            finally:
+                hub.unsubscribe(sub)
+
+        return Response(stream_with_context(generate()), mimetype="text/event-stream",
+                        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

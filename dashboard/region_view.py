@@ -1,0 +1,91 @@
+"""View model of /region/<code>: breadcrumb, children coloured by one KPI (a map where
+they have boundaries), their KPI table, the trend, breakdowns and one page of the cases
+behind the numbers. Plain data; layouts/region.py draws it."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dashboard import metrics, url_state
+from dashboard.hierarchy import Level
+from dashboard.kpis import compute_kpis
+from dashboard.states import STATE_ZH
+from dashboard.view_common import breadcrumb, counts_by_child, resolve_scope, trend_series
+
+TABLE_METRICS = ("intake", "closed", "open", "overdue_open", "closure", "on_time",
+                 "satisfaction", "timely_sign")
+BREAKDOWNS = {"category": ("事件类别", "Category"), "source": ("来源", "Source"),
+              "resolution_level": ("办结层级", "Resolved at")}
+SUPERVISION = {0: "", 1: "催办", 2: "黄牌", 3: "红牌"}
+
+
+def child_rows(children: dict, names: dict[str, str], lang: str) -> list[dict]:
+    rows = []
+    for code, counts in children.items():
+        k = compute_kpis(counts)
+        row = {"code": code, "name": names.get(code, code)}
+        for key in metrics.KEYS:
+            row[key] = metrics.value(k, key)
+            row[key + "_text"] = metrics.display(k, key, lang)
+        rows.append(row)
+    return rows
+
+
+def case_rows(rows: list[dict], tree, tz: str, lang: str) -> list[dict]:
+    z = ZoneInfo(tz)
+    fmt = lambda t: t.astimezone(z).strftime("%Y-%m-%d %H:%M") if t else ""  # noqa: E731
+    out = []
+    for r in rows:
+        grid = tree.get(r["grid_code"])
+        out.append({
+            "id": str(r["id"]), "case_no": r["case_no"],
+            "grid": grid.name if grid else r["grid_code"],
+            "category": f"{r['category']} / {r['subcategory']}", "source": r["source"],
+            "urgency": r["urgency"],
+            "state": r["state"] if lang == "en" else STATE_ZH.get(r["state"], r["state"]),
+            "reported_at": fmt(r["reported_at"]), "closed_at": fmt(r["closed_at"]),
+            "deadline": fmt(r["deadline"]),
+            "supervision": SUPERVISION.get(r["supervision_level"], ""),
+            "rating": r["rating"] or ""})
+    return out
+
+
+def map_features(tree, code: str) -> list[dict]:
+    """The children's boundaries (province, city and county have them); [] below."""
+    return tree.boundary_features(code)["features"]
+
+
+def build(engine, tree, settings, code: str, state: url_state.PageState, now: datetime) -> dict:
+    from data_sources import case_list
+    scope = resolve_scope(tree, settings.region, code)
+    tz = settings.timezone
+    w = url_state.window(state, now, tz)
+    region = tree.get(scope.code)
+    kids = tree.children(scope.code)
+    children, total = counts_by_child(engine, tree, scope, w, now)
+    metric = metrics.BY_KEY.get(state.metric, metrics.BY_KEY["on_time"])
+    k = compute_kpis(total)
+    q = case_list.CaseQuery(basis=state.basis, filters=tuple(sorted(state.filters.items())),
+                            sort=state.sort, page=state.page)
+    page = case_list.case_page(engine, scope, w, now, q)
+    counts = case_list.breakdowns(engine, scope, w, tuple(BREAKDOWNS))
+    lang = state.lang
+    return {
+        "region": {"code": region.code, "name": region.name, "level": int(region.level),
+                   "level_label": Level(region.level).label_zh},
+        "breadcrumb": breadcrumb(tree, scope.code),
+        "period_label": url_state.label(state, w, tz),
+        "metric": {"key": metric.key, "label": metric.label(lang), "kind": metric.kind,
+                   "higher_is_better": metric.higher_is_better},
+        "summary": [{"key": key, "label": metrics.BY_KEY[key].label(lang),
+                     "display": metrics.display(k, key, lang)} for key in TABLE_METRICS],
+        "child_level": None if scope.child_level is None else int(scope.child_level),
+        "children": child_rows(children, {r.code: r.name for r in kids}, lang),
+        "features": map_features(tree, scope.code) if scope.level <= Level.CITY else [],
+        "trend": trend_series(engine, scope, w, now, tz, lang),
+        "breakdowns": {dim: {"title": names[1 if lang == "en" else 0], "counts": counts[dim]}
+                       for dim, names in BREAKDOWNS.items()},
+        "cases": {"rows": case_rows(page.rows, tree, tz, lang), "total": page.total,
+                  "capped": page.capped, "page": page.page, "pages": page.pages,
+                  "page_size": case_list.PAGE_SIZE, "max_offset": case_list.MAX_OFFSET},
+    }

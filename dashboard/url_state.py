@@ -1,0 +1,196 @@
+"""The query string is the page's state: period, metric, case-list filters, sort, page and
+language. Parsing is strict and explained: a malformed date or a range that ends before it
+starts becomes a BadInput with a message in Chinese and English, never an exception a
+user sees as a 500. `encode` writes the same state back, so links round-trip.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from dashboard import periods
+from dashboard.catalog import CATEGORIES, SOURCES, URGENCIES
+from dashboard.periods import Window
+from dashboard.states import STATE_ZH
+
+PERIODS = {  # key -> (中文, English)
+    "today": ("今日", "Today"),
+    "this_week": ("本周", "This week"),
+    "this_month": ("本月", "This month"),
+    "last_month": ("上月", "Last month"),
+    "custom": ("自定义", "Custom range"),
+}
+DEFAULT_PERIOD = "this_month"
+MAX_CUSTOM_DAYS = 366  # a year of hourly buckets is the most one trend chart draws
+
+# Case-list vocabularies: what each filter may hold.
+BASES = {  # which number the list stands behind
+    "reported": ("本期受理", "Reported in period"),
+    "closed": ("本期办结", "Closed in period"),
+    "open": ("当前在办", "Open now"),
+    "overdue": ("超期在办", "Overdue now"),
+}
+SORTS = {  # key -> (column, descending)
+    "-reported_at": ("reported_at", True), "reported_at": ("reported_at", False),
+    "-closed_at": ("closed_at", True), "closed_at": ("closed_at", False),
+    "deadline": ("deadline", False), "-deadline": ("deadline", True),
+}
+FILTERS = {
+    "state": tuple(s.value for s in STATE_ZH),
+    "category": tuple(CATEGORIES),
+    "source": tuple(SOURCES),
+    "urgency": tuple(URGENCIES),
+}
+
+
+class BadInput(ValueError):
+    """A request the page cannot honour; carries the message in both languages."""
+
+    def __init__(self, code: str, zh: str, en: str):
+        super().__init__(en)
+        self.code, self.zh, self.en = code, zh, en
+
+    def message(self, lang: str) -> str:
+        return self.en if lang == "en" else self.zh
+
+
+@dataclass(frozen=True)
+class PageState:
+    lang: str = "zh"
+    period: str = DEFAULT_PERIOD
+    start: date | None = None       # custom range, inclusive local dates
+    end: date | None = None
+    metric: str = "on_time"
+    region: str | None = None       # /kpi's region (the path carries it on /region)
+    basis: str = "reported"
+    filters: dict = field(default_factory=dict)   # name -> value, only the valid ones
+    sort: str = "-reported_at"
+    page: int = 1
+
+    def t(self, zh: str, en: str) -> str:
+        return en if self.lang == "en" else zh
+
+    def with_(self, **changes) -> "PageState":
+        return replace(self, **changes)
+
+
+def _date(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInput("bad-date", f"日期格式不正确：{name}={text}（应为 YYYY-MM-DD，如 2026-11-01）",
+                       f"Malformed date: {name}={text} (expected YYYY-MM-DD, e.g. 2026-11-01)") from None
+
+
+def parse(query: dict[str, str], metrics: tuple[str, ...] = ()) -> PageState:
+    """PageState from a parsed query string; BadInput for what cannot be read.
+
+    Unknown filter values and unknown metrics are not errors a user can act on in a
+    link they received, so they fall back to defaults; dates and ranges are errors
+    because silently showing another period would misreport the numbers.
+    """
+    lang = "en" if query.get("lang") == "en" else "zh"
+    period = query.get("period") or (
+        "custom" if query.get("from") or query.get("to") else DEFAULT_PERIOD)
+    if period not in PERIODS:
+        raise BadInput("bad-period", f"未知的统计周期：{period}", f"Unknown period: {period}")
+    start = end = None
+    if period == "custom":
+        if not query.get("from") or not query.get("to"):
+            raise BadInput("bad-range", "自定义时段需要开始和结束日期（from 与 to）",
+                           "A custom range needs both a start and an end date (from and to)")
+        start, end = _date(query["from"], "from"), _date(query["to"], "to")
+        if end < start:
+            raise BadInput("range-reversed", f"结束日期 {end} 早于开始日期 {start}",
+                           f"The end date {end} is before the start date {start}")
+        if (end - start).days + 1 > MAX_CUSTOM_DAYS:
+            raise BadInput("range-too-long", f"自定义时段最长 {MAX_CUSTOM_DAYS} 天",
+                           f"A custom range spans at most {MAX_CUSTOM_DAYS} days")
+    try:
+        page = max(1, int(query.get("page", "1")))
+    except ValueError:
+        page = 1
+    filters = {k: query[k] for k in FILTERS if query.get(k) in FILTERS[k]}
+    metric = query.get("metric", "on_time")
+    return PageState(
+        lang=lang, period=period, start=start, end=end,
+        metric=metric if not metrics or metric in metrics else "on_time",
+        region=query.get("region") or None,
+        basis=query.get("basis") if query.get("basis") in BASES else "reported",
+        filters=filters,
+        sort=query.get("sort") if query.get("sort") in SORTS else "-reported_at",
+        page=page)
+
+
+def encode(state: PageState, **changes) -> str:
+    """The query string ('?…') of a state, defaults left out so links stay short."""
+    s = state.with_(**changes) if changes else state
+    q: dict[str, str] = {}
+    if s.region:
+        q["region"] = s.region
+    if s.period != DEFAULT_PERIOD:
+        q["period"] = s.period
+    if s.period == "custom" and s.start and s.end:
+        q["from"], q["to"] = s.start.isoformat(), s.end.isoformat()
+    if s.metric != "on_time":
+        q["metric"] = s.metric
+    if s.basis != "reported":
+        q["basis"] = s.basis
+    q.update({k: v for k, v in s.filters.items() if v})
+    if s.sort != "-reported_at":
+        q["sort"] = s.sort
+    if s.page > 1:
+        q["page"] = str(s.page)
+    if s.lang == "en":
+        q["lang"] = "en"
+    return "?" + urlencode(q) if q else ""
+
+
+# -- windows ----------------------------------------------------------------------------
+def window(state: PageState, now: datetime, tz: str) -> Window:
+    if state.period == "custom":
+        z = ZoneInfo(tz)
+        return Window(periods.day_window(state.start, z).start,
+                      periods.day_window(state.end, z).end)
+    return getattr(periods, state.period)(now, tz)
+
+
+def previous_window(w: Window, state: PageState, now: datetime, tz: str) -> Window:
+    """The period before, cut to the same elapsed length when the current one is still
+    running: this month so far against the same days of last month (环比同期)."""
+    z = ZoneInfo(tz)
+    start = w.start.astimezone(z)
+    if state.period in ("this_month", "last_month"):
+        prev_start = (start.date().replace(day=1) - timedelta(days=1)).replace(day=1)
+        prev_start = datetime.combine(prev_start, start.timetz())
+    else:
+        prev_start = start - (w.end - w.start)
+    length = min(w.end, max(now, w.start)) - w.start
+    if state.period == "last_month":
+        length = min(length, start - prev_start)  # a 31-day month after a 30-day one
+    return Window(prev_start, prev_start + length)
+
+
+def last_year_window(w: Window, now: datetime) -> Window:
+    """The same dates a year earlier (29 February falls back to the 28th)."""
+    def back(d: datetime) -> datetime:
+        try:
+            return d.replace(year=d.year - 1)
+        except ValueError:
+            return d.replace(year=d.year - 1, day=28)
+    return Window(back(w.start), back(min(w.end, max(now, w.start))))
+
+
+def span(w: Window, tz: str) -> str:
+    """The window's local dates, last day inclusive: "2026-11-01 ~ 2026-11-25"."""
+    z = ZoneInfo(tz)
+    first = w.start.astimezone(z).date()
+    last = (w.end.astimezone(z) - timedelta(microseconds=1)).date()
+    return first.isoformat() if first >= last else f"{first.isoformat()} ~ {last.isoformat()}"
+
+
+def label(state: PageState, w: Window, tz: str) -> str:
+    name = PERIODS[state.period][1 if state.lang == "en" else 0]
+    return f"{name} ({span(w, tz)})" if state.lang == "en" else f"{name}（{span(w, tz)}）"

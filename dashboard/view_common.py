@@ -1,0 +1,67 @@
+"""What the /kpi and /region view models share: turning a requested code into a scope
+(with a message a user can read when it cannot be), the trend series, and counts per
+child with the children that had no cases filled in."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dashboard.hierarchy import Level, is_valid_code
+from dashboard.kpis import KpiCounts
+from dashboard.periods import Window
+from dashboard.scope import OutOfScope, RegionScope, narrow
+from dashboard.url_state import BadInput
+
+
+def resolve_scope(tree, root_code: str, code: str) -> RegionScope:
+    root = tree.get(root_code)
+    root_scope = RegionScope(root.code, Level(root.level))
+    if not is_valid_code(code):
+        raise BadInput("bad-region", f"区划代码格式不正确：{code}（应为 6、9、12 或 15 位数字）",
+                       f"Malformed region code: {code} (expected 6, 9, 12 or 15 digits)")
+    try:
+        return narrow(root_scope, code, tree)
+    except OutOfScope:
+        raise BadInput("unknown-region", f"未找到区划 {code}，或它不在本系统（{root.name}）的范围内",
+                       f"Region {code} was not found or lies outside this system's scope "
+                       f"({root.code})") from None
+
+
+def breadcrumb(tree, code: str) -> list[dict]:
+    return [{"code": r.code, "name": r.name, "level": int(r.level)} for r in tree.ancestors(code)]
+
+
+def counts_by_child(engine, tree, scope: RegionScope, window: Window, now: datetime
+                    ) -> tuple[dict[str, KpiCounts], KpiCounts]:
+    """(children's counts, the scope's own) from one grouped aggregation: every case of the
+    scope carries its child's code, so the children sum to the parent."""
+    from data_sources import case_queries
+    if scope.child_level is None:
+        return {}, case_queries.kpi_counts(engine, scope, window, now)
+    by = case_queries.kpi_counts_by(engine, scope, window, now, by_child=True)
+    children = {code: by.get(code, KpiCounts()) for code in tree.child_codes(scope.code)}
+    # Cases filed under a code the tree no longer lists still count for the parent.
+    total = sum(by.values(), KpiCounts())
+    return children, total
+
+
+def trend_series(engine, scope: RegionScope, window: Window, now: datetime, tz: str,
+                 lang: str) -> dict:
+    """Intake and closures per hour for a one-day window, per local day otherwise; the
+    running part of the window ends at `now`."""
+    from data_sources import case_queries
+    reported = case_queries.hourly(engine, scope, window, "reported_at")
+    closed = case_queries.hourly(engine, scope, window, "closed_at")
+    z = ZoneInfo(tz)
+    start = window.start.astimezone(z)
+    elapsed_hours = max(0, int(-(-(min(now, window.end) - window.start).total_seconds() // 3600)))
+    if len(reported) <= 24:
+        x = [f"{(start + timedelta(hours=h)).hour:02d}:00" for h in range(len(reported))]
+        step = 1
+    else:
+        step = 24
+        x = [(start + timedelta(days=d)).date().isoformat() for d in range(len(reported) // 24)]
+    buckets = min(len(x), -(-elapsed_hours // step)) if now < window.end else len(x)
+    sums = lambda s: [sum(s[i * step:(i + 1) * step]) for i in range(buckets)]  # noqa: E731
+    return {"x": x[:buckets], "intake": sums(reported), "closed": sums(closed),
+            "unit": ("小时" if step == 1 else "日") if lang != "en" else ("hour" if step == 1 else "day")}

@@ -1,0 +1,219 @@
+"""The wall's view models, shared: one computation per region per tick for every viewer.
+
+`WallService.live(region)` and `.period(region)` return plain dicts from the shared cache
+(data_sources.view_cache); `.config(query)` turns a wall URL's query string into the
+wall's settings, replacing what is invalid with defaults rather than failing: a wall
+never shows an error page.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime, timezone
+
+from dashboard.wall_metrics import DEFAULT_METRIC, METRICS
+from dashboard.periods import local_today
+from dashboard.wall_view import build_live, build_period, previous_counts, stream_state
+
+log = logging.getLogger(__name__)
+PERIOD_SECONDS = 60
+WATCH_SECONDS = 120        # a region nobody asked for in this long is no longer warmed
+CASE_INFO_SECONDS = 60
+CASE_INFO_MAX = 20_000
+TICKER_INITIAL = 24
+
+
+class WallService:
+    def __init__(self, ctx, views):
+        self.ctx = ctx
+        self.views = views  # data_sources.view_cache.SharedViews
+        self.settings = ctx.settings
+        self._watched: dict[str, float] = {}     # region -> last time a viewer asked
+        self._warmer: threading.Thread | None = None
+        self._warmer_lock = threading.Lock()
+        # Case details for ticker rows, per (scope, case): every live page of a worker
+        # shows the same batch, so the database is asked once per batch, not once per page.
+        self._case_info: OrderedDict[tuple[str, int], tuple[float, dict | None]] = OrderedDict()
+        self._case_info_lock = threading.Lock()
+
+    # Configuration ---------------------------------------------------------------------
+    def config(self, query: dict[str, str]) -> tuple[dict, list[str]]:
+        """(cfg, notices): the wall's settings from `?region=&metric=&lang=&rotate=&privacy=`.
+        Invalid values fall back to defaults and are named in `notices`."""
+        s, notices = self.settings, []
+        tree = self.ctx.tree.get()
+        region = query.get("region") or s.region
+        if region not in tree or not tree.contains(s.region, region):
+            notices.append(f"region:{region}")
+            region = s.region
+        metric = query.get("metric") or DEFAULT_METRIC
+        if metric not in METRICS:
+            notices.append(f"metric:{metric}")
+            metric = DEFAULT_METRIC
+        rotate = 0
+        if query.get("rotate"):
+            try:
+                rotate = max(10, int(float(query["rotate"])))
+            except ValueError:
+                notices.append(f"rotate:{query['rotate']}")
+        lang = "en" if query.get("lang") == "en" else ("zh" if query.get("lang") == "zh"
+                                                       else s.lang)
+        return {"region": region, "root": s.region, "metric": metric, "lang": lang,
+                "privacy": query.get("privacy") == "1", "rotate": rotate,
+                "refresh_ms": int(s.refresh_seconds * 1000), "tz": s.timezone,
+                "reload_hour": s.wall_reload_hour,
+                "target": s.satisfaction_target}, notices
+
+    def rotation(self, root: str) -> list[str]:
+        """The region, then each of its children: what `?rotate=` cycles through."""
+        return [root, *self.ctx.tree.get().child_codes(root)]
+
+    # Shared views ----------------------------------------------------------------------
+    def tick(self, now: float | None = None) -> int:
+        return int((now or time.time()) // self.settings.refresh_seconds)
+
+    def live(self, region_code: str) -> dict:
+        """Today's view for a viewer: never waits for a build once one exists (the warmer
+        rebuilds it at the start of every tick for the regions being watched)."""
+        self._touch(region_code)
+        return self._live(region_code, stale_ok=True)
+
+    def _touch(self, region_code: str) -> None:
+        self._watched[region_code] = time.time()
+        with self._warmer_lock:
+            if self._warmer is None or not self._warmer.is_alive():
+                self._warmer = threading.Thread(target=self._warm, daemon=True,
+                                                name="wall-warmer")
+                self._warmer.start()
+
+    def _warm(self) -> None:
+        """At each tick boundary, build the live view of every region watched in the last
+        two minutes, so that no viewer's request pays for it. Across workers and
+        instances the shared lock lets one of them build and the others wait."""
+        r = self.settings.refresh_seconds
+        while True:
+            time.sleep(r - time.time() % r + 0.02)
+            for region, seen in list(self._watched.items()):
+                if time.time() - seen > WATCH_SECONDS:
+                    self._watched.pop(region, None)
+                    continue
+                try:
+                    self._live(region, stale_ok=False)
+                except Exception:  # noqa: BLE001 - the next tick tries again
+                    log.exception("warming the wall of %s failed", region)
+            with self._warmer_lock:
+                if not self._watched:
+                    self._warmer = None
+                    return
+
+    def _live(self, region_code: str, stale_ok: bool) -> dict:
+        tree = self.ctx.tree.get()
+        region = tree.get(region_code)
+        rt = self.ctx.runtime
+
+        def build(previous):
+            now = datetime.now(timezone.utc)
+            model = build_live(rt.db.engine, tree, region, self.settings.timezone, now, previous)
+            model["sources"].update(_with_since(stream_state(rt, now), previous, now))
+            return model
+        return self.views.get("wall-live", region_code, self.tick(),
+                              ttl=self.settings.refresh_seconds * 3, build=build,
+                              stale_ok=stale_ok)
+
+    def period(self, region_code: str) -> dict:
+        tree = self.ctx.tree.get()
+        region = tree.get(region_code)
+
+        def build(previous):
+            now = datetime.now(timezone.utc)
+            before = self.views.get(
+                "wall-before", region_code, local_day(now, self.settings.timezone), ttl=86400,
+                build=lambda _last: previous_counts(self.ctx.runtime.db.engine, region,
+                                                    self.settings.timezone, now),
+                stale_ok=True, lock_seconds=300)
+            return build_period(self.ctx.runtime.db.engine, tree, region,
+                                self.settings.timezone, now, previous, self.settings.weights,
+                                before)
+        # Seconds at province scale: rebuilt in the background, viewers never wait for it.
+        return self.views.get("wall-period", region_code, int(time.time() // PERIOD_SECONDS),
+                              ttl=PERIOD_SECONDS * 3, build=build, stale_ok=True,
+                              lock_seconds=300)
+
+    def _case_summaries(self, scope, ids: list[int], query) -> dict[int, dict]:
+        now = time.monotonic()
+        with self._case_info_lock:
+            out, missing = {}, []
+            for i in ids:
+                hit = self._case_info.get((scope.code, i))
+                if hit is not None and now - hit[0] < CASE_INFO_SECONDS:
+                    if hit[1] is not None:
+                        out[i] = hit[1]
+                else:
+                    missing.append(i)
+            if missing:
+                try:
+                    found = query(self.ctx.runtime.db.engine, scope, missing)
+                except Exception:  # noqa: BLE001 - rows go out with the events' own fields
+                    return out
+                for i in missing:
+                    self._case_info[(scope.code, i)] = (now, found.get(i))
+                out.update(found)
+                while len(self._case_info) > CASE_INFO_MAX:
+                    self._case_info.popitem(last=False)
+        return out
+
+    def initial_ticker(self, region_code: str, privacy: bool, lang: str) -> tuple[list, str | None]:
+        """The newest events of the region (newest first) and the stream ID the page's
+        live feed resumes after."""
+        tree = self.ctx.tree.get()
+        try:
+            reader = self.ctx.runtime.redis.reader()
+            tail = reader.start_id_now()
+            events = [e for e in reader.read_latest(400) if tree.contains(region_code, e.grid)]
+        except Exception:  # noqa: BLE001 - Redis down: the feed connects when it returns
+            return [], None
+        return self.ticker_rows(events[-TICKER_INITIAL:], region_code, privacy, lang)[::-1], tail
+
+    def ticker_rows(self, events: list, region_code: str, privacy: bool, lang: str) -> list[dict]:
+        """Ticker rows of events (oldest first), enriched from the case table in one query;
+        without the database they carry what the events themselves say."""
+        from zoneinfo import ZoneInfo
+
+        from dashboard.hierarchy import Level
+        from dashboard.scope import RegionScope
+        from dashboard.ticker import ticker_row
+        from data_sources.case_queries import case_summaries
+        from layouts.wall_text import time_left
+        tree = self.ctx.tree.get()
+        node = tree.get(region_code)
+        info = self._case_summaries(RegionScope(node.code, Level(node.level)),
+                                    [e.case_id for e in events], case_summaries)
+        now = datetime.now(timezone.utc)
+        zone = ZoneInfo(self.settings.timezone)
+        rows = []
+        for e in events:
+            row = ticker_row(e, info.get(e.case_id), tree, zone, now, privacy)
+            row["left"], row["left_class"] = time_left(row["seconds_left"], lang, row["settled"])
+            rows.append(row)
+        return rows
+
+
+def local_day(now: datetime, tz: str) -> int:
+    return local_today(now, tz).toordinal()
+
+
+def _with_since(states: dict, previous: dict | None, now: datetime) -> dict:
+    """Carry 'down since' over ticks, so the wall says how long a source has been down."""
+    prev = (previous or {}).get("sources") or {}
+    out = {}
+    for name, state in states.items():
+        state = dict(state)
+        down = state.get("status") == "down"
+        was = prev.get(name) or {}
+        if down:
+            state["since"] = was.get("since") if was.get("status") == "down" and was.get("since") \
+                else now.isoformat(timespec="seconds")
+        out[name] = state
+    return out

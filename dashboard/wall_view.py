@@ -1,0 +1,214 @@
+"""The wall's data for one region: plain dicts, computed once per tick and shared.
+
+Two tiers, because their costs differ by two orders of magnitude on a province's tens of
+millions of cases (docs/benchmarks.md): `build_live` (today's counts, open cases, mixes,
+hours, overdue lists: tens of ms) runs every refresh interval; `build_period` (this
+month's ranking, funnel and satisfaction: seconds at province scale) runs once a minute.
+
+Freshness is data: every section carries the time of its data (`as_of`). When the
+database fails, the builder returns the previous good sections unchanged and says since
+when the database is down, so the wall keeps its numbers and shows their age.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from dashboard.catalog import RESOLUTION_LEVELS
+from dashboard.hierarchy import Level
+from dashboard.kpis import KpiCounts, compute_kpis
+from dashboard.periods import Window, last_month, this_month, today, yesterday
+from dashboard.ranking import ScoreWeights, rank_children
+from dashboard.scope import RegionScope
+from dashboard.states import STATE_ZH, State
+
+log = logging.getLogger(__name__)
+
+# Where open cases wait, in workflow order (what the 派单 desk reads left to right).
+DISPATCH_STATES = (State.REPORTED, State.REGISTERED, State.DISPATCHED, State.IN_PROGRESS,
+                   State.VERIFYING, State.SUSPENDED)
+DISPATCH_ZH = {State.REPORTED: "待受理", State.REGISTERED: "待派单", State.DISPATCHED: "待签收",
+               State.IN_PROGRESS: "处置中", State.VERIFYING: "待核查", State.SUSPENDED: "挂起"}
+HANDLER_LEVELS = RESOLUTION_LEVELS  # 网格 → 市
+OVERDUE_ROWS = 12
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _rate(r) -> float | None:
+    return r.percent
+
+
+def kpi_values(counts: KpiCounts) -> dict:
+    k = compute_kpis(counts)
+    return {"intake": k.intake, "closed": k.closed, "open": k.open,
+            "overdue_open": k.overdue_open, "yellow": k.yellow_cards, "red": k.red_cards,
+            "closure": _rate(k.closure), "on_time": _rate(k.on_time),
+            "satisfaction": _rate(k.satisfaction), "rated": k.rated,
+            "timely_sign": _rate(k.timely_sign), "direct": _rate(k.direct_resolution)}
+
+
+def _source_state(previous: dict | None, name: str, up: bool, now: datetime,
+                  error: str | None = None) -> dict:
+    prev = ((previous or {}).get("sources") or {}).get(name) or {}
+    if up:
+        return {"status": "up", "since": None, "as_of": _iso(now)}
+    since = prev.get("since") if prev.get("status") == "down" else None
+    return {"status": "down", "since": since or _iso(now), "as_of": prev.get("as_of"),
+            "error": (error or "")[:200]}
+
+
+def _scope(region) -> RegionScope:
+    return RegionScope(region.code, Level(region.level))
+
+
+def _children(tree, region) -> list:
+    return tree.children(region.code) if region.level < Level.GRID else []
+
+
+def _case_row(row: dict, tree, zone: ZoneInfo, now: datetime) -> dict:
+    grid = tree.get(row["grid_code"])
+    deadline = row.get("deadline")
+    left = (deadline - now).total_seconds() if deadline else None
+    return {"id": row["id"], "case_no": row["case_no"], "grid": grid.name if grid else row["grid_code"],
+            "grid_code": row["grid_code"], "community": _parent_name(tree, row["grid_code"]),
+            "category": row["category"], "urgency": row["urgency"],
+            "state": DISPATCH_ZH.get(State(row["state"]), STATE_ZH.get(State(row["state"]), row["state"])),
+            "supervision": int(row.get("supervision_level") or 0),
+            "deadline": deadline.astimezone(zone).strftime("%m-%d %H:%M") if deadline else "",
+            "seconds_left": left}
+
+
+def _parent_name(tree, code: str) -> str:
+    r = tree.get(code)
+    p = tree.get(r.parent) if r is not None and r.parent else None
+    return p.name if p is not None else ""
+
+
+def build_live(engine, tree, region, tz: str, now: datetime, previous: dict | None) -> dict:
+    """Today's numbers for the region and each child; the previous good model fills in
+    when the database fails."""
+    from data_sources import case_queries as q
+    zone = ZoneInfo(tz)
+    model = {"region": region.code, "computed_at": _iso(now), "sections": {}, "sources": {}}
+    try:
+        scope = _scope(region)
+        win = today(now, tz)
+        kids = _children(tree, region)
+        if kids:
+            by_child = q.kpi_counts_by(engine, scope, win, now, by_child=True)
+            total = sum(by_child.values(), KpiCounts())
+        else:
+            by_child, total = {}, q.kpi_counts(engine, scope, win, now)
+        at = _iso(now)
+        s = model["sections"]
+        s["kpis"] = {"as_of": at, **kpi_values(total)}
+        s["children"] = {"as_of": at, "rows": [
+            {"code": c.code, "name": c.name, **kpi_values(by_child.get(c.code, KpiCounts()))}
+            for c in kids]}
+        placed = q.open_by_state_and_level(engine, scope)
+        s["dispatch"] = {"as_of": at, "closed_today": total.closed, "states": [
+            {"state": st.value, "label": DISPATCH_ZH[st],
+             "levels": {lvl: placed.get((st.value, lvl), 0) for lvl in HANDLER_LEVELS},
+             "count": sum(n for (name, _), n in placed.items() if name == st.value)}
+            for st in DISPATCH_STATES]}
+        s["mix"] = {"as_of": at, "source": q.breakdown(engine, scope, win, "source"),
+                    "category": q.breakdown(engine, scope, win, "category")}
+        ywin = yesterday(now, tz)
+        s["hourly"] = {"as_of": at, "now_hour": now.astimezone(zone).hour,
+                       "today_intake": q.hourly(engine, scope, win, "reported_at"),
+                       "today_closed": q.hourly(engine, scope, win, "closed_at"),
+                       "yesterday_intake": q.hourly(engine, scope, ywin, "reported_at"),
+                       "yesterday_closed": q.hourly(engine, scope, ywin, "closed_at")}
+        oldest = q.overdue_cases(engine, scope, now, limit=OVERDUE_ROWS)
+        urgent = q.urgent_open_cases(engine, scope, limit=OVERDUE_ROWS)
+        s["overdue"] = {"as_of": at,
+                        "oldest": [_case_row(r, tree, zone, now) for r in oldest],
+                        "urgent": [_case_row(r, tree, zone, now) for r in urgent]}
+        model["sources"]["database"] = _source_state(previous, "database", True, now)
+    except Exception as exc:  # noqa: BLE001 - a failed source keeps the last good data
+        log.warning("wall live data for %s failed: %s", region.code, exc)
+        model["sections"] = dict((previous or {}).get("sections") or {})
+        model["sources"]["database"] = _source_state(previous, "database", False, now, str(exc))
+    return model
+
+
+def previous_window(now: datetime, tz: str) -> Window:
+    """What the live ranking's change compares with: this month up to yesterday (较昨日),
+    or on the 1st, the whole of last month."""
+    month, day = this_month(now, tz), today(now, tz)
+    return last_month(now, tz) if day.start == month.start else Window(month.start, day.start)
+
+
+def previous_counts(engine, region, tz: str, now: datetime) -> dict[str, KpiCounts]:
+    """Children's counts over previous_window; they change once a day (cache them so)."""
+    from data_sources import case_queries as q
+    win = previous_window(now, tz)
+    if region.level >= Level.GRID:
+        return {}
+    return q.kpi_counts_by(engine, _scope(region), win, win.end, by_child=True)
+
+
+def build_period(engine, tree, region, tz: str, now: datetime, previous: dict | None,
+                 weights: ScoreWeights, previous_counts: dict | None = None) -> dict:
+    """This month so far: ranking of the children (change against `previous_counts`), the
+    resolution-level funnel and satisfaction per child."""
+    from data_sources import case_queries as q
+    model = {"region": region.code, "computed_at": _iso(now), "sections": {}, "sources": {}}
+    try:
+        scope = _scope(region)
+        month = this_month(now, tz)
+        kids = _children(tree, region)
+        at = _iso(now)
+        s = model["sections"]
+        settled = q.breakdown(engine, scope, month, "resolution_level")
+        s["funnel"] = {"as_of": at, "levels": [
+            {"level": lvl, "count": settled.get(lvl, 0)} for lvl in RESOLUTION_LEVELS]}
+        if kids:
+            cur = q.kpi_counts_by(engine, scope, month, now, by_child=True)
+            cur = {c.code: cur.get(c.code, KpiCounts()) for c in kids}
+            # Open-now counts belong to today, not to the previous period; a child with
+            # too few cases then has no previous rank (its change shows "—").
+            before = {code: replace(k, open=0, overdue_open=0, yellow_cards=0, red_cards=0)
+                      for code, k in (previous_counts or {}).items()
+                      if code in cur and k.due >= weights.min_sample}
+            ranked = rank_children(cur, sum(cur.values(), KpiCounts()), weights,
+                                   previous=before or None)
+            names = {c.code: c.name for c in kids}
+            s["ranking"] = {"as_of": at, "min_sample": weights.min_sample, "rows": [{
+                "code": r.code, "name": names[r.code], "rank": r.rank,
+                "change": r.rank_change, "board": r.board, "score": r.score.total,
+                "penalty": r.score.card_penalty,
+                "subs": {sub.name: {"points": sub.points, "max": sub.max_points,
+                                    "rate": sub.rate.percent, "thin": sub.thin}
+                         for sub in r.score.subs},
+                "closure": r.kpis.closure.percent, "on_time": r.kpis.on_time.percent,
+                "satisfaction": r.kpis.satisfaction.percent, "rated": r.kpis.rated,
+                "overdue_open": r.kpis.overdue_open,
+                "thin_satisfaction": r.kpis.rated < weights.min_sample,
+            } for r in ranked]}
+        else:
+            s["ranking"] = {"as_of": at, "min_sample": weights.min_sample, "rows": []}
+        model["sources"]["database"] = _source_state(previous, "database", True, now)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("wall period data for %s failed: %s", region.code, exc)
+        model["sections"] = dict((previous or {}).get("sections") or {})
+        model["sources"]["database"] = _source_state(previous, "database", False, now, str(exc))
+    return model
+
+
+def stream_state(rt, now: datetime) -> dict:
+    """Redis and stream freshness for the header badge."""
+    try:
+        health = rt.redis.health()
+    except Exception as exc:  # noqa: BLE001 - no Redis configured at all
+        return {"redis": {"status": "down", "error": str(exc)[:200]},
+                "stream": {"status": "down"}}
+    stream = health.pop("stream", {"status": "down"})
+    return {"redis": {"status": health["status"], "error": health.get("error")},
+            "stream": {"status": stream.get("status"), "lag_seconds": stream.get("lag_seconds"),
+                       "newest_at": stream.get("newest_at")}}

@@ -1,0 +1,137 @@
+"""The cases behind a number, paged, sorted and filtered in SQL.
+
+Every query filters the scope's code column and one time column, which the (code, time)
+indexes of schema.py serve; ORDER BY follows the index direction (ASC NULLS LAST, DESC
+NULLS FIRST, as a backward index scan yields) so PostgreSQL reads only the rows of the
+page instead of sorting every match. Paging is OFFSET with a cap: the count stops at
+COUNT_CAP and pages stop at MAX_OFFSET, and the screen says so, because counting or
+skipping millions of rows to show 50 is what made such lists slow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from dashboard.periods import Window
+from dashboard.scope import RegionScope
+from dashboard.url_state import BASES, FILTERS, SORTS
+from data_sources.schema import OPEN_STATES_SQL, case, case_event
+
+c = case.c
+PAGE_SIZE = 50
+COUNT_CAP = 10_000
+MAX_OFFSET = 10_000
+LIST_COLUMNS = (c.id, c.case_no, c.grid_code, c.category, c.subcategory, c.source, c.urgency,
+                c.state, c.reported_at, c.closed_at, c.deadline, c.handler_level,
+                c.supervision_level, c.rating)
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    basis: str = "reported"                # url_state.BASES
+    filters: tuple[tuple[str, str], ...] = ()
+    sort: str = "-reported_at"             # url_state.SORTS
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class CasePage:
+    rows: list[dict]
+    total: int            # exact when not capped
+    capped: bool          # total is COUNT_CAP and there are more
+    page: int
+    pages: int            # pages reachable (MAX_OFFSET limits deep paging)
+
+
+def conditions(scope: RegionScope, window: Window, now: datetime, q: CaseQuery) -> list:
+    if q.basis not in BASES:
+        raise ValueError(f"unknown basis {q.basis!r}")
+    w = window.utc
+    cond = [c[scope.column] == scope.code]
+    if q.basis == "reported":
+        cond += [c.reported_at >= w.start, c.reported_at < w.end]
+    elif q.basis == "closed":
+        cond += [c.closed_at >= w.start, c.closed_at < w.end]
+    else:
+        cond.append(c.state.in_(OPEN_STATES_SQL))
+        if q.basis == "overdue":
+            cond.append(c.deadline < now)
+    for name, value in q.filters:
+        if name not in FILTERS or value not in FILTERS[name]:
+            raise ValueError(f"unknown filter {name}={value!r}")
+        cond.append(c[name] == value)
+    return cond
+
+
+def order_by(sort: str) -> list:
+    column, desc = SORTS[sort]
+    col = c[column]
+    if desc:
+        return [col.desc().nulls_first(), c.id.desc()]
+    return [col.asc().nulls_last(), c.id.asc()]
+
+
+def count_capped(conn, cond: list, cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(count, capped): stops reading after cap + 1 matching rows."""
+    inner = sa.select(sa.literal(1)).where(*cond).limit(cap + 1).subquery()
+    n = conn.execute(sa.select(sa.func.count()).select_from(inner)).scalar_one()
+    return (cap, True) if n > cap else (int(n), False)
+
+
+def case_page(engine: sa.Engine, scope: RegionScope, window: Window, now: datetime,
+              q: CaseQuery, page_size: int = PAGE_SIZE) -> CasePage:
+    cond = conditions(scope, window, now, q)
+    max_pages = max(1, MAX_OFFSET // page_size)
+    with engine.connect() as conn:
+        total, capped = count_capped(conn, cond)
+        pages = min(max(1, -(-total // page_size)), max_pages)
+        page = min(max(1, q.page), pages)
+        stmt = (sa.select(*LIST_COLUMNS).where(*cond).order_by(*order_by(q.sort))
+                .limit(page_size).offset((page - 1) * page_size))
+        rows = [dict(r._mapping) for r in conn.execute(stmt)]
+    return CasePage(rows=rows, total=total, capped=capped, page=page, pages=pages)
+
+
+def case_export(engine: sa.Engine, scope: RegionScope, window: Window, now: datetime,
+                q: CaseQuery, limit: int = COUNT_CAP) -> list[dict]:
+    """The first `limit` rows of the list in its order (the CSV export)."""
+    stmt = (sa.select(*LIST_COLUMNS).where(*conditions(scope, window, now, q))
+            .order_by(*order_by(q.sort)).limit(limit))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def case_detail(engine: sa.Engine, scope: RegionScope, case_id: int) -> dict | None:
+    """The case row and its events in order; None when it does not exist or lies outside
+    the scope (the two are indistinguishable on purpose: a forged id learns nothing)."""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(case).where(c.id == case_id,
+                                                 c[scope.column] == scope.code)).first()
+        if row is None:
+            return None
+        ev = case_event.c
+        events = conn.execute(sa.select(ev.seq, ev.event_type, ev.at, ev.state, ev.actor_level,
+                                        ev.actor_org, ev.detail)
+                              .where(ev.case_id == case_id).order_by(ev.seq))
+        return {"case": dict(row._mapping), "events": [dict(e._mapping) for e in events]}
+
+
+def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
+               dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Intake in the window counted by each dimension, from one scan grouped by all of them
+    (a few hundred groups) instead of one scan per dimension: the scan is the cost."""
+    w = window.utc
+    cols = [c[d] for d in dimensions]
+    q = (sa.select(*cols, sa.func.count())
+         .where(c[scope.column] == scope.code, c.reported_at >= w.start, c.reported_at < w.end)
+         .group_by(*cols))
+    out: dict[str, dict[str, int]] = {d: {} for d in dimensions}
+    with engine.connect() as conn:
+        for row in conn.execute(q):
+            n = int(row[-1])
+            for d, v in zip(dimensions, row[:-1]):
+                key = v if v is not None else ""
+                out[d][key] = out[d].get(key, 0) + n
+    return out

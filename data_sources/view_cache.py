@@ -1,0 +1,137 @@
+"""Views computed once per tick and shared by every viewer, worker and instance.
+
+A view (the wall's data for one region, say) is stored through flask-caching on Redis
+under (name, region, tick). The first request of a tick takes a short Redis lock and
+computes; requests arriving meanwhile wait for its result instead of computing again, so
+any number of screens costs one computation per tick. The last good result is kept
+without a tick, for two reasons: the builder gets it to fill sections whose source is
+down, and a viewer who cannot get a fresh result in time gets it rather than nothing.
+
+When Redis itself is down the views are computed in-process, once per tick per worker,
+with a per-process last-good copy: the wall keeps working on the database alone.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+LAST_GOOD_SECONDS = 7 * 24 * 3600
+_RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('del', KEYS[1]) else return 0 end")
+
+
+class SharedViews:
+    def __init__(self, cache, redis_client: Callable[[], object], key_prefix: str,
+                 wait_seconds: float = 10.0):
+        self.cache = cache                  # flask_caching.Cache
+        self._redis = redis_client          # () -> redis.Redis; may raise when unconfigured
+        self.prefix = key_prefix
+        self.wait_seconds = wait_seconds
+        self._local: dict[str, object] = {}
+        self._local_lock = threading.RLock()  # a view may build another view (re-entrant)
+
+    # Keys ------------------------------------------------------------------------------
+    def counter_key(self, name: str, region: str) -> str:
+        """Redis key counting computations of a view (tests and /healthz read it)."""
+        return f"{self.prefix}computed:{name}:{region}"
+
+    @staticmethod
+    def _key(name: str, region: str, tick: int | str) -> str:
+        return f"view:{name}:{region}:{tick}"
+
+    # API -------------------------------------------------------------------------------
+    def get(self, name: str, region: str, tick: int, ttl: float,
+            build: Callable[[dict | None], dict], stale_ok: bool = False,
+            lock_seconds: float | None = None) -> dict:
+        """The view for this tick: cached, or built once (build gets the last good one).
+
+        `stale_ok`: a slow view (seconds at province scale) is rebuilt in the background
+        while viewers get the last good one at once, so no callback waits for it.
+        """
+        try:
+            return self._shared(name, region, tick, ttl, build, stale_ok,
+                                lock_seconds or self.wait_seconds)
+        except Exception as exc:  # noqa: BLE001 - Redis down or misbehaving: go local
+            log.warning("shared cache unavailable (%s); computing in-process", exc)
+            return self._in_process(name, region, tick, build)
+
+    def last_good(self, name: str, region: str) -> dict | None:
+        try:
+            value = self.cache.cache.get(self._key(name, region, "last"))
+        except Exception:  # noqa: BLE001
+            value = None
+        return value if value is not None else self._local.get(self._key(name, region, "last"))
+
+    # Internals -------------------------------------------------------------------------
+    def _shared(self, name, region, tick, ttl, build, stale_ok=False, lock_seconds=10.0):
+        backend = self.cache.cache  # cachelib RedisCache: its get/set raise on Redis errors
+        key = self._key(name, region, tick)
+        value = backend.get(key)
+        if value is not None:
+            return value
+        client = self._redis()
+        lock = f"{self.prefix}lock:{key}"
+        token = uuid.uuid4().hex
+        last = self.last_good(name, region) if stale_ok else None
+        if client.set(lock, token, nx=True, px=int(lock_seconds * 1000)):
+            def compute():
+                try:
+                    fresh = backend.get(key)  # computed between our get and our lock
+                    if fresh is None:
+                        fresh = build(self.last_good(name, region))
+                        backend.set(key, fresh, timeout=max(int(ttl), 1))
+                        backend.set(self._key(name, region, "last"), fresh,
+                                    timeout=LAST_GOOD_SECONDS)
+                        client.incr(self.counter_key(name, region))
+                        self._remember(name, region, fresh)
+                    return fresh
+                finally:
+                    client.eval(_RELEASE, 1, lock, token)
+            if last is not None:
+                threading.Thread(target=_logged(compute), daemon=True,
+                                 name=f"view-{name}").start()
+                return last
+            return compute()
+        if last is not None:
+            return last  # someone is rebuilding it; the last good one will do meanwhile
+        deadline = time.monotonic() + lock_seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            value = backend.get(key)
+            if value is not None:
+                return value
+            if not client.exists(lock):  # the holder died without a result: try ourselves
+                return self._shared(name, region, tick, ttl, build, stale_ok, lock_seconds)
+        # Never a second computation of the same tick: an empty view says "waiting".
+        return self.last_good(name, region) or {}
+
+    def _in_process(self, name, region, tick, build):
+        key = self._key(name, region, tick)
+        with self._local_lock:
+            value = self._local.get(key)
+            if value is None:
+                value = build(self._local.get(self._key(name, region, "last")))
+                # Only this tick and the last good one are kept: memory stays flat.
+                for old in [k for k in self._local
+                            if k.startswith(f"view:{name}:{region}:") and not k.endswith(":last")]:
+                    del self._local[old]
+                self._local[key] = value
+                self._remember(name, region, value)
+        return value
+
+    def _remember(self, name, region, value) -> None:
+        self._local[self._key(name, region, "last")] = value
+
+
+def _logged(fn):
+    def run():
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - a background rebuild must not die silently
+            log.exception("background view rebuild failed")
+    return run

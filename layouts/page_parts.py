@@ -1,0 +1,63 @@
+"""Pieces every leaders' / staff page shows: the frame, the period picker, the breadcrumb.
+Links carry the page's query string, so the period and language survive navigation."""
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard.url_state import PERIODS, PageState, encode
+
+GRID_STYLE = {"width": "100%"}
+
+
+def frame(page_class: str, title: str, state: PageState, nav: list, body: list) -> html.Div:
+    lang_link = (dcc.Link("中文", href="?" + _without_lang(state), id="lang-switch")
+                 if state.lang == "en" else
+                 dcc.Link("English", href=encode(state, lang="en"), id="lang-switch"))
+    return html.Div(className=f"gw-page {page_class}", lang="en" if state.lang == "en" else "zh-CN",
+                    children=[
+        html.Header(className="gw-page-header", children=[
+            html.H1(title), html.Nav(className="gw-page-nav", children=[*nav, lang_link])]),
+        *body,
+    ])
+
+
+def _without_lang(state: PageState) -> str:
+    return encode(state, lang="zh").lstrip("?")
+
+
+def period_picker(state: PageState) -> html.Div:
+    lang = 1 if state.lang == "en" else 0
+    return html.Div(className="gw-period", children=[
+        dcc.RadioItems(id="period-choice", className="gw-period-choice", inline=True,
+                       value=state.period,
+                       options=[{"label": names[lang], "value": key}
+                                for key, names in PERIODS.items()]),
+        dcc.DatePickerRange(id="period-range", display_format="YYYY-MM-DD",
+                            start_date=state.start.isoformat() if state.start else None,
+                            end_date=state.end.isoformat() if state.end else None,
+                            start_date_placeholder_text=state.t("开始日期", "start"),
+                            end_date_placeholder_text=state.t("结束日期", "end"),
+                            minimum_nights=0, clearable=False),
+    ])
+
+
+def breadcrumb(items: list[dict], state: PageState, href=None) -> html.Nav:
+    """Links to every ancestor; `href(code)` where they lead (default: /region/<code>)."""
+    search = encode(state, page=1, region=None)
+    href = href or (lambda code: f"/region/{code}{search}")
+    parts = []
+    for i, item in enumerate(items):
+        if i:
+            parts.append(html.Span("›", className="gw-crumb-sep"))
+        if i == len(items) - 1:
+            parts.append(html.Span(item["name"], className="gw-crumb-current"))
+        else:
+            parts.append(dcc.Link(item["name"], href=href(item["code"]),
+                                  className="gw-crumb", id={"type": "crumb", "code": item["code"]}))
+    return html.Nav(parts, className="gw-breadcrumb", id="breadcrumb")
+
+
+def panel(title: str, *children, panel_id: str | None = None, wide: bool = False) -> html.Section:
+    kw = {"id": panel_id} if panel_id else {}
+    return html.Section(className="gw-card" + (" gw-card-wide" if wide else ""), **kw,
+                        children=[html.H2(title), *children])

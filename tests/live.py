@@ -1,0 +1,164 @@
+"""Helpers for tests against the real app: a seeded database, `gridwatch serve` (gunicorn,
+gevent workers) in a subprocess, and Debian's Chromium driven by Playwright.
+
+Browser tests use PostgreSQL when it answers (production's database), SQLite otherwise.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("GRIDWATCH_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str, timeout: float = 5.0):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def wait_http(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as r:
+                if r.status < 500:
+                    return
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            last = exc
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout} s: {last}")
+
+
+@dataclass
+class Deployment:
+    """One gridwatch installation: its environment (database, Redis, keys) and a server."""
+    env: dict
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cli(self, *args: str, timeout: float = 600) -> str:
+        out = subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=self.env,
+                             cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+        if out.returncode != 0:
+            raise RuntimeError(f"gridwatch {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+        return out.stdout
+
+    def start(self, workers: int = 2) -> None:
+        self.log_path = self.data_dir / f"serve-{self.port}.log"
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.cli", "serve", "--port", str(self.port),
+             "--workers", str(workers)], env=self.env, cwd=ROOT, stdout=log, stderr=log)
+        wait_http(self.url + "/healthz", timeout=90)
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def make_env(data_dir: Path, database_url: str, redis_url: str, key_prefix: str,
+             **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDWATCH_")}
+    env.update({
+        "GRIDWATCH_DATA_DIR": str(data_dir), "GRIDWATCH_DATABASE_URL": database_url,
+        "GRIDWATCH_REDIS_URL": redis_url, "GRIDWATCH_KEY_PREFIX": key_prefix,
+        "GRIDWATCH_STREAM_KEY": key_prefix + "events", "GRIDWATCH_REGION": "320000",
+    })
+    env.update(extra)
+    return env
+
+
+def chromium_path() -> str | None:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    return shutil.which("chromium")
+
+
+class PageWatch:
+    """Console errors and requests outside the origin of one Playwright page."""
+
+    def __init__(self, page, origin: str):
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+        self.origin = origin
+        page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on("request", self._request)
+
+    def _request(self, req) -> None:
+        url = req.url
+        if not (url.startswith(self.origin) or url.startswith("data:")
+                or url.startswith("blob:") or url.startswith("about:")):
+            self.foreign.append(url)
+
+
+def inject_reported_case(database_url: str, redis_url: str, stream_key: str, grid_code: str,
+                         case_id: int, category: str = "城市管理", urgency: str = "紧急",
+                         at=None) -> str:
+    """Play the upstream system for one new case: its row in the database, then its
+    REPORTED event on the stream (the data contract's order). Returns the entry ID."""
+    from datetime import datetime, timezone
+
+    import sqlalchemy as sa
+
+    from data_sources.redis_client import make_client
+    from data_sources.redis_stream import EventStream
+    from data_sources.schema import case
+    from data_sources.stream_events import encode_event
+    at = at or datetime.now(timezone.utc)
+    codes = {"province_code": grid_code[:2] + "0000", "city_code": grid_code[:4] + "00",
+             "county_code": grid_code[:6], "township_code": grid_code[:9],
+             "community_code": grid_code[:12], "grid_code": grid_code}
+    case_no = f"T{case_id:017d}"
+    engine = sa.create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(case.insert().values(
+            id=case_id, case_no=case_no, **codes, category=category, subcategory="测试",
+            source="网格员巡查上报", urgency=urgency, state="REPORTED", reported_at=at,
+            supervision_level=0, updated_at=at))
+    engine.dispose()
+    client = make_client(redis_url)
+    try:
+        return EventStream(client, stream_key).append(encode_event(
+            "REPORTED", case_id=case_id, seq=1, ts=at, grid=grid_code, state="REPORTED",
+            case_no=case_no, category=category, subcategory="测试", source="网格员巡查上报",
+            urgency=urgency))
+    finally:
+        client.close()

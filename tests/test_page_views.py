@@ -1,0 +1,161 @@
+"""The view models of /kpi, /region and /case against the KPI functions run directly on the
+seeded database, for a sample of regions at every level and every kind of period."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dashboard import case_view, kpi_view, metrics, region_view, url_state
+from dashboard.hierarchy import Level
+from dashboard.kpis import KpiCounts, compute_kpis
+from dashboard.ranking import rank_children
+from dashboard.scope import RegionScope
+from dashboard.settings import Settings
+from dashboard.url_state import BadInput
+from data_sources import case_queries
+from data_sources.database import make_engine
+from data_sources.regions import RegionTree
+
+TZ = "Asia/Shanghai"
+
+
+@pytest.fixture(scope="module")
+def env(seeded_env):
+    url = seeded_env.env["GRIDWATCH_DATABASE_URL"]
+    eng = make_engine(url)
+    tree = RegionTree.load(eng, "320000")
+    yield eng, tree, Settings(region="320000", database_url=url)
+    eng.dispose()
+
+
+def sample_codes(tree) -> list[str]:
+    codes = ["320000", "320500", "320700"]
+    code = "320506"
+    while True:
+        codes.append(code)
+        kids = tree.children(code)
+        if not kids:
+            return codes
+        code = kids[len(kids) // 2].code
+
+
+def queries() -> list[dict]:
+    local = datetime.now(ZoneInfo(TZ)).date()
+    return [{"period": "today"}, {"period": "this_week"}, {}, {"period": "last_month"},
+            {"from": (local - timedelta(days=9)).isoformat(), "to": local.isoformat()}]
+
+
+def direct(engine, tree, code, window, now):
+    scope = RegionScope(code, Level(tree.get(code).level))
+    return case_queries.kpi_counts(engine, scope, window, now)
+
+
+def test_kpi_view_equals_the_kpi_functions_for_every_level_and_period(env):
+    engine, tree, settings = env
+    checked = 0
+    for code in sample_codes(tree):
+        for query in queries():
+            state = url_state.parse({**query, "region": code})
+            now = datetime.now(timezone.utc)
+            model = kpi_view.build(engine, tree, settings, state, now)
+            w = url_state.window(state, now, TZ)
+            k = compute_kpis(direct(engine, tree, code, w, now))
+            shown = {r["key"]: r["value"] for r in model["kpis"]}
+            for key in metrics.KEYS:
+                assert shown[key] == pytest.approx(metrics.value(k, key)), (code, query, key)
+            checked += 1
+            if code == "320500" and query == {"period": "this_week"}:
+                # The previous period's column is the same functions on the previous window.
+                prev = url_state.previous_window(w, state, now, TZ)
+                pk = compute_kpis(direct(engine, tree, code, prev, prev.end))
+                row = next(r for r in model["kpis"] if r["key"] == "on_time")
+                assert row["previous"] == pk.on_time.display() and pk.on_time.has_data
+    assert checked == len(sample_codes(tree)) * len(queries())
+
+
+def test_ranking_of_counties_follows_the_documented_score(env):
+    engine, tree, settings = env
+    now = datetime.now(timezone.utc)
+    state = url_state.parse({"region": "320500", "period": "this_week"})
+    model = kpi_view.build(engine, tree, settings, state, now)
+    w = url_state.window(state, now, TZ)
+    children = {r.code: direct(engine, tree, r.code, w, now) for r in tree.children("320500")}
+    ranked = rank_children(children, direct(engine, tree, "320500", w, now), settings.weights)
+    assert [r["code"] for r in model["ranking"]] == [r.code for r in ranked]
+    for row, r in zip(model["ranking"], ranked):
+        assert row["score"] == pytest.approx(r.score.total)
+        parts = sum(row[kpi_view.POINTS[s.name]] for s in r.score.subs) - row["card_penalty"]
+        assert row["score"] == pytest.approx(parts, abs=0.02)
+    ranked_scores = [r["score"] for r in model["ranking"] if isinstance(r["rank"], int)]
+    assert ranked_scores == sorted(ranked_scores, reverse=True)
+
+
+def test_region_view_children_and_case_list_match_the_database(env):
+    engine, tree, settings = env
+    now = datetime.now(timezone.utc)
+    state = url_state.parse({"period": "this_week", "metric": "satisfaction"})
+    model = region_view.build(engine, tree, settings, "320506", state, now)
+    w = url_state.window(state, now, TZ)
+    assert [c["code"] for c in model["breadcrumb"]] == ["320000", "320500", "320506"]
+    assert {r["code"] for r in model["children"]} == set(tree.child_codes("320506"))
+    for row in model["children"]:
+        k = compute_kpis(direct(engine, tree, row["code"], w, now))
+        assert row["satisfaction"] == pytest.approx(metrics.value(k, "satisfaction"))
+        assert row["intake"] == k.intake
+    total = direct(engine, tree, "320506", w, now)
+    assert model["cases"]["total"] == min(total.intake, 10_000)
+    assert sum(model["breakdowns"]["category"]["counts"].values()) == total.intake
+    assert model["features"] == []  # counties' children (townships) have no boundaries
+
+
+def test_empty_denominators_show_no_data_not_zero():
+    rows = kpi_view.kpi_rows(KpiCounts(), KpiCounts(), KpiCounts(), "zh", 97.68)
+    by = {r["key"]: r for r in rows}
+    assert by["satisfaction"]["display"] == "无数据" and by["satisfaction"]["value"] is None
+    assert by["satisfaction"]["met"] is None and by["satisfaction"]["previous"] == "—"
+    assert by["intake"]["display"] == "0"
+    en = {r["key"]: r for r in kpi_view.kpi_rows(KpiCounts(), KpiCounts(), KpiCounts(), "en", 97.68)}
+    assert en["on_time"]["display"] == "no data" and en["on_time"]["label"] == "On-time closure"
+
+
+@pytest.mark.parametrize("code, error", [("999999", "unknown-region"), ("32", "bad-region"),
+                                         ("330000", "unknown-region")])
+def test_region_outside_the_tree_is_bad_input(env, code, error):
+    engine, tree, settings = env
+    with pytest.raises(BadInput) as err:
+        region_view.build(engine, tree, settings, code, url_state.parse({}),
+                          datetime.now(timezone.utc))
+    assert err.value.code == error
+
+
+def test_case_view_has_every_event_in_order(env):
+    engine, tree, settings = env
+    import sqlalchemy as sa
+    from data_sources.schema import case_event
+    with engine.connect() as conn:
+        case_id, n = conn.execute(sa.select(case_event.c.case_id, sa.func.count())
+                                  .group_by(case_event.c.case_id)
+                                  .order_by(sa.func.count().desc()).limit(1)).one()
+    model = case_view.build(engine, tree, "320000", str(case_id), "zh", TZ,
+                            datetime.now(timezone.utc))
+    assert [e["seq"] for e in model["events"]] == list(range(1, n + 1))
+    assert model["events"][0]["event"] == "上报"
+    assert model["time_status"] in ("正常", "将到期", "已超期", "按期办结", "超期办结")
+    with pytest.raises(BadInput) as err:
+        case_view.build(engine, tree, "320000", "123456789012", "en", TZ, datetime.now(timezone.utc))
+    assert "does not exist" in err.value.message("en")
+
+
+def test_breakdowns_in_one_scan_equal_one_query_per_dimension(env):
+    from data_sources import case_list
+    engine, tree, _ = env
+    now = datetime.now(timezone.utc)
+    w = url_state.window(url_state.parse({"period": "this_week"}), now, TZ)
+    for code in ("320000", "320506"):
+        scope = RegionScope(code, Level(tree.get(code).level))
+        dims = tuple(region_view.BREAKDOWNS)
+        together = case_list.breakdowns(engine, scope, w, dims)
+        for d in dims:
+            assert together[d] == case_queries.breakdown(engine, scope, w, d) != {}

@@ -1,0 +1,103 @@
+"""The composite score and ranking (DOMAIN.md §6), on plain counts."""
+import pytest
+
+from dashboard.kpis import KpiCounts
+from dashboard.ranking import (ScoreWeights, board_size, competition_ranks, rank_children,
+                               score)
+
+
+def counts(on_time=90, sat=97, n=1000, closure=95, sign=99, overdue=5, reopen=1, cards=(0, 0)):
+    """Counts with the given percentages over n cases."""
+    return KpiCounts(intake=n, closed=closure * n // 100, due=n,
+                     closed_on_time=on_time * n // 100, dispatches=n,
+                     signed_in_time=sign * n // 100, rated=n, satisfied=sat * n // 100,
+                     open=n, overdue_open=overdue * n // 100, reopened=reopen * n // 100,
+                     yellow_cards=cards[0], red_cards=cards[1])
+
+
+def test_perfect_region_scores_the_full_weights():
+    s = score(counts(on_time=100, sat=100, closure=100, sign=100, overdue=0, reopen=0))
+    assert s.total == 100.0
+    assert s.card_penalty == 0
+
+
+def test_sub_scores_follow_the_documented_curves():
+    s = score(counts(on_time=90, sat=97, closure=95, sign=99, overdue=5, reopen=1))
+    assert s.sub("on_time").points == pytest.approx((90 - 75) * 30 / 25)     # 18
+    assert s.sub("satisfaction").points == pytest.approx(30 - 0.6 * (98 - 97))  # 29.4
+    assert s.sub("closure").points == pytest.approx(15 * 0.95)
+    assert s.sub("timely_sign").points == pytest.approx(10 * 0.99)
+    assert s.sub("not_overdue").points == pytest.approx(10 * 0.95)
+    assert s.sub("not_reopened").points == pytest.approx(5 * 0.99)
+    assert s.total == pytest.approx(18 + 29.4 + 14.25 + 9.9 + 9.5 + 4.95)
+
+
+def test_satisfaction_has_a_floor_and_on_time_below_75_scores_nothing():
+    s = score(counts(on_time=70, sat=50))
+    assert s.sub("on_time").points == 0
+    assert s.sub("satisfaction").points == 15
+
+
+def test_cards_cost_points_per_10k_cases_capped():
+    base = score(counts()).total
+    carded = score(counts(cards=(2, 1)))  # caseload 2,000: (0.5*2 + 1) * 5 = 10 → cap 10
+    assert carded.card_penalty == 10
+    light = score(counts(n=10_000, cards=(2, 1)))
+    assert light.card_penalty == pytest.approx((0.5 * 2 + 1) * 10_000 / 20_000)
+    assert carded.total == pytest.approx(base - 10)
+
+
+def test_ties_share_a_rank():
+    assert competition_ranks({"a": 90, "b": 95, "c": 90, "d": 80}) == {
+        "b": 1, "a": 2, "c": 2, "d": 4}
+
+
+def test_thin_samples_are_flagged_and_scored_at_the_parents_rate():
+    parent = counts(sat=96)
+    thin = KpiCounts(intake=10, closed=10, due=10, closed_on_time=10, rated=10, satisfied=10,
+                     dispatches=10, signed_in_time=10)
+    s = score(thin, fallback=__import__("dashboard.kpis").kpis.compute_kpis(parent))
+    assert s.sub("satisfaction").thin
+    assert s.sub("satisfaction").points == pytest.approx(30 - 0.6 * 2)  # parent's 96%
+    assert not s.ranked  # every rate thin: not ranked on noise
+
+
+def test_rank_children_orders_marks_boards_and_rank_change():
+    kids = {f"32{i:02d}00": counts(on_time=80 + i, sat=95) for i in range(1, 13)}
+    kids["321300"] = KpiCounts(intake=5, rated=3, satisfied=3)  # too few cases
+    prev = {code: counts(on_time=95 - i, sat=95) for i, code in enumerate(sorted(kids))}
+    ranked = rank_children(kids, sum(kids.values(), KpiCounts()), previous=prev)
+    assert [r.code for r in ranked[:3]] == ["321200", "321100", "321000"]
+    assert [r.rank for r in ranked[:12]] == list(range(1, 13))
+    assert ranked[-1].code == "321300" and ranked[-1].rank is None
+    assert [r.board for r in ranked[:5]] == ["red"] * 5
+    assert [r.board for r in ranked[7:12]] == ["black"] * 5
+    assert ranked[5].board is None
+    # 321200 was 12th of 13 before (scores descend with i) and is 1st now.
+    assert ranked[0].previous_rank == 12 and ranked[0].rank_change == 11
+    assert ranked[-1].rank_change is None
+
+
+def test_board_never_overlaps():
+    assert board_size(13) == 5 and board_size(4) == 2 and board_size(1) == 0
+
+
+def test_weights_from_configuration():
+    w = ScoreWeights.from_json('{"on_time": 40, "min_sample": 50}')
+    assert w.on_time == 40 and w.min_sample == 50 and w.total == 110
+    with pytest.raises(ValueError, match="unknown score weight 'speed'"):
+        ScoreWeights.from_json('{"speed": 1}')
+    with pytest.raises(ValueError, match="must be a number"):
+        ScoreWeights.from_json('{"on_time": "x"}')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        ScoreWeights.from_json("{on_time: 1}")
+    heavy = score(counts(on_time=100), w).sub("on_time")
+    assert heavy.max_points == 40 and heavy.points == 40
+
+
+def test_settings_reject_bad_weights_at_start():
+    from dashboard.settings import Settings
+    with pytest.raises(ValueError, match="unknown score weight"):
+        Settings.from_env({"GRIDWATCH_SCORE_WEIGHTS": '{"nope": 1}'})
+    s = Settings.from_env({"GRIDWATCH_SCORE_WEIGHTS": '{"closure": 20}'})
+    assert s.weights.closure == 20

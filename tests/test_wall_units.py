@@ -1,0 +1,200 @@
+"""The wall's server side without a browser: shared views, the stream hub, ticker rows,
+URL configuration and the last-good fallback."""
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+from flask import Flask
+from flask_caching import Cache
+
+from dashboard.kpis import KpiCounts
+from dashboard.ticker import mask_case_no
+from dashboard.wall_metrics import METRICS, colours
+from data_sources.view_cache import SharedViews
+from layouts.wall_text import duration, time_left
+
+
+def _views(redis_url, key_prefix, redis_client):
+    app = Flask(__name__)
+    cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url,
+                               "CACHE_KEY_PREFIX": key_prefix + "cache:"})
+    return SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=5)
+
+
+def test_concurrent_viewers_share_one_computation(redis_url, key_prefix, redis_client):
+    views = _views(redis_url, key_prefix, redis_client)
+    calls = []
+
+    def build(previous):
+        calls.append(previous)
+        time.sleep(0.3)  # a slow query: everyone else arrives meanwhile
+        return {"n": len(calls)}
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        views.get("wall-live", "320000", 7, ttl=10, build=build))) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(calls) == 1 and results == [{"n": 1}] * 8
+    assert int(redis_client.get(views.counter_key("wall-live", "320000"))) == 1
+    # Next tick: one more computation, which receives the last good result.
+    assert views.get("wall-live", "320000", 8, ttl=10, build=build) == {"n": 2}
+    assert calls[1] == {"n": 1}
+
+
+def test_views_survive_redis_down(key_prefix):
+    app = Flask(__name__)
+    cache = Cache(app, config={"CACHE_TYPE": "RedisCache",
+                               "CACHE_REDIS_URL": "redis://127.0.0.1:1/0",
+                               "CACHE_KEY_PREFIX": key_prefix})
+    from data_sources.redis_client import make_client
+    views = SharedViews(cache, lambda: make_client("redis://127.0.0.1:1/0"), key_prefix)
+    calls = []
+    build = lambda prev: calls.append(prev) or {"n": len(calls)}  # noqa: E731
+    assert views.get("v", "320000", 1, 5, build) == {"n": 1}
+    assert views.get("v", "320000", 1, 5, build) == {"n": 1}  # once per tick in-process
+    assert views.get("v", "320000", 2, 5, build) == {"n": 2} and calls[1] == {"n": 1}
+    # A view built from another view (the ranking's previous period) must not deadlock.
+    nested = lambda prev: {"inner": views.get("inner", "320000", 1, 5, lambda p: {"x": 1})}  # noqa: E731
+    assert views.get("outer", "320000", 1, 5, nested) == {"inner": {"x": 1}}
+
+
+def test_hub_resumes_after_an_id_without_loss_or_duplicates(redis_url, key_prefix):
+    from data_sources.redis_client import make_client
+    from data_sources.redis_stream import EventStream
+    from data_sources.stream_events import encode_event
+    from data_sources.stream_hub import StreamHub, follow
+    key = key_prefix + "events"
+    writer = EventStream(make_client(redis_url), key)
+
+    def add(i):
+        return writer.append(encode_event(
+            "REPORTED", case_id=i, seq=1, ts=datetime.now(timezone.utc),
+            grid="320102001001001", state="REPORTED", case_no=f"N{i}", category="其他",
+            subcategory="其他", source="信访", urgency="一般"))
+    ids = [add(i) for i in range(1, 6)]
+    hub = StreamHub(lambda: EventStream(make_client(redis_url, blocking=True), key))
+    accept = lambda e: e.case_id != 3  # noqa: E731 - a region filter drops case 3
+    sub = hub.subscribe(accept)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def consume():
+        for kind, item in follow(hub, sub, ids[1], accept, heartbeat=0.2):
+            if kind == "events":
+                seen.extend(e.case_id for e in item)
+            if stop.is_set():
+                return
+    th = threading.Thread(target=consume, daemon=True)
+    th.start()
+    for i in range(6, 9):
+        add(i)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and seen[-1:] != [8]:
+        time.sleep(0.05)
+    stop.set()
+    hub.unsubscribe(sub)
+    assert seen == [4, 5, 6, 7, 8]  # after ids[1] (case 2), case 3 filtered, in order, once
+    writer.client.close()
+
+
+def test_ticker_privacy_and_time_left_texts():
+    assert mask_case_no("202611250000036334") == "2026**********6334"
+    assert duration(3 * 86400 + 4 * 3600 + 5) == "3天4小时"
+    assert duration(-(5 * 3600 + 12 * 60)) == "5小时12分"
+    assert time_left(-7200) == ("超2小时0分", "over")
+    assert time_left(3600) == ("剩1小时0分", "near")
+    assert time_left(None) == ("—", "none")
+    assert time_left(None, settled=True) == ("已办结", "done")
+    assert time_left(-60, "en") == ("1m over", "over")
+
+
+def test_map_colours_mean_the_same_in_every_metric():
+    on_time = METRICS["on_time"]
+    fills, labels = colours(on_time, [70.0, 97.0, None])
+    assert fills[0] == "#d73027" and fills[1] == "#4575b4" and fills[2] == "#3a4658"
+    assert labels[0] == "<80%" and labels[-1] == "≥95%"
+    overdue = METRICS["overdue_open"]  # lower is better: most overdue is red
+    fills, _ = colours(overdue, [1, 2, 3, 4, 50])
+    assert fills[-1] == "#d73027" and fills[0] == "#4575b4"
+
+
+def test_live_view_keeps_last_good_sections_when_the_database_fails():
+    from dashboard.wall_view import build_live
+    import sqlalchemy as sa
+
+    class Region:
+        code, level, name = "320000", 0, "江苏省"
+
+    class Tree:
+        def children(self, code):
+            return []
+
+    dead = sa.create_engine("postgresql+psycopg://nobody@127.0.0.1:1/x",
+                            connect_args={"connect_timeout": 1})
+    now = datetime.now(timezone.utc)
+    previous = {"sections": {"kpis": {"as_of": "2026-11-25T01:00:00+00:00", "intake": 9}},
+                "sources": {"database": {"status": "up", "as_of": "2026-11-25T01:00:00+00:00"}}}
+    model = build_live(dead, Tree(), Region(), "Asia/Shanghai", now, previous)
+    assert model["sections"]["kpis"]["intake"] == 9
+    db = model["sources"]["database"]
+    assert db["status"] == "down" and db["since"] == now.isoformat(timespec="seconds")
+    assert db["as_of"] == "2026-11-25T01:00:00+00:00"
+    later = build_live(dead, Tree(), Region(), "Asia/Shanghai", now.replace(year=2027), model)
+    assert later["sources"]["database"]["since"] == db["since"]  # still down since then
+
+
+@pytest.mark.parametrize("query,expect,notice", [
+    ({}, {"region": "320000", "metric": "on_time", "lang": "zh", "rotate": 0}, []),
+    ({"region": "999999", "metric": "nope", "rotate": "x"},
+     {"region": "320000", "metric": "on_time"}, ["region:999999", "metric:nope", "rotate:x"]),
+    ({"region": "320100", "metric": "satisfaction", "lang": "en", "rotate": "3",
+      "privacy": "1"},
+     {"region": "320100", "metric": "satisfaction", "lang": "en", "rotate": 10, "privacy": True},
+     []),
+])
+def test_wall_config_falls_back_instead_of_failing(query, expect, notice):
+    from dashboard.context import AppContext
+    from dashboard.settings import Settings
+    from dashboard.wall_service import WallService
+
+    class Tree:
+        def __contains__(self, code):
+            return code in ("320000", "320100")
+
+        def contains(self, root, code):
+            return code in ("320000", "320100")
+
+    class Lazy:
+        def get(self):
+            return Tree()
+    svc = WallService(AppContext(Settings(), None, Lazy(), None), None)
+    cfg, notices = svc.config(query)
+    assert {k: cfg[k] for k in expect} == expect
+    assert notices == notice
+
+
+def test_slow_views_are_rebuilt_in_the_background(redis_url, key_prefix, redis_client):
+    views = _views(redis_url, key_prefix, redis_client)
+    release = threading.Event()
+    calls = []
+
+    def slow(previous):
+        calls.append(previous)
+        if len(calls) > 1:
+            release.wait(5)
+        return {"n": len(calls)}
+    assert views.get("period", "320000", 1, 60, slow, stale_ok=True) == {"n": 1}  # first: waits
+    t0 = time.monotonic()
+    assert views.get("period", "320000", 2, 60, slow, stale_ok=True) == {"n": 1}  # stale, at once
+    assert views.get("period", "320000", 2, 60, slow, stale_ok=True) == {"n": 1}  # no 2nd build
+    assert time.monotonic() - t0 < 1.0
+    release.set()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and views.get("period", "320000", 2, 60, slow,
+                                                    stale_ok=True) != {"n": 2}:
+        time.sleep(0.05)
+    assert views.get("period", "320000", 2, 60, slow, stale_ok=True) == {"n": 2}
+    assert len(calls) == 2
