@@ -26,10 +26,15 @@ def register(app, ctx) -> None:
         if dash_ctx.triggered_id == "period-range" or period == "custom":
             if not (start and end):
                 return no_update
+            # Redrawing the page fires this too; an unchanged range must keep the page.
+            if (state.period, str(state.start), str(state.end)) == ("custom", start[:10], end[:10]):
+                return no_update
             q = parse_query(search)
             q.update({"period": "custom", "from": start[:10], "to": end[:10]})
             q.pop("page", None)
             return push(search, "?" + urlencode(q))
+        if period == state.period:
+            return no_update
         return push(search, url_state.encode(state, period=period, start=None, end=None, page=1))
 
 

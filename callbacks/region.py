@@ -46,9 +46,13 @@ def register(app, ctx) -> None:
         if state is None:
             return no_update
         chosen = {"state": st, "category": category, "source": source, "urgency": urgency}
-        filters = {k: v for k, v in chosen.items() if v}
-        return push(search, url_state.encode(state, basis=basis or "reported", filters=filters,
-                                             sort=sort or "-reported_at", page=1))
+        changes = {"basis": basis or "reported", "filters": {k: v for k, v in chosen.items() if v},
+                   "sort": sort or "-reported_at"}
+        # The controls also fire when the router redraws the page (their output, the URL,
+        # lives outside it): only a real change of filter starts again on page 1.
+        if state.with_(**changes) == state:
+            return no_update
+        return push(search, url_state.encode(state, page=1, **changes))
 
     @app.callback(Output("url", "search", allow_duplicate=True),
                   Input("page-prev", "n_clicks"), Input("page-next", "n_clicks"),

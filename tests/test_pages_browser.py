@@ -246,8 +246,15 @@ def test_case_list_filters_sort_and_pages_in_the_url(page, live_server, db):
         "rows => rows.sort((a, b) => a.getAttribute('row-index') - b.getAttribute('row-index'))"
         ".map(r => r.querySelector('[col-id=closed_at]').textContent)")
     assert closed and closed == sorted(closed, reverse=True)
+    # Redrawing page 2 fires the filter and period controls again: they must not send
+    # the reader back to page 1 (nor add a history entry).
+    page.wait_for_timeout(1500)
+    assert "page=2" in page.url
     page.go_back()
     page.wait_for_function("document.querySelector('#page-label').dataset.page === '1'")
+    assert "page=" not in page.url
+    page.go_forward()
+    page.wait_for_function("document.querySelector('#page-label').dataset.page === '2'")
 
 
 BAD = [
