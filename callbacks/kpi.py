@@ -14,8 +14,9 @@ from layouts import kpi as kpi_layout
 
 def _model(ctx, query: dict):
     state = url_state.parse(query, metrics.KEYS)
+    now = datetime.now(timezone.utc)
     return state, kpi_view.build(ctx.runtime.db.engine, ctx.tree.get(), ctx.settings, state,
-                                 datetime.now(timezone.utc))
+                                 now, ctx.page_memo(now.timestamp()))
 
 
 def render(ctx, _match, query: dict):

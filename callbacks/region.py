@@ -19,8 +19,9 @@ from layouts.region import CASE_COLUMNS
 def render(ctx, match, query: dict):
     try:
         state = url_state.parse(query, metrics.KEYS)
+        now = datetime.now(timezone.utc)
         model = region_view.build(ctx.runtime.db.engine, ctx.tree.get(), ctx.settings,
-                                  match["code"], state, datetime.now(timezone.utc))
+                                  match["code"], state, now, ctx.page_memo(now.timestamp()))
     except BadInput as exc:
         return bad_input_page(exc, lang_of(query), f"/region/{ctx.root_code}")
     return region_layout.layout(model, state)

@@ -43,7 +43,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.extensions["gridwatch_runtime"] = rt
     cache = Cache(server, config=_cache_config(settings))
     tree = Lazy(rt.region_tree)
-    ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache)
+    views = SharedViews(cache, lambda: rt.redis.client, settings.key_prefix)
+    server.extensions["gridwatch_views"] = views
+    ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, views=views)
     refresh = settings.refresh_seconds
 
     @cache.memoize(timeout=max(int(refresh * 2), 2))
@@ -60,8 +62,6 @@ def create_app(settings: Settings | None = None) -> Dash:
         report = collect_health(rt)
         return jsonify(report), (503 if report["status"] == "down" else 200)
 
-    views = SharedViews(cache, lambda: rt.redis.client, settings.key_prefix)
-    server.extensions["gridwatch_views"] = views
     wall = WallService(ctx, views)
     live_feed.register(server, ctx, wall)
 

@@ -31,7 +31,16 @@ class AppContext:
     runtime: Any           # dashboard.runtime.Runtime
     tree: Lazy             # Lazy[data_sources.regions.RegionTree]
     cache: Any             # flask_caching.Cache (Redis-backed when Redis is configured)
+    views: Any = None      # data_sources.view_cache.SharedViews over that cache
 
     @property
     def root_code(self) -> str:
         return self.settings.region
+
+    def page_memo(self, now: float):
+        """The shared aggregates for one page build as of `now` (dashboard.page_cache)."""
+        from dashboard.page_cache import PageMemo, direct
+        if self.views is None:
+            return direct
+        return PageMemo(self.views, self.settings.page_cache_seconds,
+                        self.settings.page_stale_seconds, now)

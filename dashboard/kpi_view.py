@@ -12,7 +12,9 @@ from datetime import datetime
 from dashboard import metrics, url_state
 from dashboard.kpis import KpiCounts, compute_kpis
 from dashboard.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_children
-from dashboard.view_common import breadcrumb, counts_by_child, resolve_scope, trend_series
+from dashboard.page_cache import direct
+from dashboard.view_common import (as_of, breadcrumb, counts_by_child, resolve_scope,
+                                    trend_series)
 
 
 def _has_data(c: KpiCounts) -> bool:
@@ -96,16 +98,17 @@ def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[
     return rows
 
 
-def build(engine, tree, settings, state: url_state.PageState, now: datetime) -> dict:
+def build(engine, tree, settings, state: url_state.PageState, now: datetime,
+          memo=direct) -> dict:
     code = state.region or settings.region
     scope = resolve_scope(tree, settings.region, code)
     tz = settings.timezone
     w = url_state.window(state, now, tz)
     prev_w = url_state.previous_window(w, state, now, tz)
     ly_w = url_state.last_year_window(w, now)
-    children, total = counts_by_child(engine, tree, scope, w, now)
-    prev_children, prev_total = counts_by_child(engine, tree, scope, prev_w, prev_w.end)
-    _, ly_total = counts_by_child(engine, tree, scope, ly_w, ly_w.end)
+    children, total = counts_by_child(engine, tree, scope, w, now, memo)
+    prev_children, prev_total = counts_by_child(engine, tree, scope, prev_w, prev_w.end, memo)
+    _, ly_total = counts_by_child(engine, tree, scope, ly_w, ly_w.end, memo)
     weights: ScoreWeights = settings.weights
     # Without cases in the previous period there is no previous ranking to compare with
     # (its open-now counts alone would rank the children on noise).
@@ -120,11 +123,12 @@ def build(engine, tree, settings, state: url_state.PageState, now: datetime) -> 
         "previous_label": url_state.span(prev_w, tz),
         "last_year_label": url_state.span(ly_w, tz),
         "kpis": kpi_rows(total, prev_total, ly_total, state.lang, settings.satisfaction_target),
-        "trend": trend_series(engine, scope, w, now, tz, state.lang),
+        "trend": trend_series(engine, scope, w, now, tz, state.lang, memo),
         "ranking": ranking_rows(ranked, {r.code: r.name for r in kids},
                                 {r.code: r.population for r in kids}, state.lang,
                                 compared=previous is not None),
         "child_level": scope.child_level,
         "weights": {name: getattr(weights, name) for name in SUB_SCORES},
         "min_sample": weights.min_sample,
+        "as_of": as_of(memo, now, tz),
     }

@@ -10,7 +10,9 @@ from dashboard import metrics, url_state
 from dashboard.hierarchy import Level
 from dashboard.kpis import compute_kpis
 from dashboard.states import STATE_ZH
-from dashboard.view_common import breadcrumb, counts_by_child, resolve_scope, trend_series
+from dashboard.page_cache import direct
+from dashboard.view_common import (as_of, breadcrumb, counts_by_child, resolve_scope,
+                                    trend_series)
 
 TABLE_METRICS = ("intake", "closed", "open", "overdue_open", "closure", "on_time",
                  "satisfaction", "timely_sign")
@@ -55,20 +57,22 @@ def map_features(tree, code: str) -> list[dict]:
     return tree.boundary_features(code)["features"]
 
 
-def build(engine, tree, settings, code: str, state: url_state.PageState, now: datetime) -> dict:
+def build(engine, tree, settings, code: str, state: url_state.PageState, now: datetime,
+          memo=direct) -> dict:
     from data_sources import case_list
     scope = resolve_scope(tree, settings.region, code)
     tz = settings.timezone
     w = url_state.window(state, now, tz)
     region = tree.get(scope.code)
     kids = tree.children(scope.code)
-    children, total = counts_by_child(engine, tree, scope, w, now)
+    children, total = counts_by_child(engine, tree, scope, w, now, memo)
     metric = metrics.BY_KEY.get(state.metric, metrics.BY_KEY["on_time"])
     k = compute_kpis(total)
     q = case_list.CaseQuery(basis=state.basis, filters=tuple(sorted(state.filters.items())),
                             sort=state.sort, page=state.page)
     page = case_list.case_page(engine, scope, w, now, q)
-    counts = case_list.breakdowns(engine, scope, w, tuple(BREAKDOWNS))
+    counts = memo("breakdowns", scope, w,
+                  lambda: case_list.breakdowns(engine, scope, w, tuple(BREAKDOWNS)))
     lang = state.lang
     return {
         "region": {"code": region.code, "name": region.name, "level": int(region.level),
@@ -82,10 +86,11 @@ def build(engine, tree, settings, code: str, state: url_state.PageState, now: da
         "child_level": None if scope.child_level is None else int(scope.child_level),
         "children": child_rows(children, {r.code: r.name for r in kids}, lang),
         "features": map_features(tree, scope.code) if scope.level <= Level.CITY else [],
-        "trend": trend_series(engine, scope, w, now, tz, lang),
+        "trend": trend_series(engine, scope, w, now, tz, lang, memo),
         "breakdowns": {dim: {"title": names[1 if lang == "en" else 0], "counts": counts[dim]}
                        for dim, names in BREAKDOWNS.items()},
         "cases": {"rows": case_rows(page.rows, tree, tz, lang), "total": page.total,
                   "capped": page.capped, "page": page.page, "pages": page.pages,
                   "page_size": case_list.PAGE_SIZE, "max_offset": case_list.MAX_OFFSET},
+        "as_of": as_of(memo, now, tz),
     }

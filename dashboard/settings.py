@@ -37,6 +37,10 @@ class Settings:
     # Hour (region time) at which a wall reloads itself, so a week-long run starts each
     # day fresh; -1 disables it.
     wall_reload_hour: int = 4
+    # /kpi and /region share their aggregates between viewers for this long (0: never),
+    # and show one up to page_stale_seconds old at once while a fresh one is built.
+    page_cache_seconds: float = 60.0
+    page_stale_seconds: float = 300.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -70,7 +74,8 @@ class Settings:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
                           ("STREAM_LAG_WARN_SECONDS", float), ("SATISFACTION_TARGET", float),
-                          ("WALL_RELOAD_HOUR", int)):
+                          ("WALL_RELOAD_HOUR", int), ("PAGE_CACHE_SECONDS", float),
+                          ("PAGE_STALE_SECONDS", float)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.hierarchy import Level, is_valid_code
 from dashboard.kpis import KpiCounts
+from dashboard.page_cache import direct
 from dashboard.periods import Window
 from dashboard.scope import OutOfScope, RegionScope, narrow
 from dashboard.url_state import BadInput
@@ -27,18 +28,31 @@ def resolve_scope(tree, root_code: str, code: str) -> RegionScope:
                        f"({root.code})") from None
 
 
+def as_of(memo, now: datetime, tz: str) -> dict:
+    """When the page's figures were computed: the oldest shared aggregate it shows, or
+    `now` when all were computed for this page."""
+    at = getattr(memo, "as_of", None)
+    t = datetime.fromtimestamp(at, ZoneInfo(tz)) if at is not None else now.astimezone(ZoneInfo(tz))
+    return {"text": t.strftime("%H:%M:%S"), "iso": t.isoformat()}
+
+
 def breadcrumb(tree, code: str) -> list[dict]:
     return [{"code": r.code, "name": r.name, "level": int(r.level)} for r in tree.ancestors(code)]
 
 
-def counts_by_child(engine, tree, scope: RegionScope, window: Window, now: datetime
-                    ) -> tuple[dict[str, KpiCounts], KpiCounts]:
+def counts_by_child(engine, tree, scope: RegionScope, window: Window, now: datetime,
+                    memo=direct) -> tuple[dict[str, KpiCounts], KpiCounts]:
     """(children's counts, the scope's own) from one grouped aggregation: every case of the
     scope carries its child's code, so the children sum to the parent."""
     from data_sources import case_queries
+    # Open-now counts depend on `now`: a past period read as of its end (the previous
+    # period of /kpi) and the same period read as of now (/kpi?period=last_month) differ.
+    at = "end" if now == window.end else "now"
     if scope.child_level is None:
-        return {}, case_queries.kpi_counts(engine, scope, window, now)
-    by = case_queries.kpi_counts_by(engine, scope, window, now, by_child=True)
+        return {}, memo(f"counts@{at}", scope, window,
+                        lambda: case_queries.kpi_counts(engine, scope, window, now))
+    by = memo(f"counts-by-child@{at}", scope, window,
+              lambda: case_queries.kpi_counts_by(engine, scope, window, now, by_child=True))
     children = {code: by.get(code, KpiCounts()) for code in tree.child_codes(scope.code)}
     # Cases filed under a code the tree no longer lists still count for the parent.
     total = sum(by.values(), KpiCounts())
@@ -46,12 +60,13 @@ def counts_by_child(engine, tree, scope: RegionScope, window: Window, now: datet
 
 
 def trend_series(engine, scope: RegionScope, window: Window, now: datetime, tz: str,
-                 lang: str) -> dict:
+                 lang: str, memo=direct) -> dict:
     """Intake and closures per hour for a one-day window, per local day otherwise; the
     running part of the window ends at `now`."""
     from data_sources import case_queries
-    reported = case_queries.hourly(engine, scope, window, "reported_at")
-    closed = case_queries.hourly(engine, scope, window, "closed_at")
+    reported, closed = memo("hourly", scope, window, lambda: (
+        case_queries.hourly(engine, scope, window, "reported_at"),
+        case_queries.hourly(engine, scope, window, "closed_at")))
     z = ZoneInfo(tz)
     start = window.start.astimezone(z)
     elapsed_hours = max(0, int(-(-(min(now, window.end) - window.start).total_seconds() // 3600)))

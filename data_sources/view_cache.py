@@ -45,13 +45,16 @@ class SharedViews:
         return f"view:{name}:{region}:{tick}"
 
     # API -------------------------------------------------------------------------------
-    def get(self, name: str, region: str, tick: int, ttl: float,
-            build: Callable[[dict | None], dict], stale_ok: bool = False,
+    def get(self, name: str, region: str, tick: int | str, ttl: float,
+            build: Callable[[dict | None], dict],
+            stale_ok: bool | Callable[[dict], bool] = False,
             lock_seconds: float | None = None) -> dict:
         """The view for this tick: cached, or built once (build gets the last good one).
 
         `stale_ok`: a slow view (seconds at province scale) is rebuilt in the background
-        while viewers get the last good one at once, so no callback waits for it.
+        while viewers get the last good one at once, so no callback waits for it. A
+        function instead of True says which last good views are still fit to show (a
+        leader's page accepts minutes, not days).
         """
         try:
             return self._shared(name, region, tick, ttl, build, stale_ok,
@@ -78,6 +81,8 @@ class SharedViews:
         lock = f"{self.prefix}lock:{key}"
         token = uuid.uuid4().hex
         last = self.last_good(name, region) if stale_ok else None
+        if last is not None and callable(stale_ok) and not stale_ok(last):
+            last = None
         if client.set(lock, token, nx=True, px=int(lock_seconds * 1000)):
             def compute():
                 try:

@@ -11,7 +11,7 @@ from dashboard.kpi_view import RANKING_COLUMNS, ranking_headers
 from dashboard.ranking import SUB_SCORES
 from dashboard.url_state import PageState, encode
 from layouts import charts
-from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, period_picker
+from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
 
 TREND = {"better": ("▲ 向好", "▲ better"), "worse": ("▼ 变差", "▼ worse"), "same": ("＝ 持平", "= same"),
          "up": ("↑ 上升", "↑ up"), "down": ("↓ 下降", "↓ down")}
@@ -93,9 +93,7 @@ def layout(model: dict, state: PageState) -> html.Div:
                  state, nav, [
         breadcrumb(model["breadcrumb"], state,
                    lambda code: f"/kpi{encode(state, region=code, page=1)}"),
-        html.Div(className="gw-toolbar", children=[
-            period_picker(state),
-            html.Span(model["period_label"], className="gw-period-label", id="period-label")]),
+        toolbar(model, state),
         html.Div(className="gw-grid-2", children=[
             panel(state.t("指标", "Indicators"), kpi_table(model["kpis"], state, model),
                   panel_id="kpi-panel"),

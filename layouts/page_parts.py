@@ -41,6 +41,17 @@ def period_picker(state: PageState) -> html.Div:
     ])
 
 
+def toolbar(model: dict, state: PageState) -> html.Div:
+    """Period picker, the period it shows and when its figures were computed (they are
+    shared between viewers for a minute: dashboard/page_cache.py)."""
+    at = model["as_of"]
+    return html.Div(className="gw-toolbar", children=[
+        period_picker(state),
+        html.Span(model["period_label"], className="gw-period-label", id="period-label"),
+        html.Span(state.t(f"数据时间 {at['text']}", f"Data as of {at['text']}"),
+                  className="gw-as-of", id="as-of", **{"data-as-of": at["iso"]})])
+
+
 def breadcrumb(items: list[dict], state: PageState, href=None) -> html.Nav:
     """Links to every ancestor; `href(code)` where they lead (default: /region/<code>)."""
     search = encode(state, page=1, region=None)

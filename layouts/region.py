@@ -11,7 +11,7 @@ from dashboard.region_view import TABLE_METRICS
 from dashboard.states import STATE_ZH
 from dashboard.url_state import BASES, FILTERS, SORTS, PageState, encode
 from layouts import charts
-from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, period_picker
+from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
 
 SORT_LABELS = {"-reported_at": ("上报时间 ↓", "reported ↓"), "reported_at": ("上报时间 ↑", "reported ↑"),
                "-closed_at": ("结案时间 ↓", "closed ↓"), "closed_at": ("结案时间 ↑", "closed ↑"),
@@ -144,9 +144,7 @@ def layout(model: dict, state: PageState) -> html.Div:
     level = region["level_label"] if state.lang != "en" else Level(region["level"]).name.lower()
     return frame("gw-region-page", f"{region['name']} · {level}", state, nav, [
         breadcrumb(model["breadcrumb"], state),
-        html.Div(className="gw-toolbar", children=[
-            period_picker(state),
-            html.Span(model["period_label"], className="gw-period-label", id="period-label")]),
+        toolbar(model, state),
         summary,
         *children,
         html.Div(className="gw-grid-2", children=[

@@ -1,0 +1,58 @@
+"""The aggregates behind /kpi and /region, shared by every viewer for a short while.
+
+A month at province scale costs the database seconds (docs/benchmarks.md), and the pages
+redraw from the URL: without sharing, every page turn of the case list, every back and
+forward and every leader opening the same link paid it again. Aggregates (counts per
+child, the hourly series, breakdowns) are stored through the shared view cache under
+(aggregate, scope, window) for `seconds`; the case list itself is never cached.
+
+A viewer gets a result at most `seconds` old at once, and one up to `stale_seconds` old
+at once while a fresh one is built in the background. The page shows the time of its
+oldest aggregate, so a cached figure never passes for a live one.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from dashboard.periods import Window
+from dashboard.scope import RegionScope
+
+T = TypeVar("T")
+
+
+def direct(_name: str, _scope: RegionScope, _window: Window, compute: Callable[[], T]) -> T:
+    """No sharing: compute now (view-model tests, benchmarks, a cache turned off)."""
+    return compute()
+
+
+class PageMemo:
+    """One page build's view of the shared aggregates. `now` (epoch seconds) must be the
+    time the build passes to its queries: an aggregate is stored as of that time, and
+    `as_of` is the time of the oldest aggregate the build used."""
+
+    def __init__(self, views, seconds: float, stale_seconds: float, now: float | None = None):
+        self.views = views  # data_sources.view_cache.SharedViews
+        self.seconds = seconds
+        self.stale_seconds = stale_seconds
+        self.now = now if now is not None else time.time()
+        self.as_of: float | None = None
+
+    def __call__(self, name: str, scope: RegionScope, window: Window,
+                 compute: Callable[[], T]) -> T:
+        if self.seconds <= 0:
+            return compute()
+        # The window is part of the region key: a last good copy is only ever one of the
+        # same scope and window.
+        region = f"{scope.code}:{window.start.isoformat()}/{window.end.isoformat()}"
+        tick = int(self.now // self.seconds)
+        fresh_enough = lambda entry: self.now - entry.get("at", 0) <= self.stale_seconds  # noqa: E731
+        entry = self.views.get(f"page-{name}", region, tick, ttl=self.seconds * 2,
+                               build=lambda _last: {"at": self.now, "value": compute()},
+                               stale_ok=fresh_enough, lock_seconds=60)
+        if "value" not in entry or not fresh_enough(entry):
+            # The builder of this tick outlived the lock wait: never show a stale figure.
+            entry = {"at": self.now, "value": compute()}
+        self.as_of = entry["at"] if self.as_of is None else min(self.as_of, entry["at"])
+        return entry["value"]

@@ -1,0 +1,125 @@
+"""Aggregates of /kpi and /region shared between viewers (dashboard/page_cache.py), on the
+real Redis and the seeded database: the cached view model is the one computed directly,
+one computation serves every viewer within the interval, a stale one is shown only within
+its bound and says how old it is."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+from flask import Flask
+from flask_caching import Cache
+
+from dashboard import kpi_view, region_view, url_state
+from dashboard.page_cache import PageMemo, direct
+from dashboard.periods import this_month
+from dashboard.scope import RegionScope
+from dashboard.hierarchy import Level
+from dashboard.settings import Settings
+from data_sources.database import make_engine
+from data_sources.regions import RegionTree
+from data_sources.view_cache import SharedViews
+
+TZ = "Asia/Shanghai"
+
+
+@pytest.fixture(scope="module")
+def env(seeded_env):
+    url = seeded_env.env["GRIDWATCH_DATABASE_URL"]
+    eng = make_engine(url)
+    yield eng, RegionTree.load(eng, "320000"), Settings(region="320000", database_url=url)
+    eng.dispose()
+
+
+@pytest.fixture
+def views(redis_url, key_prefix, redis_client):
+    app = Flask(__name__)
+    cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url,
+                               "CACHE_KEY_PREFIX": key_prefix + "cache:"})
+    return SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=5)
+
+
+def computed(redis_client, views, name: str, scope_code: str, window) -> int:
+    region = f"{scope_code}:{window.start.isoformat()}/{window.end.isoformat()}"
+    return int(redis_client.get(views.counter_key(f"page-{name}", region)) or 0)
+
+
+def test_cached_view_models_equal_the_direct_ones(env, views, redis_client):
+    engine, tree, settings = env
+    now = datetime.now(timezone.utc)
+    for query, build in (({"region": "320500"}, lambda s, m: kpi_view.build(
+            engine, tree, settings, s, now, m)),
+            ({"period": "today"}, lambda s, m: region_view.build(
+                engine, tree, settings, "320506", s, now, m))):
+        state = url_state.parse(query)
+        plain = build(state, direct)
+        first = build(state, PageMemo(views, 60, 300, now.timestamp()))
+        again = build(state, PageMemo(views, 60, 300, now.timestamp()))
+        assert first == plain
+        # The second viewer gets the first one's figures, and is told when they are from.
+        assert again == plain and again["as_of"]["iso"] == plain["as_of"]["iso"]
+    w = this_month(now, TZ)
+    assert computed(redis_client, views, "counts-by-child@now", "320500", w) == 1
+
+
+def test_concurrent_viewers_cost_one_computation(env, views, redis_client):
+    engine, tree, settings = env
+    now = datetime.now(timezone.utc)
+    state = url_state.parse({"region": "320000"})
+    results = []
+
+    def viewer():
+        results.append(kpi_view.build(engine, tree, settings, state, now,
+                                      PageMemo(views, 60, 300, now.timestamp())))
+    threads = [threading.Thread(target=viewer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6 and all(r == results[0] for r in results)
+    w = this_month(now, TZ)
+    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+    assert computed(redis_client, views, "hourly", "320000", w) == 1
+
+
+def test_stale_results_only_within_their_bound(views, redis_client):
+    scope = RegionScope("320000", Level.PROVINCE)
+    w = this_month(datetime.now(timezone.utc), TZ)
+    release = threading.Event()
+    calls = []
+
+    def compute():
+        calls.append(time.time())
+        if len(calls) == 2:
+            release.wait(5)  # the background rebuild is slow
+        return len(calls)
+    t0 = 1_000_000.0
+    first = PageMemo(views, 60, 300, t0)
+    assert first("n", scope, w, compute) == 1 and first.as_of == t0
+    # Two minutes later: a new interval. The one from t0 is within the 300 s bound, so it
+    # is shown at once (and says it is from t0) while the next one is built behind it.
+    later = PageMemo(views, 60, 300, t0 + 120)
+    started = time.monotonic()
+    assert later("n", scope, w, compute) == 1 and later.as_of == t0
+    assert time.monotonic() - started < 1.0
+    release.set()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(calls) < 2:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    fresh = PageMemo(views, 60, 300, t0 + 125)
+    assert fresh("n", scope, w, compute) == 2 and fresh.as_of == t0 + 120
+    # Ten minutes on, beyond the bound: the viewer waits for a fresh figure.
+    much_later = PageMemo(views, 60, 300, t0 + 900)
+    assert much_later("n", scope, w, compute) == 3 and much_later.as_of == t0 + 900
+    assert len(calls) == 3
+
+
+def test_a_page_cache_of_zero_seconds_computes_every_time(views):
+    scope = RegionScope("320000", Level.PROVINCE)
+    w = this_month(datetime.now(timezone.utc), TZ)
+    calls = []
+    memo = PageMemo(views, 0, 300, 1_000_000.0)
+    assert [memo("n", scope, w, lambda: calls.append(1) or len(calls)) for _ in range(2)] == [1, 2]
