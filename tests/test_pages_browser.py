@@ -216,11 +216,16 @@ def test_drill_from_province_to_grid_and_open_a_case(page, live_server, db):
     total = int(page.get_attribute("#case-total", "data-total"))
     assert total == k.intake  # the list stands behind the intake figure
 
-    # Back climbs the drill-down one level at a time.
+    # Back climbs the drill-down one level at a time. The URL changes before the page is
+    # redrawn: wait for the drawn page, or a click may land on the one being replaced.
+    current = "#breadcrumb span.gw-crumb-current"
     page.go_back()
     page.wait_for_url(re.compile(rf"/region/{path[-2]}\?"))
+    page.wait_for_selector(f'{current} >> text="{tree.get(path[-2]).name}"')
     page.go_forward()
     page.wait_for_url(re.compile(rf"/region/{path[-1]}\?"))
+    page.wait_for_selector(f'{current} >> text="{tree.get(path[-1]).name}"')
+    page.wait_for_selector("#case-grid .ag-center-cols-container .ag-row")
 
     first = page.locator("#case-grid .ag-center-cols-container .ag-row").first
     case_id = int(first.get_attribute("row-id"))
