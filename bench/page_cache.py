@@ -13,6 +13,7 @@ model as one viewer's page load would cost it:
   case page 2   /region with the list turned to page 2: only the list is queried;
   next interval the first load of the following interval: the previous figures (within
                 page_stale_seconds) are shown at once and rebuilt behind the viewer.
+and what one round of the landing-page warmer costs.
 Results go to bench/results/page-cache-<cases>.json and to the section of
 docs/benchmarks.md between the page-cache markers.
 """
@@ -95,13 +96,20 @@ def run(url: str, redis_url: str, repeats: int) -> dict:
                         time.sleep(0.2)
                     rows.append(row)
                     print(row, flush=True)
+        # One round of the landing-page warmer (what every `every` seconds costs).
+        from dashboard import create_app
+        app = create_app(Settings(region=REGION, database_url=url, timezone=TZ,
+                                  redis_url=redis_url, key_prefix=prefix + "warm:"))
+        warmer = app.server.extensions["gridwatch_page_warmer"]
+        warm = {"every": warmer.every, "ms": ms(lambda: warmer.warm_once(now))}
+        print(warm, flush=True)
     finally:
         keys = list(client.scan_iter(match=prefix + "*", count=1000))
         if keys:
             client.delete(*keys)
         engine.dispose()
     return {"machine": machine(), "data": data_size(url), "now": now.isoformat(),
-            "repeats": repeats, "rows": rows}
+            "repeats": repeats, "rows": rows, "warm": warm}
 
 
 def render(r: dict) -> str:
@@ -117,6 +125,11 @@ def render(r: dict) -> str:
         p2 = f"{q['page2']:,.0f}" if "page2" in q else "—"
         lines.append(f"| /{q['page']} | {q['scope']} | {q['period']} | {q['uncached']:,.0f} | "
                      f"{q['first']:,.0f} | {q['next']:,.0f} | {p2} | {q['next_interval']:,.0f} |")
+    w = r["warm"]
+    lines += ["", f"One round of the landing-page warmer (/kpi this month and today, /region of "
+              f"the root this month, nothing shared yet): {w['ms'] / 1000:,.1f} s, every "
+              f"{w['every']:g} s: the database is busy {100 * w['ms'] / 1000 / w['every']:.1f}% "
+              f"of the time for it."]
     return "\n".join(lines) + "\n"
 
 

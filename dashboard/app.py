@@ -23,6 +23,7 @@ from dashboard.wall_service import WallService
 from data_sources.view_cache import SharedViews
 from dashboard.context import AppContext, Lazy
 from dashboard.health import collect_health
+from dashboard.page_cache import LandingWarmer
 from dashboard.runtime import Runtime
 from dashboard.settings import Settings
 from dashboard.status_view import build_status
@@ -46,6 +47,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     views = SharedViews(cache, lambda: rt.redis.client, settings.key_prefix)
     server.extensions["gridwatch_views"] = views
     ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, views=views)
+    warmer = LandingWarmer(ctx)
+    server.extensions["gridwatch_page_warmer"] = warmer
+    # Started by the first request a worker serves, not here: building an app starts nothing.
+    server.before_request(warmer.ensure_started)
     refresh = settings.refresh_seconds
 
     @cache.memoize(timeout=max(int(refresh * 2), 2))

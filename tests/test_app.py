@@ -33,7 +33,9 @@ def two_apps(tmp_path, redis_url, key_prefix):
                             redis_url=redis_url, stream_key=key_prefix + f"events{i}",
                             key_prefix=key_prefix)
         apps.append(create_app(settings))
-    return apps
+    yield apps
+    for app in apps:  # the first request started each app's page warmer
+        app.server.extensions["gridwatch_page_warmer"].stop()
 
 
 def test_two_apps_in_one_process_keep_their_own_settings(two_apps):

@@ -123,3 +123,55 @@ def test_a_page_cache_of_zero_seconds_computes_every_time(views):
     calls = []
     memo = PageMemo(views, 0, 300, 1_000_000.0)
     assert [memo("n", scope, w, lambda: calls.append(1) or len(calls)) for _ in range(2)] == [1, 2]
+
+
+def _app(seeded_env, redis_url, key_prefix, **overrides):
+    from dashboard import create_app
+    settings = Settings.from_env(seeded_env.env).with_(redis_url=redis_url,
+                                                       key_prefix=key_prefix, **overrides)
+    return create_app(settings)
+
+
+def test_landing_pages_are_kept_computed_by_one_worker(seeded_env, redis_url, key_prefix,
+                                                       redis_client):
+    from dashboard.page_cache import LandingWarmer
+    app = _app(seeded_env, redis_url, key_prefix)
+    warmer, views = (app.server.extensions[k] for k in ("gridwatch_page_warmer", "gridwatch_views"))
+    now = datetime.now(timezone.utc)
+    w = this_month(now, TZ)
+    assert warmer.warm_once(now) is True
+    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+    # A second worker in the same round finds the slot taken and builds nothing.
+    other = LandingWarmer(warmer.ctx)
+    assert other.warm_once(now) is False
+    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+    # A leader's /kpi in the same minute is served from it: still one computation.
+    settings = warmer.ctx.settings
+    kpi_view.build(warmer.ctx.runtime.db.engine, warmer.ctx.tree.get(), settings,
+                   url_state.parse({}), now, warmer.ctx.page_memo(now.timestamp()))
+    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+
+
+def test_the_first_request_starts_the_warmer(seeded_env, redis_url, key_prefix, redis_client):
+    app = _app(seeded_env, redis_url, key_prefix)
+    views = app.server.extensions["gridwatch_views"]
+    w = this_month(datetime.now(timezone.utc), TZ)
+    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 0
+    warmer = app.server.extensions["gridwatch_page_warmer"]
+    try:
+        app.server.test_client().get("/healthz")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not computed(redis_client, views,
+                                                           "counts-by-child@now", "320000", w):
+            time.sleep(0.2)
+        assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+    finally:
+        warmer.stop()
+        warmer._thread.join(timeout=60)
+    assert not warmer._thread.is_alive()
+
+
+def test_no_warmer_when_pages_share_nothing(seeded_env, redis_url, key_prefix):
+    app = _app(seeded_env, redis_url, key_prefix, page_cache_seconds=0)
+    app.server.test_client().get("/healthz")
+    assert app.server.extensions["gridwatch_page_warmer"]._thread is None
