@@ -31,6 +31,16 @@ def direct(_name: str, _scope: RegionScope, _window: Window, compute: Callable[[
     return compute()
 
 
+def region_key(scope_code: str, window: Window, seconds: float) -> str:
+    """The cache's region part for a scope and window. The window is in it, so a last good
+    copy is only ever one of the same scope and window. Its bounds are floored to the
+    interval: a comparison window that ends "now" (the previous period's same elapsed
+    part) is then one key per interval, not one per page load."""
+    def stamp(t):
+        return int(t.timestamp() // seconds * seconds)
+    return f"{scope_code}:{stamp(window.start)}-{stamp(window.end)}"
+
+
 class PageMemo:
     """One page build's view of the shared aggregates. `now` (epoch seconds) must be the
     time the build passes to its queries: an aggregate is stored as of that time, and
@@ -47,14 +57,13 @@ class PageMemo:
                  compute: Callable[[], T]) -> T:
         if self.seconds <= 0:
             return compute()
-        # The window is part of the region key: a last good copy is only ever one of the
-        # same scope and window.
-        region = f"{scope.code}:{window.start.isoformat()}/{window.end.isoformat()}"
+        region = region_key(scope.code, window, self.seconds)
         tick = int(self.now // self.seconds)
         fresh_enough = lambda entry: self.now - entry.get("at", 0) <= self.stale_seconds  # noqa: E731
         entry = self.views.get(f"page-{name}", region, tick, ttl=self.seconds * 2,
                                build=lambda _last: {"at": self.now, "value": compute()},
-                               stale_ok=fresh_enough, lock_seconds=60)
+                               stale_ok=fresh_enough, lock_seconds=60,
+                               keep_seconds=self.stale_seconds + self.seconds)
         if "value" not in entry or not fresh_enough(entry):
             # The builder of this tick outlived the lock wait: never show a stale figure.
             entry = {"at": self.now, "value": compute()}

@@ -16,11 +16,13 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
 LAST_GOOD_SECONDS = 7 * 24 * 3600
+LOCAL_MAX = 512
 _RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
             "return redis.call('del', KEYS[1]) else return 0 end")
 
@@ -32,7 +34,10 @@ class SharedViews:
         self._redis = redis_client          # () -> redis.Redis; may raise when unconfigured
         self.prefix = key_prefix
         self.wait_seconds = wait_seconds
-        self._local: dict[str, object] = {}
+        # In-process copies (this tick's and the last good per view), least recently
+        # used dropped first: with Redis down for days, page views of ever-new windows
+        # must not grow the worker's memory.
+        self._local: OrderedDict[str, object] = OrderedDict()
         self._local_lock = threading.RLock()  # a view may build another view (re-entrant)
 
     # Keys ------------------------------------------------------------------------------
@@ -48,17 +53,19 @@ class SharedViews:
     def get(self, name: str, region: str, tick: int | str, ttl: float,
             build: Callable[[dict | None], dict],
             stale_ok: bool | Callable[[dict], bool] = False,
-            lock_seconds: float | None = None) -> dict:
+            lock_seconds: float | None = None, keep_seconds: float | None = None) -> dict:
         """The view for this tick: cached, or built once (build gets the last good one).
 
         `stale_ok`: a slow view (seconds at province scale) is rebuilt in the background
         while viewers get the last good one at once, so no callback waits for it. A
         function instead of True says which last good views are still fit to show (a
-        leader's page accepts minutes, not days).
+        leader's page accepts minutes, not days). `keep_seconds`: how long the last good
+        one and the computation counter live (default a week).
         """
         try:
             return self._shared(name, region, tick, ttl, build, stale_ok,
-                                lock_seconds or self.wait_seconds)
+                                lock_seconds or self.wait_seconds,
+                                int(keep_seconds or LAST_GOOD_SECONDS))
         except Exception as exc:  # noqa: BLE001 - Redis down or misbehaving: go local
             log.warning("shared cache unavailable (%s); computing in-process", exc)
             return self._in_process(name, region, tick, build)
@@ -68,10 +75,14 @@ class SharedViews:
             value = self.cache.cache.get(self._key(name, region, "last"))
         except Exception:  # noqa: BLE001
             value = None
-        return value if value is not None else self._local.get(self._key(name, region, "last"))
+        if value is not None:
+            return value
+        with self._local_lock:
+            return self._local.get(self._key(name, region, "last"))
 
     # Internals -------------------------------------------------------------------------
-    def _shared(self, name, region, tick, ttl, build, stale_ok=False, lock_seconds=10.0):
+    def _shared(self, name, region, tick, ttl, build, stale_ok=False, lock_seconds=10.0,
+                keep_seconds=LAST_GOOD_SECONDS):
         backend = self.cache.cache  # cachelib RedisCache: its get/set raise on Redis errors
         key = self._key(name, region, tick)
         value = backend.get(key)
@@ -91,8 +102,9 @@ class SharedViews:
                         fresh = build(self.last_good(name, region))
                         backend.set(key, fresh, timeout=max(int(ttl), 1))
                         backend.set(self._key(name, region, "last"), fresh,
-                                    timeout=LAST_GOOD_SECONDS)
-                        client.incr(self.counter_key(name, region))
+                                    timeout=keep_seconds)
+                        counter = self.counter_key(name, region)
+                        client.pipeline().incr(counter).expire(counter, keep_seconds).execute()
                         self._remember(name, region, fresh)
                     return fresh
                 finally:
@@ -111,7 +123,8 @@ class SharedViews:
             if value is not None:
                 return value
             if not client.exists(lock):  # the holder died without a result: try ourselves
-                return self._shared(name, region, tick, ttl, build, stale_ok, lock_seconds)
+                return self._shared(name, region, tick, ttl, build, stale_ok, lock_seconds,
+                                    keep_seconds)
         # Never a second computation of the same tick: an empty view says "waiting".
         return self.last_good(name, region) or {}
 
@@ -125,12 +138,19 @@ class SharedViews:
                 for old in [k for k in self._local
                             if k.startswith(f"view:{name}:{region}:") and not k.endswith(":last")]:
                     del self._local[old]
-                self._local[key] = value
+                self._store_local(key, value)
                 self._remember(name, region, value)
         return value
 
     def _remember(self, name, region, value) -> None:
-        self._local[self._key(name, region, "last")] = value
+        with self._local_lock:
+            self._store_local(self._key(name, region, "last"), value)
+
+    def _store_local(self, key: str, value) -> None:
+        self._local[key] = value
+        self._local.move_to_end(key)
+        while len(self._local) > LOCAL_MAX:
+            self._local.popitem(last=False)
 
 
 def _logged(fn):

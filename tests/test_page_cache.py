@@ -13,7 +13,7 @@ from flask import Flask
 from flask_caching import Cache
 
 from dashboard import kpi_view, region_view, url_state
-from dashboard.page_cache import PageMemo, direct
+from dashboard.page_cache import PageMemo, direct, region_key
 from dashboard.periods import this_month
 from dashboard.scope import RegionScope
 from dashboard.hierarchy import Level
@@ -42,7 +42,7 @@ def views(redis_url, key_prefix, redis_client):
 
 
 def computed(redis_client, views, name: str, scope_code: str, window) -> int:
-    region = f"{scope_code}:{window.start.isoformat()}/{window.end.isoformat()}"
+    region = region_key(scope_code, window, Settings().page_cache_seconds)
     return int(redis_client.get(views.counter_key(f"page-{name}", region)) or 0)
 
 
@@ -175,3 +175,35 @@ def test_no_warmer_when_pages_share_nothing(seeded_env, redis_url, key_prefix):
     app = _app(seeded_env, redis_url, key_prefix, page_cache_seconds=0)
     app.server.test_client().get("/healthz")
     assert app.server.extensions["gridwatch_page_warmer"]._thread is None
+
+
+def test_page_loads_add_no_keys_within_an_interval_and_all_expire(env, views, redis_client,
+                                                                   key_prefix):
+    """/kpi compares with the previous period's same elapsed part, a window that ends "now":
+    keyed exactly, every load would leave new keys behind (a week each)."""
+    engine, tree, settings = env
+    base = time.time() // 60 * 60 - 60
+    state = url_state.parse({"region": "320500"})
+
+    def load(at: float) -> set[str]:
+        kpi_view.build(engine, tree, settings, state, datetime.fromtimestamp(at, timezone.utc),
+                       PageMemo(views, 60, 300, at))
+        return set(redis_client.scan_iter(match=key_prefix + "*"))
+    first = load(base + 5)
+    assert first and load(base + 35) == first
+    for key in first:
+        assert 0 < redis_client.ttl(key) <= 360, key
+
+
+def test_in_process_copies_are_bounded_when_redis_is_down(key_prefix):
+    from data_sources import view_cache
+    from data_sources.redis_client import make_client
+    app = Flask(__name__)
+    cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://127.0.0.1:1/0",
+                               "CACHE_KEY_PREFIX": key_prefix})
+    down = SharedViews(cache, lambda: make_client("redis://127.0.0.1:1/0"), key_prefix)
+    for i in range(view_cache.LOCAL_MAX * 2):
+        assert down.get("page-n", f"320000:{i}", 1, 60, lambda _last, i=i: {"v": i}) == {"v": i}
+    assert len(down._local) <= view_cache.LOCAL_MAX
+    assert down.last_good("page-n", f"320000:{view_cache.LOCAL_MAX * 2 - 1}") == {
+        "v": view_cache.LOCAL_MAX * 2 - 1}
