@@ -26,7 +26,7 @@ def _db_with(path, n_cases: int) -> str:
 
 
 @pytest.fixture
-def two_apps(tmp_path, redis_url, key_prefix):
+def two_apps(tmp_path, redis_url, key_prefix, redis_client):  # redis_client: cleans the keys
     apps = []
     for i, n in enumerate((2, 5)):
         settings = Settings(data_dir=tmp_path / f"d{i}", database_url=_db_with(tmp_path / f"{i}.db", n),
@@ -35,7 +35,10 @@ def two_apps(tmp_path, redis_url, key_prefix):
         apps.append(create_app(settings))
     yield apps
     for app in apps:  # the first request started each app's page warmer
-        app.server.extensions["gridwatch_page_warmer"].stop()
+        warmer = app.server.extensions["gridwatch_page_warmer"]
+        warmer.stop()
+        if warmer._thread is not None:
+            warmer._thread.join(timeout=30)
 
 
 def test_two_apps_in_one_process_keep_their_own_settings(two_apps):

@@ -61,7 +61,8 @@ def test_views_survive_redis_down(key_prefix):
     assert views.get("outer", "320000", 1, 5, nested) == {"inner": {"x": 1}}
 
 
-def test_hub_resumes_after_an_id_without_loss_or_duplicates(redis_url, key_prefix):
+def test_hub_resumes_after_an_id_without_loss_or_duplicates(redis_url, key_prefix,
+                                                            redis_client):  # cleans the keys
     from data_sources.redis_client import make_client
     from data_sources.redis_stream import EventStream
     from data_sources.stream_events import encode_event
