@@ -185,19 +185,27 @@ def board_size(n_ranked: int) -> int:
     return min(5, n_ranked // 2)
 
 
+def settled(counts: KpiCounts) -> KpiCounts:
+    """A past period's counts without the cases open now. The database knows which cases
+    are open today, not which were open when that period ended; ranked with today's open
+    cases, a previous period would move with this morning's backlog."""
+    return replace(counts, open=0, overdue_open=0, yellow_cards=0, red_cards=0)
+
+
 def rank_children(children: dict[str, KpiCounts], parent: KpiCounts,
                   weights: ScoreWeights = ScoreWeights(),
                   previous: dict[str, KpiCounts] | None = None) -> list[Ranked]:
     """Children ranked by composite score, best first; unranked ones last by code.
 
     `previous` holds the same children's counts for the previous period; its ranking
-    gives each child's rank change.
+    (on what was settled in it: see `settled`) gives each child's rank change.
     """
     parent_kpis = compute_kpis(parent)
     scored = {code: score(c, weights, parent_kpis) for code, c in children.items()}
     ranks = competition_ranks({c: s.total for c, s in scored.items() if s.ranked})
     prev_ranks: dict[str, int] = {}
     if previous:
+        previous = {code: settled(k) for code, k in previous.items()}
         prev_parent = sum(previous.values(), KpiCounts())
         prev_kpis = compute_kpis(prev_parent)
         prev_scores = {c: score(k, weights, prev_kpis) for c, k in previous.items()}

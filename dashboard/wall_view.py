@@ -12,7 +12,6 @@ when the database is down, so the wall keeps its numbers and shows their age.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -171,10 +170,8 @@ def build_period(engine, tree, region, tz: str, now: datetime, previous: dict | 
         if kids:
             cur = q.kpi_counts_by(engine, scope, month, now, by_child=True)
             cur = {c.code: cur.get(c.code, KpiCounts()) for c in kids}
-            # Open-now counts belong to today, not to the previous period; a child with
-            # too few cases then has no previous rank (its change shows "—").
-            before = {code: replace(k, open=0, overdue_open=0, yellow_cards=0, red_cards=0)
-                      for code, k in (previous_counts or {}).items()
+            # A child with too few cases then has no previous rank (its change shows "—").
+            before = {code: k for code, k in (previous_counts or {}).items()
                       if code in cur and k.due >= weights.min_sample}
             ranked = rank_children(cur, sum(cur.values(), KpiCounts()), weights,
                                    previous=before or None)

@@ -101,3 +101,19 @@ def test_settings_reject_bad_weights_at_start():
         Settings.from_env({"GRIDWATCH_SCORE_WEIGHTS": '{"nope": 1}'})
     s = Settings.from_env({"GRIDWATCH_SCORE_WEIGHTS": '{"closure": 20}'})
     assert s.weights.closure == 20
+
+
+def test_previous_ranking_ignores_todays_open_cases():
+    """The previous period is ranked on what was settled in it: the cases open today (and
+    their cards) say nothing about how it ended."""
+    now = {"A": counts(on_time=90), "B": counts(on_time=90)}
+    before = {"A": counts(on_time=90, overdue=40, cards=(500, 200)), "B": counts(on_time=90)}
+    ranked = {r.code: r for r in rank_children(now, sum(now.values(), KpiCounts()),
+                                               previous=before)}
+    assert ranked["A"].previous_rank == ranked["B"].previous_rank == 1
+    # What was settled in the period still counts.
+    before["A"] = counts(on_time=80)
+    ranked = {r.code: r for r in rank_children(now, sum(now.values(), KpiCounts()),
+                                               previous=before)}
+    assert (ranked["A"].previous_rank, ranked["B"].previous_rank) == (2, 1)
+    assert ranked["A"].rank_change == 1 and ranked["B"].rank_change == 0
