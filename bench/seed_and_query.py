@@ -453,16 +453,21 @@ def render(run: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_section(begin: str, end: str, body: str, heading: str) -> None:
+    """Replace the part of docs/benchmarks.md between two markers with `body`; the
+    hand-written text around it stays. A missing section is appended under `heading`."""
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    if begin not in text:
+        text += f"\n## {heading}\n\n{begin}\n{end}\n"
+    head, rest = text.split(begin, 1)
+    DOC.write_text(f"{head}{begin}\n{body}{end}{rest.split(end, 1)[1]}")
+
+
 def write_doc() -> None:
-    """Regenerate the part between the markers from every run in bench/results; the
-    hand-written text around it stays."""
+    """Regenerate the part between the markers from every run in bench/results."""
     runs = sorted((json.loads(p.read_text()) for p in RESULTS.glob("run-*.json")),
                   key=lambda r: r["requested_cases"])
-    body = "\n".join(render(r) for r in runs)
-    text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    head, rest = text.split(BEGIN, 1)
-    tail = rest.split(END, 1)[1]
-    DOC.write_text(f"{head}{BEGIN}\n{body}{END}{tail}")
+    write_section(BEGIN, END, "\n".join(render(r) for r in runs), "Seeding and KPI queries")
 
 
 def main(argv=None) -> None:
