@@ -9,6 +9,7 @@ from callbacks.page_common import bad_input_page, lang_of, push, state_of
 from callbacks.router import parse_query
 from dashboard import export, kpi_view, metrics, url_state
 from dashboard.url_state import BadInput
+from dashboard.view_common import resolve_scope
 from layouts import kpi as kpi_layout
 
 
@@ -37,6 +38,8 @@ def register(app, ctx) -> None:
         state = state_of(search)
         if not code or state is None:
             return no_update
+        # The clicked id is the browser's: only a region inside the root becomes a link.
+        code = resolve_scope(ctx.tree.get(), ctx.root_code, code).code
         return push(search, url_state.encode(state, region=code, page=1))
 
     @app.callback(Output("export-download", "data"),

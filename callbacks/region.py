@@ -9,7 +9,7 @@ from dash import Input, Output, State, ctx as dash_ctx, dcc, no_update
 
 from callbacks.page_common import bad_input_page, lang_of, push, state_of
 from callbacks.router import parse_query
-from dashboard import export, metrics, region_view, url_state
+from dashboard import case_view, export, metrics, region_view, url_state
 from dashboard.url_state import BadInput
 from dashboard.view_common import resolve_scope
 from layouts import region as region_layout
@@ -81,13 +81,21 @@ def register(app, ctx) -> None:
             return path, url_state.encode(state, page=1)
 
     def map_code(click: dict) -> str | None:
-        points = click.get("points") or [{}]
-        return points[0].get("customdata")
+        points = click.get("points")
+        first = points[0] if isinstance(points, list) and points else None
+        return first.get("customdata") if isinstance(first, dict) else None
 
-    navigate("children-grid", "cellClicked",
-             lambda cell: cell.get("rowId") and f"/region/{cell['rowId']}")
-    navigate("children-map", "clickData", lambda click: map_code(click) and f"/region/{map_code(click)}")
-    navigate("case-grid", "cellClicked", lambda cell: cell.get("rowId") and f"/case/{cell['rowId']}")
+    # Clicked ids come from the browser: a region outside the root, or anything that is
+    # not a case number, is refused (BadInput: 400) before it becomes a URL.
+    def region_path(code) -> str | None:
+        return code and f"/region/{resolve_scope(ctx.tree.get(), ctx.root_code, code).code}"
+
+    def case_path(row_id) -> str | None:
+        return row_id and f"/case/{case_view.parse_case_id(str(row_id))}"
+
+    navigate("children-grid", "cellClicked", lambda cell: region_path(cell.get("rowId")))
+    navigate("children-map", "clickData", lambda click: region_path(map_code(click)))
+    navigate("case-grid", "cellClicked", lambda cell: case_path(cell.get("rowId")))
 
     @app.callback(Output("cases-download", "data"), Input("cases-export", "n_clicks"),
                   State("url", "pathname"), State("url", "search"), prevent_initial_call=True)

@@ -166,8 +166,10 @@ def register(app, service) -> None:
                   State("wall-config", "data"),
                   running=[(Output("wall-tick", "disabled"), True, False)],
                   prevent_initial_call=True)
-    def refresh(_n, region, cfg):
-        cfg = {**cfg, "region": region or cfg["region"]}
+    def refresh(_n, region, stored):
+        # Region and config come back from the browser: re-derived and checked on the
+        # server (OutOfScope for a region outside the root answers 400).
+        cfg = service.refresh_config(region, stored)
         region_changed = dash_ctx.triggered_id == "wall-region"
         # Every screen with the same settings gets the same components in a tick: build
         # them once per worker and tick, not once per screen.
@@ -209,8 +211,11 @@ def register(app, service) -> None:
     @app.callback(Output("wall-region", "data"), Input("wall-rotate", "n_intervals"),
                   State("wall-region", "data"), State("wall-config", "data"),
                   prevent_initial_call=True)
-    def rotate(_n, current, cfg):
-        order = cfg.get("rotation") or [cfg["region"]]
+    def rotate(_n, current, stored):
+        # The order is the server's, from the wall's own (checked) region, never the
+        # browser's copy of it.
+        base = service.refresh_config(None, stored)["region"]
+        order = service.rotation(base)
         i = order.index(current) if current in order else -1
         return order[(i + 1) % len(order)]
 

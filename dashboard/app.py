@@ -18,7 +18,7 @@ from callbacks import router
 from callbacks import pages
 from callbacks import status as status_callbacks
 from callbacks import wall as wall_callbacks
-from dashboard import live_feed
+from dashboard import live_feed, request_guard
 from dashboard.wall_service import WallService
 from data_sources.view_cache import SharedViews
 from dashboard.context import AppContext, Lazy
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     def status_model(region_code: str, tick: int) -> dict:
         # `tick` is part of the cache key: one computation per region per interval, shared
         # by every viewer and every worker through Redis.
-        return build_status(rt, tree.get().get(region_code))
+        return build_status(rt, tree.get(), region_code)
 
     def current_status() -> dict:
         return status_model(settings.region, int(time.time() // refresh))
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         return jsonify(report), (503 if report["status"] == "down" else 200)
 
     wall = WallService(ctx, views)
+    server.extensions["gridwatch_wall"] = wall
     live_feed.register(server, ctx, wall)
 
     app.layout = router.shell()
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     wall_callbacks.register(app, wall)
     pages.register(app, ctx)
     router.register(app, ctx, routes)
+    request_guard.install(app)  # after every callback: it checks each one's inputs
     return app
 
 

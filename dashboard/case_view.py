@@ -3,6 +3,7 @@ and every transition with time, org and level."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,10 +19,14 @@ TIME_STATUS_EN = {"正常": "on track", "将到期": "due soon", "已超期": "o
                   "按期办结": "closed on time", "超期办结": "closed late", "不予受理": "rejected"}
 
 
+_CASE_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # '９' or '²' is not a case number
+
+
 def parse_case_id(text: str) -> int:
-    if not text.isdigit() or len(text) > 18 or int(text) == 0:
-        raise BadInput("bad-case-id", f"案件编号格式不正确：{text}（应为正整数）",
-                       f"Malformed case id: {text} (expected a positive integer)")
+    if not _CASE_ID.fullmatch(text) or int(text) == 0:
+        shown = text[:40]
+        raise BadInput("bad-case-id", f"案件编号格式不正确：{shown}（应为正整数）",
+                       f"Malformed case id: {shown} (expected a positive integer)")
     return int(text)
 
 

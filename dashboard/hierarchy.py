@@ -49,7 +49,8 @@ CODE_COLUMNS = tuple(level.column for level in Level)
 
 def level_of(code: str) -> Level:
     """The level a code's shape implies. Raises ValueError for a malformed code."""
-    if not isinstance(code, str) or not code.isdigit():
+    # ASCII only: str.isdigit() also takes '２' and '²', which int() reads as another code.
+    if not isinstance(code, str) or not (code.isascii() and code.isdigit()):
         raise ValueError(f"region code must be digits, got {code!r}")
     n = len(code)
     if n == 6:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.hierarchy import Level
+from dashboard.hierarchy import Level, is_valid_code
 
 
 class OutOfScope(PermissionError):
@@ -33,7 +33,11 @@ def narrow(root: RegionScope, requested_code: str, tree) -> RegionScope:
 
     `tree` is a data_sources.regions.RegionTree (anything with get() and contains()).
     """
+    # Anything a browser sent may be here: check its shape before any lookup, so a list
+    # or a 100 KiB string is refused as cheaply as an unknown code.
+    if not is_valid_code(requested_code):
+        raise OutOfScope(f"not a region code: {str(requested_code)[:40]!r}")
     region = tree.get(requested_code)
     if region is None or not tree.contains(root.code, requested_code):
-        raise OutOfScope(f"region {requested_code!r} is outside scope {root.code}")
+        raise OutOfScope(f"region {requested_code[:40]!r} is outside scope {root.code}")
     return RegionScope(region.code, Level(region.level))

@@ -41,6 +41,9 @@ class Settings:
     # and show one up to page_stale_seconds old at once while a fresh one is built.
     page_cache_seconds: float = 60.0
     page_stale_seconds: float = 300.0
+    # How long a region's last good wall view (and its counters) outlive the last screen
+    # that watched it: what a region nobody watches any more keeps in Redis.
+    view_keep_seconds: float = 86400.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -75,7 +78,7 @@ class Settings:
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
                           ("STREAM_LAG_WARN_SECONDS", float), ("SATISFACTION_TARGET", float),
                           ("WALL_RELOAD_HOUR", int), ("PAGE_CACHE_SECONDS", float),
-                          ("PAGE_STALE_SECONDS", float)):
+                          ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)

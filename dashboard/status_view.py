@@ -12,10 +12,12 @@ from dashboard.hierarchy import Level
 from dashboard.states import EVENT_ZH, STATE_ZH
 
 RECENT_EVENTS = 12
+RECENT_SCAN = 400   # newest entries looked through for them
 
 
-def build_status(rt, region, now: datetime | None = None) -> dict:
+def build_status(rt, tree, region_code: str, now: datetime | None = None) -> dict:
     from data_sources import case_queries
+    region = tree.get(region_code)
     now = now or datetime.now(timezone.utc)
     zone = ZoneInfo(rt.settings.timezone)
     health = collect_health(rt)
@@ -35,7 +37,9 @@ def build_status(rt, region, now: datetime | None = None) -> dict:
         ]
     if health["redis"]["status"] == "up":
         try:
-            events = rt.redis.reader().read_latest(RECENT_EVENTS)
+            # The stream carries the whole upstream system: only this region's events.
+            events = [e for e in rt.redis.reader().read_latest(RECENT_SCAN)
+                      if tree.contains(region.code, e.grid)][-RECENT_EVENTS:]
         except Exception:  # noqa: BLE001 - the health block already says Redis is unwell
             events = []
         model["events"] = [{

@@ -5,6 +5,7 @@ user sees as a 500. `encode` writes the same state back, so links round-trip.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
@@ -23,7 +24,8 @@ PERIODS = {  # key -> (中文, English)
     "custom": ("自定义", "Custom range"),
 }
 DEFAULT_PERIOD = "this_month"
-MAX_CUSTOM_DAYS = 366  # a year of hourly buckets is the most one trend chart draws
+MAX_CUSTOM_DAYS = 366
+MAX_PAGE = 100_000  # a year of hourly buckets is the most one trend chart draws
 
 # Case-list vocabularies: what each filter may hold.
 BASES = {  # which number the list stands behind
@@ -76,12 +78,27 @@ class PageState:
         return replace(self, **changes)
 
 
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
+# Dates a period may cover: wide enough for any real history, and far enough from year 1
+# and 9999 that a window, its previous period and last year stay representable in any
+# time zone.
+FIRST_DATE, LAST_DATE = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def _date(text: str, name: str) -> date:
+    shown = text[:40]
     try:
-        return date.fromisoformat(text)
+        if not _DATE.fullmatch(text):
+            raise ValueError(text)
+        value = date.fromisoformat(text)
     except ValueError:
-        raise BadInput("bad-date", f"日期格式不正确：{name}={text}（应为 YYYY-MM-DD，如 2026-11-01）",
-                       f"Malformed date: {name}={text} (expected YYYY-MM-DD, e.g. 2026-11-01)") from None
+        raise BadInput("bad-date", f"日期格式不正确：{name}={shown}（应为 YYYY-MM-DD，如 2026-11-01）",
+                       f"Malformed date: {name}={shown} (expected YYYY-MM-DD, e.g. 2026-11-01)") from None
+    if not FIRST_DATE <= value <= LAST_DATE:
+        raise BadInput("date-out-of-range",
+                       f"日期超出可查询范围：{name}={shown}（{FIRST_DATE} 至 {LAST_DATE}）",
+                       f"Date out of range: {name}={shown} ({FIRST_DATE} to {LAST_DATE})")
+    return value
 
 
 def parse(query: dict[str, str], metrics: tuple[str, ...] = ()) -> PageState:
@@ -95,7 +112,7 @@ def parse(query: dict[str, str], metrics: tuple[str, ...] = ()) -> PageState:
     period = query.get("period") or (
         "custom" if query.get("from") or query.get("to") else DEFAULT_PERIOD)
     if period not in PERIODS:
-        raise BadInput("bad-period", f"未知的统计周期：{period}", f"Unknown period: {period}")
+        raise BadInput("bad-period", f"未知的统计周期：{period[:40]}", f"Unknown period: {period[:40]}")
     start = end = None
     if period == "custom":
         if not query.get("from") or not query.get("to"):
@@ -108,10 +125,10 @@ def parse(query: dict[str, str], metrics: tuple[str, ...] = ()) -> PageState:
         if (end - start).days + 1 > MAX_CUSTOM_DAYS:
             raise BadInput("range-too-long", f"自定义时段最长 {MAX_CUSTOM_DAYS} 天",
                            f"A custom range spans at most {MAX_CUSTOM_DAYS} days")
-    try:
-        page = max(1, int(query.get("page", "1")))
-    except ValueError:
-        page = 1
+    raw_page = query.get("page", "1")
+    # ASCII digits, bounded: the case list stops far below this, and no OFFSET overflows.
+    page = min(int(raw_page), MAX_PAGE) if re.fullmatch(r"[0-9]{1,9}", raw_page, re.ASCII) else 1
+    page = max(1, page)
     filters = {k: query[k] for k in FILTERS if query.get(k) in FILTERS[k]}
     metric = query.get("metric", "on_time")
     return PageState(

@@ -18,8 +18,9 @@ def resolve_scope(tree, root_code: str, code: str) -> RegionScope:
     root = tree.get(root_code)
     root_scope = RegionScope(root.code, Level(root.level))
     if not is_valid_code(code):
-        raise BadInput("bad-region", f"区划代码格式不正确：{code}（应为 6、9、12 或 15 位数字）",
-                       f"Malformed region code: {code} (expected 6, 9, 12 or 15 digits)")
+        shown = str(code)[:40]
+        raise BadInput("bad-region", f"区划代码格式不正确：{shown}（应为 6、9、12 或 15 位数字）",
+                       f"Malformed region code: {shown} (expected 6, 9, 12 or 15 digits)")
     try:
         return narrow(root_scope, code, tree)
     except OutOfScope:

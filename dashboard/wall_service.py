@@ -8,21 +8,27 @@ never shows an error page.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 
 from dashboard.wall_metrics import DEFAULT_METRIC, METRICS
+from dashboard.hierarchy import Level
 from dashboard.periods import local_today
+from dashboard.scope import OutOfScope, RegionScope, narrow
 from dashboard.wall_view import build_live, build_period, previous_counts, stream_state
 
 log = logging.getLogger(__name__)
 PERIOD_SECONDS = 60
-WATCH_SECONDS = 120        # a region nobody asked for in this long is no longer warmed
+WATCH_TICKS = 3            # a region no screen asked for in this many ticks is not warmed
+WATCH_MAX = 2000           # regions warmed per worker (a province has ~1,345 walls); more
+                           # are still served, computed on demand, but not warmed
 CASE_INFO_SECONDS = 60
 CASE_INFO_MAX = 20_000
 TICKER_INITIAL = 24
+ROTATE_MAX_SECONDS = 86400
 
 
 class WallService:
@@ -43,28 +49,48 @@ class WallService:
         """(cfg, notices): the wall's settings from `?region=&metric=&lang=&rotate=&privacy=`.
         Invalid values fall back to defaults and are named in `notices`."""
         s, notices = self.settings, []
-        tree = self.ctx.tree.get()
         region = query.get("region") or s.region
-        if region not in tree or not tree.contains(s.region, region):
-            notices.append(f"region:{region}")
+        try:
+            region = self.scoped(region)
+        except OutOfScope:
+            notices.append(f"region:{str(region)[:40]}")
             region = s.region
-        metric = query.get("metric") or DEFAULT_METRIC
+        metric = _text(query.get("metric")) or DEFAULT_METRIC
         if metric not in METRICS:
-            notices.append(f"metric:{metric}")
+            notices.append(f"metric:{metric[:40]}")
             metric = DEFAULT_METRIC
         rotate = 0
         if query.get("rotate"):
-            try:
-                rotate = max(10, int(float(query["rotate"])))
-            except ValueError:
-                notices.append(f"rotate:{query['rotate']}")
-        lang = "en" if query.get("lang") == "en" else ("zh" if query.get("lang") == "zh"
-                                                       else s.lang)
+            rotate = rotate_seconds(query["rotate"])
+            if rotate is None:
+                notices.append(f"rotate:{str(query['rotate'])[:40]}")
+                rotate = 0
+        lang = _text(query.get("lang"))
+        lang = lang if lang in ("en", "zh") else s.lang
         return {"region": region, "root": s.region, "metric": metric, "lang": lang,
                 "privacy": query.get("privacy") == "1", "rotate": rotate,
                 "refresh_ms": int(s.refresh_seconds * 1000), "tz": s.timezone,
                 "reload_hour": s.wall_reload_hour,
                 "target": s.satisfaction_target}, notices
+
+    def scoped(self, region: object) -> str:
+        """`region` when it is a region inside this server's root; OutOfScope otherwise.
+        Everything a browser sends back (a store, a URL) goes through here before it is
+        used or remembered."""
+        root = self.ctx.tree.get().get(self.settings.region)
+        return narrow(RegionScope(root.code, Level(root.level)), region, self.ctx.tree.get()).code
+
+    def refresh_config(self, region: object, stored: object) -> dict:
+        """A refresh's settings re-derived on the server. The browser's copy of the wall's
+        config is a value it may have forged: only the viewer's own choices are read
+        from it (metric, language, privacy), each validated; the region must lie inside
+        the root (OutOfScope otherwise); everything else comes from the settings."""
+        stored = stored if isinstance(stored, dict) else {}
+        region = self.scoped(region if region is not None else stored.get("region"))
+        cfg, _ = self.config({"metric": _text(stored.get("metric")),
+                              "lang": _text(stored.get("lang")),
+                              "privacy": "1" if stored.get("privacy") is True else ""})
+        return {**cfg, "region": region}
 
     def rotation(self, root: str) -> list[str]:
         """The region, then each of its children: what `?rotate=` cycles through."""
@@ -76,11 +102,15 @@ class WallService:
 
     def live(self, region_code: str) -> dict:
         """Today's view for a viewer: never waits for a build once one exists (the warmer
-        rebuilds it at the start of every tick for the regions being watched)."""
+        rebuilds it at the start of every tick for the regions being watched). The region
+        is checked before it is remembered for the warmer."""
+        region_code = self.scoped(region_code)
         self._touch(region_code)
         return self._live(region_code, stale_ok=True)
 
     def _touch(self, region_code: str) -> None:
+        if region_code not in self._watched and len(self._watched) >= WATCH_MAX:
+            return
         self._watched[region_code] = time.time()
         with self._warmer_lock:
             if self._warmer is None or not self._warmer.is_alive():
@@ -96,7 +126,7 @@ class WallService:
         while True:
             time.sleep(r - time.time() % r + 0.02)
             for region, seen in list(self._watched.items()):
-                if time.time() - seen > WATCH_SECONDS:
+                if time.time() - seen > WATCH_TICKS * r:
                     self._watched.pop(region, None)
                     continue
                 try:
@@ -120,7 +150,7 @@ class WallService:
             return model
         return self.views.get("wall-live", region_code, self.tick(),
                               ttl=self.settings.refresh_seconds * 3, build=build,
-                              stale_ok=stale_ok)
+                              stale_ok=stale_ok, keep_seconds=self.settings.view_keep_seconds)
 
     def period(self, region_code: str) -> dict:
         tree = self.ctx.tree.get()
@@ -129,17 +159,18 @@ class WallService:
         def build(previous):
             now = datetime.now(timezone.utc)
             before = self.views.get(
-                "wall-before", region_code, local_day(now, self.settings.timezone), ttl=86400,
+                "wall-before", region_code, local_day(now, self.settings.timezone),
+                ttl=min(86400, self.settings.view_keep_seconds),
                 build=lambda _last: previous_counts(self.ctx.runtime.db.engine, region,
                                                     self.settings.timezone, now),
-                stale_ok=True, lock_seconds=300)
+                stale_ok=True, lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
             return build_period(self.ctx.runtime.db.engine, tree, region,
                                 self.settings.timezone, now, previous, self.settings.weights,
                                 before)
         # Seconds at province scale: rebuilt in the background, viewers never wait for it.
         return self.views.get("wall-period", region_code, int(time.time() // PERIOD_SECONDS),
                               ttl=PERIOD_SECONDS * 3, build=build, stale_ok=True,
-                              lock_seconds=300)
+                              lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
 
     def _case_summaries(self, scope, ids: list[int], query) -> dict[int, dict]:
         now = time.monotonic()
@@ -181,8 +212,6 @@ class WallService:
         without the database they carry what the events themselves say."""
         from zoneinfo import ZoneInfo
 
-        from dashboard.hierarchy import Level
-        from dashboard.scope import RegionScope
         from dashboard.ticker import ticker_row
         from data_sources.case_queries import case_summaries
         from layouts.wall_text import time_left
@@ -198,6 +227,22 @@ class WallService:
             row["left"], row["left_class"] = time_left(row["seconds_left"], lang, row["settled"])
             rows.append(row)
         return rows
+
+
+def rotate_seconds(text: object) -> int | None:
+    """Seconds between rotations from `?rotate=`: at least 10, at most a day; None for
+    anything else (inf, nan, 1e309 and negative numbers included)."""
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return int(min(max(10.0, value), ROTATE_MAX_SECONDS))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def local_day(now: datetime, tz: str) -> int:

@@ -161,12 +161,19 @@ def test_wall_config_falls_back_instead_of_failing(query, expect, notice):
     from dashboard.settings import Settings
     from dashboard.wall_service import WallService
 
+    from types import SimpleNamespace
+
+    from dashboard.hierarchy import level_of
+
     class Tree:
         def __contains__(self, code):
             return code in ("320000", "320100")
 
         def contains(self, root, code):
             return code in ("320000", "320100")
+
+        def get(self, code):
+            return SimpleNamespace(code=code, level=level_of(code)) if code in self else None
 
     class Lazy:
         def get(self):
