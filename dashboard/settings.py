@@ -41,6 +41,9 @@ class Settings:
     # and show one up to page_stale_seconds old at once while a fresh one is built.
     page_cache_seconds: float = 60.0
     page_stale_seconds: float = 300.0
+    # Bearer token that unlocks /healthz's full report (database, stream, case count);
+    # without one (the default) every caller gets the plain status only.
+    health_token: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -69,7 +72,7 @@ class Settings:
         if (v := get("DATA_DIR")) is not None:
             values["data_dir"] = Path(v)
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
-                    "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS"):
+                    "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
