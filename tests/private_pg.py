@@ -1,7 +1,7 @@
 """A PostgreSQL cluster of the test's own, in a temporary directory, that the test may stop
 and start (never the machine's server): Debian's initdb / pg_ctl, as the `postgres` user
 when running as root (initdb refuses root), on a free port with its socket in the same
-directory.
+directory. GRIDWATCH_TEST_PG_BIN names another folder of PostgreSQL binaries.
 """
 from __future__ import annotations
 
