@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.live import Deployment, chromium_path, get_json, make_env, stop_process  # noqa: E402
+from tests.live import Deployment, chromium_path, make_env, stop_process  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CALLBACK_LIMIT_MS, LIVE_LIMIT_S = 200.0, 1.0
@@ -378,7 +378,7 @@ def main(argv=None) -> int:
                                 str(args.speed)], env=env, cwd=ROOT, stdout=sim_log,
                                stderr=sim_log)
         dep.start(workers=args.workers)
-        result["meta"]["cases"] = get_json(dep.url + "/healthz", timeout=30).get("cases")
+        result["meta"]["cases"] = dep.health(timeout=30).get("cases")
         body = capture_refresh_body(dep.url, args.region)
         result["meta"]["callback_body"] = body
         print(f"[load] {dep.url}: {result['meta']['cases']} cases; captured the refresh body "

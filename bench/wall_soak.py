@@ -268,11 +268,8 @@ def sample(cdp, page, t: float) -> dict:
 
 
 def _cases(dep: Deployment):
-    import urllib.request
     try:
-        with urllib.request.urlopen(dep.url + "/healthz", timeout=10) as resp:
-            h = json.loads(resp.read())
-        return h.get("cases")
+        return dep.health(timeout=10).get("cases")
     except Exception:  # noqa: BLE001
         return None
 

@@ -11,6 +11,7 @@ import logging
 from dash import ClientsideFunction, Input, Output, Patch, State, ctx as dash_ctx, no_update
 
 from dashboard.wall_metrics import METRICS, NO_DATA, colours
+from dashboard.wall_view import newest_sources
 from layouts import wall as view
 from layouts import wall_charts as charts
 from layouts.wall_text import t
@@ -52,11 +53,8 @@ def content(service, cfg: dict) -> dict:
     rows = (s.get("children") or {}).get("rows", [])
     waiting = t(lang, "waiting")
     node = tree.get(region)
-    sources = dict(live.get("sources", {}))
-    period_db = (period.get("sources") or {}).get("database")
-    if period_db and period_db.get("status") == "down":
-        sources["database"] = period_db if sources.get("database", {}).get("status") != "down" \
-            else sources["database"]
+    # Each badge follows the newest observation of its source, in whichever view.
+    sources = newest_sources(live, period)
     month_by_code = {r["code"]: r for r in (ps.get("ranking") or {}).get("rows", [])}
     out = {
         "heading": f"{node.name} · {t(lang, 'title')}",

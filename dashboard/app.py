@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from dash import Dash
-from flask import jsonify
+from flask import jsonify, request
 from flask_caching import Cache
 
 from callbacks import router
@@ -22,7 +22,7 @@ from dashboard import live_feed, request_guard
 from dashboard.wall_service import WallService
 from data_sources.view_cache import SharedViews
 from dashboard.context import AppContext, Lazy
-from dashboard.health import collect_health
+from dashboard.health import collect_health, is_operator, public_health
 from dashboard.page_cache import LandingWarmer
 from dashboard.runtime import Runtime
 from dashboard.settings import Settings
@@ -64,8 +64,15 @@ def create_app(settings: Settings | None = None) -> Dash:
 
     @server.route("/healthz")
     def healthz():
+        # 503 only when nothing answers; the full report for an operator's bearer token.
         report = collect_health(rt)
-        return jsonify(report), (503 if report["status"] == "down" else 200)
+        code = 503 if report["status"] == "down" else 200
+        if not is_operator(request.headers.get("Authorization"), settings.health_token):
+            report = public_health(report)
+        resp = jsonify(report)
+        resp.headers["Cache-Control"] = "no-store"
+        resp.vary.add("Authorization")
+        return resp, code
 
     wall = WallService(ctx, views)
     server.extensions["gridwatch_wall"] = wall

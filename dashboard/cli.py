@@ -243,6 +243,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
            "GRIDWATCH_REFRESH_SECONDS": str(settings.refresh_seconds)}
     if settings.redis_url:
         env["GRIDWATCH_REDIS_URL"] = settings.redis_url
+    if settings.health_token:
+        env["GRIDWATCH_HEALTH_TOKEN"] = settings.health_token
     return env
 
 

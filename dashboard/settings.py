@@ -44,6 +44,9 @@ class Settings:
     # How long a region's last good wall view (and its counters) outlive the last screen
     # that watched it: what a region nobody watches any more keeps in Redis.
     view_keep_seconds: float = 86400.0
+    # Bearer token that unlocks /healthz's full report (database, stream, case count);
+    # without one (the default) every caller gets the plain status only.
+    health_token: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -72,7 +75,7 @@ class Settings:
         if (v := get("DATA_DIR")) is not None:
             values["data_dir"] = Path(v)
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
-                    "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS"):
+                    "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),

@@ -18,7 +18,8 @@ from dashboard.wall_metrics import DEFAULT_METRIC, METRICS
 from dashboard.hierarchy import Level
 from dashboard.periods import local_today
 from dashboard.scope import OutOfScope, RegionScope, narrow
-from dashboard.wall_view import build_live, build_period, previous_counts, stream_state
+from dashboard.wall_view import (build_live, build_period, previous_counts, stream_state,
+                                 with_since)
 
 log = logging.getLogger(__name__)
 PERIOD_SECONDS = 60
@@ -146,7 +147,7 @@ class WallService:
         def build(previous):
             now = datetime.now(timezone.utc)
             model = build_live(rt.db.engine, tree, region, self.settings.timezone, now, previous)
-            model["sources"].update(_with_since(stream_state(rt, now), previous, now))
+            model["sources"].update(with_since(stream_state(rt, now), previous, now))
             return model
         return self.views.get("wall-live", region_code, self.tick(),
                               ttl=self.settings.refresh_seconds * 3, build=build,
@@ -248,17 +249,3 @@ def _text(value: object) -> str | None:
 def local_day(now: datetime, tz: str) -> int:
     return local_today(now, tz).toordinal()
 
-
-def _with_since(states: dict, previous: dict | None, now: datetime) -> dict:
-    """Carry 'down since' over ticks, so the wall says how long a source has been down."""
-    prev = (previous or {}).get("sources") or {}
-    out = {}
-    for name, state in states.items():
-        state = dict(state)
-        down = state.get("status") == "down"
-        was = prev.get(name) or {}
-        if down:
-            state["since"] = was.get("since") if was.get("status") == "down" and was.get("since") \
-                else now.isoformat(timespec="seconds")
-        out[name] = state
-    return out

@@ -56,9 +56,53 @@ def _source_state(previous: dict | None, name: str, up: bool, now: datetime,
     prev = ((previous or {}).get("sources") or {}).get(name) or {}
     if up:
         return {"status": "up", "since": None, "as_of": _iso(now)}
-    since = prev.get("since") if prev.get("status") == "down" else None
-    return {"status": "down", "since": since or _iso(now), "as_of": prev.get("as_of"),
-            "error": (error or "")[:200]}
+    return _carry_since({"status": "down", "as_of": prev.get("as_of"),
+                         "error": (error or "")[:200]}, prev, now)
+
+
+def _carry_since(state: dict, prev: dict, now: datetime) -> dict:
+    """A source that is down keeps the time it went down across ticks (now, if it just
+    went down), so the wall says since when."""
+    if state.get("status") == "down":
+        state["since"] = (prev.get("since") if prev.get("status") == "down" else None) \
+            or _iso(now)
+    return state
+
+
+def with_since(states: dict, previous: dict | None, now: datetime) -> dict:
+    """`states` (source name -> state, e.g. stream_state's) with 'down since' carried
+    over from the previous model's sources."""
+    prev = (previous or {}).get("sources") or {}
+    return {name: _carry_since(dict(state), prev.get(name) or {}, now)
+            for name, state in states.items()}
+
+
+def newest_sources(*models: dict) -> dict:
+    """The state of each source as last observed by any of `models` (the live view,
+    rebuilt every refresh, and the period view, rebuilt once a minute): the newest
+    observation wins, so a recovery shows as soon as one view has seen it and a failure
+    as soon as one view has met it. A source's state is observed when its model was
+    computed (`computed_at`); on a tie the first model wins. An older 'down' observed after
+    the newest view last saw the source up (its `as_of`) is the same outage: the source is
+    down since the earlier of their 'since', so the time shown does not jump back and
+    forth as the two views take turns being the newest."""
+    seen: dict[str, list[tuple[str, dict]]] = {}
+    for model in models:
+        at = model.get("computed_at") or ""
+        for name, state in (model.get("sources") or {}).items():
+            if state:
+                seen.setdefault(name, []).append((at, state))
+    out = {}
+    for name, observations in seen.items():
+        at, state = max(observations, key=lambda o: o[0])  # max keeps the first of a tie
+        if state.get("status") == "down" and state.get("since"):
+            last_up = state.get("as_of") or ""
+            since = min([state["since"]] + [
+                s["since"] for t, s in observations
+                if s.get("status") == "down" and s.get("since") and t >= last_up])
+            state = {**state, "since": since}
+        out[name] = state
+    return out
 
 
 def _scope(region) -> RegionScope:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -26,9 +27,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get_json(url: str, timeout: float = 5.0):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
+def get_json(url: str, timeout: float = 5.0, headers: dict | None = None):
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                timeout=timeout) as r:
         return json.loads(r.read())
+
+
+def operator_headers(token: str) -> dict:
+    """What an operator sends for /healthz's full report."""
+    return {"Authorization": f"Bearer {token}"}
 
 
 def wait_http(url: str, timeout: float = 60.0) -> None:
@@ -73,12 +80,33 @@ class Deployment:
              "--workers", str(workers)], env=self.env, cwd=ROOT, stdout=log, stderr=log)
         wait_http(self.url + "/healthz", timeout=90)
 
+    def health(self, timeout: float = 10.0) -> dict:
+        """/healthz's full report (the operator's token from the environment)."""
+        return get_json(self.url + "/healthz", timeout,
+                        operator_headers(self.env["GRIDWATCH_HEALTH_TOKEN"]))
+
     def stop(self) -> None:
         stop_process(self.proc)
         self.proc = None
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def stop_app_threads(app, timeout: float = 30) -> None:
+    """Join the background threads an app built in the test process started (the page
+    warmer its first request started, the wall's warmer, background view rebuilds), so
+    that none writes keys after the test has deleted its own."""
+    import threading
+    warmer = app.server.extensions["gridwatch_page_warmer"]
+    warmer.stop()
+    wall = app.server.extensions["gridwatch_wall"]
+    wall._watched.clear()  # the wall's warmer ends at its next tick with nothing watched
+    threads = [warmer._thread, wall._warmer,
+               *[t for t in threading.enumerate() if t.name.startswith("view-")]]
+    for thread in threads:
+        if thread is not None:
+            thread.join(timeout=timeout)
 
 
 def stop_process(proc: subprocess.Popen | None, timeout: float = 15) -> None:
@@ -100,6 +128,7 @@ def make_env(data_dir: Path, database_url: str, redis_url: str, key_prefix: str,
         "GRIDWATCH_DATA_DIR": str(data_dir), "GRIDWATCH_DATABASE_URL": database_url,
         "GRIDWATCH_REDIS_URL": redis_url, "GRIDWATCH_KEY_PREFIX": key_prefix,
         "GRIDWATCH_STREAM_KEY": key_prefix + "events", "GRIDWATCH_REGION": "320000",
+        "GRIDWATCH_HEALTH_TOKEN": secrets.token_urlsafe(24),
     })
     env.update(extra)
     return env

@@ -8,7 +8,10 @@ import pytest
 from dashboard import create_app
 from dashboard.settings import Settings
 from data_sources.database import CaseDatabase
+from tests.live import operator_headers, stop_app_threads
 from tests.test_database import CASES, make_case
+
+TOKEN = "operator-token-for-tests"
 
 
 def _db_with(path, n_cases: int) -> str:
@@ -31,20 +34,17 @@ def two_apps(tmp_path, redis_url, key_prefix, redis_client):  # redis_client: cl
     for i, n in enumerate((2, 5)):
         settings = Settings(data_dir=tmp_path / f"d{i}", database_url=_db_with(tmp_path / f"{i}.db", n),
                             redis_url=redis_url, stream_key=key_prefix + f"events{i}",
-                            key_prefix=key_prefix)
+                            key_prefix=key_prefix, health_token=TOKEN)
         apps.append(create_app(settings))
     yield apps
     for app in apps:  # the first request started each app's page warmer
-        warmer = app.server.extensions["gridwatch_page_warmer"]
-        warmer.stop()
-        if warmer._thread is not None:
-            warmer._thread.join(timeout=30)
+        stop_app_threads(app)
 
 
 def test_two_apps_in_one_process_keep_their_own_settings(two_apps):
     counts = []
     for app in two_apps:
-        resp = app.server.test_client().get("/healthz")
+        resp = app.server.test_client().get("/healthz", headers=operator_headers(TOKEN))
         assert resp.status_code == 200
         report = json.loads(resp.data)
         assert report["database"]["status"] == "up" and report["redis"]["status"] == "up"
@@ -80,8 +80,9 @@ def test_router_serves_pages_and_a_chinese_not_found(two_apps):
 
 def test_unreachable_sources_are_reported_not_raised(tmp_path):
     settings = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/x",
-                        redis_url="redis://127.0.0.1:1/0")
-    resp = create_app(settings).server.test_client().get("/healthz")
+                        redis_url="redis://127.0.0.1:1/0", health_token=TOKEN)
+    resp = create_app(settings).server.test_client().get("/healthz",
+                                                         headers=operator_headers(TOKEN))
     report = json.loads(resp.data)
     assert resp.status_code == 503
     assert report["status"] == "down"

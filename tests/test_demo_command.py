@@ -1,9 +1,10 @@
 """The README's demo command, run for real (short): embedded Redis, SQLite, seeded history,
-live simulator and the web app; /healthz shows cases and a moving stream; on exit nothing
-is left running.
+live simulator and the web app; /healthz shows an operator cases and a moving stream; on
+exit nothing is left running.
 """
 import json
 import os
+import secrets
 import socket
 import subprocess
 import time
@@ -11,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.live import operator_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -22,9 +25,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _health(port: int) -> dict | None:
+def _health(port: int, token: str) -> dict | None:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/healthz",
+                                 headers=operator_headers(token))
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=3) as r:
+        with urllib.request.urlopen(req, timeout=3) as r:
             return json.loads(r.read())
     except Exception:  # noqa: BLE001 - not up yet
         return None
@@ -50,6 +55,7 @@ def test_demo_command_serves_live_data_and_leaves_nothing_behind(tmp_path):
     data_dir = tmp_path / "demo-data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDWATCH_")}
     env["GRIDWATCH_DATA_DIR"] = str(data_dir)
+    env["GRIDWATCH_HEALTH_TOKEN"] = token = secrets.token_urlsafe(24)
     proc = subprocess.Popen(
         ["bash", str(ROOT / "scripts" / "demo.sh"), "--port", str(port), "--days", "2",
          "--scale", "0.02", "--speed", "40", "--duration", "45"],
@@ -58,7 +64,7 @@ def test_demo_command_serves_live_data_and_leaves_nothing_behind(tmp_path):
         deadline = time.monotonic() + 240
         first = None
         while time.monotonic() < deadline and proc.poll() is None:
-            first = _health(port)
+            first = _health(port, token)
             if first and first["stream"].get("newest_id"):
                 break
             time.sleep(1)
@@ -66,7 +72,7 @@ def test_demo_command_serves_live_data_and_leaves_nothing_behind(tmp_path):
         assert first["database"]["status"] == "up" and first["redis"]["status"] == "up"
         assert first["cases"] > 100
         time.sleep(6)
-        second = _health(port)
+        second = _health(port, token)
         assert second["stream"]["newest_id"] != first["stream"]["newest_id"], "stream not moving"
         assert second["stream"]["status"] == "live"
         assert second["stream"]["lag_seconds"] < 30
