@@ -30,6 +30,7 @@ def register(server, ctx, service) -> None:
     from data_sources.redis_client import make_client
     from data_sources.redis_stream import EventStream
     from data_sources.stream_hub import StreamHub, follow
+    from data_sources.stream_skips import counter_key
 
     settings = ctx.settings
 
@@ -39,8 +40,13 @@ def register(server, ctx, service) -> None:
         return EventStream(make_client(settings.redis_url, blocking=True),
                            settings.stream_key, settings.stream_maxlen)
 
-    hub = StreamHub(blocking_stream)
+    def known_grid(code: str) -> bool:
+        return code in ctx.tree.get()
+
+    hub = StreamHub(blocking_stream, known_grid=known_grid,
+                    counter_key=counter_key(settings.key_prefix, settings.stream_key))
     server.extensions["gridwatch_stream_hub"] = hub
+    server.extensions["gridwatch_wall_service"] = service
 
     @server.route("/wall/live")
     def wall_live():
