@@ -30,6 +30,9 @@ from simulator.world import World
 from tests.test_app import _route
 
 SEED = 20261202
+# The real events: two days of the simulator's history ending here (a fixed time, so the
+# corpus is the same on every run; its entry IDs are the time of writing, later).
+HISTORY_END = datetime(2026, 11, 23, 18, 0, tzinfo=timezone(timedelta(hours=8)))
 N_BAD = 10_800
 PREFIX_REAL = 20     # real events before the bad ones: the resuming pages start after them
 TAIL_REAL = 40       # real events at the end, among the wall's newest entries
@@ -252,7 +255,8 @@ def test_malformed_corpus_never_stops_the_live_feed(tmp_path, redis_url, key_pre
     sink = _Collect()
     world = World.from_tree(RegionTree.load(db.engine, "320000"), "320000", seed=SEED)
     seed_history(db, sink, world, days=2, scale=0.004, seed=SEED, tz="Asia/Shanghai",
-                 now=now, stream_hours=48, progress=False)
+                 now=min(HISTORY_END, now - timedelta(hours=1)), stream_hours=48,
+                 progress=False)
     db.close()
     real = sink.entries
     items = build_corpus(real, now)
