@@ -73,6 +73,20 @@ def is_valid_code(code: str) -> bool:
     return True
 
 
+def ancestor_code(code: str, level: Level) -> str:
+    """The code of `code`'s ancestor (or itself) at `level`, read from the code alone:
+    320505001001003 at CITY is 320500. Raises ValueError for a malformed code or a level
+    below the code's own."""
+    own = level_of(code)
+    if level > own:
+        raise ValueError(f"{code} is a {own.name.lower()}: it has no {level.name.lower()}")
+    if level == Level.PROVINCE:
+        return code[:2] + "0000"
+    if level == Level.CITY:
+        return code[:4] + "00"
+    return code[:CODE_LENGTH[level]]
+
+
 def child_code(parent: str, index: int) -> str:
     """Code of the index-th (1-based) generated child of a county, township or community."""
     level = level_of(parent)

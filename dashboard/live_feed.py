@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 
 from flask import Response, request, stream_with_context
 
+from dashboard.hierarchy import Level, ancestor_code, level_of
+
 
 log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"\d{1,20}-\d{1,20}")
@@ -30,6 +32,7 @@ def register(server, ctx, service) -> None:
     from data_sources.redis_client import make_client
     from data_sources.redis_stream import EventStream
     from data_sources.stream_hub import StreamHub, follow
+    from data_sources.stream_skips import counter_key
 
     settings = ctx.settings
 
@@ -39,7 +42,20 @@ def register(server, ctx, service) -> None:
         return EventStream(make_client(settings.redis_url, blocking=True),
                            settings.stream_key, settings.stream_maxlen)
 
-    hub = StreamHub(blocking_stream)
+    root_level = level_of(settings.region)
+    province = ancestor_code(settings.region, Level.PROVINCE)
+
+    def known_grid(code: str) -> bool:
+        # The stream carries a whole province while this server may show one city of it:
+        # another city's grid is not ours (the region filter drops it), not an error.
+        # Unknown: a grid under the root that the tree does not know, or one from
+        # outside the province.
+        if ancestor_code(code, root_level) != settings.region:
+            return ancestor_code(code, Level.PROVINCE) == province
+        return code in ctx.tree.get()
+
+    hub = StreamHub(blocking_stream, known_grid=known_grid,
+                    counter_key=counter_key(settings.key_prefix, settings.stream_key))
     server.extensions["gridwatch_stream_hub"] = hub
 
     @server.route("/wall/live")

@@ -21,6 +21,10 @@ def build_status(rt, tree, region_code: str, now: datetime | None = None) -> dic
     now = now or datetime.now(timezone.utc)
     zone = ZoneInfo(rt.settings.timezone)
     health = collect_health(rt)
+    skipped = health.get("stream", {}).get("skipped")
+    if skipped and skipped.get("since"):  # counted since when, in the region's time
+        skipped["since_local"] = datetime.fromisoformat(skipped["since"]).astimezone(
+            zone).strftime("%Y-%m-%d %H:%M")
     model: dict = {"health": health, "region": {"code": region.code, "name": region.name},
                    "computed_at": now.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
                    "kpis": None, "events": []}

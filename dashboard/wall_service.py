@@ -20,6 +20,7 @@ from dashboard.periods import local_today
 from dashboard.scope import OutOfScope, RegionScope, narrow
 from dashboard.wall_view import (build_live, build_period, previous_counts, stream_state,
                                  with_since)
+from data_sources.stream_skips import SUMMARY
 
 log = logging.getLogger(__name__)
 PERIOD_SECONDS = 60
@@ -203,7 +204,9 @@ class WallService:
         try:
             reader = self.ctx.runtime.redis.reader()
             tail = reader.start_id_now()
-            events = [e for e in reader.read_latest(400) if tree.contains(region_code, e.grid)]
+            # Up to `tail`: what comes after it reaches the page through the live feed.
+            events = [e for e in reader.read_latest(400, upto=tail)
+                      if tree.contains(region_code, e.grid)]
         except Exception:  # noqa: BLE001 - Redis down: the feed connects when it returns
             return [], None
         return self.ticker_rows(events[-TICKER_INITIAL:], region_code, privacy, lang)[::-1], tail
@@ -224,8 +227,13 @@ class WallService:
         zone = ZoneInfo(self.settings.timezone)
         rows = []
         for e in events:
-            row = ticker_row(e, info.get(e.case_id), tree, zone, now, privacy)
-            row["left"], row["left_class"] = time_left(row["seconds_left"], lang, row["settled"])
+            try:
+                row = ticker_row(e, info.get(e.case_id), tree, zone, now, privacy)
+                row["left"], row["left_class"] = time_left(row["seconds_left"], lang,
+                                                           row["settled"])
+            except Exception as exc:  # noqa: BLE001 - one odd event never stops the others
+                SUMMARY.row_error(getattr(e, "entry_id", "?"), exc)
+                continue
             rows.append(row)
         return rows
 

@@ -4,7 +4,8 @@ Reads are always incremental from a concrete entry ID with a bounded COUNT, neve
 whole stream and never from "$" in a loop ("$" means "newer than whatever is newest
 when this command arrives", so each call would skip what arrived between two calls).
 Bad entries are counted by reason and skipped; the cursor still moves past them, so one
-bad entry can never wedge a reader.
+bad entry can never wedge a reader. A reader given a `RecentKeys` window also skips
+repeats of an earlier entry (data_sources.stream_skips), with the reason "duplicate".
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 import redis
 
 from data_sources.stream_events import Rejected, StreamEvent, decode_entry
+from data_sources.stream_skips import DUPLICATE, RecentKeys, SkipCounter, id_key
 
 _APPEND_CHUNK = 1000
 
@@ -100,15 +102,33 @@ class ReadResult:
     events: list[StreamEvent]
     last_id: str
     rejected: Counter[str] = field(default_factory=Counter)
+    skipped: list[Rejected] = field(default_factory=list)   # the entries behind `rejected`
 
 
 class StreamReader:
     def __init__(self, stream: EventStream, known_grid: Callable[[str], bool] | None = None,
-                 batch: int = 500):
+                 batch: int = 500, dedupe: RecentKeys | None = None):
         if batch < 1:
             raise ValueError("batch must be >= 1")
         self.stream, self.known_grid, self.batch = stream, known_grid, batch
+        self.dedupe = dedupe
         self.rejected_total: Counter[str] = Counter()
+
+    def prime(self, position: str, judge: bool = False) -> None:
+        """Fill the duplicate window with the entries up to `position`, so that reads after
+        it judge duplicates exactly as any other reader does. With `judge`, read twice the
+        window, so that the window also holds exact verdicts on the entries up to
+        `position` (a live reader answers for pages resuming from just before it)."""
+        if self.dedupe is None:
+            raise ValueError("prime needs a reader with a dedupe window")
+        count = self.dedupe.size * (2 if judge else 1)
+        rows = self.stream.client.xrevrange(self.stream.key, max=position, count=count)
+        keys = []
+        for entry_id, raw in reversed(rows):
+            decoded = decode_entry(entry_id, raw, self.known_grid)
+            keys.append((id_key(decoded.entry_id), None if isinstance(decoded, Rejected)
+                         else (decoded.case_id, decoded.seq)))
+        self.dedupe.prime(keys, id_key(position), start_of_stream=len(rows) < count)
 
     def start_id_now(self) -> str:
         """A concrete ID meaning "from now on": read(after_id=this) sees only new entries."""
@@ -137,19 +157,27 @@ class StreamReader:
             rows = reply[0][1] if reply else []
         return self._decode(rows, after_id)
 
-    def read_latest(self, n: int) -> list[StreamEvent]:
-        """The newest n entries' valid events, oldest first (a ticker's initial fill)."""
+    def read_latest(self, n: int, upto: str | None = None) -> list[StreamEvent]:
+        """The valid events of the newest n entries (up to and including `upto`), oldest
+        first, each (case_id, seq) once (a ticker's initial fill)."""
         if n < 1:
             return []
-        rows = self.stream.client.xrevrange(self.stream.key, count=n)
-        return self._decode(list(reversed(rows)), "0-0").events
+        rows = self.stream.client.xrevrange(self.stream.key, max=upto or "+", count=n)
+        return self._decode(list(reversed(rows)), "0-0", RecentKeys(n)).events
 
-    def _decode(self, rows, after_id: str) -> ReadResult:
+    def _decode(self, rows, after_id: str, dedupe: RecentKeys | None = None) -> ReadResult:
+        dedupe = self.dedupe if dedupe is None else dedupe
         result = ReadResult([], after_id)
         for entry_id, raw in rows:
             decoded = decode_entry(entry_id, raw, self.known_grid)
+            if dedupe is not None:
+                key = None if isinstance(decoded, Rejected) else (decoded.case_id, decoded.seq)
+                if dedupe.add(id_key(decoded.entry_id), key):
+                    decoded = Rejected(decoded.entry_id, DUPLICATE,
+                                       f"case {decoded.case_id} seq {decoded.seq}")
             if isinstance(decoded, Rejected):
                 result.rejected[decoded.reason] += 1
+                result.skipped.append(decoded)
             else:
                 result.events.append(decoded)
             result.last_id = decoded.entry_id
@@ -165,13 +193,19 @@ class StreamReader:
                              "timeout: make_client(url, blocking=True)")
 
 
-def stream_health(stream: EventStream, now: datetime, lag_warn_seconds: float) -> dict:
-    """Status of the stream for the freshness badge; never raises on Redis errors."""
+def stream_health(stream: EventStream, now: datetime, lag_warn_seconds: float,
+                  skips: SkipCounter | None = None) -> dict:
+    """Status of the stream for the freshness badge, and with `skips` the entries skipped
+    so far by reason (`skipped`); never raises on Redis errors."""
     health = {"status": "down", "length": None, "newest_id": None, "newest_at": None,
               "lag_seconds": None, "error": None}
+    if skips is not None:
+        health["skipped"] = None
     try:
         length = stream.length()
         newest = stream.newest()
+        if skips is not None:
+            health["skipped"] = skips.snapshot()
     except (redis.RedisError, OSError) as exc:
         health["error"] = f"{type(exc).__name__}: {exc}"
         return health

@@ -9,10 +9,19 @@ Every entry's fields are UTF-8 strings.
 Always present:
     v           schema version, "1"; any other value is rejected (unknown_version)
     type        event type, a dashboard.states.Event value, e.g. "DISPATCHED"
-    case_id     positive integer, the case's id in the case database
-    seq         the case's event sequence number, integer >= 1 (1 is its REPORTED)
+    case_id     the case's id in the case database: integer 1 .. 2**53 - 1 (the largest
+                integer a browser's JSON keeps exactly; the ticker links to it)
+    seq         the case's event sequence number, integer 1 .. 32767 (1 is its REPORTED;
+                case_event.seq is a smallint)
     ts          when it happened: ISO 8601 with a UTC offset, 2026-11-23T09:15:02.123+08:00
-                ("Z" allowed, up to 9 fraction digits, kept to microseconds)
+                ("Z" allowed, up to 9 fraction digits, kept to microseconds). Bounds:
+                the year is 2000-2099 and the instant, in UTC, lies in [2000-01-01,
+                2100-01-01); the offset is at most 14:00 either way; and when the entry
+                ID carries a real time (its millisecond part is itself in 2000-2099) ts
+                is at most MAX_TS_AHEAD (5 minutes of clock skew) after it. Backfilled
+                history uses IDs at event times, live entries IDs at "now", so a real
+                event is never later than its ID; a ts far in the future is a corrupt
+                entry (it used to overflow when converted to the region's time zone).
     grid        15-digit grid code of the case
     state       the case's dashboard.states.State after the event; must be a state
                 the event can lead to (REPORTED -> REPORTED, CLOSED -> CLOSED, ...)
@@ -21,11 +30,13 @@ Per type (required):
     REPORTED            case_no, category, subcategory, source, urgency
                         (category, source, urgency from dashboard.catalog vocabularies;
                         subcategory is free text, as sources name them differently)
-    REGISTERED          deadline, sign_deadline (ISO 8601 with offset)
+    REGISTERED          deadline, sign_deadline (ISO 8601 with offset, the same absolute
+                        bounds as ts, and within MAX_DEADLINE_SPAN (366 days) of ts either
+                        way)
     DISPATCHED          level (网格/村社/镇街/县区/市), org (region code of the receiver)
     ESCALATED           level, org
     ACCEPTED            late ("1": signed after sign_deadline, else "0")
-    EXTENDED            deadline
+    EXTENDED            deadline (bounded as REGISTERED's)
     SELF_RESOLVED       resolution_level (网格/村社/镇街/县区/市)
     CLOSED              resolution_level
     RATED               rating (满意/基本满意/不满意)
@@ -34,13 +45,22 @@ Per type (required):
 
 Optional on any type: org (region code), level, note (free text).
 
+Free text is bounded to what a screen row can show and the case table can hold:
+case_no at most 32 characters (gw_case.case_no), subcategory at most 16 (gw_case.
+subcategory), note at most 256; none of them may contain control characters (note may
+hold line breaks and tabs). Longer or control-laden text is bad_value.
+
 Unknown fields are ignored, whatever their bytes, so producers may add fields without a
 version bump. An entry is rejected with one reason from REJECT_REASONS, checked in this
 order: oversized (whole entry above 8 KiB, any key or value above 2 KiB, more than 64
 fields), bad_encoding (a known field is not UTF-8), missing_field (`v` absent or empty),
 unknown_version, unknown_type, missing_field (any other required field absent or empty),
-bad_time (ts, deadline, sign_deadline), bad_value (anything else malformed or outside its
-vocabulary), unknown_grid (well-formed grid the caller's `known_grid` does not know).
+bad_time (ts, deadline, sign_deadline: malformed, or outside the bounds above), bad_value
+(anything else malformed, outside its vocabulary or outside its bounds), unknown_grid
+(well-formed grid the caller's `known_grid` does not know).
+
+Decoding is per entry. Whether an entry repeats an earlier one (the same case_id and seq)
+is the reader's business: data_sources.stream_skips.
 """
 from __future__ import annotations
 
@@ -62,6 +82,16 @@ MAX_FIELDS = 64
 
 REJECT_REASONS = ("unknown_version", "unknown_type", "missing_field", "bad_time",
                   "bad_value", "unknown_grid", "oversized", "bad_encoding")
+
+# Bounds on values that are well-formed but impossible (see the module docstring).
+MIN_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+MAX_TIME = datetime(2100, 1, 1, tzinfo=timezone.utc)   # exclusive
+MAX_OFFSET = timedelta(hours=14)                       # Kiribati, UTC+14, is the extreme
+MAX_TS_AHEAD = timedelta(minutes=5)                    # ts after its entry ID's time
+MAX_DEADLINE_SPAN = timedelta(days=366)                # deadline, sign_deadline from ts
+MAX_CASE_ID = 2**53 - 1
+MAX_SEQ = 32767
+MAX_TEXT = {"case_no": 32, "subcategory": 16, "note": 256}   # characters
 
 COMMON_FIELDS = ("v", "type", "case_id", "seq", "ts", "grid", "state")
 OPTIONAL_FIELDS = ("org", "level", "note")
@@ -91,6 +121,10 @@ _TS_RE = re.compile(
     r"(?:(Z|z)|([+-])(\d{2}):?(\d{2}))", re.ASCII)
 _INT_RE = re.compile(r"[1-9][0-9]{0,17}", re.ASCII)  # fits a signed 64-bit BIGINT
 _GRID_RE = re.compile(r"[0-9]{15}", re.ASCII)
+_ID_MS_RE = re.compile(r"([0-9]{1,20})-[0-9]{1,20}", re.ASCII)
+# C0 and C1 controls and DEL; note may keep \t and \n.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NOTE_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -121,20 +155,41 @@ class _Reject(Exception):
 
 
 def parse_time(text: str) -> datetime:
-    """An aware datetime from strict ISO 8601 with offset; ValueError otherwise."""
+    """An aware datetime from strict ISO 8601 with offset, inside the absolute bounds
+    (years 2000-2099, offset at most 14:00); ValueError otherwise. Any datetime it returns
+    converts to any time zone without overflow."""
     m = _TS_RE.fullmatch(text)
     if not m:
         raise ValueError(f"not ISO 8601 with a UTC offset: {text[:40]!r}")
     y, mo, d, h, mi, s, frac, z, sign, oh, om = m.groups()
+    if not MIN_TIME.year <= int(y) < MAX_TIME.year:
+        raise ValueError(f"year outside {MIN_TIME.year}-{MAX_TIME.year - 1}: {text[:40]!r}")
     if z:
         tz = timezone.utc
     else:
-        if int(oh) > 23 or int(om) > 59:
+        if int(om) > 59:
             raise ValueError(f"bad UTC offset in {text[:40]!r}")
         delta = timedelta(hours=int(oh), minutes=int(om))
+        if delta > MAX_OFFSET:
+            raise ValueError(f"UTC offset beyond 14:00 in {text[:40]!r}")
         tz = timezone(-delta if sign == "-" else delta)
     micro = int((frac or "0")[:6].ljust(6, "0"))
-    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=tz)
+    value = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micro, tzinfo=tz)
+    if not MIN_TIME <= value < MAX_TIME:  # e.g. 2099-12-31T23:00-05:00 is in 2100 (UTC)
+        raise ValueError(f"outside {MIN_TIME.year}-{MAX_TIME.year - 1} in UTC: {text[:40]!r}")
+    return value
+
+
+_MIN_MS, _MAX_MS = (int(t.timestamp()) * 1000 for t in (MIN_TIME, MAX_TIME))
+
+
+def real_id_time(entry_id: str) -> datetime | None:
+    """The time of a stream entry ID's millisecond part when it is a real time (inside the
+    absolute bounds), else None (IDs such as "0-0" or "5-1" chosen by hand)."""
+    m = _ID_MS_RE.fullmatch(entry_id)
+    if not m or not _MIN_MS <= int(m.group(1)) < _MAX_MS:
+        return None
+    return MIN_TIME + timedelta(milliseconds=int(m.group(1)) - _MIN_MS)
 
 
 def format_time(value: datetime) -> str:
@@ -192,8 +247,8 @@ def _require(f: dict[str, str], names) -> None:
             raise _Reject("missing_field", name)
 
 
-def _int(f: dict[str, str], name: str) -> int:
-    if not _INT_RE.fullmatch(f[name]):
+def _int(f: dict[str, str], name: str, maximum: int) -> int:
+    if not _INT_RE.fullmatch(f[name]) or int(f[name]) > maximum:
         raise _Reject("bad_value", f"{name}={f[name][:40]!r}")
     return int(f[name])
 
@@ -227,11 +282,34 @@ def _extra(f: dict[str, str], name: str) -> Any:
              "rating": RATINGS, "supervision": SUPERVISION_LEVELS}.get(name)
     if vocab is not None:
         return _one_of(f, name, vocab)
-    return f[name]  # case_no, subcategory, note: free text
+    return _free_text(f, name)  # case_no, subcategory, note
 
 
-def _decode(entry_id: str, raw: object, max_entry: int,
-            max_field: int) -> StreamEvent:
+def _free_text(f: dict[str, str], name: str) -> str:
+    value = f[name]
+    if len(value) > MAX_TEXT[name]:
+        raise _Reject("bad_value", f"{name}: {len(value)} characters, at most {MAX_TEXT[name]}")
+    if (_NOTE_CONTROL_RE if name == "note" else _CONTROL_RE).search(value):
+        raise _Reject("bad_value", f"{name}: control character")
+    return value
+
+
+def _check_times(entry_id: str, ts: datetime, parsed: dict[str, Any],
+                 max_ahead: timedelta) -> None:
+    """The bounds that relate times: ts to the entry ID's time, deadlines to ts."""
+    at = real_id_time(entry_id)
+    if at is not None and ts - at > max_ahead:
+        raise _Reject("bad_time", f"ts {ts.isoformat()} is {(ts - at).total_seconds():.0f} s "
+                                  f"after its entry ID's time {at.isoformat()}")
+    for name in _TIME_FIELDS:
+        value = parsed.get(name)
+        if value is not None and abs(value - ts) > MAX_DEADLINE_SPAN:
+            raise _Reject("bad_time", f"{name} {value.isoformat()} is more than "
+                                      f"{MAX_DEADLINE_SPAN.days} days from ts")
+
+
+def _decode(entry_id: str, raw: object, max_entry: int, max_field: int,
+            max_ahead: timedelta) -> StreamEvent:
     f = _decode_fields(raw, max_entry, max_field)
     _require(f, ("v",))
     if f["v"] != SCHEMA_VERSION:
@@ -245,7 +323,8 @@ def _decode(entry_id: str, raw: object, max_entry: int,
     _require(f, COMMON_FIELDS + required)
     ts = _time(f, "ts")
     parsed = {name: _extra(f, name) for name in required if name in _TIME_FIELDS}
-    case_id, seq = _int(f, "case_id"), _int(f, "seq")
+    _check_times(entry_id, ts, parsed, max_ahead)
+    case_id, seq = _int(f, "case_id", MAX_CASE_ID), _int(f, "seq", MAX_SEQ)
     if not _GRID_RE.fullmatch(f["grid"]):
         raise _Reject("bad_value", f"grid={f['grid'][:40]!r}")
     try:
@@ -263,18 +342,20 @@ def _decode(entry_id: str, raw: object, max_entry: int,
 def decode_entry(entry_id: bytes | str, raw_fields: Mapping[bytes | str, bytes | str],
                  known_grid: Callable[[str], bool] | None = None, *,
                  max_entry_bytes: int = MAX_ENTRY_BYTES,
-                 max_field_bytes: int = MAX_FIELD_BYTES) -> StreamEvent | Rejected:
+                 max_field_bytes: int = MAX_FIELD_BYTES,
+                 max_ts_ahead: timedelta = MAX_TS_AHEAD) -> StreamEvent | Rejected:
     """One stream entry as a StreamEvent, or Rejected with its reason.
 
     Never raises on bad input. `known_grid` is the caller's (fast, in-memory) lookup;
     an exception from it propagates, because rejecting every entry while the caller's
-    region data is broken would silently empty the wall.
+    region data is broken would silently empty the wall. `entry_id` takes part: a ts
+    more than `max_ts_ahead` after the ID's own time is bad_time.
     """
     if isinstance(entry_id, (bytes, bytearray)):
         entry_id = bytes(entry_id).decode("ascii", "replace")
     entry_id = str(entry_id)
     try:
-        event = _decode(entry_id, raw_fields, max_entry_bytes, max_field_bytes)
+        event = _decode(entry_id, raw_fields, max_entry_bytes, max_field_bytes, max_ts_ahead)
     except _Reject as rej:
         return Rejected(entry_id, rej.reason, rej.detail)
     except Exception as exc:  # noqa: BLE001 - a codec bug must not stop the reader

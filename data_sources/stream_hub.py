@@ -6,6 +6,12 @@ subscriber that resumes (Last-Event-ID) first registers its queue, then reads it
 with XRANGE, then drains the queue skipping what the backlog already gave: nothing is
 lost between the two and nothing is sent twice.
 
+Each entry reaches a client once: the reader drops repeats of an earlier (case_id, seq)
+(data_sources.stream_skips) before anything is published, and a resuming client's backlog
+uses the reader's verdicts, or judges its entries by the same rule when they are older
+than the reader's window. The reader also counts every skipped entry by reason, once
+across all workers (SkipCounter), and logs a summary at most once a minute.
+
 Redis going away is a state, not an error: the loop reports `down` to the subscribers,
 retries every second, and resumes from the last ID it read.
 """
@@ -20,6 +26,8 @@ from dataclasses import dataclass
 
 from data_sources.redis_stream import EventStream, StreamReader
 from data_sources.stream_events import StreamEvent
+from data_sources.stream_skips import (CATCH_UP_MAX, SUMMARY, RecentKeys, SkipCounter,
+                                       SkipSummary, id_key)
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +35,6 @@ BLOCK_MS = 2000
 BATCH = 500
 BACKLOG_MAX = 5000          # a longer outage resumes with the newest entries and says so
 QUEUE_MAX = 2000            # a subscriber that falls this far behind is dropped
-
-
-def id_key(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
 
 
 @dataclass
@@ -45,22 +48,32 @@ class Subscriber:
         self.accept = accept
         self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
         self.dropped = False
+        # Its queue receives every entry after this one; its backlog stops here.
+        self.position: str | None = None
 
 
 class StreamHub:
-    def __init__(self, make_stream: Callable[[], EventStream]):
+    def __init__(self, make_stream: Callable[[], EventStream],
+                 known_grid: Callable[[str], bool] | None = None,
+                 counter_key: str | None = None, summary: SkipSummary = SUMMARY):
         self._make_stream = make_stream   # builds a stream on a blocking client
+        self.known_grid = known_grid      # unknown grids are skipped (and counted)
+        self.counter_key = counter_key    # the shared SkipCounter's key; None: no counting
+        self.summary = summary
+        self.backlog_max = BACKLOG_MAX
         self._subs: set[Subscriber] = set()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._recent: RecentKeys | None = None   # the reader's duplicate window
         self.status = {"status": "starting", "since": time.time(), "error": None}
+        # The newest entry published: every subscriber's queue gets the entries after it.
         self.last_id: str | None = None
 
     # Subscribers -----------------------------------------------------------------------
     def subscribe(self, accept: Callable[[StreamEvent], bool]) -> Subscriber:
         """Register for live batches. Raises when Redis is unreachable (the caller tells
         the browser to retry). The reader's start is resolved here, synchronously, so a
-        subscriber's backlog read afterwards always overlaps the live batches."""
+        subscriber's backlog read afterwards always meets the live batches."""
         sub = Subscriber(accept)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
@@ -69,6 +82,8 @@ class StreamHub:
                     self.last_id = StreamReader(stream).start_id_now()
                 finally:
                     stream.client.close()
+                self._recent = None
+            sub.position = self.last_id
             self._subs.add(sub)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="stream-hub",
@@ -84,32 +99,64 @@ class StreamHub:
     def subscribers(self) -> int:
         return len(self._subs)
 
-    def backlog(self, after_id: str, accept: Callable[[StreamEvent], bool]
-                ) -> tuple[list[StreamEvent], bool]:
-        """Entries after `after_id` (oldest first) and whether older ones were skipped."""
+    def backlog(self, after_id: str, accept: Callable[[StreamEvent], bool],
+                upto: str | None = None) -> tuple[list[StreamEvent], bool]:
+        """Entries after `after_id` up to `upto` (default: the tail), oldest first, without
+        duplicates, and whether older ones were skipped. Counts nothing: the live reader
+        counts every entry once."""
+        if upto is not None and id_key(upto) <= id_key(after_id):
+            return [], False
         stream = self._make_stream()
         try:
-            reader = StreamReader(stream, batch=BATCH)
+            reader = StreamReader(stream, self.known_grid, batch=BATCH)
             out, cursor, truncated = [], after_id, False
             first = stream.client.xrange(stream.key, min="(" + after_id, count=1)
-            if first:
-                # How far behind? If more than BACKLOG_MAX, jump to the newest ones.
-                newest = stream.client.xrevrange(stream.key, count=BACKLOG_MAX)
-                if len(newest) == BACKLOG_MAX and id_key(_sid(newest[-1][0])) > id_key(after_id):
-                    cursor, truncated = _before(_sid(newest[-1][0])), True
+            if not first:
+                return [], False
+            # How far behind? If more than backlog_max, jump to the newest ones.
+            newest = stream.client.xrevrange(stream.key, count=self.backlog_max)
+            if len(newest) == self.backlog_max and id_key(_sid(newest[-1][0])) > id_key(after_id):
+                cursor, truncated = _before(_sid(newest[-1][0])), True
+            # Entries the live reader has judged: its verdicts. Older ones: judged here,
+            # by the same rule, after reading the window before them.
+            dups = self._verdicts(cursor, upto)
+            if dups is None:
+                reader.dedupe = RecentKeys()
+                reader.prime(cursor)
+            stop = id_key(upto) if upto is not None else None
             while True:
                 result = reader.read(cursor, count=BATCH)
-                out.extend(e for e in result.events if accept(e))
-                if result.last_id == cursor:
+                for e in result.events:
+                    k = id_key(e.entry_id)
+                    if stop is not None and k > stop:
+                        break
+                    if (dups is None or k not in dups) and accept(e):
+                        out.append(e)
+                if result.last_id == cursor or (stop is not None
+                                                and id_key(result.last_id) >= stop):
                     break
                 cursor = result.last_id
             return out, truncated
         finally:
             stream.client.close()
 
+    def _verdicts(self, after_id: str, upto: str | None) -> set | None:
+        recent = self._recent
+        if recent is None or upto is None:
+            return None
+        return recent.duplicates_between(id_key(after_id), id_key(upto))
+
     # The reader loop -------------------------------------------------------------------
+    def _start(self, stream: EventStream, counter: SkipCounter | None) -> str:
+        """Where the reader starts: where counting stopped when that is before the first
+        entry to publish (entries nobody read are counted, not published), else there."""
+        checked = counter.checked_to() if counter is not None else None
+        if checked and id_key(checked) < id_key(self.last_id):
+            return checked
+        return self.last_id
+
     def _run(self) -> None:
-        stream, reader = None, None
+        stream, reader, counter, pos, caught_up = None, None, None, None, 0
         while True:
             with self._lock:
                 if not self._subs:
@@ -118,12 +165,39 @@ class StreamHub:
             try:
                 if stream is None:
                     stream = self._make_stream()
-                    reader = StreamReader(stream, batch=BATCH)
-                result = reader.read(self.last_id, count=BATCH, block_ms=BLOCK_MS)
-                self.last_id = result.last_id
+                    counter = (SkipCounter(stream.client, self.counter_key)
+                               if self.counter_key else None)
+                    if pos is None:
+                        pos = self._start(stream, counter)
+                    reader = StreamReader(stream, self.known_grid, batch=BATCH,
+                                          dedupe=RecentKeys())
+                    reader.prime(pos, judge=True)
+                    self._recent = reader.dedupe
+                behind = id_key(pos) < id_key(self.last_id)
+                result = reader.read(pos, count=BATCH, block_ms=None if behind else BLOCK_MS)
+                if counter is not None and result.last_id != pos:
+                    self.summary.add(counter.count(
+                        result.last_id, [(r.entry_id, r.reason) for r in result.skipped]))
+                if behind:
+                    caught_up += len(result.events) + len(result.skipped)
+                    if caught_up >= CATCH_UP_MAX and id_key(result.last_id) < id_key(self.last_id):
+                        log.warning("stream: entries from %s to %s were not checked for "
+                                    "skips (more than %d)", result.last_id, self.last_id,
+                                    CATCH_UP_MAX)
+                        result.last_id, result.events = self.last_id, []
+                        reader.prime(self.last_id, judge=True)
+                if behind and result.last_id == pos:
+                    result.last_id = self.last_id  # nothing there any more (stream reset)
+                newest = id_key(self.last_id)
+                fresh = [e for e in result.events if id_key(e.entry_id) > newest]
+                pos = result.last_id
+                if id_key(pos) > newest:
+                    self.last_id = pos
                 if self.status["status"] != "live":
                     self.status = {"status": "live", "since": time.time(), "error": None}
-                self._publish(Batch(result.events, dict(self.status)))
+                if not behind or fresh:
+                    self._publish(Batch(fresh, dict(self.status)))
+                self.summary.tick()
             except Exception as exc:  # noqa: BLE001 - Redis down: report, retry, resume
                 if self.status["status"] != "down":
                     log.warning("stream reader: %s", exc)
@@ -165,13 +239,15 @@ def follow(hub: StreamHub, sub: Subscriber, after_id: str | None,
     client: its backlog after `after_id`, then live batches, each entry once and in order."""
     last = id_key(after_id) if after_id else None
     if after_id:
-        events, truncated = hub.backlog(after_id, accept)
+        events, truncated = hub.backlog(after_id, accept, sub.position)
         if truncated:
             yield "gap", None
         for i in range(0, len(events), BATCH):
             chunk = events[i:i + BATCH]
             last = id_key(chunk[-1].entry_id)
             yield "events", chunk
+        if sub.position is not None:  # the backlog judged every entry up to there
+            last = max(last, id_key(sub.position))
     yield "status", dict(hub.status)
     sent_status, sent_at = hub.status.get("status"), time.monotonic()
     while not sub.dropped:

@@ -366,3 +366,23 @@ def test_a_region_nobody_watches_stops_costing(seeded_env, redis_url):
         if keys:
             client.delete(*keys)
         client.close()
+
+
+def test_a_city_server_does_not_count_other_cities_events_as_unknown(city):
+    """A stream carrying the whole province is normal for a city's server: another city's
+    grid is not its business, only a grid under its own root that it does not know is."""
+    app, _engine, tree = city
+    known = app.server.extensions["gridwatch_stream_hub"].known_grid
+    own = next(g for g in tree.grids() if tree.contains(ROOT, g))
+    other = next(g for g in tree.grids() if not tree.contains(ROOT, g))
+    assert known(own) and known(other) and known("320102001001001")
+    assert not known("320505999999999") and not known("110101001001001")
+
+
+def test_ancestor_code_reads_the_hierarchy_from_the_code():
+    from dashboard.hierarchy import Level, ancestor_code
+    grid = "320505001001003"
+    assert [ancestor_code(grid, lv) for lv in Level] == [
+        "320000", "320500", "320505", "320505001", "320505001001", grid]
+    with pytest.raises(ValueError):
+        ancestor_code("320500", Level.TOWNSHIP)

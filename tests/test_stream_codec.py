@@ -53,10 +53,11 @@ def test_samples_cover_every_event():
 def test_round_trip(event):
     state, own = SAMPLES[event]
     raw = {k.encode(): v.encode() for k, v in fields_for(event).items()}
-    got = decode_entry(b"1700000000000-0", raw, known_grid={GRID}.__contains__)
+    entry_id = f"{int(TS.timestamp() * 1000)}-0"  # written at the event's time
+    got = decode_entry(entry_id.encode(), raw, known_grid={GRID}.__contains__)
     assert isinstance(got, StreamEvent), got
     assert (got.entry_id, got.type, got.case_id, got.seq, got.grid, got.state) == \
-        ("1700000000000-0", event, 42, 3, GRID, state)
+        (entry_id, event, 42, 3, GRID, state)
     assert got.ts == TS and got.ts.utcoffset() == timedelta(hours=8)
     assert got.fields == own
 
@@ -146,9 +147,9 @@ def test_unknown_grid():
 
 
 def test_limits_are_parameters():
-    raw = fields_for(Event.HANDLED, note="x" * 500)
-    assert decode_entry("1-0", raw, None, max_field_bytes=400).reason == "oversized"
-    assert decode_entry("1-0", raw, None, max_entry_bytes=520).reason == "oversized"
+    raw = fields_for(Event.HANDLED, note="x" * 250)
+    assert decode_entry("1-0", raw, None, max_field_bytes=200).reason == "oversized"
+    assert decode_entry("1-0", raw, None, max_entry_bytes=270).reason == "oversized"
 
 
 def test_encode_validates():
@@ -206,3 +207,131 @@ def test_fuzz_never_raises():
             assert not got.detail.startswith("internal:"), got  # the catch-all is a bug
             reasons.add(got.reason)
     assert reasons >= {"bad_encoding", "missing_field", "bad_value", "oversized"}
+
+
+# -- bounds: well-formed but impossible values (issue 9, item 2) --------------------------
+def _id_at(when: datetime) -> str:
+    """An entry ID whose millisecond part is `when`, as Redis gives a live or backfilled entry."""
+    return f"{int(when.timestamp() * 1000)}-0"
+
+
+LIVE_ID = _id_at(TS)
+
+
+@pytest.mark.parametrize("ts", [
+    "9999-12-31T23:59:59Z",            # the probe's entry: overflowed in Asia/Shanghai
+    "9999-12-31T23:59:59+23:59",
+    "0001-01-01T00:00:00Z",
+    "0001-01-01T00:00:00+14:00",
+    "1999-12-31T23:59:59Z",
+    "2100-01-01T00:00:00Z",
+    "2100-01-01T00:00:00+08:00",       # year 2100 as written, even if 2099 in UTC
+    "2099-12-31T23:00:00-05:00",       # 2100 in UTC
+    "2000-01-01T07:00:00+08:00",       # 1999 in UTC
+    "2026-11-23T09:15:02+23:59",       # no time zone is 23 h 59 min from UTC
+    "2026-11-23T09:15:02-15:00",
+])
+def test_impossible_times_are_bad_time(ts):
+    for entry_id in (LIVE_ID, "0-0", "5-1"):
+        got = decode_entry(entry_id, _mutate(Event.HANDLED, ts=ts), None)
+        assert isinstance(got, Rejected) and got.reason == "bad_time", (entry_id, got)
+    with pytest.raises(ValueError):
+        parse_time(ts)
+
+
+def test_ts_not_later_than_its_entry_id():
+    def decode(ts: datetime, entry_id: str = LIVE_ID):
+        return decode_entry(entry_id, _mutate(Event.HANDLED, ts=ts.isoformat()), None)
+    assert isinstance(decode(TS), StreamEvent)
+    assert isinstance(decode(TS - timedelta(days=300)), StreamEvent)  # a late replay: fine
+    assert isinstance(decode(TS + timedelta(minutes=4, seconds=59)), StreamEvent)  # skew
+    for ahead in (timedelta(minutes=5, seconds=1), timedelta(days=1), timedelta(days=3650)):
+        got = decode(TS + ahead)
+        assert got.reason == "bad_time" and "after its entry ID" in got.detail, got
+    # A backfill writes IDs at event times: the same rule holds there.
+    old = TS - timedelta(days=20)
+    assert isinstance(decode(old, _id_at(old)), StreamEvent)
+    assert decode(old + timedelta(hours=1), _id_at(old)).reason == "bad_time"
+    # IDs that carry no real time (chosen by hand, or the encoder's "0-0") only get the
+    # absolute bounds; so do IDs that are not IDs at all.
+    for entry_id in ("0-0", "5-0", "4102444800000-0", "garbage", "\udcff"):
+        assert isinstance(decode(TS + timedelta(days=3650), entry_id), StreamEvent), entry_id
+    assert decode(TS, "5-0").entry_id == "5-0"
+    # The allowance is a parameter.
+    assert decode_entry(LIVE_ID, _mutate(Event.HANDLED, ts=(TS + timedelta(seconds=2)).isoformat()),
+                        None, max_ts_ahead=timedelta(seconds=1)).reason == "bad_time"
+
+
+@pytest.mark.parametrize("event,field,value,ok", [
+    (Event.REGISTERED, "deadline", "9999-12-31T23:59:59Z", False),
+    (Event.REGISTERED, "sign_deadline", "0001-01-01T00:00:00Z", False),
+    (Event.REGISTERED, "deadline", (TS + timedelta(days=367)).isoformat(), False),
+    (Event.REGISTERED, "sign_deadline", (TS - timedelta(days=367)).isoformat(), False),
+    (Event.EXTENDED, "deadline", (TS + timedelta(days=365)).isoformat(), True),
+    (Event.EXTENDED, "deadline", (TS - timedelta(days=2)).isoformat(), True),
+    (Event.EXTENDED, "deadline", "2099-06-01T00:00:00+08:00", False),
+])
+def test_deadlines_within_a_year_of_ts(event, field, value, ok):
+    got = decode_entry(LIVE_ID, _mutate(event, **{field: value}), None)
+    if ok:
+        assert isinstance(got, StreamEvent), got
+    else:
+        assert got.reason == "bad_time" and field in got.detail, got
+
+
+@pytest.mark.parametrize("event,changes,ok", [
+    (Event.HANDLED, {"case_id": str(2**53 - 1)}, True),
+    (Event.HANDLED, {"case_id": str(2**53)}, False),             # a browser would round it
+    (Event.HANDLED, {"case_id": "9" * 18}, False),
+    (Event.HANDLED, {"seq": "32767"}, True),
+    (Event.HANDLED, {"seq": "32768"}, False),                    # case_event.seq: smallint
+    (Event.HANDLED, {"seq": "999999999999"}, False),
+    (Event.REPORTED, {"case_no": "N" * 32}, True),
+    (Event.REPORTED, {"case_no": "N" * 33}, False),
+    (Event.REPORTED, {"case_no": "长" * 600}, False),              # fits 2 KiB, not a row
+    (Event.REPORTED, {"case_no": "JS-0001\n<b>"}, False),
+    (Event.REPORTED, {"case_no": "JS\x00001"}, False),
+    (Event.REPORTED, {"subcategory": "婚姻家庭邻里纠纷"}, True),
+    (Event.REPORTED, {"subcategory": "纠" * 17}, False),
+    (Event.HANDLED, {"note": "已清理。\n第二行\t备注"}, True),
+    (Event.HANDLED, {"note": "x" * 256}, True),
+    (Event.HANDLED, {"note": "x" * 257}, False),
+    (Event.HANDLED, {"note": "bell\x07"}, False),
+])
+def test_bounded_values(event, changes, ok):
+    got = decode_entry(LIVE_ID, _mutate(event, **changes), None)
+    if ok:
+        assert isinstance(got, StreamEvent), got
+    else:
+        assert isinstance(got, Rejected) and got.reason == "bad_value", got
+
+
+def test_encoder_refuses_what_the_decoder_rejects():
+    with pytest.raises(ValueError, match="bad_time"):
+        encode_event(Event.HANDLED, case_id=1, seq=1, ts=datetime(9999, 12, 31, tzinfo=timezone.utc),
+                     grid=GRID, state="VERIFYING")
+    with pytest.raises(ValueError, match="bad_value"):
+        encode_event(Event.HANDLED, case_id=1, seq=40000, ts=TS, grid=GRID, state="VERIFYING")
+
+
+def test_every_accepted_time_converts_to_any_zone():
+    """Whatever the decoder accepts, the ticker can show: no overflow in any time zone."""
+    from zoneinfo import ZoneInfo
+    zones = [ZoneInfo(z) for z in ("Asia/Shanghai", "Pacific/Kiritimati", "Etc/GMT+12")]
+    rng = random.Random(9)
+    years = [1, 999, 1999, 2000, 2001, 2026, 2098, 2099, 2100, 9999]
+    offsets = ["Z", "+00:00", "+08:00", "+14:00", "-12:00", "+23:59", "-23:59"]
+    accepted = 0
+    for _ in range(3000):
+        ts = (f"{rng.choice(years):04d}-{rng.choice([1, 12]):02d}-{rng.choice([1, 31]):02d}"
+              f"T{rng.choice([0, 23]):02d}:59:59{rng.choice(offsets)}")
+        deadline = ts.replace(ts[:4], f"{rng.choice(years):04d}", 1)
+        raw = _mutate(Event.EXTENDED, ts=ts, deadline=deadline)
+        got = decode_entry(rng.choice(["0-0", LIVE_ID, "4102444799999-0"]), raw, None)
+        if isinstance(got, StreamEvent):
+            accepted += 1
+            for zone in zones:
+                got.ts.astimezone(zone).strftime("%H:%M:%S")
+                got.fields["deadline"].astimezone(zone)
+                (got.fields["deadline"] - got.ts).total_seconds()
+    assert accepted > 100
