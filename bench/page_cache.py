@@ -1,5 +1,5 @@
 """What a viewer of /kpi and /region waits for with the shared page aggregates
-(dashboard/page_cache.py), against computing every view model from scratch, on a database
+(dashboard/cache/page_memo.py), against computing every view model from scratch, on a database
 seeded by bench/seed_and_query.py and a real Redis.
 
     python -m bench.page_cache --database-url postgresql+psycopg://postgres@127.0.0.1:5432/gridwatch_bench \\
@@ -32,13 +32,13 @@ from flask_caching import Cache
 
 from bench.seed_and_query import (DEFAULT_URL, REGION, TZ, check_bench_db, data_size,
                                   fresh_engine, machine, write_section)
-from dashboard import kpi_view, region_view, url_state
-from dashboard.page_cache import PageMemo, direct
-from dashboard.settings import Settings
+from dashboard.views import kpi as kpi_view, region as region_view, url_state
+from dashboard.cache.page_memo import PageMemo, direct
+from dashboard.app.settings import Settings
 from data_sources.database import CaseDatabase
 from data_sources.redis_client import make_client
 from data_sources.regions import RegionTree
-from data_sources.view_cache import SharedViews
+from dashboard.cache.shared_views import SharedViews
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -23,11 +23,11 @@ from tqdm import tqdm
 
 from bench.seed_and_query import (DEFAULT_URL, REGION, TZ, check_bench_db, data_size,
                                   default_now, fresh_engine, machine, seed, write_section)
-from dashboard import case_view, kpi_view, region_view, url_state
-from dashboard.hierarchy import Level
-from dashboard.scope import RegionScope
-from dashboard.settings import Settings
-from dashboard.view_common import counts_by_child, trend_series
+from dashboard.views import case as case_view, kpi as kpi_view, region as region_view, url_state
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.scope import RegionScope
+from dashboard.app.settings import Settings
+from dashboard.views.common import counts_by_child, trend_series
 from data_sources import case_list
 from data_sources.database import CaseDatabase
 from data_sources.regions import RegionTree

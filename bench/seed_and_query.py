@@ -33,9 +33,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
-from dashboard import periods
-from dashboard.hierarchy import Level
-from dashboard.scope import RegionScope
+from dashboard.domain import periods
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.scope import RegionScope
 from data_sources import case_queries as q
 from data_sources.database import CaseDatabase, make_engine
 from data_sources.regions import RegionTree, import_region

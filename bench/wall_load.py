@@ -374,7 +374,7 @@ def main(argv=None) -> int:
         print("[load]", seeded, flush=True)
         result["meta"]["seed"] = seeded
         sim_log = open(data_dir / "simulate.log", "ab")
-        sim = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "simulate", "--speed",
+        sim = subprocess.Popen([sys.executable, "-m", "dashboard.app.cli", "simulate", "--speed",
                                 str(args.speed)], env=env, cwd=ROOT, stdout=sim_log,
                                stderr=sim_log)
         dep.start(workers=args.workers)

@@ -188,7 +188,7 @@ def run(args) -> dict:
         print("[soak]", out.strip().splitlines()[-1], flush=True)
         meta["seed"] = out.strip().splitlines()[-1]
         sim_log = open(data_dir / "simulate.log", "ab")
-        sim = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "simulate", "--speed",
+        sim = subprocess.Popen([sys.executable, "-m", "dashboard.app.cli", "simulate", "--speed",
                                 str(args.speed)], env=env, cwd=ROOT, stdout=sim_log,
                                stderr=sim_log)
         dep.start(workers=2)

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
-from dashboard.ranking import ScoreWeights
-from dashboard.wall_view import build_live, build_period, previous_counts
+from dashboard.domain.ranking import ScoreWeights
+from dashboard.views.wall.model import build_live, build_period, previous_counts
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
 

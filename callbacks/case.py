@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from callbacks.page_common import bad_input_page, lang_of
-from dashboard import case_view, url_state
-from dashboard.url_state import BadInput
+from dashboard.views import case as case_view, url_state
+from dashboard.views.url_state import BadInput
 from layouts import case as case_layout
 
 

@@ -7,9 +7,10 @@ from dash import Input, Output, State, ctx as dash_ctx, dcc, no_update
 
 from callbacks.page_common import bad_input_page, lang_of, push, state_of
 from callbacks.router import parse_query
-from dashboard import export, kpi_view, metrics, url_state
-from dashboard.url_state import BadInput
-from dashboard.view_common import resolve_scope
+from dashboard.views import export, kpi as kpi_view, url_state
+from dashboard.domain import metrics
+from dashboard.views.url_state import BadInput
+from dashboard.views.common import resolve_scope
 from layouts import kpi as kpi_layout
 
 

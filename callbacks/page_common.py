@@ -5,8 +5,8 @@ from __future__ import annotations
 from dash import no_update
 
 from callbacks.router import parse_query
-from dashboard import url_state
-from dashboard.url_state import BadInput
+from dashboard.views import url_state
+from dashboard.views.url_state import BadInput
 from layouts.errors import error_page
 
 

@@ -10,7 +10,7 @@ from dash import Input, Output, State, ctx as dash_ctx, no_update
 from callbacks import case, kpi, region
 from callbacks.page_common import push, state_of
 from callbacks.router import parse_query
-from dashboard import url_state
+from dashboard.views import url_state
 
 
 def register(app, ctx) -> None:

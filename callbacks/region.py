@@ -9,9 +9,10 @@ from dash import Input, Output, State, ctx as dash_ctx, dcc, no_update
 
 from callbacks.page_common import bad_input_page, lang_of, push, state_of
 from callbacks.router import parse_query
-from dashboard import case_view, export, metrics, region_view, url_state
-from dashboard.url_state import BadInput
-from dashboard.view_common import resolve_scope
+from dashboard.views import case as case_view, export, region as region_view, url_state
+from dashboard.domain import metrics
+from dashboard.views.url_state import BadInput
+from dashboard.views.common import resolve_scope
 from layouts import region as region_layout
 from layouts.region import CASE_COLUMNS
 

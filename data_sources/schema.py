@@ -44,7 +44,7 @@ region = Table(
     "region", metadata,
     Column("code", String(20), primary_key=True),
     Column("parent_code", String(20), index=True),
-    Column("level", SmallInteger, nullable=False),  # dashboard.hierarchy.Level
+    Column("level", SmallInteger, nullable=False),  # dashboard.domain.hierarchy.Level
     Column("name", String(64), nullable=False),
     Column("population", BigInteger, nullable=False, default=0),
     Column("lon", Float), Column("lat", Float),      # centroid / point location

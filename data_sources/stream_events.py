@@ -8,7 +8,7 @@ Every entry's fields are UTF-8 strings.
 
 Always present:
     v           schema version, "1"; any other value is rejected (unknown_version)
-    type        event type, a dashboard.states.Event value, e.g. "DISPATCHED"
+    type        event type, a dashboard.domain.states.Event value, e.g. "DISPATCHED"
     case_id     the case's id in the case database: integer 1 .. 2**53 - 1 (the largest
                 integer a browser's JSON keeps exactly; the ticker links to it)
     seq         the case's event sequence number, integer 1 .. 32767 (1 is its REPORTED;
@@ -23,12 +23,12 @@ Always present:
                 event is never later than its ID; a ts far in the future is a corrupt
                 entry (it used to overflow when converted to the region's time zone).
     grid        15-digit grid code of the case
-    state       the case's dashboard.states.State after the event; must be a state
+    state       the case's dashboard.domain.states.State after the event; must be a state
                 the event can lead to (REPORTED -> REPORTED, CLOSED -> CLOSED, ...)
 
 Per type (required):
     REPORTED            case_no, category, subcategory, source, urgency
-                        (category, source, urgency from dashboard.catalog vocabularies;
+                        (category, source, urgency from dashboard.domain.catalog vocabularies;
                         subcategory is free text, as sources name them differently)
     REGISTERED          deadline, sign_deadline (ISO 8601 with offset, the same absolute
                         bounds as ts, and within MAX_DEADLINE_SPAN (366 days) of ts either
@@ -70,10 +70,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from dashboard.catalog import (CATEGORIES, RATINGS, RESOLUTION_LEVELS, SOURCES,
+from dashboard.domain.catalog import (CATEGORIES, RATINGS, RESOLUTION_LEVELS, SOURCES,
                                SUPERVISION_LEVELS, URGENCIES)
-from dashboard.hierarchy import is_valid_code
-from dashboard.states import TRANSITIONS, Event, State
+from dashboard.domain.hierarchy import is_valid_code
+from dashboard.domain.states import TRANSITIONS, Event, State
 
 SCHEMA_VERSION = "1"
 MAX_ENTRY_BYTES = 8 * 1024

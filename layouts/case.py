@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashboard.url_state import PageState, encode
+from dashboard.views.url_state import PageState, encode
 from layouts.page_parts import GRID_STYLE, frame, panel
 
 STATUS_CLASS = {"已超期": "gw-missed", "超期办结": "gw-missed", "将到期": "gw-warn",

@@ -6,10 +6,10 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashboard.hierarchy import Level
-from dashboard.kpi_view import RANKING_COLUMNS, ranking_headers
-from dashboard.ranking import SUB_SCORES
-from dashboard.url_state import PageState, encode
+from dashboard.domain.hierarchy import Level
+from dashboard.views.kpi import RANKING_COLUMNS, ranking_headers
+from dashboard.domain.ranking import SUB_SCORES
+from dashboard.views.url_state import PageState, encode
 from layouts import charts
 from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
 

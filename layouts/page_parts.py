@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from dashboard.url_state import PERIODS, PageState, encode
+from dashboard.views.url_state import PERIODS, PageState, encode
 
 GRID_STYLE = {"width": "100%"}
 
@@ -43,7 +43,7 @@ def period_picker(state: PageState) -> html.Div:
 
 def toolbar(model: dict, state: PageState) -> html.Div:
     """Period picker, the period it shows and when its figures were computed (they are
-    shared between viewers for a minute: dashboard/page_cache.py)."""
+    shared between viewers for a minute: dashboard/cache/page_memo.py)."""
     at = model["as_of"]
     return html.Div(className="gw-toolbar", children=[
         period_picker(state),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashboard import metrics
-from dashboard.hierarchy import Level
-from dashboard.region_view import TABLE_METRICS
-from dashboard.states import STATE_ZH
-from dashboard.url_state import BASES, FILTERS, SORTS, PageState, encode
+from dashboard.domain import metrics
+from dashboard.domain.hierarchy import Level
+from dashboard.views.region import TABLE_METRICS
+from dashboard.domain.states import STATE_ZH
+from dashboard.views.url_state import BASES, FILTERS, SORTS, PageState, encode
 from layouts import charts
 from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
 

@@ -1,6 +1,6 @@
 """The wall (大屏): a fixed design canvas of panels, scaled to any screen by assets/wall.js.
 
-This module only turns view models (dashboard.wall_view) into components. The canvas is
+This module only turns view models (dashboard.views.wall.model) into components. The canvas is
 1920×1080 for 16:9 screens and 3840×1080 for 32:9 spliced walls; CSS grid areas place the
 same panels in each profile (assets/wall.css).
 """
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
-from dashboard.wall_metrics import BAD_TO_GOOD, METRICS, colours
+from dashboard.domain.wall_metrics import BAD_TO_GOOD, METRICS, colours
 from layouts.wall_charts import CONFIG
 from layouts.wall_text import t, time_left
 
@@ -280,7 +280,7 @@ def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12
         case_no = r["case_no"]
         place = r["community"] if privacy else f"{r['community']} {r['grid']}"
         if privacy:
-            from dashboard.ticker import mask_case_no
+            from dashboard.views.wall.ticker import mask_case_no
             case_no = mask_case_no(case_no)
         out.append(html.Div(className="gw-w-orow", children=[
             html.Span(tag[1], className=f"gw-badge gw-badge-{tag[0]}"),

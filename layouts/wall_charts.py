@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from dashboard.wall_metrics import BAD_TO_GOOD, NO_DATA, Metric, colours
+from dashboard.domain.wall_metrics import BAD_TO_GOOD, NO_DATA, Metric, colours
 
 INK = "#e6edf7"
 MUTED = "#9fb0c8"

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dashboard.catalog import CATEGORIES, CATEGORY_WEIGHTS, SOURCES, URGENCIES
+from dashboard.domain.catalog import CATEGORIES, CATEGORY_WEIGHTS, SOURCES, URGENCIES
 
 # Intake per 1,000 residents per day (DOMAIN.md §7: 0.6–1.5).
 BASE_INTAKE_PER_1000 = 1.0

@@ -2,7 +2,7 @@
 
 The same function plans a new case (state None) for the backfill and continues an open
 case the live simulator picked up from the database, so both follow one model. Every step
-is applied to a scratch copy of the row through dashboard.projection.apply_event, which
+is applied to a scratch copy of the row through dashboard.domain.projection.apply_event, which
 refuses illegal transitions: a plan can only be a legal path.
 """
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dashboard.catalog import RESOLUTION_LEVELS
-from dashboard.deadlines import case_deadlines, card_times
-from dashboard.projection import apply_event
-from dashboard.states import Event as E
-from dashboard.workdays import add_working_days
+from dashboard.domain.catalog import RESOLUTION_LEVELS
+from dashboard.domain.deadlines import case_deadlines, card_times
+from dashboard.domain.projection import apply_event
+from dashboard.domain.states import Event as E
+from dashboard.domain.workdays import add_working_days
 from simulator import calibration as cal
 from simulator.calibration import CityProfile
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from tqdm import tqdm
 
-from dashboard.projection import new_case_row
+from dashboard.domain.projection import new_case_row
 from simulator import calibration as cal
 from simulator.lifecycle import Step, plan_case
 from simulator.output import apply_step

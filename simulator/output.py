@@ -3,7 +3,7 @@ the database and entries for the Redis Stream. One function each, so both always
 """
 from __future__ import annotations
 
-from dashboard.projection import apply_event
+from dashboard.domain.projection import apply_event
 from data_sources.database import json_detail
 from data_sources.stream_events import encode_event
 from simulator.lifecycle import Step

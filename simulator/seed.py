@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from tqdm import tqdm
 
-from dashboard.projection import new_case_row
-from dashboard.workdays import is_workday
+from dashboard.domain.projection import new_case_row
+from dashboard.domain.workdays import is_workday
 from simulator import calibration as cal
 from simulator.lifecycle import plan_case_and_row
 from simulator.output import apply_step, event_row, stream_fields

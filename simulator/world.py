@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dashboard.hierarchy import Level
+from dashboard.domain.hierarchy import Level
 from simulator.calibration import CityProfile, city_profile
 
 

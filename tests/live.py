@@ -66,7 +66,7 @@ class Deployment:
         return f"http://127.0.0.1:{self.port}"
 
     def cli(self, *args: str, timeout: float = 600) -> str:
-        out = subprocess.run([sys.executable, "-m", "dashboard.cli", *args], env=self.env,
+        out = subprocess.run([sys.executable, "-m", "dashboard.app.cli", *args], env=self.env,
                              cwd=ROOT, capture_output=True, text=True, timeout=timeout)
         if out.returncode != 0:
             raise RuntimeError(f"gridwatch {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
@@ -76,7 +76,7 @@ class Deployment:
         self.log_path = self.data_dir / f"serve-{self.port}.log"
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dashboard.cli", "serve", "--port", str(self.port),
+            [sys.executable, "-m", "dashboard.app.cli", "serve", "--port", str(self.port),
              "--workers", str(workers)], env=self.env, cwd=ROOT, stdout=log, stderr=log)
         wait_http(self.url + "/healthz", timeout=90)
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from dashboard import create_app
-from dashboard.settings import Settings
+from dashboard.app.settings import Settings
 from data_sources.database import CaseDatabase
 from tests.live import operator_headers, stop_app_threads
 from tests.test_database import CASES, make_case

@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dashboard.catalog import CATEGORIES, SOURCES, URGENCIES
-from dashboard.hierarchy import Level
-from dashboard.periods import Window
-from dashboard.scope import RegionScope
+from dashboard.domain.catalog import CATEGORIES, SOURCES, URGENCIES
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.periods import Window
+from dashboard.domain.scope import RegionScope
 from data_sources import case_list
 from data_sources.case_list import COUNT_CAP, MAX_OFFSET, PAGE_SIZE, CaseQuery
 from data_sources.database import CaseDatabase

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from dashboard.hierarchy import Level
-from dashboard.kpis import compute_kpis
-from dashboard.periods import Window, day_window
-from dashboard.projection import apply_event, new_case_row
-from dashboard.scope import RegionScope
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import compute_kpis
+from dashboard.domain.periods import Window, day_window
+from dashboard.domain.projection import apply_event, new_case_row
+from dashboard.domain.scope import RegionScope
 from data_sources import case_queries as q
 from data_sources.database import CaseDatabase
 

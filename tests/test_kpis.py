@@ -1,7 +1,7 @@
 """KPI formulas against published figures (DOMAIN.md §5) and their no-data edges."""
 import pytest
 
-from dashboard.kpis import (KpiCounts, closure_rate, compute_kpis, on_time_rate, rate,
+from dashboard.domain.kpis import (KpiCounts, closure_rate, compute_kpis, on_time_rate, rate,
                             satisfaction_rate)
 
 

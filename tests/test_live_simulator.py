@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dashboard.projection import apply_event
-from dashboard.states import replay
+from dashboard.domain.projection import apply_event
+from dashboard.domain.states import replay
 from data_sources.database import CaseDatabase
 from data_sources.redis_client import make_client
 from data_sources.redis_stream import EventStream, StreamReader

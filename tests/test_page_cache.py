@@ -1,4 +1,4 @@
-"""Aggregates of /kpi and /region shared between viewers (dashboard/page_cache.py), on the
+"""Aggregates of /kpi and /region shared between viewers (dashboard/cache/page_memo.py), on the
 real Redis and the seeded database: the cached view model is the one computed directly,
 one computation serves every viewer within the interval, a stale one is shown only within
 its bound and says how old it is."""
@@ -12,15 +12,15 @@ import pytest
 from flask import Flask
 from flask_caching import Cache
 
-from dashboard import kpi_view, region_view, url_state
-from dashboard.page_cache import PageMemo, direct, region_key
-from dashboard.periods import this_month
-from dashboard.scope import RegionScope
-from dashboard.hierarchy import Level
-from dashboard.settings import Settings
+from dashboard.views import kpi as kpi_view, region as region_view, url_state
+from dashboard.cache.page_memo import PageMemo, direct, region_key
+from dashboard.domain.periods import this_month
+from dashboard.domain.scope import RegionScope
+from dashboard.domain.hierarchy import Level
+from dashboard.app.settings import Settings
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
-from data_sources.view_cache import SharedViews
+from dashboard.cache.shared_views import SharedViews
 
 TZ = "Asia/Shanghai"
 
@@ -134,7 +134,7 @@ def _app(seeded_env, redis_url, key_prefix, **overrides):
 
 def test_landing_pages_are_kept_computed_by_one_worker(seeded_env, redis_url, key_prefix,
                                                        redis_client):
-    from dashboard.page_cache import LandingWarmer
+    from dashboard.cache.page_memo import LandingWarmer
     app = _app(seeded_env, redis_url, key_prefix)
     warmer, views = (app.server.extensions[k] for k in ("gridwatch_page_warmer", "gridwatch_views"))
     now = datetime.now(timezone.utc)
@@ -196,7 +196,7 @@ def test_page_loads_add_no_keys_within_an_interval_and_all_expire(env, views, re
 
 
 def test_in_process_copies_are_bounded_when_redis_is_down(key_prefix):
-    from data_sources import view_cache
+    from dashboard.cache import shared_views as view_cache
     from data_sources.redis_client import make_client
     app = Flask(__name__)
     cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": "redis://127.0.0.1:1/0",

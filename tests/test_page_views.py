@@ -7,13 +7,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard import case_view, kpi_view, metrics, region_view, url_state
-from dashboard.hierarchy import Level
-from dashboard.kpis import KpiCounts, compute_kpis
-from dashboard.ranking import rank_children
-from dashboard.scope import RegionScope
-from dashboard.settings import Settings
-from dashboard.url_state import BadInput
+from dashboard.views import case as case_view, kpi as kpi_view, region as region_view, url_state
+
+from dashboard.domain import metrics
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import KpiCounts, compute_kpis
+from dashboard.domain.ranking import rank_children
+from dashboard.domain.scope import RegionScope
+from dashboard.app.settings import Settings
+from dashboard.views.url_state import BadInput
 from data_sources import case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree

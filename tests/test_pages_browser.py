@@ -11,12 +11,12 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from dashboard import periods
-from dashboard.hierarchy import Level
-from dashboard.kpis import compute_kpis
-from dashboard.metrics import KEYS, value
-from dashboard.ranking import ScoreWeights, rank_children
-from dashboard.scope import RegionScope
+from dashboard.domain import periods
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import compute_kpis
+from dashboard.domain.metrics import KEYS, value
+from dashboard.domain.ranking import ScoreWeights, rank_children
+from dashboard.domain.scope import RegionScope
 from data_sources import case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree

@@ -1,8 +1,8 @@
 """The composite score and ranking (DOMAIN.md §6), on plain counts."""
 import pytest
 
-from dashboard.kpis import KpiCounts
-from dashboard.ranking import (ScoreWeights, board_size, competition_ranks, rank_children,
+from dashboard.domain.kpis import KpiCounts, compute_kpis
+from dashboard.domain.ranking import (ScoreWeights, board_size, competition_ranks, rank_children,
                                score)
 
 
@@ -56,7 +56,7 @@ def test_thin_samples_are_flagged_and_scored_at_the_parents_rate():
     parent = counts(sat=96)
     thin = KpiCounts(intake=10, closed=10, due=10, closed_on_time=10, rated=10, satisfied=10,
                      dispatches=10, signed_in_time=10)
-    s = score(thin, fallback=__import__("dashboard.kpis").kpis.compute_kpis(parent))
+    s = score(thin, fallback=compute_kpis(parent))
     assert s.sub("satisfaction").thin
     assert s.sub("satisfaction").points == pytest.approx(30 - 0.6 * 2)  # parent's 96%
     assert not s.ranked  # every rate thin: not ranked on noise
@@ -96,7 +96,7 @@ def test_weights_from_configuration():
 
 
 def test_settings_reject_bad_weights_at_start():
-    from dashboard.settings import Settings
+    from dashboard.app.settings import Settings
     with pytest.raises(ValueError, match="unknown score weight"):
         Settings.from_env({"GRIDWATCH_SCORE_WEIGHTS": '{"nope": 1}'})
     s = Settings.from_env({"GRIDWATCH_SCORE_WEIGHTS": '{"closure": 20}'})

@@ -14,7 +14,7 @@ import shapely
 import sqlalchemy as sa
 from shapely.geometry import shape
 
-from dashboard.hierarchy import Level
+from dashboard.domain.hierarchy import Level
 from data_sources.region_import import (
     CITY_POPULATION_2020,
     PROVINCE_POPULATION_2020,

@@ -1,8 +1,8 @@
 """Region scope: a request can only narrow the scope it was given, never widen it."""
 import pytest
 
-from dashboard.hierarchy import Level
-from dashboard.scope import OutOfScope, RegionScope, narrow
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from data_sources.database import CaseDatabase
 from data_sources.regions import RegionTree, import_region
 

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from dashboard.states import IllegalTransition, replay
+from dashboard.domain.states import IllegalTransition, replay
 from data_sources.database import CaseDatabase
 from data_sources.regions import RegionTree, import_region
 from data_sources.schema import case, case_event

@@ -3,7 +3,7 @@ import itertools
 
 import pytest
 
-from dashboard.states import (TRANSITIONS, Event, IllegalTransition, State, next_state,
+from dashboard.domain.states import (TRANSITIONS, Event, IllegalTransition, State, next_state,
                               replay)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dashboard.states import State
+from dashboard.domain.states import State
 from data_sources.redis_client import make_client
 from data_sources.redis_stream import EventStream, StreamReader, id_time, stream_health
 from data_sources.stream_events import encode_event

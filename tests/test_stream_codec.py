@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dashboard.states import Event, State
+from dashboard.domain.states import Event, State
 from data_sources.stream_events import (REJECT_REASONS, Rejected, StreamEvent, decode_entry,
                                         encode_event, parse_time)
 

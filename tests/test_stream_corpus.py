@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from dashboard import create_app
-from dashboard.settings import Settings
+from dashboard.app.settings import Settings
 from data_sources.database import CaseDatabase
 from data_sources.redis_stream import EventStream
 from data_sources.regions import RegionTree, import_region

@@ -229,10 +229,10 @@ def test_ticker_rows_skip_an_event_that_cannot_be_shown():
     """Defence in depth: an event the codec let through but the ticker cannot draw (here a
     year 9999 made by hand) is skipped and counted; the rows of the others go out."""
     from zoneinfo import ZoneInfo  # noqa: F401 - the service converts to Asia/Shanghai
-    from dashboard.context import AppContext
-    from dashboard.settings import Settings
-    from dashboard.states import Event, State
-    from dashboard.wall_service import WallService
+    from dashboard.app.context import AppContext
+    from dashboard.app.settings import Settings
+    from dashboard.domain.states import Event, State
+    from dashboard.views.wall.service import WallService
     from data_sources import stream_skips
 
     class Node:

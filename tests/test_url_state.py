@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard import url_state as us
-from dashboard.url_state import BadInput
+from dashboard.views import url_state as us
+from dashboard.views.url_state import BadInput
 
 TZ = "Asia/Shanghai"
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=timezone.utc)  # 16:30 in Shanghai, a Friday

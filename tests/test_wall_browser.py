@@ -199,10 +199,10 @@ def test_redis_down_is_shown_and_recovers_without_reload(seeded_env, browser, tm
 
 
 def _expected_kpis(db_url: str, region: str, level: int):
-    from dashboard.hierarchy import Level
-    from dashboard.kpis import compute_kpis
-    from dashboard.periods import today
-    from dashboard.scope import RegionScope
+    from dashboard.domain.hierarchy import Level
+    from dashboard.domain.kpis import compute_kpis
+    from dashboard.domain.periods import today
+    from dashboard.domain.scope import RegionScope
     from data_sources.case_queries import kpi_counts
     eng = sa.create_engine(db_url)
     now = datetime.now(timezone.utc)

@@ -8,10 +8,10 @@ import pytest
 from flask import Flask
 from flask_caching import Cache
 
-from dashboard.kpis import KpiCounts
-from dashboard.ticker import mask_case_no
-from dashboard.wall_metrics import METRICS, colours
-from data_sources.view_cache import SharedViews
+from dashboard.domain.kpis import KpiCounts
+from dashboard.views.wall.ticker import mask_case_no
+from dashboard.domain.wall_metrics import METRICS, colours
+from dashboard.cache.shared_views import SharedViews
 from layouts.wall_text import duration, time_left
 
 
@@ -123,7 +123,7 @@ def test_map_colours_mean_the_same_in_every_metric():
 
 
 def test_live_view_keeps_last_good_sections_when_the_database_fails():
-    from dashboard.wall_view import build_live
+    from dashboard.views.wall.model import build_live
     import sqlalchemy as sa
 
     class Region:
@@ -157,13 +157,13 @@ def test_live_view_keeps_last_good_sections_when_the_database_fails():
      []),
 ])
 def test_wall_config_falls_back_instead_of_failing(query, expect, notice):
-    from dashboard.context import AppContext
-    from dashboard.settings import Settings
-    from dashboard.wall_service import WallService
+    from dashboard.app.context import AppContext
+    from dashboard.app.settings import Settings
+    from dashboard.views.wall.service import WallService
 
     from types import SimpleNamespace
 
-    from dashboard.hierarchy import level_of
+    from dashboard.domain.hierarchy import level_of
 
     class Tree:
         def __contains__(self, code):

@@ -2,9 +2,9 @@
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from dashboard.deadlines import time_status
-from dashboard.periods import this_month, today
-from dashboard.workdays import add_working_days, is_workday
+from dashboard.domain.deadlines import time_status
+from dashboard.domain.periods import this_month, today
+from dashboard.domain.workdays import add_working_days, is_workday
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import click
 
-from dashboard.runtime import Runtime
-from dashboard.settings import Settings
+from dashboard.app.runtime import Runtime
+from dashboard.app.settings import Settings
 
 log = logging.getLogger("gridwatch")
 # Three weeks: the slowest open cases (红牌 at 10 working days, 15-day deadlines plus
@@ -229,7 +229,7 @@ def _start_web(settings: Settings, host: str, port: int, workers: int) -> subpro
     env.update(settings_env(settings))
     cmd = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(workers),
            "-b", f"{host}:{port}", "--no-control-socket", "--graceful-timeout", "5",
-           "--log-level", "warning", "dashboard.wsgi:build()"]
+           "--log-level", "warning", "dashboard.app.wsgi:build()"]
     from data_sources.embedded_redis import pdeathsig_preexec
     return subprocess.Popen(cmd, env=env, preexec_fn=pdeathsig_preexec())
 
@@ -319,7 +319,7 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
 @click.pass_context
 def health(ctx):
     """Print the state of the database and Redis as JSON (exit 1 when one is down)."""
-    from dashboard.health import collect_health
+    from dashboard.views.health import collect_health
     with Runtime(_settings(ctx)) as rt:
         report = collect_health(rt)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))

@@ -30,7 +30,7 @@ class Settings:
     # A stream whose newest entry is older than this is reported as lagging.
     stream_lag_warn_seconds: float = 120.0
     secret_key: str | None = None
-    # Composite-score weights as JSON (dashboard.ranking.ScoreWeights), e.g. '{"on_time": 40}'.
+    # Composite-score weights as JSON (dashboard.domain.ranking.ScoreWeights), e.g. '{"on_time": 40}'.
     score_weights: str | None = None
     # 满意率 target drawn on the wall and /kpi: Jiangsu's published 2021 figure.
     satisfaction_target: float = 97.68
@@ -91,11 +91,11 @@ class Settings:
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
         settings = cls(**values)
-        from dashboard.ranking import ScoreWeights
+        from dashboard.domain.ranking import ScoreWeights
         ScoreWeights.from_json(settings.score_weights)  # fail at start, not on a wall
         return settings
 
     @property
     def weights(self):
-        from dashboard.ranking import ScoreWeights
+        from dashboard.domain.ranking import ScoreWeights
         return ScoreWeights.from_json(self.score_weights)

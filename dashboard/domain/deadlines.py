@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dashboard.workdays import add_working_days
+from dashboard.domain.workdays import add_working_days
 
 # Categories that are complex by nature get the 15-working-day limit.
 COMPLEX_SUBCATEGORIES = frozenset({"征地拆迁", "土地山林权属", "劳资纠纷", "医患纠纷", "信访诉求"})

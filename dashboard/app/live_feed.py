@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from flask import Response, request, stream_with_context
 
-from dashboard.hierarchy import Level, ancestor_code, level_of
+from dashboard.domain.hierarchy import Level, ancestor_code, level_of
 
 
 log = logging.getLogger(__name__)

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TypeVar
 
-from dashboard.periods import Window
-from dashboard.scope import RegionScope
+from dashboard.domain.periods import Window
+from dashboard.domain.scope import RegionScope
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,7 +47,7 @@ class PageMemo:
     `as_of` is the time of the oldest aggregate the build used."""
 
     def __init__(self, views, seconds: float, stale_seconds: float, now: float | None = None):
-        self.views = views  # data_sources.view_cache.SharedViews
+        self.views = views  # dashboard.cache.shared_views.SharedViews
         self.seconds = seconds
         self.stale_seconds = stale_seconds
         self.now = now if now is not None else time.time()
@@ -111,7 +111,7 @@ class LandingWarmer:
 
     def warm_once(self, now: datetime | None = None) -> bool:
         """Build the landing views now unless another worker has this round; True if built."""
-        from dashboard import kpi_view, region_view, url_state
+        from dashboard.views import kpi as kpi_view, region as region_view, url_state
         now = now or datetime.now(timezone.utc)
         slot = int(now.timestamp() // self.every)
         try:

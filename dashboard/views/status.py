@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from dashboard.health import collect_health
-from dashboard.kpis import compute_kpis
-from dashboard.periods import today
-from dashboard.scope import RegionScope
-from dashboard.hierarchy import Level
-from dashboard.states import EVENT_ZH, STATE_ZH
+from dashboard.views.health import collect_health
+from dashboard.domain.kpis import compute_kpis
+from dashboard.domain.periods import today
+from dashboard.domain.scope import RegionScope
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.states import EVENT_ZH, STATE_ZH
 
 RECENT_EVENTS = 12
 RECENT_SCAN = 400   # newest entries looked through for them

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from dashboard.kpis import Kpis, Rate
+from dashboard.domain.kpis import Kpis, Rate
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dashboard.states import EVENT_ZH, STATE_ZH, Event
+from dashboard.domain.states import EVENT_ZH, STATE_ZH, Event
 
 
 def mask_case_no(case_no: str) -> str:

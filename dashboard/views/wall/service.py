@@ -1,7 +1,7 @@
 """The wall's view models, shared: one computation per region per tick for every viewer.
 
 `WallService.live(region)` and `.period(region)` return plain dicts from the shared cache
-(data_sources.view_cache); `.config(query)` turns a wall URL's query string into the
+(dashboard.cache.shared_views); `.config(query)` turns a wall URL's query string into the
 wall's settings, replacing what is invalid with defaults rather than failing: a wall
 never shows an error page.
 """
@@ -14,11 +14,11 @@ import time
 from collections import OrderedDict
 from datetime import datetime, timezone
 
-from dashboard.wall_metrics import DEFAULT_METRIC, METRICS
-from dashboard.hierarchy import Level
-from dashboard.periods import local_today
-from dashboard.scope import OutOfScope, RegionScope, narrow
-from dashboard.wall_view import (build_live, build_period, previous_counts, stream_state,
+from dashboard.domain.wall_metrics import DEFAULT_METRIC, METRICS
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.periods import local_today
+from dashboard.domain.scope import OutOfScope, RegionScope, narrow
+from dashboard.views.wall.model import (build_live, build_period, previous_counts, stream_state,
                                  with_since)
 from data_sources.stream_skips import SUMMARY
 
@@ -36,7 +36,7 @@ ROTATE_MAX_SECONDS = 86400
 class WallService:
     def __init__(self, ctx, views):
         self.ctx = ctx
-        self.views = views  # data_sources.view_cache.SharedViews
+        self.views = views  # dashboard.cache.shared_views.SharedViews
         self.settings = ctx.settings
         self._watched: dict[str, float] = {}     # region -> last time a viewer asked
         self._warmer: threading.Thread | None = None
@@ -216,7 +216,7 @@ class WallService:
         without the database they carry what the events themselves say."""
         from zoneinfo import ZoneInfo
 
-        from dashboard.ticker import ticker_row
+        from dashboard.views.wall.ticker import ticker_row
         from data_sources.case_queries import case_summaries
         from layouts.wall_text import time_left
         tree = self.ctx.tree.get()

@@ -27,19 +27,19 @@ class Lazy:
 
 @dataclass
 class AppContext:
-    settings: Any          # dashboard.settings.Settings
-    runtime: Any           # dashboard.runtime.Runtime
+    settings: Any          # dashboard.app.settings.Settings
+    runtime: Any           # dashboard.app.runtime.Runtime
     tree: Lazy             # Lazy[data_sources.regions.RegionTree]
     cache: Any             # flask_caching.Cache (Redis-backed when Redis is configured)
-    views: Any = None      # data_sources.view_cache.SharedViews over that cache
+    views: Any = None      # dashboard.cache.shared_views.SharedViews over that cache
 
     @property
     def root_code(self) -> str:
         return self.settings.region
 
     def page_memo(self, now: float):
-        """The shared aggregates for one page build as of `now` (dashboard.page_cache)."""
-        from dashboard.page_cache import PageMemo, direct
+        """The shared aggregates for one page build as of `now` (dashboard.cache.page_memo)."""
+        from dashboard.cache.page_memo import PageMemo, direct
         if self.views is None:
             return direct
         return PageMemo(self.views, self.settings.page_cache_seconds,

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dashboard.catalog import SUPERVISION_LEVELS
-from dashboard.states import Event, State, next_state
+from dashboard.domain.catalog import SUPERVISION_LEVELS
+from dashboard.domain.states import Event, State, next_state
 
 E = Event
 
@@ -32,7 +32,7 @@ def new_case_row(case_id: int, case_no: str, codes: dict, fields: dict, at: date
 def apply_event(row: dict, event: Event, at: datetime, fields: dict) -> dict:
     """Apply `event` at `at` to `row` in place; returns the changed columns.
 
-    Raises dashboard.states.IllegalTransition for an event the row's state forbids, so a
+    Raises dashboard.domain.states.IllegalTransition for an event the row's state forbids, so a
     row can only ever be the result of a legal path.
     """
     event = Event(event)

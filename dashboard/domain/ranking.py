@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields, replace
 
-from dashboard.kpis import KpiCounts, Kpis, Rate, compute_kpis
+from dashboard.domain.kpis import KpiCounts, Kpis, Rate, compute_kpis
 
 # name -> (中文, English)
 SUB_SCORES = {

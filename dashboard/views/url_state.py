@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from dashboard import periods
-from dashboard.catalog import CATEGORIES, SOURCES, URGENCIES
-from dashboard.periods import Window
-from dashboard.states import STATE_ZH
+from dashboard.domain import periods
+from dashboard.domain.catalog import CATEGORIES, SOURCES, URGENCIES
+from dashboard.domain.periods import Window
+from dashboard.domain.states import STATE_ZH
 
 PERIODS = {  # key -> (中文, English)
     "today": ("今日", "Today"),

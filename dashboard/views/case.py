@@ -7,11 +7,11 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dashboard.deadlines import time_status
-from dashboard.hierarchy import Level
-from dashboard.scope import RegionScope
-from dashboard.states import EVENT_ZH, STATE_ZH, is_open
-from dashboard.url_state import BadInput
+from dashboard.domain.deadlines import time_status
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.scope import RegionScope
+from dashboard.domain.states import EVENT_ZH, STATE_ZH, is_open
+from dashboard.views.url_state import BadInput
 
 SUPERVISION = {0: ("无", "none"), 1: ("催办", "reminder"), 2: ("黄牌", "yellow card"),
                3: ("红牌", "red card")}

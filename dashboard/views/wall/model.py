@@ -15,13 +15,13 @@ import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from dashboard.catalog import RESOLUTION_LEVELS
-from dashboard.hierarchy import Level
-from dashboard.kpis import KpiCounts, compute_kpis
-from dashboard.periods import Window, last_month, this_month, today, yesterday
-from dashboard.ranking import ScoreWeights, rank_children
-from dashboard.scope import RegionScope
-from dashboard.states import STATE_ZH, State
+from dashboard.domain.catalog import RESOLUTION_LEVELS
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import KpiCounts, compute_kpis
+from dashboard.domain.periods import Window, last_month, this_month, today, yesterday
+from dashboard.domain.ranking import ScoreWeights, rank_children
+from dashboard.domain.scope import RegionScope
+from dashboard.domain.states import STATE_ZH, State
 
 log = logging.getLogger(__name__)
 

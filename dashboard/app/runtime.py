@@ -8,7 +8,7 @@ import logging
 from dataclasses import replace
 from functools import cached_property
 
-from dashboard.settings import Settings
+from dashboard.app.settings import Settings
 from data_sources import open_source
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dashboard.hierarchy import Level, is_valid_code
+from dashboard.domain.hierarchy import Level, is_valid_code
 
 
 class OutOfScope(PermissionError):

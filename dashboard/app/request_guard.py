@@ -20,8 +20,8 @@ import time
 from dash.exceptions import DependencyException
 from flask import Response, json, request
 
-from dashboard.scope import OutOfScope
-from dashboard.url_state import BadInput
+from dashboard.domain.scope import OutOfScope
+from dashboard.views.url_state import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ def install(app) -> None:
         for item in [*spec["inputs"], *spec["state"]]:
             if _expected_type(item["id"], item["property"]) is None:
                 raise RuntimeError(f"no request type declared for {item['id']}.{item['property']}"
-                                   " in dashboard/request_guard.py")
+                                   " in dashboard/app/request_guard.py")
     endpoint = next(r.endpoint for r in server.url_map.iter_rules()
                     if r.rule.endswith("_dash-update-component"))
     dispatch = server.view_functions[endpoint]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dashboard import metrics, url_state
-from dashboard.kpis import KpiCounts, compute_kpis
-from dashboard.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_children
-from dashboard.page_cache import direct
-from dashboard.view_common import (as_of, breadcrumb, counts_by_child, resolve_scope,
+from dashboard.domain import metrics
+
+from dashboard.views import url_state
+from dashboard.domain.kpis import KpiCounts, compute_kpis
+from dashboard.domain.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_children
+from dashboard.cache.page_memo import direct
+from dashboard.views.common import (as_of, breadcrumb, counts_by_child, resolve_scope,
                                     trend_series)
 
 

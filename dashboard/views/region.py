@@ -6,12 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dashboard import metrics, url_state
-from dashboard.hierarchy import Level
-from dashboard.kpis import compute_kpis
-from dashboard.states import STATE_ZH
-from dashboard.page_cache import direct
-from dashboard.view_common import (as_of, breadcrumb, counts_by_child, resolve_scope,
+from dashboard.domain import metrics
+
+from dashboard.views import url_state
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import compute_kpis
+from dashboard.domain.states import STATE_ZH
+from dashboard.cache.page_memo import direct
+from dashboard.views.common import (as_of, breadcrumb, counts_by_child, resolve_scope,
                                     trend_series)
 
 TABLE_METRICS = ("intake", "closed", "open", "overdue_open", "closure", "on_time",

@@ -18,18 +18,18 @@ from callbacks import router
 from callbacks import pages
 from callbacks import status as status_callbacks
 from callbacks import wall as wall_callbacks
-from dashboard import live_feed, request_guard
-from dashboard.wall_service import WallService
-from data_sources.view_cache import SharedViews
-from dashboard.context import AppContext, Lazy
-from dashboard.health import collect_health, is_operator, public_health
-from dashboard.page_cache import LandingWarmer
-from dashboard.runtime import Runtime
-from dashboard.settings import Settings
-from dashboard.status_view import build_status
+from dashboard.app import live_feed, request_guard
+from dashboard.views.wall.service import WallService
+from dashboard.cache.shared_views import SharedViews
+from dashboard.app.context import AppContext, Lazy
+from dashboard.views.health import collect_health, is_operator, public_health
+from dashboard.cache.page_memo import LandingWarmer
+from dashboard.app.runtime import Runtime
+from dashboard.app.settings import Settings
+from dashboard.views.status import build_status
 from layouts import status as status_layout
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 def create_app(settings: Settings | None = None) -> Dash:
