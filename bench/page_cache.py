@@ -39,6 +39,7 @@ from data_sources.database import CaseDatabase
 from data_sources.redis_client import make_client
 from data_sources.regions import RegionTree
 from dashboard.cache.shared_views import SharedViews
+from data_sources.case_store import SqlCaseStore
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -75,8 +76,8 @@ def run(url: str, redis_url: str, repeats: int) -> dict:
                         state = url_state.parse({"region": code, "period": period,
                                                  "page": str(page_no)})
                         if page == "kpi":
-                            return kpi_view.build(engine, tree, settings, state, now, memo)
-                        return region_view.build(engine, tree, settings, code, state, now, memo)
+                            return kpi_view.build(SqlCaseStore(engine), tree, settings, state, now, memo)
+                        return region_view.build(SqlCaseStore(engine), tree, settings, code, state, now, memo)
                     t0 = now.timestamp() + len(rows) * 3600  # each row its own intervals
                     memo = lambda at: PageMemo(views, SECONDS, STALE, at)  # noqa: E731
                     row = {"page": page, "scope": f"{scope_name} {code}", "period": period,

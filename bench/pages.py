@@ -31,6 +31,7 @@ from dashboard.views.common import counts_by_child, trend_series
 from data_sources import case_list
 from data_sources.database import CaseDatabase
 from data_sources.regions import RegionTree
+from data_sources.case_store import SqlCaseStore
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -62,15 +63,15 @@ def specs(engine_url: str, tree: RegionTree, settings: Settings, now: datetime) 
             prev = url_state.previous_window(w, state, now, TZ)
             ly = url_state.last_year_window(w, now)
             add("counts_by_child (this period)", s, period,
-                lambda e, s=s, w=w: counts_by_child(e, tree, s, w, now))
+                lambda e, s=s, w=w: counts_by_child(SqlCaseStore(e), tree, s, w, now))
             add("counts_by_child (previous)", s, period,
-                lambda e, s=s, w=prev: counts_by_child(e, tree, s, w, w.end))
+                lambda e, s=s, w=prev: counts_by_child(SqlCaseStore(e), tree, s, w, w.end))
             add("counts_by_child (last year)", s, period,
-                lambda e, s=s, w=ly: counts_by_child(e, tree, s, w, w.end))
+                lambda e, s=s, w=ly: counts_by_child(SqlCaseStore(e), tree, s, w, w.end))
             add("trend (2 × hourly)", s, period,
-                lambda e, s=s, w=w: trend_series(e, s, w, now, TZ, "zh"))
-            add("breakdowns (3 in one scan)", s, period, lambda e, s=s, w=w: case_list.breakdowns(
-                e, s, w, tuple(region_view.BREAKDOWNS)))
+                lambda e, s=s, w=w: trend_series(SqlCaseStore(e), s, w, now, TZ, "zh"))
+            add("breakdowns (3 in one scan)", s, period, lambda e, s=s, w=w: SqlCaseStore(e).breakdowns(
+                s, w, tuple(region_view.BREAKDOWNS)))
             add("case list page 1", s, period,
                 lambda e, s=s, w=w: case_list.case_page(e, s, w, now, case_list.CaseQuery()))
             add("case list filtered (城市管理, 一般, closed, by closure)", s, period,
@@ -83,16 +84,16 @@ def specs(engine_url: str, tree: RegionTree, settings: Settings, now: datetime) 
             if s.child_level is not None:
                 add("/kpi view model (all of the above it needs)", s, period,
                     lambda e, state=state, s=s: kpi_view.build(
-                        e, tree, settings, state.with_(region=s.code), now))
+                        SqlCaseStore(e), tree, settings, state.with_(region=s.code), now))
             add("/region view model", s, period, lambda e, state=state, s=s: region_view.build(
-                e, tree, settings, s.code, state, now))
+                SqlCaseStore(e), tree, settings, s.code, state, now))
     root = RegionScope(REGION, Level.PROVINCE)
     probe = case_list.case_page(fresh_engine(engine_url), root,
                                 url_state.window(url_state.parse({}), now, TZ), now,
                                 case_list.CaseQuery())
     case_id = str(probe.rows[0]["id"]) if probe.rows else "1"
     add("/case view model (case + events)", root, "-",
-        lambda e: case_view.build(e, tree, REGION, case_id, "zh", TZ, now))
+        lambda e: case_view.build(SqlCaseStore(e), tree, REGION, case_id, "zh", TZ, now))
     return out
 
 

@@ -20,6 +20,7 @@ from dashboard.domain.ranking import ScoreWeights
 from dashboard.views.wall.model import build_live, build_period, previous_counts
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
+from data_sources.case_store import SqlCaseStore
 
 
 def _median_ms(fn, runs: int) -> float:
@@ -53,11 +54,11 @@ def main() -> None:
                           (f"city {city.code} {city.name}", city),
                           (f"county {county.code} {county.name}", county)):
         now = datetime.now(timezone.utc)
-        live = _median_ms(lambda: build_live(engine, tree, region, tz, now, None), args.runs)
-        before = previous_counts(engine, region, tz, now)
-        period = _median_ms(lambda: build_period(engine, tree, region, tz, now, None, weights,
+        live = _median_ms(lambda: build_live(SqlCaseStore(engine), tree, region, tz, now, None), args.runs)
+        before = previous_counts(SqlCaseStore(engine), region, tz, now)
+        period = _median_ms(lambda: build_period(SqlCaseStore(engine), tree, region, tz, now, None, weights,
                                                  before), args.runs)
-        prev = _median_ms(lambda: previous_counts(engine, region, tz, now), max(1, args.runs // 2))
+        prev = _median_ms(lambda: previous_counts(SqlCaseStore(engine), region, tz, now), max(1, args.runs // 2))
         print(f"| {label} | {live:,.0f} | {period:,.0f} | {prev:,.0f} |")
 
 

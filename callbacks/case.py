@@ -12,7 +12,7 @@ from layouts import case as case_layout
 def render(ctx, match, query: dict):
     lang = lang_of(query)
     try:
-        model = case_view.build(ctx.runtime.db.engine, ctx.tree.get(), ctx.root_code,
+        model = case_view.build(ctx.cases, ctx.tree.get(), ctx.root_code,
                                 match["case_id"], lang, ctx.settings.timezone,
                                 datetime.now(timezone.utc))
     except BadInput as exc:

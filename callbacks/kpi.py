@@ -17,7 +17,7 @@ from layouts import kpi as kpi_layout
 def _model(ctx, query: dict):
     state = url_state.parse(query, metrics.KEYS)
     now = datetime.now(timezone.utc)
-    return state, kpi_view.build(ctx.runtime.db.engine, ctx.tree.get(), ctx.settings, state,
+    return state, kpi_view.build(ctx.cases, ctx.tree.get(), ctx.settings, state,
                                  now, ctx.page_memo(now.timestamp()))
 
 

@@ -14,14 +14,13 @@ from dashboard.domain import metrics
 from dashboard.views.url_state import BadInput
 from dashboard.views.common import resolve_scope
 from layouts import region as region_layout
-from layouts.region import CASE_COLUMNS
 
 
 def render(ctx, match, query: dict):
     try:
         state = url_state.parse(query, metrics.KEYS)
         now = datetime.now(timezone.utc)
-        model = region_view.build(ctx.runtime.db.engine, ctx.tree.get(), ctx.settings,
+        model = region_view.build(ctx.cases, ctx.tree.get(), ctx.settings,
                                   match["code"], state, now, ctx.page_memo(now.timestamp()))
     except BadInput as exc:
         return bad_input_page(exc, lang_of(query), f"/region/{ctx.root_code}")
@@ -101,21 +100,11 @@ def register(app, ctx) -> None:
     @app.callback(Output("cases-download", "data"), Input("cases-export", "n_clicks"),
                   State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
     def export_cases(_n, pathname, search):
-        from data_sources import case_list
         try:
             state = url_state.parse(parse_query(search), metrics.KEYS)
             code = (pathname or "").rsplit("/", 1)[-1]
-            tree = ctx.tree.get()
-            scope = resolve_scope(tree, ctx.root_code, code)
+            cols, rows = region_view.export_rows(ctx.cases, ctx.tree.get(), ctx.settings, code,
+                                                 state, datetime.now(timezone.utc))
         except BadInput:
             return no_update
-        now = datetime.now(timezone.utc)
-        w = url_state.window(state, now, ctx.settings.timezone)
-        q = case_list.CaseQuery(basis=state.basis, filters=tuple(sorted(state.filters.items())),
-                                sort=state.sort)
-        rows = case_list.case_export(ctx.runtime.db.engine, scope, w, now, q)
-        table = region_view.case_rows(rows, tree, ctx.settings.timezone, state.lang)
-        for shown, raw in zip(table, rows):
-            shown["id"] = raw["id"]
-        cols = [("id", "ID")] + [(k, e if state.lang == "en" else z) for k, z, e in CASE_COLUMNS]
-        return dcc.send_string(export.csv_text(cols, table), f"cases-{code}-{state.period}.csv")
+        return dcc.send_string(export.csv_text(cols, rows), f"cases-{code}-{state.period}.csv")

@@ -14,7 +14,7 @@ from dashboard.domain.wall_metrics import METRICS, NO_DATA, colours
 from dashboard.views.wall.model import newest_sources
 from layouts import wall as view
 from layouts import wall_charts as charts
-from layouts.wall_text import t
+from dashboard.domain.wall_text import t
 
 log = logging.getLogger(__name__)
 PANELS_WITH_TIME = ("dispatch", "funnel", "mix", "map", "ranking", "overdue", "hourly", "sat")

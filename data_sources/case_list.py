@@ -9,40 +9,20 @@ skipping millions of rows to show 50 is what made such lists slow.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
-from dashboard.views.url_state import BASES, FILTERS, SORTS
+from dashboard.domain.case_query import (BASES, COUNT_CAP, FILTERS, MAX_OFFSET, PAGE_SIZE, SORTS,
+                                         CasePage, CaseQuery)
 from data_sources.schema import OPEN_STATES_SQL, case, case_event
 
 c = case.c
-PAGE_SIZE = 50
-COUNT_CAP = 10_000
-MAX_OFFSET = 10_000
 LIST_COLUMNS = (c.id, c.case_no, c.grid_code, c.category, c.subcategory, c.source, c.urgency,
                 c.state, c.reported_at, c.closed_at, c.deadline, c.handler_level,
                 c.supervision_level, c.rating)
-
-
-@dataclass(frozen=True)
-class CaseQuery:
-    basis: str = "reported"                # url_state.BASES
-    filters: tuple[tuple[str, str], ...] = ()
-    sort: str = "-reported_at"             # url_state.SORTS
-    page: int = 1
-
-
-@dataclass(frozen=True)
-class CasePage:
-    rows: list[dict]
-    total: int            # exact when not capped
-    capped: bool          # total is COUNT_CAP and there are more
-    page: int
-    pages: int            # pages reachable (MAX_OFFSET limits deep paging)
 
 
 def conditions(scope: RegionScope, window: Window, now: datetime, q: CaseQuery) -> list:

@@ -7,7 +7,7 @@ from dash import dcc, html
 
 from dashboard.domain import metrics
 from dashboard.domain.hierarchy import Level
-from dashboard.views.region import TABLE_METRICS
+from dashboard.views.region import CASE_COLUMNS, TABLE_METRICS
 from dashboard.domain.states import STATE_ZH
 from dashboard.views.url_state import BASES, FILTERS, SORTS, PageState, encode
 from layouts import charts
@@ -18,12 +18,6 @@ SORT_LABELS = {"-reported_at": ("上报时间 ↓", "reported ↓"), "reported_a
                "deadline": ("办理时限 ↑", "deadline ↑"), "-deadline": ("办理时限 ↓", "deadline ↓")}
 FILTER_LABELS = {"state": ("环节", "State"), "category": ("类别", "Category"),
                  "source": ("来源", "Source"), "urgency": ("紧急程度", "Urgency")}
-CASE_COLUMNS = (("case_no", "编号", "Case no."), ("reported_at", "上报时间", "Reported"),
-                ("grid", "网格", "Grid"), ("category", "类别", "Category"),
-                ("source", "来源", "Source"), ("urgency", "紧急", "Urgency"),
-                ("state", "当前环节", "State"), ("deadline", "办理时限", "Deadline"),
-                ("closed_at", "结案时间", "Closed"), ("supervision", "督办", "Supervision"),
-                ("rating", "评价", "Rating"))
 
 
 def children_view(model: dict, state: PageState) -> list:

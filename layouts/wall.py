@@ -13,7 +13,7 @@ from dash import dcc, html
 
 from dashboard.domain.wall_metrics import BAD_TO_GOOD, METRICS, colours
 from layouts.wall_charts import CONFIG
-from layouts.wall_text import t, time_left
+from dashboard.domain.wall_text import t, time_left
 
 KPI_KEYS = ("intake", "closed", "open", "overdue_open", "cards", "closure", "on_time",
             "satisfaction")

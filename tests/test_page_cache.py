@@ -21,6 +21,7 @@ from dashboard.app.settings import Settings
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
 from dashboard.cache.shared_views import SharedViews
+from data_sources.case_store import SqlCaseStore
 
 TZ = "Asia/Shanghai"
 
@@ -50,9 +51,9 @@ def test_cached_view_models_equal_the_direct_ones(env, views, redis_client):
     engine, tree, settings = env
     now = datetime.now(timezone.utc)
     for query, build in (({"region": "320500"}, lambda s, m: kpi_view.build(
-            engine, tree, settings, s, now, m)),
+            SqlCaseStore(engine), tree, settings, s, now, m)),
             ({"period": "today"}, lambda s, m: region_view.build(
-                engine, tree, settings, "320506", s, now, m))):
+                SqlCaseStore(engine), tree, settings, "320506", s, now, m))):
         state = url_state.parse(query)
         plain = build(state, direct)
         first = build(state, PageMemo(views, 60, 300, now.timestamp()))
@@ -71,7 +72,7 @@ def test_concurrent_viewers_cost_one_computation(env, views, redis_client):
     results = []
 
     def viewer():
-        results.append(kpi_view.build(engine, tree, settings, state, now,
+        results.append(kpi_view.build(SqlCaseStore(engine), tree, settings, state, now,
                                       PageMemo(views, 60, 300, now.timestamp())))
     threads = [threading.Thread(target=viewer) for _ in range(6)]
     for t in threads:
@@ -134,7 +135,7 @@ def _app(seeded_env, redis_url, key_prefix, **overrides):
 
 def test_landing_pages_are_kept_computed_by_one_worker(seeded_env, redis_url, key_prefix,
                                                        redis_client):
-    from dashboard.cache.page_memo import LandingWarmer
+    from dashboard.app.landing_warmer import LandingWarmer
     app = _app(seeded_env, redis_url, key_prefix)
     warmer, views = (app.server.extensions[k] for k in ("gridwatch_page_warmer", "gridwatch_views"))
     now = datetime.now(timezone.utc)
@@ -147,7 +148,7 @@ def test_landing_pages_are_kept_computed_by_one_worker(seeded_env, redis_url, ke
     assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
     # A leader's /kpi in the same minute is served from it: still one computation.
     settings = warmer.ctx.settings
-    kpi_view.build(warmer.ctx.runtime.db.engine, warmer.ctx.tree.get(), settings,
+    kpi_view.build(SqlCaseStore(warmer.ctx.runtime.db.engine), warmer.ctx.tree.get(), settings,
                    url_state.parse({}), now, warmer.ctx.page_memo(now.timestamp()))
     assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
 
@@ -186,7 +187,7 @@ def test_page_loads_add_no_keys_within_an_interval_and_all_expire(env, views, re
     state = url_state.parse({"region": "320500"})
 
     def load(at: float) -> set[str]:
-        kpi_view.build(engine, tree, settings, state, datetime.fromtimestamp(at, timezone.utc),
+        kpi_view.build(SqlCaseStore(engine), tree, settings, state, datetime.fromtimestamp(at, timezone.utc),
                        PageMemo(views, 60, 300, at))
         return set(redis_client.scan_iter(match=key_prefix + "*"))
     first = load(base + 5)

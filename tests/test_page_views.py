@@ -19,6 +19,7 @@ from dashboard.views.url_state import BadInput
 from data_sources import case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
+from data_sources.case_store import SqlCaseStore
 
 TZ = "Asia/Shanghai"
 
@@ -61,7 +62,7 @@ def test_kpi_view_equals_the_kpi_functions_for_every_level_and_period(env):
         for query in queries():
             state = url_state.parse({**query, "region": code})
             now = datetime.now(timezone.utc)
-            model = kpi_view.build(engine, tree, settings, state, now)
+            model = kpi_view.build(SqlCaseStore(engine), tree, settings, state, now)
             w = url_state.window(state, now, TZ)
             k = compute_kpis(direct(engine, tree, code, w, now))
             shown = {r["key"]: r["value"] for r in model["kpis"]}
@@ -81,7 +82,7 @@ def test_ranking_of_counties_follows_the_documented_score(env):
     engine, tree, settings = env
     now = datetime.now(timezone.utc)
     state = url_state.parse({"region": "320500", "period": "this_week"})
-    model = kpi_view.build(engine, tree, settings, state, now)
+    model = kpi_view.build(SqlCaseStore(engine), tree, settings, state, now)
     w = url_state.window(state, now, TZ)
     children = {r.code: direct(engine, tree, r.code, w, now) for r in tree.children("320500")}
     ranked = rank_children(children, direct(engine, tree, "320500", w, now), settings.weights)
@@ -98,7 +99,7 @@ def test_region_view_children_and_case_list_match_the_database(env):
     engine, tree, settings = env
     now = datetime.now(timezone.utc)
     state = url_state.parse({"period": "this_week", "metric": "satisfaction"})
-    model = region_view.build(engine, tree, settings, "320506", state, now)
+    model = region_view.build(SqlCaseStore(engine), tree, settings, "320506", state, now)
     w = url_state.window(state, now, TZ)
     assert [c["code"] for c in model["breadcrumb"]] == ["320000", "320500", "320506"]
     assert {r["code"] for r in model["children"]} == set(tree.child_codes("320506"))
@@ -127,7 +128,7 @@ def test_empty_denominators_show_no_data_not_zero():
 def test_region_outside_the_tree_is_bad_input(env, code, error):
     engine, tree, settings = env
     with pytest.raises(BadInput) as err:
-        region_view.build(engine, tree, settings, code, url_state.parse({}),
+        region_view.build(SqlCaseStore(engine), tree, settings, code, url_state.parse({}),
                           datetime.now(timezone.utc))
     assert err.value.code == error
 
@@ -140,13 +141,13 @@ def test_case_view_has_every_event_in_order(env):
         case_id, n = conn.execute(sa.select(case_event.c.case_id, sa.func.count())
                                   .group_by(case_event.c.case_id)
                                   .order_by(sa.func.count().desc()).limit(1)).one()
-    model = case_view.build(engine, tree, "320000", str(case_id), "zh", TZ,
+    model = case_view.build(SqlCaseStore(engine), tree, "320000", str(case_id), "zh", TZ,
                             datetime.now(timezone.utc))
     assert [e["seq"] for e in model["events"]] == list(range(1, n + 1))
     assert model["events"][0]["event"] == "上报"
     assert model["time_status"] in ("正常", "将到期", "已超期", "按期办结", "超期办结")
     with pytest.raises(BadInput) as err:
-        case_view.build(engine, tree, "320000", "123456789012", "en", TZ, datetime.now(timezone.utc))
+        case_view.build(SqlCaseStore(engine), tree, "320000", "123456789012", "en", TZ, datetime.now(timezone.utc))
     assert "does not exist" in err.value.message("en")
 
 

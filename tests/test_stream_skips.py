@@ -250,7 +250,12 @@ def test_ticker_rows_skip_an_event_that_cannot_be_shown():
     assert isinstance(good, StreamEvent)
     broken = StreamEvent("2-0", Event.HANDLED, 8, 1, datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc),
                          GRID, State.VERIFYING)
-    svc = WallService(AppContext(Settings(), None, Lazy(), None), None)  # no database
+    class NoDatabase:
+        def case_summaries(self, scope, ids):
+            raise RuntimeError("no database")
+
+    svc = WallService(AppContext(Settings(), None, Lazy(), None, NoDatabase()), None,
+                      on_row_error=stream_skips.SUMMARY.row_error)
     before = stream_skips.SUMMARY.row_errors
     rows = svc.ticker_rows([broken, good, broken], "320000", False, "zh")
     assert [r["id"] for r in rows] == ["1-0"]

@@ -12,7 +12,8 @@ from dashboard.domain.kpis import KpiCounts
 from dashboard.views.wall.ticker import mask_case_no
 from dashboard.domain.wall_metrics import METRICS, colours
 from dashboard.cache.shared_views import SharedViews
-from layouts.wall_text import duration, time_left
+from dashboard.domain.wall_text import duration, time_left
+from data_sources.case_store import SqlCaseStore
 
 
 def _views(redis_url, key_prefix, redis_client):
@@ -138,12 +139,12 @@ def test_live_view_keeps_last_good_sections_when_the_database_fails():
     now = datetime.now(timezone.utc)
     previous = {"sections": {"kpis": {"as_of": "2026-11-25T01:00:00+00:00", "intake": 9}},
                 "sources": {"database": {"status": "up", "as_of": "2026-11-25T01:00:00+00:00"}}}
-    model = build_live(dead, Tree(), Region(), "Asia/Shanghai", now, previous)
+    model = build_live(SqlCaseStore(dead), Tree(), Region(), "Asia/Shanghai", now, previous)
     assert model["sections"]["kpis"]["intake"] == 9
     db = model["sources"]["database"]
     assert db["status"] == "down" and db["since"] == now.isoformat(timespec="seconds")
     assert db["as_of"] == "2026-11-25T01:00:00+00:00"
-    later = build_live(dead, Tree(), Region(), "Asia/Shanghai", now.replace(year=2027), model)
+    later = build_live(SqlCaseStore(dead), Tree(), Region(), "Asia/Shanghai", now.replace(year=2027), model)
     assert later["sources"]["database"]["since"] == db["since"]  # still down since then
 
 
@@ -178,7 +179,7 @@ def test_wall_config_falls_back_instead_of_failing(query, expect, notice):
     class Lazy:
         def get(self):
             return Tree()
-    svc = WallService(AppContext(Settings(), None, Lazy(), None), None)
+    svc = WallService(AppContext(Settings(), None, Lazy(), None, None), None)
     cfg, notices = svc.config(query)
     assert {k: cfg[k] for k in expect} == expect
     assert notices == notice

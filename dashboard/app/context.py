@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+
+from flask_caching import Cache
+
+from dashboard.app.runtime import Runtime
+from dashboard.app.settings import Settings
+from dashboard.cache.page_memo import PageMemo, direct
+from dashboard.cache.shared_views import SharedViews
+from dashboard.domain.stores import CaseStore
 
 
 class Lazy:
@@ -27,11 +34,12 @@ class Lazy:
 
 @dataclass
 class AppContext:
-    settings: Any          # dashboard.app.settings.Settings
-    runtime: Any           # dashboard.app.runtime.Runtime
-    tree: Lazy             # Lazy[data_sources.regions.RegionTree]
-    cache: Any             # flask_caching.Cache (Redis-backed when Redis is configured)
-    views: Any = None      # dashboard.cache.shared_views.SharedViews over that cache
+    settings: Settings
+    runtime: Runtime
+    tree: Lazy                      # Lazy[data_sources.regions.RegionTree]
+    cache: Cache                    # Redis-backed when Redis is configured
+    cases: CaseStore                # the case database, behind the domain's Protocol
+    views: SharedViews | None = None
 
     @property
     def root_code(self) -> str:
@@ -39,7 +47,6 @@ class AppContext:
 
     def page_memo(self, now: float):
         """The shared aggregates for one page build as of `now` (dashboard.cache.page_memo)."""
-        from dashboard.cache.page_memo import PageMemo, direct
         if self.views is None:
             return direct
         return PageMemo(self.views, self.settings.page_cache_seconds,

@@ -23,10 +23,12 @@ from dashboard.views.wall.service import WallService
 from dashboard.cache.shared_views import SharedViews
 from dashboard.app.context import AppContext, Lazy
 from dashboard.views.health import collect_health, is_operator, public_health
-from dashboard.cache.page_memo import LandingWarmer
+from dashboard.app.landing_warmer import LandingWarmer
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.views.status import build_status
+from data_sources.case_store import SqlCaseStore
+from data_sources.stream_skips import SUMMARY
 from layouts import status as status_layout
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -46,7 +48,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     tree = Lazy(rt.region_tree)
     views = SharedViews(cache, lambda: rt.redis.client, settings.key_prefix)
     server.extensions["gridwatch_views"] = views
-    ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, views=views)
+    cases = SqlCaseStore(lambda: rt.db.engine)
+    ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, cases=cases,
+                     views=views)
     warmer = LandingWarmer(ctx)
     server.extensions["gridwatch_page_warmer"] = warmer
     # Started by the first request a worker serves, not here: building an app starts nothing.
@@ -57,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     def status_model(region_code: str, tick: int) -> dict:
         # `tick` is part of the cache key: one computation per region per interval, shared
         # by every viewer and every worker through Redis.
-        return build_status(rt, tree.get(), region_code)
+        return build_status(rt, cases, tree.get(), region_code)
 
     def current_status() -> dict:
         return status_model(settings.region, int(time.time() // refresh))
@@ -74,7 +78,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         resp.vary.add("Authorization")
         return resp, code
 
-    wall = WallService(ctx, views)
+    wall = WallService(ctx, views, on_row_error=SUMMARY.row_error)
     server.extensions["gridwatch_wall"] = wall
     live_feed.register(server, ctx, wall)
 

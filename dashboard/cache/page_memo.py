@@ -13,10 +13,8 @@ oldest aggregate, so a cached figure never passes for a live one.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import TypeVar
 
 from dashboard.domain.periods import Window
@@ -69,64 +67,3 @@ class PageMemo:
             entry = {"at": self.now, "value": compute()}
         self.as_of = entry["at"] if self.as_of is None else min(self.as_of, entry["at"])
         return entry["value"]
-
-
-class LandingWarmer:
-    """Keeps the root region's landing views computed (/kpi this month and today, /region
-    of the root this month), so the first leader of the morning does not wait seconds
-    for a province's month either. It rebuilds them a little more often than
-    `page_stale_seconds`, so a viewer always finds figures young enough to show at once.
-    Every worker runs one; a Redis slot key lets one of them do each round."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        s = ctx.settings
-        self.every = max(s.page_cache_seconds, s.page_stale_seconds - s.page_cache_seconds, 1.0)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-
-    def ensure_started(self) -> None:
-        if (self.ctx.settings.page_cache_seconds <= 0 or self.ctx.views is None
-                or self._stop.is_set()):
-            return
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="page-warmer")
-                self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.warm_once()
-            except Exception as exc:  # noqa: BLE001 - database down: try again next round
-                log.warning("warming the landing pages failed: %s", str(exc).splitlines()[0])
-            self._stop.wait(self.every - time.time() % self.every + 0.05)
-
-    def warm_once(self, now: datetime | None = None) -> bool:
-        """Build the landing views now unless another worker has this round; True if built."""
-        from dashboard.views import kpi as kpi_view, region as region_view, url_state
-        now = now or datetime.now(timezone.utc)
-        slot = int(now.timestamp() // self.every)
-        try:
-            client = self.ctx.runtime.redis.client
-            if not client.set(f"{self.ctx.settings.key_prefix}page-warm:{slot}", "1", nx=True,
-                              ex=int(self.every) + 60):
-                return False
-        except Exception:  # noqa: BLE001 - Redis down: the views live in-process; warm ours
-            pass
-        s, engine, tree = self.ctx.settings, self.ctx.runtime.db.engine, self.ctx.tree.get()
-        # Figures older than one interval are not good enough here: this build is what
-        # keeps them young for the viewers.
-        memo = lambda: PageMemo(self.ctx.views, s.page_cache_seconds, s.page_cache_seconds,  # noqa: E731
-                                now.timestamp())
-        for period in ("this_month", "today"):
-            kpi_view.build(engine, tree, s, url_state.parse({"period": period}), now, memo())
-        region_view.build(engine, tree, s, s.region, url_state.parse({}), now, memo())
-        return True

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from dashboard.domain.deadlines import time_status
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.scope import RegionScope
+from dashboard.domain.stores import CaseStore
 from dashboard.domain.states import EVENT_ZH, STATE_ZH, is_open
 from dashboard.views.url_state import BadInput
 
@@ -41,12 +42,11 @@ def case_status(case: dict, now: datetime) -> str:
     return time_status(now, case["registered_at"] or case["reported_at"], deadline)
 
 
-def build(engine, tree, root_code: str, case_id_text: str, lang: str, tz: str,
+def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, tz: str,
           now: datetime) -> dict:
-    from data_sources.case_list import case_detail
     case_id = parse_case_id(case_id_text)
     root = tree.get(root_code)
-    found = case_detail(engine, RegionScope(root.code, Level(root.level)), case_id)
+    found = cases.case_detail(RegionScope(root.code, Level(root.level)), case_id)
     if found is None:
         raise BadInput("unknown-case", f"案件 {case_id} 不存在，或不在本系统范围内",
                        f"Case {case_id} does not exist or lies outside this system's scope")

@@ -10,6 +10,7 @@ from dashboard.domain.hierarchy import Level, is_valid_code
 from dashboard.domain.kpis import KpiCounts
 from dashboard.cache.page_memo import direct
 from dashboard.domain.periods import Window
+from dashboard.domain.stores import CaseStore
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from dashboard.views.url_state import BadInput
 
@@ -41,33 +42,31 @@ def breadcrumb(tree, code: str) -> list[dict]:
     return [{"code": r.code, "name": r.name, "level": int(r.level)} for r in tree.ancestors(code)]
 
 
-def counts_by_child(engine, tree, scope: RegionScope, window: Window, now: datetime,
+def counts_by_child(cases: CaseStore, tree, scope: RegionScope, window: Window, now: datetime,
                     memo=direct) -> tuple[dict[str, KpiCounts], KpiCounts]:
     """(children's counts, the scope's own) from one grouped aggregation: every case of the
     scope carries its child's code, so the children sum to the parent."""
-    from data_sources import case_queries
     # Open-now counts depend on `now`: a past period read as of its end (the previous
     # period of /kpi) and the same period read as of now (/kpi?period=last_month) differ.
     at = "end" if now == window.end else "now"
     if scope.child_level is None:
         return {}, memo(f"counts@{at}", scope, window,
-                        lambda: case_queries.kpi_counts(engine, scope, window, now))
+                        lambda: cases.kpi_counts(scope, window, now))
     by = memo(f"counts-by-child@{at}", scope, window,
-              lambda: case_queries.kpi_counts_by(engine, scope, window, now, by_child=True))
+              lambda: cases.kpi_counts_by(scope, window, now, by_child=True))
     children = {code: by.get(code, KpiCounts()) for code in tree.child_codes(scope.code)}
     # Cases filed under a code the tree no longer lists still count for the parent.
     total = sum(by.values(), KpiCounts())
     return children, total
 
 
-def trend_series(engine, scope: RegionScope, window: Window, now: datetime, tz: str,
+def trend_series(cases: CaseStore, scope: RegionScope, window: Window, now: datetime, tz: str,
                  lang: str, memo=direct) -> dict:
     """Intake and closures per hour for a one-day window, per local day otherwise; the
     running part of the window ends at `now`."""
-    from data_sources import case_queries
     reported, closed = memo("hourly", scope, window, lambda: (
-        case_queries.hourly(engine, scope, window, "reported_at"),
-        case_queries.hourly(engine, scope, window, "closed_at")))
+        cases.hourly(scope, window, "reported_at"),
+        cases.hourly(scope, window, "closed_at")))
     z = ZoneInfo(tz)
     start = window.start.astimezone(z)
     elapsed_hours = max(0, int(-(-(min(now, window.end) - window.start).total_seconds() // 3600)))

@@ -13,6 +13,7 @@ from dashboard.domain import metrics
 
 from dashboard.views import url_state
 from dashboard.domain.kpis import KpiCounts, compute_kpis
+from dashboard.domain.stores import CaseStore
 from dashboard.domain.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_children
 from dashboard.cache.page_memo import direct
 from dashboard.views.common import (as_of, breadcrumb, counts_by_child, resolve_scope,
@@ -100,7 +101,7 @@ def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[
     return rows
 
 
-def build(engine, tree, settings, state: url_state.PageState, now: datetime,
+def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: datetime,
           memo=direct) -> dict:
     code = state.region or settings.region
     scope = resolve_scope(tree, settings.region, code)
@@ -108,9 +109,9 @@ def build(engine, tree, settings, state: url_state.PageState, now: datetime,
     w = url_state.window(state, now, tz)
     prev_w = url_state.previous_window(w, state, now, tz)
     ly_w = url_state.last_year_window(w, now)
-    children, total = counts_by_child(engine, tree, scope, w, now, memo)
-    prev_children, prev_total = counts_by_child(engine, tree, scope, prev_w, prev_w.end, memo)
-    _, ly_total = counts_by_child(engine, tree, scope, ly_w, ly_w.end, memo)
+    children, total = counts_by_child(cases, tree, scope, w, now, memo)
+    prev_children, prev_total = counts_by_child(cases, tree, scope, prev_w, prev_w.end, memo)
+    _, ly_total = counts_by_child(cases, tree, scope, ly_w, ly_w.end, memo)
     weights: ScoreWeights = settings.weights
     # Without cases in the previous period there is no previous ranking to compare with
     # (its open-now counts alone would rank the children on noise).
@@ -125,7 +126,7 @@ def build(engine, tree, settings, state: url_state.PageState, now: datetime,
         "previous_label": url_state.span(prev_w, tz),
         "last_year_label": url_state.span(ly_w, tz),
         "kpis": kpi_rows(total, prev_total, ly_total, state.lang, settings.satisfaction_target),
-        "trend": trend_series(engine, scope, w, now, tz, state.lang, memo),
+        "trend": trend_series(cases, scope, w, now, tz, state.lang, memo),
         "ranking": ranking_rows(ranked, {r.code: r.name for r in kids},
                                 {r.code: r.population for r in kids}, state.lang,
                                 compared=previous is not None),

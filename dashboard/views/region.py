@@ -11,7 +11,9 @@ from dashboard.domain import metrics
 from dashboard.views import url_state
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import compute_kpis
+from dashboard.domain.case_query import MAX_OFFSET, PAGE_SIZE, CaseQuery
 from dashboard.domain.states import STATE_ZH
+from dashboard.domain.stores import CaseStore
 from dashboard.cache.page_memo import direct
 from dashboard.views.common import (as_of, breadcrumb, counts_by_child, resolve_scope,
                                     trend_series)
@@ -59,22 +61,34 @@ def map_features(tree, code: str) -> list[dict]:
     return tree.boundary_features(code)["features"]
 
 
-def build(engine, tree, settings, code: str, state: url_state.PageState, now: datetime,
+# The case list's columns: (key, 中文, English); the table and the CSV export show these.
+CASE_COLUMNS = (("case_no", "编号", "Case no."), ("reported_at", "上报时间", "Reported"),
+                ("grid", "网格", "Grid"), ("category", "类别", "Category"),
+                ("source", "来源", "Source"), ("urgency", "紧急", "Urgency"),
+                ("state", "当前环节", "State"), ("deadline", "办理时限", "Deadline"),
+                ("closed_at", "结案时间", "Closed"), ("supervision", "督办", "Supervision"),
+                ("rating", "评价", "Rating"))
+
+
+def case_query(state: url_state.PageState, page: int | None = None) -> CaseQuery:
+    """The case list the page's filters, sort and page ask for."""
+    return CaseQuery(basis=state.basis, filters=tuple(sorted(state.filters.items())),
+                     sort=state.sort, page=state.page if page is None else page)
+
+
+def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageState, now: datetime,
           memo=direct) -> dict:
-    from data_sources import case_list
     scope = resolve_scope(tree, settings.region, code)
     tz = settings.timezone
     w = url_state.window(state, now, tz)
     region = tree.get(scope.code)
     kids = tree.children(scope.code)
-    children, total = counts_by_child(engine, tree, scope, w, now, memo)
+    children, total = counts_by_child(cases, tree, scope, w, now, memo)
     metric = metrics.BY_KEY.get(state.metric, metrics.BY_KEY["on_time"])
     k = compute_kpis(total)
-    q = case_list.CaseQuery(basis=state.basis, filters=tuple(sorted(state.filters.items())),
-                            sort=state.sort, page=state.page)
-    page = case_list.case_page(engine, scope, w, now, q)
+    page = cases.case_page(scope, w, now, case_query(state))
     counts = memo("breakdowns", scope, w,
-                  lambda: case_list.breakdowns(engine, scope, w, tuple(BREAKDOWNS)))
+                  lambda: cases.breakdowns(scope, w, tuple(BREAKDOWNS)))
     lang = state.lang
     return {
         "region": {"code": region.code, "name": region.name, "level": int(region.level),
@@ -88,11 +102,25 @@ def build(engine, tree, settings, code: str, state: url_state.PageState, now: da
         "child_level": None if scope.child_level is None else int(scope.child_level),
         "children": child_rows(children, {r.code: r.name for r in kids}, lang),
         "features": map_features(tree, scope.code) if scope.level <= Level.CITY else [],
-        "trend": trend_series(engine, scope, w, now, tz, lang, memo),
+        "trend": trend_series(cases, scope, w, now, tz, lang, memo),
         "breakdowns": {dim: {"title": names[1 if lang == "en" else 0], "counts": counts[dim]}
                        for dim, names in BREAKDOWNS.items()},
         "cases": {"rows": case_rows(page.rows, tree, tz, lang), "total": page.total,
                   "capped": page.capped, "page": page.page, "pages": page.pages,
-                  "page_size": case_list.PAGE_SIZE, "max_offset": case_list.MAX_OFFSET},
+                  "page_size": PAGE_SIZE, "max_offset": MAX_OFFSET},
         "as_of": as_of(memo, now, tz),
     }
+
+
+def export_rows(cases: CaseStore, tree, settings, code: str, state: url_state.PageState,
+                now: datetime) -> tuple[list[tuple[str, str]], list[dict]]:
+    """(columns, rows) of the case list's CSV export: the list the page shows, in its
+    order, up to the count cap. BadInput for a region outside the root."""
+    scope = resolve_scope(tree, settings.region, code)
+    w = url_state.window(state, now, settings.timezone)
+    raw = cases.case_export(scope, w, now, case_query(state))
+    table = case_rows(raw, tree, settings.timezone, state.lang)
+    for shown, row in zip(table, raw):
+        shown["id"] = row["id"]
+    cols = [("id", "ID")] + [(k, e if state.lang == "en" else z) for k, z, e in CASE_COLUMNS]
+    return cols, table

@@ -9,14 +9,15 @@ from dashboard.domain.kpis import compute_kpis
 from dashboard.domain.periods import today
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.hierarchy import Level
+from dashboard.domain.stores import CaseStore
 from dashboard.domain.states import EVENT_ZH, STATE_ZH
 
 RECENT_EVENTS = 12
 RECENT_SCAN = 400   # newest entries looked through for them
 
 
-def build_status(rt, tree, region_code: str, now: datetime | None = None) -> dict:
-    from data_sources import case_queries
+def build_status(rt, cases: CaseStore, tree, region_code: str,
+                 now: datetime | None = None) -> dict:
     region = tree.get(region_code)
     now = now or datetime.now(timezone.utc)
     zone = ZoneInfo(rt.settings.timezone)
@@ -30,8 +31,8 @@ def build_status(rt, tree, region_code: str, now: datetime | None = None) -> dic
                    "kpis": None, "events": []}
     if health["database"]["status"] == "up":
         scope = RegionScope(region.code, Level(region.level))
-        k = compute_kpis(case_queries.kpi_counts(rt.db.engine, scope,
-                                                 today(now, rt.settings.timezone), now))
+        k = compute_kpis(cases.kpi_counts(scope,
+                                     today(now, rt.settings.timezone), now))
         model["kpis"] = [
             ("今日受理", f"{k.intake:,}"), ("今日办结", f"{k.closed:,}"),
             ("在办", f"{k.open:,}"), ("超期在办", f"{k.overdue_open:,}"),

@@ -12,9 +12,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from dashboard.domain import periods
-from dashboard.domain.catalog import CATEGORIES, SOURCES, URGENCIES
+from dashboard.domain.case_query import BASES, FILTERS, SORTS
 from dashboard.domain.periods import Window
-from dashboard.domain.states import STATE_ZH
 
 PERIODS = {  # key -> (中文, English)
     "today": ("今日", "Today"),
@@ -24,27 +23,8 @@ PERIODS = {  # key -> (中文, English)
     "custom": ("自定义", "Custom range"),
 }
 DEFAULT_PERIOD = "this_month"
-MAX_CUSTOM_DAYS = 366
-MAX_PAGE = 100_000  # a year of hourly buckets is the most one trend chart draws
-
-# Case-list vocabularies: what each filter may hold.
-BASES = {  # which number the list stands behind
-    "reported": ("本期受理", "Reported in period"),
-    "closed": ("本期办结", "Closed in period"),
-    "open": ("当前在办", "Open now"),
-    "overdue": ("超期在办", "Overdue now"),
-}
-SORTS = {  # key -> (column, descending)
-    "-reported_at": ("reported_at", True), "reported_at": ("reported_at", False),
-    "-closed_at": ("closed_at", True), "closed_at": ("closed_at", False),
-    "deadline": ("deadline", False), "-deadline": ("deadline", True),
-}
-FILTERS = {
-    "state": tuple(s.value for s in STATE_ZH),
-    "category": tuple(CATEGORIES),
-    "source": tuple(SOURCES),
-    "urgency": tuple(URGENCIES),
-}
+MAX_CUSTOM_DAYS = 366  # a year of hourly buckets is the most one trend chart draws
+MAX_PAGE = 100_000
 
 
 class BadInput(ValueError):

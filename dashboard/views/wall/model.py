@@ -21,6 +21,7 @@ from dashboard.domain.kpis import KpiCounts, compute_kpis
 from dashboard.domain.periods import Window, last_month, this_month, today, yesterday
 from dashboard.domain.ranking import ScoreWeights, rank_children
 from dashboard.domain.scope import RegionScope
+from dashboard.domain.stores import CaseStore
 from dashboard.domain.states import STATE_ZH, State
 
 log = logging.getLogger(__name__)
@@ -132,10 +133,9 @@ def _parent_name(tree, code: str) -> str:
     return p.name if p is not None else ""
 
 
-def build_live(engine, tree, region, tz: str, now: datetime, previous: dict | None) -> dict:
+def build_live(cases: CaseStore, tree, region, tz: str, now: datetime, previous: dict | None) -> dict:
     """Today's numbers for the region and each child; the previous good model fills in
     when the database fails."""
-    from data_sources import case_queries as q
     zone = ZoneInfo(tz)
     model = {"region": region.code, "computed_at": _iso(now), "sections": {}, "sources": {}}
     try:
@@ -143,32 +143,32 @@ def build_live(engine, tree, region, tz: str, now: datetime, previous: dict | No
         win = today(now, tz)
         kids = _children(tree, region)
         if kids:
-            by_child = q.kpi_counts_by(engine, scope, win, now, by_child=True)
+            by_child = cases.kpi_counts_by(scope, win, now, by_child=True)
             total = sum(by_child.values(), KpiCounts())
         else:
-            by_child, total = {}, q.kpi_counts(engine, scope, win, now)
+            by_child, total = {}, cases.kpi_counts(scope, win, now)
         at = _iso(now)
         s = model["sections"]
         s["kpis"] = {"as_of": at, **kpi_values(total)}
         s["children"] = {"as_of": at, "rows": [
             {"code": c.code, "name": c.name, **kpi_values(by_child.get(c.code, KpiCounts()))}
             for c in kids]}
-        placed = q.open_by_state_and_level(engine, scope)
+        placed = cases.open_by_state_and_level(scope)
         s["dispatch"] = {"as_of": at, "closed_today": total.closed, "states": [
             {"state": st.value, "label": DISPATCH_ZH[st],
              "levels": {lvl: placed.get((st.value, lvl), 0) for lvl in HANDLER_LEVELS},
              "count": sum(n for (name, _), n in placed.items() if name == st.value)}
             for st in DISPATCH_STATES]}
-        s["mix"] = {"as_of": at, "source": q.breakdown(engine, scope, win, "source"),
-                    "category": q.breakdown(engine, scope, win, "category")}
+        s["mix"] = {"as_of": at, "source": cases.breakdown(scope, win, "source"),
+                    "category": cases.breakdown(scope, win, "category")}
         ywin = yesterday(now, tz)
         s["hourly"] = {"as_of": at, "now_hour": now.astimezone(zone).hour,
-                       "today_intake": q.hourly(engine, scope, win, "reported_at"),
-                       "today_closed": q.hourly(engine, scope, win, "closed_at"),
-                       "yesterday_intake": q.hourly(engine, scope, ywin, "reported_at"),
-                       "yesterday_closed": q.hourly(engine, scope, ywin, "closed_at")}
-        oldest = q.overdue_cases(engine, scope, now, limit=OVERDUE_ROWS)
-        urgent = q.urgent_open_cases(engine, scope, limit=OVERDUE_ROWS)
+                       "today_intake": cases.hourly(scope, win, "reported_at"),
+                       "today_closed": cases.hourly(scope, win, "closed_at"),
+                       "yesterday_intake": cases.hourly(scope, ywin, "reported_at"),
+                       "yesterday_closed": cases.hourly(scope, ywin, "closed_at")}
+        oldest = cases.overdue_cases(scope, now, limit=OVERDUE_ROWS)
+        urgent = cases.urgent_open_cases(scope, limit=OVERDUE_ROWS)
         s["overdue"] = {"as_of": at,
                         "oldest": [_case_row(r, tree, zone, now) for r in oldest],
                         "urgent": [_case_row(r, tree, zone, now) for r in urgent]}
@@ -187,20 +187,18 @@ def previous_window(now: datetime, tz: str) -> Window:
     return last_month(now, tz) if day.start == month.start else Window(month.start, day.start)
 
 
-def previous_counts(engine, region, tz: str, now: datetime) -> dict[str, KpiCounts]:
+def previous_counts(cases: CaseStore, region, tz: str, now: datetime) -> dict[str, KpiCounts]:
     """Children's counts over previous_window; they change once a day (cache them so)."""
-    from data_sources import case_queries as q
     win = previous_window(now, tz)
     if region.level >= Level.GRID:
         return {}
-    return q.kpi_counts_by(engine, _scope(region), win, win.end, by_child=True)
+    return cases.kpi_counts_by(_scope(region), win, win.end, by_child=True)
 
 
-def build_period(engine, tree, region, tz: str, now: datetime, previous: dict | None,
+def build_period(cases: CaseStore, tree, region, tz: str, now: datetime, previous: dict | None,
                  weights: ScoreWeights, previous_counts: dict | None = None) -> dict:
     """This month so far: ranking of the children (change against `previous_counts`), the
     resolution-level funnel and satisfaction per child."""
-    from data_sources import case_queries as q
     model = {"region": region.code, "computed_at": _iso(now), "sections": {}, "sources": {}}
     try:
         scope = _scope(region)
@@ -208,11 +206,11 @@ def build_period(engine, tree, region, tz: str, now: datetime, previous: dict | 
         kids = _children(tree, region)
         at = _iso(now)
         s = model["sections"]
-        settled = q.breakdown(engine, scope, month, "resolution_level")
+        settled = cases.breakdown(scope, month, "resolution_level")
         s["funnel"] = {"as_of": at, "levels": [
             {"level": lvl, "count": settled.get(lvl, 0)} for lvl in RESOLUTION_LEVELS]}
         if kids:
-            cur = q.kpi_counts_by(engine, scope, month, now, by_child=True)
+            cur = cases.kpi_counts_by(scope, month, now, by_child=True)
             cur = {c.code: cur.get(c.code, KpiCounts()) for c in kids}
             # A child with too few cases then has no previous rank (its change shows "—").
             before = {code: k for code, k in (previous_counts or {}).items()

@@ -13,14 +13,16 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from dashboard.domain.wall_metrics import DEFAULT_METRIC, METRICS
 from dashboard.domain.hierarchy import Level
+from dashboard.domain.wall_text import time_left
+from dashboard.views.wall.ticker import ticker_row
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from dashboard.views.wall.model import (build_live, build_period, previous_counts, stream_state,
                                  with_since)
-from data_sources.stream_skips import SUMMARY
 
 log = logging.getLogger(__name__)
 PERIOD_SECONDS = 60
@@ -34,8 +36,11 @@ ROTATE_MAX_SECONDS = 86400
 
 
 class WallService:
-    def __init__(self, ctx, views):
+    def __init__(self, ctx, views, on_row_error=None):
         self.ctx = ctx
+        # Told about an event that cannot become a ticker row (the app counts them in the
+        # stream's skip summary); by default it is logged.
+        self.on_row_error = on_row_error or _log_row_error
         self.views = views  # dashboard.cache.shared_views.SharedViews
         self.settings = ctx.settings
         self._watched: dict[str, float] = {}     # region -> last time a viewer asked
@@ -147,7 +152,7 @@ class WallService:
 
         def build(previous):
             now = datetime.now(timezone.utc)
-            model = build_live(rt.db.engine, tree, region, self.settings.timezone, now, previous)
+            model = build_live(self.ctx.cases, tree, region, self.settings.timezone, now, previous)
             model["sources"].update(with_since(stream_state(rt, now), previous, now))
             return model
         return self.views.get("wall-live", region_code, self.tick(),
@@ -163,10 +168,10 @@ class WallService:
             before = self.views.get(
                 "wall-before", region_code, local_day(now, self.settings.timezone),
                 ttl=min(86400, self.settings.view_keep_seconds),
-                build=lambda _last: previous_counts(self.ctx.runtime.db.engine, region,
+                build=lambda _last: previous_counts(self.ctx.cases, region,
                                                     self.settings.timezone, now),
                 stale_ok=True, lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
-            return build_period(self.ctx.runtime.db.engine, tree, region,
+            return build_period(self.ctx.cases, tree, region,
                                 self.settings.timezone, now, previous, self.settings.weights,
                                 before)
         # Seconds at province scale: rebuilt in the background, viewers never wait for it.
@@ -174,7 +179,7 @@ class WallService:
                               ttl=PERIOD_SECONDS * 3, build=build, stale_ok=True,
                               lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
 
-    def _case_summaries(self, scope, ids: list[int], query) -> dict[int, dict]:
+    def _case_summaries(self, scope, ids: list[int]) -> dict[int, dict]:
         now = time.monotonic()
         with self._case_info_lock:
             out, missing = {}, []
@@ -187,7 +192,7 @@ class WallService:
                     missing.append(i)
             if missing:
                 try:
-                    found = query(self.ctx.runtime.db.engine, scope, missing)
+                    found = self.ctx.cases.case_summaries(scope, missing)
                 except Exception:  # noqa: BLE001 - rows go out with the events' own fields
                     return out
                 for i in missing:
@@ -214,15 +219,10 @@ class WallService:
     def ticker_rows(self, events: list, region_code: str, privacy: bool, lang: str) -> list[dict]:
         """Ticker rows of events (oldest first), enriched from the case table in one query;
         without the database they carry what the events themselves say."""
-        from zoneinfo import ZoneInfo
-
-        from dashboard.views.wall.ticker import ticker_row
-        from data_sources.case_queries import case_summaries
-        from layouts.wall_text import time_left
         tree = self.ctx.tree.get()
         node = tree.get(region_code)
         info = self._case_summaries(RegionScope(node.code, Level(node.level)),
-                                    [e.case_id for e in events], case_summaries)
+                                    [e.case_id for e in events])
         now = datetime.now(timezone.utc)
         zone = ZoneInfo(self.settings.timezone)
         rows = []
@@ -232,7 +232,7 @@ class WallService:
                 row["left"], row["left_class"] = time_left(row["seconds_left"], lang,
                                                            row["settled"])
             except Exception as exc:  # noqa: BLE001 - one odd event never stops the others
-                SUMMARY.row_error(getattr(e, "entry_id", "?"), exc)
+                self.on_row_error(getattr(e, "entry_id", "?"), exc)
                 continue
             rows.append(row)
         return rows
@@ -252,6 +252,10 @@ def rotate_seconds(text: object) -> int | None:
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _log_row_error(entry_id: str, exc: BaseException) -> None:
+    log.warning("stream entry %s cannot be shown: %s", entry_id, exc)
 
 
 def local_day(now: datetime, tz: str) -> int:

@@ -1,0 +1,51 @@
+"""What the views need from the outside world, as Protocols the data sources implement.
+
+Views are built over these, never over a database engine or a Redis client: a view model
+can be tested with an in-memory store, and a new backend is one module in data_sources/
+that implements them.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from dashboard.domain.case_query import CasePage, CaseQuery
+from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.periods import Window
+from dashboard.domain.scope import RegionScope
+
+
+class CaseStore(Protocol):
+    """The case database, read under a region scope."""
+
+    def kpi_counts(self, scope: RegionScope, window: Window, now: datetime) -> KpiCounts: ...
+
+    def kpi_counts_by(self, scope: RegionScope, window: Window, now: datetime,
+                      by_child: bool = False) -> dict[str | None, KpiCounts]:
+        """The scope's counts (key None), or each child's (key: the child's code)."""
+
+    def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]: ...
+
+    def breakdown(self, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]: ...
+
+    def breakdowns(self, scope: RegionScope, window: Window,
+                   dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]: ...
+
+    def hourly(self, scope: RegionScope, window: Window,
+               column: str = "reported_at") -> list[int]: ...
+
+    def overdue_cases(self, scope: RegionScope, now: datetime, limit: int = 20) -> list[dict]: ...
+
+    def urgent_open_cases(self, scope: RegionScope, limit: int = 20) -> list[dict]: ...
+
+    def case_summaries(self, scope: RegionScope, case_ids: Sequence[int]) -> dict[int, dict]: ...
+
+    def case_page(self, scope: RegionScope, window: Window, now: datetime,
+                  query: CaseQuery) -> CasePage: ...
+
+    def case_export(self, scope: RegionScope, window: Window, now: datetime,
+                    query: CaseQuery) -> list[dict]: ...
+
+    def case_detail(self, scope: RegionScope, case_id: int) -> dict | None:
+        """The case and its events; None when it does not exist or lies outside the scope."""

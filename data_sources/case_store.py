@@ -1,0 +1,65 @@
+"""The case database as a `dashboard.domain.stores.CaseStore`: the SQL of case_queries.py
+and case_list.py behind the Protocol the views are written against."""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from dashboard.domain.case_query import CasePage, CaseQuery
+from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.periods import Window
+from dashboard.domain.scope import RegionScope
+from data_sources import case_list, case_queries
+
+
+class SqlCaseStore:
+    def __init__(self, engine: sa.Engine | Callable[[], sa.Engine]):
+        # A callable when the app's runtime connects on first use (a worker may start
+        # while the database is down).
+        self._engine = engine
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine if isinstance(self._engine, sa.Engine) else self._engine()
+
+    def kpi_counts(self, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:
+        return case_queries.kpi_counts(self.engine, scope, window, now)
+
+    def kpi_counts_by(self, scope: RegionScope, window: Window, now: datetime,
+                      by_child: bool = False) -> dict[str | None, KpiCounts]:
+        return case_queries.kpi_counts_by(self.engine, scope, window, now, by_child=by_child)
+
+    def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]:
+        return case_queries.open_by_state_and_level(self.engine, scope)
+
+    def breakdown(self, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]:
+        return case_queries.breakdown(self.engine, scope, window, dimension)
+
+    def breakdowns(self, scope: RegionScope, window: Window,
+                   dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]:
+        return case_list.breakdowns(self.engine, scope, window, dimensions)
+
+    def hourly(self, scope: RegionScope, window: Window, column: str = "reported_at") -> list[int]:
+        return case_queries.hourly(self.engine, scope, window, column)
+
+    def overdue_cases(self, scope: RegionScope, now: datetime, limit: int = 20) -> list[dict]:
+        return case_queries.overdue_cases(self.engine, scope, now, limit)
+
+    def urgent_open_cases(self, scope: RegionScope, limit: int = 20) -> list[dict]:
+        return case_queries.urgent_open_cases(self.engine, scope, limit)
+
+    def case_summaries(self, scope: RegionScope, case_ids: Sequence[int]) -> dict[int, dict]:
+        return case_queries.case_summaries(self.engine, scope, list(case_ids))
+
+    def case_page(self, scope: RegionScope, window: Window, now: datetime,
+                  query: CaseQuery) -> CasePage:
+        return case_list.case_page(self.engine, scope, window, now, query)
+
+    def case_export(self, scope: RegionScope, window: Window, now: datetime,
+                    query: CaseQuery) -> list[dict]:
+        return case_list.case_export(self.engine, scope, window, now, query)
+
+    def case_detail(self, scope: RegionScope, case_id: int) -> dict | None:
+        return case_list.case_detail(self.engine, scope, case_id)
