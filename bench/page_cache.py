@@ -30,16 +30,26 @@ from pathlib import Path
 from flask import Flask
 from flask_caching import Cache
 
-from bench.seed_and_query import (DEFAULT_URL, REGION, TZ, check_bench_db, data_size,
-                                  fresh_engine, machine, write_section)
-from dashboard.views import kpi as kpi_view, region as region_view, url_state
-from dashboard.cache.page_memo import PageMemo, direct
+from bench.seed_and_query import (
+    DEFAULT_URL,
+    REGION,
+    TZ,
+    check_bench_db,
+    data_size,
+    fresh_engine,
+    machine,
+    write_section,
+)
 from dashboard.app.settings import Settings
+from dashboard.cache.page_memo import PageMemo, direct
+from dashboard.cache.shared_views import SharedViews
+from dashboard.views import kpi as kpi_view
+from dashboard.views import region as region_view
+from dashboard.views import url_state
+from data_sources.case_store import SqlCaseStore
 from data_sources.database import CaseDatabase
 from data_sources.redis_client import make_client
 from data_sources.regions import RegionTree
-from dashboard.cache.shared_views import SharedViews
-from data_sources.case_store import SqlCaseStore
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

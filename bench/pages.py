@@ -21,17 +21,30 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bench.seed_and_query import (DEFAULT_URL, REGION, TZ, check_bench_db, data_size,
-                                  default_now, fresh_engine, machine, seed, write_section)
-from dashboard.views import case as case_view, kpi as kpi_view, region as region_view, url_state
+from bench.seed_and_query import (
+    DEFAULT_URL,
+    REGION,
+    TZ,
+    check_bench_db,
+    data_size,
+    default_now,
+    fresh_engine,
+    machine,
+    seed,
+    write_section,
+)
+from dashboard.app.settings import Settings
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.scope import RegionScope
-from dashboard.app.settings import Settings
+from dashboard.views import case as case_view
+from dashboard.views import kpi as kpi_view
+from dashboard.views import region as region_view
+from dashboard.views import url_state
 from dashboard.views.common import counts_by_child, trend_series
 from data_sources import case_list
+from data_sources.case_store import SqlCaseStore
 from data_sources.database import CaseDatabase
 from data_sources.regions import RegionTree
-from data_sources.case_store import SqlCaseStore
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -163,8 +163,8 @@ def trends(samples: list[dict]) -> dict:
 
 # -- run ---------------------------------------------------------------------------------
 def run(args) -> dict:
-    from playwright.sync_api import sync_playwright
     import redis
+    from playwright.sync_api import sync_playwright
 
     prefix = f"gwbench:{secrets.token_hex(4)}:"
     data_dir = Path(tempfile.mkdtemp(prefix="gw-soak-"))

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 
 from dashboard.domain.ranking import ScoreWeights
 from dashboard.views.wall.model import build_live, build_period, previous_counts
+from data_sources.case_store import SqlCaseStore
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
-from data_sources.case_store import SqlCaseStore
 
 
 def _median_ms(fn, runs: int) -> float:

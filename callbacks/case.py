@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from callbacks.page_common import bad_input_page, lang_of
-from dashboard.views import case as case_view, url_state
+from dashboard.views import case as case_view
+from dashboard.views import url_state
 from dashboard.views.url_state import BadInput
 from layouts import case as case_layout
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from dash import Input, Output, State, ctx as dash_ctx, dcc, no_update
+from dash import Input, Output, State, dcc, no_update
+from dash import ctx as dash_ctx
 
 from callbacks.page_common import bad_input_page, lang_of, push, state_of
 from callbacks.router import parse_query
-from dashboard.views import export, kpi as kpi_view, url_state
 from dashboard.domain import metrics
-from dashboard.views.url_state import BadInput
+from dashboard.views import export, url_state
+from dashboard.views import kpi as kpi_view
 from dashboard.views.common import resolve_scope
+from dashboard.views.url_state import BadInput
 from layouts import kpi as kpi_layout
 
 

@@ -3,18 +3,19 @@ them into components. The interval is disabled while its callback runs (`running
 slow tick never overlaps the next one from the same screen."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import logging
+from dash import ClientsideFunction, Input, Output, Patch, State, no_update
+from dash import ctx as dash_ctx
 
-from dash import ClientsideFunction, Input, Output, Patch, State, ctx as dash_ctx, no_update
-
+from callbacks.router import parse_query
 from dashboard.domain.wall_metrics import METRICS, NO_DATA, colours
+from dashboard.domain.wall_text import t
 from dashboard.views.wall.model import newest_sources
 from layouts import wall as view
 from layouts import wall_charts as charts
-from dashboard.domain.wall_text import t
 
 log = logging.getLogger(__name__)
 PANELS_WITH_TIME = ("dispatch", "funnel", "mix", "map", "ranking", "overdue", "hourly", "sat")
@@ -200,7 +201,6 @@ def register(app, service) -> None:
                   Input("wall-retry", "n_intervals"), State("url", "search"),
                   prevent_initial_call=True)
     def retry(_n, search):
-        from callbacks.router import parse_query
         try:
             return _render(service, parse_query(search))
         except Exception:  # noqa: BLE001 - still down: keep waiting

@@ -6,6 +6,7 @@ domain modules (states, kpis, ...) import without pulling in Dash.
 
 
 def create_app(settings=None):
+    # Deferred: `import dashboard.domain...` must not load Dash, Flask and every page.
     from dashboard.app.factory import create_app as _create_app
     return _create_app(settings)
 

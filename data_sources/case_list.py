@@ -13,10 +13,18 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from dashboard.domain.case_query import (
+    BASES,
+    COUNT_CAP,
+    FILTERS,
+    MAX_OFFSET,
+    PAGE_SIZE,
+    SORTS,
+    CasePage,
+    CaseQuery,
+)
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
-from dashboard.domain.case_query import (BASES, COUNT_CAP, FILTERS, MAX_OFFSET, PAGE_SIZE, SORTS,
-                                         CasePage, CaseQuery)
 from data_sources.schema import OPEN_STATES_SQL, case, case_event
 
 c = case.c

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from data_sources.base import DataSource, register
-from data_sources.schema import case, case_event, meta, metadata
+from data_sources.schema import OPEN_STATES_SQL, case, case_event, meta, metadata
 
 SCHEMA_VERSION = "1"
 CASE_COLUMNS = [c.name for c in case.columns]
@@ -143,7 +143,6 @@ class CaseDatabase(DataSource):
 
     def open_cases(self, limit: int | None = None) -> list[dict]:
         """Open cases with what the live simulator needs to continue them."""
-        from data_sources.schema import OPEN_STATES_SQL
         q = sa.select(case).where(case.c.state.in_(OPEN_STATES_SQL)).order_by(case.c.id)
         if limit:
             q = q.limit(limit)

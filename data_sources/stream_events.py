@@ -70,8 +70,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from dashboard.domain.catalog import (CATEGORIES, RATINGS, RESOLUTION_LEVELS, SOURCES,
-                               SUPERVISION_LEVELS, URGENCIES)
+from dashboard.domain.catalog import (
+    CATEGORIES,
+    RATINGS,
+    RESOLUTION_LEVELS,
+    SOURCES,
+    SUPERVISION_LEVELS,
+    URGENCIES,
+)
 from dashboard.domain.hierarchy import is_valid_code
 from dashboard.domain.states import TRANSITIONS, Event, State
 

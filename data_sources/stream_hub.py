@@ -26,8 +26,14 @@ from dataclasses import dataclass
 
 from data_sources.redis_stream import EventStream, StreamReader
 from data_sources.stream_events import StreamEvent
-from data_sources.stream_skips import (CATCH_UP_MAX, SUMMARY, RecentKeys, SkipCounter,
-                                       SkipSummary, id_key)
+from data_sources.stream_skips import (
+    CATCH_UP_MAX,
+    SUMMARY,
+    RecentKeys,
+    SkipCounter,
+    SkipSummary,
+    id_key,
+)
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.domain.hierarchy import Level
-from dashboard.views.kpi import RANKING_COLUMNS, ranking_headers
 from dashboard.domain.ranking import SUB_SCORES
+from dashboard.views.kpi import RANKING_COLUMNS, ranking_headers
 from dashboard.views.url_state import PageState, encode
 from layouts import charts
 from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar

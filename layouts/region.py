@@ -7,8 +7,8 @@ from dash import dcc, html
 
 from dashboard.domain import metrics
 from dashboard.domain.hierarchy import Level
-from dashboard.views.region import CASE_COLUMNS, TABLE_METRICS
 from dashboard.domain.states import STATE_ZH
+from dashboard.views.region import CASE_COLUMNS, TABLE_METRICS
 from dashboard.views.url_state import BASES, FILTERS, SORTS, PageState, encode
 from layouts import charts
 from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar

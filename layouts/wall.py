@@ -12,8 +12,9 @@ from zoneinfo import ZoneInfo
 from dash import dcc, html
 
 from dashboard.domain.wall_metrics import BAD_TO_GOOD, METRICS, colours
-from layouts.wall_charts import CONFIG
 from dashboard.domain.wall_text import t, time_left
+from dashboard.views.wall.ticker import mask_case_no
+from layouts.wall_charts import CONFIG
 
 KPI_KEYS = ("intake", "closed", "open", "overdue_open", "cards", "closure", "on_time",
             "satisfaction")
@@ -280,7 +281,6 @@ def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12
         case_no = r["case_no"]
         place = r["community"] if privacy else f"{r['community']} {r['grid']}"
         if privacy:
-            from dashboard.views.wall.ticker import mask_case_no
             case_no = mask_case_no(case_no)
         out.append(html.Div(className="gw-w-orow", children=[
             html.Span(tag[1], className=f"gw-badge gw-badge-{tag[0]}"),

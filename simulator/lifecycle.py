@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dashboard.domain.catalog import RESOLUTION_LEVELS
-from dashboard.domain.deadlines import case_deadlines, card_times
+from dashboard.domain.deadlines import card_times, case_deadlines
 from dashboard.domain.projection import apply_event
 from dashboard.domain.states import Event as E
 from dashboard.domain.workdays import add_working_days

@@ -334,6 +334,7 @@ def test_a_region_nobody_watches_stops_costing(seeded_env, redis_url):
     """A grid's wall is warmed while a screen asks for it, and not after three ticks
     without one; what it left in Redis expires within the configured keep time."""
     import time
+
     from data_sources.redis_client import make_client
     env = seeded_env.env
     prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"

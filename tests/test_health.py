@@ -13,8 +13,8 @@ import pytest
 
 from callbacks.wall import content
 from dashboard import create_app
-from dashboard.views.health import overall_status
 from dashboard.app.settings import Settings
+from dashboard.views.health import overall_status
 from dashboard.views.wall.model import newest_sources
 from tests.live import Deployment, make_env, operator_headers, stop_app_threads
 from tests.private_pg import PrivatePostgres, missing_reason

@@ -1,8 +1,14 @@
 """KPI formulas against published figures (DOMAIN.md §5) and their no-data edges."""
 import pytest
 
-from dashboard.domain.kpis import (KpiCounts, closure_rate, compute_kpis, on_time_rate, rate,
-                            satisfaction_rate)
+from dashboard.domain.kpis import (
+    KpiCounts,
+    closure_rate,
+    compute_kpis,
+    on_time_rate,
+    rate,
+    satisfaction_rate,
+)
 
 
 def test_lianyungang_june_2019_closure_rate():

@@ -12,16 +12,18 @@ import pytest
 from flask import Flask
 from flask_caching import Cache
 
-from dashboard.views import kpi as kpi_view, region as region_view, url_state
+from dashboard.app.settings import Settings
 from dashboard.cache.page_memo import PageMemo, direct, region_key
+from dashboard.cache.shared_views import SharedViews
+from dashboard.domain.hierarchy import Level
 from dashboard.domain.periods import this_month
 from dashboard.domain.scope import RegionScope
-from dashboard.domain.hierarchy import Level
-from dashboard.app.settings import Settings
+from dashboard.views import kpi as kpi_view
+from dashboard.views import region as region_view
+from dashboard.views import url_state
+from data_sources.case_store import SqlCaseStore
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
-from dashboard.cache.shared_views import SharedViews
-from data_sources.case_store import SqlCaseStore
 
 TZ = "Asia/Shanghai"
 

@@ -7,19 +7,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dashboard.views import case as case_view, kpi as kpi_view, region as region_view, url_state
-
+from dashboard.app.settings import Settings
 from dashboard.domain import metrics
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import KpiCounts, compute_kpis
 from dashboard.domain.ranking import rank_children
 from dashboard.domain.scope import RegionScope
-from dashboard.app.settings import Settings
+from dashboard.views import case as case_view
+from dashboard.views import kpi as kpi_view
+from dashboard.views import region as region_view
+from dashboard.views import url_state
 from dashboard.views.url_state import BadInput
 from data_sources import case_queries
+from data_sources.case_store import SqlCaseStore
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
-from data_sources.case_store import SqlCaseStore
 
 TZ = "Asia/Shanghai"
 
@@ -136,6 +138,7 @@ def test_region_outside_the_tree_is_bad_input(env, code, error):
 def test_case_view_has_every_event_in_order(env):
     engine, tree, settings = env
     import sqlalchemy as sa
+
     from data_sources.schema import case_event
     with engine.connect() as conn:
         case_id, n = conn.execute(sa.select(case_event.c.case_id, sa.func.count())

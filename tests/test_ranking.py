@@ -2,8 +2,13 @@
 import pytest
 
 from dashboard.domain.kpis import KpiCounts, compute_kpis
-from dashboard.domain.ranking import (ScoreWeights, board_size, competition_ranks, rank_children,
-                               score)
+from dashboard.domain.ranking import (
+    ScoreWeights,
+    board_size,
+    competition_ranks,
+    rank_children,
+    score,
+)
 
 
 def counts(on_time=90, sat=97, n=1000, closure=95, sign=99, overdue=5, reopen=1, cards=(0, 0)):

@@ -3,8 +3,7 @@ import itertools
 
 import pytest
 
-from dashboard.domain.states import (TRANSITIONS, Event, IllegalTransition, State, next_state,
-                              replay)
+from dashboard.domain.states import TRANSITIONS, Event, IllegalTransition, State, next_state, replay
 
 
 def test_happy_path():

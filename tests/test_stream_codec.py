@@ -7,8 +7,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from dashboard.domain.states import Event, State
-from data_sources.stream_events import (REJECT_REASONS, Rejected, StreamEvent, decode_entry,
-                                        encode_event, parse_time)
+from data_sources.stream_events import (
+    REJECT_REASONS,
+    Rejected,
+    StreamEvent,
+    decode_entry,
+    encode_event,
+    parse_time,
+)
 
 CST = timezone(timedelta(hours=8))
 TS = datetime(2026, 11, 23, 9, 15, 2, 123000, tzinfo=CST)

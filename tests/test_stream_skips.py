@@ -229,6 +229,7 @@ def test_ticker_rows_skip_an_event_that_cannot_be_shown():
     """Defence in depth: an event the codec let through but the ticker cannot draw (here a
     year 9999 made by hand) is skipped and counted; the rows of the others go out."""
     from zoneinfo import ZoneInfo  # noqa: F401 - the service converts to Asia/Shanghai
+
     from dashboard.app.context import AppContext
     from dashboard.app.settings import Settings
     from dashboard.domain.states import Event, State

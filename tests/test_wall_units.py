@@ -8,11 +8,11 @@ import pytest
 from flask import Flask
 from flask_caching import Cache
 
-from dashboard.domain.kpis import KpiCounts
-from dashboard.views.wall.ticker import mask_case_no
-from dashboard.domain.wall_metrics import METRICS, colours
 from dashboard.cache.shared_views import SharedViews
+from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.wall_metrics import METRICS, colours
 from dashboard.domain.wall_text import duration, time_left
+from dashboard.views.wall.ticker import mask_case_no
 from data_sources.case_store import SqlCaseStore
 
 
@@ -124,8 +124,9 @@ def test_map_colours_mean_the_same_in_every_metric():
 
 
 def test_live_view_keeps_last_good_sections_when_the_database_fails():
-    from dashboard.views.wall.model import build_live
     import sqlalchemy as sa
+
+    from dashboard.views.wall.model import build_live
 
     class Region:
         code, level, name = "320000", 0, "江苏省"
@@ -158,13 +159,12 @@ def test_live_view_keeps_last_good_sections_when_the_database_fails():
      []),
 ])
 def test_wall_config_falls_back_instead_of_failing(query, expect, notice):
-    from dashboard.app.context import AppContext
-    from dashboard.app.settings import Settings
-    from dashboard.views.wall.service import WallService
-
     from types import SimpleNamespace
 
+    from dashboard.app.context import AppContext
+    from dashboard.app.settings import Settings
     from dashboard.domain.hierarchy import level_of
+    from dashboard.views.wall.service import WallService
 
     class Tree:
         def __contains__(self, code):

@@ -16,6 +16,13 @@ import click
 
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
+from dashboard.views.health import collect_health
+from data_sources.embedded_redis import pdeathsig_preexec
+from data_sources.region_import import RegionImportError
+from data_sources.regions import RegionNotLoaded, import_region
+from simulator.live import LiveSimulator
+from simulator.seed import seed_history
+from simulator.world import World
 
 log = logging.getLogger("gridwatch")
 # Three weeks: the slowest open cases (红牌 at 10 working days, 15-day deadlines plus
@@ -83,8 +90,6 @@ def regions_import(ctx, code, seed):
 
 
 def _import_region(rt: Runtime, code: str, seed: int = 0) -> dict:
-    from data_sources.region_import import RegionImportError
-    from data_sources.regions import import_region
     rt.db.init_schema()
     try:
         return import_region(rt.db.engine, code, rt.settings.geo_dir, seed=seed)
@@ -93,7 +98,6 @@ def _import_region(rt: Runtime, code: str, seed: int = 0) -> dict:
 
 
 def _ensure_region(rt: Runtime) -> None:
-    from data_sources.regions import RegionNotLoaded
     rt.db.init_schema()
     try:
         rt.region_tree()
@@ -125,8 +129,6 @@ def seed(ctx, days, scale, seed_, stream_hours, no_stream):
 
 
 def _seed(rt: Runtime, days, scale, seed_, stream_hours=24.0, with_stream=True):
-    from simulator.seed import seed_history
-    from simulator.world import World
     _ensure_region(rt)
     world = World.from_tree(rt.region_tree(), rt.settings.region, seed=seed_)
     result = seed_history(rt.db, rt.redis.stream if with_stream else None, world, days=days,
@@ -178,8 +180,6 @@ def simulate(ctx, speed, duration, scale, seed_):
 
 
 def _simulator(rt: Runtime, speed: float, scale: float | None, seed_: int | None):
-    from simulator.live import LiveSimulator
-    from simulator.world import World
     _ensure_region(rt)
     scale = scale or _seeded_scale(rt, DEMO_SCALE)
     world = World.from_tree(rt.region_tree(), rt.settings.region, seed=DEMO_SEED)
@@ -230,7 +230,6 @@ def _start_web(settings: Settings, host: str, port: int, workers: int) -> subpro
     cmd = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(workers),
            "-b", f"{host}:{port}", "--no-control-socket", "--graceful-timeout", "5",
            "--log-level", "warning", "dashboard.app.wsgi:build()"]
-    from data_sources.embedded_redis import pdeathsig_preexec
     return subprocess.Popen(cmd, env=env, preexec_fn=pdeathsig_preexec())
 
 
@@ -319,7 +318,6 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
 @click.pass_context
 def health(ctx):
     """Print the state of the database and Redis as JSON (exit 1 when one is down)."""
-    from dashboard.views.health import collect_health
     with Runtime(_settings(ctx)) as rt:
         report = collect_health(rt)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))

@@ -14,19 +14,18 @@ from dash import Dash
 from flask import jsonify, request
 from flask_caching import Cache
 
-from callbacks import router
-from callbacks import pages
+from callbacks import pages, router
 from callbacks import status as status_callbacks
 from callbacks import wall as wall_callbacks
 from dashboard.app import live_feed, request_guard
-from dashboard.views.wall.service import WallService
-from dashboard.cache.shared_views import SharedViews
 from dashboard.app.context import AppContext, Lazy
-from dashboard.views.health import collect_health, is_operator, public_health
 from dashboard.app.landing_warmer import LandingWarmer
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
+from dashboard.cache.shared_views import SharedViews
+from dashboard.views.health import collect_health, is_operator, public_health
 from dashboard.views.status import build_status
+from dashboard.views.wall.service import WallService
 from data_sources.case_store import SqlCaseStore
 from data_sources.stream_skips import SUMMARY
 from layouts import status as status_layout

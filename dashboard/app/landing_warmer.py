@@ -9,7 +9,9 @@ import time
 from datetime import datetime, timezone
 
 from dashboard.cache.page_memo import PageMemo
-from dashboard.views import kpi as kpi_view, region as region_view, url_state
+from dashboard.views import kpi as kpi_view
+from dashboard.views import region as region_view
+from dashboard.views import url_state
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,10 @@ from datetime import datetime, timezone
 from flask import Response, request, stream_with_context
 
 from dashboard.domain.hierarchy import Level, ancestor_code, level_of
-
+from data_sources.redis_client import make_client
+from data_sources.redis_stream import EventStream
+from data_sources.stream_hub import StreamHub, follow
+from data_sources.stream_skips import counter_key
 
 log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"\d{1,20}-\d{1,20}")
@@ -29,10 +32,6 @@ def _sse(event: str, data: dict, entry_id: str | None = None) -> str:
 
 
 def register(server, ctx, service) -> None:
-    from data_sources.redis_client import make_client
-    from data_sources.redis_stream import EventStream
-    from data_sources.stream_hub import StreamHub, follow
-    from data_sources.stream_skips import counter_key
 
     settings = ctx.settings
 

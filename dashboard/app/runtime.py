@@ -10,6 +10,8 @@ from functools import cached_property
 
 from dashboard.app.settings import Settings
 from data_sources import open_source
+from data_sources.embedded_redis import EmbeddedRedis
+from data_sources.regions import RegionTree
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,6 @@ class Runtime:
         """Start the bundled Redis when none is configured; the URL goes into settings."""
         if self.settings.redis_url or self._embedded is not None:
             return
-        from data_sources.embedded_redis import EmbeddedRedis
         self._embedded = EmbeddedRedis(self.settings.data_dir / "redis")
         self._embedded.start()
         self.settings = replace(self.settings, redis_url=self._embedded.url)
@@ -39,7 +40,6 @@ class Runtime:
 
     def region_tree(self, reload: bool = False):
         """The region tree under the configured root, read once per runtime."""
-        from data_sources.regions import RegionTree
         if reload or self.__dict__.get("_tree") is None:
             self.__dict__["_tree"] = RegionTree.load(self.db.engine, self.settings.region)
         return self.__dict__["_tree"]

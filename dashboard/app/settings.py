@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from dashboard.domain.ranking import ScoreWeights
+
 ENV_PREFIX = "GRIDWATCH_"
 
 
@@ -91,11 +93,9 @@ class Settings:
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
         settings = cls(**values)
-        from dashboard.domain.ranking import ScoreWeights
         ScoreWeights.from_json(settings.score_weights)  # fail at start, not on a wall
         return settings
 
     @property
     def weights(self):
-        from dashboard.domain.ranking import ScoreWeights
         return ScoreWeights.from_json(self.score_weights)

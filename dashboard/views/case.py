@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from dashboard.domain.deadlines import time_status
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.scope import RegionScope
-from dashboard.domain.stores import CaseStore
 from dashboard.domain.states import EVENT_ZH, STATE_ZH, is_open
+from dashboard.domain.stores import CaseStore
 from dashboard.views.url_state import BadInput
 
 SUPERVISION = {0: ("无", "none"), 1: ("催办", "reminder"), 2: ("黄牌", "yellow card"),

@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dashboard.cache.page_memo import direct
 from dashboard.domain.hierarchy import Level, is_valid_code
 from dashboard.domain.kpis import KpiCounts
-from dashboard.cache.page_memo import direct
 from dashboard.domain.periods import Window
-from dashboard.domain.stores import CaseStore
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
+from dashboard.domain.stores import CaseStore
 from dashboard.views.url_state import BadInput
 
 

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dashboard.domain import metrics
-
-from dashboard.views import url_state
-from dashboard.domain.kpis import KpiCounts, compute_kpis
-from dashboard.domain.stores import CaseStore
-from dashboard.domain.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_children
 from dashboard.cache.page_memo import direct
-from dashboard.views.common import (as_of, breadcrumb, counts_by_child, resolve_scope,
-                                    trend_series)
+from dashboard.domain import metrics
+from dashboard.domain.kpis import KpiCounts, compute_kpis
+from dashboard.domain.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_children
+from dashboard.domain.stores import CaseStore
+from dashboard.views import url_state
+from dashboard.views.common import as_of, breadcrumb, counts_by_child, resolve_scope, trend_series
 
 
 def _has_data(c: KpiCounts) -> bool:

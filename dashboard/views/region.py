@@ -6,17 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from dashboard.cache.page_memo import direct
 from dashboard.domain import metrics
-
-from dashboard.views import url_state
+from dashboard.domain.case_query import MAX_OFFSET, PAGE_SIZE, CaseQuery
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import compute_kpis
-from dashboard.domain.case_query import MAX_OFFSET, PAGE_SIZE, CaseQuery
 from dashboard.domain.states import STATE_ZH
 from dashboard.domain.stores import CaseStore
-from dashboard.cache.page_memo import direct
-from dashboard.views.common import (as_of, breadcrumb, counts_by_child, resolve_scope,
-                                    trend_series)
+from dashboard.views import url_state
+from dashboard.views.common import as_of, breadcrumb, counts_by_child, resolve_scope, trend_series
 
 TABLE_METRICS = ("intake", "closed", "open", "overdue_open", "closure", "on_time",
                  "satisfaction", "timely_sign")

@@ -4,13 +4,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from dashboard.views.health import collect_health
+from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import compute_kpis
 from dashboard.domain.periods import today
 from dashboard.domain.scope import RegionScope
-from dashboard.domain.hierarchy import Level
-from dashboard.domain.stores import CaseStore
 from dashboard.domain.states import EVENT_ZH, STATE_ZH
+from dashboard.domain.stores import CaseStore
+from dashboard.views.health import collect_health
 
 RECENT_EVENTS = 12
 RECENT_SCAN = 400   # newest entries looked through for them

@@ -21,8 +21,8 @@ from dashboard.domain.kpis import KpiCounts, compute_kpis
 from dashboard.domain.periods import Window, last_month, this_month, today, yesterday
 from dashboard.domain.ranking import ScoreWeights, rank_children
 from dashboard.domain.scope import RegionScope
-from dashboard.domain.stores import CaseStore
 from dashboard.domain.states import STATE_ZH, State
+from dashboard.domain.stores import CaseStore
 
 log = logging.getLogger(__name__)
 

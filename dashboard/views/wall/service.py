@@ -15,14 +15,19 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from dashboard.domain.wall_metrics import DEFAULT_METRIC, METRICS
 from dashboard.domain.hierarchy import Level
-from dashboard.domain.wall_text import time_left
-from dashboard.views.wall.ticker import ticker_row
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
-from dashboard.views.wall.model import (build_live, build_period, previous_counts, stream_state,
-                                 with_since)
+from dashboard.domain.wall_metrics import DEFAULT_METRIC, METRICS
+from dashboard.domain.wall_text import time_left
+from dashboard.views.wall.model import (
+    build_live,
+    build_period,
+    previous_counts,
+    stream_state,
+    with_since,
+)
+from dashboard.views.wall.ticker import ticker_row
 
 log = logging.getLogger(__name__)
 PERIOD_SECONDS = 60
