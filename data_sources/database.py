@@ -1,4 +1,4 @@
-"""The case database (SQLAlchemy 2): engine, schema creation, bulk and live writes.
+"""The case database (SQLAlchemy 2): engine, schema migrations, bulk and live writes.
 
 SQLite is the embedded default; PostgreSQL is production, where bulk loads use COPY.
 Reading queries for the dashboard live in case_queries.py.
@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
 from data_sources.base import DataSource, register
-from data_sources.schema import OPEN_STATES_SQL, case, case_event, meta, metadata
+from data_sources.migrate import upgrade
+from data_sources.schema import OPEN_STATES_SQL, case, case_event, meta
 
-SCHEMA_VERSION = "1"
 CASE_COLUMNS = [c.name for c in case.columns]
 EVENT_COLUMNS = [c.name for c in case_event.columns if c.name != "id"]
 
@@ -68,9 +68,14 @@ class CaseDatabase(DataSource):
         return self.engine.dialect.name
 
     # -- schema -------------------------------------------------------------
-    def init_schema(self) -> None:
-        metadata.create_all(self.engine)
-        self.meta_set("schema_version", SCHEMA_VERSION)
+    def init_schema(self):
+        """Create the schema, or bring it to the newest migration (safe to run again).
+
+        Alembic migrations (data_sources/migrate.py); adopts a database made by the old
+        `create_all` when it matches the first revision. Only the CLI calls this: never
+        at import time or when a web worker starts.
+        """
+        return upgrade(self.engine)
 
     def schema_ready(self) -> bool:
         return sa.inspect(self.engine).has_table(case.name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
@@ -63,9 +64,9 @@ def _pg_url_or_skip() -> str:
     return url
 
 
-@pytest.fixture
-def pg_schema_url():
-    """A PostgreSQL URL whose search_path is a fresh schema this test owns and drops."""
+@contextmanager
+def own_pg_schema():
+    """A PostgreSQL URL whose search_path is a fresh schema the caller owns; dropped after."""
     import sqlalchemy as sa
     base = _pg_url_or_skip()
     schema = f"gwtest_{uuid.uuid4().hex[:10]}"
@@ -80,6 +81,13 @@ def pg_schema_url():
         with eng.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         eng.dispose()
+
+
+@pytest.fixture
+def pg_schema_url():
+    """A PostgreSQL URL whose search_path is a fresh schema this test owns and drops."""
+    with own_pg_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

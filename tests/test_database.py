@@ -86,17 +86,22 @@ CASES = [
 ]
 
 
+def case_rows(specs=CASES) -> tuple[list[dict], list[dict]]:
+    """The case rows and event rows of `specs` (make_case's arguments)."""
+    rows, events = [], []
+    for spec in specs:
+        row, ev = make_case(*spec)
+        rows.append(row)
+        events.extend(ev)
+    return rows, events
+
+
 @pytest.fixture
 def db(database_url):
     database = CaseDatabase(database_url)
     database.init_schema()
     database.init_schema()  # idempotent
-    rows, events = [], []
-    for spec in CASES:
-        row, ev = make_case(*spec)
-        rows.append(row)
-        events.extend(ev)
-    database.bulk_insert(rows, events)
+    database.bulk_insert(*case_rows())
     yield database
     database.close()
 
