@@ -11,7 +11,8 @@ from dash import ClientsideFunction, Input, Output, Patch, State, no_update
 from dash import ctx as dash_ctx
 
 from callbacks.router import parse_query
-from dashboard.domain.wall_metrics import METRICS, NO_DATA, colours
+from dashboard.domain.colours import NO_DATA, colours
+from dashboard.domain.metrics import WALL_MAP
 from dashboard.domain.wall_text import t
 from dashboard.views.wall.model import newest_sources
 from layouts import wall as view
@@ -50,7 +51,7 @@ def content(service, cfg: dict) -> dict:
     s, ps = live.get("sections", {}), period.get("sections", {})
     k = s.get("kpis")
     values, subs = view.kpi_texts(k, lang, cfg["target"])
-    metric = METRICS[cfg["metric"]]
+    metric = WALL_MAP[cfg["metric"]]
     rows = (s.get("children") or {}).get("rows", [])
     waiting = t(lang, "waiting")
     node = tree.get(region)
@@ -124,7 +125,7 @@ _OUTPUTS_MAX = 64
 def map_patch(service, cfg: dict, rows: list[dict]) -> Patch:
     """A Patch of the map's fill colours and labels for the current rows."""
     tree = service.ctx.tree.get()
-    region, metric = cfg["region"], METRICS[cfg["metric"]]
+    region, metric = cfg["region"], WALL_MAP[cfg["metric"]]
     features = tree.boundary_features(region)
     cached = _META.get((region, metric.key))
     if cached is None:  # trace positions depend on the region's shapes only: once per process

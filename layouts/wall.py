@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from dash import dcc, html
 
-from dashboard.domain.wall_metrics import BAD_TO_GOOD, METRICS, colours
+from dashboard.domain.colours import colours, legend_swatches
+from dashboard.domain.metrics import WALL_MAP
 from dashboard.domain.wall_text import t, time_left
 from dashboard.views.wall.ticker import mask_case_no
 from layouts.wall_charts import CONFIG
@@ -40,7 +41,7 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
     """cfg: region, metric, lang, privacy, rotate, refresh_ms, tz, reload_hour, from_id.
     content: the initial children/figures of every panel (so the first paint has data)."""
     lang = cfg["lang"]
-    metric = METRICS[cfg["metric"]]
+    metric = WALL_MAP[cfg["metric"]]
     asof = content.get("asof_text", {})
 
     def _panel(name, title, body):  # the first paint already says how old each panel is
@@ -83,7 +84,7 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
                                                            children=content["funnel"])),
             _panel("mix", t(lang, "p.mix"), html.Div(id="wall-mix", className="gw-w-mix",
                                                      children=content["mix"])),
-            _panel("map", t(lang, "p.map", metric=metric.zh if lang == "zh" else metric.en), [
+            _panel("map", t(lang, "p.map", metric=t(lang, f"kpi.{metric.key}")), [
                 _graph("map", content["map"]),
                 html.Div(id="wall-legend", className="gw-w-legend", children=content["legend"])]),
             _panel("ranking", t(lang, "p.ranking"), html.Div(id="wall-ranking",
@@ -306,11 +307,11 @@ def ticker_rows(rows: list[dict]) -> list:
 
 
 def legend(metric_key: str, values: list, lang: str) -> list:
-    metric = METRICS[metric_key]
+    metric = WALL_MAP[metric_key]
     _, labels = colours(metric, values)
-    swatches = BAD_TO_GOOD if metric.higher_is_better else BAD_TO_GOOD[::-1]
     items = [html.Span(className="gw-w-swatch", children=[
-        html.I(style={"background": c}), html.Span(lbl)]) for c, lbl in zip(swatches, labels)]
+        html.I(style={"background": c}), html.Span(lbl)])
+        for c, lbl in zip(legend_swatches(metric), labels)]
     return items
 
 

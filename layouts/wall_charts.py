@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from dashboard.domain.wall_metrics import BAD_TO_GOOD, NO_DATA, Metric, colours
+from dashboard.domain.colours import BAD_TO_GOOD, NO_DATA, colours
+from dashboard.domain.metrics import Metric
 
 INK = "#e6edf7"
 MUTED = "#9fb0c8"

@@ -9,8 +9,9 @@ from flask import Flask
 from flask_caching import Cache
 
 from dashboard.cache.shared_views import SharedViews
+from dashboard.domain.colours import colours
 from dashboard.domain.kpis import KpiCounts
-from dashboard.domain.wall_metrics import METRICS, colours
+from dashboard.domain.metrics import WALL_MAP as METRICS
 from dashboard.domain.wall_text import duration, time_left
 from dashboard.views.wall.ticker import mask_case_no
 from data_sources.case_store import SqlCaseStore
@@ -121,6 +122,33 @@ def test_map_colours_mean_the_same_in_every_metric():
     overdue = METRICS["overdue_open"]  # lower is better: most overdue is red
     fills, _ = colours(overdue, [1, 2, 3, 4, 50])
     assert fills[-1] == "#d73027" and fills[0] == "#4575b4"
+
+
+@pytest.mark.parametrize("key", list(METRICS))
+def test_each_legend_swatch_is_the_colour_of_its_bin(key):
+    """The legend pairs each range with the colour a value in that range gets (it paired
+    the most overdue range with blue), and a volume is not painted good or bad."""
+    from dashboard.domain.colours import BAD_TO_GOOD, legend_swatches
+    metric = METRICS[key]
+    values = [55.0, 82.0, 87.5, 91.0, 96.0, 97.0, 99.0] if metric.kind == "rate" else [
+        1, 5, 9, 14, 20, 33, 60, 80, 120, 300]
+    fills, labels = colours(metric, values)
+    by_label = dict(zip(labels, legend_swatches(metric)))
+    for v, fill in zip(values, fills):
+        lo = [lbl for lbl in labels if _in_range(v, lbl)]
+        assert lo and by_label[lo[0]] == fill, (key, v, fill, by_label)
+    if metric.neutral:
+        assert not set(fills) & set(BAD_TO_GOOD)
+
+
+def _in_range(v, label: str) -> bool:
+    num = lambda x: float(x.replace("%", "").replace(",", ""))  # noqa: E731
+    if label.startswith("<"):
+        return v < num(label[1:])
+    if label.startswith("≥"):
+        return v >= num(label[1:])
+    a, b = label.split("–")
+    return num(a) <= v < num(b)
 
 
 def test_live_view_keeps_last_good_sections_when_the_database_fails():

@@ -21,6 +21,7 @@ class Metric:
     target: float | None = None  # percent for rates
     now_only: bool = False     # a count of the present moment, not of the window
     neutral: bool = False      # volume: up or down is neither good nor bad
+    edges: tuple[float, ...] = ()  # 4 inner colour-bin edges of a rate on the wall's map
 
     def label(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
@@ -31,10 +32,12 @@ METRICS: tuple[Metric, ...] = (
     Metric("closed", "办结量", "Closed", "count", neutral=True),
     Metric("open", "在办", "Open now", "count", now_only=True),
     Metric("overdue_open", "超期在办", "Overdue open", "count", False, now_only=True),
-    Metric("closure", "办结率", "Closure rate", "rate", True, 95.0),
-    Metric("on_time", "按期办结率", "On-time closure", "rate", True, 90.0),
+    Metric("closure", "办结率", "Closure rate", "rate", True, 95.0, edges=(85, 90, 95, 98)),
+    Metric("on_time", "按期办结率", "On-time closure", "rate", True, 90.0,
+           edges=(80, 85, 90, 95)),
     Metric("timely_sign", "及时签收率", "Timely sign-off", "rate", True, 99.0),
-    Metric("satisfaction", "满意率", "Satisfaction", "rate", True, 97.68),
+    Metric("satisfaction", "满意率", "Satisfaction", "rate", True, 97.68,
+           edges=(93, 95, 96.5, 98)),
     Metric("callback", "回访率", "Callback rate", "rate", True, 90.0),
     Metric("returns", "回退率", "Return rate", "rate", False, 5.0),
     Metric("rework", "返工率", "Rework rate", "rate", False, 5.0),
@@ -44,6 +47,10 @@ METRICS: tuple[Metric, ...] = (
 )
 BY_KEY = {m.key: m for m in METRICS}
 KEYS = tuple(BY_KEY)
+# What the wall's map can be coloured by (`?metric=`): today's figures of each child.
+WALL_MAP = {key: BY_KEY[key] for key in ("on_time", "closure", "satisfaction", "overdue_open",
+                                         "intake")}
+DEFAULT_MAP_METRIC = "on_time"
 
 
 def with_targets(satisfaction_target: float) -> dict[str, Metric]:

@@ -16,9 +16,9 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from dashboard.domain.hierarchy import Level
+from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
-from dashboard.domain.wall_metrics import DEFAULT_METRIC, METRICS
 from dashboard.domain.wall_text import time_left
 from dashboard.views.wall.model import (
     build_live,
@@ -67,10 +67,10 @@ class WallService:
         except OutOfScope:
             notices.append(f"region:{str(region)[:40]}")
             region = s.region
-        metric = _text(query.get("metric")) or DEFAULT_METRIC
-        if metric not in METRICS:
+        metric = _text(query.get("metric")) or DEFAULT_MAP_METRIC
+        if metric not in WALL_MAP:
             notices.append(f"metric:{metric[:40]}")
-            metric = DEFAULT_METRIC
+            metric = DEFAULT_MAP_METRIC
         rotate = 0
         if query.get("rotate"):
             rotate = rotate_seconds(query["rotate"])
