@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from dashboard.domain.colours import BAD_TO_GOOD, NO_DATA, colours
+from dashboard.domain.colours import BAD_TO_GOOD, LOW_TO_HIGH, NO_DATA, colours
 from dashboard.domain.metrics import Metric
 
 INK = "#e6edf7"
@@ -137,7 +137,7 @@ def small_children(polygons: dict[str, dict], share: float = 0.025) -> set[str]:
 
 def label_colours(fills: list[str]) -> list[str]:
     """Dark text on the light bins, white on the dark ones."""
-    light = {BAD_TO_GOOD[1], BAD_TO_GOOD[2], BAD_TO_GOOD[3]}
+    light = {BAD_TO_GOOD[1], BAD_TO_GOOD[2], BAD_TO_GOOD[3], *LOW_TO_HIGH[:3]}
     return ["#0b1526" if f in light else "#ffffff" for f in fills]
 
 
