@@ -3,7 +3,7 @@
 The expected numbers are worked out by hand from a handful of cases whose every
 timestamp is chosen, so a wrong SQL window or a time-zone slip shows as a wrong count.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest

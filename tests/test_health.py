@@ -16,7 +16,7 @@ from dashboard import create_app
 from dashboard.app.settings import Settings
 from dashboard.views.health import overall_status
 from dashboard.views.wall.model import newest_sources
-from tests.live import Deployment, make_env, operator_headers, stop_app_threads
+from tests.live import Deployment, make_env, stop_app_threads
 from tests.private_pg import PrivatePostgres, missing_reason
 from tests.test_app import _db_with
 

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dashboard.domain.projection import apply_event
 from dashboard.domain.states import replay
 from data_sources.database import CaseDatabase
 from data_sources.redis_client import make_client

@@ -18,7 +18,6 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from dashboard import create_app
 from dashboard.app.settings import Settings

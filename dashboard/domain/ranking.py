@@ -16,7 +16,7 @@ Model choices (DOMAIN.md marks the default composite as a model):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 
 from dashboard.domain.kpis import KpiCounts, Kpis, Rate, compute_kpis
 

@@ -19,6 +19,11 @@ class RegionScope:
     code: str
     level: Level
 
+    @classmethod
+    def of(cls, region) -> "RegionScope":
+        """The scope of a region node (anything with `code` and `level`)."""
+        return cls(region.code, Level(region.level))
+
     @property
     def column(self) -> str:
         return self.level.column
@@ -40,4 +45,4 @@ def narrow(root: RegionScope, requested_code: str, tree) -> RegionScope:
     region = tree.get(requested_code)
     if region is None or not tree.contains(root.code, requested_code):
         raise OutOfScope(f"region {requested_code[:40]!r} is outside scope {root.code}")
-    return RegionScope(region.code, Level(region.level))
+    return RegionScope.of(region)

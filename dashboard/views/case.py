@@ -46,7 +46,7 @@ def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, 
           now: datetime) -> dict:
     case_id = parse_case_id(case_id_text)
     root = tree.get(root_code)
-    found = cases.case_detail(RegionScope(root.code, Level(root.level)), case_id)
+    found = cases.case_detail(RegionScope.of(root), case_id)
     if found is None:
         raise BadInput("unknown-case", f"案件 {case_id} 不存在，或不在本系统范围内",
                        f"Case {case_id} does not exist or lies outside this system's scope")

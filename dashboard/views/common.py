@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dashboard.cache.page_memo import direct
-from dashboard.domain.hierarchy import Level, is_valid_code
+from dashboard.domain.hierarchy import is_valid_code
 from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
@@ -17,7 +17,7 @@ from dashboard.views.url_state import BadInput
 
 def resolve_scope(tree, root_code: str, code: str) -> RegionScope:
     root = tree.get(root_code)
-    root_scope = RegionScope(root.code, Level(root.level))
+    root_scope = RegionScope.of(root)
     if not is_valid_code(code):
         shown = str(code)[:40]
         raise BadInput("bad-region", f"区划代码格式不正确：{shown}（应为 6、9、12 或 15 位数字）",

@@ -4,7 +4,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import compute_kpis
 from dashboard.domain.periods import today
 from dashboard.domain.scope import RegionScope
@@ -30,7 +29,7 @@ def build_status(rt, cases: CaseStore, tree, region_code: str,
                    "computed_at": now.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
                    "kpis": None, "events": []}
     if health["database"]["status"] == "up":
-        scope = RegionScope(region.code, Level(region.level))
+        scope = RegionScope.of(region)
         k = compute_kpis(cases.kpi_counts(scope,
                                      today(now, rt.settings.timezone), now))
         model["kpis"] = [

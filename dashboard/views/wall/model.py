@@ -107,7 +107,7 @@ def newest_sources(*models: dict) -> dict:
 
 
 def _scope(region) -> RegionScope:
-    return RegionScope(region.code, Level(region.level))
+    return RegionScope.of(region)
 
 
 def _children(tree, region) -> list:

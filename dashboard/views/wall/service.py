@@ -15,7 +15,6 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from dashboard.domain.hierarchy import Level
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
@@ -90,7 +89,7 @@ class WallService:
         Everything a browser sends back (a store, a URL) goes through here before it is
         used or remembered."""
         root = self.ctx.tree.get().get(self.settings.region)
-        return narrow(RegionScope(root.code, Level(root.level)), region, self.ctx.tree.get()).code
+        return narrow(RegionScope.of(root), region, self.ctx.tree.get()).code
 
     def refresh_config(self, region: object, stored: object) -> dict:
         """A refresh's settings re-derived on the server. The browser's copy of the wall's
@@ -226,7 +225,7 @@ class WallService:
         without the database they carry what the events themselves say."""
         tree = self.ctx.tree.get()
         node = tree.get(region_code)
-        info = self._case_summaries(RegionScope(node.code, Level(node.level)),
+        info = self._case_summaries(RegionScope.of(node),
                                     [e.case_id for e in events])
         now = datetime.now(timezone.utc)
         zone = ZoneInfo(self.settings.timezone)
