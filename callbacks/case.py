@@ -11,7 +11,7 @@ from layouts import case as case_layout
 
 
 def render(ctx, match, query: dict):
-    lang = lang_of(query)
+    lang = lang_of(query, ctx.settings.lang)
     try:
         model = case_view.build(ctx.cases, ctx.tree.get(), ctx.root_code,
                                 match["case_id"], lang, ctx.settings.timezone,

@@ -17,7 +17,7 @@ from layouts import kpi as kpi_layout
 
 
 def _model(ctx, query: dict):
-    state = url_state.parse(query, metrics.KEYS)
+    state = url_state.parse(query, metrics.KEYS, ctx.settings.lang)
     now = datetime.now(timezone.utc)
     return state, kpi_view.build(ctx.cases, ctx.tree.get(), ctx.settings, state,
                                  now, ctx.page_memo(now.timestamp()))
@@ -27,7 +27,7 @@ def render(ctx, _match, query: dict):
     try:
         state, model = _model(ctx, query)
     except BadInput as exc:
-        return bad_input_page(exc, lang_of(query), "/kpi")
+        return bad_input_page(exc, lang_of(query, ctx.settings.lang), "/kpi")
     return kpi_layout.layout(model, state)
 
 

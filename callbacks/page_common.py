@@ -5,13 +5,14 @@ from __future__ import annotations
 from dash import no_update
 
 from callbacks.router import parse_query
+from dashboard.domain.language import language
 from dashboard.views import url_state
 from dashboard.views.url_state import BadInput
 from layouts.errors import error_page
 
 
-def lang_of(query: dict) -> str:
-    return "en" if query.get("lang") == "en" else "zh"
+def lang_of(query: dict, default: str = "zh") -> str:
+    return language(query.get("lang"), default)
 
 
 def bad_input_page(exc: BadInput, lang: str, back: str):

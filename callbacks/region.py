@@ -21,12 +21,12 @@ from layouts import region as region_layout
 
 def render(ctx, match, query: dict):
     try:
-        state = url_state.parse(query, metrics.KEYS)
+        state = url_state.parse(query, metrics.KEYS, ctx.settings.lang)
         now = datetime.now(timezone.utc)
         model = region_view.build(ctx.cases, ctx.tree.get(), ctx.settings,
                                   match["code"], state, now, ctx.page_memo(now.timestamp()))
     except BadInput as exc:
-        return bad_input_page(exc, lang_of(query), f"/region/{ctx.root_code}")
+        return bad_input_page(exc, lang_of(query, ctx.settings.lang), f"/region/{ctx.root_code}")
     return region_layout.layout(model, state)
 
 
@@ -104,7 +104,7 @@ def register(app, ctx) -> None:
                   State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
     def export_cases(_n, pathname, search):
         try:
-            state = url_state.parse(parse_query(search), metrics.KEYS)
+            state = url_state.parse(parse_query(search), metrics.KEYS, ctx.settings.lang)
             code = (pathname or "").rsplit("/", 1)[-1]
             cols, rows = region_view.export_rows(ctx.cases, ctx.tree.get(), ctx.settings, code,
                                                  state, datetime.now(timezone.utc))

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 
 from dash import Input, Output, html
 
+from dashboard.domain.language import language
 from layouts.errors import error_page, not_found
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ def parse_query(search: str | None) -> dict[str, str]:
 
 
 def resolve(routes: list[Route], ctx, path: str, query: dict[str, str]):
-    lang = "en" if query.get("lang") == "en" else ctx.settings.lang
+    lang = language(query.get("lang"), ctx.settings.lang)
     for pattern, render in routes:
         m = re.fullmatch(pattern, path or "/")
         if m is None:

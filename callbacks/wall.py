@@ -12,6 +12,7 @@ from dash import ctx as dash_ctx
 
 from callbacks.router import parse_query
 from dashboard.domain.colours import NO_DATA, colours
+from dashboard.domain.language import language
 from dashboard.domain.metrics import WALL_MAP
 from dashboard.domain.wall_text import t
 from dashboard.views.wall.model import newest_sources
@@ -101,7 +102,7 @@ def render(service, query: dict):
         return _render(service, query)
     except Exception as exc:  # noqa: BLE001 - a wall never shows an error page
         log.warning("wall cannot render yet: %s", exc)
-        return view.waiting(query.get("lang") == "en")
+        return view.waiting(language(query.get("lang"), service.settings.lang) == "en")
 
 
 def _render(service, query: dict):

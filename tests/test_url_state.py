@@ -89,3 +89,11 @@ def test_last_year_of_29_february():
     w = us.window(us.parse({"period": "today"}), leap, TZ)
     ly = us.last_year_window(w, leap)
     assert ly.start.astimezone(ZoneInfo(TZ)).date() == date(2027, 2, 28)
+
+
+def test_one_rule_for_the_language_everywhere():
+    from dashboard.domain.language import language
+    assert language("en") == "en" and language("zh", "en") == "zh"
+    assert language(None) == "zh" and language("fr", "en") == "en" and language(["en"]) == "zh"
+    assert us.parse({}, default_lang="en").lang == "en"
+    assert us.parse({"lang": "zh"}, default_lang="en").lang == "zh"

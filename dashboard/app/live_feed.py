@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from flask import Response, request, stream_with_context
 
 from dashboard.domain.hierarchy import Level, ancestor_code, level_of
+from dashboard.domain.language import language
 from data_sources.redis_client import make_client
 from data_sources.redis_stream import EventStream
 from data_sources.stream_hub import StreamHub, follow
@@ -66,7 +67,7 @@ def register(server, ctx, service) -> None:
         after = request.headers.get("Last-Event-ID") or request.args.get("from")
         after = after if after and _ID_RE.fullmatch(after) else None
         privacy = request.args.get("privacy") == "1"
-        lang = "en" if request.args.get("lang") == "en" else settings.lang
+        lang = language(request.args.get("lang"), settings.lang)
 
         def accept(e) -> bool:
             return tree.contains(region, e.grid)

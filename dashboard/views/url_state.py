@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from dashboard.domain import periods
 from dashboard.domain.case_query import BASES, FILTERS, SORTS
+from dashboard.domain.language import language
 from dashboard.domain.periods import Window
 
 PERIODS = {  # key -> (中文, English)
@@ -81,14 +82,15 @@ def _date(text: str, name: str) -> date:
     return value
 
 
-def parse(query: dict[str, str], metrics: tuple[str, ...] = ()) -> PageState:
+def parse(query: dict[str, str], metrics: tuple[str, ...] = (),
+          default_lang: str = "zh") -> PageState:
     """PageState from a parsed query string; BadInput for what cannot be read.
 
     Unknown filter values and unknown metrics are not errors a user can act on in a
     link they received, so they fall back to defaults; dates and ranges are errors
     because silently showing another period would misreport the numbers.
     """
-    lang = "en" if query.get("lang") == "en" else "zh"
+    lang = language(query.get("lang"), default_lang)
     period = query.get("period") or (
         "custom" if query.get("from") or query.get("to") else DEFAULT_PERIOD)
     if period not in PERIODS:

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from dashboard.domain.language import language
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
@@ -76,8 +77,7 @@ class WallService:
             if rotate is None:
                 notices.append(f"rotate:{str(query['rotate'])[:40]}")
                 rotate = 0
-        lang = _text(query.get("lang"))
-        lang = lang if lang in ("en", "zh") else s.lang
+        lang = language(query.get("lang"), s.lang)
         return {"region": region, "root": s.region, "metric": metric, "lang": lang,
                 "privacy": query.get("privacy") == "1", "rotate": rotate,
                 "refresh_ms": int(s.refresh_seconds * 1000), "tz": s.timezone,
