@@ -99,14 +99,13 @@ def stop_app_threads(app, timeout: float = 30) -> None:
     that none writes keys after the test has deleted its own."""
     import threading
     warmer = app.server.extensions["gridwatch_page_warmer"]
-    warmer.stop()
     wall = app.server.extensions["gridwatch_wall"]
-    wall._watched.clear()  # the wall's warmer ends at its next tick with nothing watched
-    threads = [warmer._thread, wall._warmer,
-               *[t for t in threading.enumerate() if t.name.startswith("view-")]]
-    for thread in threads:
-        if thread is not None:
-            thread.join(timeout=timeout)
+    for job in (warmer, wall):
+        job.stop()
+    warmer.join(timeout)
+    wall.warmer.join(timeout)
+    for thread in [t for t in threading.enumerate() if t.name.startswith("view-")]:
+        thread.join(timeout=timeout)
 
 
 def stop_process(proc: subprocess.Popen | None, timeout: float = 15) -> None:

@@ -170,14 +170,14 @@ def test_the_first_request_starts_the_warmer(seeded_env, redis_url, key_prefix, 
         assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
     finally:
         warmer.stop()
-        warmer._thread.join(timeout=60)
-    assert not warmer._thread.is_alive()
+        warmer.join(timeout=60)
+    assert not warmer.job.alive
 
 
 def test_no_warmer_when_pages_share_nothing(seeded_env, redis_url, key_prefix):
     app = _app(seeded_env, redis_url, key_prefix, page_cache_seconds=0)
     app.server.test_client().get("/healthz")
-    assert app.server.extensions["gridwatch_page_warmer"]._thread is None
+    assert not app.server.extensions["gridwatch_page_warmer"].job.alive
 
 
 def test_page_loads_add_no_keys_within_an_interval_and_all_expire(env, views, redis_client,

@@ -26,7 +26,7 @@ from data_sources.redis_stream import EventStream
 from data_sources.regions import RegionTree, import_region
 from simulator.seed import seed_history
 from simulator.world import World
-from tests.live import operator_headers
+from tests.live import operator_headers, stop_app_threads
 from tests.test_app import _route
 
 SEED = 20261202
@@ -338,13 +338,7 @@ def test_malformed_corpus_never_stops_the_live_feed(tmp_path, redis_url, key_pre
         for page in pages:
             page.join()
         for app in apps:
-            wall = app.server.extensions["gridwatch_wall"]
-            wall._watched.clear()
-            warmer = app.server.extensions["gridwatch_page_warmer"]
-            warmer.stop()
-            for thread in (warmer._thread, wall._warmer):
-                if thread is not None:
-                    thread.join(timeout=30)
+            stop_app_threads(app)
         for hub in hubs:
             if hub._thread is not None:
                 hub._thread.join(timeout=10)

@@ -234,3 +234,29 @@ def test_slow_views_are_rebuilt_in_the_background(redis_url, key_prefix, redis_c
         time.sleep(0.05)
     assert views.get("period", "320000", 2, 60, slow, stale_ok=True) == {"n": 2}
     assert len(calls) == 2
+
+
+def test_background_job_starts_once_stops_and_restarts_after_finishing():
+    import threading
+
+    from dashboard.cache.background import Background
+    runs, release = [], threading.Event()
+
+    def work(stopping):
+        runs.append(1)
+        while not stopping.wait(0.01):
+            if release.is_set():
+                return   # finished by itself (nothing left to do)
+    job = Background("test-job", work)
+    job.ensure_started()
+    job.ensure_started()
+    assert job.alive and len(runs) == 1
+    release.set()
+    assert job.join(5)
+    release.clear()
+    job.ensure_started()            # finished jobs start again on demand
+    assert job.alive and len(runs) == 2
+    job.stop()
+    assert job.join(5) and not job.alive
+    job.ensure_started()            # a stopped job stays stopped
+    assert not job.alive and len(runs) == 2

@@ -4,10 +4,10 @@ wait seconds for a province's month either."""
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from datetime import datetime, timezone
 
+from dashboard.cache.background import Background
 from dashboard.cache.page_memo import PageMemo
 from dashboard.views import kpi as kpi_view
 from dashboard.views import region as region_view
@@ -27,32 +27,25 @@ class LandingWarmer:
         self.ctx = ctx
         s = ctx.settings
         self.every = max(s.page_cache_seconds, s.page_stale_seconds - s.page_cache_seconds, 1.0)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self.job = Background("page-warmer", self._run)
 
     def ensure_started(self) -> None:
-        if (self.ctx.settings.page_cache_seconds <= 0 or self.ctx.views is None
-                or self._stop.is_set()):
-            return
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, daemon=True,
-                                                name="page-warmer")
-                self._thread.start()
+        if self.ctx.settings.page_cache_seconds > 0 and self.ctx.views is not None:
+            self.job.ensure_started()
 
     def stop(self) -> None:
-        self._stop.set()
+        self.job.stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def join(self, timeout: float | None = None) -> bool:
+        return self.job.join(timeout)
+
+    def _run(self, stopping) -> None:
+        while not stopping.is_set():
             try:
                 self.warm_once()
             except Exception as exc:  # noqa: BLE001 - database down: try again next round
                 log.warning("warming the landing pages failed: %s", str(exc).splitlines()[0])
-            self._stop.wait(self.every - time.time() % self.every + 0.05)
+            stopping.wait(self.every - time.time() % self.every + 0.05)
 
     def warm_once(self, now: datetime | None = None) -> bool:
         """Build the landing views now unless another worker has this round; True if built."""

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from dashboard.cache.background import Background
 from dashboard.domain.language import language
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
 from dashboard.domain.periods import local_today
@@ -49,8 +50,7 @@ class WallService:
         self.views = views  # dashboard.cache.shared_views.SharedViews
         self.settings = ctx.settings
         self._watched: dict[str, float] = {}     # region -> last time a viewer asked
-        self._warmer: threading.Thread | None = None
-        self._warmer_lock = threading.Lock()
+        self.warmer = Background("wall-warmer", self._warm)
         # Case details for ticker rows, per (scope, case): every live page of a worker
         # shows the same batch, so the database is asked once per batch, not once per page.
         self._case_info: OrderedDict[tuple[str, int], tuple[float, dict | None]] = OrderedDict()
@@ -123,19 +123,18 @@ class WallService:
         if region_code not in self._watched and len(self._watched) >= WATCH_MAX:
             return
         self._watched[region_code] = time.time()
-        with self._warmer_lock:
-            if self._warmer is None or not self._warmer.is_alive():
-                self._warmer = threading.Thread(target=self._warm, daemon=True,
-                                                name="wall-warmer")
-                self._warmer.start()
+        self.warmer.ensure_started()
 
-    def _warm(self) -> None:
+    def stop(self) -> None:
+        """Stop warming (shutdown, tests); viewers are still served on demand."""
+        self.warmer.stop()
+
+    def _warm(self, stopping) -> None:
         """At each tick boundary, build the live view of every region watched in the last
-        two minutes, so that no viewer's request pays for it. Across workers and
+        three ticks, so that no viewer's request pays for it. Across workers and
         instances the shared lock lets one of them build and the others wait."""
         r = self.settings.refresh_seconds
-        while True:
-            time.sleep(r - time.time() % r + 0.02)
+        while not stopping.wait(r - time.time() % r + 0.02):
             for region, seen in list(self._watched.items()):
                 if time.time() - seen > WATCH_TICKS * r:
                     self._watched.pop(region, None)
@@ -144,10 +143,8 @@ class WallService:
                     self._live(region, stale_ok=False)
                 except Exception:  # noqa: BLE001 - the next tick tries again
                     log.exception("warming the wall of %s failed", region)
-            with self._warmer_lock:
-                if not self._watched:
-                    self._warmer = None
-                    return
+            if not self._watched:
+                return  # nothing to warm: the next screen's request starts it again
 
     def _live(self, region_code: str, stale_ok: bool) -> dict:
         tree = self.ctx.tree.get()
