@@ -1,0 +1,116 @@
+"""An in-memory CaseStore (dashboard.domain.stores) over a small region tree, for testing
+view models and page callbacks without a database or a browser. It returns what it was
+given: the tests check that pages show the store's figures, rank them and lay them out,
+not SQL (which tests/test_database.py and tests/test_page_views.py check on real ones)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from dashboard.domain.case_query import CasePage
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import KpiCounts
+from data_sources.regions import RegionTree
+
+ROWS = {  # code: (parent, level, name, population, lon, lat)
+    "320000": (None, Level.PROVINCE, "江苏省", 84_748_016, 119.5, 32.9),
+    "320100": ("320000", Level.CITY, "南京市", 9_314_685, 118.8, 32.1),
+    "320500": ("320000", Level.CITY, "苏州市", 12_748_262, 120.6, 31.3),
+    "320700": ("320000", Level.CITY, "连云港市", 4_599_360, 119.2, 34.6),
+    "320505": ("320500", Level.COUNTY, "虎丘区", 830_000, 120.5, 31.3),
+    "320506": ("320500", Level.COUNTY, "吴中区", 1_390_000, 120.6, 31.2),
+    "320505001": ("320505", Level.TOWNSHIP, "狮山街道", 90_000, 120.5, 31.3),
+    "320505001001": ("320505001", Level.COMMUNITY, "金色社区", 9_000, 120.5, 31.3),
+    "320505001001001": ("320505001001", Level.GRID, "金色社区第1网格", 900, 120.5, 31.3),
+}
+
+
+def small_tree() -> RegionTree:
+    return RegionTree("320000", {c: (p, int(lv), n, pop, lon, lat)
+                                 for c, (p, lv, n, pop, lon, lat) in ROWS.items()}, {})
+
+
+def counts(intake: int, on_time_pct: float, satisfied_pct: float, due: int = 200,
+           rated: int = 100) -> KpiCounts:
+    closed = due
+    return KpiCounts(intake=intake, closed=closed, due=due,
+                     closed_on_time=round(due * on_time_pct / 100), open=intake // 3,
+                     dispatches=due, signed_in_time=due, rated=rated,
+                     satisfied=round(rated * satisfied_pct / 100), verified=closed,
+                     direct_resolved=intake // 2, close_hours_sum=closed * 20.0)
+
+
+NOW = datetime(2026, 11, 25, 6, 0, tzinfo=timezone.utc)
+CASE = {
+    "case": {"id": 42, "case_no": "202611250000000042", "province_code": "320000",
+             "city_code": "320500", "county_code": "320505", "township_code": "320505001",
+             "community_code": "320505001001", "grid_code": "320505001001001",
+             "category": "城市管理", "subcategory": "占道经营", "source": "12345热线",
+             "urgency": "一般", "state": "IN_PROGRESS", "reported_at": NOW - timedelta(days=1),
+             "registered_at": NOW - timedelta(days=1), "dispatched_at": None,
+             "accepted_at": None, "handled_at": None, "closed_at": None, "rated_at": None,
+             "sign_deadline": None, "deadline": NOW + timedelta(days=3),
+             "handler_level": "村社", "resolution_level": None, "supervision_level": 2,
+             "rating": None, "dispatch_count": 1, "late_sign_count": 0, "return_count": 0,
+             "rework_count": 0, "reopen_count": 0, "suspended": 0, "updated_at": NOW},
+    "events": [{"seq": 1, "event_type": "REPORTED", "at": NOW - timedelta(days=1),
+                "state": "REPORTED", "actor_level": "网格", "actor_org": "320505001001001",
+                "detail": None}],
+}
+
+
+class FakeCaseStore:
+    """Counts per region code as given; a sub-region's counts are summed into its parent
+    the way one grouped query does it."""
+
+    def __init__(self, tree: RegionTree, leaf_counts: dict[str, KpiCounts],
+                 cases: dict[int, dict] | None = None):
+        self.tree, self.leaf, self.cases = tree, leaf_counts, cases or {}
+        self.calls: list[str] = []
+
+    def _total(self, code: str) -> KpiCounts:
+        own = self.leaf.get(code, KpiCounts())
+        return sum((self._total(c) for c in self.tree.child_codes(code)), own)
+
+    def kpi_counts(self, scope, window, now):
+        self.calls.append("kpi_counts")
+        return self._total(scope.code)
+
+    def kpi_counts_by(self, scope, window, now, by_child=False):
+        self.calls.append("kpi_counts_by")
+        if not by_child:
+            return {None: self._total(scope.code)}
+        return {c: self._total(c) for c in self.tree.child_codes(scope.code)}
+
+    def open_by_state_and_level(self, scope):
+        return {("IN_PROGRESS", "网格"): self._total(scope.code).open}
+
+    def breakdown(self, scope, window, dimension):
+        return {"城市管理": self._total(scope.code).intake}
+
+    def breakdowns(self, scope, window, dimensions):
+        return {d: self.breakdown(scope, window, d) for d in dimensions}
+
+    def hourly(self, scope, window, column="reported_at"):
+        hours = int((window.end - window.start).total_seconds() // 3600)
+        return [1] * hours
+
+    def overdue_cases(self, scope, now, limit=20):
+        return []
+
+    def urgent_open_cases(self, scope, limit=20):
+        return []
+
+    def case_summaries(self, scope, case_ids):
+        return {}
+
+    def case_page(self, scope, window, now, query):
+        rows = [c["case"] for c in self.cases.values()
+                if c["case"][scope.column] == scope.code]
+        return CasePage(rows=rows, total=len(rows), capped=False, page=1, pages=1)
+
+    def case_export(self, scope, window, now, query):
+        return self.case_page(scope, window, now, query).rows
+
+    def case_detail(self, scope, case_id):
+        found = self.cases.get(case_id)
+        return found if found and found["case"][scope.column] == scope.code else None

@@ -1,0 +1,76 @@
+"""The page callbacks on an in-memory store (tests/fakes.py): the view model and the
+components a page renders come from the store's figures, without a database, Redis or a
+browser. The browser tests keep what needs a browser (fonts, layout, live updates)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from dash.development.base_component import Component
+
+from callbacks import case as case_page, kpi as kpi_page, region as region_page
+from dashboard.app.context import AppContext, Lazy
+from dashboard.app.settings import Settings
+from dashboard.domain.scope import RegionScope
+from dashboard.views import kpi as kpi_view
+from dashboard.views import url_state
+from tests.fakes import CASE, NOW, FakeCaseStore, counts, small_tree
+
+
+@pytest.fixture
+def ctx():
+    tree = small_tree()
+    store = FakeCaseStore(tree, {
+        "320100": counts(900, on_time_pct=80, satisfied_pct=95),   # 南京: worse
+        "320505001001001": counts(700, on_time_pct=96, satisfied_pct=99),  # 苏州, via a grid
+        "320700": counts(5, on_time_pct=100, satisfied_pct=100, due=5, rated=3),  # thin
+    }, cases={42: CASE})
+    return AppContext(settings=Settings(region="320000", page_cache_seconds=0), runtime=None,
+                      tree=Lazy(lambda: tree), cache=None, cases=store)
+
+
+def text_of(component) -> str:
+    return json.dumps(component.to_plotly_json(), ensure_ascii=False, default=str)
+
+
+def test_kpi_view_ranks_the_stores_figures(ctx):
+    state = url_state.parse({"period": "this_month"})
+    model = kpi_view.build(ctx.cases, ctx.tree.get(), ctx.settings, state, NOW)
+    by_name = {r["name"]: r for r in model["ranking"]}
+    assert by_name["苏州市"]["rank"] == 1 and by_name["南京市"]["rank"] == 2
+    assert by_name["连云港市"]["rank"] == "未排名"   # every sub-rate thin: 样本不足, no rank
+    intake = next(r for r in model["kpis"] if r["key"] == "intake")
+    assert intake["display"] == "1,605"          # 900 + 700 + 5, summed up the tree
+
+
+def test_kpi_page_renders_components_from_the_store(ctx):
+    page = kpi_page.render(ctx, None, {"period": "this_month"})
+    assert isinstance(page, Component)
+    text = text_of(page)
+    assert "苏州市" in text and "南京市" in text and "1,605" in text
+    assert "kpi_counts_by" in ctx.cases.calls
+
+
+def test_region_page_lists_the_children_and_the_cases(ctx):
+    text = text_of(region_page.render(ctx, {"code": "320505"}, {"basis": "open"}))
+    assert "狮山街道" in text and "202611250000000042" in text
+
+
+def test_case_page_shows_the_timeline(ctx):
+    text = text_of(case_page.render(ctx, {"case_id": "42"}, {}))
+    assert "202611250000000042" in text and "上报" in text and "黄牌" in text
+
+
+@pytest.mark.parametrize("render,match,query", [
+    (region_page.render, {"code": "999999"}, {}),
+    (case_page.render, {"case_id": "43"}, {}),
+    (kpi_page.render, None, {"region": "110000"}),
+    (kpi_page.render, None, {"period": "custom", "from": "0001-01-01", "to": "0001-01-02"}),
+])
+def test_bad_input_is_a_page_that_says_so(ctx, render, match, query):
+    text = text_of(render(ctx, match, query))
+    assert "error-page" in text or "gw-error" in text
+
+
+def test_the_store_answers_under_the_scope_only(ctx):
+    assert ctx.cases.case_detail(RegionScope.of(ctx.tree.get().get("320100")), 42) is None
