@@ -4,6 +4,7 @@ slow tick never overlaps the next one from the same screen."""
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,9 +19,12 @@ from dashboard.domain.wall_text import t
 from dashboard.views.wall.model import newest_sources
 from layouts import wall as view
 from layouts import wall_charts as charts
+from layouts import wall_parts as parts
+from layouts.wall_panels import PANELS, PanelData
 
 log = logging.getLogger(__name__)
-PANELS_WITH_TIME = ("dispatch", "funnel", "mix", "map", "ranking", "overdue", "hourly", "sat")
+# Every panel says when its data is from: the declared panels and the map.
+PANELS_WITH_TIME = (*[p.key for p in PANELS], "map")
 
 
 def _hhmmss(iso: str | None, zone: ZoneInfo) -> str:
@@ -51,46 +55,29 @@ def content(service, cfg: dict) -> dict:
     live, period = service.live(region), service.period(region)
     s, ps = live.get("sections", {}), period.get("sections", {})
     k = s.get("kpis")
-    values, subs = view.kpi_texts(k, lang, cfg["target"])
+    values, subs = parts.kpi_texts(k, lang, cfg["target"])
     metric = WALL_MAP[cfg["metric"]]
     rows = (s.get("children") or {}).get("rows", [])
-    waiting = t(lang, "waiting")
     node = tree.get(region)
-    # Each badge follows the newest observation of its source, in whichever view.
-    sources = newest_sources(live, period)
-    month_by_code = {r["code"]: r for r in (ps.get("ranking") or {}).get("rows", [])}
+    data = PanelData(live=s, period=ps, rows=rows, lang=lang, target=cfg["target"],
+                     privacy=cfg["privacy"])
     out = {
         "heading": f"{node.name} · {t(lang, 'title')}",
         "kpis": values, "kpi_subs": subs,
         "kpi_data": {"values": values, "subs": subs, "as_of": (k or {}).get("as_of")},
-        "fresh": view.freshness(sources, lang, zone),
-        "dispatch": view.dispatch_bars(s.get("dispatch"), lang),
-        "funnel": view.funnel_bars(ps.get("funnel"), lang),
-        "mix": view.mix_lists(s.get("mix"), lang),
-        "hourly": charts.hourly_figure(s["hourly"], tuple(t(lang, f"h.{n}") for n in (
-            "y_in", "y_out", "t_in", "t_out"))) if s.get("hourly") else charts.placeholder(waiting),
-        "ranking": view.ranking_table(ps.get("ranking"), rows, lang, cfg["target"]),
-        "overdue": view.overdue_list(s.get("overdue"), lang, cfg["privacy"]),
-        "sat": charts.satisfaction_figure(
-            [{**r, "name": view.short_name(r["name"])} for r in rows], month_by_code,
-            cfg["target"], (ps.get("ranking") or {}).get("min_sample", 30))
-        if rows else charts.placeholder(waiting),
-        "legend": view.legend(cfg["metric"], charts.map_values(rows, metric), lang),
+        # Each badge follows the newest observation of its source, in whichever view.
+        "fresh": parts.freshness(newest_sources(live, period), lang, zone),
+        "panels": {p.key: p.draw(data) for p in PANELS},
+        "legend": parts.legend(cfg["metric"], charts.map_values(rows, metric), lang),
         "rows": rows,
-        "as_of": {
-            "dispatch": (s.get("dispatch") or {}).get("as_of"),
-            "funnel": (ps.get("funnel") or {}).get("as_of"),
-            "mix": (s.get("mix") or {}).get("as_of"), "map": (s.get("children") or {}).get("as_of"),
-            "ranking": (ps.get("ranking") or {}).get("as_of"),
-            "overdue": (s.get("overdue") or {}).get("as_of"),
-            "hourly": (s.get("hourly") or {}).get("as_of"),
-            "sat": (s.get("children") or {}).get("as_of")},
+        "as_of": {**{p.key: p.as_of(data) for p in PANELS},
+                  "map": (s.get("children") or {}).get("as_of")},
     }
-    out["map_rows"] = [{**r, "name": view.short_name(r["name"])} for r in rows]
+    out["map_rows"] = [{**r, "name": parts.short_name(r["name"])} for r in rows]
     out["map"] = lambda: charts.map_figure(tree.boundary_features(region),
                                            _map_points(tree, region), out["map_rows"], metric,
                                            _outline(tree, region))
-    out["asof_text"] = {p: _hhmmss(out["as_of"][p], zone) for p in PANELS_WITH_TIME}
+    out["asof_text"] = {p: _hhmmss(at, zone) for p, at in out["as_of"].items()}
     return out
 
 
@@ -110,7 +97,7 @@ def _render(service, query: dict):
     tree = service.ctx.tree.get()
     c = content(service, cfg)
     c["ticker"], from_id = service.initial_ticker(cfg["region"], cfg["privacy"], cfg["lang"])
-    c["ticker"] = view.ticker_rows(c["ticker"])
+    c["ticker"] = parts.ticker_rows(c["ticker"])
     cfg = {**cfg, "from_id": from_id, "rotation": service.rotation(cfg["region"])
            if cfg["rotate"] else []}
     c["map"] = c["map"]()
@@ -118,21 +105,20 @@ def _render(service, query: dict):
                              for r in tree.ancestors(cfg["region"])], c)
 
 
-_META: dict[tuple[str, str], tuple] = {}
-_OUTPUTS: dict[tuple, tuple] = {}
-_OUTPUTS_MAX = 64
+OUTPUTS_MAX = 64
 
 
-def map_patch(service, cfg: dict, rows: list[dict]) -> Patch:
-    """A Patch of the map's fill colours and labels for the current rows."""
+def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
+    """A Patch of the map's fill colours and labels for the current rows. `shapes` keeps
+    each region's trace positions (they depend on its shapes only) for this app."""
     tree = service.ctx.tree.get()
     region, metric = cfg["region"], WALL_MAP[cfg["metric"]]
     features = tree.boundary_features(region)
-    cached = _META.get((region, metric.key))
-    if cached is None:  # trace positions depend on the region's shapes only: once per process
+    cached = shapes.get((region, metric.key))
+    if cached is None:
         meta = charts.map_figure(features, _map_points(tree, region), rows, metric,
                                  _outline(tree, region)).layout.meta
-        cached = _META[(region, metric.key)] = (meta, charts.small_children(
+        cached = shapes[(region, metric.key)] = (meta, charts.small_children(
             {f["id"]: f for f in features.get("features", [])}))
     meta, small = cached
     fills, _ = colours(metric, charts.map_values(rows, metric))
@@ -152,14 +138,15 @@ def map_patch(service, cfg: dict, rows: list[dict]) -> Patch:
 
 
 def register(app, service) -> None:
+    # This app's memo of a tick's outputs and of the map's trace positions: two apps in
+    # one process (tests) never share them.
+    memo: OrderedDict[tuple, tuple] = OrderedDict()
+    shapes: dict[tuple[str, str], tuple] = {}
     outputs = [
         Output("wall-kpi-data", "data"), Output("wall-fresh", "children"),
-        Output("wall-dispatch", "children"), Output("wall-funnel", "children"),
-        Output("wall-mix", "children"), Output("wall-hourly", "figure"),
         Output("wall-map", "figure"), Output("wall-legend", "children"),
-        Output("wall-ranking", "children"), Output("wall-overdue", "children"),
-        Output("wall-sat", "figure"), Output("wall-heading", "children"),
-        Output("wall-crumbs", "children"),
+        Output("wall-heading", "children"), Output("wall-crumbs", "children"),
+        *[Output(f"wall-{p.key}", p.prop) for p in PANELS],
         *[Output(f"wall-asof-{p}", "children") for p in PANELS_WITH_TIME],
     ]
 
@@ -176,11 +163,11 @@ def register(app, service) -> None:
         # them once per worker and tick, not once per screen.
         key = (cfg["region"], cfg["metric"], cfg["lang"], cfg["privacy"], cfg["target"],
                service.tick(), region_changed)
-        out = _OUTPUTS.get(key)
+        out = memo.get(key)
         if out is None:
-            out = _OUTPUTS[key] = _outputs(service, cfg, region_changed)
-            while len(_OUTPUTS) > _OUTPUTS_MAX:
-                _OUTPUTS.pop(next(iter(_OUTPUTS)))
+            out = memo[key] = _outputs(service, cfg, region_changed)
+            while len(memo) > OUTPUTS_MAX:
+                memo.popitem(last=False)
         return out
 
     def _outputs(service, cfg, region_changed):
@@ -190,13 +177,13 @@ def register(app, service) -> None:
         else:
             # Colours and labels only, without rebuilding the polygons: this runs for every
             # viewer on every tick.
-            fig_map = map_patch(service, cfg, c["map_rows"])
+            fig_map = map_patch(service, cfg, c["map_rows"], shapes)
         tree = service.ctx.tree.get()
         crumbs = view.crumb_links([{"code": r.code, "name": r.name}
                                    for r in tree.ancestors(cfg["region"])], cfg) \
             if region_changed else no_update
-        return (c["kpi_data"], c["fresh"], c["dispatch"], c["funnel"], c["mix"], c["hourly"],
-                fig_map, c["legend"], c["ranking"], c["overdue"], c["sat"], c["heading"], crumbs,
+        return (c["kpi_data"], c["fresh"], fig_map, c["legend"], c["heading"], crumbs,
+                *[c["panels"][p.key] for p in PANELS],
                 *[c["asof_text"][p] for p in PANELS_WITH_TIME])
 
     @app.callback(Output("page", "children", allow_duplicate=True),

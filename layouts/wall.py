@@ -6,20 +6,15 @@ same panels in each profile (assets/wall.css).
 """
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from dash import dcc, html
 
-from dashboard.domain.colours import colours, legend_swatches
 from dashboard.domain.metrics import WALL_MAP
-from dashboard.domain.wall_text import t, time_left
-from dashboard.views.wall.ticker import mask_case_no
+from dashboard.domain.wall_text import t
 from layouts.wall_charts import CONFIG
+from layouts.wall_panels import PANELS, Panel
 
 KPI_KEYS = ("intake", "closed", "open", "overdue_open", "cards", "closure", "on_time",
             "satisfaction")
-LEVEL_SHADES = ("#4575b4", "#74a9cf", "#a6cee3", "#d9e8f5", "#f6c453")  # 网格 → 市
 TICKER_ROWS = 24      # kept in the DOM (the 16:9 profile shows the newest 5)
 
 
@@ -46,6 +41,11 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
 
     def _panel(name, title, body):  # the first paint already says how old each panel is
         return _section(name, title, body, asof.get(name, ""))
+
+    def _panel_of(p: Panel):
+        body = _graph(p.key, content["panels"][p.key]) if p.graph else html.Div(
+            id=f"wall-{p.key}", className=p.body_class, children=content["panels"][p.key])
+        return _panel(p.key, t(lang, f"p.{p.key}"), body)
     kpi_cards = [html.Div(className=f"gw-w-kpi gw-w-kpi-{k}", children=[
         html.Div(t(lang, f"kpi.{k}"), className="gw-w-kpi-label"),
         html.Div(content["kpis"].get(k, "—"), className="gw-w-kpi-value", id=f"wall-kpi-{k}"),
@@ -78,25 +78,16 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
                 ]),
             ]),
             html.Section(className="gw-w-kpis gw-area-kpis", children=kpi_cards),
-            _panel("dispatch", t(lang, "p.dispatch"), html.Div(id="wall-dispatch",
-                                                               children=content["dispatch"])),
-            _panel("funnel", t(lang, "p.funnel"), html.Div(id="wall-funnel",
-                                                           children=content["funnel"])),
-            _panel("mix", t(lang, "p.mix"), html.Div(id="wall-mix", className="gw-w-mix",
-                                                     children=content["mix"])),
+            *[_panel_of(p) for p in PANELS[:3]],
             _panel("map", t(lang, "p.map", metric=t(lang, f"kpi.{metric.key}")), [
                 _graph("map", content["map"]),
                 html.Div(id="wall-legend", className="gw-w-legend", children=content["legend"])]),
-            _panel("ranking", t(lang, "p.ranking"), html.Div(id="wall-ranking",
-                                                             children=content["ranking"])),
-            _panel("overdue", t(lang, "p.overdue"), html.Div(id="wall-overdue",
-                                                             children=content["overdue"])),
+            *[_panel_of(p) for p in PANELS[3:5]],
             _panel("ticker", t(lang, "p.ticker"), [
                 ticker_head, html.Div(id="wall-ticker", className="gw-w-tbody",
                                       children=content["ticker"],
                                       **{"data-empty": t(lang, "t.empty")})]),
-            _panel("hourly", t(lang, "p.hourly"), _graph("hourly", content["hourly"])),
-            _panel("sat", t(lang, "p.sat"), _graph("sat", content["sat"])),
+            *[_panel_of(p) for p in PANELS[5:]],
         ]),
         dcc.Store(id="wall-config", data=cfg),
         dcc.Store(id="wall-kpi-data", data=content.get("kpi_data")),
@@ -132,199 +123,3 @@ def crumb_links(crumbs: list[dict], cfg: dict) -> list:
 
 
 # -- HTML panels ------------------------------------------------------------------------
-def _fmt_rate(v, digits: int = 2) -> str:
-    return "—" if v is None else f"{v:.{digits}f}%"
-
-
-def kpi_texts(k: dict | None, lang: str, target: float) -> tuple[dict, dict]:
-    if not k:
-        return {}, {}
-    values = {"intake": f"{k['intake']:,}", "closed": f"{k['closed']:,}", "open": f"{k['open']:,}",
-              "overdue_open": f"{k['overdue_open']:,}", "cards": f"{k['yellow']:,}/{k['red']:,}",
-              "closure": _fmt_rate(k["closure"]), "on_time": _fmt_rate(k["on_time"]),
-              "satisfaction": _fmt_rate(k["satisfaction"])}
-    # The target is drawn in the satisfaction panel; a card has room for one short line.
-    subs = {"satisfaction": t(lang, "rated", n=f"{k['rated']:,}")}
-    return values, subs
-
-
-def mix_lists(mix: dict | None, lang: str, top: int = 8) -> list:
-    if not mix:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
-    cols = []
-    for key in ("source", "category"):
-        counts = mix.get(key) or {}
-        total = sum(counts.values()) or 1
-        items = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
-        rows = [html.Div(className="gw-w-bar", children=[
-            html.Span(name, className="gw-w-bar-name"),
-            html.Span(f"{n:,}", className="gw-w-bar-value"),
-            html.Div(className="gw-w-bar-track", children=html.Div(
-                className="gw-w-bar-fill", style={"width": f"{n * 100 / total:.1f}%"}))])
-            for name, n in items] or [html.Div(t(lang, "none"), className="gw-w-muted")]
-        cols.append(html.Div(className="gw-w-mixcol", children=[
-            html.H3(t(lang, f"p.{key}")), *rows]))
-    return cols
-
-
-def dispatch_bars(section: dict | None, lang: str) -> list:
-    """Open cases per workflow step as stacked bars by the level holding them."""
-    if not section:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
-    states = section["states"]
-    top = max([s["count"] for s in states] + [1])
-    levels = list(next(iter(states))["levels"]) if states else []
-    key = html.Div(className="gw-w-key", children=[
-        html.Span([html.I(style={"background": c}), lvl]) for lvl, c in zip(levels, LEVEL_SHADES)])
-    rows = []
-    for s in states:
-        segs = [html.I(style={"width": f"{n * 100 / top:.2f}%", "background": c})
-                for n, c in zip(s["levels"].values(), LEVEL_SHADES) if n]
-        rows.append(html.Div(className="gw-w-drow", **{"data-state": s["state"]}, children=[
-            html.Span(s["label"], className="gw-w-dlabel"),
-            html.Div(segs, className="gw-w-dbar"),
-            html.Span(f"{s['count']:,}", className="gw-w-dcount")]))
-    return [key, *rows]
-
-
-def funnel_bars(section: dict | None, lang: str) -> list:
-    """Where this month's cases were settled, bottom of the hierarchy first."""
-    if not section:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
-    levels = section["levels"]
-    total = sum(x["count"] for x in levels) or 1
-    top = max([x["count"] for x in levels] + [1])
-    return [html.Div(className="gw-w-frow", children=[
-        html.Span(x["level"], className="gw-w-dlabel"),
-        html.Div(html.I(style={"width": f"{x['count'] * 100 / top:.2f}%",
-                               "background": LEVEL_SHADES[i]}), className="gw-w-fbar"),
-        html.Span(f"{x['count']:,} · {x['count'] * 100 / total:.1f}%", className="gw-w-dcount")])
-        for i, x in enumerate(levels)]
-
-
-def _change(change) -> html.Span:
-    if change is None:
-        return html.Span("—", className="gw-w-chg")
-    if change > 0:
-        return html.Span(f"↑{change}", className="gw-w-chg gw-up")
-    if change < 0:
-        return html.Span(f"↓{-change}", className="gw-w-chg gw-down")
-    return html.Span("–", className="gw-w-chg")
-
-
-def ranking_table(ranking: dict | None, today_rows: list[dict], lang: str, target: float) -> list:
-    if not ranking:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
-    rows = ranking["rows"]
-    if not rows:
-        return [html.Div(t(lang, "none"), className="gw-w-muted")]
-    head = html.Tr([html.Th(t(lang, f"r.{c}")) for c in
-                    ("rank", "change", "name", "score", "lost", "on_time", "sat", "overdue")])
-    body = []
-    for r in rows:
-        board = r.get("board")
-        badge = (html.Span(t(lang, "r.red"), className="gw-badge gw-badge-red") if board == "red"
-                 else html.Span(t(lang, "r.black"), className="gw-badge gw-badge-black")
-                 if board == "black" else html.Span(t(lang, "r.unranked"), className="gw-badge gw-badge-over")
-                 if r["rank"] is None else None)
-        sat = r.get("satisfaction")
-        sat_cls = "gw-thin" if r.get("thin_satisfaction") else (
-            "gw-good" if sat is not None and sat >= target else "gw-bad")
-        sat_text = (_fmt_rate(sat, 1) if not r.get("thin_satisfaction")
-                    else t(lang, "r.thin", n=ranking["min_sample"]))
-        # The sub-score that cost the most points: why this child is where it is.
-        lost_name, lost = max(((n, s["max"] - s["points"]) for n, s in r["subs"].items()),
-                              key=lambda kv: kv[1], default=(None, 0))
-        body.append(html.Tr(className=f"gw-rank-row gw-board-{board or 'none'}",
-                            **{"data-code": r["code"]}, children=[
-            html.Td(str(r["rank"]) if r["rank"] is not None else "—", className="gw-w-rank",
-                    title=None if r["rank"] is not None else t(lang, "r.unranked")),
-            html.Td(_change(r.get("change"))),
-            html.Td([short_name(r["name"]), badge] if badge else short_name(r["name"]),
-                    className="gw-w-rname"),
-            html.Td(f"{r['score']:.1f}", className="gw-w-score"),
-            html.Td(f"{t(lang, 'sub.' + lost_name)}−{lost:.1f}" if lost_name and lost >= 0.05
-                    else "—", className="gw-w-lost"),
-            html.Td(_fmt_rate(r.get("on_time"), 1)),
-            html.Td(sat_text, className=sat_cls),
-            html.Td(f"{r.get('overdue_open', 0):,}"),
-        ]))
-    note = html.Div(t(lang, "r.note", n=min(5, sum(1 for r in rows if r["rank"]) // 2),
-                      m=ranking["min_sample"]), className="gw-w-note")
-    return [html.Table(className="gw-w-table", children=[html.Thead(head), html.Tbody(body)]), note]
-
-
-def short_name(name: str) -> str:
-    """南京市 → 南京, 玄武区 → 玄武 (keeps 2 characters at least): wall labels are short."""
-    for suffix in ("市", "区", "县", "街道", "镇", "乡", "社区", "村"):
-        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
-            return name[: -len(suffix)]
-    return name
-
-
-def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12) -> list:
-    if not section:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
-    seen, rows = set(), []
-    for row in section.get("urgent", []) + section.get("oldest", []):
-        if row["id"] in seen:
-            continue
-        seen.add(row["id"])
-        rows.append(row)
-    if not rows:
-        return [html.Div(t(lang, "none"), className="gw-w-muted")]
-    out = []
-    for r in rows[:limit]:
-        sup = r.get("supervision", 0)
-        tag = ("red", t(lang, "o.red")) if sup >= 3 else ("yellow", t(lang, "o.yellow")) if sup == 2 \
-            else ("over", t(lang, "o.overdue"))
-        left, cls = time_left(r.get("seconds_left"), lang)
-        case_no = r["case_no"]
-        place = r["community"] if privacy else f"{r['community']} {r['grid']}"
-        if privacy:
-            case_no = mask_case_no(case_no)
-        out.append(html.Div(className="gw-w-orow", children=[
-            html.Span(tag[1], className=f"gw-badge gw-badge-{tag[0]}"),
-            html.Span(case_no, className="gw-w-ocase"),
-            html.Span(place, className="gw-w-oplace"),
-            html.Span(r["category"], className="gw-w-ocat"),
-            html.Span(left, className=f"gw-w-oleft gw-left-{cls}"),
-        ]))
-    return out
-
-
-def ticker_rows(rows: list[dict]) -> list:
-    """Initial ticker rows (newest first); assets/wall.js adds live ones the same way."""
-    return [html.Div(className=f"gw-w-trow gw-urg-{'high' if r['urgency'] == '紧急' else 'n'}",
-                     **{"data-id": r["id"]}, children=[
-        html.Span(r["time"], className="gw-w-tc gw-w-tc-time"),
-        html.Span(r["case_no"], className="gw-w-tc gw-w-tc-no"),
-        html.Span(r["place"], className="gw-w-tc gw-w-tc-place"),
-        html.Span(r["category"], className="gw-w-tc gw-w-tc-category"),
-        html.Span(r["step"], className="gw-w-tc gw-w-tc-step"),
-        html.Span(r["left"], className=f"gw-w-tc gw-w-tc-left gw-left-{r['left_class']}"),
-    ]) for r in rows]
-
-
-def legend(metric_key: str, values: list, lang: str) -> list:
-    metric = WALL_MAP[metric_key]
-    _, labels = colours(metric, values)
-    items = [html.Span(className="gw-w-swatch", children=[
-        html.I(style={"background": c}), html.Span(lbl)])
-        for c, lbl in zip(legend_swatches(metric), labels)]
-    return items
-
-
-def freshness(sources: dict, lang: str, zone: ZoneInfo) -> list:
-    """One badge per source: name, state and, when down, since when."""
-    out = []
-    for name in ("database", "redis", "stream"):
-        s = sources.get(name) or {"status": "starting"}
-        status = s.get("status") or "starting"
-        text = f"{t(lang, 'src.' + name)} {t(lang, 'st.' + status)}"
-        if status == "down" and s.get("since"):
-            since = datetime.fromisoformat(s["since"]).astimezone(zone).strftime("%H:%M:%S")
-            text += " · " + t(lang, "since", t=since)
-        out.append(html.Span(text, className=f"gw-fresh gw-fresh-{status}",
-                             id=f"wall-fresh-{name}", **{"data-status": status}))
-    return out

@@ -1,0 +1,79 @@
+"""The wall's panels, declared once. A panel is drawn from one section of one of the two
+shared view models (the live view, rebuilt every tick; the period view, every minute) and
+says when its data is from. The layout, the refresh callback's outputs and the panel
+clocks are all built from this list, so a new panel is one `Panel(...)` here, its title
+(`p.<key>` in dashboard/domain/wall_text.py) and its place in assets/wall.css.
+
+The map (recoloured with a Patch), the KPI strip and the live ticker (fed by the SSE
+stream) are drawn by layouts/wall.py itself.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dashboard.domain.wall_text import t
+from layouts import wall_charts as charts
+from layouts import wall_parts as parts
+
+
+@dataclass(frozen=True)
+class PanelData:
+    """What a panel is drawn from: both views' sections, the children's rows and the
+    viewer's settings."""
+    live: dict
+    period: dict
+    rows: list[dict]
+    lang: str
+    target: float
+    privacy: bool
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str                    # id wall-<key>, CSS area gw-area-<key>, title p.<key>
+    view: str                   # "live" or "period": which view holds its section
+    section: str                # the section it draws and takes its data time from
+    draw: Callable[[PanelData], object]
+    graph: bool = False         # a dcc.Graph (figure) rather than children
+    body_class: str = ""
+
+    @property
+    def prop(self) -> str:
+        return "figure" if self.graph else "children"
+
+    def as_of(self, d: PanelData) -> str | None:
+        return ((d.live if self.view == "live" else d.period).get(self.section) or {}).get("as_of")
+
+
+def _hourly(d: PanelData):
+    if not d.live.get("hourly"):
+        return charts.placeholder(t(d.lang, "waiting"))
+    return charts.hourly_figure(d.live["hourly"], tuple(
+        t(d.lang, f"h.{n}") for n in ("y_in", "y_out", "t_in", "t_out")))
+
+
+def _satisfaction(d: PanelData):
+    if not d.rows:
+        return charts.placeholder(t(d.lang, "waiting"))
+    ranking = d.period.get("ranking") or {}
+    month_by_code = {r["code"]: r for r in ranking.get("rows", [])}
+    return charts.satisfaction_figure([{**r, "name": parts.short_name(r["name"])} for r in d.rows],
+                                      month_by_code, d.target, ranking.get("min_sample", 30))
+
+
+# In the page's order; the CSS grid areas place them on the canvas.
+PANELS = (
+    Panel("dispatch", "live", "dispatch",
+          lambda d: parts.dispatch_bars(d.live.get("dispatch"), d.lang)),
+    Panel("funnel", "period", "funnel", lambda d: parts.funnel_bars(d.period.get("funnel"), d.lang)),
+    Panel("mix", "live", "mix", lambda d: parts.mix_lists(d.live.get("mix"), d.lang),
+          body_class="gw-w-mix"),
+    Panel("ranking", "period", "ranking",
+          lambda d: parts.ranking_table(d.period.get("ranking"), d.rows, d.lang, d.target)),
+    Panel("overdue", "live", "overdue",
+          lambda d: parts.overdue_list(d.live.get("overdue"), d.lang, d.privacy)),
+    Panel("hourly", "live", "hourly", _hourly, graph=True),
+    Panel("sat", "live", "children", _satisfaction, graph=True),
+)
+BY_KEY = {p.key: p for p in PANELS}
