@@ -78,6 +78,7 @@ from dashboard.domain.catalog import (
     SUPERVISION_LEVELS,
     URGENCIES,
 )
+from dashboard.domain.events import StreamEvent
 from dashboard.domain.hierarchy import is_valid_code
 from dashboard.domain.states import TRANSITIONS, Event, State
 
@@ -131,20 +132,6 @@ _ID_MS_RE = re.compile(r"([0-9]{1,20})-[0-9]{1,20}", re.ASCII)
 # C0 and C1 controls and DEL; note may keep \t and \n.
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _NOTE_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-@dataclass(frozen=True)
-class StreamEvent:
-    entry_id: str
-    type: Event
-    case_id: int
-    seq: int
-    ts: datetime
-    grid: str
-    state: State
-    # Type-specific and optional fields, parsed (datetimes, bool for `late`). A plain
-    # dict so events pickle (flask-caching); treat it as read-only.
-    fields: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)

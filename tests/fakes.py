@@ -114,3 +114,31 @@ class FakeCaseStore:
     def case_detail(self, scope, case_id):
         found = self.cases.get(case_id)
         return found if found and found["case"][scope.column] == scope.code else None
+
+
+class FakeSource:
+    """A source whose health is what the test says."""
+
+    def __init__(self, status: str = "up"):
+        self.status = status
+
+    def health(self) -> dict:
+        return {"status": self.status}
+
+
+class FakeEventFeed:
+    """An in-memory EventFeed: the given events, newest last."""
+
+    def __init__(self, events: list, status: str = "up"):
+        self.events, self.status = events, status
+
+    def health(self) -> dict:
+        if self.status != "up":
+            raise ConnectionError("Redis is down")
+        return {"status": "up", "stream": {"status": "live", "length": len(self.events)}}
+
+    def tail_id(self) -> str:
+        return self.events[-1].entry_id if self.events else "0-0"
+
+    def latest(self, n: int, upto: str | None = None) -> list:
+        return self.events[-n:]

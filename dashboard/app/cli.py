@@ -19,6 +19,7 @@ from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.views.health import collect_health
 from data_sources.embedded_redis import pdeathsig_preexec
+from data_sources.event_feed import RedisEventFeed
 from data_sources.migrate import SchemaMismatch, current_revision, head_revision, new_revision
 from data_sources.region_import import RegionImportError
 from data_sources.regions import RegionNotLoaded, import_region
@@ -371,7 +372,7 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
 def health(ctx):
     """Print the state of the database and Redis as JSON (exit 1 when one is down)."""
     with Runtime(_settings(ctx)) as rt:
-        report = collect_health(rt)
+        report = collect_health(rt.db, RedisEventFeed(lambda: rt.redis), rt.settings.region)
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     sys.exit(0 if report["status"] == "ok" else 1)
 

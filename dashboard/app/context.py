@@ -14,7 +14,7 @@ from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.cache.page_memo import PageMemo, direct
 from dashboard.cache.shared_views import SharedViews
-from dashboard.domain.stores import CaseStore
+from dashboard.domain.stores import CaseStore, EventFeed
 
 
 class Lazy:
@@ -39,6 +39,7 @@ class AppContext:
     tree: Lazy                      # Lazy[data_sources.regions.RegionTree]
     cache: Cache                    # Redis-backed when Redis is configured
     cases: CaseStore                # the case database, behind the domain's Protocol
+    events: EventFeed | None = None  # the event stream, likewise
     views: SharedViews | None = None
 
     @property

@@ -27,6 +27,7 @@ from dashboard.views.health import collect_health, is_operator, public_health
 from dashboard.views.status import build_status
 from dashboard.views.wall.service import WallService
 from data_sources.case_store import SqlCaseStore
+from data_sources.event_feed import RedisEventFeed
 from data_sources.stream_skips import SUMMARY
 from layouts import status as status_layout
 
@@ -48,8 +49,9 @@ def create_app(settings: Settings | None = None) -> Dash:
     views = SharedViews(cache, lambda: rt.redis.client, settings.key_prefix)
     server.extensions["gridwatch_views"] = views
     cases = SqlCaseStore(lambda: rt.db.engine)
+    events = RedisEventFeed(lambda: rt.redis)
     ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, cases=cases,
-                     views=views)
+                     events=events, views=views)
     warmer = LandingWarmer(ctx)
     server.extensions["gridwatch_page_warmer"] = warmer
     # Started by the first request a worker serves, not here: building an app starts nothing.
@@ -60,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     def status_model(region_code: str, tick: int) -> dict:
         # `tick` is part of the cache key: one computation per region per interval, shared
         # by every viewer and every worker through Redis.
-        return build_status(rt, cases, tree.get(), region_code)
+        return build_status(rt.db, events, cases, tree.get(), region_code, settings.timezone)
 
     def current_status() -> dict:
         return status_model(settings.region, int(time.time() // refresh))
@@ -68,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     @server.route("/healthz")
     def healthz():
         # 503 only when nothing answers; the full report for an operator's bearer token.
-        report = collect_health(rt)
+        report = collect_health(rt.db, events, settings.region)
         code = 503 if report["status"] == "down" else 200
         if not is_operator(request.headers.get("Authorization"), settings.health_token):
             report = public_health(report)

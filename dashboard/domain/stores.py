@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Protocol
 
 from dashboard.domain.case_query import CasePage, CaseQuery
+from dashboard.domain.events import StreamEvent
 from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
@@ -49,3 +50,22 @@ class CaseStore(Protocol):
 
     def case_detail(self, scope: RegionScope, case_id: int) -> dict | None:
         """The case and its events; None when it does not exist or lies outside the scope."""
+
+
+class SourceHealth(Protocol):
+    def health(self) -> dict:
+        """{"status": "up" | "down", ...}; never raises."""
+
+
+class EventFeed(Protocol):
+    """The event stream, read for the screens: its state and its newest events."""
+
+    def health(self) -> dict:
+        """Redis's state, with the stream's under "stream" (length, lag, skipped entries)."""
+
+    def tail_id(self) -> str:
+        """The newest entry's ID: a live feed that resumes after it misses nothing."""
+
+    def latest(self, n: int, upto: str | None = None) -> list[StreamEvent]:
+        """The valid events of the newest n entries (up to `upto`), oldest first, each
+        (case_id, seq) once."""

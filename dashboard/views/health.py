@@ -14,12 +14,14 @@ from __future__ import annotations
 import hmac
 from datetime import datetime, timezone
 
+from dashboard.domain.stores import EventFeed, SourceHealth
 
-def collect_health(rt) -> dict:
+
+def collect_health(database_source: SourceHealth, events: EventFeed, region: str) -> dict:
     now = datetime.now(timezone.utc)
-    database = rt.db.health()
+    database = database_source.health()
     try:
-        redis = rt.redis.health()
+        redis = events.health()
     except Exception as exc:  # noqa: BLE001 - e.g. no Redis URL configured at all
         redis = {"status": "down", "error": str(exc)[:300],
                  "stream": {"status": "down", "error": str(exc)[:300]}}
@@ -27,7 +29,7 @@ def collect_health(rt) -> dict:
     return {
         "status": overall_status(database["status"], redis["status"], stream.get("status")),
         "time": now.isoformat(timespec="seconds"),
-        "region": rt.settings.region,
+        "region": region,
         "cases": database.get("cases"),
         "database": database,
         "redis": redis,

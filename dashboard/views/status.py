@@ -8,19 +8,19 @@ from dashboard.domain.kpis import compute_kpis
 from dashboard.domain.periods import today
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import EVENT_ZH, STATE_ZH
-from dashboard.domain.stores import CaseStore
+from dashboard.domain.stores import CaseStore, EventFeed, SourceHealth
 from dashboard.views.health import collect_health
 
 RECENT_EVENTS = 12
 RECENT_SCAN = 400   # newest entries looked through for them
 
 
-def build_status(rt, cases: CaseStore, tree, region_code: str,
-                 now: datetime | None = None) -> dict:
+def build_status(database: SourceHealth, events: EventFeed, cases: CaseStore, tree,
+                 region_code: str, tz: str, now: datetime | None = None) -> dict:
     region = tree.get(region_code)
     now = now or datetime.now(timezone.utc)
-    zone = ZoneInfo(rt.settings.timezone)
-    health = collect_health(rt)
+    zone = ZoneInfo(tz)
+    health = collect_health(database, events, region_code)
     skipped = health.get("stream", {}).get("skipped")
     if skipped and skipped.get("since"):  # counted since when, in the region's time
         skipped["since_local"] = datetime.fromisoformat(skipped["since"]).astimezone(
@@ -31,7 +31,7 @@ def build_status(rt, cases: CaseStore, tree, region_code: str,
     if health["database"]["status"] == "up":
         scope = RegionScope.of(region)
         k = compute_kpis(cases.kpi_counts(scope,
-                                     today(now, rt.settings.timezone), now))
+                                     today(now, tz), now))
         model["kpis"] = [
             ("今日受理", f"{k.intake:,}"), ("今日办结", f"{k.closed:,}"),
             ("在办", f"{k.open:,}"), ("超期在办", f"{k.overdue_open:,}"),
@@ -42,7 +42,7 @@ def build_status(rt, cases: CaseStore, tree, region_code: str,
     if health["redis"]["status"] == "up":
         try:
             # The stream carries the whole upstream system: only this region's events.
-            events = [e for e in rt.redis.reader().read_latest(RECENT_SCAN)
+            events = [e for e in events.latest(RECENT_SCAN)
                       if tree.contains(region.code, e.grid)][-RECENT_EVENTS:]
         except Exception:  # noqa: BLE001 - the health block already says Redis is unwell
             events = []

@@ -22,7 +22,7 @@ from dashboard.domain.periods import Window, last_month, this_month, today, yest
 from dashboard.domain.ranking import ScoreWeights, rank_children
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import STATE_ZH, State
-from dashboard.domain.stores import CaseStore
+from dashboard.domain.stores import CaseStore, EventFeed
 
 log = logging.getLogger(__name__)
 
@@ -240,10 +240,10 @@ def build_period(cases: CaseStore, tree, region, tz: str, now: datetime, previou
     return model
 
 
-def stream_state(rt, now: datetime) -> dict:
+def stream_state(events: EventFeed, now: datetime) -> dict:
     """Redis and stream freshness for the header badge."""
     try:
-        health = rt.redis.health()
+        health = events.health()
     except Exception as exc:  # noqa: BLE001 - no Redis configured at all
         return {"redis": {"status": "down", "error": str(exc)[:200]},
                 "stream": {"status": "down"}}

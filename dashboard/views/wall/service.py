@@ -149,12 +149,10 @@ class WallService:
     def _live(self, region_code: str, stale_ok: bool) -> dict:
         tree = self.ctx.tree.get()
         region = tree.get(region_code)
-        rt = self.ctx.runtime
-
         def build(previous):
             now = datetime.now(timezone.utc)
             model = build_live(self.ctx.cases, tree, region, self.settings.timezone, now, previous)
-            model["sources"].update(with_since(stream_state(rt, now), previous, now))
+            model["sources"].update(with_since(stream_state(self.ctx.events, now), previous, now))
             return model
         return self.views.get("wall-live", region_code, self.tick(),
                               ttl=self.settings.refresh_seconds * 3, build=build,
@@ -208,10 +206,10 @@ class WallService:
         live feed resumes after."""
         tree = self.ctx.tree.get()
         try:
-            reader = self.ctx.runtime.redis.reader()
-            tail = reader.start_id_now()
+            feed = self.ctx.events
+            tail = feed.tail_id()
             # Up to `tail`: what comes after it reaches the page through the live feed.
-            events = [e for e in reader.read_latest(400, upto=tail)
+            events = [e for e in feed.latest(400, upto=tail)
                       if tree.contains(region_code, e.grid)]
         except Exception:  # noqa: BLE001 - Redis down: the feed connects when it returns
             return [], None
