@@ -146,9 +146,9 @@ def test_case_view_has_every_event_in_order(env):
                                   .order_by(sa.func.count().desc()).limit(1)).one()
     model = case_view.build(SqlCaseStore(engine), tree, "320000", str(case_id), "zh", TZ,
                             datetime.now(timezone.utc))
-    assert [e["seq"] for e in model["events"]] == list(range(1, n + 1))
-    assert model["events"][0]["event"] == "上报"
-    assert model["time_status"] in ("正常", "将到期", "已超期", "按期办结", "超期办结")
+    assert [e.seq for e in model.events] == list(range(1, n + 1))
+    assert model.events[0].event == "上报"
+    assert model.time_status in ("正常", "将到期", "已超期", "按期办结", "超期办结")
     with pytest.raises(BadInput) as err:
         case_view.build(SqlCaseStore(engine), tree, "320000", "123456789012", "en", TZ, datetime.now(timezone.utc))
     assert "does not exist" in err.value.message("en")

@@ -8,7 +8,9 @@ import json
 import pytest
 from dash.development.base_component import Component
 
-from callbacks import case as case_page, kpi as kpi_page, region as region_page
+from callbacks import case as case_page
+from callbacks import kpi as kpi_page
+from callbacks import region as region_page
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.settings import Settings
 from dashboard.domain.scope import RegionScope

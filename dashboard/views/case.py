@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,36 @@ TIME_STATUS_EN = {"正常": "on track", "将到期": "due soon", "已超期": "o
 
 
 _CASE_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # '９' or '²' is not a case number
+
+
+@dataclass(frozen=True)
+class RegionRef:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """One transition as the timeline shows it (a row of the table: `asdict` it)."""
+    seq: int
+    at: str
+    event: str
+    state: str
+    level: str
+    org: str
+    org_code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    case_no: str
+    region_chain: list[RegionRef]       # province → grid
+    grid_code: str
+    fields: list[tuple[str, str]]       # (label, value), in the page's language
+    time_status: str
+    events: list[TimelineRow]
 
 
 def parse_case_id(text: str) -> int:
@@ -43,7 +74,7 @@ def case_status(case: dict, now: datetime) -> str:
 
 
 def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, tz: str,
-          now: datetime) -> dict:
+          now: datetime) -> CaseView:
     case_id = parse_case_id(case_id_text)
     root = tree.get(root_code)
     found = cases.case_detail(RegionScope.of(root), case_id)
@@ -57,19 +88,18 @@ def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, 
     events = []
     for e in found["events"]:
         detail = json.loads(e["detail"]) if e["detail"] else {}
-        events.append({
-            "seq": e["seq"], "at": fmt(e["at"]),
-            "event": e["event_type"] if en else EVENT_ZH.get(e["event_type"], e["event_type"]),
-            "state": e["state"] if en else STATE_ZH.get(e["state"], e["state"]),
-            "level": e["actor_level"] or "", "org": name(e["actor_org"]),
-            "org_code": e["actor_org"] or "",
-            "detail": "；".join(f"{k}: {v}" for k, v in detail.items()),
-        })
-    return {
-        "id": c["id"], "case_no": c["case_no"],
-        "region_chain": [{"code": c[lv.column], "name": name(c[lv.column])} for lv in Level],
-        "grid_code": c["grid_code"],
-        "fields": [
+        events.append(TimelineRow(
+            seq=e["seq"], at=fmt(e["at"]),
+            event=e["event_type"] if en else EVENT_ZH.get(e["event_type"], e["event_type"]),
+            state=e["state"] if en else STATE_ZH.get(e["state"], e["state"]),
+            level=e["actor_level"] or "", org=name(e["actor_org"]),
+            org_code=e["actor_org"] or "",
+            detail="；".join(f"{k}: {v}" for k, v in detail.items())))
+    return CaseView(
+        id=c["id"], case_no=c["case_no"],
+        region_chain=[RegionRef(c[lv.column], name(c[lv.column])) for lv in Level],
+        grid_code=c["grid_code"],
+        fields=[
             ("类别" if not en else "Category", f"{c['category']} / {c['subcategory']}"),
             ("来源" if not en else "Source", c["source"]),
             ("紧急程度" if not en else "Urgency", c["urgency"]),
@@ -86,6 +116,6 @@ def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, 
             ("派单 / 退回 / 返工 / 重办" if not en else "Dispatches / returns / rework / reopen",
              f"{c['dispatch_count']} / {c['return_count']} / {c['rework_count']} / {c['reopen_count']}"),
         ],
-        "time_status": status,
-        "events": events,
-    }
+        time_status=status,
+        events=events,
+    )
