@@ -21,7 +21,9 @@ import sqlalchemy as sa
 from dashboard import create_app
 from dashboard.app.settings import Settings
 from data_sources.database import make_engine
+from data_sources.redis_client import make_client
 from data_sources.regions import RegionTree
+from tests.live import stop_app_threads
 
 ROOT = "320500"
 OUTSIDE = ["320000", "320100", "320102", "320200", "321300", "320102001", "320102001001"]
@@ -42,15 +44,20 @@ def city(seeded_env, redis_url):
     engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
     tree = RegionTree.load(engine, "320000")
     yield app, engine, tree
-    warmer = app.server.extensions["gridwatch_page_warmer"]
-    warmer.stop()
     engine.dispose()
-    from data_sources.redis_client import make_client
+    _stop_and_forget(app, redis_url, prefix)
+
+
+def _stop_and_forget(app, redis_url: str, prefix: str) -> None:
+    """Stop the app's background threads (so none writes after), then delete its keys."""
     client = make_client(redis_url)
-    keys = list(client.scan_iter(match=prefix + "*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
+    try:
+        stop_app_threads(app)
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 _TOKEN = re.compile(r"(?<![0-9])[0-9]{6,18}(?![0-9])")
@@ -335,7 +342,6 @@ def test_a_region_nobody_watches_stops_costing(seeded_env, redis_url):
     without one; what it left in Redis expires within the configured keep time."""
     import time
 
-    from data_sources.redis_client import make_client
     env = seeded_env.env
     prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
     settings = Settings(data_dir=seeded_env.data_dir, database_url=env["GRIDWATCH_DATABASE_URL"],
@@ -362,11 +368,8 @@ def test_a_region_nobody_watches_stops_costing(seeded_env, redis_url):
         ttls = {k: client.ttl(k) for k in keys}
         assert all(t != -1 and t <= 200 for t in ttls.values()), {k: t for k, t in ttls.items() if t == -1 or t > 200}
     finally:
-        app.server.extensions["gridwatch_page_warmer"].stop()
-        keys = list(client.scan_iter(match=prefix + "*", count=1000))
-        if keys:
-            client.delete(*keys)
         client.close()
+        _stop_and_forget(app, redis_url, prefix)
 
 
 def test_a_city_server_does_not_count_other_cities_events_as_unknown(city):

@@ -18,6 +18,7 @@ from flask import Response, request, stream_with_context
 
 from dashboard.domain.hierarchy import Level, ancestor_code, level_of
 from dashboard.domain.language import language
+from dashboard.domain.scope import OutOfScope
 from data_sources.redis_client import make_client
 from data_sources.redis_stream import EventStream
 from data_sources.stream_hub import StreamHub, follow
@@ -33,7 +34,6 @@ def _sse(event: str, data: dict, entry_id: str | None = None) -> str:
 
 
 def register(server, ctx, service) -> None:
-
     settings = ctx.settings
 
     def blocking_stream() -> EventStream:
@@ -61,8 +61,9 @@ def register(server, ctx, service) -> None:
     @server.route("/wall/live")
     def wall_live():
         tree = ctx.tree.get()
-        region = request.args.get("region") or settings.region
-        if region not in tree or not tree.contains(settings.region, region):
+        try:
+            region = service.scoped(request.args.get("region") or settings.region)
+        except OutOfScope:
             region = settings.region
         after = request.headers.get("Last-Event-ID") or request.args.get("from")
         after = after if after and _ID_RE.fullmatch(after) else None

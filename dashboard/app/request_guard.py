@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 
+from dash._utils import split_callback_id
 from dash.exceptions import DependencyException
 from flask import Response, json, request
 
@@ -81,7 +82,6 @@ def _items_problem(sent, declared: list[dict], kind: str) -> str | None:
 
 
 def _outputs_problem(sent, output: str) -> str | None:
-    from dash._utils import split_callback_id
     declared = split_callback_id(output)
     want = declared if isinstance(declared, list) else [declared]
     got = sent if isinstance(sent, list) else [sent]

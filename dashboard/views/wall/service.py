@@ -149,6 +149,7 @@ class WallService:
     def _live(self, region_code: str, stale_ok: bool) -> dict:
         tree = self.ctx.tree.get()
         region = tree.get(region_code)
+
         def build(previous):
             now = datetime.now(timezone.utc)
             model = build_live(self.ctx.cases, tree, region, self.settings.timezone, now, previous)
