@@ -110,8 +110,10 @@ def run(url: str, redis_url: str, repeats: int) -> dict:
         from dashboard import create_app
         app = create_app(Settings(region=REGION, database_url=url, timezone=TZ,
                                   redis_url=redis_url, key_prefix=prefix + "warm:"))
-        warmer = app.server.extensions["gridwatch_page_warmer"]
-        warm = {"every": warmer.every, "ms": ms(lambda: warmer.warm_once(now))}
+        warmer = app.server.extensions["gridwatch_warmer"]
+        jobs = ("kpi-landing", "region-landing")
+        warm = {"every": warmer.jobs[jobs[0]].every,
+                "ms": ms(lambda: [warmer.run_once(job, now) for job in jobs])}
         print(warm, flush=True)
     finally:
         keys = list(client.scan_iter(match=prefix + "*", count=1000))

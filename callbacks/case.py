@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from callbacks.page import Page
 from callbacks.page_common import bad_input_page, lang_of
 from dashboard.views import case as case_view
 from dashboard.views import url_state
@@ -19,3 +20,8 @@ def render(ctx, match, query: dict):
     except BadInput as exc:
         return bad_input_page(exc, lang, f"/region/{ctx.root_code}")
     return case_layout.layout(model, url_state.PageState(lang=lang))
+
+
+def page(ctx) -> Page:
+    return Page(path=r"/case/(?P<case_id>[^/]*)",
+                render=lambda match, query: render(ctx, match, query))

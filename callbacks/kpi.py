@@ -6,8 +6,10 @@ from datetime import datetime, timezone
 from dash import Input, Output, State, dcc, no_update
 from dash import ctx as dash_ctx
 
+from callbacks.page import Page
 from callbacks.page_common import bad_input_page, lang_of, push, state_of
 from callbacks.router import parse_query
+from dashboard.cache.warmer import Job
 from dashboard.domain import metrics
 from dashboard.views import export, url_state
 from dashboard.views import kpi as kpi_view
@@ -29,6 +31,20 @@ def render(ctx, _match, query: dict):
     except BadInput as exc:
         return bad_input_page(exc, lang_of(query, ctx.settings.lang), "/kpi")
     return kpi_layout.layout(model, state)
+
+
+def warm_landing(ctx, now: datetime) -> None:
+    """The root's /kpi this month and today, kept computed for the first viewer."""
+    for period in ("this_month", "today"):
+        kpi_view.build(ctx.cases, ctx.tree.get(), ctx.settings, url_state.parse({"period": period}),
+                       now, ctx.warm_memo(now.timestamp()))
+
+
+def page(ctx) -> Page:
+    return Page(path=r"/kpi", render=lambda match, query: render(ctx, match, query),
+                register=lambda app: register(app, ctx),
+                warmups=(Job("kpi-landing", ctx.warm_every, lambda now: warm_landing(ctx, now),
+                             shared=True, run_first=True, enabled=lambda: ctx.warm_pages),))
 
 
 def register(app, ctx) -> None:

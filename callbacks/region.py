@@ -8,8 +8,10 @@ from datetime import datetime, timezone
 from dash import Input, Output, State, dcc, no_update
 from dash import ctx as dash_ctx
 
+from callbacks.page import Page
 from callbacks.page_common import bad_input_page, lang_of, push, state_of
 from callbacks.router import parse_query
+from dashboard.cache.warmer import Job
 from dashboard.domain import metrics
 from dashboard.views import case as case_view
 from dashboard.views import export, url_state
@@ -28,6 +30,21 @@ def render(ctx, match, query: dict):
     except BadInput as exc:
         return bad_input_page(exc, lang_of(query, ctx.settings.lang), f"/region/{ctx.root_code}")
     return region_layout.layout(model, state)
+
+
+def warm_landing(ctx, now: datetime) -> None:
+    """The root's /region this month, kept computed for the first viewer."""
+    region_view.build(ctx.cases, ctx.tree.get(), ctx.settings, ctx.root_code,
+                      url_state.parse({}), now, ctx.warm_memo(now.timestamp()))
+
+
+def page(ctx) -> Page:
+    return Page(path=r"/region/(?P<code>[^/]*)",
+                render=lambda match, query: render(ctx, match, query),
+                register=lambda app: register(app, ctx),
+                warmups=(Job("region-landing", ctx.warm_every,
+                             lambda now: warm_landing(ctx, now), shared=True, run_first=True,
+                             enabled=lambda: ctx.warm_pages),))
 
 
 def register(app, ctx) -> None:

@@ -1,23 +1,23 @@
 """URL → page. The path picks the page, the query string carries its state (period,
 metric, filters), so a link reproduces a view and browser back/forward work.
 
-A page module exposes `ROUTES`: (regex on the path, render(ctx, match, query) → component).
-A page that raises shows the error page, never a traceback.
+Each page module declares a `Page` (callbacks/page.py): a regex on the path and
+render(match, query) → components. A page that raises shows the error page, never a
+traceback.
 """
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from dash import Input, Output, html
 
+from callbacks.page import Page
 from dashboard.domain.language import language
 from layouts.errors import error_page, not_found
 
 log = logging.getLogger(__name__)
-Route = tuple[str, Callable]
 
 
 def parse_query(search: str | None) -> dict[str, str]:
@@ -26,14 +26,14 @@ def parse_query(search: str | None) -> dict[str, str]:
     return {k: v[-1] for k, v in parsed.items()}
 
 
-def resolve(routes: list[Route], ctx, path: str, query: dict[str, str]):
+def resolve(pages: list[Page], ctx, path: str, query: dict[str, str]):
     lang = language(query.get("lang"), ctx.settings.lang)
-    for pattern, render in routes:
-        m = re.fullmatch(pattern, path or "/")
+    for page in pages:
+        m = re.fullmatch(page.path, path or "/")
         if m is None:
             continue
         try:
-            return render(ctx, m, query)
+            return page.render(m, query)
         except Exception:  # noqa: BLE001 - a page must degrade to a message, not a 500
             log.exception("page %s failed", path)
             if lang == "en":
@@ -45,10 +45,10 @@ def resolve(routes: list[Route], ctx, path: str, query: dict[str, str]):
     return not_found(path, lang)
 
 
-def register(app, ctx, routes: list[Route]) -> None:
+def register(app, ctx, pages: list[Page]) -> None:
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
     def route(pathname, search):
-        return resolve(routes, ctx, pathname or "/", parse_query(search))
+        return resolve(pages, ctx, pathname or "/", parse_query(search))
 
 
 def shell() -> html.Div:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from dash import ClientsideFunction, Input, Output, Patch, State, no_update
 from dash import ctx as dash_ctx
 
+from callbacks.page import Page
 from callbacks.router import parse_query
 from dashboard.domain.colours import NO_DATA, colours
 from dashboard.domain.language import language
@@ -106,6 +107,13 @@ def _render(service, query: dict):
 
 
 OUTPUTS_MAX = 64
+
+
+def page(service) -> Page:
+    """The wall is what a command center opens, at / and /wall; its warm-up (the live view
+    of every watched region at each tick) is the service's own."""
+    return Page(path=r"/|/wall/?", render=lambda _match, query: render(service, query),
+                register=lambda app: register(app, service), warmups=(service.warmup,))
 
 
 def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:

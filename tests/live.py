@@ -94,16 +94,13 @@ class Deployment:
 
 
 def stop_app_threads(app, timeout: float = 30) -> None:
-    """Join the background threads an app built in the test process started (the page
-    warmer its first request started, the wall's warmer, background view rebuilds), so
+    """Join the background threads an app built in the test process started (the
+    warmer its first request started: the pages' and the wall's jobs, background view rebuilds), so
     that none writes keys after the test has deleted its own."""
     import threading
-    warmer = app.server.extensions["gridwatch_page_warmer"]
-    wall = app.server.extensions["gridwatch_wall"]
-    for job in (warmer, wall):
-        job.stop()
+    warmer = app.server.extensions["gridwatch_warmer"]  # the wall's jobs and the pages'
+    warmer.stop()
     warmer.join(timeout)
-    wall.warmer.join(timeout)
     for thread in [t for t in threading.enumerate() if t.name.startswith("view-")]:
         thread.join(timeout=timeout)
 

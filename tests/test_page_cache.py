@@ -137,21 +137,23 @@ def _app(seeded_env, redis_url, key_prefix, **overrides):
 
 def test_landing_pages_are_kept_computed_by_one_worker(seeded_env, redis_url, key_prefix,
                                                        redis_client):
-    from dashboard.app.landing_warmer import LandingWarmer
     app = _app(seeded_env, redis_url, key_prefix)
-    warmer, views = (app.server.extensions[k] for k in ("gridwatch_page_warmer", "gridwatch_views"))
+    warmer, views = (app.server.extensions[k] for k in ("gridwatch_warmer", "gridwatch_views"))
     now = datetime.now(timezone.utc)
     w = this_month(now, TZ)
-    assert warmer.warm_once(now) is True
+    assert warmer.run_once("kpi-landing", now) is True
     assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
     # A second worker in the same round finds the slot taken and builds nothing.
-    other = LandingWarmer(warmer.ctx)
-    assert other.warm_once(now) is False
+    other = _app(seeded_env, redis_url, key_prefix).server.extensions["gridwatch_warmer"]
+    assert other.run_once("kpi-landing", now) is False
     assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
     # A leader's /kpi in the same minute is served from it: still one computation.
-    settings = warmer.ctx.settings
-    kpi_view.build(SqlCaseStore(warmer.ctx.runtime.db.engine), warmer.ctx.tree.get(), settings,
-                   url_state.parse({}), now, warmer.ctx.page_memo(now.timestamp()))
+    ctx_settings = app.server.config["GRIDWATCH_SETTINGS"]
+    rt = app.server.extensions["gridwatch_runtime"]
+    memo = PageMemo(views, ctx_settings.page_cache_seconds, ctx_settings.page_stale_seconds,
+                    now.timestamp())
+    kpi_view.build(SqlCaseStore(rt.db.engine), rt.region_tree(), ctx_settings,
+                   url_state.parse({}), now, memo)
     assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
 
 
@@ -160,7 +162,7 @@ def test_the_first_request_starts_the_warmer(seeded_env, redis_url, key_prefix, 
     views = app.server.extensions["gridwatch_views"]
     w = this_month(datetime.now(timezone.utc), TZ)
     assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 0
-    warmer = app.server.extensions["gridwatch_page_warmer"]
+    warmer = app.server.extensions["gridwatch_warmer"]
     try:
         app.server.test_client().get("/healthz")
         deadline = time.monotonic() + 60
@@ -171,13 +173,18 @@ def test_the_first_request_starts_the_warmer(seeded_env, redis_url, key_prefix, 
     finally:
         warmer.stop()
         warmer.join(timeout=60)
-    assert not warmer.job.alive
+    assert not warmer.alive
 
 
 def test_no_warmer_when_pages_share_nothing(seeded_env, redis_url, key_prefix):
     app = _app(seeded_env, redis_url, key_prefix, page_cache_seconds=0)
     app.server.test_client().get("/healthz")
-    assert not app.server.extensions["gridwatch_page_warmer"].job.alive
+    warmer = app.server.extensions["gridwatch_warmer"]
+    try:
+        assert not warmer.running("kpi-landing") and not warmer.running("region-landing")
+    finally:
+        warmer.stop()
+        warmer.join(timeout=30)
 
 
 def test_page_loads_add_no_keys_within_an_interval_and_all_expire(env, views, redis_client,

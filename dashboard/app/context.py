@@ -14,6 +14,7 @@ from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.cache.page_memo import PageMemo, direct
 from dashboard.cache.shared_views import SharedViews
+from dashboard.cache.warmer import Warmer
 from dashboard.domain.stores import CaseStore, EventFeed
 
 
@@ -41,6 +42,7 @@ class AppContext:
     cases: CaseStore                # the case database, behind the domain's Protocol
     events: EventFeed | None = None  # the event stream, likewise
     views: SharedViews | None = None
+    warmer: Warmer | None = None     # the app's one warmer; pages register jobs with it
 
     @property
     def root_code(self) -> str:
@@ -52,3 +54,21 @@ class AppContext:
             return direct
         return PageMemo(self.views, self.settings.page_cache_seconds,
                         self.settings.page_stale_seconds, now)
+
+    # The landing views' warm-ups (/kpi, /region of the root): rebuilt a little more often
+    # than page_stale_seconds, so a viewer always finds figures young enough to show at
+    # once; the first leader of the morning does not wait seconds for a province's month.
+    @property
+    def warm_pages(self) -> bool:
+        return self.settings.page_cache_seconds > 0 and self.views is not None
+
+    @property
+    def warm_every(self) -> float:
+        s = self.settings
+        return max(s.page_cache_seconds, s.page_stale_seconds - s.page_cache_seconds, 1.0)
+
+    def warm_memo(self, now: float):
+        """A memo for a warm-up build: figures older than one interval are not good enough
+        here, since this build is what keeps them young for the viewers."""
+        s = self.settings
+        return PageMemo(self.views, s.page_cache_seconds, s.page_cache_seconds, now)

@@ -7,29 +7,29 @@ second app inside a test, can be built from the same settings.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 from dash import Dash
 from flask import jsonify, request
 from flask_caching import Cache
 
-from callbacks import pages, router
+from callbacks import case as case_callbacks
+from callbacks import kpi as kpi_callbacks
+from callbacks import period_picker, router
+from callbacks import region as region_callbacks
 from callbacks import status as status_callbacks
 from callbacks import wall as wall_callbacks
 from dashboard.app import live_feed, request_guard
 from dashboard.app.context import AppContext, Lazy
-from dashboard.app.landing_warmer import LandingWarmer
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.cache.shared_views import SharedViews
+from dashboard.cache.warmer import Warmer
 from dashboard.views.health import collect_health, is_operator, public_health
-from dashboard.views.status import build_status
 from dashboard.views.wall.service import WallService
 from data_sources.case_store import SqlCaseStore
 from data_sources.event_feed import RedisEventFeed
 from data_sources.stream_skips import SUMMARY
-from layouts import status as status_layout
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -50,22 +50,12 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.extensions["gridwatch_views"] = views
     cases = SqlCaseStore(lambda: rt.db.engine)
     events = RedisEventFeed(lambda: rt.redis)
+    warmer = Warmer(settings.key_prefix, lambda: rt.redis.client)
+    server.extensions["gridwatch_warmer"] = warmer
     ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, cases=cases,
-                     events=events, views=views)
-    warmer = LandingWarmer(ctx)
-    server.extensions["gridwatch_page_warmer"] = warmer
+                     events=events, views=views, warmer=warmer)
     # Started by the first request a worker serves, not here: building an app starts nothing.
     server.before_request(warmer.ensure_started)
-    refresh = settings.refresh_seconds
-
-    @cache.memoize(timeout=max(int(refresh * 2), 2))
-    def status_model(region_code: str, tick: int) -> dict:
-        # `tick` is part of the cache key: one computation per region per interval, shared
-        # by every viewer and every worker through Redis.
-        return build_status(rt.db, events, cases, tree.get(), region_code, settings.timezone)
-
-    def current_status() -> dict:
-        return status_model(settings.region, int(time.time() // refresh))
 
     @server.route("/healthz")
     def healthz():
@@ -79,21 +69,22 @@ def create_app(settings: Settings | None = None) -> Dash:
         resp.vary.add("Authorization")
         return resp, code
 
-    wall = WallService(ctx, views, on_row_error=SUMMARY.row_error)
+    wall = WallService(ctx, views, on_row_error=SUMMARY.row_error, warmer=warmer)
     server.extensions["gridwatch_wall"] = wall
-    live_feed.register(server, ctx, wall)
+    feed, hub = live_feed.blueprint(ctx, wall)
+    server.register_blueprint(feed)
+    server.extensions["gridwatch_stream_hub"] = hub
 
     app.layout = router.shell()
-    routes = [
-        # The wall is what a command center opens; operators have /status.
-        (r"/|/wall/?", lambda _ctx, _m, q: wall_callbacks.render(wall, q)),
-        (r"/status", lambda _ctx, _m, _q: status_layout.layout(refresh)),
-    ]
-    routes += pages.routes()  # /kpi, /region/<code>, /case/<id>
-    status_callbacks.register(app, current_status)
-    wall_callbacks.register(app, wall)
-    pages.register(app, ctx)
-    router.register(app, ctx, routes)
+    # One Page per module of callbacks/; the wall comes first: it is what "/" opens.
+    pages = [wall_callbacks.page(wall), status_callbacks.page(ctx), kpi_callbacks.page(ctx),
+             region_callbacks.page(ctx), case_callbacks.page(ctx)]
+    for page in pages:
+        page.register(app)
+        for job in page.warmups:
+            warmer.register(job)
+    period_picker.register(app)  # shared by /kpi and /region
+    router.register(app, ctx, pages)
     request_guard.install(app)  # after every callback: it checks each one's inputs
     return app
 

@@ -14,7 +14,7 @@ import logging
 import re
 from datetime import datetime, timezone
 
-from flask import Response, request, stream_with_context
+from flask import Blueprint, Response, request, stream_with_context
 
 from dashboard.domain.hierarchy import Level, ancestor_code, level_of
 from dashboard.domain.language import language
@@ -33,8 +33,10 @@ def _sse(event: str, data: dict, entry_id: str | None = None) -> str:
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def register(server, ctx, service) -> None:
+def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
+    """The feed's blueprint and the hub its subscribers share (one per app)."""
     settings = ctx.settings
+    bp = Blueprint("live_feed", __name__)
 
     def blocking_stream() -> EventStream:
         if not settings.redis_url:
@@ -56,9 +58,8 @@ def register(server, ctx, service) -> None:
 
     hub = StreamHub(blocking_stream, known_grid=known_grid,
                     counter_key=counter_key(settings.key_prefix, settings.stream_key))
-    server.extensions["gridwatch_stream_hub"] = hub
 
-    @server.route("/wall/live")
+    @bp.route("/wall/live")
     def wall_live():
         tree = ctx.tree.get()
         try:
@@ -98,3 +99,5 @@ def register(server, ctx, service) -> None:
 
         return Response(stream_with_context(generate()), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return bp, hub

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from dashboard.cache.background import Background
+from dashboard.cache.warmer import Job, Warmer
 from dashboard.domain.language import language
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
 from dashboard.domain.periods import local_today
@@ -42,7 +42,7 @@ ROTATE_MAX_SECONDS = 86400
 
 
 class WallService:
-    def __init__(self, ctx, views, on_row_error=None):
+    def __init__(self, ctx, views, on_row_error=None, warmer: Warmer | None = None):
         self.ctx = ctx
         # Told about an event that cannot become a ticker row (the app counts them in the
         # stream's skip summary); by default it is logged.
@@ -50,7 +50,14 @@ class WallService:
         self.views = views  # dashboard.cache.shared_views.SharedViews
         self.settings = ctx.settings
         self._watched: dict[str, float] = {}     # region -> last time a viewer asked
-        self.warmer = Background("wall-warmer", self._warm)
+        # At each tick boundary the live view of every region watched in the last ticks
+        # is rebuilt, so that no viewer's request pays for it. The app registers this job
+        # with its one warmer; a service built alone (tests, benches) keeps its own.
+        self.warmup = Job("wall-live", self.settings.refresh_seconds, self.warm_watched)
+        if warmer is None:
+            warmer = Warmer()
+            warmer.register(self.warmup)
+        self.warmer = warmer
         # Case details for ticker rows, per (scope, case): every live page of a worker
         # shows the same batch, so the database is asked once per batch, not once per page.
         self._case_info: OrderedDict[tuple[str, int], tuple[float, dict | None]] = OrderedDict()
@@ -125,26 +132,19 @@ class WallService:
         self._watched[region_code] = time.time()
         self.warmer.ensure_started()
 
-    def stop(self) -> None:
-        """Stop warming (shutdown, tests); viewers are still served on demand."""
-        self.warmer.stop()
-
-    def _warm(self, stopping) -> None:
-        """At each tick boundary, build the live view of every region watched in the last
-        three ticks, so that no viewer's request pays for it. Across workers and
-        instances the shared lock lets one of them build and the others wait."""
+    def warm_watched(self, _now=None) -> None:
+        """Build the live view of every region watched in the last WATCH_TICKS ticks.
+        Across workers and instances the shared lock lets one of them build and the
+        others wait."""
         r = self.settings.refresh_seconds
-        while not stopping.wait(r - time.time() % r + 0.02):
-            for region, seen in list(self._watched.items()):
-                if time.time() - seen > WATCH_TICKS * r:
-                    self._watched.pop(region, None)
-                    continue
-                try:
-                    self._live(region, stale_ok=False)
-                except Exception:  # noqa: BLE001 - the next tick tries again
-                    log.exception("warming the wall of %s failed", region)
-            if not self._watched:
-                return  # nothing to warm: the next screen's request starts it again
+        for region, seen in list(self._watched.items()):
+            if time.time() - seen > WATCH_TICKS * r:
+                self._watched.pop(region, None)
+                continue
+            try:
+                self._live(region, stale_ok=False)
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                log.exception("warming the wall of %s failed", region)
 
     def _live(self, region_code: str, stale_ok: bool) -> dict:
         tree = self.ctx.tree.get()

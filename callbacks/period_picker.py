@@ -1,6 +1,5 @@
-"""The leaders' and staff pages in the app: their routes, their callbacks, and the period
-picker they share, which writes the period into the URL (so a link reproduces the view
-and back / forward step through periods)."""
+"""The period picker /kpi and /region share: it writes the period into the URL, so a link
+reproduces the view and back / forward step through periods."""
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -8,16 +7,12 @@ from urllib.parse import urlencode
 from dash import Input, Output, State, no_update
 from dash import ctx as dash_ctx
 
-from callbacks import case, kpi, region
 from callbacks.page_common import push, state_of
 from callbacks.router import parse_query
 from dashboard.views import url_state
 
 
-def register(app, ctx) -> None:
-    kpi.register(app, ctx)
-    region.register(app, ctx)
-
+def register(app) -> None:
     @app.callback(Output("url", "search", allow_duplicate=True),
                   Input("period-choice", "value"), Input("period-range", "start_date"),
                   Input("period-range", "end_date"), State("url", "search"),
@@ -38,7 +33,3 @@ def register(app, ctx) -> None:
             return no_update
         return push(search, url_state.encode(state, period=period, start=None, end=None, page=1))
 
-
-def routes():
-    return [(r"/kpi", kpi.render), (r"/region/(?P<code>[^/]*)", region.render),
-            (r"/case/(?P<case_id>[^/]*)", case.render)]

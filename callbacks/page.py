@@ -1,0 +1,26 @@
+"""What a page module declares: its path, how it renders, its callbacks and its warm-ups.
+
+Every module in callbacks/ (one per page) has `page(ctx, ...) -> Page`; the app factory
+collects them, registers their callbacks, gives their warm-ups to the app's one warmer
+and routes paths to them. A page holds no module-level state: everything it keeps lives
+in the closures `page()` builds, so two apps in one process never share it.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dashboard.cache.warmer import Job
+
+
+def _nothing(_app) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str                                   # a regex the whole URL path must match
+    render: Callable[[re.Match, dict], object]  # (path match, query) -> components
+    register: Callable[[object], None] = _nothing   # adds the page's callbacks to the app
+    warmups: tuple[Job, ...] = field(default=())    # work the app's warmer does for it

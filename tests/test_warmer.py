@@ -1,0 +1,79 @@
+"""The app's one warmer: jobs registered by pages and the wall run on the clock, a shared
+job once per interval across workers (real Redis), and stop() ends them all."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from dashboard.cache.warmer import Job, Warmer
+
+
+def test_jobs_run_on_their_interval_and_stop_together():
+    runs: dict[str, list[float]] = {"fast": [], "first": []}
+    warmer = Warmer()
+    warmer.register(Job("fast", 0.2, lambda now: runs["fast"].append(time.time())))
+    warmer.register(Job("first", 60, lambda now: runs["first"].append(time.time()),
+                        run_first=True))
+    warmer.register(Job("off", 0.2, lambda now: pytest.fail("a disabled job ran"),
+                        enabled=lambda: False))
+    warmer.ensure_started()
+    warmer.ensure_started()          # idempotent: still one thread per job
+    names = [t.name for t in threading.enumerate() if t.name.startswith("warm-")]
+    assert sorted(names) == ["warm-fast", "warm-first"]
+    time.sleep(1.0)
+    assert 3 <= len(runs["fast"]) <= 6
+    assert len(runs["first"]) == 1   # at start, not again within its minute
+    warmer.stop()
+    assert warmer.join(5) and not warmer.alive
+    warmer.ensure_started()          # a stopped warmer stays stopped
+    assert not warmer.alive
+
+
+def test_a_failing_job_keeps_its_thread_and_runs_again():
+    calls = []
+
+    def flaky(now):
+        calls.append(now)
+        raise RuntimeError("database down")
+    warmer = Warmer()
+    warmer.register(Job("flaky", 0.2, flaky))
+    warmer.ensure_started()
+    time.sleep(0.9)
+    try:
+        assert len(calls) >= 2 and warmer.running("flaky")
+    finally:
+        warmer.stop()
+        warmer.join(5)
+
+
+def test_a_name_is_registered_once():
+    warmer = Warmer()
+    warmer.register(Job("a", 1, lambda now: None))
+    with pytest.raises(ValueError):
+        warmer.register(Job("a", 1, lambda now: None))
+
+
+def test_a_shared_job_runs_once_per_interval_across_workers(redis_client, key_prefix):
+    done = []
+    workers = [Warmer(key_prefix, lambda: redis_client) for _ in range(3)]
+    for w in workers:
+        w.register(Job("landing", 60, done.append, shared=True))
+    now = datetime(2026, 12, 2, 9, 0, 30, tzinfo=timezone.utc)
+    assert [w.run_once("landing", now) for w in workers] == [True, False, False]
+    later = datetime(2026, 12, 2, 9, 1, 0, tzinfo=timezone.utc)   # the next interval
+    assert [w.run_once("landing", later) for w in workers] == [True, False, False]
+    assert done == [now, later]
+
+
+def test_without_redis_each_worker_warms_its_own():
+    def down():
+        raise ConnectionError("redis down")
+    done = []
+    workers = [Warmer("x:", down) for _ in range(2)]
+    for w in workers:
+        w.register(Job("landing", 60, done.append, shared=True))
+    now = datetime(2026, 12, 2, 9, 0, 30, tzinfo=timezone.utc)
+    assert all(w.run_once("landing", now) for w in workers) and len(done) == 2
