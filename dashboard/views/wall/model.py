@@ -1,4 +1,5 @@
-"""The wall's data for one region: plain dicts, computed once per tick and shared.
+"""The wall's data for one region: JSON-shaped dicts (their shapes: shapes.py), computed
+once per tick and shared.
 
 Two tiers, because their costs differ by two orders of magnitude on a province's tens of
 millions of cases (docs/benchmarks.md): `build_live` (today's counts, open cases, mixes,
@@ -23,6 +24,7 @@ from dashboard.domain.ranking import ScoreWeights, rank_children
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import STATE_ZH, State
 from dashboard.domain.stores import CaseStore, EventFeed
+from dashboard.views.wall.shapes import LiveModel, PeriodModel
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +135,13 @@ def _parent_name(tree, code: str) -> str:
     return p.name if p is not None else ""
 
 
-def build_live(cases: CaseStore, tree, region, tz: str, now: datetime, previous: dict | None) -> dict:
+def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
+               previous: LiveModel | None) -> LiveModel:
     """Today's numbers for the region and each child; the previous good model fills in
     when the database fails."""
     zone = ZoneInfo(tz)
-    model = {"region": region.code, "computed_at": _iso(now), "sections": {}, "sources": {}}
+    model: LiveModel = {"region": region.code, "computed_at": _iso(now), "sections": {},
+                        "sources": {}}
     try:
         scope = _scope(region)
         win = today(now, tz)
@@ -195,11 +199,12 @@ def previous_counts(cases: CaseStore, region, tz: str, now: datetime) -> dict[st
     return cases.kpi_counts_by(_scope(region), win, win.end, by_child=True)
 
 
-def build_period(cases: CaseStore, tree, region, tz: str, now: datetime, previous: dict | None,
-                 weights: ScoreWeights, previous_counts: dict | None = None) -> dict:
+def build_period(cases: CaseStore, tree, region, tz: str, now: datetime,
+                 previous: PeriodModel | None, weights: ScoreWeights,
+                 previous_counts: dict | None = None) -> PeriodModel:
     """This month so far: ranking of the children (change against `previous_counts`), the
     resolution-level funnel and satisfaction per child."""
-    model = {"region": region.code, "computed_at": _iso(now), "sections": {}, "sources": {}}
+    model: PeriodModel = {"region": region.code, "computed_at": _iso(now), "sections": {}, "sources": {}}
     try:
         scope = _scope(region)
         month = this_month(now, tz)

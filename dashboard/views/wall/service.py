@@ -1,6 +1,7 @@
 """The wall's view models, shared: one computation per region per tick for every viewer.
 
-`WallService.live(region)` and `.period(region)` return plain dicts from the shared cache
+`WallService.live(region)` and `.period(region)` return the view models (their shapes:
+shapes.py) from the shared cache
 (dashboard.cache.shared_views); `.config(query)` turns a wall URL's query string into the
 wall's settings, replacing what is invalid with defaults rather than failing: a wall
 never shows an error page.
@@ -28,6 +29,7 @@ from dashboard.views.wall.model import (
     stream_state,
     with_since,
 )
+from dashboard.views.wall.shapes import LiveModel, PeriodModel
 from dashboard.views.wall.ticker import ticker_row
 
 log = logging.getLogger(__name__)
@@ -118,7 +120,7 @@ class WallService:
     def tick(self, now: float | None = None) -> int:
         return int((now or time.time()) // self.settings.refresh_seconds)
 
-    def live(self, region_code: str) -> dict:
+    def live(self, region_code: str) -> LiveModel:
         """Today's view for a viewer: never waits for a build once one exists (the warmer
         rebuilds it at the start of every tick for the regions being watched). The region
         is checked before it is remembered for the warmer."""
@@ -159,7 +161,7 @@ class WallService:
                               ttl=self.settings.refresh_seconds * 3, build=build,
                               stale_ok=stale_ok, keep_seconds=self.settings.view_keep_seconds)
 
-    def period(self, region_code: str) -> dict:
+    def period(self, region_code: str) -> PeriodModel:
         tree = self.ctx.tree.get()
         region = tree.get(region_code)
 
