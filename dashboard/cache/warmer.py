@@ -44,14 +44,14 @@ class Warmer:
         self.jobs[job.name] = job
         self._threads[job.name] = Background(f"warm-{job.name}", lambda stop: self._loop(job, stop))
 
-    def ensure_started(self) -> None:
-        """Start every enabled job not running yet (idempotent; a stopped warmer stays
-        stopped)."""
+    def ensure_started(self, name: str | None = None) -> None:
+        """Start every enabled job (or the one named) not running yet; idempotent, and a
+        stopped warmer stays stopped."""
         if self._stopped:
             return
-        for name, job in self.jobs.items():
-            if job.enabled():
-                self._threads[name].ensure_started()
+        for job in self.jobs.values():
+            if (name is None or job.name == name) and job.enabled():
+                self._threads[job.name].ensure_started()
 
     @property
     def alive(self) -> bool:

@@ -131,7 +131,7 @@ class WallService:
         if region_code not in self._watched and len(self._watched) >= WATCH_MAX:
             return
         self._watched[region_code] = time.time()
-        self.warmer.ensure_started()
+        self.warmer.ensure_started(self.warmup.name)
 
     def warm_watched(self, _now=None) -> None:
         """Build the live view of every region watched in the last WATCH_TICKS ticks.
