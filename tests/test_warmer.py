@@ -77,3 +77,15 @@ def test_without_redis_each_worker_warms_its_own():
         w.register(Job("landing", 60, done.append, shared=True))
     now = datetime(2026, 12, 2, 9, 0, 30, tzinfo=timezone.utc)
     assert all(w.run_once("landing", now) for w in workers) and len(done) == 2
+
+
+def test_one_job_can_be_started_alone():
+    warmer = Warmer()
+    for name in ("wall-live", "kpi-landing"):
+        warmer.register(Job(name, 60, lambda now: None))
+    warmer.ensure_started("wall-live")
+    try:
+        assert warmer.running("wall-live") and not warmer.running("kpi-landing")
+    finally:
+        warmer.stop()
+        assert warmer.join(5)
