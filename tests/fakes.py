@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from flask import Flask
+from flask_caching import Cache
+
+from dashboard.cache.shared_views import SharedViews
 from dashboard.domain.case_query import CasePage
+from dashboard.domain.events import StreamEvent
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.states import OPEN_STATES, Event, State
 from data_sources.regions import RegionTree
 
 ROWS = {  # code: (parent, level, name, population, lon, lat)
@@ -16,6 +22,10 @@ ROWS = {  # code: (parent, level, name, population, lon, lat)
     "320100": ("320000", Level.CITY, "南京市", 9_314_685, 118.8, 32.1),
     "320500": ("320000", Level.CITY, "苏州市", 12_748_262, 120.6, 31.3),
     "320700": ("320000", Level.CITY, "连云港市", 4_599_360, 119.2, 34.6),
+    "320102": ("320100", Level.COUNTY, "玄武区", 540_000, 118.8, 32.0),
+    "320102001": ("320102", Level.TOWNSHIP, "玄武门街道", 60_000, 118.8, 32.1),
+    "320102001001": ("320102001", Level.COMMUNITY, "湖滨社区", 6_000, 118.8, 32.1),
+    "320102001001001": ("320102001001", Level.GRID, "湖滨社区第1网格", 600, 118.8, 32.1),
     "320505": ("320500", Level.COUNTY, "虎丘区", 830_000, 120.5, 31.3),
     "320506": ("320500", Level.COUNTY, "吴中区", 1_390_000, 120.6, 31.2),
     "320505001": ("320505", Level.TOWNSHIP, "狮山街道", 90_000, 120.5, 31.3),
@@ -60,58 +70,81 @@ CASE = {
 
 class FakeCaseStore:
     """Counts per region code as given; a sub-region's counts are summed into its parent
-    the way one grouped query does it."""
+    the way one grouped query does it. Cases (CASE's shape) answer the list queries under
+    the scope. While `down` is set every query raises, as a database that went away does."""
 
     def __init__(self, tree: RegionTree, leaf_counts: dict[str, KpiCounts],
                  cases: dict[int, dict] | None = None):
         self.tree, self.leaf, self.cases = tree, leaf_counts, cases or {}
         self.calls: list[str] = []
+        self.down = False
+
+    def _ask(self, query: str) -> None:
+        self.calls.append(query)
+        if self.down:
+            raise ConnectionError("the case database is down")
 
     def _total(self, code: str) -> KpiCounts:
         own = self.leaf.get(code, KpiCounts())
         return sum((self._total(c) for c in self.tree.child_codes(code)), own)
 
+    def _in_scope(self, scope) -> list[dict]:
+        return [c["case"] for c in self.cases.values() if c["case"][scope.column] == scope.code]
+
+    def _open_in_scope(self, scope) -> list[dict]:
+        return [c for c in self._in_scope(scope) if State(c["state"]) in OPEN_STATES]
+
     def kpi_counts(self, scope, window, now):
-        self.calls.append("kpi_counts")
+        self._ask("kpi_counts")
         return self._total(scope.code)
 
     def kpi_counts_by(self, scope, window, now, by_child=False):
-        self.calls.append("kpi_counts_by")
+        self._ask("kpi_counts_by")
         if not by_child:
             return {None: self._total(scope.code)}
         return {c: self._total(c) for c in self.tree.child_codes(scope.code)}
 
     def open_by_state_and_level(self, scope):
+        self._ask("open_by_state_and_level")
         return {("IN_PROGRESS", "网格"): self._total(scope.code).open}
 
     def breakdown(self, scope, window, dimension):
+        self._ask("breakdown")
         return {"城市管理": self._total(scope.code).intake}
 
     def breakdowns(self, scope, window, dimensions):
         return {d: self.breakdown(scope, window, d) for d in dimensions}
 
     def hourly(self, scope, window, column="reported_at"):
+        self._ask("hourly")
         hours = int((window.end - window.start).total_seconds() // 3600)
         return [1] * hours
 
     def overdue_cases(self, scope, now, limit=20):
-        return []
+        self._ask("overdue_cases")
+        late = [c for c in self._open_in_scope(scope) if c["deadline"] and c["deadline"] < now]
+        return sorted(late, key=lambda c: c["deadline"])[:limit]
 
     def urgent_open_cases(self, scope, limit=20):
-        return []
+        self._ask("urgent_open_cases")
+        watched = [c for c in self._open_in_scope(scope) if c["supervision_level"] >= 2]
+        return sorted(watched, key=lambda c: (-c["supervision_level"], c["deadline"]))[:limit]
 
     def case_summaries(self, scope, case_ids):
-        return {}
+        self._ask("case_summaries")
+        return {c["id"]: {k: c[k] for k in ("id", "case_no", "category", "urgency", "deadline")}
+                for c in self._in_scope(scope) if c["id"] in set(case_ids)}
 
     def case_page(self, scope, window, now, query):
-        rows = [c["case"] for c in self.cases.values()
-                if c["case"][scope.column] == scope.code]
+        self._ask("case_page")
+        rows = self._in_scope(scope)
         return CasePage(rows=rows, total=len(rows), capped=False, page=1, pages=1)
 
     def case_export(self, scope, window, now, query):
         return self.case_page(scope, window, now, query).rows
 
     def case_detail(self, scope, case_id):
+        self._ask("case_detail")
         found = self.cases.get(case_id)
         return found if found and found["case"][scope.column] == scope.code else None
 
@@ -142,3 +175,20 @@ class FakeEventFeed:
 
     def latest(self, n: int, upto: str | None = None) -> list:
         return self.events[-n:]
+
+
+def stream_event(entry_id: str, grid: str, case_id: int = 42, at: datetime = NOW,
+                 event: Event = Event.REPORTED, state: State = State.REPORTED) -> StreamEvent:
+    """One event as the stream codec decodes it, with no optional fields."""
+    return StreamEvent(entry_id, event, case_id, 1, at, grid, state)
+
+
+def _no_redis():
+    raise ConnectionError("no Redis in this test")
+
+
+def in_process_views() -> SharedViews:
+    """SharedViews as they run with Redis down: a SimpleCache on a throwaway Flask app and
+    a Redis client that cannot be had, so every view is computed and kept in-process."""
+    cache = Cache(Flask(__name__), config={"CACHE_TYPE": "SimpleCache"})
+    return SharedViews(cache, _no_redis, "gwfake:")

@@ -16,7 +16,7 @@ from dashboard.app.settings import Settings
 from dashboard.domain.scope import RegionScope
 from dashboard.views import kpi as kpi_view
 from dashboard.views import url_state
-from tests.fakes import CASE, NOW, FakeCaseStore, counts, small_tree
+from tests.fakes import CASE, NOW, FakeCaseStore, counts, small_tree, stream_event
 
 
 @pytest.fixture
@@ -78,16 +78,11 @@ def test_the_store_answers_under_the_scope_only(ctx):
     assert ctx.cases.case_detail(RegionScope.of(ctx.tree.get().get("320100")), 42) is None
 
 
-def _event(entry_id: str, grid: str):
-    from dashboard.domain.events import StreamEvent
-    from dashboard.domain.states import Event, State
-    return StreamEvent(entry_id, Event.REPORTED, 7, 1, NOW, grid, State.REPORTED)
-
-
 def test_status_view_over_fake_sources_shows_only_its_regions_events(ctx):
     from dashboard.views.status import build_status
     from tests.fakes import FakeEventFeed, FakeSource
-    feed = FakeEventFeed([_event("1-0", "320505001001001"), _event("2-0", "320102001001001")])
+    feed = FakeEventFeed([stream_event("1-0", "320505001001001", case_id=7),
+                          stream_event("2-0", "320102001001001", case_id=7)])
     model = build_status(FakeSource(), feed, ctx.cases, ctx.tree.get(), "320500",
                          "Asia/Shanghai", NOW)
     assert [e["id"] for e in model["events"]] == ["1-0"]   # 南京's event is not 苏州's

@@ -1,0 +1,452 @@
+"""The wall on in-memory fakes (tests/fakes.py): its view models, its components and its
+callbacks, without a browser, a database or Redis.
+
+A WallService is built as dashboard/app/factory.py builds it, over an AppContext of fakes
+and SharedViews running as they do with Redis down (in-process). The refresh and rotate
+callbacks are the ones `callbacks.wall.register` registers, on a bare Dash app behind the
+request guard, posted to through Flask's test client. The browser tests
+(tests/test_wall_browser.py) keep what needs a browser: fonts, scaling, the live feed.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from dash import Dash, html
+from dash._utils import split_callback_id
+from dash.development.base_component import Component
+
+from callbacks import wall as wall_page
+from dashboard.app import request_guard
+from dashboard.app.context import AppContext, Lazy
+from dashboard.app.settings import Settings
+from dashboard.domain.kpis import KpiCounts, compute_kpis
+from dashboard.domain.scope import OutOfScope
+from dashboard.views.wall.model import build_live, build_period, previous_counts
+from dashboard.views.wall.service import WallService
+from layouts.wall_panels import PANELS
+from tests.fakes import (
+    CASE,
+    NOW,
+    FakeCaseStore,
+    FakeEventFeed,
+    counts,
+    in_process_views,
+    small_tree,
+    stream_event,
+)
+
+TZ = "Asia/Shanghai"
+SUZHOU_GRID, NANJING_GRID = "320505001001001", "320102001001001"
+LEAF = {  # cases are counted where they are: a grid, or a city with no levels below it
+    NANJING_GRID: counts(900, on_time_pct=80, satisfied_pct=95),      # 南京 (worse)
+    SUZHOU_GRID: counts(700, on_time_pct=96, satisfied_pct=99),       # 苏州
+    "320700": counts(5, on_time_pct=100, satisfied_pct=100, due=5, rated=3),  # thin
+}
+# Which of LEAF's entries lie in each region, written out by hand (not the fake's sum).
+UNDER = {
+    "320000": [NANJING_GRID, SUZHOU_GRID, "320700"],
+    "320100": [NANJING_GRID], "320102": [NANJING_GRID], "320102001": [NANJING_GRID],
+    "320500": [SUZHOU_GRID], "320505": [SUZHOU_GRID], "320505001": [SUZHOU_GRID],
+    "320506": [], "320700": ["320700"],
+}
+CHILDREN = {"320000": {"320100": "南京市", "320500": "苏州市", "320700": "连云港市"},
+            "320500": {"320505": "虎丘区", "320506": "吴中区"}}
+FULL_CASE_NO = CASE["case"]["case_no"]          # 202611250000000042
+GRID_NAME = "金色社区第1网格"
+
+
+def expected_kpis(code: str):
+    return compute_kpis(sum((LEAF[c] for c in UNDER[code]), KpiCounts()))
+
+
+def overdue_case() -> dict:
+    """CASE, past its deadline whatever today is, under 黄牌 supervision."""
+    return {**CASE, "case": {**CASE["case"], "deadline": NOW - timedelta(days=2)}}
+
+
+def events() -> list:
+    return [stream_event("1-0", SUZHOU_GRID, case_id=42),
+            stream_event("2-0", NANJING_GRID, case_id=43),
+            stream_event("3-0", "320599001001001", case_id=44)]  # a grid the tree lacks
+
+
+# -- building walls ---------------------------------------------------------------------
+@pytest.fixture
+def walls():
+    """make(root, ...) -> WallService over fakes; every service's warmer is stopped after."""
+    made: list[WallService] = []
+
+    def make(root: str = "320000", refresh_seconds: float = 5.0, store=None, tree=None):
+        tree = tree or Lazy(small_tree)
+        store = store or FakeCaseStore(small_tree(), dict(LEAF), cases={42: overdue_case()})
+        views = in_process_views()
+        ctx = AppContext(settings=Settings(region=root, refresh_seconds=refresh_seconds),
+                         runtime=None, tree=tree, cache=views.cache, cases=store,
+                         events=FakeEventFeed(events()), views=views)
+        service = WallService(ctx, views)
+        made.append(service)
+        return service
+    yield make
+    for service in made:
+        service.stop()
+
+
+def cfg_for(service: WallService, **query) -> dict:
+    cfg, notices = service.config(query)
+    assert notices == []
+    return cfg
+
+
+def walk(node):
+    if isinstance(node, Component):
+        yield node
+        yield from walk(getattr(node, "children", None))
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            yield from walk(child)
+
+
+def by_id(node, component_id: str) -> Component:
+    found = [c for c in walk(node) if getattr(c, "id", None) == component_id]
+    assert len(found) == 1, component_id
+    return found[0]
+
+
+def words(node) -> str:
+    """Every string shown in a component tree (figures left out)."""
+    out = []
+    for c in walk(node):
+        kids = getattr(c, "children", None)
+        for k in kids if isinstance(kids, (list, tuple)) else [kids]:
+            if isinstance(k, (str, int, float)):
+                out.append(str(k))
+    return " ".join(out)
+
+
+def text_of(node) -> str:
+    plain = node.to_plotly_json() if isinstance(node, Component) else node
+    return json.dumps(plain, ensure_ascii=False, default=str)
+
+
+def iso(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def wait_for_next_tick(service: WallService) -> None:
+    tick = service.tick()
+    while service.tick() == tick:
+        time.sleep(0.01)
+
+
+# -- view models over the fake store ----------------------------------------------------
+@pytest.mark.parametrize("code", ["320000", "320100", "320102", "320500", "320505",
+                                  "320506", "320700"])
+def test_live_kpis_are_the_stores_counts_for_the_region(code):
+    tree = small_tree()
+    store = FakeCaseStore(tree, dict(LEAF))
+    model = build_live(store, tree, tree.get(code), TZ, NOW, None)
+    k, want = model["sections"]["kpis"], expected_kpis(code)
+    assert (k["intake"], k["closed"], k["open"], k["rated"]) == \
+        (want.intake, want.closed, want.open, want.rated)
+    assert (k["closure"], k["on_time"], k["satisfaction"]) == \
+        (want.closure.percent, want.on_time.percent, want.satisfaction.percent)
+    rows = model["sections"]["children"]["rows"]
+    assert {r["code"]: r["intake"] for r in rows} == {
+        c: expected_kpis(c).intake for c in tree.child_codes(code)}
+    assert model["sources"]["database"]["status"] == "up"
+
+
+def test_live_kpis_of_the_province_by_hand():
+    tree = small_tree()
+    k = build_live(FakeCaseStore(tree, dict(LEAF)), tree, tree.get("320000"), TZ, NOW,
+                   None)["sections"]["kpis"]
+    # 900 + 700 + 5 cases; on time 160 + 192 + 5 of 200 + 200 + 5 due.
+    assert k["intake"] == 1605 and k["on_time"] == round(357 / 405 * 100, 2) == 88.15
+    assert k["satisfaction"] == round((95 + 99 + 3) / 203 * 100, 2) == 97.04
+
+
+@pytest.mark.parametrize("code", ["320000", "320500"])
+def test_period_ranking_ranks_the_regions_children(code):
+    tree = small_tree()
+    store, region = FakeCaseStore(tree, dict(LEAF)), tree.get(code)
+    model = build_period(store, tree, region, TZ, NOW, None, Settings().weights,
+                         previous_counts(store, region, TZ, NOW))
+    rows = model["sections"]["ranking"]["rows"]
+    assert {r["code"]: r["name"] for r in rows} == CHILDREN[code]
+    for r in rows:
+        assert r["satisfaction"] == expected_kpis(r["code"]).satisfaction.percent
+        assert r["on_time"] == expected_kpis(r["code"]).on_time.percent
+    if code == "320000":
+        by_code = {r["code"]: r for r in rows}
+        assert by_code["320700"]["rank"] is None          # 5 cases: too few to rank
+        assert by_code["320500"]["rank"] == 1 and by_code["320100"]["rank"] == 2
+
+
+# -- content: every panel, its data time, the KPI strip ---------------------------------
+@pytest.mark.parametrize("root,region", [("320000", "320000"), ("320000", "320500"),
+                                         ("320500", "320500")])
+def test_content_draws_every_panel_with_its_data_time(walls, root, region):
+    service = walls(root)
+    before = datetime.now(timezone.utc).replace(microsecond=0)
+    c = wall_page.content(service, cfg_for(service, region=region))
+    after = datetime.now(timezone.utc)
+    assert set(c["panels"]) == {p.key for p in PANELS}
+    assert set(c["as_of"]) == {p.key for p in PANELS} | {"map"}
+    for panel, at in c["as_of"].items():
+        assert at is not None and before <= iso(at) <= after, panel
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", c["asof_text"][panel]), panel
+    name = small_tree().get(region).name
+    assert c["heading"] == f"{name} · 网格化社会治理指挥中心"
+    want = expected_kpis(region)
+    assert c["kpis"]["intake"] == f"{want.intake:,}"
+    assert c["kpis"]["on_time"] == f"{want.on_time.percent:.2f}%"
+    assert c["kpis"]["satisfaction"] == f"{want.satisfaction.percent:.2f}%"
+    assert c["kpi_subs"]["satisfaction"] == f"评价 {want.rated:,} 件"
+
+
+@pytest.mark.parametrize("region,shown,not_shown", [
+    ("320000", ["南京", "苏州", "连云港"], ["虎丘", "吴中"]),
+    ("320500", ["虎丘", "吴中"], ["南京", "连云港"]),
+])
+def test_ranking_rows_are_the_regions_children(walls, region, shown, not_shown):
+    service = walls("320000")
+    c = wall_page.content(service, cfg_for(service, region=region))
+    assert {r["code"]: r["name"] for r in c["rows"]} == CHILDREN[region]
+    assert {r["code"] for r in c["map_rows"]} == set(CHILDREN[region])
+    ranking = words(c["panels"]["ranking"])
+    assert all(n in ranking for n in shown), ranking
+    assert not any(n in ranking for n in not_shown), ranking
+
+
+def test_the_map_is_drawn_for_the_children(walls):
+    service = walls("320000")
+    c = wall_page.content(service, cfg_for(service, region="320500"))
+    figure = text_of(c["map"]().to_plotly_json())
+    assert "虎丘" in figure and "吴中" in figure and "南京" not in figure
+
+
+# -- the ticker and privacy -------------------------------------------------------------
+def test_ticker_shows_the_regions_events_only(walls):
+    service = walls("320000")
+    rows, tail = service.initial_ticker("320500", False, "zh")
+    assert [r["id"] for r in rows] == ["1-0"] and tail == "3-0"
+    row = rows[0]
+    assert row["case_no"] == FULL_CASE_NO and row["category"] == "城市管理"  # from the store
+    assert row["place"] == f"金色社区 {GRID_NAME}"
+    province, _ = service.initial_ticker("320000", False, "zh")
+    assert [r["id"] for r in province] == ["2-0", "1-0"]   # newest first; unknown grid never
+    assert province[0]["place"] == "湖滨社区 湖滨社区第1网格"
+    nanjing, _ = service.initial_ticker("320100", False, "zh")
+    assert [r["id"] for r in nanjing] == ["2-0"]
+
+
+def test_privacy_masks_case_numbers_and_grids(walls):
+    service = walls("320000")
+    [row], _ = service.initial_ticker("320500", True, "zh")
+    assert row["case_no"] == "2026**********0042" and row["place"] == "金色社区"
+    shown = text_of(wall_page.render(service, {"region": "320500"}))
+    assert FULL_CASE_NO in shown and GRID_NAME in shown          # ticker and overdue list
+    masked = wall_page.render(service, {"region": "320500", "privacy": "1"})
+    text = text_of(masked)
+    assert FULL_CASE_NO not in text and GRID_NAME not in text
+    assert "2026**********0042" in words(by_id(masked, "wall-ticker"))
+    assert "2026**********0042" in words(by_id(masked, "wall-overdue"))
+    assert by_id(masked, "wall-root").to_plotly_json()["props"]["data-privacy"] == "1"
+
+
+def test_render_draws_the_ticker_and_resumes_the_feed_after_its_tail(walls):
+    service = walls("320000")
+    page = wall_page.render(service, {"region": "320500"})
+    ticker = by_id(page, "wall-ticker")
+    assert [r.to_plotly_json()["props"]["data-id"] for r in ticker.children] == ["1-0"]
+    root = by_id(page, "wall-root").to_plotly_json()["props"]
+    assert root["data-from"] == "3-0" and root["data-region"] == "320500"
+    assert by_id(page, "wall-heading").children == "苏州市 · 网格化社会治理指挥中心"
+
+
+# -- scope ------------------------------------------------------------------------------
+@pytest.mark.parametrize("outside", ["320000", "320100", NANJING_GRID, "320599", "x", None])
+def test_a_region_outside_the_root_is_out_of_scope(walls, outside):
+    service = walls("320500")
+    cfg = cfg_for(service)
+    with pytest.raises(OutOfScope):
+        service.live(outside)
+    with pytest.raises(OutOfScope):
+        wall_page.content(service, {**cfg, "region": outside})
+    with pytest.raises(OutOfScope):
+        service.refresh_config(outside, {**cfg, "region": outside})
+    assert service._watched.keys() <= {"320500"}   # nothing outside is remembered to warm
+
+
+def test_a_url_outside_the_root_shows_the_roots_wall(walls):
+    service = walls("320500")
+    page = wall_page.render(service, {"region": "320100"})
+    assert by_id(page, "wall-heading").children.startswith("苏州市 · ")
+    assert "南京" not in text_of(page)
+
+
+# -- the callbacks, registered on a bare Dash app behind the request guard ---------------
+def wall_app(service: WallService) -> Dash:
+    app = Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div(id="page")
+    wall_page.register(app, service)
+    request_guard.install(app)
+    return app
+
+
+def post(app, output_has: str, values: dict, changed: str):
+    deps = app.server.test_client().get("/_dash-dependencies").get_json()
+    dep = next(d for d in deps if output_has in d["output"] and not d.get("clientside_function"))
+
+    def items(specs):
+        return [{"id": s["id"], "property": s["property"],
+                 "value": values[(s["id"], s["property"])]} for s in specs]
+    body = {"output": dep["output"], "outputs": split_callback_id(dep["output"]),
+            "inputs": items(dep["inputs"]), "state": items(dep["state"]),
+            "changedPropIds": [changed]}
+    return app.server.test_client().post("/_dash-update-component", json=body)
+
+
+def refresh(app, region, stored, changed="wall-tick.n_intervals"):
+    return post(app, "wall-kpi-data.data", {("wall-tick", "n_intervals"): 3,
+                                            ("wall-region", "data"): region,
+                                            ("wall-config", "data"): stored}, changed)
+
+
+def rotate(app, current, stored):
+    return post(app, "wall-region.data", {("wall-rotate", "n_intervals"): 1,
+                                          ("wall-region", "data"): current,
+                                          ("wall-config", "data"): stored},
+                "wall-rotate.n_intervals")
+
+
+def test_refresh_callback_answers_every_output(walls):
+    service = walls("320000")
+    app, cfg = wall_app(service), cfg_for(service)
+    resp = refresh(app, "320500", cfg)
+    assert resp.status_code == 200
+    out = resp.get_json()["response"]
+    assert out["wall-heading"]["children"] == "苏州市 · 网格化社会治理指挥中心"
+    assert out["wall-kpi-data"]["data"]["values"]["intake"] == f"{expected_kpis('320500').intake:,}"
+    for p in PANELS:
+        assert f"wall-{p.key}" in out and re.fullmatch(
+            r"\d\d:\d\d:\d\d", out[f"wall-asof-{p.key}"]["children"]), p.key
+    assert "wall-crumbs" not in out            # a tick keeps the breadcrumb (no_update)
+    changed = refresh(app, "320500", cfg, changed="wall-region.data").get_json()["response"]
+    assert "wall-crumbs" in changed and "虎丘" in json.dumps(changed, ensure_ascii=False)
+
+
+def _same(cfg):
+    return cfg
+
+
+def _forged_region(cfg):
+    return {**cfg, "region": "320100"}
+
+
+def _no_region(cfg):
+    return {k: v for k, v in cfg.items() if k != "region"}
+
+
+@pytest.mark.parametrize("region,forge", [
+    ("320100", _same),                 # another city
+    ("320000", _same),                 # the province above the root
+    (None, _forged_region),            # the region taken from a forged config
+    (None, _no_region),                # no region at all
+])
+def test_refresh_outside_the_root_is_a_bad_request(walls, region, forge):
+    service = walls("320500")
+    app, cfg = wall_app(service), cfg_for(service)
+    resp = refresh(app, region, forge(cfg))
+    assert resp.status_code == 400 and "南京" not in resp.get_data(as_text=True)
+    assert refresh(app, "320505", cfg).status_code == 200   # the same app still answers
+
+
+def test_refresh_reads_only_the_viewers_choices_from_the_config(walls):
+    service = walls("320500")
+    app, cfg = wall_app(service), cfg_for(service)
+    forged = {**cfg, "lang": "en", "privacy": "yes", "target": "x", "tz": "Mars/Olympus"}
+    out = refresh(app, "320500", forged).get_json()["response"]
+    assert out["wall-heading"]["children"] == "苏州市 · Grid Governance Command Center"
+    assert FULL_CASE_NO in json.dumps(out)     # "yes" is not privacy=True
+
+
+def test_rotate_callback_cycles_through_the_roots_children(walls):
+    service = walls("320500")
+    app, cfg = wall_app(service), cfg_for(service, rotate="30")
+    nxt = [rotate(app, cur, cfg).get_json()["response"]["wall-region"]["data"]
+           for cur in ("320500", "320505", "320506", "320100")]
+    assert nxt == ["320505", "320506", "320500", "320500"]   # 南京 is not in the cycle
+    assert rotate(app, "320500", {**cfg, "region": "320000"}).status_code == 400
+
+
+# -- the database down --------------------------------------------------------------------
+def test_database_down_keeps_the_last_good_numbers_and_says_since_when(walls):
+    store = FakeCaseStore(small_tree(), dict(LEAF), cases={42: overdue_case()})
+    service = walls("320000", refresh_seconds=0.3, store=store)
+    cfg = cfg_for(service, region="320500")
+    good = wall_page.content(service, cfg)
+    assert good["kpis"]["intake"] == "700"
+    store.down = True
+    went_down = datetime.now(timezone.utc).replace(microsecond=0)
+    wait_for_next_tick(service)
+    wait_for_next_tick(service)        # a whole tick built after the database went down
+    down = wall_page.content(service, cfg)
+    assert down["kpis"] == good["kpis"] and down["kpi_subs"] == good["kpi_subs"]
+    assert down["as_of"]["dispatch"] == good["as_of"]["dispatch"]   # the numbers' age shows
+    db = service.live("320500")["sources"]["database"]
+    assert db["status"] == "down" and "down" in db["error"]
+    since = iso(db["since"])
+    assert went_down <= since <= datetime.now(timezone.utc)
+    badge = by_id(down["fresh"], "wall-fresh-database")
+    local = since.astimezone(ZoneInfo(TZ)).strftime("%H:%M:%S")
+    assert badge.to_plotly_json()["props"]["data-status"] == "down"
+    assert badge.children == f"数据库 中断 · 自 {local}"
+    wait_for_next_tick(service)
+    assert service.live("320500")["sources"]["database"]["since"] == db["since"]  # not reset
+    store.down = False
+    wait_for_next_tick(service)
+    wait_for_next_tick(service)
+    assert service.live("320500")["sources"]["database"]["status"] == "up"
+
+
+def test_period_view_keeps_its_sections_while_the_database_is_down():
+    tree = small_tree()
+    store, region = FakeCaseStore(tree, dict(LEAF)), tree.get("320000")
+    weights = Settings().weights
+    good = build_period(store, tree, region, TZ, NOW, None, weights)
+    store.down = True
+    later = NOW + timedelta(minutes=5)
+    down = build_period(store, tree, region, TZ, later, good, weights)
+    assert down["sections"] == good["sections"] and down["sections"]["ranking"]["rows"]
+    db = down["sources"]["database"]
+    assert db["status"] == "down" and iso(db["since"]) == later
+    assert db["as_of"] == good["sources"]["database"]["as_of"]
+
+
+def test_no_region_tree_at_all_is_a_waiting_screen_not_an_error(walls):
+    def unreadable():
+        raise ConnectionError("the case database is down")
+    service = walls("320000", tree=Lazy(unreadable))
+    for lang, words_of_it in (("zh", "正在连接数据库"), ("en", "Connecting to the database")):
+        page = wall_page.render(service, {"lang": lang})
+        assert page.id == "wall-waiting" and words_of_it in text_of(page)
+
+
+# -- English ------------------------------------------------------------------------------
+def test_the_english_wall_renders(walls):
+    service = walls("320000")
+    page = wall_page.render(service, {"region": "320500", "lang": "en"})
+    assert page.id == "wall-root" and page.lang == "en"     # not the waiting screen
+    assert by_id(page, "wall-heading").children == "苏州市 · Grid Governance Command Center"
+    shown = words(page)
+    for title in ("Ranking · this month", "Supervised · overdue", "Live cases",
+                  "Intake today", "On-time rate"):
+        assert title in shown, title
+    assert "综合排名" not in shown and "今日受理" not in shown
+    assert by_id(page, "wall-kpi-intake").children == "700"
