@@ -93,7 +93,8 @@ def walls():
         return service
     yield make
     for service in made:
-        service.stop()
+        service.warmer.stop()
+        service.warmer.join(5)
 
 
 def cfg_for(service: WallService, **query) -> dict:
