@@ -120,14 +120,14 @@ def plan_case_and_row(r: random.Random, prof: CityProfile, row: dict, start: dat
             else:
                 emit(E.CLOSED, after(30, 0.6), resolution_level=row["handler_level"] or "网格")
         elif state == "CLOSED":
-            if r.random() >= cal.CALLBACK_SHARE:
+            if r.random() >= prof.callback_share:
                 break
             late = row["deadline"] is not None and row["closed_at"] > row["deadline"]
             unsatisfied = (1 - prof.satisfaction) * (2.5 if late else 1.0)
             u = r.random()
             rating = "不满意" if u < unsatisfied else ("基本满意" if u < unsatisfied + 0.08
                                                       else "满意")
-            emit(E.RATED, after(6 * 60, 1.0), rating=rating)
+            emit(E.RATED, after(cal.CALLBACK_MEDIAN_MINUTES, 0.8), rating=rating)
         elif state == "RATED":
             if (row["rating"] == "不满意" and row["reopen_count"] == 0
                     and r.random() < cal.REOPEN_SHARE):

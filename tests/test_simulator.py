@@ -108,6 +108,22 @@ def test_satisfaction_per_city_in_range_and_different(world_db):
     assert max(rates.values()) - min(rates.values()) >= 0.015, rates
 
 
+def test_callback_rate_per_city_in_range_and_different(world_db):
+    """回访率 = rated ÷ closed, over cases closed at least a day before the seed's clock
+    (the rest may still be called back)."""
+    db, _, _ = world_db
+    cutoff = datetime(2026, 11, 19, 4, 0, tzinfo=timezone.utc)
+    with db.engine.connect() as conn:
+        rows = conn.execute(sa.select(case.c.city_code, sa.func.count(),
+                                      sa.func.count(case.c.rating))
+                            .where(case.c.closed_at.is_not(None), case.c.closed_at < cutoff)
+                            .group_by(case.c.city_code)).all()
+    rates = {city: rated / closed for city, closed, rated in rows}
+    assert len(rates) == 13
+    assert all(0.88 <= r <= 0.99 for r in rates.values()), rates
+    assert max(rates.values()) - min(rates.values()) >= 0.02, rates
+
+
 def test_every_case_is_a_legal_event_history(world_db):
     db, _, result = world_db
     with db.engine.connect() as conn:
