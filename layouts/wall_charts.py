@@ -33,27 +33,55 @@ def placeholder(text: str) -> go.Figure:
                           x=0.5, y=0.5, xref="paper", yref="paper")]))
 
 
-def hourly_figure(h: dict, names: tuple[str, str, str, str] = ("昨日受理", "昨日办结", "今日受理",
-                                                               "今日办结")) -> go.Figure:
+PARTIAL_MIN_MINUTES = 10   # before this, one hour's rate from a few minutes is noise
+
+
+def hourly_figure(h: dict, names: tuple[str, ...] = ("昨日受理", "昨日办结", "今日受理", "今日办结",
+                                                     "本小时按已过{m}分钟折算")) -> go.Figure:
+    """Yesterday and today per hour. The current hour is unfinished: drawn apart, as a
+    dotted step to a hollow marker at its count scaled to a full hour (from
+    PARTIAL_MIN_MINUTES on), so it never reads as a collapse of the last hour."""
     hours = list(range(24))
     now = h.get("now_hour", 23)
-    cut = lambda xs: [v if i <= now else None for i, v in enumerate(xs)]  # noqa: E731
+    minute = h.get("now_minute")       # None in a model cached before it was recorded
+    last = now if minute is None else now - 1
+    done = lambda xs: [v if i <= last else None for i, v in enumerate(xs)]  # noqa: E731
     traces = [
         go.Scatter(x=hours, y=h["yesterday_intake"], name=names[0], mode="lines",
                    line=dict(color=MUTED, width=2, dash="dot")),
         go.Scatter(x=hours, y=h["yesterday_closed"], name=names[1], mode="lines",
                    line=dict(color="#6b7f99", width=2, dash="dash")),
-        go.Scatter(x=hours, y=cut(h["today_intake"]), name=names[2], mode="lines+markers",
+        go.Scatter(x=hours, y=done(h["today_intake"]), name=names[2], mode="lines+markers",
                    line=dict(color=ACCENT, width=4), marker=dict(size=6)),
-        go.Scatter(x=hours, y=cut(h["today_closed"]), name=names[3], mode="lines+markers",
+        go.Scatter(x=hours, y=done(h["today_closed"]), name=names[3], mode="lines+markers",
                    line=dict(color=GOOD, width=4), marker=dict(size=6)),
     ]
-    return go.Figure(traces, _base(
+    partial = minute is not None and minute >= PARTIAL_MIN_MINUTES
+    if partial:
+        scale = 60 / min(minute, 60)
+        label = names[4].format(m=min(minute, 60)) if len(names) > 4 else ""
+        for key, colour in (("today_intake", ACCENT), ("today_closed", GOOD)):
+            xs = [x for x in (now - 1, now) if x >= 0]
+            ys = [h[key][x] * (scale if x == now else 1) for x in xs]
+            traces.append(go.Scatter(
+                x=xs, y=ys, name=label, mode="lines+markers", showlegend=False,
+                line=dict(color=colour, width=3, dash="dot"),
+                marker=dict(size=[6, 13][-len(xs):], symbol="circle-open",
+                            line=dict(width=3, color=colour)),
+                customdata=[h[key][x] for x in xs],
+                hovertemplate="%{customdata} · " + label + "<extra></extra>"))
+    layout = _base(
         showlegend=True, margin=dict(l=52, r=10, t=34, b=32),
         legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom", font=dict(size=18, color=MUTED)),
         xaxis=dict(tickvals=[0, 6, 12, 18, 23], ticktext=["0时", "6时", "12时", "18时", "23时"],
                    tickfont=dict(size=18, color=MUTED), gridcolor=GRID, range=[-0.3, 23.3]),
-        yaxis=dict(tickfont=dict(size=18, color=MUTED), gridcolor=GRID, rangemode="tozero")))
+        yaxis=dict(tickfont=dict(size=18, color=MUTED), gridcolor=GRID, rangemode="tozero"))
+    if partial and len(names) > 4:
+        layout["annotations"] = [dict(
+            x=now, y=1.0, xref="x", yref="paper", yanchor="bottom", showarrow=False,
+            xanchor="right" if now > 12 else "left", text="◌ " + names[4].format(m=min(minute, 60)),
+            font=dict(size=16, color=MUTED))]
+    return go.Figure(traces, layout)
 
 
 def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,

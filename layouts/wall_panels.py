@@ -50,7 +50,7 @@ def _hourly(d: PanelData):
     if not d.live.get("hourly"):
         return charts.placeholder(t(d.lang, "waiting"))
     return charts.hourly_figure(d.live["hourly"], tuple(
-        t(d.lang, f"h.{n}") for n in ("y_in", "y_out", "t_in", "t_out")))
+        t(d.lang, f"h.{n}") for n in ("y_in", "y_out", "t_in", "t_out", "partial")))
 
 
 def _satisfaction(d: PanelData):

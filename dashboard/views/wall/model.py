@@ -167,6 +167,7 @@ def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
                     "category": cases.breakdown(scope, win, "category")}
         ywin = yesterday(now, tz)
         s["hourly"] = {"as_of": at, "now_hour": now.astimezone(zone).hour,
+                       "now_minute": now.astimezone(zone).minute,
                        "today_intake": cases.hourly(scope, win, "reported_at"),
                        "today_closed": cases.hourly(scope, win, "closed_at"),
                        "yesterday_intake": cases.hourly(scope, ywin, "reported_at"),

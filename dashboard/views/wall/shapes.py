@@ -70,6 +70,7 @@ class MixSection(TypedDict):
 class HourlySection(TypedDict):
     as_of: str
     now_hour: int
+    now_minute: int          # the current hour is unfinished: the chart scales it
     today_intake: list[int]
     today_closed: list[int]
     yesterday_intake: list[int]
