@@ -37,7 +37,7 @@ PARTIAL_MIN_MINUTES = 10   # before this, one hour's rate from a few minutes is 
 
 
 def hourly_figure(h: dict, names: tuple[str, ...] = ("昨日受理", "昨日办结", "今日受理", "今日办结",
-                                                     "本小时按已过{m}分钟折算")) -> go.Figure:
+                                                     "本小时按已过分钟折算")) -> go.Figure:
     """Yesterday and today per hour. The current hour is unfinished: drawn apart, as a
     dotted step to a hollow marker at its count scaled to a full hour (from
     PARTIAL_MIN_MINUTES on), so it never reads as a collapse of the last hour."""
@@ -59,7 +59,7 @@ def hourly_figure(h: dict, names: tuple[str, ...] = ("昨日受理", "昨日办�
     partial = minute is not None and minute >= PARTIAL_MIN_MINUTES
     if partial:
         scale = 60 / min(minute, 60)
-        label = names[4].format(m=min(minute, 60)) if len(names) > 4 else ""
+        label = names[4] if len(names) > 4 else ""
         for key, colour in (("today_intake", ACCENT), ("today_closed", GOOD)):
             xs = [x for x in (now - 1, now) if x >= 0]
             ys = [h[key][x] * (scale if x == now else 1) for x in xs]
@@ -79,7 +79,7 @@ def hourly_figure(h: dict, names: tuple[str, ...] = ("昨日受理", "昨日办�
     if partial and len(names) > 4:
         layout["annotations"] = [dict(
             x=now, y=1.0, xref="x", yref="paper", yanchor="bottom", showarrow=False,
-            xanchor="right" if now > 12 else "left", text="◌ " + names[4].format(m=min(minute, 60)),
+            xanchor="right" if now > 12 else "left", text="◌ " + names[4],
             font=dict(size=16, color=MUTED))]
     return go.Figure(traces, layout)
 

@@ -49,8 +49,10 @@ class Panel:
 def _hourly(d: PanelData):
     if not d.live.get("hourly"):
         return charts.placeholder(t(d.lang, "waiting"))
-    return charts.hourly_figure(d.live["hourly"], tuple(
-        t(d.lang, f"h.{n}") for n in ("y_in", "y_out", "t_in", "t_out", "partial")))
+    h = d.live["hourly"]
+    return charts.hourly_figure(h, (
+        *(t(d.lang, f"h.{n}") for n in ("y_in", "y_out", "t_in", "t_out")),
+        t(d.lang, "h.partial", m=h.get("now_minute", 0))))
 
 
 def _satisfaction(d: PanelData):

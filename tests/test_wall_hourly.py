@@ -5,7 +5,7 @@ from __future__ import annotations
 from layouts.wall_charts import hourly_figure
 
 
-def _hourly(now_hour: int, now_minute: int | None) -> dict:
+def _hourly_model(now_hour: int, now_minute: int | None) -> dict:
     today = [40] * 24
     today[now_hour] = 20          # 20 cases in the first minutes of the hour
     h = {"now_hour": now_hour, "today_intake": today, "today_closed": [30] * 24,
@@ -20,31 +20,39 @@ def _trace(fig, name):
 
 
 def test_the_current_hour_is_not_drawn_as_a_finished_hour():
-    fig = hourly_figure(_hourly(10, 30))
+    fig = hourly_figure(_hourly_model(10, 30))
     solid = _trace(fig, "今日受理")
     assert solid.y[9] == 40 and solid.y[10] is None   # the solid line ends at the last full hour
     partial = [t for t in fig.data if t.line.dash == "dot" and t.marker.symbol == "circle-open"]
     assert len(partial) == 2                           # intake and closures
     intake = next(t for t in partial if list(t.customdata) == [40, 20])
     assert list(intake.x) == [9, 10] and list(intake.y) == [40, 40.0]   # 20 in 30 min → 40/h
-    assert "30" in fig.layout.annotations[0].text
+    assert "折算" in fig.layout.annotations[0].text
 
 
 def test_the_first_minutes_of_an_hour_are_not_scaled():
-    fig = hourly_figure(_hourly(10, 4))
+    fig = hourly_figure(_hourly_model(10, 4))
     assert _trace(fig, "今日受理").y[10] is None
     assert not [t for t in fig.data if t.marker.symbol == "circle-open"]
     assert not fig.layout.annotations
 
 
 def test_midnight_has_no_previous_hour_to_join():
-    fig = hourly_figure(_hourly(0, 45))
+    fig = hourly_figure(_hourly_model(0, 45))
     intake = next(t for t in fig.data if t.marker.symbol == "circle-open"
                   and list(t.customdata) == [20])
     assert list(intake.x) == [0] and abs(intake.y[0] - 20 * 60 / 45) < 1e-9
 
 
 def test_a_model_without_the_minute_draws_the_hour_as_before():
-    fig = hourly_figure(_hourly(10, None))   # a model cached by an older build
+    fig = hourly_figure(_hourly_model(10, None))   # a model cached by an older build
     assert _trace(fig, "今日受理").y[9] == 40
     assert not [t for t in fig.data if t.marker.symbol == "circle-open"]
+
+
+def test_the_panel_says_how_many_minutes_the_hour_has_run():
+    from layouts.wall_panels import PanelData, _hourly
+    for lang, words in (("zh", "本小时按已过30分钟折算"), ("en", "this hour scaled from 30 min")):
+        fig = _hourly(PanelData(live={"hourly": _hourly_model(10, 30)}, period={}, rows=[],
+                                lang=lang, target=90.0, privacy=False))
+        assert words in fig.layout.annotations[0].text
