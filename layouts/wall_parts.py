@@ -14,6 +14,7 @@ from dashboard.domain.wall_text import t, time_left
 from dashboard.views.wall.ticker import mask_case_no
 
 LEVEL_SHADES = ("#4575b4", "#74a9cf", "#a6cee3", "#d9e8f5", "#f6c453")  # 网格 → 市
+UNASSIGNED_SHADE = "#8e7cc3"   # 未分级: cases waiting for intake or dispatch
 
 
 def _fmt_rate(v, digits: int = 2) -> str:
@@ -58,12 +59,15 @@ def dispatch_bars(section: dict | None, lang: str) -> list:
     states = section["states"]
     top = max([s["count"] for s in states] + [1])
     levels = list(next(iter(states))["levels"]) if states else []
+    shades = dict(zip([lvl for lvl in levels if lvl], LEVEL_SHADES)) | {"": UNASSIGNED_SHADE}
+    names = {lvl: lvl or t(lang, "lvl.none") for lvl in levels}
     key = html.Div(className="gw-w-key", children=[
-        html.Span([html.I(style={"background": c}), lvl]) for lvl, c in zip(levels, LEVEL_SHADES)])
+        html.Span([html.I(style={"background": shades[lvl]}), names[lvl]]) for lvl in levels])
     rows = []
     for s in states:
-        segs = [html.I(style={"width": f"{n * 100 / top:.2f}%", "background": c})
-                for n, c in zip(s["levels"].values(), LEVEL_SHADES) if n]
+        segs = [html.I(style={"width": f"{n * 100 / top:.2f}%", "background": shades[lvl]},
+                       title=f"{names[lvl]} {n:,}")
+                for lvl, n in s["levels"].items() if n]
         rows.append(html.Div(className="gw-w-drow", **{"data-state": s["state"]}, children=[
             html.Span(s["label"], className="gw-w-dlabel"),
             html.Div(segs, className="gw-w-dbar"),

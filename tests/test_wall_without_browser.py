@@ -451,3 +451,27 @@ def test_the_english_wall_renders(walls):
         assert title in shown, title
     assert "综合排名" not in shown and "今日受理" not in shown
     assert by_id(page, "wall-kpi-intake").children == "700"
+
+
+class WaitingStore(FakeCaseStore):
+    """Open cases with no level yet (待受理 / 待派单) beside ones a grid holds."""
+
+    def open_by_state_and_level(self, scope):
+        return {("REPORTED", None): 7, ("REGISTERED", None): 3, ("IN_PROGRESS", "网格"): 5}
+
+
+@pytest.mark.parametrize("lang,word", [("zh", "未分级"), ("en", "no level yet")])
+def test_cases_without_a_level_have_a_visible_segment(lang, word):
+    from layouts.wall_parts import UNASSIGNED_SHADE, dispatch_bars
+    tree = small_tree()
+    live = build_live(WaitingStore(tree, dict(LEAF)), tree, tree.get("320500"), TZ, NOW, None)
+    section = live["sections"]["dispatch"]
+    by_state = {s["state"]: s for s in section["states"]}
+    assert by_state["REPORTED"]["levels"][""] == 7 == by_state["REPORTED"]["count"]
+    assert by_state["REGISTERED"]["levels"][""] == 3
+    key, *rows = dispatch_bars(section, lang)
+    assert word in text_of(key)
+    row = next(r for r in rows if r.to_plotly_json()["props"]["data-state"] == "REPORTED")
+    bar = row.children[1]
+    assert [seg.style["background"] for seg in bar.children] == [UNASSIGNED_SHADE]
+    assert float(bar.children[0].style["width"].rstrip("%")) > 0

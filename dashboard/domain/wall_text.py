@@ -30,7 +30,7 @@ TEXT = {
         "details": "详情 ›", "legend.none": "无数据",
         "day": "天", "hour": "小时", "minute": "分",
         "h.y_in": "昨日受理", "h.y_out": "昨日办结", "h.t_in": "今日受理", "h.t_out": "今日办结",
-        "h.partial": "本小时按已过{m}分钟折算",
+        "h.partial": "本小时按已过{m}分钟折算", "lvl.none": "未分级",
         "t.empty": "暂无新事件，等待推送…",
     },
     "en": {
@@ -64,6 +64,7 @@ TEXT = {
         "day": "d", "hour": "h", "minute": "m",
         "h.y_in": "intake yesterday", "h.y_out": "closed yesterday", "h.t_in": "intake today",
         "h.t_out": "closed today", "h.partial": "this hour scaled from {m} min",
+        "lvl.none": "no level yet",
         "t.empty": "No new cases yet, waiting for the feed…",
     },
 }

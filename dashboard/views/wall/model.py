@@ -34,6 +34,7 @@ DISPATCH_STATES = (State.REPORTED, State.REGISTERED, State.DISPATCHED, State.IN_
 DISPATCH_ZH = {State.REPORTED: "待受理", State.REGISTERED: "待派单", State.DISPATCHED: "待签收",
                State.IN_PROGRESS: "处置中", State.VERIFYING: "待核查", State.SUSPENDED: "挂起"}
 HANDLER_LEVELS = RESOLUTION_LEVELS  # 网格 → 市
+UNASSIGNED = ""                     # the level key of open cases no level holds yet
 OVERDUE_ROWS = 12
 
 
@@ -160,7 +161,9 @@ def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
         placed = cases.open_by_state_and_level(scope)
         s["dispatch"] = {"as_of": at, "closed_today": total.closed, "states": [
             {"state": st.value, "label": DISPATCH_ZH[st],
-             "levels": {lvl: placed.get((st.value, lvl), 0) for lvl in HANDLER_LEVELS},
+             # "" = no level yet (待受理 / 待派单 cases): drawn as its own segment.
+             "levels": {**{lvl: placed.get((st.value, lvl), 0) for lvl in HANDLER_LEVELS},
+                        UNASSIGNED: placed.get((st.value, None), 0)},
              "count": sum(n for (name, _), n in placed.items() if name == st.value)}
             for st in DISPATCH_STATES]}
         s["mix"] = {"as_of": at, "source": cases.breakdown(scope, win, "source"),
