@@ -27,14 +27,21 @@ class Rate:
 
     @property
     def percent(self) -> float | None:
+        """The rate in percent, unrounded: whoever shows it rounds it once, to the digits
+        it shows (rounded here to 2 digits and again to 1 on screen, 73/74 = 98.6486%
+        became 98.65 and then 98.7%)."""
         v = self.value
-        return None if v is None else round(v * 100, 2)
+        return None if v is None else v * 100
 
-    def display(self, lang: str = "zh") -> str:
-        p = self.percent
-        if p is None:
-            return NO_DATA_ZH if lang == "zh" else NO_DATA_EN
-        return f"{p:.2f}%"
+    def display(self, lang: str = "zh", digits: int = 2) -> str:
+        return percent_text(self.percent, lang, digits)
+
+
+def percent_text(percent: float | None, lang: str = "zh", digits: int = 2) -> str:
+    """An unrounded percent as text, rounded once to `digits`; no data says so."""
+    if percent is None:
+        return NO_DATA_ZH if lang == "zh" else NO_DATA_EN
+    return f"{percent:.{digits}f}%"
 
 
 def rate(numerator: int, denominator: int) -> Rate:
