@@ -213,3 +213,70 @@ def test_a_case_closed_before_its_deadline_day_counts_once_on_its_closing_day(db
     two_days = Window(DAY - timedelta(days=1), DAY + timedelta(days=1))
     both = q.kpi_counts(db.engine, PROVINCE, two_days, NOW)
     assert both.due == 6 and both.closed == 5      # 1, 2, 3, 7, 8 closed; case 4 overdue
+
+
+# -- DOMAIN.md §5 on constructed cases: 及时签收率, 超期在办, 未办结 ------------------------
+def limits(sign_h, deadline_h):
+    return {"sign_deadline": DAY + timedelta(hours=sign_h),
+            "deadline": DAY + timedelta(hours=deadline_h)}
+
+
+GRID_LEVEL = {"level": "网格", "org": "320102001001001"}
+SIGN_CASES = [
+    # 11: dispatched 09:06, still unsigned at 20:00 although its limit was 10:00: late.
+    (11, "320102", "320100", 9, [("REGISTERED", 9.05, limits(10, 40)),
+                                 ("DISPATCHED", 9.1, GRID_LEVEL)]),
+    # 12: dispatched, unsigned, its limit (22:00) still ahead: neither on time nor late yet.
+    (12, "320102", "320100", 9, [("REGISTERED", 9.05, limits(22, 40)),
+                                 ("DISPATCHED", 9.1, GRID_LEVEL)]),
+    # 13: signed within its limit.
+    (13, "320102", "320100", 9, [("REGISTERED", 9.05, limits(10, 40)),
+                                 ("DISPATCHED", 9.1, GRID_LEVEL),
+                                 ("ACCEPTED", 9.5, {"late": False})]),
+    # 14: returned, waiting for a new dispatch: 回退率's, not 及时签收率's.
+    (14, "320102", "320100", 9, [("REGISTERED", 9.05, limits(10, 40)),
+                                 ("DISPATCHED", 9.1, GRID_LEVEL), ("RETURNED", 9.3, {})]),
+    # 15: past its deadline (12:00) but 挂起 since 11:00: not 超期在办.
+    (15, "320211", "320200", 8, [("REGISTERED", 8.05, limits(9, 12)),
+                                 ("DISPATCHED", 8.1, GRID_LEVEL),
+                                 ("ACCEPTED", 8.5, {"late": False}), ("SUSPENDED", 11, {})]),
+    # 16: past its deadline (12:00) and in progress: 超期在办.
+    (16, "320211", "320200", 8, [("REGISTERED", 8.05, limits(9, 12)),
+                                 ("DISPATCHED", 8.1, GRID_LEVEL),
+                                 ("ACCEPTED", 8.5, {"late": False})]),
+]
+
+
+@pytest.fixture
+def small_db(database_url):
+    database = CaseDatabase(database_url)
+    database.init_schema()
+    database.bulk_insert(*case_rows(SIGN_CASES))
+    yield database
+    database.close()
+
+
+def test_a_dispatch_unsigned_past_its_limit_is_late_and_a_returned_one_is_not_counted(small_db):
+    counts = q.kpi_counts(small_db.engine, RegionScope("320100", Level.CITY),
+                          day_window(DAY.date(), SH), NOW)
+    assert counts.dispatches == 4 and counts.returned == 1
+    # On time: 13. Late: 11 (unsigned past its limit). Not yet due: 12. Returned: 14.
+    assert compute_kpis(counts).timely_sign.display() == "50.00%"      # 1 of 2
+    assert compute_kpis(counts).returns.display() == "25.00%"          # 1 of 4
+
+
+def test_a_suspended_case_past_its_deadline_is_not_overdue(small_db):
+    wuxi = RegionScope("320200", Level.CITY)
+    counts = q.kpi_counts(small_db.engine, wuxi, day_window(DAY.date(), SH), NOW)
+    assert counts.open == 2 and counts.overdue_open == 1               # 16, not 15
+    assert [c["id"] for c in q.overdue_cases(small_db.engine, wuxi, NOW)] == [16]
+
+
+def test_rejected_cases_are_not_counted_as_not_closed(db):
+    from data_sources import case_list
+    window = day_window(DAY.date(), SH)
+    # Today's intake: 1 网格, 2 村社, 3 镇街 closed; 4 and 5 open; 6 rejected (不予受理).
+    by = case_list.breakdowns(db.engine, PROVINCE, window, ("resolution_level", "category"))
+    assert by["resolution_level"] == {"网格": 1, "村社": 1, "镇街": 1, "": 2}
+    assert by["category"] == {"城市管理": 6}                           # still today's intake
+    assert q.breakdown(db.engine, PROVINCE, window, "resolution_level") == by["resolution_level"]

@@ -14,7 +14,7 @@ from dashboard.domain.ranking import (
 def counts(on_time=90, sat=97, n=1000, closure=95, sign=99, overdue=5, reopen=1, cards=(0, 0)):
     """Counts with the given percentages over n cases."""
     return KpiCounts(intake=n, closed=closure * n // 100, due=n,
-                     closed_on_time=on_time * n // 100, dispatches=n,
+                     closed_on_time=on_time * n // 100, dispatches=n, signs_due=n,
                      signed_in_time=sign * n // 100, rated=n, satisfied=sat * n // 100,
                      open=n, overdue_open=overdue * n // 100, reopened=reopen * n // 100,
                      yellow_cards=cards[0], red_cards=cards[1])
@@ -60,7 +60,7 @@ def test_ties_share_a_rank():
 def test_thin_samples_are_flagged_and_scored_at_the_parents_rate():
     parent = counts(sat=96)
     thin = KpiCounts(intake=10, closed=10, due=10, closed_on_time=10, rated=10, satisfied=10,
-                     dispatches=10, signed_in_time=10)
+                     dispatches=10, signed_in_time=10, signs_due=10)
     s = score(thin, fallback=compute_kpis(parent))
     assert s.sub("satisfaction").thin
     assert s.sub("satisfaction").points == pytest.approx(30 - 0.6 * 2)  # parent's 96%

@@ -62,8 +62,10 @@ def on_time_rate(closed_on_time: int, due: int, suspended: int = 0) -> Rate:
     return rate(closed_on_time, max(due - suspended, 0))
 
 
-def timely_sign_rate(signed_in_time: int, dispatches: int) -> Rate:
-    return rate(signed_in_time, dispatches)
+def timely_sign_rate(signed_in_time: int, signs_due: int) -> Rate:
+    """及时签收率: signed within the limit ÷ (signed + still unsigned past the limit). A
+    dispatch unsigned past its limit is late; a returned one belongs to 回退率."""
+    return rate(signed_in_time, signs_due)
 
 
 def satisfaction_rate(satisfied: int, basically_satisfied: int, rated: int) -> Rate:
@@ -107,6 +109,7 @@ class KpiCounts:
     overdue_open: int = 0
     dispatches: int = 0
     signed_in_time: int = 0
+    signs_due: int = 0         # dispatches signed, or unsigned past their limit
     returned: int = 0
     rated: int = 0
     satisfied: int = 0
@@ -154,7 +157,7 @@ def compute_kpis(c: KpiCounts) -> Kpis:
         yellow_cards=c.yellow_cards, red_cards=c.red_cards, rated=c.rated,
         closure=closure_rate(c.closed, c.due),
         on_time=on_time_rate(c.closed_on_time, c.due),
-        timely_sign=timely_sign_rate(c.signed_in_time, c.dispatches),
+        timely_sign=timely_sign_rate(c.signed_in_time, c.signs_due),
         satisfaction=satisfaction_rate(c.satisfied, c.basically_satisfied, c.rated),
         callback=callback_rate(min(c.rated, c.closed), c.closed),
         returns=return_rate(c.returned, c.dispatches),
