@@ -171,6 +171,21 @@ def breakdown(engine, scope: RegionScope, window: Window, dimension: str) -> dic
         return {k if k is not None else "": int(n) for k, n in conn.execute(q)}
 
 
+def closed_breakdown(engine, scope: RegionScope, window: Window,
+                     dimension: str) -> dict[str, int]:
+    """Cases closed in the window counted by one dimension: by resolution_level, where the
+    closures of the window (办结量, `kpi_counts`' closed) were settled."""
+    if dimension not in BREAKDOWN_DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    w = window.utc
+    col = c[dimension]
+    q = (sa.select(col, sa.func.count())
+         .where(_scoped(scope), c.closed_at >= w.start, c.closed_at < w.end)
+         .group_by(col))
+    with engine.connect() as conn:
+        return {k if k is not None else "": int(n) for k, n in conn.execute(q)}
+
+
 def hourly(engine, scope: RegionScope, window: Window, column: str = "reported_at") -> list[int]:
     """Counts per hour of the window (index 0 = first hour) of reported_at or closed_at."""
     if column not in ("reported_at", "closed_at"):

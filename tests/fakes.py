@@ -112,6 +112,10 @@ class FakeCaseStore:
         self._ask("breakdown")
         return {"城市管理": self._total(scope.code).intake}
 
+    def closed_breakdown(self, scope, window, dimension):
+        self._ask("closed_breakdown")
+        return {"网格": self._total(scope.code).closed}
+
     def breakdowns(self, scope, window, dimensions):
         return {d: self.breakdown(scope, window, d) for d in dimensions}
 

@@ -165,3 +165,20 @@ def test_breakdowns_in_one_scan_equal_one_query_per_dimension(env):
         together = case_list.breakdowns(engine, scope, w, dims)
         for d in dims:
             assert together[d] == case_queries.breakdown(engine, scope, w, d) != {}
+
+
+@pytest.mark.parametrize("code", ["320000", "320500"])
+def test_wall_funnel_counts_the_months_closures_as_kpi_closed(env, code):
+    # 处置层级 · 本月办结: the cases closed this month by the level that settled them; the
+    # bars add up to /kpi's 办结量 for the same region and month.
+    from dashboard.views.wall.model import build_period
+    engine, tree, settings = env
+    now = datetime.now(timezone.utc)
+    store = SqlCaseStore(engine)
+    period = build_period(store, tree, tree.get(code), TZ, now, None, settings.weights)
+    funnel = {x["level"]: x["count"] for x in period["sections"]["funnel"]["levels"]}
+    state = url_state.parse({"region": code, "period": "this_month"})
+    model = kpi_view.build(store, tree, settings, state, now)
+    closed = next(r for r in model["kpis"] if r["key"] == "closed")["value"]
+    print(f"{code}: funnel {sum(funnel.values())} {funnel}, /kpi closed {closed:g}")
+    assert closed > 0 and sum(funnel.values()) == closed
