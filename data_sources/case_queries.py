@@ -108,6 +108,13 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
              .group_by(*group))
         add(conn.execute(q), ["due_unclosed"])
 
+        # Cards issued in the window (the ranking's card penalty), closed cases too; one
+        # query per colour, each on its partial index of the carded cases.
+        for column, name in (("yellow_card_at", "yellow_issued"), ("red_card_at", "red_issued")):
+            q = (sa.select(*group, sa.func.count())
+                 .where(_scoped(scope), in_window(c[column])).group_by(*group))
+            add(conn.execute(q), [name])
+
         # Open now (not windowed).
         # 挂起 cases are out of timeliness: open, never overdue (DOMAIN.md §5).
         q = (sa.select(*group, sa.func.count(),
@@ -137,6 +144,7 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
             reopened=int(d.get("reopened", 0)), direct_resolved=int(d.get("direct_resolved", 0)),
             close_hours_sum=float(d.get("close_hours_sum", 0.0)),
             yellow_cards=int(d.get("yellow_cards", 0)), red_cards=int(d.get("red_cards", 0)),
+            yellow_issued=int(d.get("yellow_issued", 0)), red_issued=int(d.get("red_issued", 0)),
         )
     if not by_child:
         out.setdefault(None, KpiCounts())

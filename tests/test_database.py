@@ -280,3 +280,38 @@ def test_rejected_cases_are_not_counted_as_not_closed(db):
     assert by["resolution_level"] == {"网格": 1, "村社": 1, "镇街": 1, "": 2}
     assert by["category"] == {"城市管理": 6}                           # still today's intake
     assert q.breakdown(db.engine, PROVINCE, window, "resolution_level") == by["resolution_level"]
+
+
+CARD_CASES = [
+    # 21: dispatched yesterday, 黄牌 yesterday 22:00, 红牌 today 09:00, still unsigned.
+    (21, "320102", "320100", -20, [("REGISTERED", -19.9, limits(-12, 30)),
+                                   ("DISPATCHED", -19.8, GRID_LEVEL),
+                                   ("SUPERVISED", -2, {"supervision": "黄牌"}),
+                                   ("SUPERVISED", 9, {"supervision": "红牌"})]),
+    # 22: 黄牌 today 10:00, then closed at 15:00: a card issued today on a case now closed.
+    (22, "320102", "320100", 1, [("REGISTERED", 1.1, limits(2, 12)),
+                                 ("DISPATCHED", 1.2, GRID_LEVEL),
+                                 ("SUPERVISED", 10, {"supervision": "黄牌"}),
+                                 ("ACCEPTED", 11, {"late": True}), ("HANDLED", 14, {}),
+                                 ("CLOSED", 15, {"resolution_level": "网格"})]),
+    # 23: 催办 only: not a card.
+    (23, "320102", "320100", 1, [("REGISTERED", 1.1, limits(2, 30)),
+                                 ("DISPATCHED", 1.2, GRID_LEVEL),
+                                 ("SUPERVISED", 10, {"supervision": "催办"})]),
+]
+
+
+def test_cards_are_counted_in_the_window_they_were_issued(database_url):
+    database = CaseDatabase(database_url)
+    database.init_schema()
+    database.bulk_insert(*case_rows(CARD_CASES))
+    try:
+        nanjing = RegionScope("320100", Level.CITY)
+        today = q.kpi_counts(database.engine, nanjing, day_window(DAY.date(), SH), NOW)
+        yesterday = q.kpi_counts(database.engine, nanjing,
+                                 day_window(DAY.date() - timedelta(days=1), SH), NOW)
+        assert (today.yellow_issued, today.red_issued) == (1, 1)          # 22's, 21's
+        assert (yesterday.yellow_issued, yesterday.red_issued) == (1, 0)  # 21's
+        assert (today.yellow_cards, today.red_cards) == (0, 1)            # open now: 21 at 红牌
+    finally:
+        database.close()

@@ -119,8 +119,10 @@ class KpiCounts:
     reopened: int = 0
     direct_resolved: int = 0
     close_hours_sum: float = 0.0
-    yellow_cards: int = 0
-    red_cards: int = 0
+    yellow_cards: int = 0      # open cases now at 黄牌 (the KPI strip's 督办)
+    red_cards: int = 0         # open cases now at 红牌
+    yellow_issued: int = 0     # 黄牌 issued in the window (the ranking's card penalty)
+    red_issued: int = 0        # 红牌 issued in the window
 
     def __add__(self, other: "KpiCounts") -> "KpiCounts":
         return KpiCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name)
