@@ -44,8 +44,8 @@ def conditions(scope: RegionScope, window: Window, now: datetime, q: CaseQuery) 
         cond += [c.closed_at >= w.start, c.closed_at < w.end]
     else:
         cond.append(c.state.in_(OPEN_STATES_SQL))
-        if q.basis == "overdue":
-            cond.append(c.deadline < now)
+        if q.basis == "overdue":  # 超期在办: 挂起 cases are out of timeliness
+            cond += [c.deadline < now, c.state != "SUSPENDED"]
     for name, value in q.filters:
         if name not in FILTERS or value not in FILTERS[name]:
             raise ValueError(f"unknown filter {name}={value!r}")
@@ -109,17 +109,23 @@ def case_detail(engine: sa.Engine, scope: RegionScope, case_id: int) -> dict | N
 def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
                dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]:
     """Intake in the window counted by each dimension, from one scan grouped by all of them
-    (a few hundred groups) instead of one scan per dimension: the scan is the cost."""
+    (a few hundred groups) instead of one scan per dimension: the scan is the cost.
+
+    By resolution_level, "" is the cases not closed; rejected (不予受理) cases were never
+    going to be, so they are left out of that dimension only."""
     w = window.utc
     cols = [c[d] for d in dimensions]
-    q = (sa.select(*cols, sa.func.count())
+    rejected = c.state == "REJECTED"
+    q = (sa.select(*cols, rejected, sa.func.count())
          .where(c[scope.column] == scope.code, c.reported_at >= w.start, c.reported_at < w.end)
-         .group_by(*cols))
+         .group_by(*cols, rejected))
     out: dict[str, dict[str, int]] = {d: {} for d in dimensions}
     with engine.connect() as conn:
         for row in conn.execute(q):
-            n = int(row[-1])
-            for d, v in zip(dimensions, row[:-1]):
+            n, was_rejected = int(row[-1]), bool(row[-2])
+            for d, v in zip(dimensions, row[:-2]):
+                if d == "resolution_level" and was_rejected:
+                    continue
                 key = v if v is not None else ""
                 out[d][key] = out[d].get(key, 0) + n
     return out

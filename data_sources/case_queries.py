@@ -60,12 +60,19 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
 
     in_window = lambda col: sa.and_(col >= w.start, col < w.end)  # noqa: E731
     with engine.connect() as conn:
-        # Intake side: cases reported in the window.
-        names = ["intake", "dispatches", "late", "returned", "direct_resolved"]
+        # Intake side: cases reported in the window. Each dispatch ends signed (ACCEPTED)
+        # or returned, or is the one a DISPATCHED case still waits to sign: signed =
+        # dispatches − returned − the one waiting. The one waiting is late once its
+        # limit has passed (及时签收率, DOMAIN.md §5), and not yet counted before.
+        waiting = c.state == "DISPATCHED"
+        names = ["intake", "dispatches", "late", "returned", "waiting", "unsigned_late",
+                 "direct_resolved"]
         q = (sa.select(*group, sa.func.count(),
                        sa.func.coalesce(sa.func.sum(c.dispatch_count), 0),
                        sa.func.coalesce(sa.func.sum(c.late_sign_count), 0),
                        sa.func.coalesce(sa.func.sum(c.return_count), 0),
+                       _count_if(waiting),
+                       _count_if(sa.and_(waiting, c.sign_deadline < now)),
                        _count_if(sa.and_(c.closed_at.is_not(None),
                                          c.resolution_level == "网格")))
              .where(_scoped(scope), in_window(c.reported_at)).group_by(*group))
@@ -101,8 +108,17 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
              .group_by(*group))
         add(conn.execute(q), ["due_unclosed"])
 
+        # Cards issued in the window (the ranking's card penalty), closed cases too; one
+        # query per colour, each on its partial index of the carded cases.
+        for column, name in (("yellow_card_at", "yellow_issued"), ("red_card_at", "red_issued")):
+            q = (sa.select(*group, sa.func.count())
+                 .where(_scoped(scope), in_window(c[column])).group_by(*group))
+            add(conn.execute(q), [name])
+
         # Open now (not windowed).
-        q = (sa.select(*group, sa.func.count(), _count_if(c.deadline < now),
+        # 挂起 cases are out of timeliness: open, never overdue (DOMAIN.md §5).
+        q = (sa.select(*group, sa.func.count(),
+                       _count_if(sa.and_(c.deadline < now, c.state != "SUSPENDED")),
                        _count_if(c.supervision_level == 2), _count_if(c.supervision_level == 3))
              .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL)).group_by(*group))
         add(conn.execute(q), ["open", "overdue_open", "yellow_cards", "red_cards"])
@@ -112,13 +128,15 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         dispatches = int(d.get("dispatches", 0))
         late = int(d.get("late", 0))
         returned = int(d.get("returned", 0))
+        signed = max(dispatches - returned - int(d.get("waiting", 0)), 0)
         verified = int(d.get("verified", 0)) + int(d.get("reworked", 0))
         out[k] = KpiCounts(
             intake=int(d.get("intake", 0)), closed=int(d.get("closed", 0)),
             due=int(d.get("closed", 0)) + int(d.get("due_unclosed", 0)),
             closed_on_time=int(d.get("closed_on_time", 0)),
             open=int(d.get("open", 0)), overdue_open=int(d.get("overdue_open", 0)),
-            dispatches=dispatches, signed_in_time=max(dispatches - late - returned, 0),
+            dispatches=dispatches, signed_in_time=max(signed - late, 0),
+            signs_due=signed + int(d.get("unsigned_late", 0)),
             returned=returned, rated=int(d.get("rated", 0)),
             satisfied=int(d.get("satisfied", 0)),
             basically_satisfied=int(d.get("basically_satisfied", 0)),
@@ -126,6 +144,7 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
             reopened=int(d.get("reopened", 0)), direct_resolved=int(d.get("direct_resolved", 0)),
             close_hours_sum=float(d.get("close_hours_sum", 0.0)),
             yellow_cards=int(d.get("yellow_cards", 0)), red_cards=int(d.get("red_cards", 0)),
+            yellow_issued=int(d.get("yellow_issued", 0)), red_issued=int(d.get("red_issued", 0)),
         )
     if not by_child:
         out.setdefault(None, KpiCounts())
@@ -146,13 +165,30 @@ def open_by_state_and_level(engine, scope: RegionScope) -> dict[tuple[str, str |
 
 
 def breakdown(engine, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]:
-    """Intake in the window counted by one dimension (category, source, ...)."""
+    """Intake in the window counted by one dimension (category, source, ...). By
+    resolution_level, "" is the cases not closed, without the rejected (不予受理) ones."""
+    if dimension not in BREAKDOWN_DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    w = window.utc
+    col = c[dimension]
+    cond = [_scoped(scope), c.reported_at >= w.start, c.reported_at < w.end]
+    if dimension == "resolution_level":
+        cond.append(c.state != "REJECTED")
+    q = sa.select(col, sa.func.count()).where(*cond).group_by(col)
+    with engine.connect() as conn:
+        return {k if k is not None else "": int(n) for k, n in conn.execute(q)}
+
+
+def closed_breakdown(engine, scope: RegionScope, window: Window,
+                     dimension: str) -> dict[str, int]:
+    """Cases closed in the window counted by one dimension: by resolution_level, where the
+    closures of the window (办结量, `kpi_counts`' closed) were settled."""
     if dimension not in BREAKDOWN_DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
     w = window.utc
     col = c[dimension]
     q = (sa.select(col, sa.func.count())
-         .where(_scoped(scope), c.reported_at >= w.start, c.reported_at < w.end)
+         .where(_scoped(scope), c.closed_at >= w.start, c.closed_at < w.end)
          .group_by(col))
     with engine.connect() as conn:
         return {k if k is not None else "": int(n) for k, n in conn.execute(q)}
@@ -183,10 +219,11 @@ def hourly(engine, scope: RegionScope, window: Window, column: str = "reported_a
 
 
 def overdue_cases(engine, scope: RegionScope, now: datetime, limit: int = 20) -> list[dict]:
-    """Open cases past their deadline, oldest deadline first."""
+    """Open cases past their deadline (超期在办: not 挂起 ones), oldest deadline first."""
     q = (sa.select(c.id, c.case_no, c.grid_code, c.category, c.urgency, c.state,
                    c.deadline, c.supervision_level, c.reported_at)
-         .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL), c.deadline < now)
+         .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL), c.state != "SUSPENDED",
+                c.deadline < now)
          .order_by(c.deadline).limit(limit))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]

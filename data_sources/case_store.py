@@ -37,6 +37,10 @@ class SqlCaseStore:
     def breakdown(self, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]:
         return case_queries.breakdown(self.engine, scope, window, dimension)
 
+    def closed_breakdown(self, scope: RegionScope, window: Window,
+                         dimension: str) -> dict[str, int]:
+        return case_queries.closed_breakdown(self.engine, scope, window, dimension)
+
     def breakdowns(self, scope: RegionScope, window: Window,
                    dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]:
         return case_list.breakdowns(self.engine, scope, window, dimensions)

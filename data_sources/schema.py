@@ -90,6 +90,8 @@ case = Table(
     Column("handler_level", String(4)),             # level now holding the case: 网格 ... 市
     Column("resolution_level", String(4)),          # level that settled it: 网格 / 村社 / ... / 市
     Column("supervision_level", SmallInteger, nullable=False, default=0),  # 0, 1 催办, 2 黄牌, 3 红牌
+    Column("yellow_card_at", UTCDateTime),          # when the case was given its 黄牌
+    Column("red_card_at", UTCDateTime),             # and its 红牌 (null: never)
     Column("rating", String(8)),                    # 满意 / 基本满意 / 不满意
     Column("dispatch_count", SmallInteger, nullable=False, default=0),
     Column("late_sign_count", SmallInteger, nullable=False, default=0),
@@ -121,6 +123,13 @@ for _level, _child in _CHILD.items():
     Index(f"ix_case_{_level}_open", case.c[f"{_level}_code"], case.c.deadline,
           postgresql_where=_open, sqlite_where=_open,
           postgresql_include=[_child, *_OPEN_PAYLOAD])
+# Cards issued in a window (the ranking's card penalty): a few cases in a hundred get one,
+# so partial indexes of the carded cases only.
+for _card in ("yellow", "red"):
+    _col = case.c[f"{_card}_card_at"]
+    Index(f"ix_case_{_card}_card", _col, postgresql_where=_col.is_not(None),
+          sqlite_where=_col.is_not(None))
+del _card, _col
 # Below county a region holds ~1/1000 of the rows: one index to find them is enough.
 Index("ix_case_township_reported", case.c.township_code, case.c.reported_at)
 Index("ix_case_community_reported", case.c.community_code, case.c.reported_at)

@@ -44,7 +44,7 @@ def counts(intake: int, on_time_pct: float, satisfied_pct: float, due: int = 200
     closed = due
     return KpiCounts(intake=intake, closed=closed, due=due,
                      closed_on_time=round(due * on_time_pct / 100), open=intake // 3,
-                     dispatches=due, signed_in_time=due, rated=rated,
+                     dispatches=due, signed_in_time=due, signs_due=due, rated=rated,
                      satisfied=round(rated * satisfied_pct / 100), verified=closed,
                      direct_resolved=intake // 2, close_hours_sum=closed * 20.0)
 
@@ -112,6 +112,10 @@ class FakeCaseStore:
         self._ask("breakdown")
         return {"城市管理": self._total(scope.code).intake}
 
+    def closed_breakdown(self, scope, window, dimension):
+        self._ask("closed_breakdown")
+        return {"网格": self._total(scope.code).closed}
+
     def breakdowns(self, scope, window, dimensions):
         return {d: self.breakdown(scope, window, d) for d in dimensions}
 
@@ -122,7 +126,8 @@ class FakeCaseStore:
 
     def overdue_cases(self, scope, now, limit=20):
         self._ask("overdue_cases")
-        late = [c for c in self._open_in_scope(scope) if c["deadline"] and c["deadline"] < now]
+        late = [c for c in self._open_in_scope(scope) if c["deadline"] and c["deadline"] < now
+                and c["state"] != "SUSPENDED"]
         return sorted(late, key=lambda c: c["deadline"])[:limit]
 
     def urgent_open_cases(self, scope, limit=20):

@@ -213,3 +213,105 @@ def test_a_case_closed_before_its_deadline_day_counts_once_on_its_closing_day(db
     two_days = Window(DAY - timedelta(days=1), DAY + timedelta(days=1))
     both = q.kpi_counts(db.engine, PROVINCE, two_days, NOW)
     assert both.due == 6 and both.closed == 5      # 1, 2, 3, 7, 8 closed; case 4 overdue
+
+
+# -- DOMAIN.md §5 on constructed cases: 及时签收率, 超期在办, 未办结 ------------------------
+def limits(sign_h, deadline_h):
+    return {"sign_deadline": DAY + timedelta(hours=sign_h),
+            "deadline": DAY + timedelta(hours=deadline_h)}
+
+
+GRID_LEVEL = {"level": "网格", "org": "320102001001001"}
+SIGN_CASES = [
+    # 11: dispatched 09:06, still unsigned at 20:00 although its limit was 10:00: late.
+    (11, "320102", "320100", 9, [("REGISTERED", 9.05, limits(10, 40)),
+                                 ("DISPATCHED", 9.1, GRID_LEVEL)]),
+    # 12: dispatched, unsigned, its limit (22:00) still ahead: neither on time nor late yet.
+    (12, "320102", "320100", 9, [("REGISTERED", 9.05, limits(22, 40)),
+                                 ("DISPATCHED", 9.1, GRID_LEVEL)]),
+    # 13: signed within its limit.
+    (13, "320102", "320100", 9, [("REGISTERED", 9.05, limits(10, 40)),
+                                 ("DISPATCHED", 9.1, GRID_LEVEL),
+                                 ("ACCEPTED", 9.5, {"late": False})]),
+    # 14: returned, waiting for a new dispatch: 回退率's, not 及时签收率's.
+    (14, "320102", "320100", 9, [("REGISTERED", 9.05, limits(10, 40)),
+                                 ("DISPATCHED", 9.1, GRID_LEVEL), ("RETURNED", 9.3, {})]),
+    # 15: past its deadline (12:00) but 挂起 since 11:00: not 超期在办.
+    (15, "320211", "320200", 8, [("REGISTERED", 8.05, limits(9, 12)),
+                                 ("DISPATCHED", 8.1, GRID_LEVEL),
+                                 ("ACCEPTED", 8.5, {"late": False}), ("SUSPENDED", 11, {})]),
+    # 16: past its deadline (12:00) and in progress: 超期在办.
+    (16, "320211", "320200", 8, [("REGISTERED", 8.05, limits(9, 12)),
+                                 ("DISPATCHED", 8.1, GRID_LEVEL),
+                                 ("ACCEPTED", 8.5, {"late": False})]),
+]
+
+
+@pytest.fixture
+def small_db(database_url):
+    database = CaseDatabase(database_url)
+    database.init_schema()
+    database.bulk_insert(*case_rows(SIGN_CASES))
+    yield database
+    database.close()
+
+
+def test_a_dispatch_unsigned_past_its_limit_is_late_and_a_returned_one_is_not_counted(small_db):
+    counts = q.kpi_counts(small_db.engine, RegionScope("320100", Level.CITY),
+                          day_window(DAY.date(), SH), NOW)
+    assert counts.dispatches == 4 and counts.returned == 1
+    # On time: 13. Late: 11 (unsigned past its limit). Not yet due: 12. Returned: 14.
+    assert compute_kpis(counts).timely_sign.display() == "50.00%"      # 1 of 2
+    assert compute_kpis(counts).returns.display() == "25.00%"          # 1 of 4
+
+
+def test_a_suspended_case_past_its_deadline_is_not_overdue(small_db):
+    wuxi = RegionScope("320200", Level.CITY)
+    counts = q.kpi_counts(small_db.engine, wuxi, day_window(DAY.date(), SH), NOW)
+    assert counts.open == 2 and counts.overdue_open == 1               # 16, not 15
+    assert [c["id"] for c in q.overdue_cases(small_db.engine, wuxi, NOW)] == [16]
+
+
+def test_rejected_cases_are_not_counted_as_not_closed(db):
+    from data_sources import case_list
+    window = day_window(DAY.date(), SH)
+    # Today's intake: 1 网格, 2 村社, 3 镇街 closed; 4 and 5 open; 6 rejected (不予受理).
+    by = case_list.breakdowns(db.engine, PROVINCE, window, ("resolution_level", "category"))
+    assert by["resolution_level"] == {"网格": 1, "村社": 1, "镇街": 1, "": 2}
+    assert by["category"] == {"城市管理": 6}                           # still today's intake
+    assert q.breakdown(db.engine, PROVINCE, window, "resolution_level") == by["resolution_level"]
+
+
+CARD_CASES = [
+    # 21: dispatched yesterday, 黄牌 yesterday 22:00, 红牌 today 09:00, still unsigned.
+    (21, "320102", "320100", -20, [("REGISTERED", -19.9, limits(-12, 30)),
+                                   ("DISPATCHED", -19.8, GRID_LEVEL),
+                                   ("SUPERVISED", -2, {"supervision": "黄牌"}),
+                                   ("SUPERVISED", 9, {"supervision": "红牌"})]),
+    # 22: 黄牌 today 10:00, then closed at 15:00: a card issued today on a case now closed.
+    (22, "320102", "320100", 1, [("REGISTERED", 1.1, limits(2, 12)),
+                                 ("DISPATCHED", 1.2, GRID_LEVEL),
+                                 ("SUPERVISED", 10, {"supervision": "黄牌"}),
+                                 ("ACCEPTED", 11, {"late": True}), ("HANDLED", 14, {}),
+                                 ("CLOSED", 15, {"resolution_level": "网格"})]),
+    # 23: 催办 only: not a card.
+    (23, "320102", "320100", 1, [("REGISTERED", 1.1, limits(2, 30)),
+                                 ("DISPATCHED", 1.2, GRID_LEVEL),
+                                 ("SUPERVISED", 10, {"supervision": "催办"})]),
+]
+
+
+def test_cards_are_counted_in_the_window_they_were_issued(database_url):
+    database = CaseDatabase(database_url)
+    database.init_schema()
+    database.bulk_insert(*case_rows(CARD_CASES))
+    try:
+        nanjing = RegionScope("320100", Level.CITY)
+        today = q.kpi_counts(database.engine, nanjing, day_window(DAY.date(), SH), NOW)
+        yesterday = q.kpi_counts(database.engine, nanjing,
+                                 day_window(DAY.date() - timedelta(days=1), SH), NOW)
+        assert (today.yellow_issued, today.red_issued) == (1, 1)          # 22's, 21's
+        assert (yesterday.yellow_issued, yesterday.red_issued) == (1, 0)  # 21's
+        assert (today.yellow_cards, today.red_cards) == (0, 1)            # open now: 21 at 红牌
+    finally:
+        database.close()

@@ -23,7 +23,8 @@ def test_lianyungang_june_2019_on_time_rate():
 
 def test_wuzhong_2018_closure_rate():
     # 吴中区 2018: 561,901 of 573,251 → 98.02%.
-    assert closure_rate(561_901, 573_251).percent == 98.02
+    r = closure_rate(561_901, 573_251)
+    assert r.display() == "98.02%" and r.percent == pytest.approx(98.02006, abs=1e-5)
 
 
 def test_satisfaction_counts_basic_satisfied():
@@ -68,3 +69,11 @@ def test_counts_add_up():
     b = KpiCounts(intake=4, closed=1, close_hours_sum=2.0)
     total = a + b
     assert (total.intake, total.closed, total.close_hours_sum) == (7, 3, 3.5)
+
+
+def test_a_rate_is_rounded_once_from_its_ratio():
+    # 73/74 = 98.6486...%: rounded to 98.65 first and then to one digit it showed 98.7%.
+    r = rate(73, 74)
+    assert r.percent == pytest.approx(7300 / 74)
+    assert r.display() == "98.65%"
+    assert f"{r.percent:.1f}%" == "98.6%"

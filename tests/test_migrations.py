@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from data_sources import migrate
 from data_sources.database import CaseDatabase, make_engine
-from data_sources.schema import metadata
+from data_sources.schema import case, case_event, metadata
 from tests.conftest import own_pg_schema
 from tests.test_database import case_rows
 
@@ -33,22 +33,40 @@ def legacy_create_all(engine: sa.Engine) -> None:
         conn.exec_driver_sql("INSERT INTO gw_meta (key, value) VALUES ('schema_version', '1')")
 
 
+def present_columns(engine: sa.Engine) -> dict[str, list[str]]:
+    """The columns each gridwatch table has in the database (an older revision has fewer
+    than the models)."""
+    inspector = sa.inspect(engine)
+    return {t.name: [c["name"] for c in inspector.get_columns(t.name)]
+            for t in metadata.sorted_tables if inspector.has_table(t.name)}
+
+
 def load_rows(db: CaseDatabase) -> None:
+    """The test cases, written with only the columns the database has (a database of an
+    older revision, e.g. one made by the old create_all, lacks the newer ones)."""
     with db.engine.begin() as conn:
         conn.execute(sa.text(
             "INSERT INTO region (code, parent_code, level, name, population) VALUES "
             "('320000', NULL, 0, '江苏省', 84748016), ('320100', '320000', 1, '南京市', 9314685)"))
-    db.bulk_insert(*case_rows())
+    have = present_columns(db.engine)
+    cases, events = case_rows()
+    with db.engine.begin() as conn:
+        for table, rows in ((case, cases), (case_event, events)):
+            conn.execute(table.insert(), [{k: v for k, v in r.items() if k in have[table.name]}
+                                          for r in rows])
 
 
-def snapshot(engine: sa.Engine) -> dict:
-    """Every row of every gridwatch table, for "nothing was lost"."""
+def snapshot(engine: sa.Engine, columns: dict[str, list[str]] | None = None) -> dict:
+    """Every row of every gridwatch table (of `columns`, by default those the database
+    has), for "nothing was lost"."""
+    columns = columns or present_columns(engine)
     out = {}
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             key = [c for c in table.primary_key.columns]
+            cols = [table.c[name] for name in columns[table.name]]
             out[table.name] = [tuple(r) for r in
-                               conn.execute(sa.select(table).order_by(*key))]
+                               conn.execute(sa.select(*cols).order_by(*key))]
     return out
 
 
@@ -259,6 +277,7 @@ def test_old_create_all_database_is_adopted_and_keeps_its_rows(engine):
     legacy_create_all(engine)
     db = CaseDatabase(engine.url.render_as_string(hide_password=False))
     load_rows(db)
+    legacy_columns = present_columns(engine)
     rows = snapshot(engine)
     assert "alembic_version" not in tables(engine)
 
@@ -266,7 +285,7 @@ def test_old_create_all_database_is_adopted_and_keeps_its_rows(engine):
     assert result.adopted and result.before == migrate.BASELINE
     assert result.after == migrate.head_revision()
     assert "adopted a database made before migrations" in result.describe()
-    assert snapshot(engine) == rows
+    assert snapshot(engine, legacy_columns) == rows
     assert db.meta_get("schema_version") == "1"  # left as it was
     with engine.connect() as conn:
         assert migrate.current_revision(conn) == migrate.head_revision()
@@ -310,7 +329,7 @@ def test_db_upgrade_command_adopts_and_db_init_refuses_clearly(database_url, tmp
     out = runner.invoke(main, args + ["db", "upgrade"])
     assert out.exit_code == 0, out.output
     assert "adopted a database made before migrations" in out.output
-    assert f"at revision {migrate.head_revision()}" in out.output
+    assert f"revision {migrate.head_revision()} (head)" in out.output
 
     with engine.begin() as conn:  # a table half-created by hand: gridwatch refuses
         conn.exec_driver_sql("DROP TABLE alembic_version")
@@ -332,3 +351,27 @@ def test_creating_the_app_does_not_migrate(tmp_path):
     engine = sa.create_engine(url)
     assert tables(engine) == set()
     engine.dispose()
+
+
+def test_card_issue_times_are_backfilled_from_the_supervision_events(engine):
+    # A database at 0001 whose carded cases have their SUPERVISED events (detail JSON as
+    # the simulator writes it): 0002 sets yellow_card_at / red_card_at as the projection
+    # of those events does for new rows.
+    from data_sources.database import json_detail
+    from tests.test_database import CARD_CASES
+    migrate.upgrade(engine, "0001")
+    cases, events = case_rows(CARD_CASES)
+    details = {(spec[0], seq): json_detail(fields) for spec in CARD_CASES
+               for seq, (_, _, fields) in enumerate([("REPORTED", 0, {})] + spec[4], 1)}
+    have = present_columns(engine)
+    with engine.begin() as conn:
+        conn.execute(case.insert(), [{k: v for k, v in r.items() if k in have["gw_case"]}
+                                     for r in cases])
+        conn.execute(case_event.insert(), [{**e, "detail": details[(e["case_id"], e["seq"])]}
+                                           for e in events])
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        got = {r.id: (r.yellow_card_at, r.red_card_at) for r in conn.execute(
+            sa.select(case.c.id, case.c.yellow_card_at, case.c.red_card_at))}
+    assert got == {r["id"]: (r["yellow_card_at"], r["red_card_at"]) for r in cases}
+    assert sum(t is not None for pair in got.values() for t in pair) == 3

@@ -165,3 +165,72 @@ def test_breakdowns_in_one_scan_equal_one_query_per_dimension(env):
         together = case_list.breakdowns(engine, scope, w, dims)
         for d in dims:
             assert together[d] == case_queries.breakdown(engine, scope, w, d) != {}
+
+
+@pytest.mark.parametrize("code", ["320000", "320500"])
+def test_wall_funnel_counts_the_months_closures_as_kpi_closed(env, code):
+    # 处置层级 · 本月办结: the cases closed this month by the level that settled them; the
+    # bars add up to /kpi's 办结量 for the same region and month.
+    from dashboard.views.wall.model import build_period
+    engine, tree, settings = env
+    now = datetime.now(timezone.utc)
+    store = SqlCaseStore(engine)
+    period = build_period(store, tree, tree.get(code), TZ, now, None, settings.weights)
+    funnel = {x["level"]: x["count"] for x in period["sections"]["funnel"]["levels"]}
+    state = url_state.parse({"region": code, "period": "this_month"})
+    model = kpi_view.build(store, tree, settings, state, now)
+    closed = next(r for r in model["kpis"] if r["key"] == "closed")["value"]
+    print(f"{code}: funnel {sum(funnel.values())} {funnel}, /kpi closed {closed:g}")
+    assert closed > 0 and sum(funnel.values()) == closed
+
+
+def test_card_penalty_separates_the_cities_and_the_ranking_export_carries_it(env):
+    # DOMAIN.md §6: 10 × min(1, (黄牌 + 2 × 红牌 issued this month) ÷ (0.20 × due)). It sat
+    # at its 10-point cap for every city; it must rank them, and the /kpi export (the
+    # callback the page's button posts to) must carry it.
+    import csv
+    import io
+
+    from dash import Dash, html
+    from dash._utils import split_callback_id
+
+    from callbacks import kpi as kpi_page
+    from dashboard.app.context import AppContext, Lazy
+    from dashboard.views.wall.model import build_period
+    engine, tree, settings = env
+    now = datetime.now(timezone.utc)
+    store = SqlCaseStore(engine)
+    period = build_period(store, tree, tree.get("320000"), TZ, now, None, settings.weights)
+    penalties = {r["code"]: r["penalty"] for r in period["sections"]["ranking"]["rows"]}
+    print("this month's card penalty per city:", penalties)
+    assert len(penalties) == 13 and len(set(penalties.values())) >= 6, penalties
+    assert sum(p >= settings.weights.max_card_penalty for p in penalties.values()) <= 3
+
+    from dashboard.domain.ranking import card_penalty
+    ctx = AppContext(settings=settings, runtime=None, tree=Lazy(lambda: tree), cache=None,
+                     cases=store)
+    app = Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div(id="page")
+    kpi_page.register(app, ctx)
+    client = app.server.test_client()
+    dep = next(d for d in client.get("/_dash-dependencies").get_json()
+               if "export-download.data" in d["output"])
+    values = {("export-csv", "n_clicks"): 1, ("export-xlsx", "n_clicks"): None,
+              ("url", "search"): "?period=this_month"}
+    items = lambda specs: [{"id": s["id"], "property": s["property"],  # noqa: E731
+                            "value": values[(s["id"], s["property"])]} for s in specs]
+    resp = client.post("/_dash-update-component", json={
+        "output": dep["output"], "outputs": split_callback_id(dep["output"]),
+        "inputs": items(dep["inputs"]), "state": items(dep["state"]),
+        "changedPropIds": ["export-csv.n_clicks"]})
+    assert resp.status_code == 200
+    text = resp.get_json()["response"]["export-download"]["data"]["content"]
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    exported = {r["代码"]: float(r["督办扣分"]) for r in rows}
+    month = url_state.window(url_state.parse({"period": "this_month"}), now, TZ)
+    by_city = case_queries.kpi_counts_by(engine, RegionScope("320000", Level.PROVINCE), month,
+                                         now, by_child=True)
+    assert exported.keys() == penalties.keys()
+    for code, p in exported.items():
+        assert p == pytest.approx(card_penalty(by_city[code], settings.weights), abs=0.01), code
+        assert p == pytest.approx(penalties[code], abs=0.01), code

@@ -90,3 +90,12 @@ def test_status_view_over_fake_sources_shows_only_its_regions_events(ctx):
     down = build_status(FakeSource("down"), FakeEventFeed([], "down"), ctx.cases,
                         ctx.tree.get(), "320500", "Asia/Shanghai", NOW)
     assert down["health"]["status"] == "down" and down["kpis"] is None
+
+
+def test_region_rows_carry_the_unrounded_percent_and_format_it_once():
+    from dashboard.views import region as region_view
+    rows = region_view.child_rows({"320100": counts(900, on_time_pct=7300 / 74,
+                                                    satisfied_pct=95, due=74)},
+                                  {"320100": "南京市"}, "zh")
+    assert rows[0]["on_time"] == pytest.approx(7300 / 74)   # 98.6486..., not 98.65
+    assert rows[0]["on_time_text"] == "98.65%"

@@ -1,4 +1,6 @@
 """The composite score and ranking (DOMAIN.md §6), on plain counts."""
+from dataclasses import replace
+
 import pytest
 
 from dashboard.domain.kpis import KpiCounts, compute_kpis
@@ -14,7 +16,7 @@ from dashboard.domain.ranking import (
 def counts(on_time=90, sat=97, n=1000, closure=95, sign=99, overdue=5, reopen=1, cards=(0, 0)):
     """Counts with the given percentages over n cases."""
     return KpiCounts(intake=n, closed=closure * n // 100, due=n,
-                     closed_on_time=on_time * n // 100, dispatches=n,
+                     closed_on_time=on_time * n // 100, dispatches=n, signs_due=n,
                      signed_in_time=sign * n // 100, rated=n, satisfied=sat * n // 100,
                      open=n, overdue_open=overdue * n // 100, reopened=reopen * n // 100,
                      yellow_cards=cards[0], red_cards=cards[1])
@@ -43,15 +45,6 @@ def test_satisfaction_has_a_floor_and_on_time_below_75_scores_nothing():
     assert s.sub("satisfaction").points == 15
 
 
-def test_cards_cost_points_per_10k_cases_capped():
-    base = score(counts()).total
-    carded = score(counts(cards=(2, 1)))  # caseload 2,000: (0.5*2 + 1) * 5 = 10 → cap 10
-    assert carded.card_penalty == 10
-    light = score(counts(n=10_000, cards=(2, 1)))
-    assert light.card_penalty == pytest.approx((0.5 * 2 + 1) * 10_000 / 20_000)
-    assert carded.total == pytest.approx(base - 10)
-
-
 def test_ties_share_a_rank():
     assert competition_ranks({"a": 90, "b": 95, "c": 90, "d": 80}) == {
         "b": 1, "a": 2, "c": 2, "d": 4}
@@ -60,7 +53,7 @@ def test_ties_share_a_rank():
 def test_thin_samples_are_flagged_and_scored_at_the_parents_rate():
     parent = counts(sat=96)
     thin = KpiCounts(intake=10, closed=10, due=10, closed_on_time=10, rated=10, satisfied=10,
-                     dispatches=10, signed_in_time=10)
+                     dispatches=10, signed_in_time=10, signs_due=10)
     s = score(thin, fallback=compute_kpis(parent))
     assert s.sub("satisfaction").thin
     assert s.sub("satisfaction").points == pytest.approx(30 - 0.6 * 2)  # parent's 96%
@@ -122,3 +115,32 @@ def test_previous_ranking_ignores_todays_open_cases():
                                                previous=before)}
     assert (ranked["A"].previous_rank, ranked["B"].previous_rank) == (2, 1)
     assert ranked["A"].rank_change == 1 and ranked["B"].rank_change == 0
+
+
+def issued(n=1000, yellow=0, red=0, **kw):
+    return replace(counts(n=n, **kw), yellow_issued=yellow, red_issued=red)
+
+
+def test_card_penalty_grows_with_the_rate_of_cards_issued_over_cases_due():
+    # DOMAIN.md §6: 10 × min(1, (黄牌 + 2 × 红牌 issued in the window) ÷ (0.20 × due)).
+    assert score(issued()).card_penalty == 0
+    assert score(issued(yellow=10, red=5)).card_penalty == pytest.approx(10 * 20 / 200)  # 1.0
+    assert score(issued(yellow=60, red=20)).card_penalty == pytest.approx(10 * 100 / 200)  # 5
+    assert score(issued(yellow=150, red=50)).card_penalty == 10                # capped
+    base = score(issued()).total
+    assert score(issued(yellow=60, red=20)).total == pytest.approx(base - 5)
+    # The open cases flagged now are the KPI strip's, not the penalty's.
+    assert score(counts(cards=(500, 500))).card_penalty == 0
+
+
+def test_card_penalty_weights_are_configurable():
+    w = ScoreWeights.from_json('{"card_rate_full": 0.1, "red_card": 3, "max_card_penalty": 8}')
+    assert score(issued(yellow=10, red=5), w).card_penalty == pytest.approx(8 * 25 / 100)
+
+
+def test_card_penalty_separates_regions_by_their_card_rate():
+    kids = {"a": issued(yellow=10, red=2), "b": issued(yellow=40, red=10),
+            "c": issued(yellow=80, red=40)}
+    ranked = {r.code: r for r in rank_children(kids, sum(kids.values(), KpiCounts()))}
+    assert [ranked[c].score.card_penalty for c in "abc"] == [0.7, 3.0, 8.0]
+    assert [ranked[c].rank for c in "abc"] == [1, 2, 3]

@@ -167,8 +167,8 @@ def test_live_kpis_of_the_province_by_hand():
     k = build_live(FakeCaseStore(tree, dict(LEAF)), tree, tree.get("320000"), TZ, NOW,
                    None)["sections"]["kpis"]
     # 900 + 700 + 5 cases; on time 160 + 192 + 5 of 200 + 200 + 5 due.
-    assert k["intake"] == 1605 and k["on_time"] == round(357 / 405 * 100, 2) == 88.15
-    assert k["satisfaction"] == round((95 + 99 + 3) / 203 * 100, 2) == 97.04
+    assert k["intake"] == 1605 and k["on_time"] == pytest.approx(357 / 405 * 100)  # 88.15%
+    assert k["satisfaction"] == pytest.approx((95 + 99 + 3) / 203 * 100)          # 97.04%
 
 
 @pytest.mark.parametrize("code", ["320000", "320500"])
@@ -186,6 +186,26 @@ def test_period_ranking_ranks_the_regions_children(code):
         by_code = {r["code"]: r for r in rows}
         assert by_code["320700"]["rank"] is None          # 5 cases: too few to rank
         assert by_code["320500"]["rank"] == 1 and by_code["320100"]["rank"] == 2
+
+
+def test_map_labels_and_ranking_rates_round_once_from_the_ratio():
+    # 73 of 74 on time and satisfied = 98.6486...%: one digit is 98.6%, never 98.7% (the
+    # two-digit percent 98.65 rounded again).
+    from dashboard.domain.metrics import WALL_MAP
+    from layouts.wall_charts import map_labels
+    from layouts.wall_parts import ranking_table
+    tree = small_tree()
+    leaf = {NANJING_GRID: counts(900, on_time_pct=7300 / 74, satisfied_pct=7300 / 74, due=74,
+                                 rated=74),
+            SUZHOU_GRID: counts(700, on_time_pct=96, satisfied_pct=99)}
+    assert leaf[NANJING_GRID].closed_on_time == leaf[NANJING_GRID].satisfied == 73
+    store, region = FakeCaseStore(tree, leaf), tree.get("320000")
+    rows = build_live(store, tree, region, TZ, NOW, None)["sections"]["children"]["rows"]
+    labels = map_labels(rows, WALL_MAP["on_time"])
+    assert "南京市<br><b>98.6%</b>" in labels, labels
+    period = build_period(store, tree, region, TZ, NOW, None, Settings().weights)
+    table = words(ranking_table(period["sections"]["ranking"], rows, "zh", 97.68))
+    assert table.count("98.6%") == 2 and "98.7%" not in table, table
 
 
 # -- content: every panel, its data time, the KPI strip ---------------------------------

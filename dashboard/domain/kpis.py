@@ -27,14 +27,21 @@ class Rate:
 
     @property
     def percent(self) -> float | None:
+        """The rate in percent, unrounded: whoever shows it rounds it once, to the digits
+        it shows (rounded here to 2 digits and again to 1 on screen, 73/74 = 98.6486%
+        became 98.65 and then 98.7%)."""
         v = self.value
-        return None if v is None else round(v * 100, 2)
+        return None if v is None else v * 100
 
-    def display(self, lang: str = "zh") -> str:
-        p = self.percent
-        if p is None:
-            return NO_DATA_ZH if lang == "zh" else NO_DATA_EN
-        return f"{p:.2f}%"
+    def display(self, lang: str = "zh", digits: int = 2) -> str:
+        return percent_text(self.percent, lang, digits)
+
+
+def percent_text(percent: float | None, lang: str = "zh", digits: int = 2) -> str:
+    """An unrounded percent as text, rounded once to `digits`; no data says so."""
+    if percent is None:
+        return NO_DATA_ZH if lang == "zh" else NO_DATA_EN
+    return f"{percent:.{digits}f}%"
 
 
 def rate(numerator: int, denominator: int) -> Rate:
@@ -55,8 +62,10 @@ def on_time_rate(closed_on_time: int, due: int, suspended: int = 0) -> Rate:
     return rate(closed_on_time, max(due - suspended, 0))
 
 
-def timely_sign_rate(signed_in_time: int, dispatches: int) -> Rate:
-    return rate(signed_in_time, dispatches)
+def timely_sign_rate(signed_in_time: int, signs_due: int) -> Rate:
+    """及时签收率: signed within the limit ÷ (signed + still unsigned past the limit). A
+    dispatch unsigned past its limit is late; a returned one belongs to 回退率."""
+    return rate(signed_in_time, signs_due)
 
 
 def satisfaction_rate(satisfied: int, basically_satisfied: int, rated: int) -> Rate:
@@ -100,6 +109,7 @@ class KpiCounts:
     overdue_open: int = 0
     dispatches: int = 0
     signed_in_time: int = 0
+    signs_due: int = 0         # dispatches signed, or unsigned past their limit
     returned: int = 0
     rated: int = 0
     satisfied: int = 0
@@ -109,8 +119,10 @@ class KpiCounts:
     reopened: int = 0
     direct_resolved: int = 0
     close_hours_sum: float = 0.0
-    yellow_cards: int = 0
-    red_cards: int = 0
+    yellow_cards: int = 0      # open cases now at 黄牌 (the KPI strip's 督办)
+    red_cards: int = 0         # open cases now at 红牌
+    yellow_issued: int = 0     # 黄牌 issued in the window (the ranking's card penalty)
+    red_issued: int = 0        # 红牌 issued in the window
 
     def __add__(self, other: "KpiCounts") -> "KpiCounts":
         return KpiCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name)
@@ -147,7 +159,7 @@ def compute_kpis(c: KpiCounts) -> Kpis:
         yellow_cards=c.yellow_cards, red_cards=c.red_cards, rated=c.rated,
         closure=closure_rate(c.closed, c.due),
         on_time=on_time_rate(c.closed_on_time, c.due),
-        timely_sign=timely_sign_rate(c.signed_in_time, c.dispatches),
+        timely_sign=timely_sign_rate(c.signed_in_time, c.signs_due),
         satisfaction=satisfaction_rate(c.satisfied, c.basically_satisfied, c.rated),
         callback=callback_rate(min(c.rated, c.closed), c.closed),
         returns=return_rate(c.returned, c.dispatches),

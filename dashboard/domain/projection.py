@@ -10,6 +10,7 @@ from dashboard.domain.catalog import SUPERVISION_LEVELS
 from dashboard.domain.states import Event, State, next_state
 
 E = Event
+CARD_COLUMNS = {"黄牌": "yellow_card_at", "红牌": "red_card_at"}
 
 
 def new_case_row(case_id: int, case_no: str, codes: dict, fields: dict, at: datetime) -> dict:
@@ -22,7 +23,8 @@ def new_case_row(case_id: int, case_no: str, codes: dict, fields: dict, at: date
         "registered_at": None, "dispatched_at": None, "accepted_at": None,
         "handled_at": None, "closed_at": None, "rated_at": None,
         "sign_deadline": None, "deadline": None, "handler_level": None,
-        "resolution_level": None, "supervision_level": 0, "rating": None,
+        "resolution_level": None, "supervision_level": 0, "yellow_card_at": None,
+        "red_card_at": None, "rating": None,
         "dispatch_count": 0, "late_sign_count": 0, "return_count": 0, "rework_count": 0,
         "reopen_count": 0, "suspended": 0, "updated_at": at,
     }
@@ -70,6 +72,10 @@ def apply_event(row: dict, event: Event, at: datetime, fields: dict) -> dict:
     elif event == E.SUPERVISED:
         level = SUPERVISION_LEVELS.index(fields["supervision"]) + 1
         changes.update(supervision_level=max(row["supervision_level"], level))
+        # The card's issue time: the first of its colour the case was given.
+        card = CARD_COLUMNS.get(fields["supervision"])
+        if card is not None and row.get(card) is None:
+            changes[card] = at
     row.update(changes)
     return changes
 

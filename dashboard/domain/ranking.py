@@ -6,9 +6,10 @@ so a city is in the same place on every screen.
 Model choices (DOMAIN.md marks the default composite as a model):
 - 重复投诉率 is not in the data contract; the 重办率 (reopened ÷ closed) stands in for it,
   since a reopened case is the complaint coming back.
-- Card penalties are per 10k cases of caseload (intake in the window + open now) and
-  capped (`max_card_penalty`): uncapped, a region's open 黄牌 over a morning's intake
-  would subtract hundreds of points and the score would rank only cards.
+- The card penalty grows with the rate of cards issued in the window over the cases due
+  in it (DOMAIN.md §6): `max_card_penalty × min(1, (黄牌 + 2 × 红牌) ÷ (card_rate_full ×
+  due))`. Cards are those *issued* in the window, not the open cases flagged now: the
+  old count (open 黄牌/红牌 per 10k of caseload) sat at its cap for every city.
 - A sub-rate whose denominator is below `min_sample` is not scored on noise: it takes the
   parent region's rate (so it neither lifts nor sinks the child) and is flagged. A child
   where every scored rate is short of samples is not ranked at all (未排名).
@@ -40,8 +41,9 @@ class ScoreWeights:
     closure: float = 15
     not_overdue: float = 10
     not_reopened: float = 5
-    yellow_card: float = 0.5   # points per 黄牌 per 10k cases
-    red_card: float = 1.0      # points per 红牌 per 10k cases
+    yellow_card: float = 1.0   # a 黄牌 issued in the window counts once
+    red_card: float = 2.0      # a 红牌 twice
+    card_rate_full: float = 0.20  # weighted cards per due case at which the penalty is full
     max_card_penalty: float = 10.0
     min_sample: int = 30       # a rate over fewer cases than this is not ranked on
     # Shape of the two curved sub-scores (percent): 按期 scores from 75% up, 满意 loses
@@ -158,14 +160,21 @@ def score(counts: KpiCounts, weights: ScoreWeights = ScoreWeights(),
         else:
             pts = _points(name, r.value, weights)
         subs.append(SubScore(name, round(pts, 2), getattr(weights, name), r, thin))
-    caseload = counts.intake + counts.open
-    penalty = 0.0
-    if caseload > 0:
-        penalty = (weights.yellow_card * counts.yellow_cards
-                   + weights.red_card * counts.red_cards) * 10_000 / caseload
-    penalty = round(min(penalty, weights.max_card_penalty), 2)
+    penalty = round(card_penalty(counts, weights), 2)
     total = round(sum(s.points for s in subs) - penalty, 2)
     return Score(total, tuple(subs), penalty, any_thick)
+
+
+def card_penalty(counts: KpiCounts, weights: ScoreWeights = ScoreWeights()) -> float:
+    """`max × min(1, (黄牌 + 2 × 红牌 issued in the window) ÷ (0.20 × cases due in it))`
+    (DOMAIN.md §6), with the weights of `weights`. Cards with nothing due are the full
+    penalty (the rate is unbounded); no cards, none."""
+    cards = weights.yellow_card * counts.yellow_issued + weights.red_card * counts.red_issued
+    if cards <= 0:
+        return 0.0
+    full = weights.card_rate_full * counts.due
+    share = 1.0 if full <= 0 else min(1.0, cards / full)
+    return weights.max_card_penalty * share
 
 
 def competition_ranks(scores: dict[str, float]) -> dict[str, int]:
@@ -188,7 +197,8 @@ def board_size(n_ranked: int) -> int:
 def settled(counts: KpiCounts) -> KpiCounts:
     """A past period's counts without the cases open now. The database knows which cases
     are open today, not which were open when that period ended; ranked with today's open
-    cases, a previous period would move with this morning's backlog."""
+    cases, a previous period would move with this morning's backlog. (Cards issued in
+    the period are the period's own and stay.)"""
     return replace(counts, open=0, overdue_open=0, yellow_cards=0, red_cards=0)
 
 

@@ -28,7 +28,13 @@ class CaseStore(Protocol):
 
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]: ...
 
-    def breakdown(self, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]: ...
+    def breakdown(self, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]:
+        """Cases reported in the window, counted by one dimension."""
+
+    def closed_breakdown(self, scope: RegionScope, window: Window,
+                         dimension: str) -> dict[str, int]:
+        """Cases closed in the window, counted by one dimension (they add up to
+        kpi_counts' closed)."""
 
     def breakdowns(self, scope: RegionScope, window: Window,
                    dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]: ...

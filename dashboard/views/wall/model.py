@@ -215,7 +215,8 @@ def build_period(cases: CaseStore, tree, region, tz: str, now: datetime,
         kids = _children(tree, region)
         at = _iso(now)
         s = model["sections"]
-        settled = cases.breakdown(scope, month, "resolution_level")
+        # 本月办结 by the level that settled it: this month's closures (/kpi's 办结量).
+        settled = cases.closed_breakdown(scope, month, "resolution_level")
         s["funnel"] = {"as_of": at, "levels": [
             {"level": lvl, "count": settled.get(lvl, 0)} for lvl in RESOLUTION_LEVELS]}
         if kids:
