@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-NO_DATA_ZH = "无数据"
-NO_DATA_EN = "no data"
+from dashboard.domain.text import t
 
 
 @dataclass(frozen=True)
@@ -33,7 +32,7 @@ class Rate:
     def display(self, lang: str = "zh") -> str:
         p = self.percent
         if p is None:
-            return NO_DATA_ZH if lang == "zh" else NO_DATA_EN
+            return t("common.no_data", lang)
         return f"{p:.2f}%"
 
 
