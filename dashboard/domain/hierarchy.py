@@ -22,10 +22,6 @@ class Level(IntEnum):
         """Name of the case-table column holding this level's code."""
         return f"{self.name.lower()}_code"
 
-    @property
-    def label_zh(self) -> str:
-        return LEVEL_ZH[self]
-
     def label(self, lang: str) -> str:
         """What the screen calls this level in `lang`."""
         return (LEVEL_EN if lang == "en" else LEVEL_ZH)[self]
