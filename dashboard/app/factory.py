@@ -23,6 +23,8 @@ from dashboard.app.landing_warmer import LandingWarmer
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.cache.shared_views import SharedViews
+from dashboard.domain.language import language
+from dashboard.domain.text import t
 from dashboard.views.health import collect_health, is_operator, public_health
 from dashboard.views.status import build_status
 from dashboard.views.wall.service import WallService
@@ -37,7 +39,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 def create_app(settings: Settings | None = None) -> Dash:
     settings = settings or Settings.from_env()
     rt = Runtime(settings)
-    app = Dash(__name__, assets_folder=str(ASSETS), title="gridwatch 指挥中心",
+    app = Dash(__name__, assets_folder=str(ASSETS), title=t("common.app_title", settings.lang),
                update_title=None, serve_locally=True, suppress_callback_exceptions=True)
     server = app.server
     # Sessions are not used yet; a random key per process keeps any cookie unforgeable.
@@ -87,10 +89,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     routes = [
         # The wall is what a command center opens; operators have /status.
         (r"/|/wall/?", lambda _ctx, _m, q: wall_callbacks.render(wall, q)),
-        (r"/status", lambda _ctx, _m, _q: status_layout.layout(refresh)),
+        (r"/status", lambda _ctx, _m, q: status_layout.layout(
+            refresh, language(q.get("lang"), settings.lang))),
     ]
     routes += pages.routes()  # /kpi, /region/<code>, /case/<id>
-    status_callbacks.register(app, current_status)
+    status_callbacks.register(app, current_status, settings.lang)
     wall_callbacks.register(app, wall)
     pages.register(app, ctx)
     router.register(app, ctx, routes)
