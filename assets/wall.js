@@ -23,7 +23,13 @@
     var x = idKey(a), y = idKey(b);
     return x[0] > y[0] || (x[0] === y[0] && x[1] > y[1]);
   }
-  function text(lang, zh, en) { return lang === "en" ? en : zh; }
+  // The page's words (dashboard/domain/text.py), in its language: layouts/wall.py puts
+  // the ones this script shows in data-words. `{name}` is filled from `fill`.
+  function word(key, fill) {
+    var w = (state && state.words[key]) || key;
+    Object.keys(fill || {}).forEach(function (k) { w = w.split("{" + k + "}").join(fill[k]); });
+    return w;
+  }
 
   /* -- scaling: a fixed design canvas fitted to any screen --------------------------- */
   function fit() {
@@ -47,7 +53,7 @@
   function tick() {
     if (!state) return;
     var now = new Date();
-    var parts = new Intl.DateTimeFormat("zh-CN", {
+    var parts = new Intl.DateTimeFormat(state.locale, {
       timeZone: state.tz, year: "numeric", month: "2-digit", day: "2-digit",
       hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false, weekday: "short"
     }).formatToParts(now);
@@ -64,8 +70,7 @@
       var limit = 3 * state.refreshMs / 1000 + 5;
       var isStale = age > limit;
       state.root.classList.toggle("gw-is-stale", isStale);
-      stale.textContent = isStale ? text(state.lang, "数据延迟 ", "data ") + Math.round(age) +
-        text(state.lang, " 秒", " s old") : "";
+      stale.textContent = isStale ? word("wall.stale", { s: Math.round(age) }) : "";
     }
     if (now.getSeconds() % 10 === 0) trimDashHistory();
     if (state.reloadHour >= 0 && Number(p.hour) === state.reloadHour &&
@@ -136,13 +141,11 @@
     } else {
       state.feedDownSince = null;
     }
-    var label = text(state.lang, "实时推送 ", "Live feed ") + ({
-      live: text(state.lang, "实时", "live"), starting: text(state.lang, "连接中", "connecting"),
-      down: text(state.lang, "中断", "down") })[status];
+    var label = word("wall.feed", { status: word("wall.status." + status) });
     if (status === "down" && state.feedDownSince) {
       var t = new Date(state.feedDownSince * 1000);
-      label += text(state.lang, " · 自 ", " · since ") + t.toLocaleTimeString("zh-CN",
-        { timeZone: state.tz, hour12: false });
+      label += " · " + word("wall.since", { t: t.toLocaleTimeString(state.locale,
+        { timeZone: state.tz, hour12: false }) });
     }
     el.textContent = label;
     el.setAttribute("data-status", status);
@@ -159,7 +162,7 @@
     var body = document.getElementById("wall-ticker");
     if (!body) return;
     var row = document.createElement("div");
-    row.className = "gw-w-trow gw-w-new gw-urg-" + (r.urgency === "紧急" ? "high" : "n");
+    row.className = "gw-w-trow gw-w-new gw-urg-" + (r.urgent ? "high" : "n");
     row.setAttribute("data-id", r.id);
     row.appendChild(span("gw-w-tc-time", r.time));
     row.appendChild(span("gw-w-tc-no", r.case_no));
@@ -198,7 +201,7 @@
     if (r.lon == null || r.lat == null) return;
     var layer = overlay();
     if (!layer) return;
-    var urgent = r.urgency === "紧急";
+    var urgent = !!r.urgent;
     var el = document.createElementNS("http://www.w3.org/2000/svg", urgent ? "path" : "circle");
     if (urgent) {
       el.setAttribute("d", "M0,-11 L3,-3 L11,-3 L5,2 L7,10 L0,5 L-7,10 L-5,2 L-11,-3 L-3,-3 Z");
@@ -245,6 +248,8 @@
     state = {
       root: root, canvas: document.getElementById("wall-canvas"),
       tz: attr(root, "tz", "Asia/Shanghai"), lang: attr(root, "lang", "zh"),
+      words: JSON.parse(attr(root, "words", "{}")),
+      locale: attr(root, "lang", "zh") === "en" ? "en-GB" : "zh-CN",
       region: attr(root, "region", ""), privacy: attr(root, "privacy", "0") === "1",
       refreshMs: Number(attr(root, "refresh", "5000")),
       reloadHour: Number(attr(root, "reload-hour", "-1")),

@@ -6,6 +6,7 @@ from dash import no_update
 
 from callbacks.router import parse_query
 from dashboard.domain.language import language
+from dashboard.domain.text import t
 from dashboard.views import url_state
 from dashboard.views.url_state import BadInput
 from layouts.errors import error_page
@@ -16,10 +17,8 @@ def lang_of(query: dict, default: str = "zh") -> str:
 
 
 def bad_input_page(exc: BadInput, lang: str, back: str):
-    title = "Cannot show this page" if lang == "en" else "无法显示该页面"
-    label = "Back" if lang == "en" else "返回"
-    return error_page(title, exc.message(lang), back + ("?lang=en" if lang == "en" else ""),
-                      label, exc.code)
+    return error_page(t("error.cannot_show", lang), exc.message(lang),
+                      back + ("?lang=en" if lang == "en" else ""), t("error.back", lang), exc.code)
 
 
 def state_of(search: str | None) -> url_state.PageState | None:

@@ -15,7 +15,7 @@ from dash import Input, Output, html
 
 from callbacks.page import Page
 from dashboard.domain.language import language
-from layouts.errors import error_page, not_found
+from layouts.errors import not_found, page_failed
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,7 @@ def resolve(pages: list[Page], ctx, path: str, query: dict[str, str]):
             return page.render(m, query)
         except Exception:  # noqa: BLE001 - a page must degrade to a message, not a 500
             log.exception("page %s failed", path)
-            if lang == "en":
-                return error_page("This page could not be shown",
-                                  "The data source did not answer. Try again shortly.",
-                                  "/?lang=en", "Back to the start page", "page-failed")
-            return error_page("页面暂时无法显示", "数据源暂无响应，请稍后重试。", "/", "返回首页",
-                              "page-failed")
+            return page_failed(lang)
     return not_found(path, lang)
 
 

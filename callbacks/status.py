@@ -1,12 +1,16 @@
-"""/status: the operators' page. Its view model is computed once per region and refresh
-interval, shared by every viewer and every worker through the app's cache."""
+"""/status: the operators' page, in the reader's language (`?lang=`). Its view model is
+computed once per region and refresh interval, shared by every viewer and every worker
+through the app's cache."""
 from __future__ import annotations
 
 import time
 
-from dash import Input, Output
+from dash import Input, Output, State
 
 from callbacks.page import Page
+from callbacks.router import parse_query
+from dashboard.domain.language import language
+from dashboard.domain.text import t
 from dashboard.views.status import build_status
 from layouts import status as view
 
@@ -23,19 +27,21 @@ def page(ctx) -> Page:
     def current() -> dict:
         return status_model(ctx.root_code, int(time.time() // refresh))
 
-    return Page(path=r"/status", render=lambda _m, _q: view.layout(refresh),
-                register=lambda app: register(app, current))
+    return Page(path=r"/status",
+                render=lambda _m, q: view.layout(refresh, language(q.get("lang"), ctx.settings.lang)),
+                register=lambda app: register(app, current, ctx.settings.lang))
 
 
-def register(app, get_status) -> None:
+def register(app, get_status, default_lang: str = "zh") -> None:
     @app.callback(
         Output("status-region", "children"), Output("status-clock", "children"),
         Output("status-kpis", "children"), Output("status-sources", "children"),
         Output("status-events", "children"),
-        Input("status-tick", "n_intervals"),
+        Input("status-tick", "n_intervals"), State("url", "search"),
     )
-    def refresh(_n):
+    def refresh(_n, search):
         model = get_status()
-        return (model["region"]["name"], f"数据时间 {model['computed_at']}",
-                view.kpi_cards(model["kpis"]), view.source_rows(model["health"]),
-                view.event_rows(model["events"]))
+        lang = language(parse_query(search).get("lang"), default_lang)
+        return (model["region"]["name"], t("page.as_of", lang, t=model["computed_at"]),
+                view.kpi_cards(model["kpis"], lang), view.source_rows(model["health"], lang),
+                view.event_rows(model["events"], lang))

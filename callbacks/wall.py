@@ -16,7 +16,7 @@ from callbacks.router import parse_query
 from dashboard.domain.colours import NO_DATA, colours
 from dashboard.domain.language import language
 from dashboard.domain.metrics import WALL_MAP
-from dashboard.domain.wall_text import t
+from dashboard.domain.text import t
 from dashboard.views.wall.model import newest_sources
 from layouts import wall as view
 from layouts import wall_charts as charts
@@ -63,7 +63,7 @@ def content(service, cfg: dict) -> dict:
     data = PanelData(live=s, period=ps, rows=rows, lang=lang, target=cfg["target"],
                      privacy=cfg["privacy"])
     out = {
-        "heading": f"{node.name} · {t(lang, 'title')}",
+        "heading": f"{node.name} · {t('wall.title', lang)}",
         "kpis": values, "kpi_subs": subs,
         "kpi_data": {"values": values, "subs": subs, "as_of": (k or {}).get("as_of")},
         # Each badge follows the newest observation of its source, in whichever view.
@@ -77,7 +77,7 @@ def content(service, cfg: dict) -> dict:
     out["map_rows"] = [{**r, "name": parts.short_name(r["name"])} for r in rows]
     out["map"] = lambda: charts.map_figure(tree.boundary_features(region),
                                            _map_points(tree, region), out["map_rows"], metric,
-                                           _outline(tree, region))
+                                           _outline(tree, region), lang)
     out["asof_text"] = {p: _hhmmss(at, zone) for p, at in out["as_of"].items()}
     return out
 
@@ -90,7 +90,7 @@ def render(service, query: dict):
         return _render(service, query)
     except Exception as exc:  # noqa: BLE001 - a wall never shows an error page
         log.warning("wall cannot render yet: %s", exc)
-        return view.waiting(language(query.get("lang"), service.settings.lang) == "en")
+        return view.waiting(language(query.get("lang"), service.settings.lang))
 
 
 def _render(service, query: dict):
@@ -125,7 +125,7 @@ def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
     cached = shapes.get((region, metric.key))
     if cached is None:
         meta = charts.map_figure(features, _map_points(tree, region), rows, metric,
-                                 _outline(tree, region)).layout.meta
+                                 _outline(tree, region), cfg["lang"]).layout.meta
         cached = shapes[(region, metric.key)] = (meta, charts.small_children(
             {f["id"]: f for f in features.get("features", [])}))
     meta, small = cached
@@ -140,7 +140,7 @@ def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
         patch["data"][meta["dots"]]["marker"]["color"] = [
             by_code.get(p["code"], NO_DATA) for p in _map_points(tree, region)
             if p["code"] not in polygons and p["code"] in located]
-    patch["data"][meta["labels"]]["text"] = charts.map_labels(rows, metric, small)
+    patch["data"][meta["labels"]]["text"] = charts.map_labels(rows, metric, cfg["lang"], small)
     patch["data"][meta["labels"]]["textfont"]["color"] = charts.label_colours(fills)
     return patch
 

@@ -54,7 +54,9 @@ def empty(title: str, message: str) -> go.Figure:
     return fig
 
 
-def bars(counts: dict[str, int], title: str, empty_label: str, no_data: str = "无数据") -> go.Figure:
+def bars(counts: dict[str, int], title: str, empty_label: str, no_data: str) -> go.Figure:
+    """Counts as horizontal bars; `empty_label` names the empty key, `no_data` shows
+    instead of the chart when there is nothing to count."""
     if not counts:
         return empty(title, no_data)
     items = sorted(counts.items(), key=lambda kv: kv[1])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from dashboard.domain.text import t
 
-def error_page(title: str, message: str, back_href: str = "/", back_label: str = "返回首页",
+
+def error_page(title: str, message: str, back_href: str, back_label: str,
                code: str = "bad-input") -> html.Div:
     return html.Div(className="gw-error-page", id="error-page", **{"data-error": code}, children=[
         html.H1(title, className="gw-error-title"),
@@ -14,8 +16,18 @@ def error_page(title: str, message: str, back_href: str = "/", back_label: str =
     ])
 
 
+def home(lang: str) -> str:
+    """The start page, in the reader's language."""
+    return "/?lang=en" if lang == "en" else "/"
+
+
 def not_found(path: str, lang: str = "zh") -> html.Div:
-    if lang == "en":
-        return error_page("Page not found", f"There is no page at {path}.", "/?lang=en",
-                          "Back to the start page", "not-found")
-    return error_page("页面不存在", f"没有地址为 {path} 的页面。", "/", "返回首页", "not-found")
+    return error_page(t("error.not_found.title", lang),
+                      t("error.not_found.message", lang, path=path),
+                      home(lang), t("error.back_home", lang), "not-found")
+
+
+def page_failed(lang: str = "zh") -> html.Div:
+    """A page that raised: the reader learns that the data did not come, not why."""
+    return error_page(t("error.page_failed.title", lang), t("error.page_failed.message", lang),
+                      home(lang), t("error.back_home", lang), "page-failed")

@@ -3,31 +3,30 @@ the trend; the ranking of the children with sub-scores, rank change, 红黑榜 a
 sample-size guard; CSV / Excel export of the ranking and PNG export of each chart."""
 from __future__ import annotations
 
+import json
+
 import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.domain.hierarchy import Level
-from dashboard.domain.ranking import SUB_SCORES
-from dashboard.views.kpi import RANKING_COLUMNS, ranking_headers
+from dashboard.views.kpi import RANKING_COLUMNS, ranking_headers, sub_score_name
 from dashboard.views.url_state import PageState, encode
 from layouts import charts
 from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
 
-TREND = {"better": ("▲ 向好", "▲ better"), "worse": ("▼ 变差", "▼ worse"), "same": ("＝ 持平", "= same"),
-         "up": ("↑ 上升", "↑ up"), "down": ("↓ 下降", "↓ down")}
+TRENDS = ("better", "worse", "same", "up", "down")  # metrics.trend's answers, `kpi.trend.<x>`
 
 
 def kpi_table(rows: list[dict], state: PageState, model: dict) -> html.Table:
-    en = state.lang == "en"
-    heads = (["Indicator", "This period", "Target", f"Previous ({model['previous_label']})",
-              f"Last year ({model['last_year_label']})", "Trend"] if en else
-             ["指标", "本期", "目标", f"上期（{model['previous_label']}）",
-              f"去年同期（{model['last_year_label']}）", "趋势"])
+    heads = [state.t("kpi.col.indicator"), state.t("kpi.col.current"), state.t("kpi.col.target"),
+             state.t("kpi.col.previous", span=model["previous_label"]),
+             state.t("kpi.col.last_year", span=model["last_year_label"]), state.t("kpi.col.trend")]
     body = []
     for r in rows:
         met = {True: "gw-met", False: "gw-missed", None: ""}[r["met"]]
-        value = r["display"] + (f"（{r['denominator']:,}）" if r["denominator"] is not None else "")
-        trend = TREND.get(r["trend"], ("—", "—"))[en]
+        value = r["display"] + (state.t("kpi.denominator", n=f"{r['denominator']:,}")
+                                if r["denominator"] is not None else "")
+        trend = state.t(f"kpi.trend.{r['trend']}") if r["trend"] in TRENDS else "—"
         body.append(html.Tr(id={"type": "kpi-row", "key": r["key"]}, children=[
             html.Td(r["label"]), html.Td(value, className=f"gw-num {met}",
                                          **{"data-key": r["key"], "data-value": str(r["value"])}),
@@ -45,9 +44,9 @@ def ranking_grid(model: dict, state: PageState) -> dag.AgGrid:
         col = {"field": key, "headerName": heads[key], "sortable": True, "resizable": True}
         if key in ("name",):
             col["pinned"] = "left"
-        if key == "board":
-            col["cellClassRules"] = {"gw-red-board": "params.value == '红榜' || params.value == 'red'",
-                                     "gw-black-board": "params.value == '黑榜' || params.value == 'black'"}
+        if key == "board":  # the cell holds the board's name in the page's language
+            col["cellClassRules"] = {f"gw-{b}-board": "params.value == " + json.dumps(
+                state.t(f"kpi.board.{b}"), ensure_ascii=False) for b in ("red", "black")}
         cols.append(col)
     return dag.AgGrid(id="ranking-grid", rowData=model["ranking"], columnDefs=cols,
                       className="ag-theme-quartz gw-clickable",
@@ -59,45 +58,40 @@ def ranking_grid(model: dict, state: PageState) -> dag.AgGrid:
 def score_chart(model: dict, state: PageState):
     rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
              "score_text": f"{r['score']:.2f}"} for r in model["ranking"]]
-    return charts.child_bars(rows, "score", True, state.t("综合得分", "Composite score"))
+    return charts.child_bars(rows, "score", True, state.t("kpi.score_chart"))
 
 
 def layout(model: dict, state: PageState) -> html.Div:
-    en = state.lang == "en"
     region = model["region"]
     child = model["child_level"]
-    child_name = ("" if child is None else
-                  (Level(child).name.lower() + " " if en else Level(child).label_zh))
-    weights = "，".join(f"{SUB_SCORES[k][en]} {v:g}" for k, v in model["weights"].items())
-    trend = charts.trend(model["trend"], state.t(f"受理与办结（按{model['trend']['unit']}）",
-                                                 f"Intake and closures per {model['trend']['unit']}"),
-                         (state.t("受理", "intake"), state.t("办结", "closed")))
-    nav = [dcc.Link(state.t("区域统计", "Region statistics"),
+    weights = state.t("kpi.weights_sep").join(f"{sub_score_name(k, state.lang)} {v:g}"
+                                              for k, v in model["weights"].items())
+    trend = charts.trend(model["trend"], state.t("page.trend_title", unit=model["trend"]["unit"]),
+                         (state.t("page.intake"), state.t("page.closed")))
+    nav = [dcc.Link(state.t("kpi.to_region"),
                     href=f"/region/{region['code']}{encode(state, region=None, page=1)}",
                     id="to-region")]
-    ranking = [] if not model["ranking"] else [panel(
-        state.t(f"{child_name}排名（综合得分）", f"Ranking of {child_name}regions (composite score)"),
-        html.P(state.t(f"权重：{weights}；督办扣分按每万件计。样本少于 {model['min_sample']} 件的分项按上级比率计分并标注“样本不足”。点击一行查看其下级排名。",
-                       f"Weights: {weights}; card penalty per 10k cases. A rate drawn from fewer than "
-                       f"{model['min_sample']} cases scores at the parent's rate and is flagged. "
-                       "Click a row to rank its children."),
+    # A ranking needs children: a region without a child level has none.
+    ranking = [] if not model["ranking"] or child is None else [panel(
+        state.t("kpi.ranking_title", level=Level(child).label(state.lang)),
+        html.P(state.t("kpi.ranking_note", weights=weights, min_sample=model["min_sample"]),
                className="gw-note"),
         html.Div(className="gw-export", children=[
-            html.Button(state.t("导出 CSV", "Export CSV"), id="export-csv", className="gw-button"),
-            html.Button(state.t("导出 Excel", "Export Excel"), id="export-xlsx", className="gw-button"),
+            html.Button(state.t("page.export_csv"), id="export-csv", className="gw-button"),
+            html.Button(state.t("kpi.export_xlsx"), id="export-xlsx", className="gw-button"),
             dcc.Download(id="export-download")]),
         ranking_grid(model, state),
         charts.graph(score_chart(model, state), "score-chart", "ranking-score"),
         panel_id="ranking-panel", wide=True)]
-    return frame("gw-kpi-page", state.t(f"{region['name']} · 考核指标", f"{region['name']} · KPIs"),
+    return frame("gw-kpi-page", state.t("kpi.title", region=region["name"]),
                  state, nav, [
         breadcrumb(model["breadcrumb"], state,
                    lambda code: f"/kpi{encode(state, region=code, page=1)}"),
         toolbar(model, state),
         html.Div(className="gw-grid-2", children=[
-            panel(state.t("指标", "Indicators"), kpi_table(model["kpis"], state, model),
+            panel(state.t("kpi.indicators"), kpi_table(model["kpis"], state, model),
                   panel_id="kpi-panel"),
-            panel(state.t("趋势", "Trend"), charts.graph(trend, "kpi-trend", "kpi-trend")),
+            panel(state.t("page.trend"), charts.graph(trend, "kpi-trend", "kpi-trend")),
         ]),
         *ranking,
     ])

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dash import dcc, html
 
+from dashboard.domain.text import t
 from dashboard.views.url_state import PERIODS, PageState, encode
 
 GRID_STYLE = {"width": "100%"}
 
 
 def frame(page_class: str, title: str, state: PageState, nav: list, body: list) -> html.Div:
-    lang_link = (dcc.Link("中文", href="?" + _without_lang(state), id="lang-switch")
-                 if state.lang == "en" else
-                 dcc.Link("English", href=encode(state, lang="en"), id="lang-switch"))
+    # The switch names the other language in that language.
+    other = "zh" if state.lang == "en" else "en"
+    href = "?" + _without_lang(state) if other == "zh" else encode(state, lang="en")
+    lang_link = dcc.Link(t("page.lang_name", other), href=href, id="lang-switch")
     return html.Div(className=f"gw-page {page_class}", lang="en" if state.lang == "en" else "zh-CN",
                     children=[
         html.Header(className="gw-page-header", children=[
@@ -26,17 +28,16 @@ def _without_lang(state: PageState) -> str:
 
 
 def period_picker(state: PageState) -> html.Div:
-    lang = 1 if state.lang == "en" else 0
     return html.Div(className="gw-period", children=[
         dcc.RadioItems(id="period-choice", className="gw-period-choice", inline=True,
                        value=state.period,
-                       options=[{"label": names[lang], "value": key}
-                                for key, names in PERIODS.items()]),
+                       options=[{"label": state.t(f"page.period.{key}"), "value": key}
+                                for key in PERIODS]),
         dcc.DatePickerRange(id="period-range", display_format="YYYY-MM-DD",
                             start_date=state.start.isoformat() if state.start else None,
                             end_date=state.end.isoformat() if state.end else None,
-                            start_date_placeholder_text=state.t("开始日期", "start"),
-                            end_date_placeholder_text=state.t("结束日期", "end"),
+                            start_date_placeholder_text=state.t("page.start_date"),
+                            end_date_placeholder_text=state.t("page.end_date"),
                             minimum_nights=0, clearable=False),
     ])
 
@@ -48,7 +49,7 @@ def toolbar(model: dict, state: PageState) -> html.Div:
     return html.Div(className="gw-toolbar", children=[
         period_picker(state),
         html.Span(model["period_label"], className="gw-period-label", id="period-label"),
-        html.Span(state.t(f"数据时间 {at['text']}", f"Data as of {at['text']}"),
+        html.Span(state.t("page.as_of", t=at["text"]),
                   className="gw-as-of", id="as-of", **{"data-as-of": at["iso"]})])
 
 

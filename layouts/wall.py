@@ -6,13 +6,18 @@ same panels in each profile (assets/wall.css).
 """
 from __future__ import annotations
 
+import json
+
 from dash import dcc, html
 
 from dashboard.domain.metrics import WALL_MAP
-from dashboard.domain.wall_text import t
+from dashboard.domain.text import t
 from layouts.wall_charts import CONFIG
 from layouts.wall_panels import PANELS, Panel
 
+# The words assets/wall.js shows itself (the feed badge, the staleness note).
+SCRIPT_WORDS = ("wall.feed", "wall.stale", "wall.since", "wall.status.live", "wall.status.starting",
+                "wall.status.down")
 KPI_KEYS = ("intake", "closed", "open", "overdue_open", "cards", "closure", "on_time",
             "satisfaction")
 TICKER_ROWS = 24      # kept in the DOM (the 16:9 profile shows the newest 5)
@@ -45,19 +50,20 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
     def _panel_of(p: Panel):
         body = _graph(p.key, content["panels"][p.key]) if p.graph else html.Div(
             id=f"wall-{p.key}", className=p.body_class, children=content["panels"][p.key])
-        return _panel(p.key, t(lang, f"p.{p.key}"), body)
+        return _panel(p.key, t(f"wall.panel.{p.key}", lang), body)
     kpi_cards = [html.Div(className=f"gw-w-kpi gw-w-kpi-{k}", children=[
-        html.Div(t(lang, f"kpi.{k}"), className="gw-w-kpi-label"),
+        html.Div(t(f"wall.kpi.{k}", lang), className="gw-w-kpi-label"),
         html.Div(content["kpis"].get(k, "—"), className="gw-w-kpi-value", id=f"wall-kpi-{k}"),
         html.Div(content["kpi_subs"].get(k, ""), className="gw-w-kpi-sub", id=f"wall-kpisub-{k}"),
     ]) for k in KPI_KEYS]
     ticker_head = html.Div(className="gw-w-trow gw-w-thead", children=[
-        html.Span(t(lang, f"t.{c}"), className=f"gw-w-tc gw-w-tc-{c}")
+        html.Span(t(f"wall.ticker.{c}", lang), className=f"gw-w-tc gw-w-tc-{c}")
         for c in ("time", "no", "place", "category", "step", "left")])
     data = {"data-profile": "16x9", "data-tz": cfg["tz"], "data-lang": lang,
             "data-region": cfg["region"], "data-privacy": "1" if cfg["privacy"] else "0",
             "data-refresh": str(cfg["refresh_ms"]), "data-reload-hour": str(cfg["reload_hour"]),
-            "data-from": cfg.get("from_id") or ""}
+            "data-from": cfg.get("from_id") or "",
+            "data-words": json.dumps({k: t(k, lang) for k in SCRIPT_WORDS}, ensure_ascii=False)}
     return html.Div(id="wall-root", className="gw-wall", lang="en" if lang == "en" else "zh-CN",
                     **data, children=[
         html.Div(id="wall-canvas", className="gw-w-canvas", children=[
@@ -71,7 +77,7 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
                 html.Div(className="gw-w-freshbox", children=[
                     html.Div(id="wall-fresh", className="gw-w-fresh", children=content["fresh"]),
                     html.Div(className="gw-w-fresh", children=[
-                        html.Span(t(lang, "st.starting"), id="wall-feed",
+                        html.Span(t("wall.status.starting", lang), id="wall-feed",
                                   className="gw-fresh gw-fresh-starting",
                                   **{"data-status": "starting"}),
                         html.Span("", id="wall-stale", className="gw-w-stale")]),
@@ -79,14 +85,14 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
             ]),
             html.Section(className="gw-w-kpis gw-area-kpis", children=kpi_cards),
             *[_panel_of(p) for p in PANELS[:3]],
-            _panel("map", t(lang, "p.map", metric=t(lang, f"kpi.{metric.key}")), [
+            _panel("map", t("wall.panel.map", lang, metric=t(f"wall.kpi.{metric.key}", lang)), [
                 _graph("map", content["map"]),
                 html.Div(id="wall-legend", className="gw-w-legend", children=content["legend"])]),
             *[_panel_of(p) for p in PANELS[3:5]],
-            _panel("ticker", t(lang, "p.ticker"), [
+            _panel("ticker", t("wall.panel.ticker", lang), [
                 ticker_head, html.Div(id="wall-ticker", className="gw-w-tbody",
                                       children=content["ticker"],
-                                      **{"data-empty": t(lang, "t.empty")})]),
+                                      **{"data-empty": t("wall.ticker.empty", lang)})]),
             *[_panel_of(p) for p in PANELS[5:]],
         ]),
         dcc.Store(id="wall-config", data=cfg),
@@ -98,12 +104,10 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
     ])
 
 
-def waiting(english: bool = False) -> html.Div:
+def waiting(lang: str = "zh") -> html.Div:
     """Shown only while no data at all can be read; retries every 5 s by itself."""
-    text = ("Connecting to the database… the wall appears by itself when it answers."
-            if english else "正在连接数据库……恢复后大屏将自动显示，无需操作。")
     return html.Div(id="wall-waiting", className="gw-wall gw-w-waiting", children=[
-        html.Div(text, className="gw-w-waiting-text"),
+        html.Div(t("wall.connecting", lang), className="gw-w-waiting-text"),
         dcc.Interval(id="wall-retry", interval=5000)])
 
 
@@ -116,7 +120,7 @@ def crumb_links(crumbs: list[dict], cfg: dict) -> list:
             out.append(html.Span(" › ", className="gw-w-sep"))
         out.append(dcc.Link(c["name"], href=f"/wall?region={c['code']}{keep}",
                             className="gw-w-crumb"))
-    out.append(dcc.Link(t(cfg["lang"], "details"), href=f"/region/{cfg['region']}"
+    out.append(dcc.Link(t("wall.details", cfg["lang"]), href=f"/region/{cfg['region']}"
                         + ("?lang=en" if cfg["lang"] == "en" else ""),
                         className="gw-w-details", id="wall-details"))
     return out

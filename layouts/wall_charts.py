@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from dashboard.domain.colours import BAD_TO_GOOD, LOW_TO_HIGH, NO_DATA, colours
 from dashboard.domain.metrics import Metric
+from dashboard.domain.text import t
 
 INK = "#e6edf7"
 MUTED = "#9fb0c8"
@@ -34,13 +35,15 @@ def placeholder(text: str) -> go.Figure:
 
 
 PARTIAL_MIN_MINUTES = 10   # before this, one hour's rate from a few minutes is noise
+HOUR_TICKS = (0, 6, 12, 18, 23)
 
 
-def hourly_figure(h: dict, names: tuple[str, ...] = ("昨日受理", "昨日办结", "今日受理", "今日办结",
-                                                     "本小时按已过分钟折算")) -> go.Figure:
+def hourly_figure(h: dict, lang: str) -> go.Figure:
     """Yesterday and today per hour. The current hour is unfinished: drawn apart, as a
     dotted step to a hollow marker at its count scaled to a full hour (from
     PARTIAL_MIN_MINUTES on), so it never reads as a collapse of the last hour."""
+    names = [t(f"wall.hourly.{n}", lang) for n in ("y_in", "y_out", "t_in", "t_out")]
+    names.append(t("wall.hourly.partial", lang, m=min(h.get("now_minute") or 0, 60)))
     hours = list(range(24))
     now = h.get("now_hour", 23)
     minute = h.get("now_minute")       # None in a model cached before it was recorded
@@ -73,7 +76,8 @@ def hourly_figure(h: dict, names: tuple[str, ...] = ("昨日受理", "昨日办�
     layout = _base(
         showlegend=True, margin=dict(l=52, r=10, t=34, b=32),
         legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom", font=dict(size=18, color=MUTED)),
-        xaxis=dict(tickvals=[0, 6, 12, 18, 23], ticktext=["0时", "6时", "12时", "18时", "23时"],
+        xaxis=dict(tickvals=list(HOUR_TICKS), ticktext=[t("wall.hourly.tick", lang, h=h)
+                                                        for h in HOUR_TICKS],
                    tickfont=dict(size=18, color=MUTED), gridcolor=GRID, range=[-0.3, 23.3]),
         yaxis=dict(tickfont=dict(size=18, color=MUTED), gridcolor=GRID, rangemode="tozero"))
     if partial and len(names) > 4:
@@ -85,21 +89,23 @@ def hourly_figure(h: dict, names: tuple[str, ...] = ("昨日受理", "昨日办�
 
 
 def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,
-                        min_sample: int) -> go.Figure:
+                        min_sample: int, lang: str) -> go.Figure:
     """Today's and this month's 满意率 per child against the target line."""
     names = [r["name"] for r in rows]
     today = [r.get("satisfaction") for r in rows]
     mon = [month.get(r["code"], {}).get("satisfaction") for r in rows]
     thin = [month.get(r["code"], {}).get("rated", 0) < min_sample for r in rows]
     low = min([v for v in today + mon if v is not None] + [target]) - 1.5
-    mcolors = [NO_DATA if t else (GOOD if (v or 0) >= target else BAD) for v, t in zip(mon, thin)]
+    mcolors = [NO_DATA if few else (GOOD if (v or 0) >= target else BAD)
+               for v, few in zip(mon, thin)]
+    month_name, today_name = t("wall.sat.month", lang), t("wall.sat.today", lang)
     traces = [
-        go.Bar(x=names, y=mon, name="本月", marker_color=mcolors, opacity=0.95,
-               hovertemplate="%{x} 本月 %{y:.2f}%<extra></extra>"),
-        go.Scatter(x=names, y=today, name="今日", mode="markers",
+        go.Bar(x=names, y=mon, name=month_name, marker_color=mcolors, opacity=0.95,
+               hovertemplate=f"%{{x}} {month_name} %{{y:.2f}}%<extra></extra>"),
+        go.Scatter(x=names, y=today, name=today_name, mode="markers",
                    marker=dict(symbol="diamond", size=14, color=ACCENT,
                                line=dict(color="#0b1526", width=1.5)),
-                   hovertemplate="%{x} 今日 %{y:.2f}%<extra></extra>"),
+                   hovertemplate=f"%{{x}} {today_name} %{{y:.2f}}%<extra></extra>"),
     ]
     return go.Figure(traces, _base(
         showlegend=False, margin=dict(l=58, r=8, t=8, b=40), bargap=0.35,
@@ -133,7 +139,8 @@ def map_values(rows: list[dict], metric: Metric) -> list[float | None]:
     return [r.get(metric.key) for r in rows]
 
 
-def map_labels(rows: list[dict], metric: Metric, small: set[str] = frozenset()) -> list[str]:
+def map_labels(rows: list[dict], metric: Metric, lang: str,
+               small: set[str] = frozenset()) -> list[str]:
     """Name and value at each child; none on children too small to hold a label (the
     colour still tells, and the ranking names them)."""
     out = []
@@ -142,7 +149,8 @@ def map_labels(rows: list[dict], metric: Metric, small: set[str] = frozenset()) 
             out.append("")
             continue
         v = r.get(metric.key)
-        val = "无数据" if v is None else (f"{v:.1f}%" if metric.kind == "rate" else f"{v:,}")
+        val = t("common.no_data", lang) if v is None else (
+            f"{v:.1f}%" if metric.kind == "rate" else f"{v:,}")
         out.append(f"{r['name']}<br><b>{val}</b>")
     return out
 
@@ -170,7 +178,7 @@ def label_colours(fills: list[str]) -> list[str]:
 
 
 def map_figure(features: dict, points: list[dict], rows: list[dict], metric: Metric,
-               outline: dict | None) -> go.Figure:
+               outline: dict | None, lang: str) -> go.Figure:
     """Children as filled polygons (province, city) or as dots (below a county), a label at
     each child, and two empty traces the page fills with live case points."""
     fills, _ = colours(metric, map_values(rows, metric))
@@ -190,7 +198,7 @@ def map_figure(features: dict, points: list[dict], rows: list[dict], metric: Met
                                  fillcolor=colour_of[r["code"]], line=dict(color="#0b1526", width=1.5),
                                  hoverinfo="skip", name=r["code"]))
     dot_rows = [p for p in points if p["code"] not in polygons]
-    meta = {"fills": [i for i, t in enumerate(traces) if t.fill == "toself"]}
+    meta = {"fills": [i for i, tr in enumerate(traces) if tr.fill == "toself"]}
     if dot_rows:
         meta["dots"] = len(traces)
         traces.append(go.Scatter(
@@ -200,7 +208,7 @@ def map_figure(features: dict, points: list[dict], rows: list[dict], metric: Met
     meta["labels"] = len(traces)
     traces.append(go.Scatter(
         x=[p["lon"] for p in points], y=[p["lat"] for p in points], mode="text",
-        text=map_labels(rows, metric, small_children(polygons)), hoverinfo="skip",
+        text=map_labels(rows, metric, lang, small_children(polygons)), hoverinfo="skip",
         textfont=dict(size=18, color=label_colours(fills))))
     meta["live"] = len(traces)
     traces.append(go.Scatter(x=[], y=[], mode="markers", hoverinfo="skip",

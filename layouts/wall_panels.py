@@ -2,7 +2,7 @@
 shared view models (the live view, rebuilt every tick; the period view, every minute) and
 says when its data is from. The layout, the refresh callback's outputs and the panel
 clocks are all built from this list, so a new panel is one `Panel(...)` here, its title
-(`p.<key>` in dashboard/domain/wall_text.py) and its place in assets/wall.css.
+(`wall.panel.<key>` in dashboard/domain/text.py) and its place in assets/wall.css.
 
 The map (recoloured with a Patch), the KPI strip and the live ticker (fed by the SSE
 stream) are drawn by layouts/wall.py itself.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from dashboard.domain.wall_text import t
+from dashboard.domain.text import t
 from layouts import wall_charts as charts
 from layouts import wall_parts as parts
 
@@ -31,7 +31,7 @@ class PanelData:
 
 @dataclass(frozen=True)
 class Panel:
-    key: str                    # id wall-<key>, CSS area gw-area-<key>, title p.<key>
+    key: str                    # id wall-<key>, CSS area gw-area-<key>, title wall.panel.<key>
     view: str                   # "live" or "period": which view holds its section
     section: str                # the section it draws and takes its data time from
     draw: Callable[[PanelData], object]
@@ -48,20 +48,18 @@ class Panel:
 
 def _hourly(d: PanelData):
     if not d.live.get("hourly"):
-        return charts.placeholder(t(d.lang, "waiting"))
-    h = d.live["hourly"]
-    return charts.hourly_figure(h, (
-        *(t(d.lang, f"h.{n}") for n in ("y_in", "y_out", "t_in", "t_out")),
-        t(d.lang, "h.partial", m=h.get("now_minute", 0))))
+        return charts.placeholder(t("wall.waiting", d.lang))
+    return charts.hourly_figure(d.live["hourly"], d.lang)
 
 
 def _satisfaction(d: PanelData):
     if not d.rows:
-        return charts.placeholder(t(d.lang, "waiting"))
+        return charts.placeholder(t("wall.waiting", d.lang))
     ranking = d.period.get("ranking") or {}
     month_by_code = {r["code"]: r for r in ranking.get("rows", [])}
     return charts.satisfaction_figure([{**r, "name": parts.short_name(r["name"])} for r in d.rows],
-                                      month_by_code, d.target, ranking.get("min_sample", 30))
+                                      month_by_code, d.target, ranking.get("min_sample", 30),
+                                      d.lang)
 
 
 # In the page's order; the CSS grid areas place them on the canvas.

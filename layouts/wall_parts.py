@@ -8,9 +8,12 @@ from zoneinfo import ZoneInfo
 
 from dash import html
 
+from dashboard.domain.catalog import RESOLUTION_LEVEL_EN, in_language
 from dashboard.domain.colours import colours, legend_swatches
+from dashboard.domain.hierarchy import PLACE_SUFFIXES
 from dashboard.domain.metrics import WALL_MAP
-from dashboard.domain.wall_text import t, time_left
+from dashboard.domain.states import state_label
+from dashboard.domain.text import t, time_left
 from dashboard.views.wall.ticker import mask_case_no
 
 LEVEL_SHADES = ("#4575b4", "#74a9cf", "#a6cee3", "#d9e8f5", "#f6c453")  # 网格 → 市
@@ -29,13 +32,13 @@ def kpi_texts(k: dict | None, lang: str, target: float) -> tuple[dict, dict]:
               "closure": _fmt_rate(k["closure"]), "on_time": _fmt_rate(k["on_time"]),
               "satisfaction": _fmt_rate(k["satisfaction"])}
     # The target is drawn in the satisfaction panel; a card has room for one short line.
-    subs = {"satisfaction": t(lang, "rated", n=f"{k['rated']:,}")}
+    subs = {"satisfaction": t("wall.kpi.rated", lang, n=f"{k['rated']:,}")}
     return values, subs
 
 
 def mix_lists(mix: dict | None, lang: str, top: int = 8) -> list:
     if not mix:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
+        return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
     cols = []
     for key in ("source", "category"):
         counts = mix.get(key) or {}
@@ -46,21 +49,22 @@ def mix_lists(mix: dict | None, lang: str, top: int = 8) -> list:
             html.Span(f"{n:,}", className="gw-w-bar-value"),
             html.Div(className="gw-w-bar-track", children=html.Div(
                 className="gw-w-bar-fill", style={"width": f"{n * 100 / total:.1f}%"}))])
-            for name, n in items] or [html.Div(t(lang, "none"), className="gw-w-muted")]
+            for name, n in items] or [html.Div(t("wall.none", lang), className="gw-w-muted")]
         cols.append(html.Div(className="gw-w-mixcol", children=[
-            html.H3(t(lang, f"p.{key}")), *rows]))
+            html.H3(t(f"wall.mix.{key}", lang)), *rows]))
     return cols
 
 
 def dispatch_bars(section: dict | None, lang: str) -> list:
     """Open cases per workflow step as stacked bars by the level holding them."""
     if not section:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
+        return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
     states = section["states"]
     top = max([s["count"] for s in states] + [1])
     levels = list(next(iter(states))["levels"]) if states else []
     shades = dict(zip([lvl for lvl in levels if lvl], LEVEL_SHADES)) | {"": UNASSIGNED_SHADE}
-    names = {lvl: lvl or t(lang, "lvl.none") for lvl in levels}
+    names = {lvl: in_language(lvl, RESOLUTION_LEVEL_EN, lang) if lvl
+             else t("wall.dispatch.no_level", lang) for lvl in levels}
     key = html.Div(className="gw-w-key", children=[
         html.Span([html.I(style={"background": shades[lvl]}), names[lvl]]) for lvl in levels])
     rows = []
@@ -69,7 +73,7 @@ def dispatch_bars(section: dict | None, lang: str) -> list:
                        title=f"{names[lvl]} {n:,}")
                 for lvl, n in s["levels"].items() if n]
         rows.append(html.Div(className="gw-w-drow", **{"data-state": s["state"]}, children=[
-            html.Span(s["label"], className="gw-w-dlabel"),
+            html.Span(state_label(s["state"], lang), className="gw-w-dlabel"),
             html.Div(segs, className="gw-w-dbar"),
             html.Span(f"{s['count']:,}", className="gw-w-dcount")]))
     return [key, *rows]
@@ -78,7 +82,7 @@ def dispatch_bars(section: dict | None, lang: str) -> list:
 def funnel_bars(section: dict | None, lang: str) -> list:
     """Where this month's cases were settled, bottom of the hierarchy first."""
     if not section:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
+        return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
     levels = section["levels"]
     total = sum(x["count"] for x in levels) or 1
     top = max([x["count"] for x in levels] + [1])
@@ -102,49 +106,51 @@ def _change(change) -> html.Span:
 
 def ranking_table(ranking: dict | None, today_rows: list[dict], lang: str, target: float) -> list:
     if not ranking:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
+        return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
     rows = ranking["rows"]
     if not rows:
-        return [html.Div(t(lang, "none"), className="gw-w-muted")]
-    head = html.Tr([html.Th(t(lang, f"r.{c}")) for c in
+        return [html.Div(t("wall.none", lang), className="gw-w-muted")]
+    head = html.Tr([html.Th(t(f"wall.ranking.{c}", lang)) for c in
                     ("rank", "change", "name", "score", "lost", "on_time", "sat", "overdue")])
     body = []
     for r in rows:
         board = r.get("board")
-        badge = (html.Span(t(lang, "r.red"), className="gw-badge gw-badge-red") if board == "red"
-                 else html.Span(t(lang, "r.black"), className="gw-badge gw-badge-black")
-                 if board == "black" else html.Span(t(lang, "r.unranked"), className="gw-badge gw-badge-over")
+        badge = (html.Span(t("wall.ranking.red", lang), className="gw-badge gw-badge-red")
+                 if board == "red" else
+                 html.Span(t("wall.ranking.black", lang), className="gw-badge gw-badge-black")
+                 if board == "black" else
+                 html.Span(t("wall.ranking.unranked", lang), className="gw-badge gw-badge-over")
                  if r["rank"] is None else None)
         sat = r.get("satisfaction")
         sat_cls = "gw-thin" if r.get("thin_satisfaction") else (
             "gw-good" if sat is not None and sat >= target else "gw-bad")
         sat_text = (_fmt_rate(sat, 1) if not r.get("thin_satisfaction")
-                    else t(lang, "r.thin", n=ranking["min_sample"]))
+                    else t("wall.ranking.thin", lang, n=ranking["min_sample"]))
         # The sub-score that cost the most points: why this child is where it is.
         lost_name, lost = max(((n, s["max"] - s["points"]) for n, s in r["subs"].items()),
                               key=lambda kv: kv[1], default=(None, 0))
         body.append(html.Tr(className=f"gw-rank-row gw-board-{board or 'none'}",
                             **{"data-code": r["code"]}, children=[
             html.Td(str(r["rank"]) if r["rank"] is not None else "—", className="gw-w-rank",
-                    title=None if r["rank"] is not None else t(lang, "r.unranked")),
+                    title=None if r["rank"] is not None else t("wall.ranking.unranked", lang)),
             html.Td(_change(r.get("change"))),
             html.Td([short_name(r["name"]), badge] if badge else short_name(r["name"]),
                     className="gw-w-rname"),
             html.Td(f"{r['score']:.1f}", className="gw-w-score"),
-            html.Td(f"{t(lang, 'sub.' + lost_name)}−{lost:.1f}" if lost_name and lost >= 0.05
+            html.Td(f"{t('wall.lost.' + lost_name, lang)}−{lost:.1f}" if lost_name and lost >= 0.05
                     else "—", className="gw-w-lost"),
             html.Td(_fmt_rate(r.get("on_time"), 1)),
             html.Td(sat_text, className=sat_cls),
             html.Td(f"{r.get('overdue_open', 0):,}"),
         ]))
-    note = html.Div(t(lang, "r.note", n=min(5, sum(1 for r in rows if r["rank"]) // 2),
+    note = html.Div(t("wall.ranking.note", lang, n=min(5, sum(1 for r in rows if r["rank"]) // 2),
                       m=ranking["min_sample"]), className="gw-w-note")
     return [html.Table(className="gw-w-table", children=[html.Thead(head), html.Tbody(body)]), note]
 
 
 def short_name(name: str) -> str:
     """南京市 → 南京, 玄武区 → 玄武 (keeps 2 characters at least): wall labels are short."""
-    for suffix in ("市", "区", "县", "街道", "镇", "乡", "社区", "村"):
+    for suffix in PLACE_SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return name[: -len(suffix)]
     return name
@@ -152,7 +158,7 @@ def short_name(name: str) -> str:
 
 def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12) -> list:
     if not section:
-        return [html.Div(t(lang, "waiting"), className="gw-w-muted")]
+        return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
     seen, rows = set(), []
     for row in section.get("urgent", []) + section.get("oldest", []):
         if row["id"] in seen:
@@ -160,19 +166,18 @@ def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12
         seen.add(row["id"])
         rows.append(row)
     if not rows:
-        return [html.Div(t(lang, "none"), className="gw-w-muted")]
+        return [html.Div(t("wall.none", lang), className="gw-w-muted")]
     out = []
     for r in rows[:limit]:
         sup = r.get("supervision", 0)
-        tag = ("red", t(lang, "o.red")) if sup >= 3 else ("yellow", t(lang, "o.yellow")) if sup == 2 \
-            else ("over", t(lang, "o.overdue"))
+        badge = "red" if sup >= 3 else "yellow" if sup == 2 else "over"  # `wall.badge.<badge>`
         left, cls = time_left(r.get("seconds_left"), lang)
         case_no = r["case_no"]
         place = r["community"] if privacy else f"{r['community']} {r['grid']}"
         if privacy:
             case_no = mask_case_no(case_no)
         out.append(html.Div(className="gw-w-orow", children=[
-            html.Span(tag[1], className=f"gw-badge gw-badge-{tag[0]}"),
+            html.Span(t(f"wall.badge.{badge}", lang), className=f"gw-badge gw-badge-{badge}"),
             html.Span(case_no, className="gw-w-ocase"),
             html.Span(place, className="gw-w-oplace"),
             html.Span(r["category"], className="gw-w-ocat"),
@@ -183,7 +188,7 @@ def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12
 
 def ticker_rows(rows: list[dict]) -> list:
     """Initial ticker rows (newest first); assets/wall.js adds live ones the same way."""
-    return [html.Div(className=f"gw-w-trow gw-urg-{'high' if r['urgency'] == '紧急' else 'n'}",
+    return [html.Div(className=f"gw-w-trow gw-urg-{'high' if r.get('urgent') else 'n'}",
                      **{"data-id": r["id"]}, children=[
         html.Span(r["time"], className="gw-w-tc gw-w-tc-time"),
         html.Span(r["case_no"], className="gw-w-tc gw-w-tc-no"),
@@ -209,10 +214,10 @@ def freshness(sources: dict, lang: str, zone: ZoneInfo) -> list:
     for name in ("database", "redis", "stream"):
         s = sources.get(name) or {"status": "starting"}
         status = s.get("status") or "starting"
-        text = f"{t(lang, 'src.' + name)} {t(lang, 'st.' + status)}"
+        text = f"{t('wall.source.' + name, lang)} {t('wall.status.' + status, lang)}"
         if status == "down" and s.get("since"):
             since = datetime.fromisoformat(s["since"]).astimezone(zone).strftime("%H:%M:%S")
-            text += " · " + t(lang, "since", t=since)
+            text += " · " + t("wall.since", lang, t=since)
         out.append(html.Span(text, className=f"gw-fresh gw-fresh-{status}",
                              id=f"wall-fresh-{name}", **{"data-status": status}))
     return out

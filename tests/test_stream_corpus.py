@@ -238,6 +238,7 @@ def _status_page(app) -> str:
     body = {"output": ".." + "...".join(f"{i}.{p}" for i, p in outs) + "..",
             "outputs": [{"id": i, "property": p} for i, p in outs],
             "inputs": [{"id": "status-tick", "property": "n_intervals", "value": 1}],
+            "state": [{"id": "url", "property": "search", "value": ""}],
             "changedPropIds": ["status-tick.n_intervals"]}
     resp = app.server.test_client().post("/_dash-update-component", json=body)
     assert resp.status_code == 200

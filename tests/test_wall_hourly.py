@@ -20,7 +20,7 @@ def _trace(fig, name):
 
 
 def test_the_current_hour_is_not_drawn_as_a_finished_hour():
-    fig = hourly_figure(_hourly_model(10, 30))
+    fig = hourly_figure(_hourly_model(10, 30), "zh")
     solid = _trace(fig, "今日受理")
     assert solid.y[9] == 40 and solid.y[10] is None   # the solid line ends at the last full hour
     partial = [t for t in fig.data if t.line.dash == "dot" and t.marker.symbol == "circle-open"]
@@ -31,21 +31,21 @@ def test_the_current_hour_is_not_drawn_as_a_finished_hour():
 
 
 def test_the_first_minutes_of_an_hour_are_not_scaled():
-    fig = hourly_figure(_hourly_model(10, 4))
+    fig = hourly_figure(_hourly_model(10, 4), "zh")
     assert _trace(fig, "今日受理").y[10] is None
     assert not [t for t in fig.data if t.marker.symbol == "circle-open"]
     assert not fig.layout.annotations
 
 
 def test_midnight_has_no_previous_hour_to_join():
-    fig = hourly_figure(_hourly_model(0, 45))
+    fig = hourly_figure(_hourly_model(0, 45), "zh")
     intake = next(t for t in fig.data if t.marker.symbol == "circle-open"
                   and list(t.customdata) == [20])
     assert list(intake.x) == [0] and abs(intake.y[0] - 20 * 60 / 45) < 1e-9
 
 
 def test_a_model_without_the_minute_draws_the_hour_as_before():
-    fig = hourly_figure(_hourly_model(10, None))   # a model cached by an older build
+    fig = hourly_figure(_hourly_model(10, None), "zh")   # a model cached by an older build
     assert _trace(fig, "今日受理").y[9] == 40
     assert not [t for t in fig.data if t.marker.symbol == "circle-open"]
 

@@ -11,7 +11,7 @@ from flask_caching import Cache
 from dashboard.cache.shared_views import SharedViews
 from dashboard.domain.colours import colours
 from dashboard.domain.metrics import WALL_MAP as METRICS
-from dashboard.domain.wall_text import duration, time_left
+from dashboard.domain.text import duration, time_left
 from dashboard.views.wall.ticker import mask_case_no
 from data_sources.case_store import SqlCaseStore
 

@@ -201,7 +201,7 @@ def test_map_labels_and_ranking_rates_round_once_from_the_ratio():
     assert leaf[NANJING_GRID].closed_on_time == leaf[NANJING_GRID].satisfied == 73
     store, region = FakeCaseStore(tree, leaf), tree.get("320000")
     rows = build_live(store, tree, region, TZ, NOW, None)["sections"]["children"]["rows"]
-    labels = map_labels(rows, WALL_MAP["on_time"])
+    labels = map_labels(rows, WALL_MAP["on_time"], "zh")
     assert "南京市<br><b>98.6%</b>" in labels, labels
     period = build_period(store, tree, region, TZ, NOW, None, Settings().weights)
     table = words(ranking_table(period["sections"]["ranking"], rows, "zh", 97.68))

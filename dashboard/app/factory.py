@@ -25,6 +25,7 @@ from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.cache.shared_views import SharedViews
 from dashboard.cache.warmer import Warmer
+from dashboard.domain.text import t
 from dashboard.views.health import collect_health, is_operator, public_health
 from dashboard.views.wall.service import WallService
 from data_sources.case_store import SqlCaseStore
@@ -37,7 +38,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets"
 def create_app(settings: Settings | None = None) -> Dash:
     settings = settings or Settings.from_env()
     rt = Runtime(settings)
-    app = Dash(__name__, assets_folder=str(ASSETS), title="gridwatch 指挥中心",
+    app = Dash(__name__, assets_folder=str(ASSETS), title=t("common.app_title", settings.lang),
                update_title=None, serve_locally=True, suppress_callback_exceptions=True)
     server = app.server
     # Sessions are not used yet; a random key per process keeps any cookie unforgeable.

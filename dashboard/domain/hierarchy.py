@@ -22,9 +22,9 @@ class Level(IntEnum):
         """Name of the case-table column holding this level's code."""
         return f"{self.name.lower()}_code"
 
-    @property
-    def label_zh(self) -> str:
-        return LEVEL_ZH[self]
+    def label(self, lang: str) -> str:
+        """What the screen calls this level in `lang`."""
+        return (LEVEL_EN if lang == "en" else LEVEL_ZH)[self]
 
     @property
     def code_length(self) -> int:
@@ -39,6 +39,9 @@ LEVEL_ZH = {
     Level.COMMUNITY: "村(社区)",
     Level.GRID: "网格",
 }
+LEVEL_EN = {level: level.name.lower() for level in Level}
+# The suffixes that name a place's kind (南京市, 玄武区, 狮山街道), which short labels drop.
+PLACE_SUFFIXES = ("市", "区", "县", "街道", "镇", "乡", "社区", "村")
 CODE_LENGTH = {
     Level.PROVINCE: 6, Level.CITY: 6, Level.COUNTY: 6,
     Level.TOWNSHIP: 9, Level.COMMUNITY: 12, Level.GRID: 15,

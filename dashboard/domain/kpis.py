@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-NO_DATA_ZH = "无数据"
-NO_DATA_EN = "no data"
+from dashboard.domain.text import t
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,7 @@ class Rate:
 def percent_text(percent: float | None, lang: str = "zh", digits: int = 2) -> str:
     """An unrounded percent as text, rounded once to `digits`; no data says so."""
     if percent is None:
-        return NO_DATA_ZH if lang == "zh" else NO_DATA_EN
+        return t("common.no_data", lang)
     return f"{percent:.{digits}f}%"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from dashboard.domain.kpis import Kpis, Rate
+from dashboard.domain.text import t
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,9 @@ def display(k: Kpis, key: str, lang: str = "zh") -> str:
     if isinstance(v, Rate):
         return v.display(lang)
     if v is None:
-        return "无数据" if lang != "en" else "no data"
+        return t("common.no_data", lang)
     if BY_KEY[key].kind == "hours":
-        return f"{v:.1f} 小时" if lang != "en" else f"{v:.1f} h"
+        return t("common.hours", lang, v=f"{v:.1f}")
     return f"{int(v):,}"
 
 

@@ -121,3 +121,27 @@ EVENT_ZH = {
     Event.REWORK: "返工", Event.CLOSED: "结案", Event.RATED: "回访评价",
     Event.REOPENED: "重办", Event.SUPERVISED: "督办",
 }
+STATE_EN = {
+    State.REPORTED: "awaiting intake", State.REJECTED: "rejected",
+    State.REGISTERED: "awaiting dispatch", State.DISPATCHED: "awaiting sign-off",
+    State.IN_PROGRESS: "in progress", State.SUSPENDED: "suspended",
+    State.VERIFYING: "awaiting check", State.CLOSED: "closed", State.RATED: "rated",
+}
+EVENT_EN = {
+    Event.REPORTED: "reported", Event.REJECTED: "rejected", Event.SELF_RESOLVED: "resolved by grid",
+    Event.REGISTERED: "registered", Event.DISPATCHED: "dispatched", Event.RETURNED: "returned",
+    Event.ACCEPTED: "signed for", Event.EXTENDED: "extended", Event.ESCALATED: "escalated",
+    Event.SUSPENDED: "suspended", Event.RESUMED: "resumed", Event.HANDLED: "handled",
+    Event.REWORK: "rework", Event.CLOSED: "closed", Event.RATED: "rated",
+    Event.REOPENED: "reopened", Event.SUPERVISED: "supervised",
+}
+
+
+def state_label(state: State | str, lang: str) -> str:
+    """What the screen calls a state in `lang`; the code itself for one it does not know."""
+    return (STATE_EN if lang == "en" else STATE_ZH).get(state, getattr(state, "value", state))
+
+
+def event_label(event: Event | str, lang: str) -> str:
+    """What the screen calls an event in `lang`; the code itself for one it does not know."""
+    return (EVENT_EN if lang == "en" else EVENT_ZH).get(event, getattr(event, "value", event))

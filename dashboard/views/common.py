@@ -12,6 +12,7 @@ from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from dashboard.domain.stores import CaseStore
+from dashboard.domain.text import t
 from dashboard.views.url_state import BadInput
 
 
@@ -20,22 +21,21 @@ def resolve_scope(tree, root_code: str, code: str) -> RegionScope:
     root_scope = RegionScope.of(root)
     if not is_valid_code(code):
         shown = str(code)[:40]
-        raise BadInput("bad-region", f"区划代码格式不正确：{shown}（应为 6、9、12 或 15 位数字）",
-                       f"Malformed region code: {shown} (expected 6, 9, 12 or 15 digits)")
+        raise BadInput("bad-region", shown=shown)
     try:
         return narrow(root_scope, code, tree)
     except OutOfScope:
-        raise BadInput("unknown-region", f"未找到区划 {code}，或它不在本系统（{root.name}）的范围内",
-                       f"Region {code} was not found or lies outside this system's scope "
-                       f"({root.code})") from None
+        raise BadInput("unknown-region", code=code, root_name=root.name,
+                       root_code=root.code) from None
 
 
 def as_of(memo, now: datetime, tz: str) -> dict:
     """When the page's figures were computed: the oldest shared aggregate it shows, or
     `now` when all were computed for this page."""
     at = getattr(memo, "as_of", None)
-    t = datetime.fromtimestamp(at, ZoneInfo(tz)) if at is not None else now.astimezone(ZoneInfo(tz))
-    return {"text": t.strftime("%H:%M:%S"), "iso": t.isoformat()}
+    zone = ZoneInfo(tz)
+    when = datetime.fromtimestamp(at, zone) if at is not None else now.astimezone(zone)
+    return {"text": when.strftime("%H:%M:%S"), "iso": when.isoformat()}
 
 
 def breadcrumb(tree, code: str) -> list[dict]:
@@ -79,4 +79,4 @@ def trend_series(cases: CaseStore, scope: RegionScope, window: Window, now: date
     buckets = min(len(x), -(-elapsed_hours // step)) if now < window.end else len(x)
     sums = lambda s: [sum(s[i * step:(i + 1) * step]) for i in range(buckets)]  # noqa: E731
     return {"x": x[:buckets], "intake": sums(reported), "closed": sums(closed),
-            "unit": ("小时" if step == 1 else "日") if lang != "en" else ("hour" if step == 1 else "day")}
+            "unit": t("page.unit.hour" if step == 1 else "page.unit.day", lang)}

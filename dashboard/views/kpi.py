@@ -14,6 +14,7 @@ from dashboard.domain import metrics
 from dashboard.domain.kpis import KpiCounts, compute_kpis
 from dashboard.domain.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_children
 from dashboard.domain.stores import CaseStore
+from dashboard.domain.text import t
 from dashboard.views import url_state
 from dashboard.views.common import as_of, breadcrumb, counts_by_child, resolve_scope, trend_series
 
@@ -53,25 +54,23 @@ RANKING_COLUMNS = ("rank", "change", "name", "code", "score", *POINTS.values(), 
 
 
 def ranking_headers(lang: str) -> dict[str, str]:
-    zh = {"rank": "排名", "change": "名次变化", "name": "地区", "code": "代码", "score": "综合得分",
-          "card_penalty": "督办扣分", "board": "红黑榜", "thin": "样本不足",
-          "on_time": "按期办结率", "satisfaction": "满意率", "rated": "评价数",
-          "closure": "办结率", "intake": "受理量", "intake_per_10k": "每万人受理"}
-    en = {"rank": "Rank", "change": "Change", "name": "Region", "code": "Code", "score": "Score",
-          "card_penalty": "Card penalty", "board": "Board", "thin": "Thin sample",
-          "on_time": "On-time", "satisfaction": "Satisfaction", "rated": "Rated",
-          "closure": "Closure", "intake": "Intake", "intake_per_10k": "Intake per 10k"}
-    base = en if lang == "en" else zh
-    for name, (z, e) in SUB_SCORES.items():
-        base[POINTS[name]] = (e if lang == "en" else z) + (" pts" if lang == "en" else "得分")
-    return base
+    """Each ranking column's heading (`kpi.head.<column>`; a sub-score's, `kpi.head.points`)."""
+    points = {col: t("kpi.head.points", lang, name=sub_score_name(name, lang))
+              for name, col in POINTS.items()}
+    return {col: points.get(col) or t(f"kpi.head.{col}", lang) for col in RANKING_COLUMNS}
+
+
+def sub_score_name(name: str, lang: str) -> str:
+    """A sub-score's name (ranking.SUB_SCORES) in `lang`."""
+    zh, en = SUB_SCORES[name]
+    return en if lang == "en" else zh
 
 
 def change_text(r: Ranked, lang: str, compared: bool = True) -> str:
     if r.rank is None or not compared:
         return "—"
     if r.previous_rank is None:
-        return "new" if lang == "en" else "新"
+        return t("kpi.change.new", lang)
     d = r.rank_change
     return "→0" if d == 0 else (f"↑{d}" if d > 0 else f"↓{-d}")
 
@@ -79,8 +78,8 @@ def change_text(r: Ranked, lang: str, compared: bool = True) -> str:
 def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[str, int],
                  lang: str, compared: bool = True) -> list[dict]:
     """`compared`: False when there was no previous period to rank (no "new" everywhere)."""
-    unranked = "unranked" if lang == "en" else "未排名"
-    board = {"red": "红榜" if lang != "en" else "red", "black": "黑榜" if lang != "en" else "black"}
+    unranked = t("kpi.unranked", lang)
+    board = {b: t(f"kpi.board.{b}", lang) for b in ("red", "black")}
     rows = []
     for r in ranked:
         k = r.kpis
@@ -88,8 +87,8 @@ def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[
         row = {"rank": r.rank if r.rank is not None else unranked, "change": change_text(r, lang, compared),
                "name": names.get(r.code, r.code), "code": r.code, "score": r.score.total,
                "card_penalty": r.score.card_penalty, "board": board.get(r.board, ""),
-               "thin": "、".join(SUB_SCORES[s.name][1 if lang == "en" else 0]
-                                for s in r.score.subs if s.thin),
+               "thin": t("kpi.thin_sep", lang).join(sub_score_name(s.name, lang)
+                                                     for s in r.score.subs if s.thin),
                "on_time": k.on_time.display(lang), "satisfaction": k.satisfaction.display(lang),
                "rated": k.rated, "closure": k.closure.display(lang), "intake": k.intake,
                "intake_per_10k": round(k.intake * 10_000 / pop, 2) if pop else None}

@@ -9,18 +9,24 @@ from zoneinfo import ZoneInfo
 from dashboard.cache.page_memo import direct
 from dashboard.domain import metrics
 from dashboard.domain.case_query import MAX_OFFSET, PAGE_SIZE, CaseQuery
+from dashboard.domain.catalog import SUPERVISION_EN, SUPERVISION_LEVELS, in_language
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import compute_kpis
-from dashboard.domain.states import STATE_ZH
+from dashboard.domain.states import state_label
 from dashboard.domain.stores import CaseStore
+from dashboard.domain.text import t
 from dashboard.views import url_state
 from dashboard.views.common import as_of, breadcrumb, counts_by_child, resolve_scope, trend_series
 
 TABLE_METRICS = ("intake", "closed", "open", "overdue_open", "closure", "on_time",
                  "satisfaction", "timely_sign")
-BREAKDOWNS = {"category": ("事件类别", "Category"), "source": ("来源", "Source"),
-              "resolution_level": ("办结层级", "Resolved at")}
-SUPERVISION = {0: "", 1: "催办", 2: "黄牌", 3: "红牌"}
+# The intake breakdowns, each titled `region.breakdown.<dim>`.
+BREAKDOWNS = ("category", "source", "resolution_level")
+
+
+def supervision(level: int | None) -> str:
+    """The highest card raised on a case ("" for none), as the case list shows it."""
+    return SUPERVISION_LEVELS[level - 1] if level and 0 < level <= len(SUPERVISION_LEVELS) else ""
 
 
 def child_rows(children: dict, names: dict[str, str], lang: str) -> list[dict]:
@@ -46,10 +52,11 @@ def case_rows(rows: list[dict], tree, tz: str, lang: str) -> list[dict]:
             "grid": grid.name if grid else r["grid_code"],
             "category": f"{r['category']} / {r['subcategory']}", "source": r["source"],
             "urgency": r["urgency"],
-            "state": r["state"] if lang == "en" else STATE_ZH.get(r["state"], r["state"]),
+            # English shows the code for now (the translation issue will label it).
+            "state": r["state"] if lang == "en" else state_label(r["state"], lang),
             "reported_at": fmt(r["reported_at"]), "closed_at": fmt(r["closed_at"]),
             "deadline": fmt(r["deadline"]),
-            "supervision": SUPERVISION.get(r["supervision_level"], ""),
+            "supervision": in_language(supervision(r["supervision_level"]), SUPERVISION_EN, lang),
             "rating": r["rating"] or ""})
     return out
 
@@ -59,13 +66,9 @@ def map_features(tree, code: str) -> list[dict]:
     return tree.boundary_features(code)["features"]
 
 
-# The case list's columns: (key, 中文, English); the table and the CSV export show these.
-CASE_COLUMNS = (("case_no", "编号", "Case no."), ("reported_at", "上报时间", "Reported"),
-                ("grid", "网格", "Grid"), ("category", "类别", "Category"),
-                ("source", "来源", "Source"), ("urgency", "紧急", "Urgency"),
-                ("state", "当前环节", "State"), ("deadline", "办理时限", "Deadline"),
-                ("closed_at", "结案时间", "Closed"), ("supervision", "督办", "Supervision"),
-                ("rating", "评价", "Rating"))
+# The case list's columns, headed `region.col.<key>`; the table and the CSV export show these.
+CASE_COLUMNS = ("case_no", "reported_at", "grid", "category", "source", "urgency", "state",
+                "deadline", "closed_at", "supervision", "rating")
 
 
 def case_query(state: url_state.PageState, page: int | None = None) -> CaseQuery:
@@ -90,7 +93,7 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
     lang = state.lang
     return {
         "region": {"code": region.code, "name": region.name, "level": int(region.level),
-                   "level_label": Level(region.level).label_zh},
+                   "level_label": Level(region.level).label(lang)},
         "breadcrumb": breadcrumb(tree, scope.code),
         "period_label": url_state.label(state, w, tz),
         "metric": {"key": metric.key, "label": metric.label(lang), "kind": metric.kind,
@@ -101,8 +104,8 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
         "children": child_rows(children, {r.code: r.name for r in kids}, lang),
         "features": map_features(tree, scope.code) if scope.level <= Level.CITY else [],
         "trend": trend_series(cases, scope, w, now, tz, lang, memo),
-        "breakdowns": {dim: {"title": names[1 if lang == "en" else 0], "counts": counts[dim]}
-                       for dim, names in BREAKDOWNS.items()},
+        "breakdowns": {dim: {"title": t(f"region.breakdown.{dim}", lang), "counts": counts[dim]}
+                       for dim in BREAKDOWNS},
         "cases": {"rows": case_rows(page.rows, tree, tz, lang), "total": page.total,
                   "capped": page.capped, "page": page.page, "pages": page.pages,
                   "page_size": PAGE_SIZE, "max_offset": MAX_OFFSET},
@@ -120,5 +123,5 @@ def export_rows(cases: CaseStore, tree, settings, code: str, state: url_state.Pa
     table = case_rows(raw, tree, settings.timezone, state.lang)
     for shown, row in zip(table, raw):
         shown["id"] = row["id"]
-    cols = [("id", "ID")] + [(k, e if state.lang == "en" else z) for k, z, e in CASE_COLUMNS]
+    cols = [(k, state.t(f"region.col.{k}")) for k in ("id", *CASE_COLUMNS)]
     return cols, table

@@ -1,4 +1,5 @@
-"""View model of the live status page: plain data, computed once per tick and region."""
+"""View model of the live status page: plain data, computed once per tick and region and
+shared by every viewer, so it holds no words (layouts/status.py names them)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -7,7 +8,6 @@ from zoneinfo import ZoneInfo
 from dashboard.domain.kpis import compute_kpis
 from dashboard.domain.periods import today
 from dashboard.domain.scope import RegionScope
-from dashboard.domain.states import EVENT_ZH, STATE_ZH
 from dashboard.domain.stores import CaseStore, EventFeed, SourceHealth
 from dashboard.views.health import collect_health
 
@@ -32,13 +32,12 @@ def build_status(database: SourceHealth, events: EventFeed, cases: CaseStore, tr
         scope = RegionScope.of(region)
         k = compute_kpis(cases.kpi_counts(scope,
                                      today(now, tz), now))
-        model["kpis"] = [
-            ("今日受理", f"{k.intake:,}"), ("今日办结", f"{k.closed:,}"),
-            ("在办", f"{k.open:,}"), ("超期在办", f"{k.overdue_open:,}"),
-            ("督办 黄/红", f"{k.yellow_cards}/{k.red_cards}"),
-            ("办结率", k.closure.display()), ("按期办结率", k.on_time.display()),
-            ("满意率", f"{k.satisfaction.display()}（{k.rated}件评价）"),
-        ]
+        model["kpis"] = {  # rates in percent, None for no data
+            "intake": k.intake, "closed": k.closed, "open": k.open,
+            "overdue_open": k.overdue_open, "yellow_cards": k.yellow_cards,
+            "red_cards": k.red_cards, "closure": k.closure.percent,
+            "on_time": k.on_time.percent, "satisfaction": k.satisfaction.percent,
+            "rated": k.rated}
     if health["redis"]["status"] == "up":
         try:
             # The stream carries the whole upstream system: only this region's events.
@@ -48,7 +47,6 @@ def build_status(database: SourceHealth, events: EventFeed, cases: CaseStore, tr
             events = []
         model["events"] = [{
             "id": e.entry_id, "time": e.ts.astimezone(zone).strftime("%H:%M:%S"),
-            "case": e.case_id, "grid": e.grid, "event": EVENT_ZH.get(e.type, e.type.value),
-            "state": STATE_ZH.get(e.state, e.state.value),
+            "case": e.case_id, "grid": e.grid, "event": e.type.value, "state": e.state.value,
         } for e in reversed(events)]  # newest on top
     return model

@@ -1,7 +1,8 @@
 """The query string is the page's state: period, metric, case-list filters, sort, page and
 language. Parsing is strict and explained: a malformed date or a range that ends before it
-starts becomes a BadInput with a message in Chinese and English, never an exception a
-user sees as a 500. `encode` writes the same state back, so links round-trip.
+starts becomes a BadInput whose message (`error.<code>` in dashboard/domain/text.py) a
+user reads in their language, never an exception a user sees as a 500. `encode` writes
+the same state back, so links round-trip.
 """
 from __future__ import annotations
 
@@ -15,28 +16,25 @@ from dashboard.domain import periods
 from dashboard.domain.case_query import BASES, FILTERS, SORTS
 from dashboard.domain.language import language
 from dashboard.domain.periods import Window
+from dashboard.domain.text import t
 
-PERIODS = {  # key -> (中文, English)
-    "today": ("今日", "Today"),
-    "this_week": ("本周", "This week"),
-    "this_month": ("本月", "This month"),
-    "last_month": ("上月", "Last month"),
-    "custom": ("自定义", "Custom range"),
-}
+# The periods a page offers, in the picker's order; each is named `page.period.<key>`.
+PERIODS = ("today", "this_week", "this_month", "last_month", "custom")
 DEFAULT_PERIOD = "this_month"
 MAX_CUSTOM_DAYS = 366  # a year of hourly buckets is the most one trend chart draws
 MAX_PAGE = 100_000
 
 
 class BadInput(ValueError):
-    """A request the page cannot honour; carries the message in both languages."""
+    """A request the page cannot honour: its code names the message (`error.<code>` in
+    the text catalogue), `fmt` fills it in."""
 
-    def __init__(self, code: str, zh: str, en: str):
-        super().__init__(en)
-        self.code, self.zh, self.en = code, zh, en
+    def __init__(self, code: str, /, **fmt):
+        self.code, self.fmt = code, fmt
+        super().__init__(self.message("en"))
 
     def message(self, lang: str) -> str:
-        return self.en if lang == "en" else self.zh
+        return t(f"error.{self.code}", lang, **self.fmt)
 
 
 @dataclass(frozen=True)
@@ -52,8 +50,9 @@ class PageState:
     sort: str = "-reported_at"
     page: int = 1
 
-    def t(self, zh: str, en: str) -> str:
-        return en if self.lang == "en" else zh
+    def t(self, key: str, **fmt) -> str:
+        """The page's word for `key` (dashboard/domain/text.py) in its language."""
+        return t(key, self.lang, **fmt)
 
     def with_(self, **changes) -> "PageState":
         return replace(self, **changes)
@@ -73,12 +72,10 @@ def _date(text: str, name: str) -> date:
             raise ValueError(text)
         value = date.fromisoformat(text)
     except ValueError:
-        raise BadInput("bad-date", f"日期格式不正确：{name}={shown}（应为 YYYY-MM-DD，如 2026-11-01）",
-                       f"Malformed date: {name}={shown} (expected YYYY-MM-DD, e.g. 2026-11-01)") from None
+        raise BadInput("bad-date", name=name, shown=shown) from None
     if not FIRST_DATE <= value <= LAST_DATE:
-        raise BadInput("date-out-of-range",
-                       f"日期超出可查询范围：{name}={shown}（{FIRST_DATE} 至 {LAST_DATE}）",
-                       f"Date out of range: {name}={shown} ({FIRST_DATE} to {LAST_DATE})")
+        raise BadInput("date-out-of-range", name=name, shown=shown, first=FIRST_DATE,
+                       last=LAST_DATE)
     return value
 
 
@@ -94,19 +91,16 @@ def parse(query: dict[str, str], metrics: tuple[str, ...] = (),
     period = query.get("period") or (
         "custom" if query.get("from") or query.get("to") else DEFAULT_PERIOD)
     if period not in PERIODS:
-        raise BadInput("bad-period", f"未知的统计周期：{period[:40]}", f"Unknown period: {period[:40]}")
+        raise BadInput("bad-period", period=period[:40])
     start = end = None
     if period == "custom":
         if not query.get("from") or not query.get("to"):
-            raise BadInput("bad-range", "自定义时段需要开始和结束日期（from 与 to）",
-                           "A custom range needs both a start and an end date (from and to)")
+            raise BadInput("bad-range")
         start, end = _date(query["from"], "from"), _date(query["to"], "to")
         if end < start:
-            raise BadInput("range-reversed", f"结束日期 {end} 早于开始日期 {start}",
-                           f"The end date {end} is before the start date {start}")
+            raise BadInput("range-reversed", start=start, end=end)
         if (end - start).days + 1 > MAX_CUSTOM_DAYS:
-            raise BadInput("range-too-long", f"自定义时段最长 {MAX_CUSTOM_DAYS} 天",
-                           f"A custom range spans at most {MAX_CUSTOM_DAYS} days")
+            raise BadInput("range-too-long", days=MAX_CUSTOM_DAYS)
     raw_page = query.get("page", "1")
     # ASCII digits, bounded: the case list stops far below this, and no OFFSET overflows.
     page = min(int(raw_page), MAX_PAGE) if re.fullmatch(r"[0-9]{1,9}", raw_page, re.ASCII) else 1
@@ -191,5 +185,5 @@ def span(w: Window, tz: str) -> str:
 
 
 def label(state: PageState, w: Window, tz: str) -> str:
-    name = PERIODS[state.period][1 if state.lang == "en" else 0]
-    return f"{name} ({span(w, tz)})" if state.lang == "en" else f"{name}（{span(w, tz)}）"
+    return state.t("page.period_label", name=state.t(f"page.period.{state.period}"),
+                   span=span(w, tz))

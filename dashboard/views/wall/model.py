@@ -22,7 +22,7 @@ from dashboard.domain.kpis import KpiCounts, compute_kpis
 from dashboard.domain.periods import Window, last_month, this_month, today, yesterday
 from dashboard.domain.ranking import ScoreWeights, rank_children
 from dashboard.domain.scope import RegionScope
-from dashboard.domain.states import STATE_ZH, State
+from dashboard.domain.states import State
 from dashboard.domain.stores import CaseStore, EventFeed
 from dashboard.views.wall.shapes import LiveModel, PeriodModel
 
@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 # Where open cases wait, in workflow order (what the 派单 desk reads left to right).
 DISPATCH_STATES = (State.REPORTED, State.REGISTERED, State.DISPATCHED, State.IN_PROGRESS,
                    State.VERIFYING, State.SUSPENDED)
-DISPATCH_ZH = {State.REPORTED: "待受理", State.REGISTERED: "待派单", State.DISPATCHED: "待签收",
-               State.IN_PROGRESS: "处置中", State.VERIFYING: "待核查", State.SUSPENDED: "挂起"}
 HANDLER_LEVELS = RESOLUTION_LEVELS  # 网格 → 市
 UNASSIGNED = ""                     # the level key of open cases no level holds yet
 OVERDUE_ROWS = 12
@@ -124,7 +122,7 @@ def _case_row(row: dict, tree, zone: ZoneInfo, now: datetime) -> dict:
     return {"id": row["id"], "case_no": row["case_no"], "grid": grid.name if grid else row["grid_code"],
             "grid_code": row["grid_code"], "community": _parent_name(tree, row["grid_code"]),
             "category": row["category"], "urgency": row["urgency"],
-            "state": DISPATCH_ZH.get(State(row["state"]), STATE_ZH.get(State(row["state"]), row["state"])),
+            "state": row["state"],
             "supervision": int(row.get("supervision_level") or 0),
             "deadline": deadline.astimezone(zone).strftime("%m-%d %H:%M") if deadline else "",
             "seconds_left": left}
@@ -160,7 +158,7 @@ def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
             for c in kids]}
         placed = cases.open_by_state_and_level(scope)
         s["dispatch"] = {"as_of": at, "closed_today": total.closed, "states": [
-            {"state": st.value, "label": DISPATCH_ZH[st],
+            {"state": st.value,
              # "" = no level yet (待受理 / 待派单 cases): drawn as its own segment.
              "levels": {**{lvl: placed.get((st.value, lvl), 0) for lvl in HANDLER_LEVELS},
                         UNASSIGNED: placed.get((st.value, None), 0)},

@@ -20,7 +20,7 @@ from dashboard.domain.language import language
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
-from dashboard.domain.wall_text import time_left
+from dashboard.domain.text import time_left
 from dashboard.views.wall.model import (
     build_live,
     build_period,
@@ -229,7 +229,7 @@ class WallService:
         rows = []
         for e in events:
             try:
-                row = ticker_row(e, info.get(e.case_id), tree, zone, now, privacy)
+                row = ticker_row(e, info.get(e.case_id), tree, zone, now, privacy, lang)
                 row["left"], row["left_class"] = time_left(row["seconds_left"], lang,
                                                            row["settled"])
             except Exception as exc:  # noqa: BLE001 - one odd event never stops the others

@@ -50,8 +50,7 @@ class ChildrenSection(TypedDict):
 
 class DispatchState(TypedDict):
     state: str
-    label: str
-    levels: dict[str, int]   # handler level -> open cases waiting there
+    levels: dict[str, int]   # handler level ("" = none yet) -> open cases waiting there
     count: int
 
 

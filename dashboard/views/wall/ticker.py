@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dashboard.domain.states import EVENT_ZH, STATE_ZH, Event
+from dashboard.domain.catalog import SUPERVISION_EN, URGENT, in_language
+from dashboard.domain.states import Event, event_label, state_label
+from dashboard.domain.text import t
 
 
 def mask_case_no(case_no: str) -> str:
@@ -19,7 +21,7 @@ def mask_case_no(case_no: str) -> str:
 
 
 def ticker_row(event, info: dict | None, tree, zone: ZoneInfo, now: datetime,
-               privacy: bool = False) -> dict:
+               privacy: bool = False, lang: str = "zh") -> dict:
     info = info or {}
     f = event.fields
     grid = tree.get(event.grid)
@@ -33,15 +35,17 @@ def ticker_row(event, info: dict | None, tree, zone: ZoneInfo, now: datetime,
     if privacy:
         case_no = mask_case_no(case_no)
         place = parent.name if parent is not None else "****"
-    step = EVENT_ZH.get(event.type, event.type.value)
+    urgency = info.get("urgency") or f.get("urgency") or ""
+    step = event_label(event.type, lang)
     if event.type == Event.SUPERVISED and f.get("supervision"):
-        step = f"督办·{f['supervision']}"
+        step = t("wall.ticker.supervised", lang,
+                 level=in_language(f["supervision"], SUPERVISION_EN, lang))
     return {
         "id": event.entry_id, "case_id": event.case_id, "case_no": case_no,
         "time": event.ts.astimezone(zone).strftime("%H:%M:%S"), "ts": event.ts.timestamp(),
         "place": place, "category": info.get("category") or f.get("category") or "",
-        "urgency": info.get("urgency") or f.get("urgency") or "",
-        "step": step, "state": STATE_ZH.get(event.state, event.state.value),
+        "urgency": urgency, "urgent": urgency == URGENT,
+        "step": step, "state": state_label(event.state, lang),
         "type": event.type.value, "seconds_left": left, "settled": settled,
         "lon": grid.lon if grid is not None else None,
         "lat": grid.lat if grid is not None else None,

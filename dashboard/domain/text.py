@@ -1,0 +1,414 @@
+"""Every word gridwatch shows on screen, in Simplified Chinese (the default) and English
+(`?lang=en`): one catalogue for the wall, the pages, the status page and the error pages.
+
+An entry is a stable English key and its (中文, English) pair, side by side. The key's
+prefix names where the word appears: `wall.`, `kpi.`, `region.`, `case.`, `status.`,
+`page.` (what every leaders' / staff page shares), `error.` (error pages and bad-input
+messages, `error.<code>` for a BadInput's code) and `common.` (words several screens
+share). A `{name}` in an entry is filled by `t(key, lang, name=...)`.
+
+Vocabularies that are data keep their pairs where they are defined: workflow states and
+events (states.py), levels (hierarchy.py), categories, sources, urgencies, resolution
+levels, ratings, supervision and time status (catalog.py), metric names (metrics.py) and
+sub-scores (ranking.py). Place names are never translated.
+
+Pure: no framework imports. The module refuses to load with a word missing a language.
+"""
+from __future__ import annotations
+
+LANGS = ("zh", "en")
+
+
+def _group(prefix: str, entries: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    return {f"{prefix}.{key}": pair for key, pair in entries.items()}
+
+
+ENTRIES: dict[str, tuple[str, str]] = {
+    # -- the wall (layouts/wall*.py, callbacks/wall.py) --------------------------------
+    **_group("wall", {
+        "title": ("网格化社会治理指挥中心", "Grid Governance Command Center"),
+        "kpi.intake": ("今日受理", "Intake today"),
+        "kpi.closed": ("今日办结", "Closed today"),
+        "kpi.open": ("在办", "Open"),
+        "kpi.overdue_open": ("超期在办", "Overdue open"),
+        "kpi.cards": ("督办 黄牌/红牌", "Yellow / red cards"),
+        "kpi.closure": ("办结率", "Closure rate"),
+        "kpi.on_time": ("按期办结率", "On-time rate"),
+        "kpi.satisfaction": ("满意率", "Satisfaction"),
+        "kpi.rated": ("评价 {n} 件", "{n} rated"),
+        # Panel titles: `wall.panel.<key>` of each Panel in layouts/wall_panels.py.
+        "panel.dispatch": ("派单状态 · 在办环节与层级", "Open cases by step and level"),
+        "panel.funnel": ("处置层级 · 本月办结", "Settled at level · month"),
+        "panel.mix": ("今日来源 · 类别", "Sources · categories today"),
+        "panel.map": ("辖区态势 · {metric}", "Region · {metric}"),
+        "panel.ranking": ("综合排名 · 本月", "Ranking · this month"),
+        "panel.overdue": ("督办 · 超期", "Supervised · overdue"),
+        "panel.ticker": ("实时事件", "Live cases"),
+        "panel.hourly": ("24小时受理与办结 · 今日/昨日", "Intake and closures by hour"),
+        "panel.sat": ("满意率 · 本月(柱) 今日(◆) 目标(虚线)",
+                      "Satisfaction · month ▮ today ◆ target ┄"),
+        "mix.source": ("来源", "Source"),
+        "mix.category": ("类别", "Category"),
+        "ranking.rank": ("名次", "#"),
+        "ranking.change": ("变化", "Δ"),
+        "ranking.name": ("地区", "Region"),
+        "ranking.score": ("得分", "Score"),
+        "ranking.lost": ("主要失分", "Most lost"),
+        "ranking.on_time": ("按期", "On time"),
+        "ranking.sat": ("满意", "Satisf."),
+        "ranking.overdue": ("超期", "Overdue"),
+        "ranking.red": ("红榜", "Top"),
+        "ranking.black": ("黑榜", "Bottom"),
+        "ranking.unranked": ("样本不足", "too few"),
+        "ranking.thin": ("样本<{n}", "<{n} rated"),
+        "ranking.note": ("红榜前{n}·黑榜后{n} · 评价少于{m}件的满意率不参与排名",
+                         "Top {n} / bottom {n} · satisfaction from fewer than {m} ratings "
+                         "is not ranked"),
+        # The sub-score that cost a child the most points (ranking.SUB_SCORES' names).
+        "lost.timely_sign": ("签收", "sign"),
+        "lost.on_time": ("按期", "on time"),
+        "lost.satisfaction": ("满意", "satisf."),
+        "lost.closure": ("办结", "closure"),
+        "lost.not_overdue": ("超期", "overdue"),
+        "lost.not_reopened": ("重办", "reopen"),
+        "ticker.no": ("编号", "No."),
+        "ticker.time": ("时间", "Time"),
+        "ticker.place": ("网格", "Grid"),
+        "ticker.category": ("类别", "Category"),
+        "ticker.step": ("当前环节", "Step"),
+        "ticker.left": ("剩余时限", "Time left"),
+        "ticker.empty": ("暂无新事件，等待推送…", "No new cases yet, waiting for the feed…"),
+        "ticker.supervised": ("督办·{level}", "supervised · {level}"),
+        "left.over": ("超{d}", "{d} over"),
+        "left.in": ("剩{d}", "{d} left"),
+        "left.done": ("已办结", "closed"),
+        "unit.day": ("天", "d"),
+        "unit.hour": ("小时", "h"),
+        "unit.minute": ("分", "m"),
+        # The badge of a supervised or overdue case (`wall.badge.<kind>`).
+        "badge.red": ("红牌", "Red"),
+        "badge.yellow": ("黄牌", "Yellow"),
+        "badge.over": ("超期", "Overdue"),
+        "source.database": ("数据库", "Database"),
+        "source.redis": ("Redis", "Redis"),
+        "source.stream": ("事件流", "Stream"),
+        "status.up": ("正常", "up"),
+        "status.live": ("实时", "live"),
+        "status.down": ("中断", "down"),
+        "status.lagging": ("滞后", "lagging"),
+        "status.empty": ("无事件", "empty"),
+        "status.starting": ("连接中", "connecting"),
+        "since": ("自 {t}", "since {t}"),
+        # Shown by assets/wall.js (layouts/wall.SCRIPT_WORDS).
+        "feed": ("实时推送 {status}", "Live feed {status}"),
+        "stale": ("数据延迟 {s} 秒", "data {s} s old"),
+        "waiting": ("等待数据…", "waiting for data…"),
+        "none": ("暂无", "none"),
+        "details": ("详情 ›", "Details ›"),
+        "hourly.y_in": ("昨日受理", "intake yesterday"),
+        "hourly.y_out": ("昨日办结", "closed yesterday"),
+        "hourly.t_in": ("今日受理", "intake today"),
+        "hourly.t_out": ("今日办结", "closed today"),
+        "hourly.tick": ("{h}时", "{h}h"),
+        "hourly.partial": ("本小时按已过{m}分钟折算", "this hour scaled from {m} min"),
+        "dispatch.no_level": ("未分级", "no level yet"),
+        "sat.month": ("本月", "month"),
+        "sat.today": ("今日", "today"),
+        "connecting": ("正在连接数据库……恢复后大屏将自动显示，无需操作。",
+                       "Connecting to the database… the wall appears by itself when it answers."),
+    }),
+    # -- what every leaders' / staff page shares (layouts/page_parts.py, views/common.py)
+    **_group("page", {
+        # Each language's name in itself: the switch shows the other one's.
+        "lang_name": ("中文", "English"),
+        "period.today": ("今日", "Today"),
+        "period.this_week": ("本周", "This week"),
+        "period.this_month": ("本月", "This month"),
+        "period.last_month": ("上月", "Last month"),
+        "period.custom": ("自定义", "Custom range"),
+        "period_label": ("{name}（{span}）", "{name} ({span})"),
+        "start_date": ("开始日期", "start"),
+        "end_date": ("结束日期", "end"),
+        "as_of": ("数据时间 {t}", "Data as of {t}"),
+        "trend": ("趋势", "Trend"),
+        "trend_title": ("受理与办结（按{unit}）", "Intake and closures per {unit}"),
+        "unit.hour": ("小时", "hour"),
+        "unit.day": ("日", "day"),
+        "intake": ("受理", "intake"),
+        "closed": ("办结", "closed"),
+        "export_csv": ("导出 CSV", "Export CSV"),
+    }),
+    # -- /kpi (layouts/kpi.py, views/kpi.py) -------------------------------------------
+    **_group("kpi", {
+        "title": ("{region} · 考核指标", "{region} · KPIs"),
+        "to_region": ("区域统计", "Region statistics"),
+        "indicators": ("指标", "Indicators"),
+        "col.indicator": ("指标", "Indicator"),
+        "col.current": ("本期", "This period"),
+        "col.target": ("目标", "Target"),
+        "col.previous": ("上期（{span}）", "Previous ({span})"),
+        "col.last_year": ("去年同期（{span}）", "Last year ({span})"),
+        "col.trend": ("趋势", "Trend"),
+        "denominator": ("（{n}）", " ({n})"),
+        "trend.better": ("▲ 向好", "▲ better"),
+        "trend.worse": ("▼ 变差", "▼ worse"),
+        "trend.same": ("＝ 持平", "= same"),
+        "trend.up": ("↑ 上升", "↑ up"),
+        "trend.down": ("↓ 下降", "↓ down"),
+        "ranking_title": ("{level}排名（综合得分）", "Ranking of {level} regions (composite score)"),
+        "ranking_note": ("权重：{weights}；督办扣分按每万件计。样本少于 {min_sample} 件的分项按上级"
+                         "比率计分并标注“样本不足”。点击一行查看其下级排名。",
+                         "Weights: {weights}; card penalty per 10k cases. A rate drawn from "
+                         "fewer than {min_sample} cases scores at the parent's rate and is "
+                         "flagged. Click a row to rank its children."),
+        "weights_sep": ("，", ", "),
+        "export_xlsx": ("导出 Excel", "Export Excel"),
+        "score_chart": ("综合得分", "Composite score"),
+        # The ranking's columns (views/kpi.RANKING_COLUMNS); a sub-score's is `points`.
+        "head.rank": ("排名", "Rank"),
+        "head.change": ("名次变化", "Change"),
+        "head.name": ("地区", "Region"),
+        "head.code": ("代码", "Code"),
+        "head.score": ("综合得分", "Score"),
+        "head.points": ("{name}得分", "{name} pts"),
+        "head.card_penalty": ("督办扣分", "Card penalty"),
+        "head.board": ("红黑榜", "Board"),
+        "head.thin": ("样本不足", "Thin sample"),
+        "head.on_time": ("按期办结率", "On-time"),
+        "head.satisfaction": ("满意率", "Satisfaction"),
+        "head.rated": ("评价数", "Rated"),
+        "head.closure": ("办结率", "Closure"),
+        "head.intake": ("受理量", "Intake"),
+        "head.intake_per_10k": ("每万人受理", "Intake per 10k"),
+        "change.new": ("新", "new"),
+        "unranked": ("未排名", "unranked"),
+        "board.red": ("红榜", "red"),
+        "board.black": ("黑榜", "black"),
+        "thin_sep": ("、", ", "),
+    }),
+    # -- /region (layouts/region.py, views/region.py) ----------------------------------
+    **_group("region", {
+        "to_kpi": ("考核指标", "KPIs"),
+        "to_wall": ("指挥大屏", "Wall"),
+        "children": ("下级（{level}）", "Children"),
+        "coloured_by": ("下级按「{metric}」着色", "Children coloured by {metric}"),
+        "colour_by": ("着色指标", "Colour by"),
+        "click_hint": ("点击表格行或地图进入下一级", "Click a row or the map to go down a level"),
+        "children_name": ("地区", "Region"),
+        "breakdown.category": ("事件类别", "Category"),
+        "breakdown.source": ("来源", "Source"),
+        "breakdown.resolution_level": ("办结层级", "Resolved at"),
+        "intake_by.category": ("本期受理按事件类别", "Intake by category"),
+        "intake_by.source": ("本期受理按来源", "Intake by source"),
+        "intake_by.resolution_level": ("本期受理按办结层级", "Intake by resolved at"),
+        "not_closed": ("未办结", "not closed"),
+        "no_intake": ("本期无受理", "no cases in this period"),
+        "cases": ("案件", "Cases"),
+        "basis": ("范围", "Cases"),
+        "sort": ("排序", "Sort"),
+        "all": ("全部", "all"),
+        "filter.state": ("环节", "State"),
+        "filter.category": ("类别", "Category"),
+        "filter.source": ("来源", "Source"),
+        "filter.urgency": ("紧急程度", "Urgency"),
+        "sort.reported_desc": ("上报时间 ↓", "reported ↓"),
+        "sort.reported_asc": ("上报时间 ↑", "reported ↑"),
+        "sort.closed_desc": ("结案时间 ↓", "closed ↓"),
+        "sort.closed_asc": ("结案时间 ↑", "closed ↑"),
+        "sort.deadline_asc": ("办理时限 ↑", "deadline ↑"),
+        "sort.deadline_desc": ("办理时限 ↓", "deadline ↓"),
+        "total": ("共 {total} 件", "{total} cases"),
+        "capped": ("（超过 {total} 件时不再精确计数，请用筛选缩小范围）",
+                   " (counting stops at {total}; narrow the filters)"),
+        "paging_stops": ("；最多可翻至第 {pages} 页", "; paging stops at page {pages}"),
+        "previous": ("上一页", "Previous"),
+        "next": ("下一页", "Next"),
+        "page": ("第 {page} / {pages} 页", "page {page} / {pages}"),
+        # The case list's columns (views/region.CASE_COLUMNS), also the CSV export's.
+        "col.id": ("ID", "ID"),
+        "col.case_no": ("编号", "Case no."),
+        "col.reported_at": ("上报时间", "Reported"),
+        "col.grid": ("网格", "Grid"),
+        "col.category": ("类别", "Category"),
+        "col.source": ("来源", "Source"),
+        "col.urgency": ("紧急", "Urgency"),
+        "col.state": ("当前环节", "State"),
+        "col.deadline": ("办理时限", "Deadline"),
+        "col.closed_at": ("结案时间", "Closed"),
+        "col.supervision": ("督办", "Supervision"),
+        "col.rating": ("评价", "Rating"),
+    }),
+    # -- /case (layouts/case.py, views/case.py) ----------------------------------------
+    **_group("case", {
+        "title": ("案件 {case_no}", "Case {case_no}"),
+        "back": ("返回所在网格", "Back to its grid"),
+        "info": ("案件信息", "Case"),
+        "timeline": ("办理过程（{n} 个环节）", "Timeline ({n} steps)"),
+        "col.seq": ("序号", "#"),
+        "col.at": ("时间", "Time"),
+        "col.event": ("事件", "Event"),
+        "col.state": ("之后环节", "State after"),
+        "col.level": ("层级", "Level"),
+        "col.org": ("办理机构", "Org"),
+        "col.org_code": ("机构代码", "Org code"),
+        "col.detail": ("内容", "Detail"),
+        "detail_sep": ("；", "; "),
+        "field.category": ("类别", "Category"),
+        "field.source": ("来源", "Source"),
+        "field.urgency": ("紧急程度", "Urgency"),
+        "field.state": ("当前环节", "State"),
+        "field.reported_at": ("上报时间", "Reported"),
+        "field.sign_deadline": ("签收时限", "Sign-off limit"),
+        "field.deadline": ("办理时限", "Deadline"),
+        "field.time_status": ("时限状态", "Time status"),
+        "field.closed_at": ("结案时间", "Closed"),
+        "field.handler_level": ("当前办理层级", "Held at"),
+        "field.resolution_level": ("办结层级", "Resolved at"),
+        "field.supervision": ("督办", "Supervision"),
+        "field.rating": ("评价", "Rating"),
+        "field.counts": ("派单 / 退回 / 返工 / 重办", "Dispatches / returns / rework / reopen"),
+        "no_supervision": ("无", "none"),
+        "not_rated": ("未评价", "not rated"),
+    }),
+    # -- /status (layouts/status.py, callbacks/status.py) ------------------------------
+    **_group("status", {
+        "title": ("网格化社会治理 · 运行状态", "Grid governance · status"),
+        "sources": ("数据源", "Sources"),
+        "events": ("最新事件", "Latest events"),
+        "kpi.intake": ("今日受理", "Intake today"),
+        "kpi.closed": ("今日办结", "Closed today"),
+        "kpi.open": ("在办", "Open"),
+        "kpi.overdue_open": ("超期在办", "Overdue open"),
+        "kpi.cards": ("督办 黄/红", "Cards yellow / red"),
+        "kpi.closure": ("办结率", "Closure rate"),
+        "kpi.on_time": ("按期办结率", "On-time rate"),
+        "kpi.satisfaction": ("满意率", "Satisfaction"),
+        "rated": ("{rate}（{n}件评价）", "{rate} ({n} rated)"),
+        "no_database": ("数据库不可用，暂无指标", "The database is unavailable: no figures"),
+        "source.database": ("数据库", "Database"),
+        "source.redis": ("Redis", "Redis"),
+        "source.stream": ("事件流", "Stream"),
+        "source.skipped": ("跳过条目", "Skipped entries"),
+        "cases": ("{n} 件", "{n} cases"),
+        "stream_detail": ("{n} 条，最新 {lag} 秒前", "{n} entries, newest {lag} s ago"),
+        "skipped_total": ("共 {n} 条", "{n} in all"),
+        "skipped_detail": ("：{detail}", ": {detail}"),
+        "skipped_sep": ("，", ", "),
+        "skipped_since": ("（自 {since} 起）", " (since {since})"),
+        "state.up": ("正常", "up"),
+        "state.down": ("中断", "down"),
+        "state.live": ("实时", "live"),
+        "state.lagging": ("滞后", "lagging"),
+        "state.empty": ("无数据", "no data"),
+        "state.ok": ("正常", "ok"),
+        "state.degraded": ("部分异常", "degraded"),
+        "state.skipping": ("有跳过", "skipping"),
+        "state.unknown": ("未知", "unknown"),
+        # Why a stream entry was skipped (data_sources.stream_skips.SKIP_REASONS).
+        "skip.unknown_version": ("版本未知", "unknown version"),
+        "skip.unknown_type": ("类型未知", "unknown type"),
+        "skip.missing_field": ("缺少字段", "missing field"),
+        "skip.bad_time": ("时间异常", "bad time"),
+        "skip.bad_value": ("取值异常", "bad value"),
+        "skip.unknown_grid": ("网格未知", "unknown grid"),
+        "skip.oversized": ("超长", "oversized"),
+        "skip.bad_encoding": ("编码错误", "bad encoding"),
+        "skip.duplicate": ("重复", "duplicate"),
+        "no_events": ("暂无事件", "No events yet"),
+        "col.time": ("时间", "Time"),
+        "col.event": ("事件", "Event"),
+        "col.case": ("编号", "Case"),
+        "col.grid": ("网格", "Grid"),
+        "col.state": ("当前环节", "State"),
+    }),
+    # -- error pages and bad-input messages (layouts/errors.py, BadInput) --------------
+    **_group("error", {
+        "cannot_show": ("无法显示该页面", "Cannot show this page"),
+        "back": ("返回", "Back"),
+        "back_home": ("返回首页", "Back to the start page"),
+        "page_failed.title": ("页面暂时无法显示", "This page could not be shown"),
+        "page_failed.message": ("数据源暂无响应，请稍后重试。",
+                                "The data source did not answer. Try again shortly."),
+        "not_found.title": ("页面不存在", "Page not found"),
+        "not_found.message": ("没有地址为 {path} 的页面。", "There is no page at {path}."),
+        # `error.<code>`: the message of a BadInput with that code.
+        "bad-region": ("区划代码格式不正确：{shown}（应为 6、9、12 或 15 位数字）",
+                       "Malformed region code: {shown} (expected 6, 9, 12 or 15 digits)"),
+        "unknown-region": ("未找到区划 {code}，或它不在本系统（{root_name}）的范围内",
+                           "Region {code} was not found or lies outside this system's scope "
+                           "({root_code})"),
+        "bad-case-id": ("案件编号格式不正确：{shown}（应为正整数）",
+                        "Malformed case id: {shown} (expected a positive integer)"),
+        "unknown-case": ("案件 {case_id} 不存在，或不在本系统范围内",
+                         "Case {case_id} does not exist or lies outside this system's scope"),
+        "bad-date": ("日期格式不正确：{name}={shown}（应为 YYYY-MM-DD，如 2026-11-01）",
+                     "Malformed date: {name}={shown} (expected YYYY-MM-DD, e.g. 2026-11-01)"),
+        "date-out-of-range": ("日期超出可查询范围：{name}={shown}（{first} 至 {last}）",
+                              "Date out of range: {name}={shown} ({first} to {last})"),
+        "bad-period": ("未知的统计周期：{period}", "Unknown period: {period}"),
+        "bad-range": ("自定义时段需要开始和结束日期（from 与 to）",
+                      "A custom range needs both a start and an end date (from and to)"),
+        "range-reversed": ("结束日期 {end} 早于开始日期 {start}",
+                           "The end date {end} is before the start date {start}"),
+        "range-too-long": ("自定义时段最长 {days} 天", "A custom range spans at most {days} days"),
+    }),
+    # -- words several screens share ---------------------------------------------------
+    **_group("common", {
+        "app_title": ("gridwatch 指挥中心", "gridwatch Command Center"),  # the browser tab
+        "no_data": ("无数据", "no data"),
+        "hours": ("{v} 小时", "{v} h"),
+    }),
+}
+
+
+def problems(entries: dict[str, tuple[str, str]]) -> list[str]:
+    """What is wrong with a catalogue: a key without a word in each language."""
+    out = []
+    for key, pair in entries.items():
+        if not (isinstance(pair, tuple) and len(pair) == len(LANGS)):
+            out.append(f"{key}: expected a ({', '.join(LANGS)}) pair")
+        elif not all(isinstance(word, str) and word.strip() for word in pair):
+            out.append(f"{key}: a language has no word")
+    return out
+
+
+_PROBLEMS = problems(ENTRIES)
+if _PROBLEMS:
+    raise ValueError("text catalogue: " + "; ".join(_PROBLEMS))
+
+TEXT: dict[str, dict[str, str]] = {
+    lang: {key: pair[i] for key, pair in ENTRIES.items()} for i, lang in enumerate(LANGS)}
+
+
+def t(key: str, lang: str, **fmt) -> str:
+    """The word for `key` in `lang` (Chinese for a language gridwatch does not speak),
+    with `{name}` filled from `fmt`. An unknown key shows itself rather than failing a
+    screen; tests/test_text_catalogue.py checks that every key the code asks for exists."""
+    table = TEXT.get(lang, TEXT["zh"])
+    word = table.get(key)
+    if word is None:
+        return key
+    return word.format(**fmt) if fmt else word
+
+
+def duration(seconds: float, lang: str = "zh") -> str:
+    """3天4小时 / 5小时12分 / 18分: the two largest units, whole numbers."""
+    s = int(abs(seconds))
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    day, hour, minute = (t(f"wall.unit.{u}", lang) for u in ("day", "hour", "minute"))
+    if d:
+        return f"{d}{day}{h}{hour}"
+    if h:
+        return f"{h}{hour}{m}{minute}"
+    return f"{m}{minute}"
+
+
+def time_left(seconds: float | None, lang: str = "zh", settled: bool = False) -> tuple[str, str]:
+    """Text and class (over / near / ok / done / none) of a remaining time."""
+    if settled:
+        return t("wall.left.done", lang), "done"
+    if seconds is None:
+        return "—", "none"  # not registered yet: no deadline
+    if seconds < 0:
+        return t("wall.left.over", lang, d=duration(seconds, lang)), "over"
+    return t("wall.left.in", lang, d=duration(seconds, lang)), "near" if seconds < 4 * 3600 else "ok"
