@@ -71,8 +71,8 @@ def register(app, ctx) -> None:
             return no_update
         headers = kpi_view.ranking_headers(state.lang)
         columns = [(k, headers[k]) for k in kpi_view.RANKING_COLUMNS]
-        name = f"ranking-{model['region']['code']}-{state.period}"
+        name = f"ranking-{model.region.code}-{state.period}"
         if dash_ctx.triggered_id == "export-xlsx":
-            data = export.xlsx_bytes(columns, model["ranking"], model["period_label"])
+            data = export.xlsx_bytes(columns, model.ranking, model.period_label)
             return dcc.send_bytes(data, f"{name}.xlsx")
-        return dcc.send_string(export.csv_text(columns, model["ranking"]), f"{name}.csv")
+        return dcc.send_string(export.csv_text(columns, model.ranking), f"{name}.csv")

@@ -9,7 +9,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.domain.hierarchy import Level
-from dashboard.views.kpi import RANKING_COLUMNS, ranking_headers, sub_score_name
+from dashboard.views.kpi import RANKING_COLUMNS, KpiView, ranking_headers, sub_score_name
 from dashboard.views.url_state import PageState, encode
 from layouts import charts
 from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
@@ -17,10 +17,10 @@ from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
 TRENDS = ("better", "worse", "same", "up", "down")  # metrics.trend's answers, `kpi.trend.<x>`
 
 
-def kpi_table(rows: list[dict], state: PageState, model: dict) -> html.Table:
+def kpi_table(rows: list[dict], state: PageState, model: KpiView) -> html.Table:
     heads = [state.t("kpi.col.indicator"), state.t("kpi.col.current"), state.t("kpi.col.target"),
-             state.t("kpi.col.previous", span=model["previous_label"]),
-             state.t("kpi.col.last_year", span=model["last_year_label"]), state.t("kpi.col.trend")]
+             state.t("kpi.col.previous", span=model.previous_label),
+             state.t("kpi.col.last_year", span=model.last_year_label), state.t("kpi.col.trend")]
     body = []
     for r in rows:
         met = {True: "gw-met", False: "gw-missed", None: ""}[r["met"]]
@@ -37,7 +37,7 @@ def kpi_table(rows: list[dict], state: PageState, model: dict) -> html.Table:
                       children=[html.Thead(html.Tr([html.Th(h) for h in heads])), html.Tbody(body)])
 
 
-def ranking_grid(model: dict, state: PageState) -> dag.AgGrid:
+def ranking_grid(model: KpiView, state: PageState) -> dag.AgGrid:
     heads = ranking_headers(state.lang)
     cols = []
     for key in RANKING_COLUMNS:
@@ -48,33 +48,33 @@ def ranking_grid(model: dict, state: PageState) -> dag.AgGrid:
             col["cellClassRules"] = {f"gw-{b}-board": "params.value == " + json.dumps(
                 state.t(f"kpi.board.{b}"), ensure_ascii=False) for b in ("red", "black")}
         cols.append(col)
-    return dag.AgGrid(id="ranking-grid", rowData=model["ranking"], columnDefs=cols,
+    return dag.AgGrid(id="ranking-grid", rowData=model.ranking, columnDefs=cols,
                       className="ag-theme-quartz gw-clickable",
                       defaultColDef={"minWidth": 80}, columnSize="autoSize", style=GRID_STYLE,
                       dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
                       getRowId="params.data.code")
 
 
-def score_chart(model: dict, state: PageState):
+def score_chart(model: KpiView, state: PageState):
     rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
-             "score_text": f"{r['score']:.2f}"} for r in model["ranking"]]
+             "score_text": f"{r['score']:.2f}"} for r in model.ranking]
     return charts.child_bars(rows, "score", True, state.t("kpi.score_chart"))
 
 
-def layout(model: dict, state: PageState) -> html.Div:
-    region = model["region"]
-    child = model["child_level"]
+def layout(model: KpiView, state: PageState) -> html.Div:
+    region = model.region
+    child = model.child_level
     weights = state.t("kpi.weights_sep").join(f"{sub_score_name(k, state.lang)} {v:g}"
-                                              for k, v in model["weights"].items())
-    trend = charts.trend(model["trend"], state.t("page.trend_title", unit=model["trend"]["unit"]),
+                                              for k, v in model.weights.items())
+    trend = charts.trend(model.trend, state.t("page.trend_title", unit=model.trend["unit"]),
                          (state.t("page.intake"), state.t("page.closed")))
     nav = [dcc.Link(state.t("kpi.to_region"),
-                    href=f"/region/{region['code']}{encode(state, region=None, page=1)}",
+                    href=f"/region/{region.code}{encode(state, region=None, page=1)}",
                     id="to-region")]
     # A ranking needs children: a region without a child level has none.
-    ranking = [] if not model["ranking"] or child is None else [panel(
+    ranking = [] if not model.ranking or child is None else [panel(
         state.t("kpi.ranking_title", level=Level(child).label(state.lang)),
-        html.P(state.t("kpi.ranking_note", weights=weights, min_sample=model["min_sample"]),
+        html.P(state.t("kpi.ranking_note", weights=weights, min_sample=model.min_sample),
                className="gw-note"),
         html.Div(className="gw-export", children=[
             html.Button(state.t("page.export_csv"), id="export-csv", className="gw-button"),
@@ -83,13 +83,13 @@ def layout(model: dict, state: PageState) -> html.Div:
         ranking_grid(model, state),
         charts.graph(score_chart(model, state), "score-chart", "ranking-score"),
         panel_id="ranking-panel", wide=True)]
-    return frame("gw-kpi-page", state.t("kpi.title", region=region["name"]),
+    return frame("gw-kpi-page", state.t("kpi.title", region=region.name),
                  state, nav, [
-        breadcrumb(model["breadcrumb"], state,
+        breadcrumb(model.breadcrumb, state,
                    lambda code: f"/kpi{encode(state, region=code, page=1)}"),
         toolbar(model, state),
         html.Div(className="gw-grid-2", children=[
-            panel(state.t("kpi.indicators"), kpi_table(model["kpis"], state, model),
+            panel(state.t("kpi.indicators"), kpi_table(model.kpis, state, model),
                   panel_id="kpi-panel"),
             panel(state.t("page.trend"), charts.graph(trend, "kpi-trend", "kpi-trend")),
         ]),

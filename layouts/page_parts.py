@@ -42,13 +42,14 @@ def period_picker(state: PageState) -> html.Div:
     ])
 
 
-def toolbar(model: dict, state: PageState) -> html.Div:
+def toolbar(model, state: PageState) -> html.Div:
     """Period picker, the period it shows and when its figures were computed (they are
-    shared between viewers for a minute: dashboard/cache/page_memo.py)."""
-    at = model["as_of"]
+    shared between viewers for a minute: dashboard/cache/page_memo.py). `model`: a
+    KpiView or RegionView."""
+    at = model.as_of
     return html.Div(className="gw-toolbar", children=[
         period_picker(state),
-        html.Span(model["period_label"], className="gw-period-label", id="period-label"),
+        html.Span(model.period_label, className="gw-period-label", id="period-label"),
         html.Span(state.t("page.as_of", t=at["text"]),
                   className="gw-as-of", id="as-of", **{"data-as-of": at["iso"]})])
 

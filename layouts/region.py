@@ -8,7 +8,7 @@ from dash import dcc, html
 from dashboard.domain import metrics
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.states import state_label
-from dashboard.views.region import CASE_COLUMNS, TABLE_METRICS
+from dashboard.views.region import CASE_COLUMNS, TABLE_METRICS, RegionView
 from dashboard.views.url_state import BASES, FILTERS, SORTS, PageState, encode
 from layouts import charts
 from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
@@ -19,25 +19,25 @@ SORT_LABELS = {"-reported_at": "reported_desc", "reported_at": "reported_asc",
                "deadline": "deadline_asc", "-deadline": "deadline_desc"}
 
 
-def children_view(model: dict, state: PageState) -> list:
-    m = model["metric"]
-    picker = dcc.Dropdown(id="metric-choice", value=m["key"], clearable=False,
+def children_view(model: RegionView, state: PageState) -> list:
+    m = model.metric
+    picker = dcc.Dropdown(id="metric-choice", value=m.key, clearable=False,
                           className="gw-metric-choice",
                           options=[{"label": x.label(state.lang), "value": x.key}
                                    for x in metrics.METRICS])
-    title = state.t("region.coloured_by", metric=m["label"])
-    if model["features"]:
-        values = {r["code"]: r[m["key"]] for r in model["children"]}
-        texts = {r["code"]: f"{m['label']}: {r[m['key'] + '_text']}" for r in model["children"]}
-        fig = charts.region_map(model["features"], values, texts, m["higher_is_better"], title)
+    title = state.t("region.coloured_by", metric=m.label)
+    if model.features:
+        values = {r["code"]: r[m.key] for r in model.children}
+        texts = {r["code"]: f"{m.label}: {r[m.key + '_text']}" for r in model.children}
+        fig = charts.region_map(model.features, values, texts, m.higher_is_better, title)
     else:
-        fig = charts.child_bars(model["children"], m["key"], m["higher_is_better"], title)
+        fig = charts.child_bars(model.children, m.key, m.higher_is_better, title)
     cols = [{"field": "name", "headerName": state.t("region.children_name"), "pinned": "left"}]
     for key in TABLE_METRICS:
         mm = metrics.BY_KEY[key]
         cols.append({"field": key, "headerName": mm.label(state.lang),
                      "valueFormatter": {"function": f"params.data['{key}_text']"}})
-    grid = dag.AgGrid(id="children-grid", rowData=model["children"], columnDefs=cols,
+    grid = dag.AgGrid(id="children-grid", rowData=model.children, columnDefs=cols,
                       getRowId="params.data.code", columnSize="sizeToFit", style=GRID_STYLE,
                       defaultColDef={"sortable": True, "resizable": True, "minWidth": 90},
                       dashGridOptions={"domLayout": "autoHeight"},
@@ -45,7 +45,7 @@ def children_view(model: dict, state: PageState) -> list:
     return [html.Div(className="gw-metric-row", children=[
                 html.Label(state.t("region.colour_by")), picker]),
             html.Div(className="gw-grid-2", children=[
-                charts.graph(fig, "children-map", f"region-{model['region']['code']}-{m['key']}"),
+                charts.graph(fig, "children-map", f"region-{model.region.code}-{m.key}"),
                 html.Div([html.P(state.t("region.click_hint"), className="gw-note"), grid])])]
 
 
@@ -78,32 +78,32 @@ def case_filters(state: PageState) -> html.Div:
     ])
 
 
-def case_list(model: dict, state: PageState) -> list:
-    cases = model["cases"]
-    total = f"{cases['total']:,}" + ("+" if cases["capped"] else "")
+def case_list(model: RegionView, state: PageState) -> list:
+    cases = model.cases
+    total = f"{cases.total:,}" + ("+" if cases.capped else "")
     note = state.t("region.total", total=total)
-    if cases["capped"]:
-        note += state.t("region.capped", total=f"{cases['total']:,}")
-    if cases["pages"] * cases["page_size"] >= cases["max_offset"]:
-        note += state.t("region.paging_stops", pages=cases["pages"])
+    if cases.capped:
+        note += state.t("region.capped", total=f"{cases.total:,}")
+    if cases.pages * cases.page_size >= cases.max_offset:
+        note += state.t("region.paging_stops", pages=cases.pages)
     cols = [{"field": key, "headerName": state.t(f"region.col.{key}"), "sortable": False}
             for key in CASE_COLUMNS]
     return [
         case_filters(state),
         html.Div(className="gw-pager", children=[
-            html.Span(note, id="case-total", **{"data-total": str(cases["total"]),
-                                                "data-capped": str(cases["capped"]).lower()}),
+            html.Span(note, id="case-total", **{"data-total": str(cases.total),
+                                                "data-capped": str(cases.capped).lower()}),
             html.Button(state.t("region.previous"), id="page-prev", className="gw-button",
-                        disabled=cases["page"] <= 1),
-            html.Span(state.t("region.page", page=cases["page"], pages=cases["pages"]),
+                        disabled=cases.page <= 1),
+            html.Span(state.t("region.page", page=cases.page, pages=cases.pages),
                       id="page-label",
-                      **{"data-page": str(cases["page"])}),
+                      **{"data-page": str(cases.page)}),
             html.Button(state.t("region.next"), id="page-next", className="gw-button",
-                        disabled=cases["page"] >= cases["pages"]),
+                        disabled=cases.page >= cases.pages),
             html.Button(state.t("page.export_csv"), id="cases-export", className="gw-button"),
             dcc.Download(id="cases-download"),
         ]),
-        dag.AgGrid(id="case-grid", rowData=cases["rows"], columnDefs=cols,
+        dag.AgGrid(id="case-grid", rowData=cases.rows, columnDefs=cols,
                    getRowId="params.data.id", columnSize="autoSize", style=GRID_STYLE,
                    defaultColDef={"resizable": True},
                    dashGridOptions={"domLayout": "autoHeight", "suppressCellFocus": False},
@@ -111,29 +111,29 @@ def case_list(model: dict, state: PageState) -> list:
     ]
 
 
-def layout(model: dict, state: PageState) -> html.Div:
-    region = model["region"]
-    nav = [dcc.Link(state.t("region.to_kpi"), href=f"/kpi{encode(state, page=1, region=region['code'])}",
+def layout(model: RegionView, state: PageState) -> html.Div:
+    region = model.region
+    nav = [dcc.Link(state.t("region.to_kpi"), href=f"/kpi{encode(state, page=1, region=region.code)}",
                     id="to-kpi"),
-           html.A(state.t("region.to_wall"), href=f"/wall?region={region['code']}"
+           html.A(state.t("region.to_wall"), href=f"/wall?region={region.code}"
                   + ("&lang=en" if state.lang == "en" else ""), id="to-wall")]
     summary = html.Div(className="gw-summary", id="region-summary", children=[
         html.Div(className="gw-stat", children=[html.Div(s["label"], className="gw-stat-label"),
                                                 html.Div(s["display"], className="gw-stat-value",
                                                          id=f"summary-{s['key']}")])
-        for s in model["summary"]])
-    trend = charts.trend(model["trend"], state.t("page.trend_title", unit=model["trend"]["unit"]),
+        for s in model.summary])
+    trend = charts.trend(model.trend, state.t("page.trend_title", unit=model.trend["unit"]),
                          (state.t("page.intake"), state.t("page.closed")))
-    children = [] if model["child_level"] is None else [panel(
-        state.t("region.children", level=Level(model["child_level"]).label(state.lang)),
+    children = [] if model.child_level is None else [panel(
+        state.t("region.children", level=Level(model.child_level).label(state.lang)),
         *children_view(model, state), panel_id="children-panel", wide=True)]
     breakdowns = [panel(b["title"], charts.graph(
         charts.bars(b["counts"], state.t(f"region.intake_by.{dim}"), state.t("region.not_closed"),
                     state.t("region.no_intake")),
         f"breakdown-{dim}", f"breakdown-{dim}"))
-        for dim, b in model["breakdowns"].items()]
-    return frame("gw-region-page", f"{region['name']} · {region['level_label']}", state, nav, [
-        breadcrumb(model["breadcrumb"], state),
+        for dim, b in model.breakdowns.items()]
+    return frame("gw-region-page", f"{region.name} · {model.level_label}", state, nav, [
+        breadcrumb(model.breadcrumb, state),
         toolbar(model, state),
         summary,
         *children,

@@ -62,7 +62,7 @@ def test_cached_view_models_equal_the_direct_ones(env, views, redis_client):
         again = build(state, PageMemo(views, 60, 300, now.timestamp()))
         assert first == plain
         # The second viewer gets the first one's figures, and is told when they are from.
-        assert again == plain and again["as_of"]["iso"] == plain["as_of"]["iso"]
+        assert again == plain and again.as_of["iso"] == plain.as_of["iso"]
     w = this_month(now, TZ)
     assert computed(redis_client, views, "counts-by-child@now", "320500", w) == 1
 

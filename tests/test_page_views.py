@@ -67,7 +67,7 @@ def test_kpi_view_equals_the_kpi_functions_for_every_level_and_period(env):
             model = kpi_view.build(SqlCaseStore(engine), tree, settings, state, now)
             w = url_state.window(state, now, TZ)
             k = compute_kpis(direct(engine, tree, code, w, now))
-            shown = {r["key"]: r["value"] for r in model["kpis"]}
+            shown = {r["key"]: r["value"] for r in model.kpis}
             for key in metrics.KEYS:
                 assert shown[key] == pytest.approx(metrics.value(k, key)), (code, query, key)
             checked += 1
@@ -75,7 +75,7 @@ def test_kpi_view_equals_the_kpi_functions_for_every_level_and_period(env):
                 # The previous period's column is the same functions on the previous window.
                 prev = url_state.previous_window(w, state, now, TZ)
                 pk = compute_kpis(direct(engine, tree, code, prev, prev.end))
-                row = next(r for r in model["kpis"] if r["key"] == "on_time")
+                row = next(r for r in model.kpis if r["key"] == "on_time")
                 assert row["previous"] == pk.on_time.display() and pk.on_time.has_data
     assert checked == len(sample_codes(tree)) * len(queries())
 
@@ -88,12 +88,12 @@ def test_ranking_of_counties_follows_the_documented_score(env):
     w = url_state.window(state, now, TZ)
     children = {r.code: direct(engine, tree, r.code, w, now) for r in tree.children("320500")}
     ranked = rank_children(children, direct(engine, tree, "320500", w, now), settings.weights)
-    assert [r["code"] for r in model["ranking"]] == [r.code for r in ranked]
-    for row, r in zip(model["ranking"], ranked):
+    assert [r["code"] for r in model.ranking] == [r.code for r in ranked]
+    for row, r in zip(model.ranking, ranked):
         assert row["score"] == pytest.approx(r.score.total)
         parts = sum(row[kpi_view.POINTS[s.name]] for s in r.score.subs) - row["card_penalty"]
         assert row["score"] == pytest.approx(parts, abs=0.02)
-    ranked_scores = [r["score"] for r in model["ranking"] if isinstance(r["rank"], int)]
+    ranked_scores = [r["score"] for r in model.ranking if isinstance(r["rank"], int)]
     assert ranked_scores == sorted(ranked_scores, reverse=True)
 
 
@@ -103,16 +103,16 @@ def test_region_view_children_and_case_list_match_the_database(env):
     state = url_state.parse({"period": "this_week", "metric": "satisfaction"})
     model = region_view.build(SqlCaseStore(engine), tree, settings, "320506", state, now)
     w = url_state.window(state, now, TZ)
-    assert [c["code"] for c in model["breadcrumb"]] == ["320000", "320500", "320506"]
-    assert {r["code"] for r in model["children"]} == set(tree.child_codes("320506"))
-    for row in model["children"]:
+    assert [c["code"] for c in model.breadcrumb] == ["320000", "320500", "320506"]
+    assert {r["code"] for r in model.children} == set(tree.child_codes("320506"))
+    for row in model.children:
         k = compute_kpis(direct(engine, tree, row["code"], w, now))
         assert row["satisfaction"] == pytest.approx(metrics.value(k, "satisfaction"))
         assert row["intake"] == k.intake
     total = direct(engine, tree, "320506", w, now)
-    assert model["cases"]["total"] == min(total.intake, 10_000)
-    assert sum(model["breakdowns"]["category"]["counts"].values()) == total.intake
-    assert model["features"] == []  # counties' children (townships) have no boundaries
+    assert model.cases.total == min(total.intake, 10_000)
+    assert sum(model.breakdowns["category"]["counts"].values()) == total.intake
+    assert model.features == []  # counties' children (townships) have no boundaries
 
 
 def test_empty_denominators_show_no_data_not_zero():
@@ -179,7 +179,7 @@ def test_wall_funnel_counts_the_months_closures_as_kpi_closed(env, code):
     funnel = {x["level"]: x["count"] for x in period["sections"]["funnel"]["levels"]}
     state = url_state.parse({"region": code, "period": "this_month"})
     model = kpi_view.build(store, tree, settings, state, now)
-    closed = next(r for r in model["kpis"] if r["key"] == "closed")["value"]
+    closed = next(r for r in model.kpis if r["key"] == "closed")["value"]
     print(f"{code}: funnel {sum(funnel.values())} {funnel}, /kpi closed {closed:g}")
     assert closed > 0 and sum(funnel.values()) == closed
 

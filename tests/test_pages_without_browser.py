@@ -38,10 +38,10 @@ def text_of(component) -> str:
 def test_kpi_view_ranks_the_stores_figures(ctx):
     state = url_state.parse({"period": "this_month"})
     model = kpi_view.build(ctx.cases, ctx.tree.get(), ctx.settings, state, NOW)
-    by_name = {r["name"]: r for r in model["ranking"]}
+    by_name = {r["name"]: r for r in model.ranking}
     assert by_name["苏州市"]["rank"] == 1 and by_name["南京市"]["rank"] == 2
     assert by_name["连云港市"]["rank"] == "未排名"   # every sub-rate thin: 样本不足, no rank
-    intake = next(r for r in model["kpis"] if r["key"] == "intake")
+    intake = next(r for r in model.kpis if r["key"] == "intake")
     assert intake["display"] == "1,605"          # 900 + 700 + 5, summed up the tree
 
 

@@ -22,6 +22,7 @@ from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import event_label, is_open, state_label
 from dashboard.domain.stores import CaseStore
 from dashboard.domain.text import t
+from dashboard.views.common import RegionRef
 from dashboard.views.url_state import BadInput
 
 ON_TRACK, DUE_SOON, OVERDUE = TIME_STATUS
@@ -32,12 +33,6 @@ TONE = {ON_TRACK: "met", CLOSED_ON_TIME: "met", DUE_SOON: "warn", OVERDUE: "miss
 
 
 _CASE_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # '９' or '²' is not a case number
-
-
-@dataclass(frozen=True)
-class RegionRef:
-    code: str
-    name: str
 
 
 @dataclass(frozen=True)

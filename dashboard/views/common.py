@@ -3,6 +3,7 @@
 child with the children that had no cases filled in."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,12 @@ from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from dashboard.domain.stores import CaseStore
 from dashboard.domain.text import t
 from dashboard.views.url_state import BadInput
+
+
+@dataclass(frozen=True)
+class RegionRef:
+    code: str
+    name: str
 
 
 def resolve_scope(tree, root_code: str, code: str) -> RegionScope:

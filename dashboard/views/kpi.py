@@ -7,6 +7,7 @@ what the table shows.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from dashboard.cache.page_memo import direct
@@ -16,7 +17,14 @@ from dashboard.domain.ranking import SUB_SCORES, Ranked, ScoreWeights, rank_chil
 from dashboard.domain.stores import CaseStore
 from dashboard.domain.text import t
 from dashboard.views import url_state
-from dashboard.views.common import as_of, breadcrumb, counts_by_child, resolve_scope, trend_series
+from dashboard.views.common import (
+    RegionRef,
+    as_of,
+    breadcrumb,
+    counts_by_child,
+    resolve_scope,
+    trend_series,
+)
 
 
 def _has_data(c: KpiCounts) -> bool:
@@ -98,8 +106,24 @@ def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[
     return rows
 
 
+@dataclass(frozen=True)
+class KpiView:
+    region: RegionRef
+    breadcrumb: list[dict]          # root → region: {code, name}
+    period_label: str
+    previous_label: str
+    last_year_label: str
+    kpis: list[dict]                # kpi_rows: one row per metric
+    trend: dict                     # common.trend_series
+    ranking: list[dict]             # ranking_rows: the table and its export, row for row
+    child_level: int | None         # None: a grid has no children to rank
+    weights: dict[str, float]       # sub-score -> points
+    min_sample: int
+    as_of: dict                     # the time of the oldest figure shown (common.as_of)
+
+
 def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: datetime,
-          memo=direct) -> dict:
+          memo=direct) -> KpiView:
     code = state.region or settings.region
     scope = resolve_scope(tree, settings.region, code)
     tz = settings.timezone
@@ -116,19 +140,19 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
     ranked = rank_children(children, total, weights, previous=previous) if children else []
     region = tree.get(scope.code)
     kids = tree.children(scope.code)
-    return {
-        "region": {"code": region.code, "name": region.name},
-        "breadcrumb": breadcrumb(tree, scope.code),
-        "period_label": url_state.label(state, w, tz),
-        "previous_label": url_state.span(prev_w, tz),
-        "last_year_label": url_state.span(ly_w, tz),
-        "kpis": kpi_rows(total, prev_total, ly_total, state.lang, settings.satisfaction_target),
-        "trend": trend_series(cases, scope, w, now, tz, state.lang, memo),
-        "ranking": ranking_rows(ranked, {r.code: r.name for r in kids},
-                                {r.code: r.population for r in kids}, state.lang,
-                                compared=previous is not None),
-        "child_level": scope.child_level,
-        "weights": {name: getattr(weights, name) for name in SUB_SCORES},
-        "min_sample": weights.min_sample,
-        "as_of": as_of(memo, now, tz),
-    }
+    return KpiView(
+        region=RegionRef(region.code, region.name),
+        breadcrumb=breadcrumb(tree, scope.code),
+        period_label=url_state.label(state, w, tz),
+        previous_label=url_state.span(prev_w, tz),
+        last_year_label=url_state.span(ly_w, tz),
+        kpis=kpi_rows(total, prev_total, ly_total, state.lang, settings.satisfaction_target),
+        trend=trend_series(cases, scope, w, now, tz, state.lang, memo),
+        ranking=ranking_rows(ranked, {r.code: r.name for r in kids},
+                             {r.code: r.population for r in kids}, state.lang,
+                             compared=previous is not None),
+        child_level=None if scope.child_level is None else int(scope.child_level),
+        weights={name: getattr(weights, name) for name in SUB_SCORES},
+        min_sample=weights.min_sample,
+        as_of=as_of(memo, now, tz),
+    )

@@ -3,6 +3,7 @@ they have boundaries), their KPI table, the trend, breakdowns and one page of th
 behind the numbers. Plain data; layouts/region.py draws it."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,14 @@ from dashboard.domain.states import state_label
 from dashboard.domain.stores import CaseStore
 from dashboard.domain.text import t
 from dashboard.views import url_state
-from dashboard.views.common import as_of, breadcrumb, counts_by_child, resolve_scope, trend_series
+from dashboard.views.common import (
+    RegionRef,
+    as_of,
+    breadcrumb,
+    counts_by_child,
+    resolve_scope,
+    trend_series,
+)
 
 TABLE_METRICS = ("intake", "closed", "open", "overdue_open", "closure", "on_time",
                  "satisfaction", "timely_sign")
@@ -77,8 +85,45 @@ def case_query(state: url_state.PageState, page: int | None = None) -> CaseQuery
                      sort=state.sort, page=state.page if page is None else page)
 
 
+@dataclass(frozen=True)
+class MetricRef:
+    key: str
+    label: str
+    kind: str
+    higher_is_better: bool | None
+
+
+@dataclass(frozen=True)
+class CaseListPage:
+    rows: list[dict]                # case_rows: the grid's rows, in the page's language
+    total: int
+    capped: bool                    # the count stopped at its cap
+    page: int
+    pages: int
+    page_size: int
+    max_offset: int
+
+
+@dataclass(frozen=True)
+class RegionView:
+    region: RegionRef
+    level: int
+    level_label: str
+    breadcrumb: list[dict]          # root → region: {code, name}
+    period_label: str
+    metric: MetricRef               # what the map and bars are coloured by
+    summary: list[dict]             # {key, label, display} per TABLE_METRICS
+    child_level: int | None
+    children: list[dict]            # child_rows: the table's rows
+    features: list[dict]            # the children's boundaries; [] below a city
+    trend: dict
+    breakdowns: dict[str, dict]     # dimension -> {title, counts}
+    cases: CaseListPage
+    as_of: dict                     # the time of the oldest figure shown (common.as_of)
+
+
 def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageState, now: datetime,
-          memo=direct) -> dict:
+          memo=direct) -> RegionView:
     scope = resolve_scope(tree, settings.region, code)
     tz = settings.timezone
     w = url_state.window(state, now, tz)
@@ -91,27 +136,24 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
     counts = memo("breakdowns", scope, w,
                   lambda: cases.breakdowns(scope, w, tuple(BREAKDOWNS)))
     lang = state.lang
-    return {
-        "region": {"code": region.code, "name": region.name, "level": int(region.level),
-                   "level_label": Level(region.level).label(lang)},
-        "breadcrumb": breadcrumb(tree, scope.code),
-        "period_label": url_state.label(state, w, tz),
-        "metric": {"key": metric.key, "label": metric.label(lang), "kind": metric.kind,
-                   "higher_is_better": metric.higher_is_better},
-        "summary": [{"key": key, "label": metrics.BY_KEY[key].label(lang),
-                     "display": metrics.display(k, key, lang)} for key in TABLE_METRICS],
-        "child_level": None if scope.child_level is None else int(scope.child_level),
-        "children": child_rows(children, {r.code: r.name for r in kids}, lang),
-        "features": map_features(tree, scope.code) if scope.level <= Level.CITY else [],
-        "trend": trend_series(cases, scope, w, now, tz, lang, memo),
-        "breakdowns": {dim: {"title": t(f"region.breakdown.{dim}", lang), "counts": counts[dim]}
-                       for dim in BREAKDOWNS},
-        "cases": {"rows": case_rows(page.rows, tree, tz, lang), "total": page.total,
-                  "capped": page.capped, "page": page.page, "pages": page.pages,
-                  "page_size": PAGE_SIZE, "max_offset": MAX_OFFSET},
-        "as_of": as_of(memo, now, tz),
-    }
-
+    return RegionView(
+        region=RegionRef(region.code, region.name), level=int(region.level),
+        level_label=Level(region.level).label(lang),
+        breadcrumb=breadcrumb(tree, scope.code),
+        period_label=url_state.label(state, w, tz),
+        metric=MetricRef(metric.key, metric.label(lang), metric.kind, metric.higher_is_better),
+        summary=[{"key": key, "label": metrics.BY_KEY[key].label(lang),
+                  "display": metrics.display(k, key, lang)} for key in TABLE_METRICS],
+        child_level=None if scope.child_level is None else int(scope.child_level),
+        children=child_rows(children, {r.code: r.name for r in kids}, lang),
+        features=map_features(tree, scope.code) if scope.level <= Level.CITY else [],
+        trend=trend_series(cases, scope, w, now, tz, lang, memo),
+        breakdowns={dim: {"title": t(f"region.breakdown.{dim}", lang), "counts": counts[dim]}
+                    for dim in BREAKDOWNS},
+        cases=CaseListPage(case_rows(page.rows, tree, tz, lang), page.total, page.capped,
+                           page.page, page.pages, PAGE_SIZE, MAX_OFFSET),
+        as_of=as_of(memo, now, tz),
+    )
 
 def export_rows(cases: CaseStore, tree, settings, code: str, state: url_state.PageState,
                 now: datetime) -> tuple[list[tuple[str, str]], list[dict]]:

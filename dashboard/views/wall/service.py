@@ -1,9 +1,9 @@
 """The wall's view models, shared: one computation per region per tick for every viewer.
 
 `WallService.live(region)` and `.period(region)` return the view models (their shapes:
-shapes.py) from the shared cache (dashboard.cache.shared_views); `.config(query)` turns a wall URL's query string into the
-wall's settings, replacing what is invalid with defaults rather than failing: a wall
-never shows an error page.
+shapes.py) from the shared cache (dashboard.cache.shared_views); `.config(query)` turns a
+wall URL's query string into the wall's settings, replacing what is invalid with defaults
+rather than failing: a wall never shows an error page.
 """
 from __future__ import annotations
 
