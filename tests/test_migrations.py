@@ -375,3 +375,17 @@ def test_card_issue_times_are_backfilled_from_the_supervision_events(engine):
             sa.select(case.c.id, case.c.yellow_card_at, case.c.red_card_at))}
     assert got == {r["id"]: (r["yellow_card_at"], r["red_card_at"]) for r in cases}
     assert sum(t is not None for pair in got.values() for t in pair) == 3
+
+
+def test_serve_refuses_a_database_behind_the_code(database_url, tmp_path):
+    """`gridwatch serve` on a schema older than the code says to upgrade, instead of
+    serving pages that fail on a missing column."""
+    from dashboard.app.cli import main
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "0001")
+    args = ["--data-dir", str(tmp_path / "data"), "--database-url", database_url]
+    out = CliRunner().invoke(main, args + ["serve", "--port", "1"])
+    assert out.exit_code == 1
+    assert "revision 0001" in out.output and "gridwatch db upgrade" in out.output
+    assert "Traceback" not in out.output
+    engine.dispose()
