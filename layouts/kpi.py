@@ -74,7 +74,8 @@ def layout(model: KpiView, state: PageState) -> html.Div:
     # A ranking needs children: a region without a child level has none.
     ranking = [] if not model.ranking or child is None else [panel(
         state.t("kpi.ranking_title", level=Level(child).label(state.lang)),
-        html.P(state.t("kpi.ranking_note", weights=weights, min_sample=model.min_sample),
+        html.P(state.t("kpi.ranking_note", weights=weights, min_sample=model.min_sample,
+                       **{k: f"{v:g}" for k, v in model.card_rule.items()}),
                className="gw-note"),
         html.Div(className="gw-export", children=[
             html.Button(state.t("page.export_csv"), id="export-csv", className="gw-button"),

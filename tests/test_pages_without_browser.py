@@ -53,6 +53,15 @@ def test_kpi_page_renders_components_from_the_store(ctx):
     assert "kpi_counts_by" in ctx.cases.calls
 
 
+def test_the_ranking_note_states_the_card_rule_in_force(ctx):
+    text = text_of(kpi_page.render(ctx, None, {"period": "this_month"}))
+    assert "督办扣分 = 10 × 期内（1×黄牌 + 2×红牌）÷（20% × 应办件），至多 10 分" in text
+    assert "每万件" not in text
+    ctx.settings = ctx.settings.with_(score_weights='{"red_card": 3, "max_card_penalty": 8}')
+    text = text_of(kpi_page.render(ctx, None, {"period": "this_month", "lang": "en"}))
+    assert "card penalty = 8 × (1 × yellow + 3 × red cards issued) ÷ (20% of cases due)" in text
+
+
 def test_region_page_lists_the_children_and_the_cases(ctx):
     text = text_of(region_page.render(ctx, {"code": "320505"}, {"basis": "open"}))
     assert "狮山街道" in text and "202611250000000042" in text

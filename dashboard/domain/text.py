@@ -156,9 +156,11 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "trend.up": ("↑ 上升", "↑ up"),
         "trend.down": ("↓ 下降", "↓ down"),
         "ranking_title": ("{level}排名（综合得分）", "Ranking of {level} regions (composite score)"),
-        "ranking_note": ("权重：{weights}；督办扣分按每万件计。样本少于 {min_sample} 件的分项按上级"
+        "ranking_note": ("权重：{weights}；督办扣分 = {cap} × 期内（{yellow}×黄牌 + {red}×红牌）÷（{full}% × 应办件），"
+                         "至多 {cap} 分。样本少于 {min_sample} 件的分项按上级"
                          "比率计分并标注“样本不足”。点击一行查看其下级排名。",
-                         "Weights: {weights}; card penalty per 10k cases. A rate drawn from "
+                         "Weights: {weights}; card penalty = {cap} × ({yellow} × yellow + {red} × red cards "
+                         "issued) ÷ ({full}% of cases due), at most {cap}. A rate drawn from "
                          "fewer than {min_sample} cases scores at the parent's rate and is "
                          "flagged. Click a row to rank its children."),
         "weights_sep": ("，", ", "),

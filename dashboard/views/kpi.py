@@ -118,6 +118,7 @@ class KpiView:
     ranking: list[dict]             # ranking_rows: the table and its export, row for row
     child_level: int | None         # None: a grid has no children to rank
     weights: dict[str, float]       # sub-score -> points
+    card_rule: dict[str, float]     # yellow, red (weights), full (% of due), cap (points)
     min_sample: int
     as_of: dict                     # the time of the oldest figure shown (common.as_of)
 
@@ -153,6 +154,8 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
                              compared=previous is not None),
         child_level=None if scope.child_level is None else int(scope.child_level),
         weights={name: getattr(weights, name) for name in SUB_SCORES},
+        card_rule={"yellow": weights.yellow_card, "red": weights.red_card,
+                   "full": weights.card_rate_full * 100, "cap": weights.max_card_penalty},
         min_sample=weights.min_sample,
         as_of=as_of(memo, now, tz),
     )
