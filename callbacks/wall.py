@@ -24,8 +24,8 @@ from layouts import wall_parts as parts
 from layouts.wall_panels import PANELS, PanelData
 
 log = logging.getLogger(__name__)
-# Every panel says when its data is from: the declared panels and the map.
-PANELS_WITH_TIME = (*[p.key for p in PANELS], "map")
+# Every panel says when its data is from: the declared panels, the map and the KPI strip.
+PANELS_WITH_TIME = (*[p.key for p in PANELS], "map", "kpis")
 
 
 def _hhmmss(iso: str | None, zone: ZoneInfo) -> str:
@@ -72,7 +72,7 @@ def content(service, cfg: dict) -> dict:
         "legend": parts.legend(cfg["metric"], charts.map_values(rows, metric), lang),
         "rows": rows,
         "as_of": {**{p.key: p.as_of(data) for p in PANELS},
-                  "map": (s.get("children") or {}).get("as_of")},
+                  "map": (s.get("children") or {}).get("as_of"), "kpis": (k or {}).get("as_of")},
     }
     out["map_rows"] = [{**r, "name": parts.short_name(r["name"])} for r in rows]
     out["map"] = lambda: charts.map_figure(tree.boundary_features(region),

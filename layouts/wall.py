@@ -83,7 +83,13 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
                         html.Span("", id="wall-stale", className="gw-w-stale")]),
                 ]),
             ]),
-            html.Section(className="gw-w-kpis gw-area-kpis", children=kpi_cards),
+            html.Section(className="gw-w-kpis gw-area-kpis", children=[
+                *kpi_cards,
+                # The strip's data time, as every panel has one.
+                html.Div(className="gw-w-kpi-asof", children=[
+                    html.Span(t("wall.data_time", lang)),
+                    html.Span(asof.get("kpis", ""), className="gw-w-asof", id="wall-asof-kpis")]),
+            ]),
             *[_panel_of(p) for p in PANELS[:3]],
             _panel("map", t("wall.panel.map", lang, metric=t(f"wall.kpi.{metric.key}", lang)), [
                 _graph("map", content["map"]),

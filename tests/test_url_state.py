@@ -81,7 +81,22 @@ def test_windows_previous_period_and_last_year():
     assert local(w) == (datetime(2026, 11, 1), datetime(2026, 11, 11))
     assert local(us.previous_window(w, custom, NOW, TZ)) == (datetime(2026, 10, 22),
                                                              datetime(2026, 11, 1))
-    assert us.label(custom, w, TZ) == "自定义（2026-11-01 ~ 2026-11-10）"
+    assert us.label(custom, w, TZ, NOW) == "自定义（2026-11-01 ~ 2026-11-10）"
+
+
+def test_a_running_period_is_labelled_up_to_now_not_to_its_end():
+    """On 2 December, 本月 covers 12-01 to now: it must not read as the whole month."""
+    now = datetime(2026, 12, 2, 6, 5, tzinfo=timezone.utc)        # 14:05 in Shanghai
+    month = us.parse({"period": "this_month"})
+    assert us.label(month, us.window(month, now, TZ), TZ, now) == \
+        "本月（2026-12-01 ~ 2026-12-02 14:05）"
+    today = us.parse({"period": "today", "lang": "en"})
+    assert "2026-12-02 00:00 ~ 14:05" in us.label(today, us.window(today, now, TZ), TZ, now)
+    last = us.parse({"period": "last_month"})                     # over: its whole span
+    assert us.label(last, us.window(last, now, TZ), TZ, now) == "上月（2026-11-01 ~ 2026-11-30）"
+    # The previous period's same elapsed part ends mid-day too, and says so.
+    prev = us.previous_window(us.window(month, now, TZ), month, now, TZ)
+    assert us.span(prev, TZ) == "2026-11-01 ~ 2026-11-02 14:05"
 
 
 def test_last_year_of_29_february():

@@ -217,7 +217,7 @@ def test_content_draws_every_panel_with_its_data_time(walls, root, region):
     c = wall_page.content(service, cfg_for(service, region=region))
     after = datetime.now(timezone.utc)
     assert set(c["panels"]) == {p.key for p in PANELS}
-    assert set(c["as_of"]) == {p.key for p in PANELS} | {"map"}
+    assert set(c["as_of"]) == {p.key for p in PANELS} | {"map", "kpis"}   # the strip too
     for panel, at in c["as_of"].items():
         assert at is not None and before <= iso(at) <= after, panel
         assert re.fullmatch(r"\d\d:\d\d:\d\d", c["asof_text"][panel]), panel
@@ -228,6 +228,13 @@ def test_content_draws_every_panel_with_its_data_time(walls, root, region):
     assert c["kpis"]["on_time"] == f"{want.on_time.percent:.2f}%"
     assert c["kpis"]["satisfaction"] == f"{want.satisfaction.percent:.2f}%"
     assert c["kpi_subs"]["satisfaction"] == f"评价 {want.rated:,} 件"
+
+
+def test_the_kpi_strip_shows_its_data_time_on_screen(walls):
+    service = walls("320000")
+    page = wall_page.render(service, {})
+    strip_time = next(n for n in walk(page) if getattr(n, "id", None) == "wall-asof-kpis")
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", strip_time.children)
 
 
 @pytest.mark.parametrize("region,shown,not_shown", [

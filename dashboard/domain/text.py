@@ -110,6 +110,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "hourly.t_in": ("今日受理", "intake today"),
         "hourly.t_out": ("今日办结", "closed today"),
         "hourly.tick": ("{h}时", "{h}h"),
+        "data_time": ("数据时间", "Data time"),
         "hourly.partial": ("本小时按已过{m}分钟折算", "this hour scaled from {m} min"),
         "dispatch.no_level": ("未分级", "no level yet"),
         "sat.month": ("本月", "month"),

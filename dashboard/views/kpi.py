@@ -144,7 +144,7 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
     return KpiView(
         region=RegionRef(region.code, region.name),
         breadcrumb=breadcrumb(tree, scope.code),
-        period_label=url_state.label(state, w, tz),
+        period_label=url_state.label(state, w, tz, now),
         previous_label=url_state.span(prev_w, tz),
         last_year_label=url_state.span(ly_w, tz),
         kpis=kpi_rows(total, prev_total, ly_total, state.lang, settings.satisfaction_target),

@@ -140,7 +140,7 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
         region=RegionRef(region.code, region.name), level=int(region.level),
         level_label=Level(region.level).label(lang),
         breadcrumb=breadcrumb(tree, scope.code),
-        period_label=url_state.label(state, w, tz),
+        period_label=url_state.label(state, w, tz, now),
         metric=MetricRef(metric.key, metric.label(lang), metric.kind, metric.higher_is_better),
         summary=[{"key": key, "label": metrics.BY_KEY[key].label(lang),
                   "display": metrics.display(k, key, lang)} for key in TABLE_METRICS],

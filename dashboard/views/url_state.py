@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -177,13 +177,23 @@ def last_year_window(w: Window, now: datetime) -> Window:
 
 
 def span(w: Window, tz: str) -> str:
-    """The window's local dates, last day inclusive: "2026-11-01 ~ 2026-11-25"."""
+    """What the window covers in local time: whole days as dates, last day inclusive
+    ("2026-11-01 ~ 2026-11-30"); a window that ends inside a day says when
+    ("2026-12-01 ~ 2026-12-02 14:05", "2026-12-02 00:00 ~ 14:05")."""
     z = ZoneInfo(tz)
-    first = w.start.astimezone(z).date()
-    last = (w.end.astimezone(z) - timedelta(microseconds=1)).date()
-    return first.isoformat() if first >= last else f"{first.isoformat()} ~ {last.isoformat()}"
+    start, end = w.start.astimezone(z), w.end.astimezone(z)
+    first = start.date()
+    if end.time() == time(0):
+        last = (end - timedelta(microseconds=1)).date()
+        return first.isoformat() if first >= last else f"{first.isoformat()} ~ {last.isoformat()}"
+    if end.date() == first:
+        return f"{first.isoformat()} {start:%H:%M} ~ {end:%H:%M}"
+    return f"{first.isoformat()} ~ {end.date().isoformat()} {end:%H:%M}"
 
 
-def label(state: PageState, w: Window, tz: str) -> str:
+def label(state: PageState, w: Window, tz: str, now: datetime) -> str:
+    """The period's name and what its figures cover: a running period up to `now`, not
+    to its end ("本月（2026-12-01 ~ 2026-12-02 14:05）" on the 2nd, not "~ 12-31")."""
+    covered = Window(w.start, min(w.end, max(now, w.start)))
     return state.t("page.period_label", name=state.t(f"page.period.{state.period}"),
-                   span=span(w, tz))
+                   span=span(covered, tz))
