@@ -18,9 +18,13 @@ TRENDS = ("better", "worse", "same", "up", "down")  # metrics.trend's answers, `
 
 
 def kpi_table(rows: list[dict], state: PageState, model: KpiView) -> html.Table:
+    # A compared period's span goes under its name: the spans are long (a running period
+    # ends at a time of day) and would squeeze the other columns.
     heads = [state.t("kpi.col.indicator"), state.t("kpi.col.current"), state.t("kpi.col.target"),
-             state.t("kpi.col.previous", span=model.previous_label),
-             state.t("kpi.col.last_year", span=model.last_year_label), state.t("kpi.col.trend")]
+             [state.t("kpi.col.previous"), html.Span(model.previous_label, className="gw-th-span")],
+             [state.t("kpi.col.last_year"), html.Span(model.last_year_label,
+                                                       className="gw-th-span")],
+             state.t("kpi.col.trend")]
     body = []
     for r in rows:
         met = {True: "gw-met", False: "gw-missed", None: ""}[r["met"]]
