@@ -9,11 +9,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from dashboard.domain.catalog import (
+    CATEGORY_EN,
+    RATING_EN,
+    RESOLUTION_LEVEL_EN,
     SETTLED_STATUS,
+    SOURCE_EN,
     SUPERVISION_EN,
     SUPERVISION_LEVELS,
     TIME_STATUS,
     TIME_STATUS_EN,
+    URGENCY_EN,
     in_language,
 )
 from dashboard.domain.deadlines import time_status
@@ -87,6 +92,50 @@ def supervision(level: int | None, lang: str) -> str:
     return in_language(SUPERVISION_LEVELS[level - 1], SUPERVISION_EN, lang)
 
 
+def describe(event_type: str, detail: dict, lang: str, zone: ZoneInfo, name_of) -> str:
+    """A transition's detail as a person writes it ("派至 网格 金色社区第1网格", "超时签收",
+    "延期至 11-24 02:34"), in the reader's language; fields this does not know yet are
+    listed as they come, so nothing the upstream system sent is hidden."""
+    d = dict(detail)
+    out = []
+
+    def when(text):
+        try:
+            return datetime.fromisoformat(text).astimezone(zone).strftime("%m-%d %H:%M")
+        except (TypeError, ValueError):
+            return str(text)
+
+    def level(value):
+        return in_language(value or "", RESOLUTION_LEVEL_EN, lang)
+    if event_type == "REPORTED" and {"source", "category"} <= d.keys():
+        cat, sub = d.pop("category"), d.pop("subcategory", "")
+        out.append(t("case.detail.reported", lang, source=in_language(d.pop("source"), SOURCE_EN, lang),
+                     category=in_language(cat, CATEGORY_EN, lang),
+                     subcategory=in_language(sub, CATEGORY_EN, lang),
+                     urgency=in_language(d.pop("urgency", ""), URGENCY_EN, lang)))
+        d.pop("case_no", None)  # the page's title says it
+    if {"sign_deadline", "deadline"} <= d.keys():
+        out.append(t("case.detail.limits", lang, sign=when(d.pop("sign_deadline")),
+                     deadline=when(d.pop("deadline"))))
+    if event_type in ("DISPATCHED", "ESCALATED") and "level" in d:
+        key = "case.detail.dispatched" if event_type == "DISPATCHED" else "case.detail.escalated"
+        out.append(t(key, lang, level=level(d.pop("level")),
+                     org=name_of(d.pop("org", None))))
+    if "late" in d:
+        out.append(t("case.detail.signed_late" if d.pop("late") else "case.detail.signed", lang))
+    if "resolution_level" in d:
+        out.append(t("case.detail.settled_at", lang, level=level(d.pop("resolution_level"))))
+    if "rating" in d:
+        out.append(t("case.detail.rated", lang, rating=in_language(d.pop("rating"), RATING_EN, lang)))
+    if "supervision" in d:
+        out.append(t("case.detail.supervised", lang,
+                     supervision=in_language(d.pop("supervision"), SUPERVISION_EN, lang)))
+    if "deadline" in d:
+        out.append(t("case.detail.extended", lang, deadline=when(d.pop("deadline"))))
+    out += [f"{k}: {v}" for k, v in d.items()]
+    return t("case.detail_sep", lang).join(out)
+
+
 def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, tz: str,
           now: datetime) -> CaseView:
     case_id = parse_case_id(case_id_text)
@@ -94,7 +143,7 @@ def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, 
     found = cases.case_detail(RegionScope.of(root), case_id)
     if found is None:
         raise BadInput("unknown-case", case_id=case_id)
-    c, z, en = found["case"], ZoneInfo(tz), lang == "en"
+    c, z = found["case"], ZoneInfo(tz)
     fmt = lambda at: at.astimezone(z).strftime("%Y-%m-%d %H:%M:%S") if at else "—"  # noqa: E731
     name = lambda code: (tree.get(code).name if code and tree.get(code) else code or "")  # noqa: E731
     status = case_status(c, now)
@@ -103,26 +152,26 @@ def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, 
         detail = json.loads(e["detail"]) if e["detail"] else {}
         events.append(TimelineRow(
             seq=e["seq"], at=fmt(e["at"]),
-            # English shows the codes for now (the translation issue will label them).
-            event=e["event_type"] if en else event_label(e["event_type"], lang),
-            state=e["state"] if en else state_label(e["state"], lang),
-            level=e["actor_level"] or "", org=name(e["actor_org"]),
-            org_code=e["actor_org"] or "",
-            detail=t("case.detail_sep", lang).join(f"{k}: {v}" for k, v in detail.items())))
+            event=event_label(e["event_type"], lang), state=state_label(e["state"], lang),
+            level=in_language(e["actor_level"] or "", RESOLUTION_LEVEL_EN, lang),
+            org=name(e["actor_org"]), org_code=e["actor_org"] or "",
+            detail=describe(e["event_type"], detail, lang, z, name)))
+    def word(value, english):  # a vocabulary value in the reader's language
+        return in_language(value, english, lang) if value else "—"
     values = (  # key (label `case.field.<key>`), value
-        ("category", f"{c['category']} / {c['subcategory']}"),
-        ("source", c["source"]),
-        ("urgency", c["urgency"]),
-        ("state", c["state"] if en else state_label(c["state"], lang)),
+        ("category", f"{word(c['category'], CATEGORY_EN)} / {word(c['subcategory'], CATEGORY_EN)}"),
+        ("source", word(c["source"], SOURCE_EN)),
+        ("urgency", word(c["urgency"], URGENCY_EN)),
+        ("state", state_label(c["state"], lang)),
         ("reported_at", fmt(c["reported_at"])),
         ("sign_deadline", fmt(c["sign_deadline"])),
         ("deadline", fmt(c["deadline"])),
         ("time_status", in_language(status, TIME_STATUS_EN, lang)),
         ("closed_at", fmt(c["closed_at"])),
-        ("handler_level", c["handler_level"] or "—"),
-        ("resolution_level", c["resolution_level"] or "—"),
+        ("handler_level", word(c["handler_level"], RESOLUTION_LEVEL_EN)),
+        ("resolution_level", word(c["resolution_level"], RESOLUTION_LEVEL_EN)),
         ("supervision", supervision(c["supervision_level"], lang)),
-        ("rating", c["rating"] or t("case.not_rated", lang)),
+        ("rating", word(c["rating"], RATING_EN) if c["rating"] else t("case.not_rated", lang)),
         ("counts", f"{c['dispatch_count']} / {c['return_count']} / {c['rework_count']}"
                    f" / {c['reopen_count']}"),
     )
