@@ -6,6 +6,7 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.domain import metrics
+from dashboard.domain.catalog import CATEGORY_EN, SOURCE_EN, URGENCY_EN, in_language
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.states import state_label
 from dashboard.views.region import CASE_COLUMNS, TABLE_METRICS, RegionView
@@ -58,9 +59,8 @@ def case_filters(state: PageState) -> html.Div:
             html.Label(state.t(f"region.filter.{name}")),
             dcc.Dropdown(id=f"filter-{name}", options=options, value=value,
                          placeholder=all_label, clearable=True)])
-    # English shows the codes for now (the translation issue will label them).
-    state_opts = [{"label": v if en else state_label(v, state.lang), "value": v}
-                  for v in FILTERS["state"]]
+    state_opts = [{"label": state_label(v, state.lang), "value": v} for v in FILTERS["state"]]
+    english = {"category": CATEGORY_EN, "source": SOURCE_EN, "urgency": URGENCY_EN}
     return html.Div(className="gw-filters", children=[
         html.Div(className="gw-filter", children=[
             html.Label(state.t("region.basis")),
@@ -68,7 +68,8 @@ def case_filters(state: PageState) -> html.Div:
                          options=[{"label": n[1 if en else 0], "value": k}
                                   for k, n in BASES.items()])]),
         dropdown("state", state_opts, state.filters.get("state")),
-        *[dropdown(name, [{"label": v, "value": v} for v in FILTERS[name]], state.filters.get(name))
+        *[dropdown(name, [{"label": in_language(v, english[name], state.lang), "value": v}
+                          for v in FILTERS[name]], state.filters.get(name))
           for name in ("category", "source", "urgency")],
         html.Div(className="gw-filter", children=[
             html.Label(state.t("region.sort")),

@@ -76,3 +76,20 @@ def seeded_case_page():
         page = case_page.render(ctx, {"case_id": "42"}, {"lang": lang})
         return json.dumps(page.to_plotly_json(), ensure_ascii=False, default=str)
     return text("en"), text("zh")
+
+
+def test_the_english_region_page_names_vocabularies_in_english():
+    from callbacks import region as region_page
+    from dashboard.app.context import AppContext, Lazy
+    from dashboard.app.settings import Settings
+    from tests.fakes import CASE, FakeCaseStore, small_tree
+    tree = small_tree()
+    ctx = AppContext(settings=Settings(region="320000", page_cache_seconds=0), runtime=None,
+                     tree=Lazy(lambda: tree), cache=None,
+                     cases=FakeCaseStore(tree, {}, cases={42: CASE}))
+    page = region_page.render(ctx, {"code": "320505"}, {"basis": "open", "lang": "en"})
+    text = json.dumps(page.to_plotly_json(), ensure_ascii=False, default=str)
+    for word in ("Urban management / Street vending", "12345 hotline", "in progress"):
+        assert word in text, word
+    for raw in ("城市管理 / 占道经营", "处置中", "'label': '城市管理'", "'label': '12345热线'"):
+        assert raw not in text, raw

@@ -10,7 +10,16 @@ from zoneinfo import ZoneInfo
 from dashboard.cache.page_memo import direct
 from dashboard.domain import metrics
 from dashboard.domain.case_query import MAX_OFFSET, PAGE_SIZE, CaseQuery
-from dashboard.domain.catalog import SUPERVISION_EN, SUPERVISION_LEVELS, in_language
+from dashboard.domain.catalog import (
+    CATEGORY_EN,
+    RATING_EN,
+    RESOLUTION_LEVEL_EN,
+    SOURCE_EN,
+    SUPERVISION_EN,
+    SUPERVISION_LEVELS,
+    URGENCY_EN,
+    in_language,
+)
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import compute_kpis
 from dashboard.domain.states import state_label
@@ -30,6 +39,8 @@ TABLE_METRICS = ("intake", "closed", "open", "overdue_open", "closure", "on_time
                  "satisfaction", "timely_sign")
 # The intake breakdowns, each titled `region.breakdown.<dim>`.
 BREAKDOWNS = ("category", "source", "resolution_level")
+BREAKDOWN_EN = {"category": CATEGORY_EN, "source": SOURCE_EN,
+                "resolution_level": RESOLUTION_LEVEL_EN}
 
 
 def supervision(level: int | None) -> str:
@@ -58,14 +69,15 @@ def case_rows(rows: list[dict], tree, tz: str, lang: str) -> list[dict]:
         out.append({
             "id": str(r["id"]), "case_no": r["case_no"],
             "grid": grid.name if grid else r["grid_code"],
-            "category": f"{r['category']} / {r['subcategory']}", "source": r["source"],
-            "urgency": r["urgency"],
-            # English shows the code for now (the translation issue will label it).
-            "state": r["state"] if lang == "en" else state_label(r["state"], lang),
+            "category": f"{in_language(r['category'], CATEGORY_EN, lang)} / "
+                        f"{in_language(r['subcategory'], CATEGORY_EN, lang)}",
+            "source": in_language(r["source"], SOURCE_EN, lang),
+            "urgency": in_language(r["urgency"], URGENCY_EN, lang),
+            "state": state_label(r["state"], lang),
             "reported_at": fmt(r["reported_at"]), "closed_at": fmt(r["closed_at"]),
             "deadline": fmt(r["deadline"]),
             "supervision": in_language(supervision(r["supervision_level"]), SUPERVISION_EN, lang),
-            "rating": r["rating"] or ""})
+            "rating": in_language(r["rating"], RATING_EN, lang) if r["rating"] else ""})
     return out
 
 
@@ -148,7 +160,9 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
         children=child_rows(children, {r.code: r.name for r in kids}, lang),
         features=map_features(tree, scope.code) if scope.level <= Level.CITY else [],
         trend=trend_series(cases, scope, w, now, tz, lang, memo),
-        breakdowns={dim: {"title": t(f"region.breakdown.{dim}", lang), "counts": counts[dim]}
+        breakdowns={dim: {"title": t(f"region.breakdown.{dim}", lang),
+                          "counts": {in_language(k, BREAKDOWN_EN[dim], lang): n
+                                     for k, n in counts[dim].items()}}
                     for dim in BREAKDOWNS},
         cases=CaseListPage(case_rows(page.rows, tree, tz, lang), page.total, page.capped,
                            page.page, page.pages, PAGE_SIZE, MAX_OFFSET),
