@@ -81,10 +81,12 @@ def hourly_figure(h: dict, lang: str) -> go.Figure:
                    tickfont=dict(size=18, color=MUTED), gridcolor=GRID, range=[-0.3, 23.3]),
         yaxis=dict(tickfont=dict(size=18, color=MUTED), gridcolor=GRID, rangemode="tozero"))
     if partial and len(names) > 4:
+        # Inside the plot's top-left corner: the night hours there are low, and above the
+        # plot sits the legend.
         layout["annotations"] = [dict(
-            x=now, y=1.0, xref="x", yref="paper", yanchor="bottom", showarrow=False,
-            xanchor="right" if now > 12 else "left", text="◌ " + names[4],
-            font=dict(size=16, color=MUTED))]
+            x=0.01, y=0.99, xref="paper", yref="paper", xanchor="left", yanchor="top",
+            showarrow=False, text="◌ " + names[4], font=dict(size=16, color=MUTED),
+            bgcolor="rgba(11, 21, 38, 0.75)")]
     return go.Figure(traces, layout)
 
 

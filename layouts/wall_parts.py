@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from dash import html
 
-from dashboard.domain.catalog import RESOLUTION_LEVEL_EN, in_language
+from dashboard.domain.catalog import CATEGORY_EN, RESOLUTION_LEVEL_EN, SOURCE_EN, in_language
 from dashboard.domain.colours import colours, legend_swatches
 from dashboard.domain.hierarchy import PLACE_SUFFIXES
 from dashboard.domain.metrics import WALL_MAP
@@ -40,8 +40,9 @@ def mix_lists(mix: dict | None, lang: str, top: int = 8) -> list:
     if not mix:
         return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
     cols = []
+    english = {"source": SOURCE_EN, "category": CATEGORY_EN}
     for key in ("source", "category"):
-        counts = mix.get(key) or {}
+        counts = {in_language(k, english[key], lang): n for k, n in (mix.get(key) or {}).items()}
         total = sum(counts.values()) or 1
         items = sorted(counts.items(), key=lambda kv: -kv[1])[:top]
         rows = [html.Div(className="gw-w-bar", children=[
@@ -87,7 +88,7 @@ def funnel_bars(section: dict | None, lang: str) -> list:
     total = sum(x["count"] for x in levels) or 1
     top = max([x["count"] for x in levels] + [1])
     return [html.Div(className="gw-w-frow", children=[
-        html.Span(x["level"], className="gw-w-dlabel"),
+        html.Span(in_language(x["level"], RESOLUTION_LEVEL_EN, lang), className="gw-w-dlabel"),
         html.Div(html.I(style={"width": f"{x['count'] * 100 / top:.2f}%",
                                "background": LEVEL_SHADES[i]}), className="gw-w-fbar"),
         html.Span(f"{x['count']:,} · {x['count'] * 100 / total:.1f}%", className="gw-w-dcount")])
@@ -180,7 +181,7 @@ def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12
             html.Span(t(f"wall.badge.{badge}", lang), className=f"gw-badge gw-badge-{badge}"),
             html.Span(case_no, className="gw-w-ocase"),
             html.Span(place, className="gw-w-oplace"),
-            html.Span(r["category"], className="gw-w-ocat"),
+            html.Span(in_language(r["category"], CATEGORY_EN, lang), className="gw-w-ocat"),
             html.Span(left, className=f"gw-w-oleft gw-left-{cls}"),
         ]))
     return out

@@ -487,7 +487,7 @@ class WaitingStore(FakeCaseStore):
         return {("REPORTED", None): 7, ("REGISTERED", None): 3, ("IN_PROGRESS", "网格"): 5}
 
 
-@pytest.mark.parametrize("lang,word", [("zh", "未分级"), ("en", "no level yet")])
+@pytest.mark.parametrize("lang,word", [("zh", "未分级"), ("en", "none yet")])
 def test_cases_without_a_level_have_a_visible_segment(lang, word):
     from layouts.wall_parts import UNASSIGNED_SHADE, dispatch_bars
     tree = small_tree()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from dashboard.domain.catalog import SUPERVISION_EN, URGENT, in_language
+from dashboard.domain.catalog import CATEGORY_EN, SUPERVISION_EN, URGENT, in_language
 from dashboard.domain.states import Event, event_label, state_label
 from dashboard.domain.text import t
 
@@ -43,7 +43,8 @@ def ticker_row(event, info: dict | None, tree, zone: ZoneInfo, now: datetime,
     return {
         "id": event.entry_id, "case_id": event.case_id, "case_no": case_no,
         "time": event.ts.astimezone(zone).strftime("%H:%M:%S"), "ts": event.ts.timestamp(),
-        "place": place, "category": info.get("category") or f.get("category") or "",
+        "place": place,
+        "category": in_language(info.get("category") or f.get("category") or "", CATEGORY_EN, lang),
         "urgency": urgency, "urgent": urgency == URGENT,
         "step": step, "state": state_label(event.state, lang),
         "type": event.type.value, "seconds_left": left, "settled": settled,
