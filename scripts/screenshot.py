@@ -1,7 +1,7 @@
 """Screenshots of gridwatch pages in headless Chromium, for docs/ and for looking.
 
     .venv/bin/python scripts/screenshot.py http://127.0.0.1:8050/wall docs/wall-1080p.png 1920x1080
-    .venv/bin/python scripts/screenshot.py --docs http://127.0.0.1:8050
+    .venv/bin/python scripts/screenshot.py --docs http://127.0.0.1:8050 [--query period=this_week]
 
 The first form takes one screenshot of the viewport; `--full` takes the whole page. The
 second (re)makes every page screenshot of docs/ that the README shows, from a running demo
@@ -63,15 +63,17 @@ def shoot(url: str, out: str, size: str = "1920x1080", wait: float = 3.0,
     return 1 if errors or foreign else 0
 
 
-def docs(base: str, region: str = "320500", case: str = "1") -> int:
-    """Every page screenshot the README shows."""
+def docs(base: str, region: str = "320500", case: str = "1", query: str = "") -> int:
+    """Every page screenshot the README shows; `query` (e.g. "period=this_week") is
+    added to /kpi's and /region's URLs."""
+    q = "?" + query if query else ""
     shots = [
-        ("/kpi", "kpi-1080p.png", "1920x1080"),
-        (f"/region/{region}", "region-1080p.png", "1920x1080"),
+        (f"/kpi{q}", "kpi-1080p.png", "1920x1080"),
+        (f"/region/{region}{q}", "region-1080p.png", "1920x1080"),
         (f"/case/{case}", "case-1080p.png", "1920x1080"),
-        ("/kpi", "kpi-4k.png", "3840x2160"),
-        ("/kpi", "kpi-1366.png", "1366x768"),
-        (f"/region/{region}", "region-1366.png", "1366x768"),
+        (f"/kpi{q}", "kpi-4k.png", "3840x2160"),
+        (f"/kpi{q}", "kpi-1366.png", "1366x768"),
+        (f"/region/{region}{q}", "region-1366.png", "1366x768"),
     ]
     return max(shoot(base.rstrip("/") + path, str(DOCS / name), size)
                for path, name, size in shots)
@@ -81,11 +83,12 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--docs", action="store_true", help="make docs/'s page screenshots")
     ap.add_argument("--full", action="store_true", help="the whole page, not the viewport")
+    ap.add_argument("--query", default="", help="with --docs: query of /kpi and /region")
     ap.add_argument("url")
     ap.add_argument("rest", nargs="*", help="OUT [WxH], or with --docs: [REGION [CASE]]")
     args = ap.parse_args(argv)
     if args.docs:
-        return docs(args.url, *args.rest)
+        return docs(args.url, *args.rest, query=args.query)
     if not args.rest:
         ap.error("OUT is required")
     return shoot(args.url, args.rest[0], *(args.rest[1:2] or ["1920x1080"]), full=args.full)
