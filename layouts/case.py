@@ -22,7 +22,7 @@ def layout(model: CaseView, state: PageState) -> html.Div:
     crumbs = []
     for i, c in enumerate(chain):
         if i:
-            crumbs.append(html.Span("›", className="gw-crumb-sep"))
+            crumbs.append(html.Span(className="gw-crumb-sep", **{"aria-hidden": "true"}))
         crumbs.append(dcc.Link(c.name, href=f"/region/{c.code}{search}", className="gw-crumb"))
     fields = html.Dl(className="gw-fields", id="case-fields", children=[
         part for label, value, tone in model.fields for part in (

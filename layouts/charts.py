@@ -17,6 +17,7 @@ NO_DATA = "#c8cdd6"
 def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
     fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 15}}, height=height,
                       margin={"l": 48, "r": 16, "t": 44, "b": 40}, font={"family": FONT},
+                      hoverlabel={"font": {"family": FONT}},  # else Arial, not the layout's font
                       paper_bgcolor="white", plot_bgcolor="white",
                       legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"})
     fig.update_xaxes(gridcolor="#eef0f4")

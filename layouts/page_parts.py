@@ -61,7 +61,7 @@ def breadcrumb(items: list[dict], state: PageState, href=None) -> html.Nav:
     parts = []
     for i, item in enumerate(items):
         if i:
-            parts.append(html.Span("›", className="gw-crumb-sep"))
+            parts.append(html.Span(className="gw-crumb-sep", **{"aria-hidden": "true"}))
         if i == len(items) - 1:
             parts.append(html.Span(item["name"], className="gw-crumb-current"))
         else:

@@ -123,7 +123,7 @@ def crumb_links(crumbs: list[dict], cfg: dict) -> list:
                    not (k == "lang" and cfg[k] == "zh"))
     for i, c in enumerate(crumbs):
         if i:
-            out.append(html.Span(" › ", className="gw-w-sep"))
+            out.append(html.Span(className="gw-w-sep", **{"aria-hidden": "true"}))
         out.append(dcc.Link(c["name"], href=f"/wall?region={c['code']}{keep}",
                             className="gw-w-crumb"))
     out.append(dcc.Link(t("wall.details", cfg["lang"]), href=f"/region/{cfg['region']}"

@@ -21,6 +21,8 @@ CONFIG = {"displayModeBar": False, "staticPlot": False, "responsive": True}
 
 def _base(**kw) -> dict:
     layout = dict(paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", font=FONT,
+                  # Hover labels default to Arial, not the layout's font.
+                  hoverlabel=dict(font=dict(family=FONT["family"])),
                   margin=dict(l=8, r=8, t=8, b=8), showlegend=False,
                   uirevision="wall")
     layout.update(kw)

@@ -1,21 +1,45 @@
 """Screenshots of gridwatch pages in headless Chromium, for docs/ and for looking.
 
     .venv/bin/python scripts/screenshot.py http://127.0.0.1:8050/wall docs/wall-1080p.png 1920x1080
+    .venv/bin/python scripts/screenshot.py --docs http://127.0.0.1:8050 [--query period=this_week]
 
-Prints console errors and any request that left the app's origin.
+The first form takes one screenshot of the viewport; `--full` takes the whole page. The
+second (re)makes every page screenshot of docs/ that the README shows, from a running demo
+(`bash scripts/demo.sh`); pass a region code and a case id to show others than the
+defaults (苏州市, the first case of the database).
+
+It waits until the page is drawn (tables with rows, charts with axes, the served font
+loaded), then a few seconds more. Prints console errors and any request that left the
+app's origin.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from playwright.sync_api import sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+# Drawn: a page's frame is there, every table has rows, every chart has axes or a message.
+DRAWN = """() => {
+  if (!document.querySelector('.gw-page, #wall-root .gw-w-kpi-value, .gw-status, #error-page'))
+    return false;
+  for (const g of document.querySelectorAll('.ag-root-wrapper'))
+    if (!g.querySelector('.ag-row')) return false;
+  for (const g of document.querySelectorAll('.dash-graph'))
+    if (!g.querySelector('.main-svg :is(.xtick, .ytick, .annotation, .trace)'))
+      return false;
+  return document.fonts.status === 'loaded';
+}"""
 
 
-def shoot(url: str, out: str, size: str = "1920x1080", wait: float = 6.0) -> int:
+def shoot(url: str, out: str, size: str = "1920x1080", wait: float = 3.0,
+          full: bool = False) -> int:
     w, h = (int(x) for x in size.split("x"))
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
     errors, foreign = [], []
@@ -27,15 +51,48 @@ def shoot(url: str, out: str, size: str = "1920x1080", wait: float = 6.0) -> int
         page.on("request", lambda r: None if r.url.startswith((origin, "data:", "blob:"))
                 else foreign.append(r.url))
         page.goto(url)
-        time.sleep(wait)
-        page.screenshot(path=out)
+        page.wait_for_function(DRAWN, timeout=60_000)
+        time.sleep(wait)  # the wall's first refresh, charts' transitions
+        page.screenshot(path=out, full_page=full)
         browser.close()
     for e in errors:
         print("console error:", e)
     for f in foreign:
         print("foreign request:", f)
+    print(out)
     return 1 if errors or foreign else 0
 
 
+def docs(base: str, region: str = "320500", case: str = "1", query: str = "") -> int:
+    """Every page screenshot the README shows; `query` (e.g. "period=this_week") is
+    added to /kpi's and /region's URLs."""
+    q = "?" + query if query else ""
+    shots = [
+        (f"/kpi{q}", "kpi-1080p.png", "1920x1080"),
+        (f"/region/{region}{q}", "region-1080p.png", "1920x1080"),
+        (f"/case/{case}", "case-1080p.png", "1920x1080"),
+        (f"/kpi{q}", "kpi-4k.png", "3840x2160"),
+        (f"/kpi{q}", "kpi-1366.png", "1366x768"),
+        (f"/region/{region}{q}", "region-1366.png", "1366x768"),
+    ]
+    return max(shoot(base.rstrip("/") + path, str(DOCS / name), size)
+               for path, name, size in shots)
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--docs", action="store_true", help="make docs/'s page screenshots")
+    ap.add_argument("--full", action="store_true", help="the whole page, not the viewport")
+    ap.add_argument("--query", default="", help="with --docs: query of /kpi and /region")
+    ap.add_argument("url")
+    ap.add_argument("rest", nargs="*", help="OUT [WxH], or with --docs: [REGION [CASE]]")
+    args = ap.parse_args(argv)
+    if args.docs:
+        return docs(args.url, *args.rest, query=args.query)
+    if not args.rest:
+        ap.error("OUT is required")
+    return shoot(args.url, args.rest[0], *(args.rest[1:2] or ["1920x1080"]), full=args.full)
+
+
 if __name__ == "__main__":
-    sys.exit(shoot(*sys.argv[1:4]))
+    sys.exit(main(sys.argv[1:]))

@@ -104,7 +104,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "stale": ("数据延迟 {s} 秒", "data {s} s old"),
         "waiting": ("等待数据…", "waiting for data…"),
         "none": ("暂无", "none"),
-        "details": ("详情 ›", "Details ›"),
+        "details": ("详情", "Details"),
         "hourly.y_in": ("昨日受理", "intake yesterday"),
         "hourly.y_out": ("昨日办结", "closed yesterday"),
         "hourly.t_in": ("今日受理", "intake today"),

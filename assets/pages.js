@@ -1,0 +1,39 @@
+/* The leaders' and staff pages (/kpi, /region, /case) on any screen.
+
+   They are laid out in CSS pixels for a 1080p screen and flow down to a 1366×768 laptop.
+   A screen larger than 1080p without OS scaling (a 4K monitor or TV at 100 %) would show
+   them at half size, so, as the wall does (wall.js), they are scaled up: the page is laid
+   out 1920 px wide (wider on a wide screen) and drawn `--gw-page-scale` times larger
+   (pages.css): 2 at 3840×2160. Charts, tables, dropdowns and the date picker scale with
+   the rest. Smaller screens are never scaled down: the text stays readable and the
+   layout flows instead. */
+(function () {
+  "use strict";
+  var DESIGN_W = 1920, DESIGN_H = 1080;
+  var scale = 1;
+
+  function fit() {
+    var root = document.documentElement;
+    var w = root.clientWidth || window.innerWidth, h = window.innerHeight;
+    scale = Math.min(w / DESIGN_W, h / DESIGN_H);
+    if (!(scale > 1.001)) scale = 1;
+    root.style.setProperty("--gw-page-scale", String(scale));
+    root.classList.toggle("gw-page-scaled", scale > 1);
+  }
+
+  /* AG Grid sizes a column to its content ("autoSize") by copying the column's cells into
+     a <form> inside the grid and reading that form's getBoundingClientRect().width, which
+     includes the page's scale: every column would come out `scale` times too wide. Those
+     measuring forms are the only forms on these pages; give AG Grid their width in the
+     page's own pixels, as it expects. */
+  var rectOf = Element.prototype.getBoundingClientRect;
+  HTMLFormElement.prototype.getBoundingClientRect = function () {
+    var r = rectOf.call(this);
+    if (scale === 1 || !this.closest(".gw-page .ag-root-wrapper")) return r;
+    return new DOMRect(r.x, r.y, r.width / scale, r.height / scale);
+  };
+
+  window.gwPages = { fit: fit, scale: function () { return scale; } };
+  window.addEventListener("resize", fit);
+  fit();
+})();
