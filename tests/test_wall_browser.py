@@ -68,10 +68,12 @@ def _open_wall(browser, url: str, width: int, height: int, path: str = "/wall"):
     return page, watch
 
 
-@pytest.mark.parametrize("size", [(1920, 1080), (3840, 2160), (5760, 1620)],
-                         ids=["1080p", "4k", "32x9"])
-def test_wall_fills_every_panel_at_every_size(live_server, browser, size):
-    page, watch = _open_wall(browser, live_server.url, *size)
+@pytest.mark.parametrize("size,path", [((1920, 1080), "/wall"), ((3840, 2160), "/wall"),
+                                       ((5760, 1620), "/wall"), ((1920, 1080), "/wall?lang=en")],
+                         ids=["1080p", "4k", "32x9", "1080p-en"])
+def test_wall_fills_every_panel_at_every_size(live_server, browser, size, path):
+    # English words are longer: the English wall must not clip or shrink them either.
+    page, watch = _open_wall(browser, live_server.url, *size, path=path)
     time.sleep(REFRESH * 1.5)  # at least one refresh callback has run
     result = page.evaluate(PANEL_CHECK)
     profile = page.get_attribute("#wall-root", "data-profile")
