@@ -90,10 +90,32 @@ def hourly_figure(h: dict, names: tuple[str, ...] = ("昨日受理", "昨日办�
     return go.Figure(traces, layout)
 
 
+# The 满意率 chart's plot width in design px on each canvas profile (16:9, 32:9): its
+# grid area in assets/wall.css less the panel's padding and the figure's margins.
+SAT_PLOT_WIDTHS = (552, 640)
+TICK_GAP = 9        # px at least between two names on one row (half a character)
+TICK_ROWS_MAX = 4
+TICK_ROW = 28       # px between two rows of names (a line's box is 26 px)
+
+
+def tick_rows(names: list[str], width: float = min(SAT_PLOT_WIDTHS), gap: float = TICK_GAP,
+              size: float = 18) -> int:
+    """How many rows the category names need so that no two on one row come closer than
+    `gap`: 1 when they fit side by side, else staggered over 2 (or more) rows."""
+    widths = [text_width(n, size) for n in names]
+    step = width / max(len(names), 1)
+    for k in range(1, TICK_ROWS_MAX + 1):
+        if all((a + b) / 2 + gap <= k * step for a, b in zip(widths, widths[k:])):
+            return k
+    return TICK_ROWS_MAX
+
+
 def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,
                         min_sample: int) -> go.Figure:
-    """Today's and this month's 满意率 per child against the target line."""
+    """Today's and this month's 满意率 per child against the target line. Names too long to
+    stand side by side under their bars are staggered over two rows."""
     names = [r["name"] for r in rows]
+    stagger = tick_rows(names)
     today = [r.get("satisfaction") for r in rows]
     mon = [month.get(r["code"], {}).get("satisfaction") for r in rows]
     thin = [month.get(r["code"], {}).get("rated", 0) < min_sample for r in rows]
@@ -107,11 +129,27 @@ def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,
                                line=dict(color="#0b1526", width=1.5)),
                    hovertemplate="%{x} 今日 %{y:.2f}%<extra></extra>"),
     ]
+    # One x axis per row of names, the later ones overlaid on the first and their labels
+    # set lower: each name is then one line of text, clear of its neighbours on both rows.
+    rows_of_names = {}
+    for j in range(stagger):
+        rows_of_names["xaxis" if j == 0 else f"xaxis{j + 1}"] = dict(
+            tickfont=dict(size=18, color=INK), tickangle=0, tickmode="array",
+            tickvals=names[j::stagger], type="category", categoryorder="array",
+            categoryarray=names, range=[-0.5, len(names) - 0.5],
+            ticklabelstandoff=TICK_ROW * j,
+            **({} if j == 0 else dict(overlaying="x", matches="x", anchor="y",
+                                      showgrid=False, zeroline=False)))
+        if j:   # plotly draws an axis only under a trace: an empty one
+            traces.append(go.Scatter(x=names[j::stagger], y=[None] * len(names[j::stagger]),
+                                     xaxis=f"x{j + 1}", mode="markers", hoverinfo="skip",
+                                     showlegend=False))
     return go.Figure(traces, _base(
-        showlegend=False, margin=dict(l=58, r=8, t=8, b=40), bargap=0.35,
+        showlegend=False, margin=dict(l=58, r=8, t=8, b=40 + TICK_ROW * (stagger - 1)),
+        bargap=0.35,
         shapes=[dict(type="line", xref="paper", x0=0, x1=1, y0=target, y1=target,
                      line=dict(color=ACCENT, width=2, dash="dash"))],
-        xaxis=dict(tickfont=dict(size=18, color=INK), tickangle=0),
+        **rows_of_names,
         yaxis=dict(range=[max(low, 80), 100.6], tickfont=dict(size=18, color=MUTED),
                    gridcolor=GRID, ticksuffix="%")))
 

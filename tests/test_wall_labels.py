@@ -1,8 +1,8 @@
 """Where the wall's labels go, without a browser: the placement (layouts/label_placement.py)
 on made-up shapes, the map's label layout on Jiangsu's real boundaries (the province, each
 of its 13 cities, and a county's townships drawn as dots), checked the way plotly will
-draw it on both canvas profiles; and the Patch of a tick carrying the same layout.
-tests/test_wall_labels_browser.py checks the drawn boxes."""
+draw it on both canvas profiles; the Patch of a tick carrying the same layout; and the
+满意率 chart's names. tests/test_wall_labels_browser.py checks the drawn boxes."""
 from __future__ import annotations
 
 import json
@@ -269,3 +269,45 @@ def test_rates_of_exactly_100_are_no_wider_than_99_9():
     assert charts.value_text(None, ON_TIME) == "无数据"
     assert charts.value_text(12345, INTAKE) == "12,345"
     assert charts.text_width("100%") <= charts.text_width(charts.value_sample([], ON_TIME))
+
+
+# -- the 满意率 chart's names ---------------------------------------------------------
+def _tick_boxes(names: list[str], width: float) -> list[tuple]:
+    rows = charts.tick_rows(names)
+    step = width / len(names)
+    out = []
+    for i, n in enumerate(names):
+        w = charts.text_width(n)
+        x, y = (i + 0.5) * step, (i % rows) * charts.TICK_ROW
+        out.append((x - w / 2, y, x + w / 2, y + 26))
+    return out
+
+
+def test_satisfaction_names_that_do_not_fit_side_by_side_are_staggered(jiangsu):
+    names = [short_name(c.name) for c in jiangsu.children("320000")]
+    assert "连云港" in names and len(names) == 13
+    assert charts.tick_rows(names) == 2
+    assert charts.tick_rows(["南京", "苏州", "无锡"]) == 1
+    for width in charts.SAT_PLOT_WIDTHS:
+        boxes = _tick_boxes(names, width)
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                apart_down = b[1] >= a[3] or a[1] >= b[3]
+                apart_across = b[0] - a[2] >= charts.TICK_GAP or a[0] - b[2] >= charts.TICK_GAP
+                assert apart_down or apart_across, (width, a, b)
+    rows = [{"code": c.code, "name": n, "satisfaction": 97.0}
+            for c, n in zip(jiangsu.children("320000"), names)]
+    fig = charts.satisfaction_figure(rows, {}, 97.0, 30)
+    assert list(fig.layout.xaxis.tickvals) == names[0::2]
+    assert list(fig.layout.xaxis2.tickvals) == names[1::2]
+    assert fig.layout.xaxis2.ticklabelstandoff == charts.TICK_ROW
+    assert fig.layout.xaxis2.overlaying == "x" and fig.layout.xaxis2.matches == "x"
+    assert fig.layout.margin.b == 40 + charts.TICK_ROW
+
+
+def test_satisfaction_names_that_fit_stay_on_one_row():
+    rows = [{"code": str(i), "name": n, "satisfaction": 97.0}
+            for i, n in enumerate(["南京", "苏州", "无锡", "常州"])]
+    fig = charts.satisfaction_figure(rows, {}, 97.0, 30)
+    assert "xaxis2" not in fig.layout.to_plotly_json() and fig.layout.margin.b == 40
+    assert list(fig.layout.xaxis.tickvals) == ["南京", "苏州", "无锡", "常州"]
