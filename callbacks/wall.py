@@ -48,8 +48,9 @@ def _outline(tree, region_code: str) -> dict | None:
     return None
 
 
-def content(service, cfg: dict) -> dict:
-    """Every panel's children/figure for one region, from the shared view models."""
+def content(service, cfg: dict, shapes: dict | None = None) -> dict:
+    """Every panel's children/figure for one region, from the shared view models. `shapes`
+    is the app's cache of what depends on a region's shapes only (label_layout)."""
     tree = service.ctx.tree.get()
     lang, region = cfg["lang"], cfg["region"]
     zone = ZoneInfo(cfg["tz"])
@@ -75,28 +76,42 @@ def content(service, cfg: dict) -> dict:
                   "map": (s.get("children") or {}).get("as_of"), "kpis": (k or {}).get("as_of")},
     }
     out["map_rows"] = [{**r, "name": parts.short_name(r["name"])} for r in rows]
-    out["map"] = lambda: charts.map_figure(tree.boundary_features(region),
-                                           _map_points(tree, region), out["map_rows"], metric,
-                                           _outline(tree, region), lang)
+    out["map"] = lambda: charts.map_figure(
+        tree.boundary_features(region), _map_points(tree, region), out["map_rows"], metric,
+        _outline(tree, region), label_layout({} if shapes is None else shapes, tree, region,
+                                             metric, out["map_rows"]), lang)
     out["asof_text"] = {p: _hhmmss(at, zone) for p, at in out["as_of"].items()}
     return out
 
 
-def render(service, query: dict):
+def label_layout(shapes: dict, tree, region: str, metric, rows: list[dict]) -> dict:
+    """Where the map's labels go for this region and metric: placed once (it takes a
+    fraction of a second) and kept in this app's `shapes`; placed again only when the
+    values need a wider label (a count gaining a digit)."""
+    key = ("labels", region, metric.key, charts.value_sample(rows, metric))
+    layout = shapes.get(key)
+    if layout is None:
+        layout = shapes[key] = charts.map_label_layout(
+            tree.boundary_features(region), _map_points(tree, region), rows, metric,
+            _outline(tree, region))
+    return layout
+
+
+def render(service, query: dict, shapes: dict | None = None):
     """The wall page; when even the region tree cannot be read (the database is down as a
     worker starts), a dark 'reconnecting' screen that retries by itself instead of an
     error page."""
     try:
-        return _render(service, query)
+        return _render(service, query, shapes)
     except Exception as exc:  # noqa: BLE001 - a wall never shows an error page
         log.warning("wall cannot render yet: %s", exc)
         return view.waiting(language(query.get("lang"), service.settings.lang))
 
 
-def _render(service, query: dict):
+def _render(service, query: dict, shapes: dict | None = None):
     cfg, _notices = service.config(query)
     tree = service.ctx.tree.get()
-    c = content(service, cfg)
+    c = content(service, cfg, shapes)
     c["ticker"], from_id = service.initial_ticker(cfg["region"], cfg["privacy"], cfg["lang"])
     c["ticker"] = parts.ticker_rows(c["ticker"])
     cfg = {**cfg, "from_id": from_id, "rotation": service.rotation(cfg["region"])
@@ -112,23 +127,27 @@ OUTPUTS_MAX = 64
 def page(service) -> Page:
     """The wall is what a command center opens, at / and /wall; its warm-up (the live view
     of every watched region at each tick) is the service's own."""
-    return Page(path=r"/|/wall/?", render=lambda _match, query: render(service, query),
-                register=lambda app: register(app, service), warmups=(service.warmup,))
+    # This app's map trace positions and label layouts (by region and metric): the page
+    # and its callbacks share them; two apps in one process (tests) never do.
+    shapes: dict[tuple, object] = {}
+    return Page(path=r"/|/wall/?", render=lambda _match, query: render(service, query, shapes),
+                register=lambda app: register(app, service, shapes), warmups=(service.warmup,))
 
 
 def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
     """A Patch of the map's fill colours and labels for the current rows. `shapes` keeps
-    each region's trace positions (they depend on its shapes only) for this app."""
+    each region's trace positions and label layout (they depend on its shapes and names
+    only) for this app. The whole label layer is sent (a few dozen numbers): the figure on
+    the screen may have been drawn from an older layout."""
     tree = service.ctx.tree.get()
     region, metric = cfg["region"], WALL_MAP[cfg["metric"]]
     features = tree.boundary_features(region)
-    cached = shapes.get((region, metric.key))
-    if cached is None:
-        meta = charts.map_figure(features, _map_points(tree, region), rows, metric,
-                                 _outline(tree, region), cfg["lang"]).layout.meta
-        cached = shapes[(region, metric.key)] = (meta, charts.small_children(
-            {f["id"]: f for f in features.get("features", [])}))
-    meta, small = cached
+    labels = label_layout(shapes, tree, region, metric, rows)
+    meta = shapes.get((region, metric.key))
+    if meta is None:
+        meta = shapes[(region, metric.key)] = charts.map_figure(
+            features, _map_points(tree, region), rows, metric, _outline(tree, region),
+            labels).layout.meta
     fills, _ = colours(metric, charts.map_values(rows, metric))
     patch = Patch()
     polygons = {f["id"] for f in features.get("features", [])}
@@ -140,16 +159,22 @@ def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
         patch["data"][meta["dots"]]["marker"]["color"] = [
             by_code.get(p["code"], NO_DATA) for p in _map_points(tree, region)
             if p["code"] not in polygons and p["code"] in located]
-    patch["data"][meta["labels"]]["text"] = charts.map_labels(rows, metric, cfg["lang"], small)
-    patch["data"][meta["labels"]]["textfont"]["color"] = charts.label_colours(fills)
+    trace, notes = charts.map_label_layer(labels, rows, metric, fills, cfg.get("lang", "zh"))
+    for prop in ("x", "y", "text"):
+        patch["data"][meta["labels"]][prop] = trace[prop]
+    patch["data"][meta["labels"]]["textfont"]["color"] = trace["textfont"]["color"]
+    patch["layout"]["annotations"] = notes
+    if labels["range"]:
+        patch["layout"]["xaxis"]["range"], patch["layout"]["yaxis"]["range"] = labels["range"]
     return patch
 
 
-def register(app, service) -> None:
-    # This app's memo of a tick's outputs and of the map's trace positions: two apps in
-    # one process (tests) never share them.
+def register(app, service, shapes: dict | None = None) -> None:
+    # This app's memo of a tick's outputs, and of the map's trace positions and label
+    # layouts (shared with the page's render): two apps in one process (tests) never
+    # share them.
     memo: OrderedDict[tuple, tuple] = OrderedDict()
-    shapes: dict[tuple[str, str], tuple] = {}
+    shapes = {} if shapes is None else shapes
     outputs = [
         Output("wall-kpi-data", "data"), Output("wall-fresh", "children"),
         Output("wall-map", "figure"), Output("wall-legend", "children"),
@@ -179,7 +204,7 @@ def register(app, service) -> None:
         return out
 
     def _outputs(service, cfg, region_changed):
-        c = content(service, cfg)
+        c = content(service, cfg, shapes)
         if region_changed:
             fig_map = c["map"]()
         else:
@@ -199,7 +224,7 @@ def register(app, service) -> None:
                   prevent_initial_call=True)
     def retry(_n, search):
         try:
-            return _render(service, parse_query(search))
+            return _render(service, parse_query(search), shapes)
         except Exception:  # noqa: BLE001 - still down: keep waiting
             return no_update
 

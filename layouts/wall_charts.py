@@ -5,11 +5,17 @@ screen, so a 4K wall shows the same figure, sharper. Fonts are never below 18 px
 """
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
+from shapely import unary_union
+from shapely.affinity import affine_transform
+from shapely.geometry import shape
 
 from dashboard.domain.colours import BAD_TO_GOOD, LOW_TO_HIGH, NO_DATA, colours
 from dashboard.domain.metrics import Metric
 from dashboard.domain.text import t
+from layouts.label_placement import Label, place
 
 INK = "#e6edf7"
 MUTED = "#9fb0c8"
@@ -92,10 +98,32 @@ def hourly_figure(h: dict, lang: str) -> go.Figure:
     return go.Figure(traces, layout)
 
 
+# The 满意率 chart's plot width in design px on each canvas profile (16:9, 32:9): its
+# grid area in assets/wall.css less the panel's padding and the figure's margins.
+SAT_PLOT_WIDTHS = (552, 640)
+TICK_GAP = 9        # px at least between two names on one row (half a character)
+TICK_ROWS_MAX = 4
+TICK_ROW = 28       # px between two rows of names (a line's box is 26 px)
+
+
+def tick_rows(names: list[str], width: float = min(SAT_PLOT_WIDTHS), gap: float = TICK_GAP,
+              size: float = 18) -> int:
+    """How many rows the category names need so that no two on one row come closer than
+    `gap`: 1 when they fit side by side, else staggered over 2 (or more) rows."""
+    widths = [text_width(n, size) for n in names]
+    step = width / max(len(names), 1)
+    for k in range(1, TICK_ROWS_MAX + 1):
+        if all((a + b) / 2 + gap <= k * step for a, b in zip(widths, widths[k:])):
+            return k
+    return TICK_ROWS_MAX
+
+
 def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,
-                        min_sample: int, lang: str) -> go.Figure:
-    """Today's and this month's 满意率 per child against the target line."""
+                        min_sample: int, lang: str = "zh") -> go.Figure:
+    """Today's and this month's 满意率 per child against the target line. Names too long to
+    stand side by side under their bars are staggered over two rows."""
     names = [r["name"] for r in rows]
+    stagger = tick_rows(names)
     today = [r.get("satisfaction") for r in rows]
     mon = [month.get(r["code"], {}).get("satisfaction") for r in rows]
     thin = [month.get(r["code"], {}).get("rated", 0) < min_sample for r in rows]
@@ -111,11 +139,27 @@ def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,
                                line=dict(color="#0b1526", width=1.5)),
                    hovertemplate=f"%{{x}} {today_name} %{{y:.2f}}%<extra></extra>"),
     ]
+    # One x axis per row of names, the later ones overlaid on the first and their labels
+    # set lower: each name is then one line of text, clear of its neighbours on both rows.
+    rows_of_names = {}
+    for j in range(stagger):
+        rows_of_names["xaxis" if j == 0 else f"xaxis{j + 1}"] = dict(
+            tickfont=dict(size=18, color=INK), tickangle=0, tickmode="array",
+            tickvals=names[j::stagger], type="category", categoryorder="array",
+            categoryarray=names, range=[-0.5, len(names) - 0.5],
+            ticklabelstandoff=TICK_ROW * j,
+            **({} if j == 0 else dict(overlaying="x", matches="x", anchor="y",
+                                      showgrid=False, zeroline=False)))
+        if j:   # plotly draws an axis only under a trace: an empty one
+            traces.append(go.Scatter(x=names[j::stagger], y=[None] * len(names[j::stagger]),
+                                     xaxis=f"x{j + 1}", mode="markers", hoverinfo="skip",
+                                     showlegend=False))
     return go.Figure(traces, _base(
-        showlegend=False, margin=dict(l=58, r=8, t=8, b=40), bargap=0.35,
+        showlegend=False, margin=dict(l=58, r=8, t=8, b=40 + TICK_ROW * (stagger - 1)),
+        bargap=0.35,
         shapes=[dict(type="line", xref="paper", x0=0, x1=1, y0=target, y1=target,
                      line=dict(color=ACCENT, width=2, dash="dash"))],
-        xaxis=dict(tickfont=dict(size=18, color=INK), tickangle=0),
+        **rows_of_names,
         yaxis=dict(range=[max(low, 80), 100.6], tickfont=dict(size=18, color=MUTED),
                    gridcolor=GRID, ticksuffix="%")))
 
@@ -143,36 +187,120 @@ def map_values(rows: list[dict], metric: Metric) -> list[float | None]:
     return [r.get(metric.key) for r in rows]
 
 
-def map_labels(rows: list[dict], metric: Metric, lang: str,
-               small: set[str] = frozenset()) -> list[str]:
-    """Name and value at each child; none on children too small to hold a label (the
-    colour still tells, and the ranking names them)."""
-    out = []
-    for r in rows:
-        if r["code"] in small:
-            out.append("")
-            continue
-        v = r.get(metric.key)
-        val = t("common.no_data", lang) if v is None else (
-            f"{v:.1f}%" if metric.kind == "rate" else f"{v:,}")
-        out.append(f"{r['name']}<br><b>{val}</b>")
-    return out
+def value_text(v, metric: Metric, lang: str = "zh") -> str:
+    """A rate to one decimal (100% exactly: no wider than 99.9%), a count in full."""
+    if v is None:
+        return t("common.no_data", lang)
+    if metric.kind != "rate":
+        return f"{v:,}"
+    return "100%" if v >= 99.95 else f"{v:.1f}%"
 
 
-def small_children(polygons: dict[str, dict], share: float = 0.025) -> set[str]:
-    """Children whose bounding box is under `share` of the whole map's."""
-    boxes = {}
-    for code, f in polygons.items():
-        xs, ys = _xy(_rings(f["geometry"]))
-        xs, ys = [x for x in xs if x is not None], [y for y in ys if y is not None]
-        if xs:
-            boxes[code] = (min(xs), min(ys), max(xs), max(ys))
-    if not boxes:
-        return set()
-    x0 = min(b[0] for b in boxes.values()); y0 = min(b[1] for b in boxes.values())  # noqa: E702
-    x1 = max(b[2] for b in boxes.values()); y1 = max(b[3] for b in boxes.values())  # noqa: E702
-    whole = max((x1 - x0) * (y1 - y0), 1e-9)
-    return {c for c, b in boxes.items() if (b[2] - b[0]) * (b[3] - b[1]) / whole < share}
+def map_labels(rows: list[dict], metric: Metric, lang: str = "zh") -> list[str]:
+    """Name and value of each child, on two lines."""
+    return [f"{r['name']}<br><b>{value_text(r.get(metric.key), metric, lang)}</b>"
+            for r in rows]
+
+
+def _no_data_width() -> float:
+    # Labels are placed once for both languages, on the Chinese word's width (the English
+    # "no data" is a few px wider: a rare label, left to overlap slightly; see the note).
+    return text_width(t("common.no_data", "zh"))
+
+
+# -- where the map's labels go --------------------------------------------------------
+# The map's plot area in design px on each canvas profile (16:9, 32:9): its grid area in
+# assets/wall.css less the panel's head and legend and the figure's 4 px margins. Labels
+# are placed for the smaller of the two in each direction, so they fit on either.
+MAP_PLOTS = ((770, 504), (918, 440))
+LABEL_SIZE = 18
+LABEL_LINES = LABEL_SIZE * (1.3 + 1.45)   # plotly's line spacing, then one line's box
+MARGINS = (8, 30, 60, 100)                # px kept around the land, tried in turn
+
+
+def text_width(text: str, size: float = LABEL_SIZE) -> float:
+    """An estimate of `text`'s width in px (Noto Sans CJK; digits as drawn in bold)."""
+    ems = 0.0
+    for ch in text:
+        ems += 1.0 if ord(ch) >= 0x2E80 else 0.32 if ch in ".,:" else 0.96 if ch == "%" else 0.62
+    return ems * size
+
+
+def value_sample(rows: list[dict], metric: Metric) -> str:
+    """The widest value a label must hold until the counts grow by a digit."""
+    if metric.kind == "rate":
+        return "99.9%"
+    digits = max([len(str(int(abs(v)))) for r in rows if (v := r.get(metric.key)) is not None]
+                 + [4])
+    return f"{int('9' * digits):,}"
+
+
+TEXT_DROP = 0.205 * LABEL_SIZE   # px a text point's box sits below the point itself
+
+
+def label_size(name: str, sample: str) -> tuple[float, float]:
+    return max(text_width(name), text_width(sample), _no_data_width()) + 2, LABEL_LINES
+
+
+def label_ink(name: str, sample: str) -> tuple[tuple[float, float, float, float], ...]:
+    """Where a label's glyphs are, about its box's centre: the name's line (CJK, 1 em
+    tall), then the value's (digits, 0.8 em)."""
+    em = LABEL_SIZE
+    return ((0, -0.65 * em, text_width(name), em),
+            (0, 0.65 * em, max(text_width(sample), _no_data_width()), 0.8 * em))
+
+
+def _aspect(points: list[dict]) -> float:
+    lats = [p["lat"] for p in points if p.get("lat") is not None] or [0]
+    return 1 / max(math.cos(math.radians(sum(lats) / len(lats))), 0.2)
+
+
+def map_label_layout(features: dict, points: list[dict], rows: list[dict], metric: Metric,
+                     outline: dict | None) -> dict:
+    """Where each child's label goes (layouts/label_placement.py), in data coordinates, and
+    the axis ranges it was placed for. It depends on the shapes, the names and the width
+    of the values only: computed once per region and metric, not per tick."""
+    at = {p["code"]: (p["lon"], p["lat"]) for p in points if p.get("lon") is not None}
+    named = [r for r in rows if r["code"] in at]
+    if not named:
+        return {"range": None, "spots": {}}
+    geoms = {f["id"]: shape(f["geometry"]) for f in features.get("features", [])
+             if f["id"] in at}
+    parts = list(geoms.values()) + ([shape(outline)] if outline else [])
+    xs = [x for x, _ in at.values()] + [b for g in parts for b in (g.bounds[0], g.bounds[2])]
+    ys = [y for _, y in at.values()] + [b for g in parts for b in (g.bounds[1], g.bounds[3])]
+    aspect = _aspect(points)
+    width, height = min(w for w, _ in MAP_PLOTS), min(h for _, h in MAP_PLOTS)
+    extent_x = max(max(xs) - min(xs), 1e-3)
+    extent_y = max((max(ys) - min(ys)) * aspect, 1e-3)
+    mid_x, mid_y = (max(xs) + min(xs)) / 2, (max(ys) + min(ys)) / 2
+    sample = value_sample(rows, metric)
+    best = None
+    for margin in MARGINS:
+        scale = min((width - 2 * margin) / extent_x, (height - 2 * margin) / extent_y)
+        left, top = mid_x - width / 2 / scale, mid_y + height / 2 / scale / aspect
+        matrix = [scale, 0, 0, -scale * aspect, -left * scale, top * scale * aspect]
+        px = {code: affine_transform(g, matrix) for code, g in geoms.items()}
+        labels = [Label(r["code"], (at[r["code"]][0] - left) * scale,
+                        (top - at[r["code"]][1]) * scale * aspect,
+                        *label_size(r["name"], sample), px.get(r["code"]),
+                        label_ink(r["name"], sample)) for r in named]
+        dots = tuple((lab.x, lab.y) for lab in labels if lab.area is None)
+        spots, failed = place(labels, width, height, unary_union(list(px.values())) if px
+                              else None, dots)
+        if best is not None and len(failed) >= len(best[0]):
+            break           # a smaller map does not help: keep the larger one
+        best = (failed, spots, left, top, scale)
+        if not failed:
+            break
+    # Labels with no place at all (too many dots) are left out: the ranking names them.
+    _, spots, left, top, scale = best
+    return {"range": ([left, left + width / scale],
+                      [top - height / scale / aspect, top]),
+            "spots": {code: {"x": left + s.x / scale,
+                             "y": top - (s.y - (0 if s.leader else TEXT_DROP)) / scale / aspect,
+                             "leader": s.leader, "at": at[code],
+                             "dot": code not in geoms} for code, s in spots.items()}}
 
 
 def label_colours(fills: list[str]) -> list[str]:
@@ -181,12 +309,47 @@ def label_colours(fills: list[str]) -> list[str]:
     return ["#0b1526" if f in light else "#ffffff" for f in fills]
 
 
+LEADER_BG = "#0b1a2e"
+
+
+def map_label_layer(layout: dict, rows: list[dict], metric: Metric,
+                    fills: list[str], lang: str = "zh") -> tuple[dict, list[dict]]:
+    """The labels of `layout` for the current values: the text trace's points (labels in
+    their own area, dark or white on their fill; white beside a dot) and the annotations
+    of labels led out of small areas (boxed, edged in their area's colour, with a line)."""
+    fill_of = {r["code"]: f for r, f in zip(rows, fills)}
+    text_of = dict(zip([r["code"] for r in rows], map_labels(rows, metric, lang)))
+    trace = {"x": [], "y": [], "text": [], "textfont": {"color": []}}
+    notes = []
+    for code, spot in layout["spots"].items():
+        if code not in text_of:
+            continue
+        if spot["leader"]:
+            notes.append(dict(
+                x=spot["at"][0], y=spot["at"][1], ax=spot["x"], ay=spot["y"], axref="x",
+                ayref="y", xref="x", yref="y", text=text_of[code], showarrow=True,
+                arrowhead=6, arrowsize=0.8, arrowwidth=2, arrowcolor=INK, standoff=0,
+                bgcolor=LEADER_BG, bordercolor=fill_of.get(code, NO_DATA), borderwidth=2,
+                borderpad=3, font=dict(size=LABEL_SIZE, color=INK)))
+            continue
+        trace["x"].append(spot["x"])
+        trace["y"].append(spot["y"])
+        trace["text"].append(text_of[code])
+        trace["textfont"]["color"].append(
+            INK if spot["dot"] else label_colours([fill_of.get(code, NO_DATA)])[0])
+    return trace, notes
+
+
 def map_figure(features: dict, points: list[dict], rows: list[dict], metric: Metric,
-               outline: dict | None, lang: str) -> go.Figure:
-    """Children as filled polygons (province, city) or as dots (below a county), a label at
-    each child, and two empty traces the page fills with live case points."""
+               outline: dict | None, labels: dict | None = None,
+               lang: str = "zh") -> go.Figure:
+    """Children as filled polygons (province, city) or as dots (below a county), a label for
+    each child (placed by map_label_layout unless given), and two empty traces the page
+    fills with live case points."""
     fills, _ = colours(metric, map_values(rows, metric))
     colour_of = {r["code"]: c for r, c in zip(rows, fills)}
+    if labels is None:
+        labels = map_label_layout(features, points, rows, metric, outline)
     traces = []
     if outline:
         xs, ys = _xy(_rings(outline))
@@ -210,10 +373,10 @@ def map_figure(features: dict, points: list[dict], rows: list[dict], metric: Met
             marker=dict(size=26, color=[colour_of.get(p["code"], NO_DATA) for p in dot_rows],
                         line=dict(color="#0b1526", width=1.5)), hoverinfo="skip"))
     meta["labels"] = len(traces)
+    trace, notes = map_label_layer(labels, rows, metric, fills, lang)
     traces.append(go.Scatter(
-        x=[p["lon"] for p in points], y=[p["lat"] for p in points], mode="text",
-        text=map_labels(rows, metric, lang, small_children(polygons)), hoverinfo="skip",
-        textfont=dict(size=18, color=label_colours(fills))))
+        x=trace["x"], y=trace["y"], mode="text", text=trace["text"], hoverinfo="skip",
+        textfont=dict(size=LABEL_SIZE, color=trace["textfont"]["color"])))
     meta["live"] = len(traces)
     traces.append(go.Scatter(x=[], y=[], mode="markers", hoverinfo="skip",
                              marker=dict(size=9, color="rgba(255,255,255,0.85)",
@@ -222,10 +385,11 @@ def map_figure(features: dict, points: list[dict], rows: list[dict], metric: Met
     traces.append(go.Scatter(x=[], y=[], mode="markers", hoverinfo="skip",
                              marker=dict(size=18, symbol="star", color=BAD,
                                          line=dict(color="#ffffff", width=1.5))))
-    lats = [p["lat"] for p in points if p.get("lat") is not None] or [0]
-    import math
-    aspect = 1 / max(math.cos(math.radians(sum(lats) / len(lats))), 0.2)
+    ranges = labels.get("range") or (None, None)
     return go.Figure(traces, _base(
-        meta=meta, margin=dict(l=4, r=4, t=4, b=4),
-        xaxis=dict(visible=False, fixedrange=True),
-        yaxis=dict(visible=False, fixedrange=True, scaleanchor="x", scaleratio=aspect)))
+        meta=meta, margin=dict(l=4, r=4, t=4, b=4), annotations=notes,
+        xaxis=dict(visible=False, fixedrange=True, range=ranges[0],
+                   autorange=ranges[0] is None),
+        yaxis=dict(visible=False, fixedrange=True, range=ranges[1],
+                   autorange=ranges[1] is None, scaleanchor="x",
+                   scaleratio=_aspect(points))))
