@@ -61,7 +61,7 @@ def ranking_grid(model: KpiView, state: PageState) -> dag.AgGrid:
 
 def score_chart(model: KpiView, state: PageState):
     rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
-             "score_text": f"{r['score']:.2f}"} for r in model.ranking]
+             "score_text": f"{r['score']:.2f}"} for r in model.ranking if r["score"] is not None]
     return charts.child_bars(rows, "score", True, state.t("kpi.score_chart"))
 
 

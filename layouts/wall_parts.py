@@ -12,6 +12,7 @@ from dashboard.domain.catalog import CATEGORY_EN, RESOLUTION_LEVEL_EN, SOURCE_EN
 from dashboard.domain.colours import colours, legend_swatches
 from dashboard.domain.hierarchy import PLACE_SUFFIXES
 from dashboard.domain.metrics import WALL_MAP
+from dashboard.domain.ranking import board_size
 from dashboard.domain.states import state_label
 from dashboard.domain.text import t, time_left
 from dashboard.views.wall.ticker import mask_case_no
@@ -122,29 +123,39 @@ def ranking_table(ranking: dict | None, today_rows: list[dict], lang: str, targe
                  if board == "black" else
                  html.Span(t("wall.ranking.unranked", lang), className="gw-badge gw-badge-over")
                  if r["rank"] is None else None)
-        sat = r.get("satisfaction")
-        sat_cls = "gw-thin" if r.get("thin_satisfaction") else (
-            "gw-good" if sat is not None and sat >= target else "gw-bad")
-        sat_text = (_fmt_rate(sat, 1) if not r.get("thin_satisfaction")
-                    else t("wall.ranking.thin", lang, n=ranking["min_sample"]))
-        # The sub-score that cost the most points: why this child is where it is.
-        lost_name, lost = max(((n, s["max"] - s["points"]) for n, s in r["subs"].items()),
-                              key=lambda kv: kv[1], default=(None, 0))
+        subs = r.get("subs") or {}
+        unranked = r["rank"] is None
+
+        def rate_cell(key: str, sub: str, coloured: bool):
+            # A rate drawn from too few cases is marked thin wherever it shows (the score
+            # used the parent's rate for it).
+            v = r.get(key)
+            if (subs.get(sub) or {}).get("thin"):
+                return html.Td(t("wall.ranking.thin", lang, n=ranking["min_sample"]),
+                               className="gw-thin", title=_fmt_rate(v, 1))
+            cls = ("gw-good" if v is not None and v >= target else "gw-bad") if coloured else ""
+            return html.Td(_fmt_rate(v, 1), className=cls)
+        # The sub-score that cost the most points: why this child is where it is. An
+        # unranked child has no score to explain.
+        lost_name, lost = max(((n, s["max"] - s["points"]) for n, s in subs.items()
+                               if not s.get("thin")), key=lambda kv: kv[1], default=(None, 0))
         body.append(html.Tr(className=f"gw-rank-row gw-board-{board or 'none'}",
                             **{"data-code": r["code"]}, children=[
-            html.Td(str(r["rank"]) if r["rank"] is not None else "—", className="gw-w-rank",
-                    title=None if r["rank"] is not None else t("wall.ranking.unranked", lang)),
+            html.Td(str(r["rank"]) if not unranked else "—", className="gw-w-rank",
+                    title=None if not unranked else t("wall.ranking.unranked", lang)),
             html.Td(_change(r.get("change"))),
             html.Td([short_name(r["name"]), badge] if badge else short_name(r["name"]),
                     className="gw-w-rname"),
-            html.Td(f"{r['score']:.1f}", className="gw-w-score"),
-            html.Td(f"{t('wall.lost.' + lost_name, lang)}−{lost:.1f}" if lost_name and lost >= 0.05
-                    else "—", className="gw-w-lost"),
-            html.Td(_fmt_rate(r.get("on_time"), 1)),
-            html.Td(sat_text, className=sat_cls),
+            html.Td("—" if unranked else f"{r['score']:.1f}", className="gw-w-score"),
+            html.Td(f"{t('wall.lost.' + lost_name, lang)}−{lost:.1f}"
+                    if lost_name and lost >= 0.05 and not unranked else "—",
+                    className="gw-w-lost"),
+            rate_cell("on_time", "on_time", False),
+            rate_cell("satisfaction", "satisfaction", True),
             html.Td(f"{r.get('overdue_open', 0):,}"),
         ]))
-    note = html.Div(t("wall.ranking.note", lang, n=min(5, sum(1 for r in rows if r["rank"]) // 2),
+    n = board_size(sum(1 for r in rows if r["rank"] is not None))
+    note = html.Div(t("wall.ranking.note" if n else "wall.ranking.note_no_board", lang, n=n,
                       m=ranking["min_sample"]), className="gw-w-note")
     return [html.Table(className="gw-w-table", children=[html.Thead(head), html.Tbody(body)]), note]
 

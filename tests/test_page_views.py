@@ -90,6 +90,10 @@ def test_ranking_of_counties_follows_the_documented_score(env):
     ranked = rank_children(children, direct(engine, tree, "320500", w, now), settings.weights)
     assert [r["code"] for r in model.ranking] == [r.code for r in ranked]
     for row, r in zip(model.ranking, ranked):
+        if r.rank is None:      # 样本不足: no score, no points (DOMAIN §6's guard)
+            assert row["score"] is None
+            assert all(row[kpi_view.POINTS[s.name]] is None for s in r.score.subs)
+            continue
         assert row["score"] == pytest.approx(r.score.total)
         parts = sum(row[kpi_view.POINTS[s.name]] for s in r.score.subs) - row["card_penalty"]
         assert row["score"] == pytest.approx(parts, abs=0.02)

@@ -108,3 +108,17 @@ def test_region_rows_carry_the_unrounded_percent_and_format_it_once():
                                   {"320100": "南京市"}, "zh")
     assert rows[0]["on_time"] == pytest.approx(7300 / 74)   # 98.6486..., not 98.65
     assert rows[0]["on_time_text"] == "98.65%"
+
+
+def test_an_unranked_child_shows_no_score_and_no_points(ctx):
+    """连云港 has 5 cases: every sub-rate thin, so 样本不足 — no score above the leader's, no
+    sub-score points drawn from the parent's rates, in the table and its export."""
+    model = kpi_view.build(ctx.cases, ctx.tree.get(), ctx.settings,
+                           url_state.parse({"period": "this_month"}), NOW)
+    thin = next(r for r in model.ranking if r["name"] == "连云港市")
+    assert thin["rank"] == "未排名" and thin["score"] is None
+    assert all(thin[p] is None for p in kpi_view.POINTS.values())
+    ranked = [r for r in model.ranking if r["score"] is not None]
+    assert ranked and all(isinstance(r["rank"], int) for r in ranked)
+    text = text_of(kpi_page.render(ctx, None, {"period": "this_month"}))
+    assert "连云港市" in text

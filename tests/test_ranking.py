@@ -68,16 +68,22 @@ def test_rank_children_orders_marks_boards_and_rank_change():
     assert [r.code for r in ranked[:3]] == ["321200", "321100", "321000"]
     assert [r.rank for r in ranked[:12]] == list(range(1, 13))
     assert ranked[-1].code == "321300" and ranked[-1].rank is None
-    assert [r.board for r in ranked[:5]] == ["red"] * 5
-    assert [r.board for r in ranked[7:12]] == ["black"] * 5
-    assert ranked[5].board is None
+    # 12 ranked: a third is 4 on each board, the middle four on neither.
+    assert [r.board for r in ranked[:4]] == ["red"] * 4
+    assert [r.board for r in ranked[8:12]] == ["black"] * 4
+    assert [r.board for r in ranked[4:8]] == [None] * 4
     # 321200 was 12th of 13 before (scores descend with i) and is 1st now.
     assert ranked[0].previous_rank == 12 and ranked[0].rank_change == 11
     assert ranked[-1].rank_change is None
 
 
-def test_board_never_overlaps():
-    assert board_size(13) == 5 and board_size(4) == 2 and board_size(1) == 0
+def test_board_never_overlaps_and_takes_at_most_a_third():
+    assert board_size(15) == 5 and board_size(13) == 4 and board_size(6) == 2
+    assert board_size(4) == 1 and board_size(2) == 0
+    # 6 ranked districts: the 4th is on no board (it was on the 黑榜 with boards of 3).
+    six = {f"3205{i:02d}": counts(on_time=95 - 2 * i) for i in range(6)}
+    ranked = rank_children(six, sum(six.values(), KpiCounts()))
+    assert [r.board for r in ranked] == ["red", "red", None, None, "black", "black"]
 
 
 def test_weights_from_configuration():

@@ -502,3 +502,26 @@ def test_cases_without_a_level_have_a_visible_segment(lang, word):
     bar = row.children[1]
     assert [seg.style["background"] for seg in bar.children] == [UNASSIGNED_SHADE]
     assert float(bar.children[0].style["width"].rstrip("%")) > 0
+
+
+def test_the_wall_ranking_marks_every_thin_rate_and_scores_no_unranked_child():
+    from layouts.wall_parts import ranking_table
+    tree = small_tree()
+    # 苏州: 20 cases due (按期 thin), 100 rated (满意 not): ranked, its 按期 marked.
+    store = FakeCaseStore(tree, {**LEAF, SUZHOU_GRID: counts(20, on_time_pct=100,
+                                                              satisfied_pct=99, due=20,
+                                                              rated=100)})
+    period = build_period(store, tree, tree.get("320000"), TZ, NOW, None, Settings().weights)
+    rows = {r["code"]: r for r in period["sections"]["ranking"]["rows"]}
+    table, note = ranking_table(period["sections"]["ranking"], [], "zh", 97.68)
+    by_code = {tr.to_plotly_json()["props"]["data-code"]: tr for tr in table.children[1].children}
+    cells = lambda code: [words(td) for td in by_code[code].children]  # noqa: E731
+    # 连云港: every rate thin → unranked: no score, no 主要失分.
+    assert rows["320700"]["rank"] is None
+    lyg = cells("320700")
+    assert lyg[0] == "—" and lyg[3] == "—" and lyg[4] == "—"
+    # A 100.0% 按期 from 20 due cases is marked thin, not shown as a plain 100.0%.
+    sz = cells("320500")
+    assert "样本<30" in sz[5] and "100.0%" not in sz[5]
+    assert rows["320500"]["rank"] is not None
+    assert "不设红黑榜" in words(note)       # 2 ranked: a third of them is nobody

@@ -189,9 +189,10 @@ def competition_ranks(scores: dict[str, float]) -> dict[str, int]:
 
 
 def board_size(n_ranked: int) -> int:
-    """Size of the 红榜 and of the 黑榜: 5 each (榆林) when there are 10 or more, else
-    fewer so the two never overlap."""
-    return min(5, n_ranked // 2)
+    """Size of the 红榜 and of the 黑榜: 5 each (榆林), never more than a third of the
+    ranked children each (DOMAIN.md §6), so the middle of a short list is on neither:
+    of 6 ranked districts, the 3rd and 4th are on no board."""
+    return min(5, n_ranked // 3)
 
 
 def settled(counts: KpiCounts) -> KpiCounts:

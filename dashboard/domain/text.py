@@ -60,10 +60,13 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "ranking.red": ("红榜", "Top"),
         "ranking.black": ("黑榜", "Low"),
         "ranking.unranked": ("样本不足", "too few"),
-        "ranking.thin": ("样本<{n}", "<{n} rated"),
-        "ranking.note": ("红榜前{n}·黑榜后{n} · 评价少于{m}件的满意率不参与排名",
-                         "Top {n} / bottom {n} · satisfaction from fewer than {m} ratings "
-                         "is not ranked"),
+        "ranking.thin": ("样本<{n}", "<{n} cases"),
+        "ranking.note": ("红榜前{n}·黑榜后{n} · 分项样本少于{m}件按上级比率计分，全部不足不排名",
+                         "Top {n} / bottom {n} · a rate from fewer than {m} cases scores at "
+                         "the parent's rate; all too few: unranked"),
+        "ranking.note_no_board": ("不足3个排名，不设红黑榜 · 分项样本少于{m}件按上级比率计分",
+                                  "Fewer than 3 ranked: no boards · a rate from fewer than "
+                                  "{m} cases scores at the parent's rate"),
         # The sub-score that cost a child the most points (ranking.SUB_SCORES' names).
         "lost.timely_sign": ("签收", "sign"),
         "lost.on_time": ("按期", "on time"),

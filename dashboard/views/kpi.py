@@ -93,7 +93,10 @@ def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[
         k = r.kpis
         pop = populations.get(r.code) or 0
         row = {"rank": r.rank if r.rank is not None else unranked, "change": change_text(r, lang, compared),
-               "name": names.get(r.code, r.code), "code": r.code, "score": r.score.total,
+               # An unranked child (every sub-rate too thin) has no score: its points would
+               # be the parent's rates, and would read as a place in the ranking.
+               "name": names.get(r.code, r.code), "code": r.code,
+               "score": r.score.total if r.rank is not None else None,
                "card_penalty": r.score.card_penalty, "board": board.get(r.board, ""),
                "thin": t("kpi.thin_sep", lang).join(sub_score_name(s.name, lang)
                                                      for s in r.score.subs if s.thin),
@@ -101,7 +104,7 @@ def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[
                "rated": k.rated, "closure": k.closure.display(lang), "intake": k.intake,
                "intake_per_10k": round(k.intake * 10_000 / pop, 2) if pop else None}
         for s in r.score.subs:
-            row[POINTS[s.name]] = s.points
+            row[POINTS[s.name]] = s.points if r.rank is not None else None
         rows.append(row)
     return rows
 
