@@ -4,7 +4,6 @@ slow tick never overlaps the next one from the same screen."""
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,11 +12,13 @@ from dash import ctx as dash_ctx
 
 from callbacks.page import Page
 from callbacks.router import parse_query
+from dashboard.cache.bounded import Bounded
 from dashboard.domain.colours import NO_DATA, colours
 from dashboard.domain.language import language
 from dashboard.domain.metrics import WALL_MAP
 from dashboard.domain.text import t
 from dashboard.views.wall.model import newest_sources
+from dashboard.views.wall.service import WATCH_MAX
 from layouts import wall as view
 from layouts import wall_charts as charts
 from layouts import wall_parts as parts
@@ -122,6 +123,9 @@ def _render(service, query: dict, shapes: dict | None = None):
 
 
 OUTPUTS_MAX = 64
+# Label layouts and trace positions per (region, metric): a province's walls watch up to
+# WATCH_MAX regions, and a metric or a count gaining a digit adds a layout.
+SHAPES_MAX = 4 * WATCH_MAX
 
 
 def page(service) -> Page:
@@ -129,7 +133,7 @@ def page(service) -> Page:
     of every watched region at each tick) is the service's own."""
     # This app's map trace positions and label layouts (by region and metric): the page
     # and its callbacks share them; two apps in one process (tests) never do.
-    shapes: dict[tuple, object] = {}
+    shapes = Bounded(SHAPES_MAX)
     return Page(path=r"/|/wall/?", render=lambda _match, query: render(service, query, shapes),
                 register=lambda app: register(app, service, shapes), warmups=(service.warmup,))
 
@@ -173,7 +177,7 @@ def register(app, service, shapes: dict | None = None) -> None:
     # This app's memo of a tick's outputs, and of the map's trace positions and label
     # layouts (shared with the page's render): two apps in one process (tests) never
     # share them.
-    memo: OrderedDict[tuple, tuple] = OrderedDict()
+    memo = Bounded(OUTPUTS_MAX)
     shapes = {} if shapes is None else shapes
     outputs = [
         Output("wall-kpi-data", "data"), Output("wall-fresh", "children"),
@@ -199,8 +203,6 @@ def register(app, service, shapes: dict | None = None) -> None:
         out = memo.get(key)
         if out is None:
             out = memo[key] = _outputs(service, cfg, region_changed)
-            while len(memo) > OUTPUTS_MAX:
-                memo.popitem(last=False)
         return out
 
     def _outputs(service, cfg, region_changed):

@@ -174,3 +174,34 @@ def browser():
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A 1920×1080 page on the live server that fails the test on a console error or a
+    request outside the origin."""
+    from tests.live import PageWatch
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, accept_downloads=True)
+    p = context.new_page()
+    p.set_default_timeout(30_000)
+    watch = PageWatch(p, live_server.url)
+    yield p
+    context.close()
+    assert watch.foreign == [], f"requests outside the origin: {watch.foreign}"
+    assert watch.errors == [], f"console errors: {watch.errors}"
+
+
+@pytest.fixture(scope="module")
+def case_id(live_server):
+    """The seeded case with the longest timeline."""
+    import sqlalchemy as sa
+
+    from data_sources.database import make_engine
+    from data_sources.schema import case_event
+    engine = make_engine(live_server.env["GRIDWATCH_DATABASE_URL"])
+    with engine.connect() as conn:
+        cid = conn.execute(sa.select(case_event.c.case_id).group_by(case_event.c.case_id)
+                           .order_by(sa.func.count().desc(), case_event.c.case_id)
+                           .limit(1)).scalar()
+    engine.dispose()
+    return cid

@@ -18,11 +18,6 @@ fallback could hide a box from the screenshots; the checks themselves do not dep
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
-
-from data_sources.database import make_engine
-from data_sources.schema import case_event
-from tests.live import PageWatch
 
 SERVED = "GW Sans"
 TIMEOUT = 30_000
@@ -56,30 +51,6 @@ TEXTS = r"""(served) => {
   const faces = [...document.fonts].filter(f => first(f.family) === served);
   return {texts: out, faces: faces.map(f => [f.weight, f.status])};
 }"""
-
-
-@pytest.fixture(scope="module")
-def case_id(live_server):
-    """A case with a long timeline."""
-    engine = make_engine(live_server.env["GRIDWATCH_DATABASE_URL"])
-    with engine.connect() as conn:
-        cid = conn.execute(sa.select(case_event.c.case_id).group_by(case_event.c.case_id)
-                           .order_by(sa.func.count().desc(), case_event.c.case_id)
-                           .limit(1)).scalar()
-    engine.dispose()
-    return cid
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    p = context.new_page()
-    p.set_default_timeout(TIMEOUT)
-    watch = PageWatch(p, live_server.url)
-    yield p
-    context.close()
-    assert watch.foreign == [], f"requests outside the origin: {watch.foreign}"
-    assert watch.errors == [], f"console errors: {watch.errors}"
 
 
 def drawn_fonts(page, count: int) -> dict[int, list[tuple[str, bool]]]:

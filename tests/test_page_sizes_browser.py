@@ -100,21 +100,6 @@ PAGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def case_id(live_server):
-    import sqlalchemy as sa
-
-    from data_sources.database import make_engine
-    from data_sources.schema import case_event
-    engine = make_engine(live_server.env["GRIDWATCH_DATABASE_URL"])
-    with engine.connect() as conn:
-        cid = conn.execute(sa.select(case_event.c.case_id).group_by(case_event.c.case_id)
-                           .order_by(sa.func.count().desc(), case_event.c.case_id)
-                           .limit(1)).scalar()
-    engine.dispose()
-    return cid
-
-
 def open_at(browser, live_server, path: str, size: tuple[int, int], ready: list[str]):
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     page = context.new_page()

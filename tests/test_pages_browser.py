@@ -21,7 +21,6 @@ from data_sources import case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
 from data_sources.schema import case, case_event
-from tests.live import PageWatch
 
 TZ = "Asia/Shanghai"
 TIMEOUT = 30_000
@@ -32,18 +31,6 @@ def db(live_server):
     eng = make_engine(live_server.env["GRIDWATCH_DATABASE_URL"])
     yield eng, RegionTree.load(eng, "320000")
     eng.dispose()
-
-
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, accept_downloads=True)
-    p = context.new_page()
-    p.set_default_timeout(TIMEOUT)
-    watch = PageWatch(p, live_server.url)
-    yield p
-    context.close()
-    assert watch.foreign == [], f"requests outside the origin: {watch.foreign}"
-    assert watch.errors == [], f"console errors: {watch.errors}"
 
 
 def scope_of(tree, code):

@@ -260,3 +260,12 @@ def test_background_job_starts_once_stops_and_restarts_after_finishing():
     assert job.join(5) and not job.alive
     job.ensure_started()            # a stopped job stays stopped
     assert not job.alive and len(runs) == 2
+
+
+def test_a_bounded_memo_keeps_the_most_recently_used():
+    from dashboard.cache.bounded import Bounded
+    memo = Bounded(2)
+    memo["a"], memo["b"] = 1, 2
+    assert memo.get("a") == 1        # "a" is now the most recent
+    memo["c"] = 3
+    assert list(memo) == ["a", "c"] and memo.get("b") is None

@@ -89,3 +89,4 @@ def test_one_job_can_be_started_alone():
     finally:
         warmer.stop()
         assert warmer.join(5)
+

@@ -236,7 +236,6 @@ def build_period(cases: CaseStore, tree, region, tz: str, now: datetime,
                 "closure": r.kpis.closure.percent, "on_time": r.kpis.on_time.percent,
                 "satisfaction": r.kpis.satisfaction.percent, "rated": r.kpis.rated,
                 "overdue_open": r.kpis.overdue_open,
-                "thin_satisfaction": r.kpis.rated < weights.min_sample,
             } for r in ranked]}
         else:
             s["ranking"] = {"as_of": at, "min_sample": weights.min_sample, "rows": []}

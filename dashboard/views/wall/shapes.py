@@ -144,7 +144,6 @@ class RankingRow(TypedDict):
     satisfaction: float | None
     rated: int
     overdue_open: int
-    thin_satisfaction: bool
 
 
 class RankingSection(TypedDict):
