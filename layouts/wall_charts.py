@@ -93,7 +93,7 @@ def hourly_figure(h: dict, lang: str) -> go.Figure:
         # plot sits the legend.
         layout["annotations"] = [dict(
             x=0.01, y=0.99, xref="paper", yref="paper", xanchor="left", yanchor="top",
-            showarrow=False, text="◌ " + names[4], font=dict(size=18, color=MUTED),
+            showarrow=False, text=names[4], font=dict(size=18, color=MUTED),
             bgcolor="rgba(11, 21, 38, 0.75)")]
     return go.Figure(traces, layout)
 
