@@ -9,7 +9,14 @@ import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.domain.hierarchy import Level
-from dashboard.views.kpi import RANKING_COLUMNS, KpiView, ranking_headers, sub_score_name
+from dashboard.views.kpi import (
+    POINTS,
+    RANKING_COLUMNS,
+    RATE_COLUMNS,
+    KpiView,
+    ranking_headers,
+    sub_score_name,
+)
 from dashboard.views.url_state import PageState, encode
 from layouts import charts
 from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
@@ -41,6 +48,9 @@ def kpi_table(rows: list[dict], state: PageState, model: KpiView) -> html.Table:
                       children=[html.Thead(html.Tr([html.Th(h) for h in heads])), html.Tbody(body)])
 
 
+THIN_MARKABLE = (*POINTS.values(), *RATE_COLUMNS)
+
+
 def ranking_grid(model: KpiView, state: PageState) -> dag.AgGrid:
     heads = ranking_headers(state.lang)
     cols = []
@@ -48,6 +58,8 @@ def ranking_grid(model: KpiView, state: PageState) -> dag.AgGrid:
         col = {"field": key, "headerName": heads[key], "sortable": True, "resizable": True}
         if key in ("name",):
             col["pinned"] = "left"
+        if key in THIN_MARKABLE:  # ranking_rows' thin_marks: a rate or points from too few cases
+            col["cellClassRules"] = {"gw-thin": f"params.data.thin_marks.{key} === true"}
         if key == "board":  # the cell holds the board's name in the page's language
             col["cellClassRules"] = {f"gw-{b}-board": "params.value == " + json.dumps(
                 state.t(f"kpi.board.{b}"), ensure_ascii=False) for b in ("red", "black")}
@@ -55,7 +67,10 @@ def ranking_grid(model: KpiView, state: PageState) -> dag.AgGrid:
     return dag.AgGrid(id="ranking-grid", rowData=model.ranking, columnDefs=cols,
                       className="ag-theme-quartz gw-clickable",
                       defaultColDef={"minWidth": 80}, columnSize="autoSize", style=GRID_STYLE,
-                      dashGridOptions={"domLayout": "autoHeight", "animateRows": False},
+                      # Every column drawn: ~20 of them are cheap, and a
+                      # virtualised one would escape the font and thin-mark checks.
+                      dashGridOptions={"domLayout": "autoHeight", "animateRows": False,
+                                       "suppressColumnVirtualisation": True},
                       getRowId="params.data.code")
 
 

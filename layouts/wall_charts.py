@@ -127,6 +127,7 @@ def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,
     today = [r.get("satisfaction") for r in rows]
     mon = [month.get(r["code"], {}).get("satisfaction") for r in rows]
     thin = [month.get(r["code"], {}).get("rated", 0) < min_sample for r in rows]
+    thin_today = [r.get("rated", 0) < min_sample for r in rows]
     low = min([v for v in today + mon if v is not None] + [target]) - 1.5
     mcolors = [NO_DATA if few else (GOOD if (v or 0) >= target else BAD)
                for v, few in zip(mon, thin)]
@@ -134,10 +135,16 @@ def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,
     traces = [
         go.Bar(x=names, y=mon, name=month_name, marker_color=mcolors, opacity=0.95,
                hovertemplate=f"%{{x}} {month_name} %{{y:.2f}}%<extra></extra>"),
+        # Today's ◆ from fewer ratings than the guard is hollow and grey: 100% from one
+        # rating is a fact about one caller, not about the district.
         go.Scatter(x=names, y=today, name=today_name, mode="markers",
-                   marker=dict(symbol="diamond", size=14, color=ACCENT,
-                               line=dict(color="#0b1526", width=1.5)),
-                   hovertemplate=f"%{{x}} {today_name} %{{y:.2f}}%<extra></extra>"),
+                   marker=dict(symbol=["diamond-open" if few else "diamond" for few in thin_today],
+                               size=14, color=[MUTED if few else ACCENT for few in thin_today],
+                               line=dict(color=[MUTED if few else "#0b1526" for few in thin_today],
+                                         width=[2.5 if few else 1.5 for few in thin_today])),
+                   customdata=[t("wall.sat.thin", lang, n=r.get("rated", 0)) if few else ""
+                               for r, few in zip(rows, thin_today)],
+                   hovertemplate=f"%{{x}} {today_name} %{{y:.2f}}% %{{customdata}}<extra></extra>"),
     ]
     # One x axis per row of names, the later ones overlaid on the first and their labels
     # set lower: each name is then one line of text, clear of its neighbours on both rows.

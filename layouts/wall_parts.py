@@ -11,6 +11,7 @@ from dash import html
 from dashboard.domain.catalog import CATEGORY_EN, RESOLUTION_LEVEL_EN, SOURCE_EN, in_language
 from dashboard.domain.colours import colours, legend_swatches
 from dashboard.domain.hierarchy import PLACE_SUFFIXES
+from dashboard.domain.kpis import percent_text
 from dashboard.domain.metrics import WALL_MAP
 from dashboard.domain.ranking import board_size
 from dashboard.domain.states import state_label
@@ -30,8 +31,9 @@ def kpi_texts(k: dict | None, lang: str, target: float) -> tuple[dict, dict]:
         return {}, {}
     values = {"intake": f"{k['intake']:,}", "closed": f"{k['closed']:,}", "open": f"{k['open']:,}",
               "overdue_open": f"{k['overdue_open']:,}", "cards": f"{k['yellow']:,}/{k['red']:,}",
-              "closure": _fmt_rate(k["closure"]), "on_time": _fmt_rate(k["on_time"]),
-              "satisfaction": _fmt_rate(k["satisfaction"])}
+              # The strip says "无数据" as /kpi does (a rate over no cases, e.g. just after
+              # midnight); the narrow table cells below keep "—".
+              **{key: percent_text(k[key], lang) for key in ("closure", "on_time", "satisfaction")}}
     # The target is drawn in the satisfaction panel; a card has room for one short line.
     subs = {"satisfaction": t("wall.kpi.rated", lang, n=f"{k['rated']:,}")}
     return values, subs

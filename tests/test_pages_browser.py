@@ -17,6 +17,7 @@ from dashboard.domain.kpis import compute_kpis
 from dashboard.domain.metrics import KEYS, value
 from dashboard.domain.ranking import ScoreWeights, board_size, rank_children
 from dashboard.domain.scope import RegionScope
+from dashboard.views import kpi as kpi_view
 from data_sources import case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
@@ -146,6 +147,28 @@ def test_kpi_click_on_a_city_ranks_its_counties(page, live_server, db):
     ids = set(page.eval_on_selector_all("#ranking-grid .ag-pinned-left-cols-container .ag-row",
                                         "rows => rows.map(r => r.getAttribute('row-id'))"))
     assert ids == set(tree.child_codes("320500"))
+    # Each thin sub-score greys its own cells (points, and the rate where it has a column),
+    # and nothing else: the counties' week has some rates from fewer than 30 cases.
+    now = shown_as_of(page)
+    w = periods.this_week(now, TZ)
+    ranked = rank_children(
+        {c: case_queries.kpi_counts(engine, scope_of(tree, c), w, now)
+         for c in tree.child_codes("320500")},
+        case_queries.kpi_counts(engine, scope_of(tree, "320500"), w, now), ScoreWeights())
+    expected = {r.code: sorted({kpi_view.POINTS[s.name] for s in r.score.subs if s.thin}
+                               | {s.name for s in r.score.subs
+                                  if s.thin and s.name in kpi_view.RATE_COLUMNS})
+                for r in ranked}
+    greyed = page.evaluate("""() => {
+        const out = {};
+        document.querySelectorAll('#ranking-grid .ag-center-cols-container .ag-row').forEach(row => {
+            out[row.getAttribute('row-id')] = [...row.querySelectorAll('.ag-cell.gw-thin')]
+                .map(c => c.getAttribute('col-id')).sort();
+        });
+        return out;
+    }""")
+    assert any(expected.values()), "no thin sub-score this week: the check would be empty"
+    assert greyed == expected
     page.click('#breadcrumb >> text="江苏省"')
     page.wait_for_url(re.compile(r"/kpi\?region=320000&period=this_week$"))
     page.wait_for_function("document.querySelector('h1').textContent.startsWith('江苏省')")

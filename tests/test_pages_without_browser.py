@@ -122,3 +122,36 @@ def test_an_unranked_child_shows_no_score_and_no_points(ctx):
     assert ranked and all(isinstance(r["rank"], int) for r in ranked)
     text = text_of(kpi_page.render(ctx, None, {"period": "this_month"}))
     assert "连云港市" in text
+
+
+def test_each_thin_rate_is_marked_in_its_own_column(ctx):
+    """南京 with 900 cases but 3 ratings: only its 满意 rate and points are thin; its 按期 is
+    not. The grid greys exactly the marked cells (DOMAIN §6: the guard covers every
+    sub-rate, and each is marked where it is shown)."""
+    ctx.cases = FakeCaseStore(ctx.tree.get(), {
+        "320100": counts(900, on_time_pct=80, satisfied_pct=100, rated=3),
+        "320505001001001": counts(700, on_time_pct=96, satisfied_pct=99),
+        "320700": counts(600, on_time_pct=100, satisfied_pct=97, due=12),   # 按期 from 12 due
+    }, cases={42: CASE})
+    model = kpi_view.build(ctx.cases, ctx.tree.get(), ctx.settings,
+                           url_state.parse({"period": "this_month"}), NOW)
+    by_name = {r["name"]: r for r in model.ranking}
+    nanjing, lyg, suzhou = by_name["南京市"], by_name["连云港市"], by_name["苏州市"]
+    assert nanjing["thin_marks"].get("satisfaction") and nanjing["thin_marks"].get("satisfaction_pts")
+    assert not nanjing["thin_marks"].get("on_time") and not nanjing["thin_marks"].get("on_time_pts")
+    assert lyg["on_time"] == "100.00%" and lyg["thin_marks"].get("on_time")
+    assert not lyg["thin_marks"].get("satisfaction")
+    assert suzhou["thin_marks"] == {}
+    grid = next(c for c in _walk(kpi_page.render(ctx, None, {"period": "this_month"}))
+                if getattr(c, "id", None) == "ranking-grid")
+    rules = {c["field"]: c.get("cellClassRules", {}) for c in grid.columnDefs}
+    assert rules["on_time"] == {"gw-thin": "params.data.thin_marks.on_time === true"}
+    assert "gw-thin" in rules["satisfaction_pts"] and "gw-thin" not in rules["intake"]
+
+
+def _walk(component):
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if isinstance(child, Component):
+            yield from _walk(child)

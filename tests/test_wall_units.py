@@ -269,3 +269,16 @@ def test_a_bounded_memo_keeps_the_most_recently_used():
     assert memo.get("a") == 1        # "a" is now the most recent
     memo["c"] = 3
     assert list(memo) == ["a", "c"] and memo.get("b") is None
+
+
+def test_todays_satisfaction_from_few_ratings_is_drawn_thin():
+    """One rating gives 100%: its ◆ is hollow and grey, and says how few ratings it has, as
+    the month's bars from too few ratings are grey (DOMAIN §6's guard, on the chart)."""
+    from layouts import wall_charts
+    rows = [{"code": "a", "name": "甲区", "satisfaction": 100.0, "rated": 1},
+            {"code": "b", "name": "乙区", "satisfaction": 96.5, "rated": 240}]
+    fig = wall_charts.satisfaction_figure(rows, {}, 90.0, 30)
+    today = next(tr for tr in fig.data if tr.type == "scatter" and tr.name == "今日")
+    assert list(today.marker.symbol) == ["diamond-open", "diamond"]
+    assert today.marker.color[0] == wall_charts.MUTED != today.marker.color[1]
+    assert "1 件评价" in today.customdata[0] and today.customdata[1] == ""

@@ -45,8 +45,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "panel.overdue": ("督办 · 超期", "Supervised · overdue"),
         "panel.ticker": ("实时事件", "Live cases"),
         "panel.hourly": ("24小时受理与办结 · 今日/昨日", "Intake and closures by hour"),
-        "panel.sat": ("满意率 · 本月(柱) 今日(◆) 目标(虚线)",
-                      "Satisfaction · month ▮ today ◆ target ┄"),
+        "panel.sat": ("满意率 · 本月(柱) 今日(◆) 目标(虚线) 灰:样本不足",
+                      "Satisfaction · month ▮ today ◆ target ┄ grey: thin"),
         "mix.source": ("来源", "Source"),
         "mix.category": ("类别", "Category"),
         "ranking.rank": ("名次", "#"),
@@ -118,6 +118,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "dispatch.no_level": ("未分级", "none yet"),
         "sat.month": ("本月", "month"),
         "sat.today": ("今日", "today"),
+        "sat.thin": ("（样本不足：{n} 件评价）", "(thin sample: {n} ratings)"),
         "connecting": ("正在连接数据库……恢复后大屏将自动显示，无需操作。",
                        "Connecting to the database… the wall appears by itself when it answers."),
     }),
@@ -162,11 +163,11 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "ranking_title": ("{level}排名（综合得分）", "Ranking of {level} regions (composite score)"),
         "ranking_note": ("权重：{weights}；督办扣分 = {cap} × 期内（{yellow}×黄牌 + {red}×红牌）÷（{full}% × 应办件），"
                          "至多 {cap} 分。样本少于 {min_sample} 件的分项按上级"
-                         "比率计分并标注“样本不足”。点击一行查看其下级排名。",
+                         "比率计分，以灰色斜体显示并列入“样本不足”。点击一行查看其下级排名。",
                          "Weights: {weights}; card penalty = {cap} × ({yellow} × yellow + {red} × red cards "
                          "issued) ÷ ({full}% of cases due), at most {cap}. A rate drawn from "
-                         "fewer than {min_sample} cases scores at the parent's rate and is "
-                         "flagged. Click a row to rank its children."),
+                         "fewer than {min_sample} cases scores at the parent's rate, is "
+                         "greyed in italics and listed under Thin sample. Click a row to rank its children."),
         "weights_sep": ("，", ", "),
         "export_xlsx": ("导出 Excel", "Export Excel"),
         "score_chart": ("综合得分", "Composite score"),

@@ -59,6 +59,7 @@ POINTS = {name: name + "_pts" for name in SUB_SCORES}  # a sub-score's column, b
 RANKING_COLUMNS = ("rank", "change", "name", "code", "score", *POINTS.values(), "card_penalty",
                    "board", "thin", "on_time", "satisfaction", "rated", "closure",
                    "intake", "intake_per_10k")
+RATE_COLUMNS = ("on_time", "satisfaction", "closure")  # sub-scores whose rate has a column
 
 
 def ranking_headers(lang: str) -> dict[str, str]:
@@ -103,8 +104,14 @@ def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[
                "on_time": k.on_time.display(lang), "satisfaction": k.satisfaction.display(lang),
                "rated": k.rated, "closure": k.closure.display(lang), "intake": k.intake,
                "intake_per_10k": round(k.intake * 10_000 / pop, 2) if pop else None}
+        # The columns drawn as thin (greyed): a thin sub-score's points and, where the table
+        # shows it, its rate (a 100.00% 按期 from 12 due cases is not a 100% worth ranking).
+        row["thin_marks"] = {}
         for s in r.score.subs:
             row[POINTS[s.name]] = s.points if r.rank is not None else None
+            if s.thin:
+                row["thin_marks"].update({POINTS[s.name]: True,
+                                          **({s.name: True} if s.name in RATE_COLUMNS else {})})
         rows.append(row)
     return rows
 
