@@ -33,6 +33,25 @@
     return new DOMRect(r.x, r.y, r.width / scale, r.height / scale);
   };
 
+  /* Dash's date pickers name months and weekdays with window.dateFns.locale, picked by the
+     browser's languages: a kiosk or laptop set to English showed "December / Mo Tu" on a
+     Chinese page. They follow the page's language instead: Chinese (vendor/date-fns-zh-CN,
+     loaded after this file, assigns its locale through the setter) unless the page is in
+     English, where no locale means date-fns' own English. */
+  var locales = {};
+  Object.defineProperty(window, "dateFns", {
+    configurable: true,
+    get: function () {
+      var page = document.querySelector(".gw-page[lang]");
+      var english = page && page.getAttribute("lang") === "en";
+      return { locale: english || !locales.zhCN ? {} : { zhCN: locales.zhCN } };
+    },
+    set: function (value) {
+      var given = (value && value.locale) || {};
+      Object.keys(given).forEach(function (k) { locales[k] = given[k]; });
+    }
+  });
+
   window.gwPages = { fit: fit, scale: function () { return scale; } };
   window.addEventListener("resize", fit);
   fit();

@@ -33,7 +33,10 @@ def period_picker(state: PageState) -> html.Div:
                        value=state.period,
                        options=[{"label": state.t(f"page.period.{key}"), "value": key}
                                 for key in PERIODS]),
+        # Weeks start on Monday in China; month and weekday names follow the page's
+        # language (assets/pages.js gives the picker its locale).
         dcc.DatePickerRange(id="period-range", display_format="YYYY-MM-DD",
+                            month_format=state.t("page.month_format"), first_day_of_week=1,
                             start_date=state.start.isoformat() if state.start else None,
                             end_date=state.end.isoformat() if state.end else None,
                             start_date_placeholder_text=state.t("page.start_date"),

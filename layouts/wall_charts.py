@@ -14,7 +14,7 @@ from shapely.geometry import shape
 
 from dashboard.domain.colours import BAD_TO_GOOD, LOW_TO_HIGH, NO_DATA, colours
 from dashboard.domain.metrics import Metric
-from dashboard.domain.text import t
+from dashboard.domain.text import LANGS, t
 from layouts.label_placement import Label, place
 
 INK = "#e6edf7"
@@ -197,7 +197,7 @@ def map_values(rows: list[dict], metric: Metric) -> list[float | None]:
 def value_text(v, metric: Metric, lang: str = "zh") -> str:
     """A rate to one decimal (100% exactly: no wider than 99.9%), a count in full."""
     if v is None:
-        return t("common.no_data", lang)
+        return t("wall.map.no_data", lang)
     if metric.kind != "rate":
         return f"{v:,}"
     return "100%" if v >= 99.95 else f"{v:.1f}%"
@@ -210,9 +210,10 @@ def map_labels(rows: list[dict], metric: Metric, lang: str = "zh") -> list[str]:
 
 
 def _no_data_width() -> float:
-    # Labels are placed once for both languages, on the Chinese word's width (the English
-    # "no data" is a few px wider: a rare label, left to overlap slightly; see the note).
-    return text_width(t("common.no_data", "zh"))
+    # Labels are placed once for both languages (the layout is cached by region and
+    # metric), so on the wider of the two words; the map's English word is short ("n/a")
+    # so that it is not wider than 无数据 and every label's box stays as small as before.
+    return max(text_width(t("wall.map.no_data", lang)) for lang in LANGS)
 
 
 # -- where the map's labels go --------------------------------------------------------

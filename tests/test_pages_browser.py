@@ -307,3 +307,21 @@ def test_bad_input_gets_a_clear_page_with_a_way_back(page, live_server, path, zh
     page.click("#error-back")
     page.wait_for_selector(".gw-page")
     assert "lang=en" in page.url
+
+
+@pytest.mark.parametrize("lang, month, weekdays", [
+    ("zh", r"^\d{4}年\d{1,2}月$", ["一", "二", "三", "四", "五", "六", "日"]),
+    ("en", r"^[A-Z][a-z]+ \d{4}$", ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]),
+])
+def test_the_date_picker_speaks_the_pages_language(page, live_server, lang, month, weekdays):
+    """The browser here is set to English (as many kiosks and laptops are): the picker on a
+    Chinese page still names months and weekdays in Chinese, weeks from Monday."""
+    assert page.evaluate("navigator.language").startswith("en")
+    open_page(page, f"{live_server.url}/kpi" + ("?lang=en" if lang == "en" else ""))
+    page.click("#period-range")
+    page.wait_for_selector(".dash-datepicker-calendar-month-header")
+    header = page.inner_text(".dash-datepicker-calendar-month-header >> nth=0")
+    days = page.eval_on_selector_all(".dash-datepicker-calendar >> nth=0 >> thead tr:nth-child(2) th",
+                                     "ths => ths.map(th => th.textContent.trim())")
+    assert re.match(month, header), header
+    assert days == weekdays

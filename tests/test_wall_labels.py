@@ -311,3 +311,15 @@ def test_satisfaction_names_that_fit_stay_on_one_row():
     fig = charts.satisfaction_figure(rows, {}, 97.0, 30)
     assert "xaxis2" not in fig.layout.to_plotly_json() and fig.layout.margin.b == 40
     assert list(fig.layout.xaxis.tickvals) == ["南京", "苏州", "无锡", "常州"]
+
+
+def test_a_label_is_placed_wide_enough_for_no_data_in_either_language():
+    """One layout serves both languages: a label's box holds the no-data word of either,
+    so an English wall's no-data label does not run into its neighbour."""
+    from dashboard.domain.metrics import WALL_MAP
+    from dashboard.domain.text import LANGS
+    width, _ = charts.label_size("鼓楼", "9.9%")
+    ink = charts.label_ink("鼓楼", "9.9%")
+    for lang in LANGS:
+        word = charts.value_text(None, WALL_MAP["on_time"], lang)
+        assert width >= charts.text_width(word) and ink[1][2] >= charts.text_width(word)

@@ -118,6 +118,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "dispatch.no_level": ("未分级", "none yet"),
         "sat.month": ("本月", "month"),
         "sat.today": ("今日", "today"),
+        "map.no_data": ("无数据", "n/a"),   # a map label: no wider than the Chinese
         "sat.thin": ("（样本不足：{n} 件评价）", "(thin sample: {n} ratings)"),
         "connecting": ("正在连接数据库……恢复后大屏将自动显示，无需操作。",
                        "Connecting to the database… the wall appears by itself when it answers."),
@@ -133,6 +134,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "period.custom": ("自定义", "Custom range"),
         "period_label": ("{name}（{span}）", "{name} ({span})"),
         "start_date": ("开始日期", "start"),
+        "month_format": ("YYYY年M月", "MMMM YYYY"),   # the date picker's month captions
         "end_date": ("结束日期", "end"),
         "as_of": ("数据时间 {t}", "Data as of {t}"),
         "trend": ("趋势", "Trend"),
