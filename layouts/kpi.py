@@ -58,6 +58,10 @@ def ranking_grid(model: KpiView, state: PageState) -> dag.AgGrid:
         col = {"field": key, "headerName": heads[key], "sortable": True, "resizable": True}
         if key in ("name",):
             col["pinned"] = "left"
+        if key == "rank":  # a number, or 未排名: text, sorted by the number (unranked last)
+            col["cellDataType"] = "text"
+            col["comparator"] = {"function": "(isFinite(valueA) ? Number(valueA) : 1e9)"
+                                             " - (isFinite(valueB) ? Number(valueB) : 1e9)"}
         if key in THIN_MARKABLE:  # ranking_rows' thin_marks: a rate or points from too few cases
             col["cellClassRules"] = {"gw-thin": f"params.data.thin_marks.{key} === true"}
         if key == "board":  # the cell holds the board's name in the page's language

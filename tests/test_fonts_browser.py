@@ -81,7 +81,7 @@ def assert_served_font(page, what: str) -> None:
     page.evaluate("document.fonts.ready.then(() => true)")
     checked: set[tuple[str, str]] = set()
     system: dict[tuple[str, str], list] = {}
-    for _ in range(6):  # the wall redraws as it is read: read again what was missed
+    for _ in range(20):  # the wall redraws as it is read: read again what was missed
         found = page.evaluate(TEXTS, SERVED)
         texts = found["texts"]
         assert texts, f"{what}: no text found"

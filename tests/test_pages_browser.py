@@ -309,6 +309,35 @@ def test_bad_input_gets_a_clear_page_with_a_way_back(page, live_server, path, zh
     assert "lang=en" in page.url
 
 
+def test_unranked_rows_say_so_and_sort_after_the_ranked(page, live_server):
+    """A township's children this week: most have too few cases (样本不足). Their rank
+    reads 未排名 (AG Grid took the column for numbers and printed "Invalid Number"), they
+    carry no score and no card penalty, and sorting by rank puts them after the ranked."""
+    open_page(page, f"{live_server.url}/kpi?region=320506&period=this_week")
+    page.wait_for_selector("#ranking-grid .ag-row")
+    assert "Invalid Number" not in page.inner_text("#ranking-grid")
+
+    def column(col):
+        return page.eval_on_selector_all(
+            "#ranking-grid .ag-center-cols-container .ag-row",
+            "(rows, col) => rows.sort((a, b) => a.getAttribute('row-index') - "
+            "b.getAttribute('row-index')).map(r => "
+            "r.querySelector(`[col-id=${col}]`).textContent.trim())", col)
+    ranks = column("rank")
+    unranked = [i for i, r in enumerate(ranks) if r == "未排名"]
+    assert unranked and all(r.isdigit() for i, r in enumerate(ranks) if i not in unranked)
+    for col in ("score", "card_penalty"):
+        assert all(column(col)[i] == "" for i in unranked), col
+    page.click('#ranking-grid .ag-header-cell[col-id="rank"]')   # ascending
+    page.wait_for_timeout(300)
+    ranks = column("rank")
+    digits = [int(r) for r in ranks if r.isdigit()]
+    first_unranked = ranks.index("未排名")
+    assert all(r.isdigit() for r in ranks[:first_unranked])
+    assert all(r == "未排名" for r in ranks[first_unranked:])
+    assert digits == sorted(digits)
+
+
 @pytest.mark.parametrize("lang, month, weekdays", [
     ("zh", r"^\d{4}年\d{1,2}月$", ["一", "二", "三", "四", "五", "六", "日"]),
     ("en", r"^[A-Z][a-z]+ \d{4}$", ["Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"]),

@@ -117,7 +117,7 @@ def test_an_unranked_child_shows_no_score_and_no_points(ctx):
                            url_state.parse({"period": "this_month"}), NOW)
     thin = next(r for r in model.ranking if r["name"] == "连云港市")
     assert thin["rank"] == "未排名" and thin["score"] is None
-    assert all(thin[p] is None for p in kpi_view.POINTS.values())
+    assert all(thin[p] is None for p in (*kpi_view.POINTS.values(), "card_penalty"))
     ranked = [r for r in model.ranking if r["score"] is not None]
     assert ranked and all(isinstance(r["rank"], int) for r in ranked)
     text = text_of(kpi_page.render(ctx, None, {"period": "this_month"}))

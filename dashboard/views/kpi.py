@@ -94,11 +94,11 @@ def ranking_rows(ranked: list[Ranked], names: dict[str, str], populations: dict[
         k = r.kpis
         pop = populations.get(r.code) or 0
         row = {"rank": r.rank if r.rank is not None else unranked, "change": change_text(r, lang, compared),
-               # An unranked child (every sub-rate too thin) has no score: its points would
-               # be the parent's rates, and would read as a place in the ranking.
+               # An unranked child (every sub-rate too thin) has no score: its points (and
+               # card penalty) would be the parent's rates, and read as a place in the ranking.
                "name": names.get(r.code, r.code), "code": r.code,
                "score": r.score.total if r.rank is not None else None,
-               "card_penalty": r.score.card_penalty, "board": board.get(r.board, ""),
+               "card_penalty": r.score.card_penalty if r.rank is not None else None, "board": board.get(r.board, ""),
                "thin": t("kpi.thin_sep", lang).join(sub_score_name(s.name, lang)
                                                      for s in r.score.subs if s.thin),
                "on_time": k.on_time.display(lang), "satisfaction": k.satisfaction.display(lang),
