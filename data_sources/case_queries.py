@@ -43,112 +43,170 @@ def _group(scope: RegionScope, by_child: bool):
     return [c[scope.child_level.column]]
 
 
+# Each side of the KPI counts: one query over one index's time column, for a span of that
+# column, grouped by `group` (none, or a code column). The full computation (kpi_counts_by)
+# runs each side over the window; the aggregates (data_sources/aggregates.py) run the same
+# sides over each finished day to store them, and over the unstored edges of a window, so
+# that both paths count with the very same predicates.
+REPORTED_SIDE = ("intake", "dispatches", "late", "returned", "waiting", "direct_resolved")
+CLOSED_SIDE = ("closed", "closed_on_time", "close_hours_sum", "reworked", "verified",
+               "reopened", "rated", "satisfied", "basically_satisfied")
+CARD_SIDE = ("yellow_issued", "red_issued")
+OPEN_SIDE = ("open", "overdue_open", "yellow_cards", "red_cards")
+
+
+def _in(col, start: datetime, end: datetime):
+    return sa.and_(col >= start, col < end)
+
+
+def reported_side(conn, where, group: list, start: datetime, end: datetime):
+    """Cases reported in [start, end): rows of (*group, *REPORTED_SIDE). Each dispatch
+    ends signed (ACCEPTED) or returned, or is the one a DISPATCHED case still waits to
+    sign: signed = dispatches − returned − waiting (kpi_counts_by)."""
+    q = (sa.select(*group, sa.func.count(),
+                   sa.func.coalesce(sa.func.sum(c.dispatch_count), 0),
+                   sa.func.coalesce(sa.func.sum(c.late_sign_count), 0),
+                   sa.func.coalesce(sa.func.sum(c.return_count), 0),
+                   _count_if(c.state == "DISPATCHED"),
+                   _count_if(sa.and_(c.closed_at.is_not(None), c.resolution_level == "网格")))
+         .where(where, _in(c.reported_at, start, end)).group_by(*group))
+    return conn.execute(q)
+
+
+def waiting_not_late(conn, where, group: list, start: datetime, end: datetime, now: datetime):
+    """Dispatches reported in [start, end) still waiting to be signed whose limit has not
+    passed (or has none): the waiting ones not (yet) late. Few: a sign limit is hours."""
+    q = (sa.select(*group, sa.func.count())
+         .where(where, c.state == "DISPATCHED", _in(c.reported_at, start, end),
+                sa.or_(c.sign_deadline.is_(None), c.sign_deadline >= now))
+         .group_by(*group))
+    return conn.execute(q)
+
+
+def closed_side(conn, where, group: list, start: datetime, end: datetime, dialect: str):
+    """Cases closed in [start, end); ratings follow the closure they rate."""
+    q = (sa.select(*group, sa.func.count(),
+                   # Settled at intake: there was never a deadline to miss.
+                   _count_if(sa.or_(c.deadline.is_(None), c.closed_at <= c.deadline)),
+                   sa.func.coalesce(sa.func.sum(
+                       _hours_between(dialect, c.closed_at, c.reported_at)), 0),
+                   sa.func.coalesce(sa.func.sum(c.rework_count), 0),
+                   _count_if(c.dispatch_count > 0),
+                   sa.func.coalesce(sa.func.sum(c.reopen_count), 0),
+                   _count_if(c.rating.is_not(None)),
+                   _count_if(c.rating == "满意"),
+                   _count_if(c.rating == "基本满意"))
+         .where(where, _in(c.closed_at, start, end)).group_by(*group))
+    return conn.execute(q)
+
+
+def due_unclosed_side(conn, where, group: list, start: datetime, end: datetime,
+                      open_at: datetime):
+    """Cases whose deadline is in [start, end) and that were not closed before `open_at`
+    (the window's end), rejected ones apart: due in a window but not closed in it."""
+    q = (sa.select(*group, sa.func.count())
+         .where(where, _in(c.deadline, start, end), c.state != "REJECTED",
+                sa.or_(c.closed_at.is_(None), c.closed_at >= open_at))
+         .group_by(*group))
+    return conn.execute(q)
+
+
+def card_side(conn, where, group: list, start: datetime, end: datetime):
+    """Cards issued in [start, end), closed cases too; one query per colour, each on its
+    partial index of the carded cases. Rows of (*group, yellow, red) per colour query."""
+    for column, name in (("yellow_card_at", "yellow_issued"), ("red_card_at", "red_issued")):
+        q = (sa.select(*group, sa.func.count())
+             .where(where, _in(c[column], start, end)).group_by(*group))
+        yield name, conn.execute(q)
+
+
+def open_side(conn, where, group: list, now: datetime):
+    """Open now (not windowed). 挂起 cases are out of timeliness: open, never overdue."""
+    q = (sa.select(*group, sa.func.count(),
+                   _count_if(sa.and_(c.deadline < now, c.state != "SUSPENDED")),
+                   _count_if(c.supervision_level == 2), _count_if(c.supervision_level == 3))
+         .where(where, c.state.in_(OPEN_STATES_SQL)).group_by(*group))
+    return conn.execute(q)
+
+
+class Tally:
+    """Sums side rows into named counters per key (a child's code, or None)."""
+
+    def __init__(self, n_group: int):
+        self.n = n_group
+        self.acc: dict[str | None, dict] = {}
+
+    def add(self, rows, names, sign: int = 1) -> None:
+        for row in rows:
+            d = self.acc.setdefault(row[0] if self.n else None, {})
+            for name, value in zip(names, row[self.n:]):
+                d[name] = d.get(name, 0) + sign * (value or 0)
+
+    def add_dict(self, key, counters: dict) -> None:
+        d = self.acc.setdefault(key, {})
+        for name, value in counters.items():
+            d[name] = d.get(name, 0) + (value or 0)
+
+    def counts(self, with_total: bool) -> dict[str | None, KpiCounts]:
+        out = {k: to_kpi_counts(d) for k, d in self.acc.items()}
+        if with_total:
+            out.setdefault(None, KpiCounts())
+        return out
+
+
+def to_kpi_counts(d: dict) -> KpiCounts:
+    """KpiCounts from the sides' counters (unsigned_late: waiting − waiting_not_late)."""
+    dispatches = int(d.get("dispatches", 0))
+    late = int(d.get("late", 0))
+    returned = int(d.get("returned", 0))
+    waiting = int(d.get("waiting", 0))
+    signed = max(dispatches - returned - waiting, 0)
+    unsigned_late = waiting - int(d.get("waiting_not_late", 0))
+    return KpiCounts(
+        intake=int(d.get("intake", 0)), closed=int(d.get("closed", 0)),
+        due=int(d.get("closed", 0)) + int(d.get("due_unclosed", 0)),
+        closed_on_time=int(d.get("closed_on_time", 0)),
+        open=int(d.get("open", 0)), overdue_open=int(d.get("overdue_open", 0)),
+        dispatches=dispatches, signed_in_time=max(signed - late, 0),
+        signs_due=signed + unsigned_late,
+        returned=returned, rated=int(d.get("rated", 0)),
+        satisfied=int(d.get("satisfied", 0)),
+        basically_satisfied=int(d.get("basically_satisfied", 0)),
+        verified=int(d.get("verified", 0)) + int(d.get("reworked", 0)),
+        reworked=int(d.get("reworked", 0)),
+        reopened=int(d.get("reopened", 0)), direct_resolved=int(d.get("direct_resolved", 0)),
+        close_hours_sum=float(d.get("close_hours_sum", 0.0)),
+        yellow_cards=int(d.get("yellow_cards", 0)), red_cards=int(d.get("red_cards", 0)),
+        yellow_issued=int(d.get("yellow_issued", 0)), red_issued=int(d.get("red_issued", 0)),
+    )
+
+
 def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: datetime,
                   by_child: bool = False) -> dict[str | None, KpiCounts]:
-    """KpiCounts for the scope (key None) or for each of its children (key: child code)."""
+    """KpiCounts for the scope (key None) or for each of its children (key: child code),
+    every side over the whole window from the case table."""
     w = window.utc
-    dialect = engine.dialect.name
     group = _group(scope, by_child)
-    key = (lambda row: row[0]) if by_child else (lambda row: None)
-    acc: dict[str | None, dict] = {}
-
-    def add(rows, names):
-        for row in rows:
-            d = acc.setdefault(key(row), {})
-            for name, value in zip(names, row[len(group):]):
-                d[name] = d.get(name, 0) + (value or 0)
-
-    in_window = lambda col: sa.and_(col >= w.start, col < w.end)  # noqa: E731
+    where = _scoped(scope)
+    tally = Tally(len(group))
     with engine.connect() as conn:
-        # Intake side: cases reported in the window. Each dispatch ends signed (ACCEPTED)
-        # or returned, or is the one a DISPATCHED case still waits to sign: signed =
-        # dispatches − returned − the one waiting. The one waiting is late once its
-        # limit has passed (及时签收率, DOMAIN.md §5), and not yet counted before.
-        waiting = c.state == "DISPATCHED"
-        names = ["intake", "dispatches", "late", "returned", "waiting", "unsigned_late",
-                 "direct_resolved"]
-        q = (sa.select(*group, sa.func.count(),
-                       sa.func.coalesce(sa.func.sum(c.dispatch_count), 0),
-                       sa.func.coalesce(sa.func.sum(c.late_sign_count), 0),
-                       sa.func.coalesce(sa.func.sum(c.return_count), 0),
-                       _count_if(waiting),
-                       _count_if(sa.and_(waiting, c.sign_deadline < now)),
-                       _count_if(sa.and_(c.closed_at.is_not(None),
-                                         c.resolution_level == "网格")))
-             .where(_scoped(scope), in_window(c.reported_at)).group_by(*group))
-        add(conn.execute(q), names)
-
-        # Closure side: cases closed in the window; ratings follow the closure they rate.
-        names = ["closed", "closed_on_time", "close_hours_sum", "reworked", "verified",
-                 "reopened", "rated", "satisfied", "basically_satisfied"]
-        q = (sa.select(*group, sa.func.count(),
-                       # Settled at intake: there was never a deadline to miss.
-                       _count_if(sa.or_(c.deadline.is_(None), c.closed_at <= c.deadline)),
-                       sa.func.coalesce(sa.func.sum(
-                           _hours_between(dialect, c.closed_at, c.reported_at)), 0),
-                       sa.func.coalesce(sa.func.sum(c.rework_count), 0),
-                       _count_if(c.dispatch_count > 0),
-                       sa.func.coalesce(sa.func.sum(c.reopen_count), 0),
-                       _count_if(c.rating.is_not(None)),
-                       _count_if(c.rating == "满意"),
-                       _count_if(c.rating == "基本满意"))
-             .where(_scoped(scope), in_window(c.closed_at)).group_by(*group))
-        add(conn.execute(q), names)
-
-        # Due but not closed in the window: the deadline passed inside the window (a deadline
-        # later today is not due yet, or every morning would open with a collapsed rate)
-        # and the case was still open when the window began. A case closed early, before
-        # the window, was settled in an earlier window; counting it here again would make
-        # every finished case a failure on its deadline day (yesterday's rate fell to 54%).
-        due_end = min(w.end, now)
-        q = (sa.select(*group, sa.func.count())
-             .where(_scoped(scope), c.deadline >= w.start, c.deadline < due_end,
-                    c.state != "REJECTED",
-                    sa.or_(c.closed_at.is_(None), c.closed_at >= w.end))
-             .group_by(*group))
-        add(conn.execute(q), ["due_unclosed"])
-
-        # Cards issued in the window (the ranking's card penalty), closed cases too; one
-        # query per colour, each on its partial index of the carded cases.
-        for column, name in (("yellow_card_at", "yellow_issued"), ("red_card_at", "red_issued")):
-            q = (sa.select(*group, sa.func.count())
-                 .where(_scoped(scope), in_window(c[column])).group_by(*group))
-            add(conn.execute(q), [name])
-
-        # Open now (not windowed).
-        # 挂起 cases are out of timeliness: open, never overdue (DOMAIN.md §5).
-        q = (sa.select(*group, sa.func.count(),
-                       _count_if(sa.and_(c.deadline < now, c.state != "SUSPENDED")),
-                       _count_if(c.supervision_level == 2), _count_if(c.supervision_level == 3))
-             .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL)).group_by(*group))
-        add(conn.execute(q), ["open", "overdue_open", "yellow_cards", "red_cards"])
-
-    out: dict[str | None, KpiCounts] = {}
-    for k, d in acc.items():
-        dispatches = int(d.get("dispatches", 0))
-        late = int(d.get("late", 0))
-        returned = int(d.get("returned", 0))
-        signed = max(dispatches - returned - int(d.get("waiting", 0)), 0)
-        verified = int(d.get("verified", 0)) + int(d.get("reworked", 0))
-        out[k] = KpiCounts(
-            intake=int(d.get("intake", 0)), closed=int(d.get("closed", 0)),
-            due=int(d.get("closed", 0)) + int(d.get("due_unclosed", 0)),
-            closed_on_time=int(d.get("closed_on_time", 0)),
-            open=int(d.get("open", 0)), overdue_open=int(d.get("overdue_open", 0)),
-            dispatches=dispatches, signed_in_time=max(signed - late, 0),
-            signs_due=signed + int(d.get("unsigned_late", 0)),
-            returned=returned, rated=int(d.get("rated", 0)),
-            satisfied=int(d.get("satisfied", 0)),
-            basically_satisfied=int(d.get("basically_satisfied", 0)),
-            verified=verified, reworked=int(d.get("reworked", 0)),
-            reopened=int(d.get("reopened", 0)), direct_resolved=int(d.get("direct_resolved", 0)),
-            close_hours_sum=float(d.get("close_hours_sum", 0.0)),
-            yellow_cards=int(d.get("yellow_cards", 0)), red_cards=int(d.get("red_cards", 0)),
-            yellow_issued=int(d.get("yellow_issued", 0)), red_issued=int(d.get("red_issued", 0)),
-        )
-    if not by_child:
-        out.setdefault(None, KpiCounts())
-    return out
+        tally.add(reported_side(conn, where, group, w.start, w.end), REPORTED_SIDE)
+        # The one waiting is late once its limit has passed (及时签收率, DOMAIN.md §5).
+        tally.add(waiting_not_late(conn, where, group, w.start, w.end, now),
+                  ["waiting_not_late"])
+        tally.add(closed_side(conn, where, group, w.start, w.end, engine.dialect.name),
+                  CLOSED_SIDE)
+        # Due but not closed in the window: the deadline passed inside the window (a
+        # deadline later today is not due yet, or every morning would open with a
+        # collapsed rate) and the case was not closed before the window ended. A case
+        # closed early, before the window, was settled in an earlier window; counting it
+        # here again would make every finished case a failure on its deadline day.
+        tally.add(due_unclosed_side(conn, where, group, w.start, min(w.end, now), w.end),
+                  ["due_unclosed"])
+        for name, rows in card_side(conn, where, group, w.start, w.end):
+            tally.add(rows, [name])
+        tally.add(open_side(conn, where, group, now), OPEN_SIDE)
+    return tally.counts(with_total=not by_child)
 
 
 def kpi_counts(engine, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:

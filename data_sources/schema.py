@@ -152,6 +152,48 @@ case_event = Table(
     Index("ix_event_at", "at"),
 )
 
+# -- aggregates (data_sources/aggregates.py, docs/aggregates.md) -----------------------
+# What finished days sum to, per township and local day: every counter of a KPI side that
+# adds across days. The ancestors' codes ride along so that a province, city or county
+# groups its children without a join.
+_AGG_CODES = [Column(f"{lvl}_code", String(20), nullable=False)
+              for lvl in ("province", "city", "county")]
+
+
+def _counter(name: str) -> Column:
+    return Column(name, Float if name.endswith("_sum") else BigInteger, nullable=False,
+                  default=0)
+
+
+agg_day = Table(
+    "agg_day", metadata,
+    Column("day", String(10), primary_key=True),           # local date, YYYY-MM-DD
+    Column("township_code", String(20), primary_key=True),
+    *_AGG_CODES,
+    *[_counter(n) for n in ("intake", "dispatches", "late", "returned", "waiting",
+                            "direct_resolved", "closed", "closed_on_time",
+                            "close_hours_sum", "reworked", "verified", "reopened", "rated",
+                            "satisfied", "basically_satisfied", "yellow_issued",
+                            "red_issued")],
+)
+# Due does not add across days: a case is due in a window when its deadline passed in it
+# and it was not closed before the window ended. Only cases closed after their deadline
+# (or not closed) can be, so per township and deadline day they are counted by the UTC
+# hour they closed in ('YYYY-MM-DD HH', or 'open', which sorts after every hour).
+agg_due = Table(
+    "agg_due", metadata,
+    Column("deadline_day", String(10), primary_key=True),
+    Column("township_code", String(20), primary_key=True),
+    Column("closed_hour", String(13), primary_key=True),
+    *[Column(col.name, col.type, nullable=False) for col in _AGG_CODES],
+    Column("cases", BigInteger, nullable=False, default=0),
+)
+for _t, _day in ((agg_day, "day"), (agg_due, "deadline_day")):
+    for _lvl in ("city", "county"):
+        Index(f"ix_{_t.name}_{_lvl}", _t.c[f"{_lvl}_code"], _t.c[_day])
+del _t, _day, _lvl
+
+
 meta = Table(
     "gw_meta", metadata,
     Column("key", String(64), primary_key=True),

@@ -14,10 +14,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
+from dashboard.domain.periods import local_today
 from dashboard.views.health import collect_health
+from data_sources import aggregates as agg
 from data_sources.embedded_redis import pdeathsig_preexec
 from data_sources.event_feed import RedisEventFeed
 from data_sources.migrate import SchemaMismatch, current_revision, head_revision, new_revision
@@ -122,6 +125,36 @@ def db_revision(ctx, message, empty):
             raise click.ClickException(str(exc)) from None
     for path in paths:
         click.echo(f"wrote {path}")
+
+
+# -- aggregates ----------------------------------------------------------------
+@main.group()
+def aggregates():
+    """Daily aggregates of the case table (docs/aggregates.md)."""
+
+
+@aggregates.command("rebuild")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="First local day to recompute (default: the first case's day).")
+@click.pass_context
+def aggregates_rebuild(ctx, since):
+    """Recompute the finished days' aggregates from the case table (each day replaced
+    whole: safe to run again, or while gridwatch serves)."""
+    with Runtime(_settings(ctx)) as rt:
+        _require_current_schema(rt)
+        tz = rt.settings.timezone
+        today = local_today(datetime.now(timezone.utc), tz)
+        first = since.date() if since else (agg.first_case_day(rt.db.engine, tz) or today)
+        if first > today:
+            raise click.ClickException(f"--since {first} is after today ({today})")
+        started = time.perf_counter()
+        with tqdm(total=(today - first).days, unit="天", desc="aggregates",
+                  disable=not (sys.stderr.isatty() or not os.environ.get("CI"))) as bar:
+            kept, horizon, rows = agg.rebuild_all(rt.db.engine, tz, today, since=first,
+                                                  progress=lambda _day: bar.update(1))
+        click.echo(f"aggregated {(today - first).days:,} days ({rows:,} rows) in "
+                   f"{time.perf_counter() - started:.1f} s; stored days: {kept} to "
+                   f"{horizon - timedelta(days=1)} ({tz})")
 
 
 # -- regions -------------------------------------------------------------------

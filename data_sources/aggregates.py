@@ -1,0 +1,254 @@
+"""Daily aggregates: the KPI counters of finished days, stored once per township and local
+day, so that a window's counts cost a sum over its days instead of a pass over its cases.
+
+docs/aggregates.md holds the design; in short:
+
+- agg_day: every counter of a KPI side that adds across days (case_queries' reported,
+  closed and card sides), per township and local day.
+- agg_due: "due but not closed in the window" does not add across days. Per township and
+  deadline day, the cases closed after their deadline (or not closed) are counted by the
+  UTC hour they closed in, which answers "not closed before the window's end" for any
+  hour-aligned end, and for any other end with a query over the rest of that hour.
+- A window's counts: the stored days wholly inside it and before the horizon (the first
+  day not aggregated), plus the same side queries over the edges that are not whole
+  stored days, plus what is not windowed (open now, dispatches waiting to be signed).
+  Both paths run the same predicates (case_queries' sides), so the figures are equal.
+
+Days are computed by the very side queries of case_queries, grouped by township: a day is
+rebuilt in full (delete, insert) in one transaction, so rebuilding twice changes nothing.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.periods import Window, day_window
+from dashboard.domain.scope import RegionScope
+from data_sources import case_queries as q
+from data_sources.schema import agg_day, agg_due, case, meta
+
+c = case.c
+CODES = ("township_code", "province_code", "city_code", "county_code")
+DAY_COUNTERS = (*q.REPORTED_SIDE, *q.CLOSED_SIDE, *q.CARD_SIDE)
+OPEN = "open"      # agg_due.closed_hour of a case not closed: sorts after every hour
+HOUR = timedelta(hours=1)
+
+
+def hour_key(t: datetime) -> str:
+    return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H")
+
+
+def _floor_hour(t: datetime) -> datetime:
+    return t.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+# -- building ------------------------------------------------------------------------------
+def day_rows(conn, day: date, tz: str) -> tuple[list[dict], list[dict]]:
+    """agg_day and agg_due rows of one local day, from the case table."""
+    w = day_window(day, tz).utc
+    group = [c[name] for name in CODES]
+    acc: dict[tuple, dict] = {}
+
+    def add(rows, names):
+        for row in rows:
+            d = acc.setdefault(tuple(row[:len(CODES)]), {})
+            for name, value in zip(names, row[len(CODES):]):
+                d[name] = d.get(name, 0) + (value or 0)
+
+    true = sa.true()
+    add(q.reported_side(conn, true, group, w.start, w.end), q.REPORTED_SIDE)
+    add(q.closed_side(conn, true, group, w.start, w.end, conn.dialect.name), q.CLOSED_SIDE)
+    for name, rows in q.card_side(conn, true, group, w.start, w.end):
+        add(rows, [name])
+    days = [{"day": day.isoformat(), **dict(zip(CODES, key)),
+             **{n: d.get(n, 0) for n in DAY_COUNTERS}} for key, d in acc.items()]
+
+    # Only a case closed after its deadline, or not closed, can be due in a window without
+    # being closed in it (the window ends after the deadline).
+    late = (sa.select(*group, c.closed_at)
+            .where(q._in(c.deadline, w.start, w.end), c.state != "REJECTED",
+                   sa.or_(c.closed_at.is_(None), c.closed_at > c.deadline)))
+    due: dict[tuple, int] = {}
+    for row in conn.execute(late):
+        key = (*row[:len(CODES)], OPEN if row.closed_at is None else hour_key(row.closed_at))
+        due[key] = due.get(key, 0) + 1
+    dues = [{"deadline_day": day.isoformat(), **dict(zip(CODES, key[:-1])),
+             "closed_hour": key[-1], "cases": n} for key, n in due.items()]
+    return days, dues
+
+
+def rebuild(engine: sa.Engine, tz: str, first: date, last: date,
+            progress: Callable[[date], None] | None = None) -> int:
+    """Recompute the local days [first, last) from the case table; returns the rows
+    written. Each day is replaced whole in its own transaction."""
+    written = 0
+    for day in days_between(first, last):
+        with engine.begin() as conn:
+            days, dues = day_rows(conn, day, tz)
+            conn.execute(agg_day.delete().where(agg_day.c.day == day.isoformat()))
+            conn.execute(agg_due.delete().where(agg_due.c.deadline_day == day.isoformat()))
+            if days:
+                conn.execute(agg_day.insert(), days)
+            if dues:
+                conn.execute(agg_due.insert(), dues)
+        written += len(days) + len(dues)
+        if progress:
+            progress(day)
+    return written
+
+
+def days_between(first: date, last: date) -> Iterable[date]:
+    d = first
+    while d < last:
+        yield d
+        d += timedelta(days=1)
+
+
+# -- what is stored ---------------------------------------------------------------------
+META_KEY = "aggregates"
+
+
+def stored_range(engine: sa.Engine, tz: str) -> tuple[date, date] | None:
+    """The local days [first, horizon) the aggregates hold, in zone `tz`; None when there
+    are none (or they were built for another zone, whose days are not these)."""
+    with engine.connect() as conn:
+        raw = conn.execute(sa.select(meta.c.value).where(meta.c.key == META_KEY)).scalar()
+    if not raw:
+        return None
+    info = json.loads(raw)
+    if info.get("tz") != tz:
+        return None
+    return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
+
+
+def record_range(engine: sa.Engine, tz: str, first: date, horizon: date) -> None:
+    value = json.dumps({"tz": tz, "first": first.isoformat(), "horizon": horizon.isoformat()})
+    with engine.begin() as conn:
+        conn.execute(meta.delete().where(meta.c.key == META_KEY))
+        conn.execute(meta.insert().values(key=META_KEY, value=value))
+
+
+def first_case_day(engine: sa.Engine, tz: str) -> date | None:
+    with engine.connect() as conn:
+        first = conn.execute(sa.select(sa.func.min(c.reported_at))).scalar()
+    if first is None:
+        return None
+    if isinstance(first, str):   # SQLite's aggregate skips the column type: naive UTC text
+        first = datetime.fromisoformat(first)
+    if first.tzinfo is None:
+        first = first.replace(tzinfo=timezone.utc)
+    return first.astimezone(ZoneInfo(tz)).date()
+
+
+def rebuild_all(engine: sa.Engine, tz: str, today: date, since: date | None = None,
+                progress: Callable[[date], None] | None = None) -> tuple[date, date, int]:
+    """Rebuild the finished days from `since` (default: the first case's day) to `today`
+    (exclusive) and record what is stored. Days before `since` stay as they are when they
+    were stored (in this zone); else the stored range starts at `since`."""
+    first = since or first_case_day(engine, tz) or today
+    before = stored_range(engine, tz)
+    written = rebuild(engine, tz, first, today, progress)
+    keep = before[0] if before and before[0] <= first <= before[1] else first
+    record_range(engine, tz, keep, today)
+    return keep, today, written
+
+
+# -- reading --------------------------------------------------------------------------------
+def stored_days(window: Window, tz: str, stored: tuple[date, date]) -> tuple[date, date]:
+    """The local days [a, b) wholly inside the window and inside `stored`, the days the
+    aggregates hold (a >= b: none)."""
+    z = ZoneInfo(tz)
+    start, end = window.start.astimezone(z), window.end.astimezone(z)
+    a = start.date() if start == day_window(start.date(), z).start else start.date() + timedelta(days=1)
+    return max(a, stored[0]), min(end.date(), stored[1])
+
+
+def _edges(window: Window, a: date, b: date, tz: str) -> list[tuple[datetime, datetime]]:
+    """The parts of the window outside the stored days [a, b)."""
+    w = window.utc
+    if a >= b:
+        return [(w.start, w.end)] if w.end > w.start else []
+    lo, hi = day_window(a, tz).start, day_window(b, tz).start
+    return [(s, e) for s, e in ((w.start, lo), (hi, w.end)) if e > s]
+
+
+def _aggregated(scope: RegionScope) -> bool:
+    # A township's children are communities, finer than the aggregates: its cases are few
+    # enough (its own indexes) to count directly.
+    return scope.level <= Level.COUNTY
+
+
+def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: datetime,
+                  tz: str, stored: tuple[date, date],
+                  by_child: bool = False) -> dict[str | None, KpiCounts]:
+    """case_queries.kpi_counts_by, equal figure for figure, from the aggregates of the
+    `stored` days [first, horizon) and the case table for the rest."""
+    if not _aggregated(scope):
+        return q.kpi_counts_by(engine, scope, window, now, by_child=by_child)
+    w = window.utc
+    group = q._group(scope, by_child)
+    where = q._scoped(scope)
+    tally = q.Tally(len(group))
+    a, b = stored_days(window, tz, stored)
+    edges = _edges(window, a, b, tz)
+    due_end = min(w.end, now)
+    with engine.connect() as conn:
+        if a < b:
+            child = [agg_day.c[group[0].name]] if group else []
+            sums = [sa.func.coalesce(sa.func.sum(agg_day.c[n]), 0) for n in DAY_COUNTERS]
+            rows = conn.execute(
+                sa.select(*child, *sums)
+                .where(agg_day.c[scope.column] == scope.code,
+                       agg_day.c.day >= a.isoformat(), agg_day.c.day < b.isoformat())
+                .group_by(*child))
+            tally.add(rows, DAY_COUNTERS)
+        for s, e in edges:
+            tally.add(q.reported_side(conn, where, group, s, e), q.REPORTED_SIDE)
+            tally.add(q.closed_side(conn, where, group, s, e, engine.dialect.name),
+                      q.CLOSED_SIDE)
+            for name, rows in q.card_side(conn, where, group, s, e):
+                tally.add(rows, [name])
+        tally.add(q.waiting_not_late(conn, where, group, w.start, w.end, now),
+                  ["waiting_not_late"])
+        _due(conn, tally, scope, group, window, due_end, tz, stored)
+        tally.add(q.open_side(conn, where, group, now), q.OPEN_SIDE)
+    return tally.counts(with_total=not by_child)
+
+
+def _due(conn, tally: q.Tally, scope: RegionScope, group: list, window: Window,
+         due_end: datetime, tz: str, stored: tuple[date, date]) -> None:
+    """due_unclosed: deadlines in [start, due_end) not closed before the window's end."""
+    w = window.utc
+    if due_end <= w.start:
+        return
+    where = q._scoped(scope)
+    deadlines = Window(w.start, due_end)
+    a, b = stored_days(deadlines, tz, stored)
+    for s, e in _edges(deadlines, a, b, tz):
+        tally.add(q.due_unclosed_side(conn, where, group, s, e, w.end), ["due_unclosed"])
+    if a >= b:
+        return
+    # Stored: closed in the hour the window ends in or later (or not closed)...
+    end_hour = _floor_hour(w.end)
+    first_hour = end_hour if end_hour == w.end else end_hour + HOUR
+    child = [agg_due.c[group[0].name]] if group else []
+    tally.add(conn.execute(
+        sa.select(*child, sa.func.coalesce(sa.func.sum(agg_due.c.cases), 0))
+        .where(agg_due.c[scope.column] == scope.code,
+               agg_due.c.deadline_day >= a.isoformat(), agg_due.c.deadline_day < b.isoformat(),
+               agg_due.c.closed_hour >= hour_key(first_hour))
+        .group_by(*child)), ["due_unclosed"])
+    if first_hour != w.end:
+        # ...and, when the window ends inside an hour, those closed in the rest of it.
+        lo, hi = day_window(a, tz).start, day_window(b, tz).start
+        tally.add(conn.execute(
+            sa.select(*group, sa.func.count())
+            .where(where, q._in(c.deadline, lo, hi), c.state != "REJECTED",
+                   q._in(c.closed_at, w.end, first_hour))
+            .group_by(*group)), ["due_unclosed"])

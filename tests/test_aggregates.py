@@ -1,0 +1,172 @@
+"""The daily aggregates give the very figures of the case table (data_sources/aggregates.py):
+random regions × windows × clock times, on SQLite and PostgreSQL, over a seeded history
+that has every workflow turn the simulator plays (延期, 重办, 挂起, 不予受理, returns,
+cards, late signs) and days crossed at every hour."""
+from __future__ import annotations
+
+import dataclasses
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.periods import Window, day_window, local_today
+from dashboard.domain.scope import RegionScope
+from data_sources import aggregates, case_queries
+from data_sources.database import make_engine
+from data_sources.regions import RegionTree
+from data_sources.schema import agg_day, agg_due
+from tests.conftest import own_pg_schema
+from tests.live import Deployment, make_env
+
+TZ = "Asia/Shanghai"
+ZONE = ZoneInfo(TZ)
+DAYS = 30
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                                marks=pytest.mark.postgres)])
+def seeded(request, tmp_path_factory):
+    """A month of history at a small scale, its aggregates built up to two days ago."""
+    def build(url):
+        data_dir = tmp_path_factory.mktemp("agg")
+        dep = Deployment(env=make_env(data_dir, url, "redis://127.0.0.1:1/0",
+                                      f"gwtest:{uuid.uuid4().hex[:8]}:"), data_dir=data_dir)
+        dep.cli("db", "init")
+        dep.cli("seed", "--days", str(DAYS), "--scale", "0.004", "--no-stream")
+        eng = make_engine(url)
+        now = datetime.now(timezone.utc)
+        today = local_today(now, TZ)
+        # Stored from day 10 of the history: windows reaching further back count raw.
+        first, horizon = today - timedelta(days=DAYS - 10), today - timedelta(days=2)
+        aggregates.rebuild(eng, TZ, first, horizon)
+        return eng, RegionTree.load(eng, "320000"), (first, horizon), now, dep
+
+    if request.param == "sqlite":
+        built = build(f"sqlite:///{tmp_path_factory.mktemp('aggdb') / 'gw.db'}")
+        yield built
+        built[0].dispose()
+    else:
+        with own_pg_schema() as url:
+            built = build(url)
+            yield built
+            built[0].dispose()
+
+
+def regions(tree, r: random.Random) -> list[str]:
+    """The province, two cities, two counties, a township (counted directly)."""
+    cities = [x.code for x in tree.children("320000")]
+    picked = ["320000", *r.sample(cities, 2)]
+    counties = [x.code for code in picked[1:] for x in tree.children(code)]
+    picked += r.sample(counties, 2)
+    picked.append(tree.children(picked[-1])[0].code)
+    return picked
+
+
+def random_window(r: random.Random, now: datetime) -> tuple[Window, datetime]:
+    """Day-aligned or not, ending before, at or after the clock, which itself is anywhere
+    in the last month (a previous period's same elapsed part ends at a minute)."""
+    today = local_today(now, TZ)
+    start_day = today - timedelta(days=r.randint(0, DAYS + 2))
+    start = day_window(start_day, TZ).start
+    if r.random() < 0.3:
+        start += timedelta(minutes=r.randint(0, 24 * 60 - 1), seconds=r.randint(0, 59))
+    length = timedelta(days=r.randint(0, 20), minutes=r.choice([0, r.randint(1, 1439)]),
+                       seconds=r.choice([0, r.randint(0, 59)]))
+    end = max(start + length, start + timedelta(minutes=1))
+    clock = min(now, start + timedelta(days=r.uniform(0, 25)))
+    if r.random() < 0.3:
+        clock = now
+    return Window(start, end), clock
+
+
+def assert_equal(got: dict, want: dict, context) -> None:
+    assert got.keys() == want.keys(), context
+    for key in want:
+        g, w = dataclasses.asdict(got[key]), dataclasses.asdict(want[key])
+        assert g.pop("close_hours_sum") == pytest.approx(w.pop("close_hours_sum"), rel=1e-9,
+                                                         abs=1e-6), (context, key)
+        assert g == w, (context, key)
+
+
+def test_every_figure_equals_the_case_tables(seeded):
+    eng, tree, stored, now, dep = seeded
+    r = random.Random(20261202)
+    checked = 0
+    for _ in range(40):
+        window, clock = random_window(r, now)
+        for code in regions(tree, r):
+            scope = RegionScope(code, Level(tree.get(code).level))
+            for by_child in (False, True):
+                want = case_queries.kpi_counts_by(eng, scope, window, clock, by_child=by_child)
+                got = aggregates.kpi_counts_by(eng, scope, window, clock, TZ, stored,
+                                               by_child=by_child)
+                assert_equal(got, want, (code, window, clock, by_child))
+                checked += 1
+    assert checked == 40 * 6 * 2
+    # The check had something to compare: stored days were used and held cases.
+    with eng.connect() as conn:
+        assert conn.execute(sa.select(sa.func.sum(agg_day.c.intake))).scalar() > 1000
+        assert conn.execute(sa.select(sa.func.count()).select_from(agg_due)).scalar() > 0
+
+
+def test_a_window_ending_inside_an_hour_counts_the_rest_of_that_hour(seeded):
+    """The previous period's same elapsed part ends at a minute: cases closed late in the
+    rest of that hour are due in it and stored in the hour's bucket."""
+    eng, tree, stored, now, dep = seeded
+    horizon = stored[1]
+    scope = RegionScope("320000", Level.PROVINCE)
+    with eng.connect() as conn:
+        # A late closure on a stored deadline day, and a window ending in its hour.
+        row = conn.execute(sa.select(agg_due.c.closed_hour, agg_due.c.deadline_day)
+                           .where(agg_due.c.closed_hour != aggregates.OPEN,
+                                  agg_due.c.deadline_day < horizon.isoformat())
+                           .order_by(agg_due.c.closed_hour)).first()
+    assert row is not None
+    hour = datetime.strptime(row.closed_hour, "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+    first_day = datetime.fromisoformat(row.deadline_day).date()
+    for minute in (0, 1, 30, 59):
+        window = Window(day_window(first_day, TZ).start, hour + timedelta(minutes=minute))
+        want = case_queries.kpi_counts_by(eng, scope, window, now)
+        got = aggregates.kpi_counts_by(eng, scope, window, now, TZ, stored)
+        assert_equal(got, want, minute)
+
+
+def test_rebuilding_a_day_twice_changes_nothing(seeded):
+    eng, tree, stored, now, dep = seeded
+    horizon = stored[1]
+    day = horizon - timedelta(days=3)
+
+    def rows():
+        with eng.connect() as conn:
+            return (sorted(map(tuple, conn.execute(sa.select(agg_day).where(
+                        agg_day.c.day == day.isoformat())))),
+                    sorted(map(tuple, conn.execute(sa.select(agg_due).where(
+                        agg_due.c.deadline_day == day.isoformat())))))
+    before = rows()
+    assert before[0]
+    aggregates.rebuild(eng, TZ, day, day + timedelta(days=1))
+    assert rows() == before
+
+
+def test_the_rebuild_command_stores_every_finished_day_and_says_so(seeded):
+    """`gridwatch aggregates rebuild` (last: it widens the stored days to all of them)."""
+    eng, tree, stored, now, dep = seeded
+    out = dep.cli("aggregates", "rebuild")
+    first_case = aggregates.first_case_day(eng, TZ)
+    today = local_today(datetime.now(timezone.utc), TZ)
+    assert aggregates.stored_range(eng, TZ) == (first_case, today)
+    assert f"stored days: {first_case} to {today - timedelta(days=1)}" in out
+    assert aggregates.stored_range(eng, "Europe/Berlin") is None   # other days: not these
+    scope = RegionScope("320000", Level.PROVINCE)
+    window = Window(day_window(first_case, TZ).start, day_window(today, TZ).start)
+    assert_equal(aggregates.kpi_counts_by(eng, scope, window, now, TZ, (first_case, today),
+                                          by_child=True),
+                 case_queries.kpi_counts_by(eng, scope, window, now, by_child=True), "all")
+    with pytest.raises(RuntimeError, match="after today"):
+        dep.cli("aggregates", "rebuild", "--since",
+                       (today + timedelta(days=2)).isoformat())
