@@ -31,7 +31,7 @@ from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window, day_window
 from dashboard.domain.scope import RegionScope
 from data_sources import case_queries as q
-from data_sources.schema import agg_day, agg_due, case, meta
+from data_sources.schema import agg_day, agg_due, case, case_event, meta
 
 c = case.c
 CODES = ("township_code", "province_code", "city_code", "county_code")
@@ -49,8 +49,9 @@ def _floor_hour(t: datetime) -> datetime:
 
 
 # -- building ------------------------------------------------------------------------------
-def day_rows(conn, day: date, tz: str) -> tuple[list[dict], list[dict]]:
-    """agg_day and agg_due rows of one local day, from the case table."""
+def day_rows(conn, day: date, tz: str, only=None) -> tuple[list[dict], list[dict]]:
+    """agg_day and agg_due rows of one local day, from the case table (of the cases
+    matching `only`, default all)."""
     w = day_window(day, tz).utc
     group = [c[name] for name in CODES]
     acc: dict[tuple, dict] = {}
@@ -61,10 +62,10 @@ def day_rows(conn, day: date, tz: str) -> tuple[list[dict], list[dict]]:
             for name, value in zip(names, row[len(CODES):]):
                 d[name] = d.get(name, 0) + (value or 0)
 
-    true = sa.true()
-    add(q.reported_side(conn, true, group, w.start, w.end), q.REPORTED_SIDE)
-    add(q.closed_side(conn, true, group, w.start, w.end, conn.dialect.name), q.CLOSED_SIDE)
-    for name, rows in q.card_side(conn, true, group, w.start, w.end):
+    where = sa.true() if only is None else only
+    add(q.reported_side(conn, where, group, w.start, w.end), q.REPORTED_SIDE)
+    add(q.closed_side(conn, where, group, w.start, w.end, conn.dialect.name), q.CLOSED_SIDE)
+    for name, rows in q.card_side(conn, where, group, w.start, w.end):
         add(rows, [name])
     days = [{"day": day.isoformat(), **dict(zip(CODES, key)),
              **{n: d.get(n, 0) for n in DAY_COUNTERS}} for key, d in acc.items()]
@@ -72,7 +73,7 @@ def day_rows(conn, day: date, tz: str) -> tuple[list[dict], list[dict]]:
     # Only a case closed after its deadline, or not closed, can be due in a window without
     # being closed in it (the window ends after the deadline).
     late = (sa.select(*group, c.closed_at)
-            .where(q._in(c.deadline, w.start, w.end), c.state != "REJECTED",
+            .where(where, q._in(c.deadline, w.start, w.end), c.state != "REJECTED",
                    sa.or_(c.closed_at.is_(None), c.closed_at > c.deadline)))
     due: dict[tuple, int] = {}
     for row in conn.execute(late):
@@ -103,6 +104,84 @@ def rebuild(engine: sa.Engine, tz: str, first: date, last: date,
     return written
 
 
+def rebuild_townships(engine: sa.Engine, tz: str,
+                      pairs: Iterable[tuple[date, str, str]]) -> int:
+    """Recompute only the given (local day, township, its county) triples: what a few
+    events can have changed. Each day's townships are replaced in one transaction."""
+    by_day: dict[date, set[tuple[str, str]]] = {}
+    for day, township, county in pairs:
+        by_day.setdefault(day, set()).add((township, county))
+    written = 0
+    for day in sorted(by_day):
+        townships = sorted(t for t, _ in by_day[day])
+        # The county's (code, time) indexes find a township's rows; its own index covers
+        # only reported_at.
+        counties = sorted({cty for _, cty in by_day[day]})
+        only = sa.and_(c.township_code.in_(townships), c.county_code.in_(counties))
+        with engine.begin() as conn:
+            days, dues = day_rows(conn, day, tz, only)
+            conn.execute(agg_day.delete().where(agg_day.c.day == day.isoformat(),
+                                                agg_day.c.township_code.in_(townships)))
+            conn.execute(agg_due.delete().where(agg_due.c.deadline_day == day.isoformat(),
+                                                agg_due.c.township_code.in_(townships)))
+            if days:
+                conn.execute(agg_day.insert(), days)
+            if dues:
+                conn.execute(agg_due.insert(), dues)
+        written += len(days) + len(dues)
+    return written
+
+
+def touched(engine: sa.Engine, tz: str,
+            case_ids: Iterable[int]) -> set[tuple[date, str, str]]:
+    """Every (local day, township, county) whose stored counts the given cases may be in, now or
+    before their latest events: the days of their report, of each of their events (a
+    closure, a card, a reopening that took a closure back) and of every deadline they
+    were given (an extension moves a case from one deadline day to another)."""
+    ids = sorted(set(case_ids))
+    z = ZoneInfo(tz)
+    out: set[tuple[date, str, str]] = set()
+    township: dict[int, tuple[str, str]] = {}
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        with engine.connect() as conn:
+            for row in conn.execute(sa.select(c.id, c.township_code, c.county_code,
+                                              c.reported_at, c.deadline)
+                                    .where(c.id.in_(chunk))):
+                township[row.id] = (row.township_code, row.county_code)
+                for t in (row.reported_at, row.deadline):
+                    if t is not None:
+                        out.add((t.astimezone(z).date(), row.township_code, row.county_code))
+            for row in conn.execute(sa.select(case_event.c.case_id, case_event.c.at,
+                                              case_event.c.detail)
+                                    .where(case_event.c.case_id.in_(chunk))):
+                codes = township.get(row.case_id)
+                if codes is None:
+                    continue
+                out.add((row.at.astimezone(z).date(), *codes))
+                for t in _detail_times(row.detail):
+                    out.add((t.astimezone(z).date(), *codes))
+    return out
+
+
+def _detail_times(detail: str | None) -> list[datetime]:
+    if not detail:
+        return []
+    try:
+        fields = json.loads(detail)
+    except ValueError:
+        return []
+    out = []
+    for key in ("deadline", "sign_deadline"):
+        value = fields.get(key) if isinstance(fields, dict) else None
+        if isinstance(value, str):
+            try:
+                t = datetime.fromisoformat(value)
+            except ValueError:
+                continue
+            out.append(t if t.tzinfo else t.replace(tzinfo=timezone.utc))
+    return out
+
+
 def days_between(first: date, last: date) -> Iterable[date]:
     d = first
     while d < last:
@@ -114,24 +193,29 @@ def days_between(first: date, last: date) -> Iterable[date]:
 META_KEY = "aggregates"
 
 
+def stored_info(engine: sa.Engine) -> dict:
+    """What the aggregates hold: {tz, first, horizon (ISO days), built_at (ISO time the
+    last full rebuild started), stream_pos (the last stream entry followed)}; {} if none."""
+    with engine.connect() as conn:
+        raw = conn.execute(sa.select(meta.c.value).where(meta.c.key == META_KEY)).scalar()
+    return json.loads(raw) if raw else {}
+
+
+def record_info(engine: sa.Engine, **changes) -> dict:
+    info = {**stored_info(engine), **changes}
+    with engine.begin() as conn:
+        conn.execute(meta.delete().where(meta.c.key == META_KEY))
+        conn.execute(meta.insert().values(key=META_KEY, value=json.dumps(info)))
+    return info
+
+
 def stored_range(engine: sa.Engine, tz: str) -> tuple[date, date] | None:
     """The local days [first, horizon) the aggregates hold, in zone `tz`; None when there
     are none (or they were built for another zone, whose days are not these)."""
-    with engine.connect() as conn:
-        raw = conn.execute(sa.select(meta.c.value).where(meta.c.key == META_KEY)).scalar()
-    if not raw:
-        return None
-    info = json.loads(raw)
-    if info.get("tz") != tz:
+    info = stored_info(engine)
+    if not info or info.get("tz") != tz:
         return None
     return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
-
-
-def record_range(engine: sa.Engine, tz: str, first: date, horizon: date) -> None:
-    value = json.dumps({"tz": tz, "first": first.isoformat(), "horizon": horizon.isoformat()})
-    with engine.begin() as conn:
-        conn.execute(meta.delete().where(meta.c.key == META_KEY))
-        conn.execute(meta.insert().values(key=META_KEY, value=value))
 
 
 def first_case_day(engine: sa.Engine, tz: str) -> date | None:
@@ -153,9 +237,13 @@ def rebuild_all(engine: sa.Engine, tz: str, today: date, since: date | None = No
     were stored (in this zone); else the stored range starts at `since`."""
     first = since or first_case_day(engine, tz) or today
     before = stored_range(engine, tz)
+    started = datetime.now(timezone.utc)
     written = rebuild(engine, tz, first, today, progress)
     keep = before[0] if before and before[0] <= first <= before[1] else first
-    record_range(engine, tz, keep, today)
+    # A follower without a stream position resumes from the rebuild's start: whatever
+    # changed since may not be in the days just written.
+    record_info(engine, tz=tz, first=keep.isoformat(), horizon=today.isoformat(),
+                built_at=started.isoformat())
     return keep, today, written
 
 

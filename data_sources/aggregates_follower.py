@@ -1,0 +1,113 @@
+"""Keeps the daily aggregates current with the event stream (docs/aggregates.md).
+
+Each step reads the stream entries after the stored position, finds the (day, township)
+pairs the cases behind them may count in (aggregates.touched) and recomputes just those
+from the case table; when the local day has turned, the day that ended is stored whole.
+Recomputing is idempotent, so an entry read twice (after a restart, or again on the next
+step in case its row was not yet committed) is never counted twice, and the position is
+stored after the work it covers, so nothing is lost either. Entries trimmed from the
+stream before they were followed cannot be read: the stored days are then rebuilt whole.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from dashboard.domain.periods import local_today
+from data_sources import aggregates as agg
+from data_sources.redis_stream import StreamReader, id_time
+
+log = logging.getLogger(__name__)
+RESUME_MARGIN_MS = 60_000   # clock skew between the app and Redis, for built_at
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class Follower:
+    def __init__(self, engine: sa.Engine, reader: StreamReader, tz: str, batch: int = 1000,
+                 max_entries: int = 100_000):
+        self.engine, self.reader, self.tz = engine, reader, tz
+        self.batch, self.max_entries = batch, max_entries
+        self._last_cases: set[int] = set()
+
+    def step(self, now: datetime) -> dict:
+        """Follow the stream up to its end (at most max_entries); returns what was done."""
+        info = agg.stored_info(self.engine)
+        if info.get("tz") != self.tz or "horizon" not in info:
+            return {"status": "not built"}
+        first, horizon = date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
+        today = local_today(now, self.tz)
+        position = info.get("stream_pos") or self._resume_from(info)
+        stats = {"status": "following", "entries": 0, "cases": 0, "pairs": 0, "rows": 0}
+
+        if self._trimmed_past(position):
+            log.warning("aggregates: stream entries after %s were trimmed before they were "
+                        "followed; rebuilding the stored days", position)
+            tail = self.reader.start_id_now()
+            kept, horizon, rows = agg.rebuild_all(self.engine, self.tz, today, since=first)
+            agg.record_info(self.engine, stream_pos=tail, followed_at=now.isoformat())
+            return {**stats, "status": "rebuilt", "rows": rows}
+
+        cases: set[int] = set()
+        while stats["entries"] < self.max_entries:
+            result = self.reader.read(position, count=self.batch)
+            if result.last_id == position:
+                break
+            cases.update(e.case_id for e in result.events)
+            stats["entries"] += len(result.events) + sum(result.rejected.values())
+            position = result.last_id
+        if horizon < today:   # the day turned: the day(s) that ended are stored whole
+            stats["rows"] += agg.rebuild(self.engine, self.tz, horizon, today)
+            horizon = today
+        pairs = {p for p in agg.touched(self.engine, self.tz, cases | self._last_cases)
+                 if first <= p[0] < horizon}
+        stats["rows"] += agg.rebuild_townships(self.engine, self.tz, pairs)
+        self._last_cases = cases
+        agg.record_info(self.engine, horizon=horizon.isoformat(), stream_pos=position,
+                        followed_at=now.isoformat())
+        stats.update(cases=len(cases), pairs=len(pairs), position=position)
+        return stats
+
+    def _resume_from(self, info: dict) -> str:
+        """No position yet: the entries since the last full rebuild began."""
+        built = datetime.fromisoformat(info["built_at"]) if info.get("built_at") else None
+        if built is None:
+            return "0-0"
+        return f"{max(int(built.timestamp() * 1000) - RESUME_MARGIN_MS, 0)}-0"
+
+    def _trimmed_past(self, position: str) -> bool:
+        oldest = self.reader.stream.client.xrange(self.reader.stream.key, count=1)
+        if not oldest:
+            return False
+        oldest_id = oldest[0][0].decode() if isinstance(oldest[0][0], bytes) else oldest[0][0]
+        # Entries between our position and the oldest one left are gone (a position of
+        # 0-0 means "from the start": nothing followed yet that could be missed).
+        return position != "0-0" and _id_key(oldest_id) > _id_key(position) and \
+            self._gap(position, oldest_id)
+
+    def _gap(self, position: str, oldest_id: str) -> bool:
+        """Whether the stream held entries after `position` that are now gone: it did if
+        our position itself is no longer in the stream."""
+        got = self.reader.stream.client.xrange(self.reader.stream.key, min=position,
+                                               max=position, count=1)
+        return not got
+
+
+def lag_seconds(engine: sa.Engine, reader: StreamReader, now: datetime) -> float | None:
+    """How far the aggregates are behind the stream: the age of the oldest entry not yet
+    followed (0 when caught up), None when they are not built."""
+    info = agg.stored_info(engine)
+    position = info.get("stream_pos")
+    if not position:
+        return None
+    nxt = reader.stream.client.xrange(reader.stream.key, min=f"({position}", count=1)
+    if not nxt:
+        return 0.0
+    entry_id = nxt[0][0].decode() if isinstance(nxt[0][0], bytes) else nxt[0][0]
+    return max((now - id_time(entry_id)).total_seconds(), 0.0)
+

@@ -1,0 +1,145 @@
+"""The aggregates follow the event stream (data_sources/aggregates_follower.py): the live
+simulator plays the upstream system across a midnight, a follower keeps the stored days
+current step by step (a new one now and then, as after a restart), late events reach back
+into stored days (a deadline extended, a closed case reopened), and at the end every
+figure equals the case table's and a full rebuild changes nothing."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.periods import Window, day_window, local_today
+from dashboard.domain.projection import apply_event
+from dashboard.domain.scope import RegionScope
+from dashboard.domain.states import Event
+from data_sources import aggregates, case_queries
+from data_sources.aggregates_follower import Follower, lag_seconds
+from data_sources.database import CaseDatabase, json_detail
+from data_sources.redis_stream import EventStream, StreamReader
+from data_sources.regions import RegionTree, import_region
+from data_sources.schema import agg_day, agg_due, case, case_event
+from data_sources.stream_events import encode_event
+from simulator.live import LiveSimulator
+from simulator.seed import seed_history
+from simulator.world import World
+from tests.test_aggregates import assert_equal
+
+REGION = "321100"      # 镇江市
+TZ = "Asia/Shanghai"
+START = datetime(2026, 11, 18, 13, 0, tzinfo=timezone.utc)   # 21:00 in Shanghai
+
+
+def _seeded(database_url, redis_client, key_prefix, tmp_path, *, days, scale, seed):
+    """镇江's history up to START, its finished days stored."""
+    db = CaseDatabase(database_url)
+    db.init_schema()
+    import_region(db.engine, REGION, tmp_path)
+    tree = RegionTree.load(db.engine, REGION)
+    world = World.from_tree(tree, REGION, seed=seed)
+    stream = EventStream(redis_client, key_prefix + "events")
+    seed_history(db, stream, world, days=days, scale=scale, seed=seed, tz=TZ, now=START,
+                 stream_hours=1, progress=False)
+    aggregates.rebuild_all(db.engine, TZ, local_today(START, TZ))
+    return db, tree, world, stream
+
+
+def _late_event(db: CaseDatabase, stream: EventStream, row: dict, event: Event, at: datetime,
+                **fields) -> None:
+    """What the upstream system does for one transition: row, history, stream entry."""
+    with db.engine.connect() as conn:
+        seq = conn.execute(sa.select(sa.func.max(case_event.c.seq))
+                           .where(case_event.c.case_id == row["id"])).scalar() + 1
+    changes = apply_event(row, event, at, fields)
+    db.apply_changes([(row["id"], changes)], [], [{
+        "case_id": row["id"], "seq": seq, "event_type": event.value, "at": at,
+        "state": row["state"], "actor_level": None, "actor_org": None,
+        "detail": json_detail(fields)}])
+    stream.append(encode_event(event, case_id=row["id"], seq=seq, ts=at, grid=row["grid_code"],
+                               state=row["state"], **fields))
+
+
+def _snapshot(engine):
+    """Every stored row; the float sum of hours rounded (PostgreSQL adds a township's rows
+    in another order when it reads them alone, and a sum of floats keeps the order)."""
+    with engine.connect() as conn:
+        days = [{**r._mapping, "close_hours_sum": round(r.close_hours_sum, 6)}
+                for r in conn.execute(sa.select(agg_day))]
+        return (sorted(tuple(d.values()) for d in days),
+                sorted(map(tuple, conn.execute(sa.select(agg_due)))))
+
+
+def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
+        database_url, redis_client, key_prefix, tmp_path):
+    db, tree, world, stream = _seeded(database_url, redis_client, key_prefix, tmp_path,
+                                      days=5, scale=0.2, seed=1)
+    start_day = local_today(START, TZ)
+
+    sim = LiveSimulator(db, stream, world, scale=0.2, tz=TZ, speed=5, seed=9)
+    sim.load(START)
+    follower = Follower(db.engine, StreamReader(stream), TZ, batch=50)
+    now, steps = START, []
+    for tick in range(1, 181):              # 3 hours of 60 s ticks: past 00:00 in Shanghai
+        now = START + timedelta(seconds=60 * tick)
+        sim.tick(now, 60)
+        if tick % 15 == 0:
+            if tick == 90:                  # a restart: a new follower, the stored position
+                follower = Follower(db.engine, StreamReader(stream), TZ, batch=50)
+            steps.append(follower.step(now))
+    assert local_today(now, TZ) > start_day
+    assert aggregates.stored_range(db.engine, TZ)[1] == local_today(now, TZ)
+    assert sum(s["entries"] for s in steps) > 100 and sum(s["pairs"] for s in steps) > 0
+
+    # Late events on stored days: a deadline moved to another day, a closure taken back.
+    with db.engine.connect() as conn:
+        open_old = dict(conn.execute(sa.select(case).where(
+            case.c.state == "IN_PROGRESS", case.c.deadline < START - timedelta(days=1))
+            .order_by(case.c.id)).first()._mapping)
+        closed_old = dict(conn.execute(sa.select(case).where(
+            case.c.state == "RATED", case.c.closed_at < START - timedelta(days=2))
+            .order_by(case.c.id)).first()._mapping)
+    _late_event(db, stream, open_old, Event.EXTENDED, now,
+                deadline=open_old["deadline"] + timedelta(days=2))
+    _late_event(db, stream, closed_old, Event.REOPENED, now)
+    follower.step(now + timedelta(seconds=5))
+    assert lag_seconds(db.engine, StreamReader(stream), now) == 0.0
+
+    stored = aggregates.stored_range(db.engine, TZ)
+    r = random.Random(7)
+    codes = [REGION, *[c.code for c in tree.children(REGION)]]
+    clock = now + timedelta(seconds=5)
+    for _ in range(25):
+        start = day_window(start_day - timedelta(days=r.randint(0, 6)), TZ).start
+        window = Window(start, start + timedelta(days=r.randint(1, 7), hours=r.randint(0, 23)))
+        for code in r.sample(codes, 3):
+            scope = RegionScope(code, Level(tree.get(code).level))
+            assert_equal(aggregates.kpi_counts_by(db.engine, scope, window, clock, TZ, stored,
+                                                  by_child=True),
+                         case_queries.kpi_counts_by(db.engine, scope, window, clock,
+                                                    by_child=True), (code, window))
+    # What was followed step by step is what a rebuild from scratch writes.
+    followed = _snapshot(db.engine)
+    aggregates.rebuild(db.engine, TZ, *stored)
+    assert _snapshot(db.engine) == followed
+    db.close()
+
+
+def test_entries_trimmed_before_they_were_followed_make_a_full_rebuild(
+        database_url, redis_client, key_prefix, tmp_path):
+    db, tree, world, stream = _seeded(database_url, redis_client, key_prefix, tmp_path,
+                                      days=3, scale=0.1, seed=2)
+    follower = Follower(db.engine, StreamReader(stream), TZ)
+    assert follower.step(START)["status"] == "following"
+    position = aggregates.stored_info(db.engine)["stream_pos"]
+    sim = LiveSimulator(db, stream, world, scale=0.1, tz=TZ, speed=5, seed=3)
+    sim.load(START)
+    for tick in range(1, 31):
+        sim.tick(START + timedelta(seconds=60 * tick), 60)
+    # Redis kept only the newest entries (MAXLEN) while the follower was away.
+    redis_client.xtrim(stream.key, maxlen=3, approximate=False)
+    assert not redis_client.xrange(stream.key, min=position, max=position)
+    assert follower.step(START + timedelta(minutes=31))["status"] == "rebuilt"
+    assert aggregates.stored_info(db.engine)["stream_pos"] == stream.tail_id()
+    db.close()
