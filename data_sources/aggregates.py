@@ -218,6 +218,37 @@ def stored_range(engine: sa.Engine, tz: str) -> tuple[date, date] | None:
     return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
 
 
+FOLLOW_MAX_AGE = 300.0   # seconds: stored days not followed for longer are not read
+
+
+def usable_range(engine: sa.Engine, tz: str, now: datetime,
+                 max_age: float = FOLLOW_MAX_AGE) -> tuple[date, date] | None:
+    """The stored days, if a follower keeps them current (it followed the stream in the
+    last `max_age` seconds): stored days nobody follows would miss every change since,
+    so the pages count from the case table instead."""
+    info = stored_info(engine)
+    if not info or info.get("tz") != tz or not info.get("followed_at"):
+        return None
+    age = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
+    if not -max_age <= age <= max_age:
+        return None
+    return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
+
+
+def health(engine: sa.Engine, now: datetime) -> dict:
+    """For /healthz: what is stored and how far behind the stream the follower is."""
+    info = stored_info(engine)
+    if not info:
+        return {"status": "not built"}
+    out = {k: info.get(k) for k in ("tz", "first", "horizon", "followed_at")}
+    if not info.get("followed_at"):
+        return {**out, "status": "not followed"}
+    behind = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
+    behind += float(info.get("lag_seconds") or 0.0)
+    out["lag_seconds"] = round(max(behind, 0.0), 1)
+    return {**out, "status": "following" if behind <= FOLLOW_MAX_AGE else "stale"}
+
+
 def first_case_day(engine: sa.Engine, tz: str) -> date | None:
     with engine.connect() as conn:
         first = conn.execute(sa.select(sa.func.min(c.reported_at))).scalar()
@@ -307,6 +338,48 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         _due(conn, tally, scope, group, window, due_end, tz, stored)
         tally.add(q.open_side(conn, where, group, now), q.OPEN_SIDE)
     return tally.counts(with_total=not by_child)
+
+
+def local_days(window: Window, tz: str) -> list[date]:
+    """The local days the window touches, from the day it starts in."""
+    z = ZoneInfo(tz)
+    day, out = window.start.astimezone(z).date(), []
+    while day_window(day, z).start < window.end:
+        out.append(day)
+        day += timedelta(days=1)
+    return out
+
+
+def daily(engine: sa.Engine, scope: RegionScope, window: Window, tz: str, column: str,
+          stored: tuple[date, date] | None) -> list[int]:
+    """Counts of reported_at or closed_at per local day of the window: stored days from
+    agg_day (intake, closed), the others from the case table a day at a time."""
+    if column not in ("reported_at", "closed_at"):
+        raise ValueError("column must be reported_at or closed_at")
+    days = local_days(window, tz)
+    index = {d: i for i, d in enumerate(days)}
+    counts = [0] * len(days)
+    a, b = stored_days(window, tz, stored) if stored and _aggregated(scope) else (date.max, date.min)
+    counter = "intake" if column == "reported_at" else "closed"
+    w = window.utc
+    with engine.connect() as conn:
+        if a < b:
+            for day, n in conn.execute(
+                    sa.select(agg_day.c.day, sa.func.sum(agg_day.c[counter]))
+                    .where(agg_day.c[scope.column] == scope.code,
+                           agg_day.c.day >= a.isoformat(), agg_day.c.day < b.isoformat())
+                    .group_by(agg_day.c.day)):
+                counts[index[date.fromisoformat(day)]] += int(n or 0)
+        for day in days:
+            if a <= day < b:
+                continue
+            dw = day_window(day, tz).utc
+            lo, hi = max(dw.start, w.start), min(dw.end, w.end)
+            if hi > lo:
+                counts[index[day]] += int(conn.execute(
+                    sa.select(sa.func.count()).where(q._scoped(scope), q._in(c[column], lo, hi))
+                ).scalar() or 0)
+    return counts
 
 
 def _due(conn, tally: q.Tally, scope: RegionScope, group: list, window: Window,

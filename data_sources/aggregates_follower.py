@@ -11,7 +11,7 @@ stream before they were followed cannot be read: the stored days are then rebuil
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -61,15 +61,20 @@ class Follower:
             cases.update(e.case_id for e in result.events)
             stats["entries"] += len(result.events) + sum(result.rejected.values())
             position = result.last_id
-        if horizon < today:   # the day turned: the day(s) that ended are stored whole
-            stats["rows"] += agg.rebuild(self.engine, self.tz, horizon, today)
+        if horizon < today:
+            # The day turned: the day(s) that ended are stored whole, and the two before
+            # them again, a safety net for an upstream change that reached no stream.
+            stats["rows"] += agg.rebuild(self.engine, self.tz,
+                                         max(first, horizon - timedelta(days=2)), today)
             horizon = today
         pairs = {p for p in agg.touched(self.engine, self.tz, cases | self._last_cases)
                  if first <= p[0] < horizon}
         stats["rows"] += agg.rebuild_townships(self.engine, self.tz, pairs)
         self._last_cases = cases
+        # Behind by the age of the oldest entry left unread (max_entries reached), else 0.
+        left = lag_seconds(self.engine, self.reader, now, position)
         agg.record_info(self.engine, horizon=horizon.isoformat(), stream_pos=position,
-                        followed_at=now.isoformat())
+                        followed_at=now.isoformat(), lag_seconds=left)
         stats.update(cases=len(cases), pairs=len(pairs), position=position)
         return stats
 
@@ -98,11 +103,11 @@ class Follower:
         return not got
 
 
-def lag_seconds(engine: sa.Engine, reader: StreamReader, now: datetime) -> float | None:
+def lag_seconds(engine: sa.Engine, reader: StreamReader, now: datetime,
+                position: str | None = None) -> float | None:
     """How far the aggregates are behind the stream: the age of the oldest entry not yet
     followed (0 when caught up), None when they are not built."""
-    info = agg.stored_info(engine)
-    position = info.get("stream_pos")
+    position = position or agg.stored_info(engine).get("stream_pos")
     if not position:
         return None
     nxt = reader.stream.client.xrange(reader.stream.key, min=f"({position}", count=1)

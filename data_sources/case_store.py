@@ -3,7 +3,7 @@ and case_list.py behind the Protocol the views are written against."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 
 import sqlalchemy as sa
 
@@ -11,25 +11,45 @@ from dashboard.domain.case_query import CasePage, CaseQuery
 from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
-from data_sources import case_list, case_queries
+from data_sources import aggregates, case_list, case_queries
 
 
 class SqlCaseStore:
-    def __init__(self, engine: sa.Engine | Callable[[], sa.Engine]):
+    def __init__(self, engine: sa.Engine | Callable[[], sa.Engine], tz: str | None = None):
         # A callable when the app's runtime connects on first use (a worker may start
-        # while the database is down).
+        # while the database is down). With `tz`, KPI counts read the daily aggregates
+        # of that zone's days while a follower keeps them current (docs/aggregates.md).
         self._engine = engine
+        self.tz = tz
 
     @property
     def engine(self) -> sa.Engine:
         return self._engine if isinstance(self._engine, sa.Engine) else self._engine()
 
     def kpi_counts(self, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:
-        return case_queries.kpi_counts(self.engine, scope, window, now)
+        return self.kpi_counts_by(scope, window, now)[None]
 
     def kpi_counts_by(self, scope: RegionScope, window: Window, now: datetime,
                       by_child: bool = False) -> dict[str | None, KpiCounts]:
-        return case_queries.kpi_counts_by(self.engine, scope, window, now, by_child=by_child)
+        stored = self._stored()
+        if stored is None:
+            return case_queries.kpi_counts_by(self.engine, scope, window, now,
+                                              by_child=by_child)
+        return aggregates.kpi_counts_by(self.engine, scope, window, now, self.tz, stored,
+                                        by_child=by_child)
+
+    def daily(self, scope: RegionScope, window: Window, tz: str,
+              column: str = "reported_at") -> list[int]:
+        return aggregates.daily(self.engine, scope, window, tz, column,
+                                self._stored() if tz == self.tz else None)
+
+    def _stored(self):
+        """The days the aggregates hold while they are followed (None: count the cases).
+        Whether a follower keeps them current is a question for the real clock: a
+        previous period's counts are asked "as of" its end."""
+        if not self.tz:
+            return None
+        return aggregates.usable_range(self.engine, self.tz, datetime.now(timezone.utc))
 
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]:
         return case_queries.open_by_state_and_level(self.engine, scope)

@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 
+from data_sources import aggregates
 from data_sources.base import DataSource, register
 from data_sources.migrate import upgrade
 from data_sources.schema import OPEN_STATES_SQL, case, case_event, meta
@@ -106,7 +107,8 @@ class CaseDatabase(DataSource):
         try:
             if not self.schema_ready():
                 return {"status": "down", "error": "schema missing: run `gridwatch db init`"}
-            return {"status": "up", "dialect": self.dialect, "cases": self.case_count()}
+            return {"status": "up", "dialect": self.dialect, "cases": self.case_count(),
+                    "aggregates": aggregates.health(self.engine, datetime.now(timezone.utc))}
         except Exception as exc:  # noqa: BLE001 - health reports, it does not raise
             return {"status": "down", "dialect": self.dialect, "error": _short(exc)}
 

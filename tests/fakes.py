@@ -124,6 +124,10 @@ class FakeCaseStore:
         hours = int((window.end - window.start).total_seconds() // 3600)
         return [1] * hours
 
+    def daily(self, scope, window, tz, column="reported_at"):
+        self._ask("daily")
+        return [1] * -(-int((window.end - window.start).total_seconds()) // 86400)
+
     def overdue_cases(self, scope, now, limit=20):
         self._ask("overdue_cases")
         late = [c for c in self._open_in_scope(scope) if c["deadline"] and c["deadline"] < now

@@ -170,3 +170,21 @@ def test_the_rebuild_command_stores_every_finished_day_and_says_so(seeded):
     with pytest.raises(RuntimeError, match="after today"):
         dep.cli("aggregates", "rebuild", "--since",
                        (today + timedelta(days=2)).isoformat())
+
+
+def test_counts_per_day_equal_the_case_tables(seeded):
+    """The trend's intake and closures per local day: stored days and counted days agree,
+    and agree with the hours of the day summed."""
+    eng, tree, stored, now, dep = seeded
+    r = random.Random(11)
+    for _ in range(12):
+        window, _clock = random_window(r, now)
+        window = Window(day_window(window.start.astimezone(ZONE).date(), TZ).start, window.end)
+        code = r.choice(regions(tree, r))
+        scope = RegionScope(code, Level(tree.get(code).level))
+        for column in ("reported_at", "closed_at"):
+            got = aggregates.daily(eng, scope, window, TZ, column, stored)
+            assert got == aggregates.daily(eng, scope, window, TZ, column, None)
+            hours = case_queries.hourly(eng, scope, window, column)
+            whole = len(hours) // 24
+            assert got[:whole] == [sum(hours[d * 24:(d + 1) * 24]) for d in range(whole)]

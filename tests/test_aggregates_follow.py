@@ -6,6 +6,7 @@ figure equals the case table's and a full rebuild changes nothing."""
 from __future__ import annotations
 
 import random
+import time
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -143,3 +144,48 @@ def test_entries_trimmed_before_they_were_followed_make_a_full_rebuild(
     assert follower.step(START + timedelta(minutes=31))["status"] == "rebuilt"
     assert aggregates.stored_info(db.engine)["stream_pos"] == stream.tail_id()
     db.close()
+
+
+def test_the_app_follows_the_stream_and_its_pages_read_the_stored_days(
+        tmp_path, redis_url, key_prefix, redis_client):   # redis_client: cleans the keys
+    from dashboard import create_app
+    from dashboard.app.settings import Settings
+    from tests.live import Deployment, make_env, stop_app_threads
+    dep = Deployment(env=make_env(tmp_path, f"sqlite:///{tmp_path / 'gw.db'}", redis_url,
+                                  key_prefix), data_dir=tmp_path)
+    dep.cli("db", "init")
+    dep.cli("seed", "--days", "4", "--scale", "0.005", "--stream-hours", "2")
+    app = create_app(Settings.from_env(dep.env))
+    try:
+        store = app.server.extensions["gridwatch_wall"].ctx.cases
+        engine, token = store.engine, dep.env["GRIDWATCH_HEALTH_TOKEN"]
+
+        def health():
+            resp = app.server.test_client().get(
+                "/healthz", headers={"Authorization": f"Bearer {token}"})
+            return resp.get_json()["database"]["aggregates"]
+        now = datetime.now(timezone.utc)
+        # Seeded: built, but nobody follows them yet (the app's warmer starts with its first
+        # request), so the pages count the case table.
+        assert aggregates.health(engine, now)["status"] == "not followed"
+        assert aggregates.usable_range(engine, TZ, now) is None
+        deadline = time.monotonic() + 30
+        while (state := health())["status"] != "following" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert state["status"] == "following" and state["lag_seconds"] < 60, state
+        stored = aggregates.usable_range(engine, TZ, datetime.now(timezone.utc))
+        assert stored is not None and stored[1] == local_today(now, TZ)
+        scope = RegionScope("320000", Level.PROVINCE)
+        window = Window(day_window(stored[0], TZ).start, now)
+        assert_equal(store.kpi_counts_by(scope, window, now, by_child=True),
+                     case_queries.kpi_counts_by(engine, scope, window, now, by_child=True),
+                     "the app's store")
+        # And it is the stored days it read: one changed by hand shows on the page's count.
+        with engine.begin() as conn:
+            changed = conn.execute(agg_day.update().where(agg_day.c.day == stored[0].isoformat())
+                                   .values(intake=agg_day.c.intake + 1)).rowcount
+        assert changed > 0
+        shown = store.kpi_counts_by(scope, window, now)[None].intake
+        assert shown == case_queries.kpi_counts(engine, scope, window, now).intake + changed
+    finally:
+        stop_app_threads(app)

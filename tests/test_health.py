@@ -192,7 +192,7 @@ def test_database_outage_and_recovery_show_on_the_wall_within_a_refresh(
         before = _wait(lambda: (b := _badge(wall, cfg))["database"].endswith("正常") and b, 10)
         assert before, _badge(wall, cfg)
         assert before["_kpis"]  # today's numbers are on the wall
-        assert _healthz(app)[1]["status"] == "ok"
+        assert _healthz(app)[1]["status"] == "ok", _healthz(app)[1]
 
         private_pg.stop("fast")
         stopped = time.monotonic()
@@ -227,6 +227,6 @@ def test_database_outage_and_recovery_show_on_the_wall_within_a_refresh(
         assert up, (f"database badge still {_badge(wall, cfg)['database']!r} "
                     f"{elapsed:.1f} s after PostgreSQL started (refresh {REFRESH} s)")
         assert up["_kpi_as_of"] > before["_kpi_as_of"]  # the panels are fresh again
-        assert _healthz(app)[1]["status"] == "ok"
+        assert _healthz(app)[1]["status"] == "ok", _healthz(app)[1]
     finally:
         stop_app_threads(app)

@@ -221,6 +221,9 @@ def _seed(rt: Runtime, days, scale, seed_, stream_hours=24.0, with_stream=True):
                           scale=scale, seed=seed_, tz=rt.settings.timezone,
                           now=datetime.now(timezone.utc), stream_hours=stream_hours,
                           progress=sys.stderr.isatty() or not os.environ.get("CI"))
+    # The finished days' aggregates, so that the pages read them from the first request.
+    agg.rebuild_all(rt.db.engine, rt.settings.timezone,
+                    local_today(datetime.now(timezone.utc), rt.settings.timezone))
     rt.db.meta_set(_seed_key(rt), json.dumps({"days": days, "scale": scale, "seed": seed_,
                                          "region": rt.settings.region,
                                          "at": datetime.now(timezone.utc).isoformat()}))

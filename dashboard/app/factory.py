@@ -24,10 +24,11 @@ from dashboard.app.context import AppContext, Lazy
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.cache.shared_views import SharedViews
-from dashboard.cache.warmer import Warmer
+from dashboard.cache.warmer import Job, Warmer
 from dashboard.domain.text import t
 from dashboard.views.health import collect_health, is_operator, public_health
 from dashboard.views.wall.service import WallService
+from data_sources.aggregates_follower import Follower
 from data_sources.case_store import SqlCaseStore
 from data_sources.event_feed import RedisEventFeed
 from data_sources.stream_skips import SUMMARY
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     tree = Lazy(rt.region_tree)
     views = SharedViews(cache, lambda: rt.redis.client, settings.key_prefix)
     server.extensions["gridwatch_views"] = views
-    cases = SqlCaseStore(lambda: rt.db.engine)
+    cases = SqlCaseStore(lambda: rt.db.engine, tz=settings.timezone)
     events = RedisEventFeed(lambda: rt.redis)
     warmer = Warmer(settings.key_prefix, lambda: rt.redis.client)
     server.extensions["gridwatch_warmer"] = warmer
@@ -84,6 +85,11 @@ def create_app(settings: Settings | None = None) -> Dash:
         page.register(app)
         for job in page.warmups:
             warmer.register(job)
+    # The daily aggregates follow the stream once per tick across all workers; the KPI
+    # counts read them while they are followed (docs/aggregates.md).
+    follower = Lazy(lambda: Follower(rt.db.engine, rt.redis.reader(), settings.timezone))
+    warmer.register(Job("aggregates", every=settings.refresh_seconds, shared=True,
+                        run_first=True, work=lambda now: follower.get().step(now)))
     period_picker.register(app)  # shared by /kpi and /region
     router.register(app, ctx, pages)
     request_guard.install(app)  # after every callback: it checks each one's inputs

@@ -69,21 +69,25 @@ def counts_by_child(cases: CaseStore, tree, scope: RegionScope, window: Window, 
 
 def trend_series(cases: CaseStore, scope: RegionScope, window: Window, now: datetime, tz: str,
                  lang: str, memo=direct) -> dict:
-    """Intake and closures per hour for a one-day window, per local day otherwise; the
-    running part of the window ends at `now`."""
-    reported, closed = memo("hourly", scope, window, lambda: (
-        cases.hourly(scope, window, "reported_at"),
-        cases.hourly(scope, window, "closed_at")))
+    """Intake and closures per hour for a one-day window, per local day otherwise (from the
+    daily aggregates where they are kept); the running part of the window ends at `now`."""
     z = ZoneInfo(tz)
     start = window.start.astimezone(z)
-    elapsed_hours = max(0, int(-(-(min(now, window.end) - window.start).total_seconds() // 3600)))
-    if len(reported) <= 24:
+    if window.end - window.start <= timedelta(days=1):
+        reported, closed = memo("hourly", scope, window, lambda: (
+            cases.hourly(scope, window, "reported_at"),
+            cases.hourly(scope, window, "closed_at")))
         x = [f"{(start + timedelta(hours=h)).hour:02d}:00" for h in range(len(reported))]
-        step = 1
+        elapsed = -(-(min(now, window.end) - window.start).total_seconds() // 3600)
+        unit = "page.unit.hour"
     else:
-        step = 24
-        x = [(start + timedelta(days=d)).date().isoformat() for d in range(len(reported) // 24)]
-    buckets = min(len(x), -(-elapsed_hours // step)) if now < window.end else len(x)
-    sums = lambda s: [sum(s[i * step:(i + 1) * step]) for i in range(buckets)]  # noqa: E731
-    return {"x": x[:buckets], "intake": sums(reported), "closed": sums(closed),
-            "unit": t("page.unit.hour" if step == 1 else "page.unit.day", lang)}
+        reported, closed = memo("daily", scope, window, lambda: (
+            cases.daily(scope, window, tz, "reported_at"),
+            cases.daily(scope, window, tz, "closed_at")))
+        x = [(start + timedelta(days=d)).date().isoformat() for d in range(len(reported))]
+        elapsed = sum(1 for d in x if datetime.fromisoformat(d).replace(tzinfo=z)
+                      < min(now, window.end))
+        unit = "page.unit.day"
+    buckets = min(len(x), max(0, int(elapsed))) if now < window.end else len(x)
+    return {"x": x[:buckets], "intake": reported[:buckets], "closed": closed[:buckets],
+            "unit": t(unit, lang)}
