@@ -40,6 +40,7 @@ from bench.seed_and_query import (
     machine,
     write_section,
 )
+from dashboard import create_app
 from dashboard.app.settings import Settings
 from dashboard.cache.page_memo import PageMemo, direct
 from dashboard.cache.shared_views import SharedViews
@@ -107,7 +108,6 @@ def run(url: str, redis_url: str, repeats: int) -> dict:
                     rows.append(row)
                     print(row, flush=True)
         # One round of the landing-page warmer (what every `every` seconds costs).
-        from dashboard import create_app
         app = create_app(Settings(region=REGION, database_url=url, timezone=TZ,
                                   redis_url=redis_url, key_prefix=prefix + "warm:"))
         warmer = app.server.extensions["gridwatch_warmer"]

@@ -31,7 +31,7 @@ from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window, day_window
 from dashboard.domain.scope import RegionScope
 from data_sources import case_queries as q
-from data_sources.schema import agg_day, agg_due, case, case_event, meta
+from data_sources.schema import agg_day, agg_day_county, agg_due, case, case_event, meta
 
 c = case.c
 CODES = ("township_code", "province_code", "city_code", "county_code")
@@ -98,6 +98,7 @@ def rebuild(engine: sa.Engine, tz: str, first: date, last: date,
                 conn.execute(agg_day.insert(), days)
             if dues:
                 conn.execute(agg_due.insert(), dues)
+            _roll_up(conn, day, None)
         written += len(days) + len(dues)
         if progress:
             progress(day)
@@ -128,8 +129,25 @@ def rebuild_townships(engine: sa.Engine, tz: str,
                 conn.execute(agg_day.insert(), days)
             if dues:
                 conn.execute(agg_due.insert(), dues)
+            _roll_up(conn, day, counties)
         written += len(days) + len(dues)
     return written
+
+
+def _roll_up(conn, day: date, counties: list[str] | None) -> None:
+    """agg_day_county's rows of the day (of `counties`, default all) from agg_day's."""
+    key = day.isoformat()
+    stale = agg_day_county.delete().where(agg_day_county.c.day == key)
+    source = agg_day.c.day == key
+    if counties is not None:
+        stale = stale.where(agg_day_county.c.county_code.in_(counties))
+        source = sa.and_(source, agg_day.c.county_code.in_(counties))
+    conn.execute(stale)
+    codes = [agg_day.c.county_code, agg_day.c.province_code, agg_day.c.city_code]
+    conn.execute(agg_day_county.insert().from_select(
+        ["day", "county_code", "province_code", "city_code", *DAY_COUNTERS],
+        sa.select(sa.literal(key), *codes, *[sa.func.sum(agg_day.c[n]) for n in DAY_COUNTERS])
+        .where(source).group_by(*codes)))
 
 
 def touched(engine: sa.Engine, tz: str,
@@ -297,6 +315,12 @@ def _edges(window: Window, a: date, b: date, tz: str) -> list[tuple[datetime, da
     return [(s, e) for s, e in ((w.start, lo), (hi, w.end)) if e > s]
 
 
+def _day_table(scope: RegionScope) -> sa.Table:
+    """A province or a city sums its counties' rows (its children are cities or counties);
+    a county its townships'."""
+    return agg_day_county if scope.level < Level.COUNTY else agg_day
+
+
 def _aggregated(scope: RegionScope) -> bool:
     # A township's children are communities, finer than the aggregates: its cases are few
     # enough (its own indexes) to count directly.
@@ -319,12 +343,13 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
     due_end = min(w.end, now)
     with engine.connect() as conn:
         if a < b:
-            child = [agg_day.c[group[0].name]] if group else []
-            sums = [sa.func.coalesce(sa.func.sum(agg_day.c[n]), 0) for n in DAY_COUNTERS]
+            t = _day_table(scope)
+            child = [t.c[group[0].name]] if group else []
+            sums = [sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in DAY_COUNTERS]
             rows = conn.execute(
                 sa.select(*child, *sums)
-                .where(agg_day.c[scope.column] == scope.code,
-                       agg_day.c.day >= a.isoformat(), agg_day.c.day < b.isoformat())
+                .where(t.c[scope.column] == scope.code,
+                       t.c.day >= a.isoformat(), t.c.day < b.isoformat())
                 .group_by(*child))
             tally.add(rows, DAY_COUNTERS)
         for s, e in edges:
@@ -364,11 +389,12 @@ def daily(engine: sa.Engine, scope: RegionScope, window: Window, tz: str, column
     w = window.utc
     with engine.connect() as conn:
         if a < b:
+            t = _day_table(scope)
             for day, n in conn.execute(
-                    sa.select(agg_day.c.day, sa.func.sum(agg_day.c[counter]))
-                    .where(agg_day.c[scope.column] == scope.code,
-                           agg_day.c.day >= a.isoformat(), agg_day.c.day < b.isoformat())
-                    .group_by(agg_day.c.day)):
+                    sa.select(t.c.day, sa.func.sum(t.c[counter]))
+                    .where(t.c[scope.column] == scope.code,
+                           t.c.day >= a.isoformat(), t.c.day < b.isoformat())
+                    .group_by(t.c.day)):
                 counts[index[date.fromisoformat(day)]] += int(n or 0)
         for day in days:
             if a <= day < b:

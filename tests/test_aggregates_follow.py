@@ -21,7 +21,7 @@ from data_sources.aggregates_follower import Follower, lag_seconds
 from data_sources.database import CaseDatabase, json_detail
 from data_sources.redis_stream import EventStream, StreamReader
 from data_sources.regions import RegionTree, import_region
-from data_sources.schema import agg_day, agg_due, case, case_event
+from data_sources.schema import agg_day, agg_day_county, agg_due, case, case_event
 from data_sources.stream_events import encode_event
 from simulator.live import LiveSimulator
 from simulator.seed import seed_history
@@ -66,10 +66,10 @@ def _snapshot(engine):
     """Every stored row; the float sum of hours rounded (PostgreSQL adds a township's rows
     in another order when it reads them alone, and a sum of floats keeps the order)."""
     with engine.connect() as conn:
-        days = [{**r._mapping, "close_hours_sum": round(r.close_hours_sum, 6)}
-                for r in conn.execute(sa.select(agg_day))]
-        return (sorted(tuple(d.values()) for d in days),
-                sorted(map(tuple, conn.execute(sa.select(agg_due)))))
+        days = [sorted(tuple({**r._mapping, "close_hours_sum": round(r.close_hours_sum, 6)}
+                             .values()) for r in conn.execute(sa.select(table)))
+                for table in (agg_day, agg_day_county)]
+        return (*days, sorted(map(tuple, conn.execute(sa.select(agg_due)))))
 
 
 def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
@@ -180,10 +180,12 @@ def test_the_app_follows_the_stream_and_its_pages_read_the_stored_days(
         assert_equal(store.kpi_counts_by(scope, window, now, by_child=True),
                      case_queries.kpi_counts_by(engine, scope, window, now, by_child=True),
                      "the app's store")
-        # And it is the stored days it read: one changed by hand shows on the page's count.
+        # And it is the stored days it read (a province sums its counties' rows): one
+        # changed by hand shows on the page's count.
+        t = agg_day_county
         with engine.begin() as conn:
-            changed = conn.execute(agg_day.update().where(agg_day.c.day == stored[0].isoformat())
-                                   .values(intake=agg_day.c.intake + 1)).rowcount
+            changed = conn.execute(t.update().where(t.c.day == stored[0].isoformat())
+                                   .values(intake=t.c.intake + 1)).rowcount
         assert changed > 0
         shown = store.kpi_counts_by(scope, window, now)[None].intake
         assert shown == case_queries.kpi_counts(engine, scope, window, now).intake + changed
