@@ -30,12 +30,14 @@ from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window, day_window
 from dashboard.domain.scope import RegionScope
+from data_sources import case_list
 from data_sources import case_queries as q
-from data_sources.schema import agg_day, agg_day_county, agg_due, case, case_event, meta
+from data_sources.schema import agg_day, agg_day_county, agg_due, agg_mix, case, case_event, meta
 
 c = case.c
 CODES = ("township_code", "province_code", "city_code", "county_code")
 DAY_COUNTERS = (*q.REPORTED_SIDE, *q.CLOSED_SIDE, *q.CARD_SIDE)
+MIX_DIMENSIONS = ("category", "source", "resolution_level")   # /region's breakdowns
 OPEN = "open"      # agg_due.closed_hour of a case not closed: sorts after every hour
 HOUR = timedelta(hours=1)
 
@@ -99,6 +101,7 @@ def rebuild(engine: sa.Engine, tz: str, first: date, last: date,
             if dues:
                 conn.execute(agg_due.insert(), dues)
             _roll_up(conn, day, None)
+            written += _write_mix(conn, day, tz, None)
         written += len(days) + len(dues)
         if progress:
             progress(day)
@@ -130,8 +133,32 @@ def rebuild_townships(engine: sa.Engine, tz: str,
             if dues:
                 conn.execute(agg_due.insert(), dues)
             _roll_up(conn, day, counties)
+            written += _write_mix(conn, day, tz, counties)
         written += len(days) + len(dues)
     return written
+
+
+def _write_mix(conn, day: date, tz: str, counties: list[str] | None) -> int:
+    """agg_mix's rows of the day (of `counties`, default all), from the case table."""
+    w = day_window(day, tz).utc
+    key = day.isoformat()
+    stale = agg_mix.delete().where(agg_mix.c.day == key)
+    where = sa.true()
+    if counties is not None:
+        stale = stale.where(agg_mix.c.county_code.in_(counties))
+        where = c.county_code.in_(counties)
+    conn.execute(stale)
+    group = [c.county_code, c.province_code, c.city_code]
+    mixes: dict[tuple, dict] = {}
+    case_list.add_mix(mixes, case_list.mix_side(conn, where, group, w.start, w.end,
+                                                MIX_DIMENSIONS), MIX_DIMENSIONS, len(group))
+    rows = [{"day": key, "county_code": county, "province_code": province, "city_code": city,
+             "dimension": d, "value": value, "cases": n}
+            for (county, province, city), by_dim in mixes.items()
+            for d, values in by_dim.items() for value, n in values.items()]
+    if rows:
+        conn.execute(agg_mix.insert(), rows)
+    return len(rows)
 
 
 def _roll_up(conn, day: date, counties: list[str] | None) -> None:
@@ -363,6 +390,29 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         _due(conn, tally, scope, group, window, due_end, tz, stored)
         tally.add(q.open_side(conn, where, group, now), q.OPEN_SIDE)
     return tally.counts(with_total=not by_child)
+
+
+def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
+               dimensions: tuple[str, ...], tz: str,
+               stored: tuple[date, date] | None) -> dict[str, dict[str, int]]:
+    """case_list.breakdowns, equal: the stored days from agg_mix, the edges counted."""
+    if not stored or not _aggregated(scope) or not set(dimensions) <= set(MIX_DIMENSIONS):
+        return case_list.breakdowns(engine, scope, window, dimensions)
+    out: dict[str, dict[str, int]] = {d: {} for d in dimensions}
+    a, b = stored_days(window, tz, stored)
+    with engine.connect() as conn:
+        if a < b:
+            for d, value, n in conn.execute(
+                    sa.select(agg_mix.c.dimension, agg_mix.c.value, sa.func.sum(agg_mix.c.cases))
+                    .where(agg_mix.c[scope.column] == scope.code,
+                           agg_mix.c.day >= a.isoformat(), agg_mix.c.day < b.isoformat(),
+                           agg_mix.c.dimension.in_(dimensions))
+                    .group_by(agg_mix.c.dimension, agg_mix.c.value)):
+                out[d][value] = out[d].get(value, 0) + int(n)
+        for s, e in _edges(window, a, b, tz):
+            case_list.add_mix(out, case_list.mix_side(conn, q._scoped(scope), [], s, e,
+                                                      dimensions), dimensions)
+    return out
 
 
 def local_days(window: Window, tz: str) -> list[date]:

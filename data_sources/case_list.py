@@ -106,26 +106,39 @@ def case_detail(engine: sa.Engine, scope: RegionScope, case_id: int) -> dict | N
         return {"case": dict(row._mapping), "events": [dict(e._mapping) for e in events]}
 
 
-def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
-               dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    """Intake in the window counted by each dimension, from one scan grouped by all of them
-    (a few hundred groups) instead of one scan per dimension: the scan is the cost.
-
-    By resolution_level, "" is the cases not closed; rejected (不予受理) cases were never
-    going to be, so they are left out of that dimension only."""
-    w = window.utc
+def mix_side(conn, where, group: list, start, end, dimensions: tuple[str, ...]):
+    """Cases reported in [start, end) grouped by `group` and every dimension, and whether
+    rejected: rows of (*group, *dimension values, rejected, count). One scan for all the
+    dimensions (a few hundred groups) instead of one per dimension: the scan is the cost."""
     cols = [c[d] for d in dimensions]
     rejected = c.state == "REJECTED"
-    q = (sa.select(*cols, rejected, sa.func.count())
-         .where(c[scope.column] == scope.code, c.reported_at >= w.start, c.reported_at < w.end)
-         .group_by(*cols, rejected))
+    return conn.execute(
+        sa.select(*group, *cols, rejected, sa.func.count())
+        .where(where, c.reported_at >= start, c.reported_at < end)
+        .group_by(*group, *cols, rejected))
+
+
+def add_mix(out: dict, rows, dimensions: tuple[str, ...], n_group: int = 0) -> None:
+    """Adds mix_side rows into {dimension: {value: count}} (out[key] per group key when
+    grouped). By resolution_level, "" is the cases not closed; rejected (不予受理) cases
+    were never going to be, so they are left out of that dimension only."""
+    for row in rows:
+        target = out.setdefault(tuple(row[:n_group]), {d: {} for d in dimensions}) \
+            if n_group else out
+        n, was_rejected = int(row[-1]), bool(row[-2])
+        for d, v in zip(dimensions, row[n_group:-2]):
+            if d == "resolution_level" and was_rejected:
+                continue
+            key = v if v is not None else ""
+            target[d][key] = target[d].get(key, 0) + n
+
+
+def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
+               dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Intake in the window counted by each dimension (mix_side)."""
+    w = window.utc
     out: dict[str, dict[str, int]] = {d: {} for d in dimensions}
     with engine.connect() as conn:
-        for row in conn.execute(q):
-            n, was_rejected = int(row[-1]), bool(row[-2])
-            for d, v in zip(dimensions, row[:-2]):
-                if d == "resolution_level" and was_rejected:
-                    continue
-                key = v if v is not None else ""
-                out[d][key] = out[d].get(key, 0) + n
+        add_mix(out, mix_side(conn, c[scope.column] == scope.code, [], w.start, w.end,
+                              dimensions), dimensions)
     return out

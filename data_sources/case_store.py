@@ -63,7 +63,8 @@ class SqlCaseStore:
 
     def breakdowns(self, scope: RegionScope, window: Window,
                    dimensions: tuple[str, ...]) -> dict[str, dict[str, int]]:
-        return case_list.breakdowns(self.engine, scope, window, dimensions)
+        return aggregates.breakdowns(self.engine, scope, window, dimensions, self.tz,
+                                     self._stored())
 
     def hourly(self, scope: RegionScope, window: Window, column: str = "reported_at") -> list[int]:
         return case_queries.hourly(self.engine, scope, window, column)

@@ -193,6 +193,18 @@ agg_day_county = Table(
     *[_counter(col.name) for col in agg_day.columns if col.name not in (
         "day", "township_code", "province_code", "city_code", "county_code")],
 )
+# /region's breakdowns of intake (category, source, level that settled it) per county and
+# local day, one row per dimension and value ('' for none).
+agg_mix = Table(
+    "agg_mix", metadata,
+    Column("day", String(10), primary_key=True),
+    Column("county_code", String(20), primary_key=True),
+    Column("dimension", String(20), primary_key=True),
+    Column("value", String(16), primary_key=True),
+    *[Column(f"{lvl}_code", String(20), nullable=False) for lvl in ("province", "city")],
+    Column("cases", Integer, nullable=False, default=0),
+)
+Index("ix_agg_mix_city", agg_mix.c.city_code, agg_mix.c.day)
 # Due does not add across days: a case is due in a window when its deadline passed in it
 # and it was not closed before the window ended. Only cases closed after their deadline
 # (or not closed) can be, so per township and deadline day they are counted by the UTC

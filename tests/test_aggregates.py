@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.periods import Window, day_window, local_today
 from dashboard.domain.scope import RegionScope
-from data_sources import aggregates, case_queries
+from data_sources import aggregates, case_list, case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
-from data_sources.schema import agg_day, agg_due
+from data_sources.schema import agg_day, agg_due, agg_mix
 from tests.conftest import own_pg_schema
 from tests.live import Deployment, make_env
 
@@ -188,3 +188,18 @@ def test_counts_per_day_equal_the_case_tables(seeded):
             hours = case_queries.hourly(eng, scope, window, column)
             whole = len(hours) // 24
             assert got[:whole] == [sum(hours[d * 24:(d + 1) * 24]) for d in range(whole)]
+
+
+def test_breakdowns_equal_the_case_tables(seeded):
+    """/region's intake by category, source and settling level."""
+    eng, tree, stored, now, dep = seeded
+    r = random.Random(5)
+    dims = aggregates.MIX_DIMENSIONS
+    for _ in range(15):
+        window, _clock = random_window(r, now)
+        for code in regions(tree, r)[:5]:
+            scope = RegionScope(code, Level(tree.get(code).level))
+            assert aggregates.breakdowns(eng, scope, window, dims, TZ, stored) == \
+                case_list.breakdowns(eng, scope, window, dims), (code, window)
+    with eng.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(agg_mix)).scalar() > 100

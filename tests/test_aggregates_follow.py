@@ -16,12 +16,12 @@ from dashboard.domain.periods import Window, day_window, local_today
 from dashboard.domain.projection import apply_event
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import Event
-from data_sources import aggregates, case_queries
+from data_sources import aggregates, case_list, case_queries
 from data_sources.aggregates_follower import Follower, lag_seconds
 from data_sources.database import CaseDatabase, json_detail
 from data_sources.redis_stream import EventStream, StreamReader
 from data_sources.regions import RegionTree, import_region
-from data_sources.schema import agg_day, agg_day_county, agg_due, case, case_event
+from data_sources.schema import agg_day, agg_day_county, agg_due, agg_mix, case, case_event
 from data_sources.stream_events import encode_event
 from simulator.live import LiveSimulator
 from simulator.seed import seed_history
@@ -69,7 +69,8 @@ def _snapshot(engine):
         days = [sorted(tuple({**r._mapping, "close_hours_sum": round(r.close_hours_sum, 6)}
                              .values()) for r in conn.execute(sa.select(table)))
                 for table in (agg_day, agg_day_county)]
-        return (*days, sorted(map(tuple, conn.execute(sa.select(agg_due)))))
+        return (*days, *[sorted(map(tuple, conn.execute(sa.select(t))))
+                         for t in (agg_due, agg_mix)])
 
 
 def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
@@ -120,6 +121,9 @@ def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
                                                   by_child=True),
                          case_queries.kpi_counts_by(db.engine, scope, window, clock,
                                                     by_child=True), (code, window))
+            dims = aggregates.MIX_DIMENSIONS
+            assert aggregates.breakdowns(db.engine, scope, window, dims, TZ, stored) == \
+                case_list.breakdowns(db.engine, scope, window, dims), (code, window)
     # What was followed step by step is what a rebuild from scratch writes.
     followed = _snapshot(db.engine)
     aggregates.rebuild(db.engine, TZ, *stored)

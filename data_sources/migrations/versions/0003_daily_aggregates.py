@@ -1,5 +1,6 @@
 """Daily aggregates: agg_day (every KPI counter that adds across days, per township and
-local day), agg_day_county (the same per county) and agg_due (cases closed after their
+local day), agg_day_county (the same per county), agg_mix (intake by category, source and
+settling level, per county and day) and agg_due (cases closed after their
 deadline or not closed, per township, deadline day and closing hour). docs/aggregates.md
 says what they hold and how they are kept.
 
@@ -84,6 +85,19 @@ def upgrade() -> None:
     with op.batch_alter_table('agg_day_county', schema=None) as batch_op:
         batch_op.create_index('ix_agg_day_county_city', ['city_code', 'day'], unique=False)
 
+    op.create_table('agg_mix',
+    sa.Column('day', sa.String(length=10), nullable=False),
+    sa.Column('county_code', sa.String(length=20), nullable=False),
+    sa.Column('dimension', sa.String(length=20), nullable=False),
+    sa.Column('value', sa.String(length=16), nullable=False),
+    sa.Column('province_code', sa.String(length=20), nullable=False),
+    sa.Column('city_code', sa.String(length=20), nullable=False),
+    sa.Column('cases', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('day', 'county_code', 'dimension', 'value')
+    )
+    with op.batch_alter_table('agg_mix', schema=None) as batch_op:
+        batch_op.create_index('ix_agg_mix_city', ['city_code', 'day'], unique=False)
+
     op.create_table('agg_due',
     sa.Column('deadline_day', sa.String(length=10), nullable=False),
     sa.Column('township_code', sa.String(length=20), nullable=False),
@@ -111,6 +125,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_agg_day_city')
 
     op.drop_table('agg_day')
+    with op.batch_alter_table('agg_mix', schema=None) as batch_op:
+        batch_op.drop_index('ix_agg_mix_city')
+
+    op.drop_table('agg_mix')
     with op.batch_alter_table('agg_day_county', schema=None) as batch_op:
         batch_op.drop_index('ix_agg_day_county_city')
 
