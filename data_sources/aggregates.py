@@ -38,6 +38,7 @@ c = case.c
 CODES = ("township_code", "province_code", "city_code", "county_code")
 DAY_COUNTERS = (*q.REPORTED_SIDE, *q.CLOSED_SIDE, *q.CARD_SIDE)
 MIX_DIMENSIONS = ("category", "source", "resolution_level")   # /region's breakdowns
+CLOSED_LEVEL = "closed_level"   # agg_mix: closures by the level that settled them
 OPEN = "open"      # agg_due.closed_hour of a case not closed: sorts after every hour
 HOUR = timedelta(hours=1)
 
@@ -152,6 +153,12 @@ def _write_mix(conn, day: date, tz: str, counties: list[str] | None) -> int:
     mixes: dict[tuple, dict] = {}
     case_list.add_mix(mixes, case_list.mix_side(conn, where, group, w.start, w.end,
                                                 MIX_DIMENSIONS), MIX_DIMENSIONS, len(group))
+    # The closures of the day by the level that settled them (the wall's 处置层级 panel).
+    for county, province, city, value, n in q.closed_mix_side(conn, where, group, w.start,
+                                                              w.end, "resolution_level"):
+        by_dim = mixes.setdefault((county, province, city), {})
+        values = by_dim.setdefault(CLOSED_LEVEL, {})
+        values[value or ""] = values.get(value or "", 0) + int(n)
     rows = [{"day": key, "county_code": county, "province_code": province, "city_code": city,
              "dimension": d, "value": value, "cases": n}
             for (county, province, city), by_dim in mixes.items()
@@ -412,6 +419,28 @@ def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
         for s, e in _edges(window, a, b, tz):
             case_list.add_mix(out, case_list.mix_side(conn, q._scoped(scope), [], s, e,
                                                       dimensions), dimensions)
+    return out
+
+
+def closed_by_level(engine: sa.Engine, scope: RegionScope, window: Window, tz: str,
+                    stored: tuple[date, date] | None) -> dict[str, int]:
+    """case_queries.closed_breakdown(..., "resolution_level"), equal."""
+    if not stored or not _aggregated(scope):
+        return q.closed_breakdown(engine, scope, window, "resolution_level")
+    out: dict[str, int] = {}
+    a, b = stored_days(window, tz, stored)
+    with engine.connect() as conn:
+        rows = []
+        if a < b:
+            rows = list(conn.execute(
+                sa.select(agg_mix.c.value, sa.func.sum(agg_mix.c.cases))
+                .where(agg_mix.c[scope.column] == scope.code, agg_mix.c.dimension == CLOSED_LEVEL,
+                       agg_mix.c.day >= a.isoformat(), agg_mix.c.day < b.isoformat())
+                .group_by(agg_mix.c.value)))
+        for s, e in _edges(window, a, b, tz):
+            rows += list(q.closed_mix_side(conn, q._scoped(scope), [], s, e, "resolution_level"))
+    for value, n in rows:
+        out[value or ""] = out.get(value or "", 0) + int(n)
     return out
 
 

@@ -237,19 +237,26 @@ def breakdown(engine, scope: RegionScope, window: Window, dimension: str) -> dic
         return {k if k is not None else "": int(n) for k, n in conn.execute(q)}
 
 
+def closed_mix_side(conn, where, group: list, start: datetime, end: datetime, dimension: str):
+    """Cases closed in [start, end) by one dimension: rows of (*group, value, count)."""
+    if dimension not in BREAKDOWN_DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}")
+    col = c[dimension]
+    return conn.execute(sa.select(*group, col, sa.func.count())
+                        .where(where, _in(c.closed_at, start, end)).group_by(*group, col))
+
+
 def closed_breakdown(engine, scope: RegionScope, window: Window,
                      dimension: str) -> dict[str, int]:
     """Cases closed in the window counted by one dimension: by resolution_level, where the
     closures of the window (办结量, `kpi_counts`' closed) were settled."""
-    if dimension not in BREAKDOWN_DIMENSIONS:
-        raise ValueError(f"unknown dimension {dimension!r}")
     w = window.utc
-    col = c[dimension]
-    q = (sa.select(col, sa.func.count())
-         .where(_scoped(scope), c.closed_at >= w.start, c.closed_at < w.end)
-         .group_by(col))
+    out: dict[str, int] = {}
     with engine.connect() as conn:
-        return {k if k is not None else "": int(n) for k, n in conn.execute(q)}
+        for k, n in closed_mix_side(conn, _scoped(scope), [], w.start, w.end, dimension):
+            key = k if k is not None else ""
+            out[key] = out.get(key, 0) + int(n)
+    return out
 
 
 def hourly(engine, scope: RegionScope, window: Window, column: str = "reported_at") -> list[int]:

@@ -59,6 +59,9 @@ class SqlCaseStore:
 
     def closed_breakdown(self, scope: RegionScope, window: Window,
                          dimension: str) -> dict[str, int]:
+        if dimension == "resolution_level":
+            return aggregates.closed_by_level(self.engine, scope, window, self.tz,
+                                              self._stored())
         return case_queries.closed_breakdown(self.engine, scope, window, dimension)
 
     def breakdowns(self, scope: RegionScope, window: Window,

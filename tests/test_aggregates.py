@@ -191,7 +191,8 @@ def test_counts_per_day_equal_the_case_tables(seeded):
 
 
 def test_breakdowns_equal_the_case_tables(seeded):
-    """/region's intake by category, source and settling level."""
+    """/region's intake by category, source and settling level; the wall's closures by
+    settling level."""
     eng, tree, stored, now, dep = seeded
     r = random.Random(5)
     dims = aggregates.MIX_DIMENSIONS
@@ -201,5 +202,7 @@ def test_breakdowns_equal_the_case_tables(seeded):
             scope = RegionScope(code, Level(tree.get(code).level))
             assert aggregates.breakdowns(eng, scope, window, dims, TZ, stored) == \
                 case_list.breakdowns(eng, scope, window, dims), (code, window)
+            assert aggregates.closed_by_level(eng, scope, window, TZ, stored) == \
+                case_queries.closed_breakdown(eng, scope, window, "resolution_level"), code
     with eng.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(agg_mix)).scalar() > 100

@@ -124,6 +124,8 @@ def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
             dims = aggregates.MIX_DIMENSIONS
             assert aggregates.breakdowns(db.engine, scope, window, dims, TZ, stored) == \
                 case_list.breakdowns(db.engine, scope, window, dims), (code, window)
+            assert aggregates.closed_by_level(db.engine, scope, window, TZ, stored) == \
+                case_queries.closed_breakdown(db.engine, scope, window, "resolution_level")
     # What was followed step by step is what a rebuild from scratch writes.
     followed = _snapshot(db.engine)
     aggregates.rebuild(db.engine, TZ, *stored)
