@@ -370,7 +370,7 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         return q.kpi_counts_by(engine, scope, window, now, by_child=by_child)
     w = window.utc
     group = q._group(scope, by_child)
-    where = q._scoped(scope)
+    where = q.scoped(scope)
     tally = q.Tally(len(group))
     a, b = stored_days(window, tz, stored)
     edges = _edges(window, a, b, tz)
@@ -417,7 +417,7 @@ def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
                     .group_by(agg_mix.c.dimension, agg_mix.c.value)):
                 out[d][value] = out[d].get(value, 0) + int(n)
         for s, e in _edges(window, a, b, tz):
-            case_list.add_mix(out, case_list.mix_side(conn, q._scoped(scope), [], s, e,
+            case_list.add_mix(out, case_list.mix_side(conn, q.scoped(scope), [], s, e,
                                                       dimensions), dimensions)
     return out
 
@@ -438,7 +438,7 @@ def closed_by_level(engine: sa.Engine, scope: RegionScope, window: Window, tz: s
                        agg_mix.c.day >= a.isoformat(), agg_mix.c.day < b.isoformat())
                 .group_by(agg_mix.c.value)))
         for s, e in _edges(window, a, b, tz):
-            rows += list(q.closed_mix_side(conn, q._scoped(scope), [], s, e, "resolution_level"))
+            rows += list(q.closed_mix_side(conn, q.scoped(scope), [], s, e, "resolution_level"))
     for value, n in rows:
         out[value or ""] = out.get(value or "", 0) + int(n)
     return out
@@ -482,7 +482,7 @@ def daily(engine: sa.Engine, scope: RegionScope, window: Window, tz: str, column
             lo, hi = max(dw.start, w.start), min(dw.end, w.end)
             if hi > lo:
                 counts[index[day]] += int(conn.execute(
-                    sa.select(sa.func.count()).where(q._scoped(scope), q._in(c[column], lo, hi))
+                    sa.select(sa.func.count()).where(q.scoped(scope), q._in(c[column], lo, hi))
                 ).scalar() or 0)
     return counts
 
@@ -493,7 +493,7 @@ def _due(conn, tally: q.Tally, scope: RegionScope, group: list, window: Window,
     w = window.utc
     if due_end <= w.start:
         return
-    where = q._scoped(scope)
+    where = q.scoped(scope)
     deadlines = Window(w.start, due_end)
     a, b = stored_days(deadlines, tz, stored)
     for s, e in _edges(deadlines, a, b, tz):

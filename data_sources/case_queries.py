@@ -21,7 +21,7 @@ BREAKDOWN_DIMENSIONS = ("category", "source", "urgency", "resolution_level", "ha
                         "state")
 
 
-def _scoped(scope: RegionScope):
+def scoped(scope: RegionScope):
     return c[scope.column] == scope.code
 
 
@@ -136,9 +136,16 @@ class Tally:
         self.n = n_group
         self.acc: dict[str | None, dict] = {}
 
+    def key(self, row):
+        """None without a group, the code with one column, the tuple of codes with more
+        (the live board groups by a community and its ancestors)."""
+        if not self.n:
+            return None
+        return row[0] if self.n == 1 else tuple(row[:self.n])
+
     def add(self, rows, names, sign: int = 1) -> None:
         for row in rows:
-            d = self.acc.setdefault(row[0] if self.n else None, {})
+            d = self.acc.setdefault(self.key(row), {})
             for name, value in zip(names, row[self.n:]):
                 d[name] = d.get(name, 0) + sign * (value or 0)
 
@@ -185,28 +192,33 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
                   by_child: bool = False) -> dict[str | None, KpiCounts]:
     """KpiCounts for the scope (key None) or for each of its children (key: child code),
     every side over the whole window from the case table."""
-    w = window.utc
     group = _group(scope, by_child)
-    where = _scoped(scope)
     tally = Tally(len(group))
     with engine.connect() as conn:
-        tally.add(reported_side(conn, where, group, w.start, w.end), REPORTED_SIDE)
-        # The one waiting is late once its limit has passed (及时签收率, DOMAIN.md §5).
-        tally.add(waiting_not_late(conn, where, group, w.start, w.end, now),
-                  ["waiting_not_late"])
-        tally.add(closed_side(conn, where, group, w.start, w.end, engine.dialect.name),
-                  CLOSED_SIDE)
-        # Due but not closed in the window: the deadline passed inside the window (a
-        # deadline later today is not due yet, or every morning would open with a
-        # collapsed rate) and the case was not closed before the window ended. A case
-        # closed early, before the window, was settled in an earlier window; counting it
-        # here again would make every finished case a failure on its deadline day.
-        tally.add(due_unclosed_side(conn, where, group, w.start, min(w.end, now), w.end),
-                  ["due_unclosed"])
-        for name, rows in card_side(conn, where, group, w.start, w.end):
-            tally.add(rows, [name])
-        tally.add(open_side(conn, where, group, now), OPEN_SIDE)
+        tally_window(conn, tally, scoped(scope), group, window, now, engine.dialect.name)
     return tally.counts(with_total=not by_child)
+
+
+def tally_window(conn, tally: Tally, where, group: list, window: Window, now: datetime,
+                 dialect: str) -> None:
+    """Every side of the KPI counts over the whole window, grouped by `group`, into
+    `tally` (kpi_counts_by; the live board's pass over today)."""
+    w = window.utc
+    tally.add(reported_side(conn, where, group, w.start, w.end), REPORTED_SIDE)
+    # The one waiting is late once its limit has passed (及时签收率, DOMAIN.md §5).
+    tally.add(waiting_not_late(conn, where, group, w.start, w.end, now),
+              ["waiting_not_late"])
+    tally.add(closed_side(conn, where, group, w.start, w.end, dialect), CLOSED_SIDE)
+    # Due but not closed in the window: the deadline passed inside the window (a
+    # deadline later today is not due yet, or every morning would open with a
+    # collapsed rate) and the case was not closed before the window ended. A case
+    # closed early, before the window, was settled in an earlier window; counting it
+    # here again would make every finished case a failure on its deadline day.
+    tally.add(due_unclosed_side(conn, where, group, w.start, min(w.end, now), w.end),
+              ["due_unclosed"])
+    for name, rows in card_side(conn, where, group, w.start, w.end):
+        tally.add(rows, [name])
+    tally.add(open_side(conn, where, group, now), OPEN_SIDE)
 
 
 def kpi_counts(engine, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:
@@ -216,7 +228,7 @@ def kpi_counts(engine, scope: RegionScope, window: Window, now: datetime) -> Kpi
 def open_by_state_and_level(engine, scope: RegionScope) -> dict[tuple[str, str | None], int]:
     """Where open cases sit: {(state, handler_level): count}."""
     q = (sa.select(c.state, c.handler_level, sa.func.count())
-         .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL))
+         .where(scoped(scope), c.state.in_(OPEN_STATES_SQL))
          .group_by(c.state, c.handler_level))
     with engine.connect() as conn:
         return {(s, lvl): int(n) for s, lvl, n in conn.execute(q)}
@@ -229,7 +241,7 @@ def breakdown(engine, scope: RegionScope, window: Window, dimension: str) -> dic
         raise ValueError(f"unknown dimension {dimension!r}")
     w = window.utc
     col = c[dimension]
-    cond = [_scoped(scope), c.reported_at >= w.start, c.reported_at < w.end]
+    cond = [scoped(scope), c.reported_at >= w.start, c.reported_at < w.end]
     if dimension == "resolution_level":
         cond.append(c.state != "REJECTED")
     q = sa.select(col, sa.func.count()).where(*cond).group_by(col)
@@ -253,7 +265,7 @@ def closed_breakdown(engine, scope: RegionScope, window: Window,
     w = window.utc
     out: dict[str, int] = {}
     with engine.connect() as conn:
-        for k, n in closed_mix_side(conn, _scoped(scope), [], w.start, w.end, dimension):
+        for k, n in closed_mix_side(conn, scoped(scope), [], w.start, w.end, dimension):
             key = k if k is not None else ""
             out[key] = out.get(key, 0) + int(n)
     return out
@@ -261,35 +273,65 @@ def closed_breakdown(engine, scope: RegionScope, window: Window,
 
 def hourly(engine, scope: RegionScope, window: Window, column: str = "reported_at") -> list[int]:
     """Counts per hour of the window (index 0 = first hour) of reported_at or closed_at."""
-    if column not in ("reported_at", "closed_at"):
-        raise ValueError("column must be reported_at or closed_at")
-    w = window.utc
-    col = c[column]
-    hours = int((w.end - w.start).total_seconds() // 3600)
-    bucket = sa.cast(sa.func.floor(_hours_between(engine.dialect.name, col, sa.literal(w.start))),
-                     sa.Integer)
-    if engine.dialect.name == "sqlite":
-        # SQLite compares the stored naive-UTC text; bind the same shape.
-        bucket = sa.cast(sa.func.floor(
-            (sa.func.julianday(col) - sa.func.julianday(w.start.replace(tzinfo=None))) * 24),
-            sa.Integer)
-    q = (sa.select(bucket, sa.func.count())
-         .where(_scoped(scope), col >= w.start, col < w.end).group_by(bucket))
+    hours = hours_in(window)
     out = [0] * hours
     with engine.connect() as conn:
-        for b, n in conn.execute(q):
+        for b, n in hourly_side(conn, scoped(scope), [], window, column, engine.dialect.name):
             if b is not None and 0 <= int(b) < hours:
                 out[int(b)] += int(n)
     return out
 
 
+def hours_in(window: Window) -> int:
+    w = window.utc
+    return int((w.end - w.start).total_seconds() // 3600)
+
+
+def hourly_side(conn, where, group: list, window: Window, column: str, dialect: str):
+    """Rows of (*group, hour index from the window's start, count) of reported_at or
+    closed_at in the window."""
+    if column not in ("reported_at", "closed_at"):
+        raise ValueError("column must be reported_at or closed_at")
+    w = window.utc
+    col = c[column]
+    bucket = sa.cast(sa.func.floor(_hours_between(dialect, col, sa.literal(w.start))),
+                     sa.Integer)
+    if dialect == "sqlite":
+        # SQLite compares the stored naive-UTC text; bind the same shape.
+        bucket = sa.cast(sa.func.floor(
+            (sa.func.julianday(col) - sa.func.julianday(w.start.replace(tzinfo=None))) * 24),
+            sa.Integer)
+    return conn.execute(sa.select(*group, bucket, sa.func.count())
+                        .where(where, col >= w.start, col < w.end).group_by(*group, bucket))
+
+
+# The columns of a listed open case, and the orders of the wall's two lists. Each order
+# ends with the id, so that equal deadlines list the same cases on every path (the live
+# board merges its townships' lists by the same key: dashboard/domain/live_board.py).
+LISTED = ("id", "case_no", "grid_code", "category", "urgency", "state", "deadline",
+          "supervision_level", "reported_at")
+
+
+def overdue_where(where, now: datetime):
+    """Open cases past their deadline (超期在办: not 挂起 ones)."""
+    return sa.and_(where, c.state.in_(OPEN_STATES_SQL), c.state != "SUSPENDED",
+                   c.deadline < now)
+
+
+def urgent_where(where):
+    """Open cases under supervision (黄牌 or 红牌)."""
+    return sa.and_(where, c.state.in_(OPEN_STATES_SQL), c.supervision_level >= 2)
+
+
+OVERDUE_ORDER = (c.deadline, c.id)
+# 红牌 before 黄牌, then by deadline (none last, on either database), then id.
+URGENT_ORDER = (c.supervision_level.desc(), c.deadline.is_(None), c.deadline, c.id)
+
+
 def overdue_cases(engine, scope: RegionScope, now: datetime, limit: int = 20) -> list[dict]:
-    """Open cases past their deadline (超期在办: not 挂起 ones), oldest deadline first."""
-    q = (sa.select(c.id, c.case_no, c.grid_code, c.category, c.urgency, c.state,
-                   c.deadline, c.supervision_level, c.reported_at)
-         .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL), c.state != "SUSPENDED",
-                c.deadline < now)
-         .order_by(c.deadline).limit(limit))
+    """Open cases past their deadline, oldest deadline first."""
+    q = (sa.select(*(c[k] for k in LISTED)).where(overdue_where(scoped(scope), now))
+         .order_by(*OVERDUE_ORDER).limit(limit))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
 
@@ -297,12 +339,23 @@ def overdue_cases(engine, scope: RegionScope, now: datetime, limit: int = 20) ->
 def urgent_open_cases(engine, scope: RegionScope, limit: int = 20) -> list[dict]:
     """Open cases under supervision (红牌 before 黄牌), then by deadline: the list a
     督办 desk works through."""
-    q = (sa.select(c.id, c.case_no, c.grid_code, c.category, c.urgency, c.state,
-                   c.deadline, c.supervision_level, c.reported_at)
-         .where(_scoped(scope), c.state.in_(OPEN_STATES_SQL), c.supervision_level >= 2)
-         .order_by(c.supervision_level.desc(), c.deadline).limit(limit))
+    q = (sa.select(*(c[k] for k in LISTED)).where(urgent_where(scoped(scope)))
+         .order_by(*URGENT_ORDER).limit(limit))
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def top_per_group(conn, cond, group: list, order, limit: int):
+    """The first `limit` cases of each group (a township and its ancestors' codes) in
+    `order`: one pass with ROW_NUMBER instead of a query per group. Rows of (the group's
+    codes, the case as a dict of LISTED)."""
+    rank = sa.func.row_number().over(partition_by=group[-1], order_by=order).label("rn")
+    inner = sa.select(*(c[k] for k in LISTED), *(g.label(f"g{i}") for i, g in enumerate(group)),
+                      rank).where(cond).subquery()
+    q = sa.select(inner).where(inner.c.rn <= limit)
+    for r in conn.execute(q):
+        m = r._mapping
+        yield tuple(m[f"g{i}"] for i in range(len(group))), {k: m[k] for k in LISTED}
 
 
 def case_summaries(engine, scope: RegionScope, case_ids: list[int]) -> dict[int, dict]:
@@ -310,6 +363,6 @@ def case_summaries(engine, scope: RegionScope, case_ids: list[int]) -> dict[int,
     if not case_ids:
         return {}
     q = (sa.select(c.id, c.case_no, c.category, c.urgency, c.deadline)
-         .where(c.id.in_(sorted(set(case_ids))), _scoped(scope)))
+         .where(c.id.in_(sorted(set(case_ids))), scoped(scope)))
     with engine.connect() as conn:
         return {r.id: dict(r._mapping) for r in conn.execute(q)}

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from dashboard.domain.case_query import CasePage, CaseQuery
 from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.live_board import LiveBoard
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
-from data_sources import aggregates, case_list, case_queries
+from data_sources import aggregates, case_list, case_queries, live_board
 
 
 class SqlCaseStore:
@@ -50,6 +51,9 @@ class SqlCaseStore:
         if not self.tz:
             return None
         return aggregates.usable_range(self.engine, self.tz, datetime.now(timezone.utc))
+
+    def live_board(self, scope: RegionScope, now: datetime, tz: str, top: int = 12) -> LiveBoard:
+        return live_board.live_board(self.engine, scope, now, tz, top)
 
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]:
         return case_queries.open_by_state_and_level(self.engine, scope)

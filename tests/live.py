@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +92,16 @@ class Deployment:
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+
+def seeded_deployment(tmp_path_factory, url: str, days: int, scale: float) -> Deployment:
+    """A database at `url` with `days` of seeded history (no stream, no Redis needed)."""
+    data_dir = tmp_path_factory.mktemp("seeded")
+    dep = Deployment(env=make_env(data_dir, url, "redis://127.0.0.1:1/0",
+                                  f"gwtest:{uuid.uuid4().hex[:8]}:"), data_dir=data_dir)
+    dep.cli("db", "init")
+    dep.cli("seed", "--days", str(days), "--scale", str(scale), "--no-stream")
+    return dep
 
 
 def stop_app_threads(app, timeout: float = 30) -> None:

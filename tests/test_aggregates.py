@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import uuid
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -21,7 +20,7 @@ from data_sources.database import make_engine
 from data_sources.regions import RegionTree
 from data_sources.schema import agg_day, agg_due, agg_mix
 from tests.conftest import own_pg_schema
-from tests.live import Deployment, make_env
+from tests.live import seeded_deployment
 
 TZ = "Asia/Shanghai"
 ZONE = ZoneInfo(TZ)
@@ -33,11 +32,7 @@ DAYS = 30
 def seeded(request, tmp_path_factory):
     """A month of history at a small scale, its aggregates built up to two days ago."""
     def build(url):
-        data_dir = tmp_path_factory.mktemp("agg")
-        dep = Deployment(env=make_env(data_dir, url, "redis://127.0.0.1:1/0",
-                                      f"gwtest:{uuid.uuid4().hex[:8]}:"), data_dir=data_dir)
-        dep.cli("db", "init")
-        dep.cli("seed", "--days", str(DAYS), "--scale", "0.004", "--no-stream")
+        dep = seeded_deployment(tmp_path_factory, url, DAYS, 0.004)
         eng = make_engine(url)
         now = datetime.now(timezone.utc)
         today = local_today(now, TZ)

@@ -13,6 +13,7 @@ from typing import Protocol
 from dashboard.domain.case_query import CasePage, CaseQuery
 from dashboard.domain.events import StreamEvent
 from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.live_board import LiveBoard
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
 
@@ -25,6 +26,10 @@ class CaseStore(Protocol):
     def kpi_counts_by(self, scope: RegionScope, window: Window, now: datetime,
                       by_child: bool = False) -> dict[str | None, KpiCounts]:
         """The scope's counts (key None), or each child's (key: the child's code)."""
+
+    def live_board(self, scope: RegionScope, now: datetime, tz: str, top: int = 12) -> LiveBoard:
+        """Today's live state of every region of `scope` down to townships, from one pass
+        (dashboard.domain.live_board); raises NotOnBoard when the store cannot make one."""
 
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]: ...
 

@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 
 from dashboard.cache.warmer import Job, Warmer
 from dashboard.domain.language import language
+from dashboard.domain.live_board import DEEPEST, LiveBoard
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from dashboard.domain.text import time_left
 from dashboard.views.wall.model import (
+    OVERDUE_ROWS,
     build_live,
     build_period,
     previous_counts,
@@ -63,6 +65,8 @@ class WallService:
         # shows the same batch, so the database is asked once per batch, not once per page.
         self._case_info: OrderedDict[tuple[str, int], tuple[float, dict | None]] = OrderedDict()
         self._case_info_lock = threading.Lock()
+        self._board: tuple[int, LiveBoard] | None = None   # (tick, board) of this worker
+        self._board_lock = threading.Lock()
 
     # Configuration ---------------------------------------------------------------------
     def config(self, query: dict[str, str]) -> tuple[dict, list[str]]:
@@ -152,13 +156,46 @@ class WallService:
         region = tree.get(region_code)
 
         def build(previous):
-            now = datetime.now(timezone.utc)
-            model = build_live(self.ctx.cases, tree, region, self.settings.timezone, now, previous)
+            board = self.board(self.tick()) if region.level <= DEEPEST else None
+            # The board is the store of every region down to townships, at its own
+            # clock; finer regions (a community's wall) count their few cases directly.
+            now = board.now if board is not None else datetime.now(timezone.utc)
+            model = build_live(board or self.ctx.cases, tree, region, self.settings.timezone,
+                               now, previous)
             model["sources"].update(with_since(stream_state(self.ctx.events, now), previous, now))
             return model
         return self.views.get("wall-live", region_code, self.tick(),
                               ttl=self.settings.refresh_seconds * 3, build=build,
                               stale_ok=stale_ok, keep_seconds=self.settings.view_keep_seconds)
+
+    def board(self, tick: int) -> LiveBoard | None:
+        """This tick's live board of the root: computed once across workers (the shared
+        views' lock), fetched once per worker. None when it cannot be had (the
+        database is down, or the store has no board): the caller counts per region,
+        which fails or succeeds on its own."""
+        with self._board_lock:
+            if self._board is not None and self._board[0] == tick:
+                return self._board[1]
+            s = self.settings
+            root = RegionScope.of(self.ctx.tree.get().get(s.region))
+
+            def build(_last):
+                try:
+                    # Whole seconds: the clock the models show (computed_at) is the one
+                    # they were counted at.
+                    now = datetime.now(timezone.utc).replace(microsecond=0)
+                    return self.ctx.cases.live_board(root, now, s.timezone, OVERDUE_ROWS)
+                except Exception as exc:  # noqa: BLE001 - each region counts on its own
+                    # Kept for this tick like a board, so that the failure costs one
+                    # attempt per tick, not one per region.
+                    log.warning("the live board of %s failed: %s", root.code, exc)
+                    return {"failed": str(exc)[:200]}
+            board = self.views.get("wall-board", root.code, tick, ttl=s.refresh_seconds * 3,
+                                   build=build, keep_seconds=s.refresh_seconds * 3)
+            if not isinstance(board, LiveBoard):
+                return None  # failed, or another worker is still computing it past the wait
+            self._board = (tick, board)
+            return board
 
     def period(self, region_code: str) -> PeriodModel:
         tree = self.ctx.tree.get()

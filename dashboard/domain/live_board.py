@@ -1,0 +1,202 @@
+"""Today's live state of every region of a root at once, from one pass per tick.
+
+A province's 1,345 walls each show their own region. Counting each region's "today" on
+its own costs a pass per region per tick; the board instead takes one grouped pass over
+today's and the open cases (data_sources/live_board.py), keyed by community (a
+township's wall lists its communities) and township, and sums the rows here into every
+ancestor. A wall's live view is then read from the board without a query
+(dashboard/views/wall/model.build_live takes a board where it takes a store).
+
+The board answers the questions `build_live` asks a CaseStore, for today (and yesterday's
+hours) at the board's own clock, for the regions from the root down to townships; it
+refuses anything else, so a caller cannot get figures of another window or time by
+mistake. Counters are summed before they become KpiCounts, exactly as a grouped query
+over a larger region sums them (some KPIs are not additive: signed = dispatches −
+returned − waiting, floored at 0), which is what keeps every figure equal to the
+per-region queries (tests/test_live_board.py).
+"""
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.periods import Window
+
+CHAIN = (Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWNSHIP, Level.COMMUNITY)
+DEEPEST = Level.TOWNSHIP       # the finest region whose whole live view the board holds
+HOURLY_KEYS = ("today_intake", "today_closed", "yesterday_intake", "yesterday_closed")
+MIX_DIMENSIONS = ("source", "category")
+
+
+class NotOnBoard(ValueError):
+    """A question the board cannot answer (another window, time or region)."""
+
+
+def overdue_key(row: dict):
+    return (row["deadline"], row["id"])
+
+
+def urgent_key(row: dict):
+    d = row["deadline"]
+    return (-int(row["supervision_level"] or 0), d is None, d or datetime.max, row["id"])
+
+
+@dataclass
+class LiveBoard:
+    root: str
+    now: datetime
+    today: Window
+    yesterday: Window
+    top: int                                              # cases kept per list and region
+    counters: dict[str, dict] = field(default_factory=dict)   # while building
+    counts: dict[str, KpiCounts] = field(default_factory=dict)
+    children: dict[str, set] = field(default_factory=dict)
+    placed: dict[str, dict] = field(default_factory=dict)
+    mix: dict[str, dict] = field(default_factory=dict)
+    hours: dict[str, dict] = field(default_factory=dict)
+    overdue: dict[str, list] = field(default_factory=dict)
+    urgent: dict[str, list] = field(default_factory=dict)
+
+    parents: dict[str, str] = field(default_factory=dict)   # while building
+    depth: dict[str, int] = field(default_factory=dict)     # while building: code -> level
+
+    # Building: rows go to their own community or township; finish() sums them upwards,
+    # once per region rather than once per row and ancestor.
+    def _leaf(self, chain: tuple) -> str:
+        code = None
+        for level, code, parent in _walk(chain):
+            if parent is not None and code not in self.parents:
+                self.parents[code] = parent
+                self.children.setdefault(parent, set()).add(code)
+            self.depth.setdefault(code, level)
+        return code
+
+    def add_counters(self, chain: tuple, counters: dict) -> None:
+        """A community's side counters (chain: its codes from the province down)."""
+        _add(self.counters.setdefault(self._leaf(chain), {}), counters)
+
+    def add_placed(self, chain: tuple, state: str, level: str | None, n: int) -> None:
+        d = self.placed.setdefault(self._leaf(chain), {})
+        d[(state, level)] = d.get((state, level), 0) + n
+
+    def add_mix(self, chain: tuple, dimension: str, value, n: int) -> None:
+        d = self.mix.setdefault(self._leaf(chain), {}).setdefault(dimension, {})
+        key = value if value is not None else ""
+        d[key] = d.get(key, 0) + n
+
+    def add_hour(self, chain: tuple, which: str, hour: int, n: int) -> None:
+        hours = self.hours_of(which)
+        if 0 <= hour < hours:
+            h = self.hours.setdefault(self._leaf(chain), {}).setdefault(which, [0] * hours)
+            h[hour] += n
+
+    def add_listed(self, chain: tuple, overdue: list[dict], urgent: list[dict]) -> None:
+        """A township's first `top` overdue and supervised cases. An ancestor's first
+        `top` are the first of its townships' (each township's list holds all of its
+        cases that can be among them)."""
+        code = self._leaf(chain)
+        self.overdue[code] = _merge(self.overdue.get(code, []), overdue, overdue_key, self.top)
+        self.urgent[code] = _merge(self.urgent.get(code, []), urgent, urgent_key, self.top)
+
+    def hours_of(self, which: str) -> int:
+        w = (self.today if which.startswith("today") else self.yesterday).utc
+        return int((w.end - w.start).total_seconds() // 3600)
+
+    def finish(self, to_counts) -> LiveBoard:
+        """Sum every region's rows into its ancestors, finest first, and turn the side
+        counters into KpiCounts with `to_counts` (the function the per-region queries
+        use: counters are summed before they become KPIs, as a grouped query sums them)."""
+        for level in reversed(CHAIN[1:]):
+            for code in [c for c, lv in self.depth.items() if lv == level]:
+                up = self.parents[code]
+                if code in self.counters:
+                    _add(self.counters.setdefault(up, {}), self.counters[code])
+                if level > DEEPEST:
+                    continue
+                for name, d in self.placed.get(code, {}).items():
+                    into = self.placed.setdefault(up, {})
+                    into[name] = into.get(name, 0) + d
+                for dim, values in self.mix.get(code, {}).items():
+                    _add(self.mix.setdefault(up, {}).setdefault(dim, {}), values)
+                for which, h in self.hours.get(code, {}).items():
+                    into = self.hours.setdefault(up, {}).setdefault(which, [0] * len(h))
+                    for i, n in enumerate(h):
+                        into[i] += n
+                for lists, key in ((self.overdue, overdue_key), (self.urgent, urgent_key)):
+                    if code in lists:
+                        lists[up] = _merge(lists.get(up, []), lists[code], key, self.top)
+        self.counts = {code: to_counts(d) for code, d in self.counters.items()}
+        self.counters, self.parents, self.depth = {}, {}, {}
+        return self
+
+    # Answering (the CaseStore questions build_live asks) --------------------------------
+    def _check(self, scope, window: Window | None = None, now: datetime | None = None,
+               windows: tuple = ()) -> str:
+        if scope.level > DEEPEST:
+            raise NotOnBoard(f"{scope.code} is finer than the board")
+        if window is not None and window not in (windows or (self.today,)):
+            raise NotOnBoard("the board holds today only")
+        if now is not None and now != self.now:
+            raise NotOnBoard("the board holds its own time only")
+        return scope.code
+
+    def kpi_counts_by(self, scope, window: Window, now: datetime,
+                      by_child: bool = False) -> dict[str | None, KpiCounts]:
+        code = self._check(scope, window, now)
+        if not by_child:
+            return {None: self.counts.get(code, KpiCounts())}
+        # A child with only yesterday's hours has no counters, as in a grouped query.
+        return {kid: self.counts[kid] for kid in self.children.get(code, ())
+                if kid in self.counts}
+
+    def kpi_counts(self, scope, window: Window, now: datetime) -> KpiCounts:
+        return self.kpi_counts_by(scope, window, now)[None]
+
+    def open_by_state_and_level(self, scope) -> dict:
+        return dict(self.placed.get(self._check(scope), {}))
+
+    def breakdown(self, scope, window: Window, dimension: str) -> dict[str, int]:
+        if dimension not in MIX_DIMENSIONS:
+            raise NotOnBoard(f"the board has no mix by {dimension}")
+        return dict(self.mix.get(self._check(scope, window), {}).get(dimension, {}))
+
+    def hourly(self, scope, window: Window, column: str = "reported_at") -> list[int]:
+        code = self._check(scope, window, windows=(self.today, self.yesterday))
+        which = ("today" if window == self.today else "yesterday") + \
+            ("_intake" if column == "reported_at" else "_closed")
+        return list(self.hours.get(code, {}).get(which, [0] * self.hours_of(which)))
+
+    def overdue_cases(self, scope, now: datetime, limit: int = 20) -> list[dict]:
+        return self._listed(self.overdue, scope, now, limit)
+
+    def urgent_open_cases(self, scope, limit: int = 20) -> list[dict]:
+        return self._listed(self.urgent, scope, None, limit)
+
+    def _listed(self, lists: dict, scope, now, limit: int) -> list[dict]:
+        if limit > self.top:
+            raise NotOnBoard(f"the board keeps {self.top} cases per list")
+        return [dict(r) for r in lists.get(self._check(scope, now=now), [])[:limit]]
+
+
+def _walk(chain: tuple):
+    """(level, code, parent code) for each code of a chain, province first; a chain may
+    stop early (a township's rows have no community)."""
+    parent = None
+    for level, code in zip(CHAIN, chain):
+        if code is None:
+            break
+        yield level, code, parent
+        parent = code
+
+
+def _add(acc: dict, counters: dict) -> None:
+    for name, value in counters.items():
+        acc[name] = acc.get(name, 0) + (value or 0)
+
+
+def _merge(a: list, b: Iterable, key, top: int) -> list:
+    return heapq.nsmallest(top, [*a, *b], key=key)

@@ -1,0 +1,132 @@
+"""The live board (one pass per tick for every region) gives each region's wall the very
+figures of the per-region queries: every section of the live view, for the province,
+every city and a sample of counties and townships, at clock times across a day boundary,
+on SQLite and PostgreSQL, over a seeded history with every workflow turn the simulator
+plays (延期, 重办, 挂起, 不予受理, returns, cards, late signs)."""
+from __future__ import annotations
+
+import pickle
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from flask import Flask
+from flask_caching import Cache
+
+from dashboard.app.context import AppContext, Lazy
+from dashboard.app.settings import Settings
+from dashboard.cache.shared_views import SharedViews
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.live_board import NotOnBoard
+from dashboard.domain.periods import Window, today
+from dashboard.domain.scope import RegionScope
+from dashboard.views.wall.model import build_live
+from dashboard.views.wall.service import WallService
+from data_sources.case_store import SqlCaseStore
+from data_sources.database import make_engine
+from data_sources.live_board import live_board
+from data_sources.regions import RegionTree
+from tests.conftest import own_pg_schema
+from tests.fakes import FakeEventFeed
+from tests.live import seeded_deployment
+
+TZ = "Asia/Shanghai"
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                                marks=pytest.mark.postgres)])
+def seeded(request, tmp_path_factory):
+    def build(url):
+        seeded_deployment(tmp_path_factory, url, 6, 0.01)
+        eng = make_engine(url)
+        return eng, RegionTree.load(eng, "320000")
+
+    if request.param == "sqlite":
+        eng, tree = build(f"sqlite:///{tmp_path_factory.mktemp('boarddb') / 'gw.db'}")
+        yield eng, tree
+        eng.dispose()
+    else:
+        with own_pg_schema() as url:
+            eng, tree = build(url)
+            yield eng, tree
+            eng.dispose()
+
+
+def sample(tree, r: random.Random) -> list:
+    cities = tree.children("320000")
+    counties = [x for city in cities for x in tree.children(city.code)]
+    townships = [x for county in r.sample(counties, 6) for x in tree.children(county.code)]
+    return [tree.get("320000"), *cities, *r.sample(counties, 10),
+            *r.sample(townships, min(15, len(townships)))]
+
+
+@pytest.mark.parametrize("hours_back", [0, 5, 21, 30])
+def test_every_live_section_equals_the_per_region_queries(seeded, hours_back):
+    eng, tree = seeded
+    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=hours_back)
+    board = live_board(eng, RegionScope.of(tree.get("320000")), now, TZ)
+    raw = SqlCaseStore(eng)  # no zone: every figure from the case table, per region
+    r = random.Random(hours_back)
+    compared = 0
+    for region in sample(tree, r):
+        expected = build_live(raw, tree, region, TZ, now, None)
+        got = build_live(board, tree, region, TZ, now, None)
+        assert got["sources"]["database"]["status"] == "up", region.code
+        assert got == expected, region.code
+        compared += 1
+    assert compared > 30
+    # The sample is not idle: the board holds today's intake, open and overdue cases.
+    province = expected if region.code == "320000" else build_live(
+        board, tree, tree.get("320000"), TZ, now, None)
+    k = province["sections"]["kpis"]
+    assert k["intake"] > 0 and k["open"] > 0 and k["overdue_open"] > 0
+    assert province["sections"]["overdue"]["oldest"]
+
+
+def test_the_board_refuses_what_it_does_not_hold(seeded):
+    eng, tree = seeded
+    now = datetime.now(timezone.utc)
+    board = live_board(eng, RegionScope.of(tree.get("320000")), now, TZ)
+    province = RegionScope.of(tree.get("320000"))
+    week = Window(today(now, TZ).start - timedelta(days=6), today(now, TZ).end)
+    with pytest.raises(NotOnBoard):
+        board.kpi_counts_by(province, week, now)
+    with pytest.raises(NotOnBoard):
+        board.kpi_counts_by(province, today(now, TZ), now - timedelta(minutes=1))
+    township = tree.children(tree.children(tree.children("320000")[0].code)[0].code)[0]
+    community = tree.children(township.code)[0]
+    assert community.level == Level.COMMUNITY
+    with pytest.raises(NotOnBoard):
+        board.open_by_state_and_level(RegionScope.of(community))
+    with pytest.raises(NotOnBoard):
+        board.overdue_cases(province, now, limit=50)
+    # It travels through the shared cache as one pickled value.
+    assert pickle.loads(pickle.dumps(board)).counts == board.counts
+
+
+def test_walls_of_many_regions_on_two_workers_share_one_board_per_tick(
+        seeded, redis_url, key_prefix, redis_client):
+    """Two workers (services sharing one Redis) serve the walls of 30 regions: the board
+    is computed once for the tick, and every wall equals its per-region figures."""
+    eng, tree = seeded
+    cache = Cache(Flask(__name__), config={"CACHE_TYPE": "RedisCache",
+                                           "CACHE_REDIS_URL": redis_url,
+                                           "CACHE_KEY_PREFIX": key_prefix + "cache:"})
+    workers = []
+    for _ in range(2):
+        views = SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=30)
+        ctx = AppContext(settings=Settings(region="320000", refresh_seconds=3600, timezone=TZ),
+                         runtime=None, tree=Lazy(lambda: tree), cache=cache,
+                         cases=SqlCaseStore(eng), events=FakeEventFeed([]), views=views)
+        workers.append(WallService(ctx, views))
+    raw = SqlCaseStore(eng)
+    township = sample(tree, random.Random(7))[-1]
+    community = tree.children(township.code)[0]
+    regions = sample(tree, random.Random(3))[:29] + [community]
+    for i, region in enumerate(regions):
+        model = workers[i % 2]._live(region.code, stale_ok=False)
+        now = datetime.fromisoformat(model["computed_at"])
+        expected = build_live(raw, tree, region, TZ, now, None)
+        assert model["sections"] == expected["sections"], region.code
+    assert int(redis_client.get(workers[0].views.counter_key("wall-board", "320000"))) == 1
+    assert int(redis_client.get(workers[0].views.counter_key("wall-live", "320000"))) == 1
