@@ -30,6 +30,10 @@ def live_board(engine: sa.Engine, scope: RegionScope, now: datetime, tz: str,
     where = q.scoped(scope)
     n = len(TOWNSHIP)
     with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            # Grouping a province's open cases by community sorts ~150k rows: in memory,
+            # not in temporary files (this transaction only).
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         tally = q.Tally(len(FINE))
         q.tally_window(conn, tally, where, FINE, board.today, now, engine.dialect.name)
         for chain, counters in tally.acc.items():

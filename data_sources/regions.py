@@ -41,6 +41,7 @@ _CHUNK = 5_000
 _PARAMS = 900  # SQLite's default limit on bound parameters is 999 in old builds
 
 Progress = Callable[[int, int], None]
+_LEVELS = tuple(Level)  # Level(n) is an enum call; a wall's tick makes ~100k lookups
 
 
 class RegionNotLoaded(LookupError):
@@ -282,7 +283,7 @@ class RegionTree:
         if row is None:
             return None
         parent, level, name, population, lon, lat = row
-        return Region(code, parent, Level(level), name, population, lon, lat)
+        return Region(code, parent, _LEVELS[level], name, population, lon, lat)
 
     def children(self, code: str) -> list[Region]:
         return [self.get(c) for c in self._children.get(code, ())]

@@ -124,11 +124,15 @@ class KpiCounts:
     red_issued: int = 0        # 红牌 issued in the window
 
     def __add__(self, other: "KpiCounts") -> "KpiCounts":
-        return KpiCounts(**{f.name: getattr(self, f.name) + getattr(other, f.name)
-                            for f in fields(self)})
+        # Field names looked up once: a province's walls sum ~20k of these per tick.
+        return KpiCounts(**{name: getattr(self, name) + getattr(other, name)
+                            for name in _COUNT_FIELDS})
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+_COUNT_FIELDS = tuple(f.name for f in fields(KpiCounts))
 
 
 @dataclass(frozen=True)

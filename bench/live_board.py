@@ -1,0 +1,168 @@
+"""What keeps every live wall of a province current: one live board per tick against one
+computation per region, on a PostgreSQL database seeded by bench.seed_and_query at the
+province's daily volume, with the clock pinned to the seed's.
+
+    .venv/bin/python -m bench.live_board --cases 1000000            # seeds gw_board_bench
+    .venv/bin/python -m bench.live_board --skip-seed --database-url URL
+
+Times (median of warm runs, the 1-minute load average beside each): a full scan of the
+case table; the board (dashboard/domain/live_board.py: the grouped pass of
+data_sources/live_board.py and its roll-up); every wall's live view from it (1,345 regions
+of Jiangsu down to townships, in Python, no query); the per-region computation it
+replaces (build_live on the case table) for sampled regions of each level, summed over
+the province's regions; the pickled board that travels through Redis. Checks that the
+board's live view equals the per-region one for each sampled region. Writes a row into
+docs/benchmarks.md ("Live board").
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import random
+import statistics
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from bench.seed_and_query import TZ, check_bench_db, default_now, machine, seed, write_section
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.live_board import DEEPEST
+from dashboard.domain.scope import RegionScope
+from dashboard.views.wall.model import build_live
+from data_sources.case_store import SqlCaseStore
+from data_sources.database import CaseDatabase
+from data_sources.live_board import live_board
+from data_sources.regions import RegionTree
+from data_sources.schema import OPEN_STATES_SQL, case
+
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gw_board_bench"
+BEGIN, END = "<!-- bench.live_board:begin -->", "<!-- bench.live_board:end -->"
+ROOT = "320000"
+SAMPLES = {Level.PROVINCE: 1, Level.CITY: 3, Level.COUNTY: 4, Level.TOWNSHIP: 6}
+
+
+def timed(fn, repeats: int):
+    """Median ms of `repeats` runs after a warm one, the load average, the last result."""
+    result = fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), os.getloadavg()[0], result
+
+
+def walk(tree, code: str) -> list:
+    """The region and everything under it down to townships (every wall of a province)."""
+    out, todo = [], [tree.get(code)]
+    while todo:
+        region = todo.pop()
+        out.append(region)
+        if region.level < DEEPEST:
+            todo.extend(tree.children(region.code))
+    return out
+
+
+def full_scan(eng) -> None:
+    with eng.connect() as conn:
+        conn.exec_driver_sql("SELECT sum(dispatch_count) FROM gw_case").scalar()
+
+
+def run(url: str, repeats: int) -> dict:
+    db = CaseDatabase(url)
+    now = datetime.fromisoformat(json.loads(db.meta_get("bench"))["now"])
+    eng = db.engine
+    tree = RegionTree.load(eng, ROOT)
+    regions = walk(tree, ROOT)
+    with eng.connect() as conn:
+        cases = conn.execute(sa.text("SELECT count(*) FROM gw_case")).scalar()
+        open_now = conn.execute(sa.select(sa.func.count()).select_from(case)
+                                .where(case.c.state.in_(OPEN_STATES_SQL))).scalar()
+    scan_ms, scan_load, _ = timed(lambda: full_scan(eng), 3)
+    root = RegionScope.of(tree.get(ROOT))
+    board_ms, board_load, board = timed(lambda: live_board(eng, root, now, TZ), repeats)
+    blob = pickle.dumps(board)
+    unpickle_ms, _, _ = timed(lambda: pickle.loads(blob), repeats)
+    models_ms, models_load, _ = timed(
+        lambda: [build_live(board, tree, r, TZ, now, None) for r in regions], max(1, repeats // 2))
+    raw = SqlCaseStore(eng)
+    r = random.Random(1)
+    per_level, equal = {}, True
+    for level, n in SAMPLES.items():
+        picked = r.sample([x for x in regions if x.level == level],
+                          min(n, sum(1 for x in regions if x.level == level)))
+        times = []
+        for region in picked:
+            ms, _, model = timed(lambda: build_live(raw, tree, region, TZ, now, None), 1)
+            times.append(ms)
+            equal &= model == build_live(board, tree, region, TZ, now, None)
+        count = sum(1 for x in regions if x.level == level)
+        per_level[level.name.lower()] = {"regions": count, "median_ms": statistics.median(times),
+                                         "sampled": len(picked)}
+        print(f"{level.name.lower():9} per region {statistics.median(times):8.1f} ms "
+              f"× {count}", flush=True)
+    per_region_total = sum(v["median_ms"] * v["regions"] for v in per_level.values())
+    db.close()
+    out = {"cases": cases, "open": open_now, "now": now.isoformat(), "regions": len(regions),
+           "scan_ms": scan_ms, "scan_load": scan_load, "board_ms": board_ms,
+           "board_load": board_load, "board_bytes": len(blob), "unpickle_ms": unpickle_ms,
+           "models_ms": models_ms, "models_load": models_load, "per_level": per_level,
+           "per_region_total_ms": per_region_total, "equal": equal, "machine": machine(),
+           "at": datetime.now(ZoneInfo(TZ)).strftime("%Y-%m-%d %H:%M")}
+    print(json.dumps({k: v for k, v in out.items() if k != "machine"}, indent=1), flush=True)
+    return out
+
+
+def render_row(r: dict) -> str:
+    pl = r["per_level"]
+    return (f"| {r['cases']:,} | {r['open']:,} | {r['now'][:16]} | {r['scan_ms']:.0f} ms "
+            f"({r['scan_load']:.1f}) | **{r['board_ms']:.0f} ms** ({r['board_load']:.1f}) | "
+            f"{100 * r['board_ms'] / r['scan_ms']:.1f}% | {r['models_ms']:.0f} ms for "
+            f"{r['regions']:,} | {r['board_bytes'] / 1e6:.1f} MB, {r['unpickle_ms']:.0f} ms | "
+            f"{r['per_region_total_ms'] / 1000:.1f} s (province {pl['province']['median_ms']:.0f}"
+            f", township {pl['township']['median_ms']:.1f} ms) | "
+            f"{'yes' if r['equal'] else 'NO'} | {r['at']} |")
+
+
+HEADER = ("| cases | open now | clock (the seed's) | full scan (load) | board per tick (load) "
+          "| board / scan | every wall's view from it | pickled board, unpickle | per region, "
+          "summed over 1,345 regions | same figures | run |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cases", type=int, default=1_000_000)
+    ap.add_argument("--database-url", default=DEFAULT_URL)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--skip-seed", action="store_true", help="use the data already there")
+    ap.add_argument("--no-doc", action="store_true", help="print only")
+    args = ap.parse_args(argv)
+    check_bench_db(args.database_url)
+    if not args.skip_seed:
+        seed(args.database_url, args.cases, None, args.workers, 1, default_now())
+    result = run(args.database_url, args.repeats)
+    row = render_row(result)
+    print(row)
+    if not args.no_doc:
+        rows = _kept_rows() + [row]
+        write_section(BEGIN, END, HEADER + "\n" + "\n".join(rows) + "\n", "Live board")
+
+
+def _kept_rows() -> list[str]:
+    """Earlier runs' rows (other sizes, second runs) stay in the table."""
+    from bench.seed_and_query import DOC
+    text = DOC.read_text() if DOC.exists() else ""
+    if BEGIN not in text:
+        return []
+    body = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    return [line for line in body.splitlines() if line.startswith("| ") and line[2].isdigit()]
+
+
+if __name__ == "__main__":
+    main()
