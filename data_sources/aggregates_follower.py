@@ -23,11 +23,6 @@ log = logging.getLogger(__name__)
 RESUME_MARGIN_MS = 60_000   # clock skew between the app and Redis, for built_at
 
 
-def _id_key(entry_id: str) -> tuple[int, int]:
-    ms, _, seq = entry_id.partition("-")
-    return int(ms), int(seq or 0)
-
-
 class Follower:
     def __init__(self, engine: sa.Engine, reader: StreamReader, tz: str, batch: int = 1000,
                  max_entries: int = 100_000):
@@ -86,21 +81,7 @@ class Follower:
         return f"{max(int(built.timestamp() * 1000) - RESUME_MARGIN_MS, 0)}-0"
 
     def _trimmed_past(self, position: str) -> bool:
-        oldest = self.reader.stream.client.xrange(self.reader.stream.key, count=1)
-        if not oldest:
-            return False
-        oldest_id = oldest[0][0].decode() if isinstance(oldest[0][0], bytes) else oldest[0][0]
-        # Entries between our position and the oldest one left are gone (a position of
-        # 0-0 means "from the start": nothing followed yet that could be missed).
-        return position != "0-0" and _id_key(oldest_id) > _id_key(position) and \
-            self._gap(position, oldest_id)
-
-    def _gap(self, position: str, oldest_id: str) -> bool:
-        """Whether the stream held entries after `position` that are now gone: it did if
-        our position itself is no longer in the stream."""
-        got = self.reader.stream.client.xrange(self.reader.stream.key, min=position,
-                                               max=position, count=1)
-        return not got
+        return self.reader.trimmed_past(position)
 
 
 def lag_seconds(engine: sa.Engine, reader: StreamReader, now: datetime,

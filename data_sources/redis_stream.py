@@ -130,6 +130,19 @@ class StreamReader:
                          else (decoded.case_id, decoded.seq)))
         self.dedupe.prime(keys, id_key(position), start_of_stream=len(rows) < count)
 
+    def trimmed_past(self, position: str) -> bool:
+        """Whether entries after `position` were trimmed (MAXLEN) before they were read:
+        the position itself is no longer in the stream while older entries are gone (a
+        position of 0-0 means "from the start": nothing read yet that could be missed)."""
+        client, key = self.stream.client, self.stream.key
+        oldest = client.xrange(key, count=1)
+        if not oldest or position == "0-0":
+            return False
+        oldest_id = oldest[0][0].decode() if isinstance(oldest[0][0], bytes) else oldest[0][0]
+        if _id_key(oldest_id) <= _id_key(position):
+            return False
+        return not client.xrange(key, min=position, max=position, count=1)
+
     def start_id_now(self) -> str:
         """A concrete ID meaning "from now on": read(after_id=this) sees only new entries."""
         return self.stream.tail_id()
@@ -218,3 +231,8 @@ def stream_health(stream: EventStream, now: datetime, lag_warn_seconds: float,
     health.update(newest_id=entry_id, newest_at=at.isoformat(timespec="milliseconds"),
                   lag_seconds=lag, status="lagging" if lag > lag_warn_seconds else "live")
     return health
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)

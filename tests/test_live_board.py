@@ -107,10 +107,11 @@ def test_the_board_refuses_what_it_does_not_hold(seeded):
     assert board.kpi_counts(province, today(now, TZ), now).intake > 0
 
 
-def test_walls_of_many_regions_on_two_workers_share_one_board_per_tick(
+def test_walls_of_many_regions_on_two_workers_make_one_board_per_tick_each(
         seeded, redis_url, key_prefix, redis_client):
-    """Two workers (services sharing one Redis) serve the walls of 30 regions: the board
-    is computed once for the tick, and every wall equals its per-region figures."""
+    """Two workers (services sharing one Redis) serve the walls of 30 regions: each worker
+    makes the board once for the tick, every wall is computed once across both, and
+    every wall equals its per-region figures."""
     eng, tree = seeded
     cache = Cache(Flask(__name__), config={"CACHE_TYPE": "RedisCache",
                                            "CACHE_REDIS_URL": redis_url,
@@ -121,15 +122,20 @@ def test_walls_of_many_regions_on_two_workers_share_one_board_per_tick(
         ctx = AppContext(settings=Settings(region="320000", refresh_seconds=3600, timezone=TZ),
                          runtime=None, tree=Lazy(lambda: tree), cache=cache,
                          cases=SqlCaseStore(eng), events=FakeEventFeed([]), views=views)
-        workers.append(WallService(ctx, views))
+        made = []
+
+        def source(root, now, made=made):
+            made.append(now)
+            return live_board(eng, root, now, TZ)
+        workers.append((WallService(ctx, views, board_source=source), made))
     raw = SqlCaseStore(eng)
     township = sample(tree, random.Random(7))[-1]
     community = tree.children(township.code)[0]
     regions = sample(tree, random.Random(3))[:29] + [community]
     for i, region in enumerate(regions):
-        model = workers[i % 2]._live(region.code, stale_ok=False)
+        model = workers[i % 2][0]._live(region.code, stale_ok=False)
         now = datetime.fromisoformat(model["computed_at"])
         expected = build_live(raw, tree, region, TZ, now, None)
         assert model["sections"] == expected["sections"], region.code
-    assert int(redis_client.get(workers[0].views.counter_key("wall-board", "320000"))) == 1
-    assert int(redis_client.get(workers[0].views.counter_key("wall-live", "320000"))) == 1
+    assert [len(made) for _, made in workers] == [1, 1]
+    assert int(redis_client.get(workers[0][0].views.counter_key("wall-live", "320000"))) == 1

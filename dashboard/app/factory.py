@@ -25,12 +25,15 @@ from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.cache.shared_views import SharedViews
 from dashboard.cache.warmer import Job, Warmer
+from dashboard.domain.scope import RegionScope
 from dashboard.domain.text import t
 from dashboard.views.health import collect_health, is_operator, public_health
+from dashboard.views.wall.model import OVERDUE_ROWS
 from dashboard.views.wall.service import WallService
 from data_sources.aggregates_follower import Follower
 from data_sources.case_store import SqlCaseStore
 from data_sources.event_feed import RedisEventFeed
+from data_sources.live_board import BoardFollower
 from data_sources.stream_skips import SUMMARY
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -71,7 +74,12 @@ def create_app(settings: Settings | None = None) -> Dash:
         resp.vary.add("Authorization")
         return resp, code
 
-    wall = WallService(ctx, views, on_row_error=SUMMARY.row_error, warmer=warmer)
+    # Each worker keeps its live board current from the stream (docs/live-board.md).
+    boards = Lazy(lambda: BoardFollower(rt.db.engine, rt.redis.reader,
+                                        RegionScope.of(ctx.tree.get().get(settings.region)),
+                                        settings.timezone, top=OVERDUE_ROWS))
+    wall = WallService(ctx, views, on_row_error=SUMMARY.row_error, warmer=warmer,
+                       board_source=lambda _root, now: boards.get().board(now))
     server.extensions["gridwatch_wall"] = wall
     feed, hub = live_feed.blueprint(ctx, wall)
     server.register_blueprint(feed)

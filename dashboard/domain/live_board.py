@@ -104,6 +104,33 @@ class LiveBoard:
         self.overdue[code] = _merge(self.overdue.get(code, []), overdue, overdue_key, self.top)
         self.urgent[code] = _merge(self.urgent.get(code, []), urgent, urgent_key, self.top)
 
+    def replace_townships(self, townships: set[str], fresh: LiveBoard) -> None:
+        """Replace every row of `townships` (their communities' counters, their own
+        lists, hours and mixes) by `fresh`'s, a board collected over just them."""
+        for code in [c for c, up in self.parents.items()
+                     if up in townships and self.depth.get(c) == Level.COMMUNITY]:
+            self.counters.pop(code, None)
+        for rows in (self.placed, self.mix, self.hours, self.overdue, self.urgent):
+            for code in townships:
+                rows.pop(code, None)
+        for mine, theirs in ((self.counters, fresh.counters), (self.placed, fresh.placed),
+                             (self.mix, fresh.mix), (self.hours, fresh.hours),
+                             (self.overdue, fresh.overdue), (self.urgent, fresh.urgent),
+                             (self.parents, fresh.parents), (self.depth, fresh.depth)):
+            mine.update(theirs)
+        for code, kids in fresh.children.items():
+            self.children.setdefault(code, set()).update(kids)
+
+    def copy(self, now: datetime) -> LiveBoard:
+        """An unfinished board's rows at `now`, to finish while this one keeps its own
+        (finish() only adds the ancestors' entries, so the rows themselves are shared)."""
+        return LiveBoard(root=self.root, now=now, today=self.today, yesterday=self.yesterday,
+                         top=self.top, counters=dict(self.counters),
+                         children={k: set(v) for k, v in self.children.items()},
+                         placed=dict(self.placed), mix=dict(self.mix), hours=dict(self.hours),
+                         overdue=dict(self.overdue), urgent=dict(self.urgent),
+                         parents=dict(self.parents), depth=dict(self.depth))
+
     def hours_of(self, which: str) -> int:
         w = (self.today if which.startswith("today") else self.yesterday).utc
         return int((w.end - w.start).total_seconds() // 3600)

@@ -45,8 +45,11 @@ ROTATE_MAX_SECONDS = 86400
 
 
 class WallService:
-    def __init__(self, ctx, views, on_row_error=None, warmer: Warmer | None = None):
+    def __init__(self, ctx, views, on_row_error=None, warmer: Warmer | None = None,
+                 board_source=None):
         self.ctx = ctx
+        # (root scope, now) -> LiveBoard: the app's stream follower; None: a full pass.
+        self.board_source = board_source
         # Told about an event that cannot become a ticker row (the app counts them in the
         # stream's skip summary); by default it is logged.
         self.on_row_error = on_row_error or _log_row_error
@@ -169,31 +172,25 @@ class WallService:
                               stale_ok=stale_ok, keep_seconds=self.settings.view_keep_seconds)
 
     def board(self, tick: int) -> LiveBoard | None:
-        """This tick's live board of the root: computed once across workers (the shared
-        views' lock), fetched once per worker. None when it cannot be had (the
-        database is down, or the store has no board): the caller counts per region,
-        which fails or succeeds on its own."""
+        """This tick's live board of the root, made once per tick in this worker (by the
+        app's stream follower, data_sources.live_board.BoardFollower, whose cost follows
+        the events; by a full pass without one). None when it cannot be had (the
+        database is down, or the store has no board): each region then counts on its
+        own, which fails or succeeds alone."""
         with self._board_lock:
             if self._board is not None and self._board[0] == tick:
                 return self._board[1]
             s = self.settings
             root = RegionScope.of(self.ctx.tree.get().get(s.region))
-
-            def build(_last):
-                try:
-                    # Whole seconds: the clock the models show (computed_at) is the one
-                    # they were counted at.
-                    now = datetime.now(timezone.utc).replace(microsecond=0)
-                    return self.ctx.cases.live_board(root, now, s.timezone, OVERDUE_ROWS)
-                except Exception as exc:  # noqa: BLE001 - each region counts on its own
-                    # Kept for this tick like a board, so that the failure costs one
-                    # attempt per tick, not one per region.
-                    log.warning("the live board of %s failed: %s", root.code, exc)
-                    return {"failed": str(exc)[:200]}
-            board = self.views.get("wall-board", root.code, tick, ttl=s.refresh_seconds * 3,
-                                   build=build, keep_seconds=s.refresh_seconds * 3)
-            if not isinstance(board, LiveBoard):
-                return None  # failed, or another worker is still computing it past the wait
+            # Whole seconds: the clock the models show (computed_at) is the one they
+            # were counted at.
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            try:
+                board = self.board_source(root, now) if self.board_source else \
+                    self.ctx.cases.live_board(root, now, s.timezone, OVERDUE_ROWS)
+            except Exception as exc:  # noqa: BLE001 - one failure per tick, not per region
+                log.warning("the live board of %s failed: %s", root.code, exc)
+                board = None
             self._board = (tick, board)
             return board
 
