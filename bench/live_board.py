@@ -11,7 +11,11 @@ data_sources/live_board.py and its roll-up); every wall's live view from it (1,3
 of Jiangsu down to townships, in Python, no query); the per-region computation it
 replaces (build_live on the case table) for sampled regions of each level, summed over
 the province's regions; the pickled board that travels through Redis. Checks that the
-board's live view equals the per-region one for each sampled region. Writes a row into
+board's live view equals the per-region one for each sampled region. Then the live
+simulator plays the province at the seeded rate for --ticks ticks of 5 s (into the bench
+database and a stream of its own on GRIDWATCH_BENCH_REDIS_URL, default the local Redis)
+and the board follower (data_sources.live_board.BoardFollower) keeps the board current:
+the median of its steps is the per-tick cost of every region. Writes a row into
 docs/benchmarks.md ("Live board").
 """
 from __future__ import annotations
@@ -23,25 +27,40 @@ import pickle
 import random
 import statistics
 import time
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bench.seed_and_query import TZ, check_bench_db, default_now, machine, seed, write_section
+from bench.seed_and_query import (
+    TZ,
+    WORLD_SEED,
+    check_bench_db,
+    default_now,
+    machine,
+    seed,
+    write_section,
+)
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.live_board import DEEPEST
 from dashboard.domain.scope import RegionScope
 from dashboard.views.wall.model import build_live
 from data_sources.case_store import SqlCaseStore
 from data_sources.database import CaseDatabase
-from data_sources.live_board import live_board
+from data_sources.live_board import BoardFollower, live_board
+from data_sources.redis_client import make_client
+from data_sources.redis_stream import EventStream, StreamReader
 from data_sources.regions import RegionTree
 from data_sources.schema import OPEN_STATES_SQL, case
+from simulator.live import LiveSimulator
+from simulator.world import World
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gw_board_bench"
 BEGIN, END = "<!-- bench.live_board:begin -->", "<!-- bench.live_board:end -->"
 ROOT = "320000"
+REDIS_URL = os.environ.get("GRIDWATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+TICK = 5  # seconds: the app's default refresh interval
 SAMPLES = {Level.PROVINCE: 1, Level.CITY: 3, Level.COUNTY: 4, Level.TOWNSHIP: 6}
 
 
@@ -72,7 +91,43 @@ def full_scan(eng) -> None:
         conn.exec_driver_sql("SELECT sum(dispatch_count) FROM gw_case").scalar()
 
 
-def run(url: str, repeats: int) -> dict:
+def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: int) -> dict:
+    """The live simulator plays the province at its seeded rate for `ticks` ticks of 5 s
+    from the seed's clock (writing into the bench database and a stream of its own);
+    after each, the board follower recomputes what the tick touched (timed)."""
+    client = make_client(REDIS_URL)
+    stream = EventStream(client, f"gwbench:{uuid.uuid4().hex[:8]}:events")
+    try:
+        world = World.from_tree(tree, ROOT, seed=WORLD_SEED)
+        sim = LiveSimulator(db, stream, world, scale=scale, tz=TZ, speed=1, seed=5)
+        loaded = sim.load(now)
+        follower = BoardFollower(db.engine, lambda: StreamReader(stream), root, TZ)
+        follower.board(now)
+        full_ms = follower.last_step["ms"]
+        steps, t = [], now
+        for k in range(1, ticks + 1):
+            t = now + timedelta(seconds=TICK * k)
+            sim.tick(t, TICK)
+            load = os.getloadavg()[0]
+            board = follower.board(t)
+            steps.append({**follower.last_step, "load": load})
+            print(f"tick {k}: {steps[-1]}", flush=True)
+        full = live_board(db.engine, root, t, TZ)
+        sample = random.Random(2).sample(regions, 40)
+        equal = all(build_live(board, tree, r, TZ, t, None) == build_live(full, tree, r, TZ, t, None)
+                    for r in sample)
+    finally:
+        client.delete(stream.key)
+    follows = [x for x in steps if x["kind"] == "follow"]
+    return {"ticks": ticks, "loaded_open": loaded, "first_full_ms": full_ms,
+            "step_ms": statistics.median(x["ms"] for x in follows),
+            "step_load": statistics.median(x["load"] for x in follows),
+            "entries": statistics.median(x["entries"] for x in follows),
+            "townships": statistics.median(x["townships"] for x in follows),
+            "full_steps": len(steps) - len(follows), "equal": equal}
+
+
+def run(url: str, repeats: int, ticks: int) -> dict:
     db = CaseDatabase(url)
     now = datetime.fromisoformat(json.loads(db.meta_get("bench"))["now"])
     eng = db.engine
@@ -106,32 +161,38 @@ def run(url: str, repeats: int) -> dict:
         print(f"{level.name.lower():9} per region {statistics.median(times):8.1f} ms "
               f"× {count}", flush=True)
     per_region_total = sum(v["median_ms"] * v["regions"] for v in per_level.values())
+    followed = follow(db, tree, root, now, json.loads(db.meta_get("bench"))["scale"],
+                      regions, ticks)
     db.close()
     out = {"cases": cases, "open": open_now, "now": now.isoformat(), "regions": len(regions),
            "scan_ms": scan_ms, "scan_load": scan_load, "board_ms": board_ms,
            "board_load": board_load, "board_bytes": len(blob), "unpickle_ms": unpickle_ms,
            "models_ms": models_ms, "models_load": models_load, "per_level": per_level,
-           "per_region_total_ms": per_region_total, "equal": equal, "machine": machine(),
+           "per_region_total_ms": per_region_total, "equal": equal, "followed": followed,
+           "machine": machine(),
            "at": datetime.now(ZoneInfo(TZ)).strftime("%Y-%m-%d %H:%M")}
     print(json.dumps({k: v for k, v in out.items() if k != "machine"}, indent=1), flush=True)
     return out
 
 
 def render_row(r: dict) -> str:
-    pl = r["per_level"]
+    pl, f = r["per_level"], r["followed"]
     return (f"| {r['cases']:,} | {r['open']:,} | {r['now'][:16]} | {r['scan_ms']:.0f} ms "
-            f"({r['scan_load']:.1f}) | **{r['board_ms']:.0f} ms** ({r['board_load']:.1f}) | "
-            f"{100 * r['board_ms'] / r['scan_ms']:.1f}% | {r['models_ms']:.0f} ms for "
+            f"({r['scan_load']:.1f}) | **{f['step_ms']:.0f} ms** ({f['step_load']:.1f}); "
+            f"{f['entries']:.0f} entries, {f['townships']:.0f} townships a tick | "
+            f"**{100 * f['step_ms'] / r['scan_ms']:.1f}%** | "
+            f"{r['board_ms']:.0f} ms ({r['board_load']:.1f}) | {r['models_ms']:.0f} ms for "
             f"{r['regions']:,} | {r['board_bytes'] / 1e6:.1f} MB, {r['unpickle_ms']:.0f} ms | "
             f"{r['per_region_total_ms'] / 1000:.1f} s (province {pl['province']['median_ms']:.0f}"
             f", township {pl['township']['median_ms']:.1f} ms) | "
-            f"{'yes' if r['equal'] else 'NO'} | {r['at']} |")
+            f"{'yes' if r['equal'] and f['equal'] else 'NO'} | {r['at']} |")
 
 
-HEADER = ("| cases | open now | clock (the seed's) | full scan (load) | board per tick (load) "
-          "| board / scan | every wall's view from it | pickled board, unpickle | per region, "
-          "summed over 1,345 regions | same figures | run |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+HEADER = ("| cases | open now | clock (the seed's) | full scan (load) | followed board per "
+          "tick, median (load) | followed / scan | full pass (load) | every wall's view "
+          "from it | pickled board, unpickle | per region, summed over 1,345 regions | same "
+          "figures | run |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv=None) -> None:
@@ -140,13 +201,14 @@ def main(argv=None) -> None:
     ap.add_argument("--database-url", default=DEFAULT_URL)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--ticks", type=int, default=12, help="followed ticks of 5 s")
     ap.add_argument("--skip-seed", action="store_true", help="use the data already there")
     ap.add_argument("--no-doc", action="store_true", help="print only")
     args = ap.parse_args(argv)
     check_bench_db(args.database_url)
     if not args.skip_seed:
         seed(args.database_url, args.cases, None, args.workers, 1, default_now())
-    result = run(args.database_url, args.repeats)
+    result = run(args.database_url, args.repeats, args.ticks)
     row = render_row(result)
     print(row)
     if not args.no_doc:

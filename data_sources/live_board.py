@@ -86,10 +86,11 @@ class BoardFollower:
 
     A township's rows change when one of its cases has an event (the stream says which
     case) or when the clock passes one of its cases' deadlines (overdue now, due today) or
-    signing limits (及时签收): those cases are found by their deadline in (last tick, now].
-    The townships of the previous tick are recomputed once more, in case an entry was
-    read before its row was committed. Entries trimmed from the stream before they were
-    read, or an unreadable stream, mean a full pass: never a board that missed something.
+    signing limits (及时签收): those cases are found by their deadline in [last tick, now).
+    An entry is written after its row is committed (docs/data-contract.md), so the rows
+    an entry points to are there when it is read. Entries trimmed from the stream before
+    they were read, or an unreadable stream, mean a full pass: never a board that missed
+    something.
     """
 
     def __init__(self, engine: sa.Engine, reader: Callable[[], StreamReader],
@@ -100,8 +101,9 @@ class BoardFollower:
         self._reader: StreamReader | None = None
         self.top, self.max_entries = top, max_entries
         self._leaves: LiveBoard | None = None   # unfinished: rows by community / township
+        self._sums: LiveBoard | None = None     # finished, with its sums kept (updated())
+        self._roll_up_ms = 0.0
         self._position: str | None = None
-        self._last: set[str] = set()
         self.last_step: dict = {}
 
     def board(self, now: datetime) -> LiveBoard:
@@ -114,7 +116,7 @@ class BoardFollower:
             except StreamGap:
                 step = self._full(now)
         self.last_step = {**step, "ms": (time.perf_counter() - started) * 1000}
-        return self._leaves.copy(now).finish(q.to_kpi_counts)
+        return self._sums.published()
 
     def reader(self) -> StreamReader:
         if self._reader is None:
@@ -132,7 +134,8 @@ class BoardFollower:
             self._reader, position = None, None
         leaves = self._fresh(now)
         collect(self.engine, q.scoped(self.scope), leaves)
-        self._leaves, self._position, self._last = leaves, position, set()
+        self._leaves, self._position = leaves, position
+        self._sums = leaves.copy(now).finish(q.to_kpi_counts, keep=True)
         return {"kind": "full", "townships": None}
 
     def _follow(self, now: datetime) -> dict:
@@ -157,19 +160,24 @@ class BoardFollower:
             raise StreamGap(str(exc)) from exc
         if entries >= self.max_entries:
             raise StreamGap("too far behind the stream")
-        touched = self._townships_of(cases) | self._crossed(self._leaves.now, now)
-        redo = touched | self._last
+        redo = self._townships_of(cases) | self._crossed(self._leaves.now, now)
         # Untouched townships' rows are the same at `now`: nothing of theirs happened and
         # none of their deadlines passed.
         self._leaves.now = now
+        before = {}
         if redo:
             fresh = self._fresh(now)
             collect(self.engine, sa.and_(q.scoped(self.scope),
                                          c.township_code.in_(sorted(redo))), fresh)
+            before = self._leaves.rows_of(redo)
             self._leaves.replace_townships(redo, fresh)
-        self._position, self._last = position, touched
+        counted = time.perf_counter()
+        # Only the redone townships' ancestors are summed again.
+        self._sums = self._sums.updated(now, before, self._leaves, q.to_kpi_counts)
+        self._roll_up_ms = (time.perf_counter() - counted) * 1000
+        self._position = position
         return {"kind": "follow", "entries": entries, "cases": len(cases),
-                "townships": len(redo)}
+                "townships": len(redo), "roll_up_ms": self._roll_up_ms}
 
     def _townships_of(self, cases: set[int]) -> set[str]:
         out: set[str] = set()

@@ -135,10 +135,11 @@ class LiveBoard:
         w = (self.today if which.startswith("today") else self.yesterday).utc
         return int((w.end - w.start).total_seconds() // 3600)
 
-    def finish(self, to_counts) -> LiveBoard:
+    def finish(self, to_counts, keep: bool = False) -> LiveBoard:
         """Sum every region's rows into its ancestors, finest first, and turn the side
         counters into KpiCounts with `to_counts` (the function the per-region queries
-        use: counters are summed before they become KPIs, as a grouped query sums them)."""
+        use: counters are summed before they become KPIs, as a grouped query sums them).
+        With `keep`, the summed counters and the tree maps stay, for updated()."""
         for level in reversed(CHAIN[1:]):
             for code in [c for c, lv in self.depth.items() if lv == level]:
                 up = self.parents[code]
@@ -158,10 +159,98 @@ class LiveBoard:
                 for lists, key in ((self.overdue, overdue_key), (self.urgent, urgent_key)):
                     if code in lists:
                         lists[up] = _merge(lists.get(up, []), lists[code], key, self.top)
-        self.counts = {code: tuple(vars(to_counts(d)).values())
-                       for code, d in self.counters.items()}
-        self.counters, self.parents, self.depth = {}, {}, {}
+        self.counts = {code: _tuple(to_counts, d) for code, d in self.counters.items()}
+        if not keep:
+            self.counters, self.parents, self.depth = {}, {}, {}
         return self
+
+    # Following: a few townships' rows replaced, their ancestors' sums updated ------------
+    def rows_of(self, townships: set[str]) -> dict:
+        """The rows of each township of an unfinished board: its communities' counters,
+        its own placed, mix and hours."""
+        communities: dict[str, dict] = {t: {} for t in townships}
+        for code, up in self.parents.items():
+            if up in communities and code in self.counters:
+                communities[up][code] = self.counters[code]
+        return {t: (communities[t], self.placed.get(t, {}), self.mix.get(t, {}),
+                    self.hours.get(t, {})) for t in townships}
+
+    def updated(self, now: datetime, before: dict, leaves: LiveBoard, to_counts) -> LiveBoard:
+        """A board kept with finish(keep=True), its townships `before` (rows_of, as they
+        were) replaced by what `leaves` (the unfinished board, already replaced) holds now:
+        a new board; this one, maybe still being read, is left as it was. Only the
+        replaced townships, their communities and their ancestors change."""
+        out = LiveBoard(root=self.root, now=now, today=self.today, yesterday=self.yesterday,
+                        top=self.top, counters=dict(self.counters), counts=dict(self.counts),
+                        children={**self.children}, placed=dict(self.placed), mix=dict(self.mix),
+                        hours=dict(self.hours), overdue=dict(self.overdue),
+                        urgent=dict(self.urgent), parents={**self.parents, **leaves.parents},
+                        depth={**self.depth, **leaves.depth})
+        for code, kids in leaves.children.items():
+            if not kids <= out.children.get(code, set()):
+                out.children[code] = out.children.get(code, set()) | kids
+        after = leaves.rows_of(set(before))
+        dirty: set[str] = set()
+        for t, (old_comm, old_placed, old_mix, old_hours) in before.items():
+            new_comm, new_placed, new_mix, new_hours = after[t]
+            for code in old_comm.keys() - new_comm.keys():
+                out.counters.pop(code, None)
+                out.counts.pop(code, None)
+            for code, d in new_comm.items():
+                out.counters[code] = d
+                out.counts[code] = _tuple(to_counts, d)
+            chain = out._up(t)
+            delta = _minus(_sum(new_comm.values()), _sum(old_comm.values()))
+            placed = _minus(new_placed, old_placed)
+            mix = {dim: _minus(new_mix.get(dim, {}), old_mix.get(dim, {}))
+                   for dim in old_mix.keys() | new_mix.keys()}
+            hours = {w: [a - b for a, b in zip(new_hours.get(w, [0] * out.hours_of(w)),
+                                               old_hours.get(w, [0] * out.hours_of(w)))]
+                     for w in old_hours.keys() | new_hours.keys()}
+            for code in chain:
+                out.counters[code] = _plus(out.counters.get(code, {}), delta)
+                out.placed[code] = _plus(out.placed.get(code, {}), placed)
+                out.mix[code] = {dim: _plus(out.mix.get(code, {}).get(dim, {}), mix.get(dim, {}))
+                                 for dim in out.mix.get(code, {}).keys() | mix.keys()}
+                out.hours[code] = {w: [a + b for a, b in zip(
+                    out.hours.get(code, {}).get(w, [0] * out.hours_of(w)),
+                    hours.get(w, [0] * out.hours_of(w)))]
+                    for w in out.hours.get(code, {}).keys() | hours.keys()}
+            for rows in (out.overdue, out.urgent):
+                mine = (leaves.overdue if rows is out.overdue else leaves.urgent).get(t)
+                if mine:
+                    rows[t] = mine
+                else:
+                    rows.pop(t, None)
+            dirty.update(chain[1:])
+        # An ancestor's lists are the first of its children's, finest ancestors first.
+        for code in sorted(dirty, key=lambda c: -out.depth.get(c, 0)):
+            kids = out.children.get(code, ())
+            for rows, key in ((out.overdue, overdue_key), (out.urgent, urgent_key)):
+                merged = _merge([], [r for k in kids for r in rows.get(k, ())], key, out.top)
+                if merged:
+                    rows[code] = merged
+                else:
+                    rows.pop(code, None)
+        for code in {c for t in before for c in out._up(t)}:
+            out.counts[code] = _tuple(to_counts, out.counters[code])
+        return out
+
+    def _up(self, township: str) -> list[str]:
+        """The township and its ancestors, finest first."""
+        chain, code = [], township
+        while code is not None:
+            chain.append(code)
+            code = self.parents.get(code)
+        return chain
+
+    def published(self) -> LiveBoard:
+        """This board without what only following needs (the summed counters, the tree
+        maps): what the walls read, pickled and shared."""
+        return LiveBoard(root=self.root, now=self.now, today=self.today,
+                         yesterday=self.yesterday, top=self.top, counts=self.counts,
+                         children=self.children, placed=self.placed, mix=self.mix,
+                         hours=self.hours, overdue=self.overdue, urgent=self.urgent)
 
     # Answering (the CaseStore questions build_live asks) --------------------------------
     def _check(self, scope, window: Window | None = None, now: datetime | None = None,
@@ -227,6 +316,33 @@ def _walk(chain: tuple):
 def _add(acc: dict, counters: dict) -> None:
     for name, value in counters.items():
         acc[name] = acc.get(name, 0) + (value or 0)
+
+
+def _tuple(to_counts, counters: dict) -> tuple:
+    return tuple(vars(to_counts(counters)).values())
+
+
+def _sum(dicts: Iterable[dict]) -> dict:
+    out: dict = {}
+    for d in dicts:
+        _add(out, d)
+    return out
+
+
+def _minus(new: dict, old: dict) -> dict:
+    out = dict(new)
+    for k, v in old.items():
+        out[k] = out.get(k, 0) - v
+    return out
+
+
+def _plus(acc: dict, delta: dict) -> dict:
+    """A new dict: `acc` + `delta`, without the entries that come to nothing (a full pass
+    has no row for them)."""
+    out = dict(acc)
+    for k, v in delta.items():
+        out[k] = out.get(k, 0) + v
+    return {k: v for k, v in out.items() if v != 0 or isinstance(v, float)}
 
 
 def _merge(a: list, b: Iterable, key, top: int) -> list:
