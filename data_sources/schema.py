@@ -137,6 +137,8 @@ for _card in ("yellow", "red"):
 del _card, _col
 # Below county a region holds ~1/1000 of the rows: one index to find them is enough.
 Index("ix_case_township_reported", case.c.township_code, case.c.reported_at)
+# The live board recomputes the townships events touched, their closures of today too.
+Index("ix_case_township_closed", case.c.township_code, case.c.closed_at)
 Index("ix_case_community_reported", case.c.community_code, case.c.reported_at)
 Index("ix_case_grid_reported", case.c.grid_code, case.c.reported_at)
 del _level, _child
