@@ -55,6 +55,9 @@ class SqlCaseStore:
     def live_board(self, scope: RegionScope, now: datetime, tz: str, top: int = 12) -> LiveBoard:
         return live_board.live_board(self.engine, scope, now, tz, top)
 
+    def period_board(self, scope: RegionScope, window: Window, now: datetime) -> LiveBoard:
+        return live_board.period_board(self.engine, scope, window, now)
+
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]:
         return case_queries.open_by_state_and_level(self.engine, scope)
 

@@ -110,6 +110,9 @@ class FakeCaseStore:
         # over this store counts per region (WallService falls back to that).
         raise NotOnBoard("the fake store counts per region")
 
+    def period_board(self, scope, window, now):
+        raise NotOnBoard("the fake store counts per region")
+
     def open_by_state_and_level(self, scope):
         self._ask("open_by_state_and_level")
         return {("IN_PROGRESS", "网格"): self._total(scope.code).open}

@@ -18,13 +18,13 @@ from dashboard.app.settings import Settings
 from dashboard.cache.shared_views import SharedViews
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.live_board import NotOnBoard
-from dashboard.domain.periods import Window, today
+from dashboard.domain.periods import Window, this_month, today
 from dashboard.domain.scope import RegionScope
-from dashboard.views.wall.model import build_live
+from dashboard.views.wall.model import build_live, build_period, previous_counts
 from dashboard.views.wall.service import WallService
 from data_sources.case_store import SqlCaseStore
 from data_sources.database import make_engine
-from data_sources.live_board import live_board
+from data_sources.live_board import live_board, period_board
 from data_sources.regions import RegionTree
 from tests.conftest import own_pg_schema
 from tests.fakes import FakeEventFeed
@@ -139,3 +139,25 @@ def test_walls_of_many_regions_on_two_workers_make_one_board_per_tick_each(
         assert model["sections"] == expected["sections"], region.code
     assert [len(made) for _, made in workers] == [1, 1]
     assert int(redis_client.get(workers[0][0].views.counter_key("wall-live", "320000"))) == 1
+
+
+@pytest.mark.parametrize("hours_back", [0, 30])
+def test_every_ranking_from_the_period_board_equals_the_per_region_queries(seeded, hours_back):
+    """The walls' month so far (ranking, funnel) from one pass for every region."""
+    eng, tree = seeded
+    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=hours_back)
+    month = this_month(now, TZ)
+    board = period_board(eng, RegionScope.of(tree.get("320000")), month, now)
+    raw = SqlCaseStore(eng)
+    weights = Settings().weights
+    for region in sample(tree, random.Random(hours_back + 1)):
+        before = previous_counts(raw, region, TZ, now)
+        expected = build_period(raw, tree, region, TZ, now, None, weights, before)
+        got = build_period(board, tree, region, TZ, now, None, weights, before)
+        assert got["sources"]["database"]["status"] == "up", region.code
+        assert got == expected, region.code
+    province = build_period(board, tree, tree.get("320000"), TZ, now, None, weights, {})
+    assert province["sections"]["ranking"]["rows"]
+    assert sum(x["count"] for x in province["sections"]["funnel"]["levels"]) > 0
+    with pytest.raises(NotOnBoard):
+        board.kpi_counts_by(RegionScope.of(tree.get("320000")), today(now, TZ), now)

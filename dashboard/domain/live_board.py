@@ -1,4 +1,5 @@
-"""Today's live state of every region of a root at once, from one pass per tick.
+"""Today's live state of every region of a root at once, from one pass per tick (and,
+as a period board, this month's counts of every region, for the walls' rankings).
 
 A province's 1,345 walls each show their own region. Counting each region's "today" on
 its own costs a pass per region per tick; the board instead takes one grouped pass over
@@ -30,6 +31,7 @@ CHAIN = (Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWNSHIP, Level.COMMUNI
 DEEPEST = Level.TOWNSHIP       # the finest region whose whole live view the board holds
 HOURLY_KEYS = ("today_intake", "today_closed", "yesterday_intake", "yesterday_closed")
 MIX_DIMENSIONS = ("source", "category")
+CLOSED_LEVEL = "closed_level"  # a period board's closures by settling level, kept as a mix
 
 
 class NotOnBoard(ValueError):
@@ -283,6 +285,12 @@ class LiveBoard:
         if dimension not in MIX_DIMENSIONS:
             raise NotOnBoard(f"the board has no mix by {dimension}")
         return dict(self.mix.get(self._check(scope, window), {}).get(dimension, {}))
+
+    def closed_breakdown(self, scope, window: Window, dimension: str) -> dict[str, int]:
+        """A period board's closures of its window by the level that settled them."""
+        if dimension != "resolution_level":
+            raise NotOnBoard(f"the board has no closures by {dimension}")
+        return dict(self.mix.get(self._check(scope, window), {}).get(CLOSED_LEVEL, {}))
 
     def hourly(self, scope, window: Window, column: str = "reported_at") -> list[int]:
         code = self._check(scope, window, windows=(self.today, self.yesterday))

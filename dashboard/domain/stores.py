@@ -31,6 +31,10 @@ class CaseStore(Protocol):
         """Today's live state of every region of `scope` down to townships, from one pass
         (dashboard.domain.live_board); raises NotOnBoard when the store cannot make one."""
 
+    def period_board(self, scope: RegionScope, window: Window, now: datetime) -> LiveBoard:
+        """Every region's KPI counts over `window` and its closures by settling level,
+        down to townships, from one pass; raises NotOnBoard when the store cannot."""
+
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]: ...
 
     def breakdown(self, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]:

@@ -19,7 +19,7 @@ from dashboard.cache.warmer import Job, Warmer
 from dashboard.domain.language import language
 from dashboard.domain.live_board import DEEPEST, LiveBoard
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
-from dashboard.domain.periods import local_today
+from dashboard.domain.periods import local_today, this_month
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from dashboard.domain.text import time_left
 from dashboard.views.wall.model import (
@@ -35,6 +35,7 @@ from dashboard.views.wall.ticker import ticker_row
 
 log = logging.getLogger(__name__)
 PERIOD_SECONDS = 60
+PERIOD_BOARD_SECONDS = 300  # this month's counts of every region: a pass over the month
 WATCH_TICKS = 3            # a region no screen asked for in this many ticks is not warmed
 WATCH_MAX = 2000           # regions warmed per worker (a province has ~1,345 walls); more
                            # are still served, computed on demand, but not warmed
@@ -70,6 +71,7 @@ class WallService:
         self._case_info_lock = threading.Lock()
         self._board: tuple[int, LiveBoard] | None = None   # (tick, board) of this worker
         self._board_lock = threading.Lock()
+        self._period: tuple[int, LiveBoard | None, float] | None = None
 
     # Configuration ---------------------------------------------------------------------
     def config(self, query: dict[str, str]) -> tuple[dict, list[str]]:
@@ -200,19 +202,52 @@ class WallService:
 
         def build(previous):
             now = datetime.now(timezone.utc)
+            board = self.period_board() if region.level <= DEEPEST else None
+            source = board or self.ctx.cases
+            if board is not None:
+                now = board.now
             before = self.views.get(
                 "wall-before", region_code, local_day(now, self.settings.timezone),
                 ttl=min(86400, self.settings.view_keep_seconds),
                 build=lambda _last: previous_counts(self.ctx.cases, region,
                                                     self.settings.timezone, now),
                 stale_ok=True, lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
-            return build_period(self.ctx.cases, tree, region,
+            return build_period(source, tree, region,
                                 self.settings.timezone, now, previous, self.settings.weights,
                                 before)
         # Seconds at province scale: rebuilt in the background, viewers never wait for it.
         return self.views.get("wall-period", region_code, int(time.time() // PERIOD_SECONDS),
                               ttl=PERIOD_SECONDS * 3, build=build, stale_ok=True,
                               lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
+
+    def period_board(self) -> LiveBoard | None:
+        """This month's counts of every region down to townships, from one pass every
+        PERIOD_BOARD_SECONDS across workers (the rankings of a province's walls: one
+        computation, not one per region and minute). Viewers get the last good one
+        while it is rebuilt; None when there is none (each region counts on its own)."""
+        slot = int(time.time() // PERIOD_BOARD_SECONDS)
+        with self._board_lock:
+            if self._period is not None and self._period[0] == slot and \
+                    time.monotonic() - self._period[2] < 10:
+                return self._period[1]
+        s = self.settings
+        root = RegionScope.of(self.ctx.tree.get().get(s.region))
+
+        def build(_last):
+            try:
+                now = datetime.now(timezone.utc).replace(microsecond=0)
+                return self.ctx.cases.period_board(root, this_month(now, s.timezone), now)
+            except Exception as exc:  # noqa: BLE001 - each region counts on its own
+                log.warning("the period board of %s failed: %s", root.code, exc)
+                return {"failed": str(exc)[:200]}
+        board = self.views.get("wall-period-board", root.code, slot,
+                               ttl=PERIOD_BOARD_SECONDS * 2, build=build, stale_ok=True,
+                               lock_seconds=600, keep_seconds=PERIOD_BOARD_SECONDS * 3)
+        board = board if isinstance(board, LiveBoard) else None
+        with self._board_lock:
+            # Fetched again at most every 10 s while it is an older slot's (being rebuilt).
+            self._period = (slot, board, time.monotonic())
+        return board
 
     def _case_summaries(self, scope, ids: list[int]) -> dict[int, dict]:
         now = time.monotonic()
