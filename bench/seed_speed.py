@@ -62,6 +62,23 @@ def _checkpoint(db: CaseDatabase) -> None:
         conn.close()
 
 
+def _backend_cpu(db: CaseDatabase) -> float | None:
+    """CPU seconds used so far by the server processes of the bench database (from /proc:
+    only when the server runs on this machine; None otherwise)."""
+    with db.engine.connect() as conn:
+        pids = conn.exec_driver_sql(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()").scalars()
+        pids = list(pids)
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(stat[11]) + int(stat[12])) / tick
+    return total
+
+
 def _counts(db: CaseDatabase) -> tuple[int, int]:
     with db.engine.connect() as conn:
         return (conn.execute(sa.select(sa.func.count()).select_from(case)).scalar_one(),
@@ -123,18 +140,25 @@ def one_run(url: str, cases: int, seed: int, now: datetime, keep: bool) -> dict:
         scale = cases / expected_cases(world, days, now)
         load_start = os.getloadavg()
         _checkpoint(db)
+        pg0, py0 = _backend_cpu(db), time.process_time()
         res = seed_history(db, None, world, days=days, scale=scale, seed=seed, tz=TZ,
                            now=now, progress=False, id_start=1)
+        py1, pg1 = time.process_time(), _backend_cpu(db)
         n_cases, n_events = _counts(db)
         assert (n_cases, n_events) == (res.cases, res.events), (n_cases, n_events, res)
         out = {"days": days, "scale": scale, "cases": n_cases, "events": n_events,
-               "seed_s": res.seconds, "load_start": load_start}
+               "seed_s": res.seconds, "load_start": load_start,
+               "seed_py_cpu_s": py1 - py0,
+               "seed_pg_cpu_s": None if pg0 is None or pg1 is None else pg1 - pg0}
         with tempfile.TemporaryDirectory(prefix="gw_seedspeed_") as tmp:
             files = export(db, Path(tmp))
             for fmt in FORMATS:
                 truncate(db)
                 _checkpoint(db)
+                pg0 = _backend_cpu(db)
                 out[f"copy_{fmt}_s"] = copy_back(db, files, fmt)
+                pg1 = _backend_cpu(db)
+                out[f"copy_{fmt}_pg_cpu_s"] = None if pg0 is None or pg1 is None else pg1 - pg0
                 assert _counts(db) == (n_cases, n_events), fmt
         out["load_end"] = os.getloadavg()
         out["copy_s"] = min(out[f"copy_{fmt}_s"] for fmt in FORMATS)
@@ -146,6 +170,10 @@ def one_run(url: str, cases: int, seed: int, now: datetime, keep: bool) -> dict:
         db.close()
         if not keep:
             drop_database(url)
+
+
+def _us(seconds: float | None, run: dict) -> str:
+    return "?" if seconds is None else f"{seconds / run['cases'] * 1e6:.0f}"
 
 
 def _load(t) -> str:
@@ -192,6 +220,10 @@ def main(argv=None) -> None:
               f"scale {r['scale']:.3f}); seed {r['seed_s']:.1f} s, COPY binary "
               f"{r['copy_binary_s']:.1f} s, text {r['copy_text_s']:.1f} s; ratio "
               f"{r['ratio']:.2f}; load {_load(r['load_start'])} -> {_load(r['load_end'])}",
+              flush=True)
+        print(f"  CPU µs per case: seed Python {_us(r['seed_py_cpu_s'], r)}, seed server "
+              f"{_us(r['seed_pg_cpu_s'], r)}; COPY server binary "
+              f"{_us(r['copy_binary_pg_cpu_s'], r)}, text {_us(r['copy_text_pg_cpu_s'], r)}",
               flush=True)
     print()
     print(report(runs))

@@ -24,7 +24,7 @@ def event_values(case_id: int, seq: int, step: Step) -> tuple:
         if k in fields:
             actor_level = fields[k]
             break
-    return (case_id, seq, step.event.value, step.at, step.state,
+    return (case_id, seq, step.event._value_, step.at, step.state,
             actor_level or step.handler_level, fields.get("org"), json_detail(fields))
 
 

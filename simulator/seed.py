@@ -46,7 +46,8 @@ def day_factor(day) -> float:
     return 1.0
 
 
-FLUSH_CASES = 20_000  # rows handed to the writer at most per batch (and per day)
+FLUSH_CASES = 5_000  # cases handed to the writer at most per batch (and per day): small
+# batches keep the first batch's planning and the last one's COPY, which do not overlap, short
 
 
 def _can_write_behind(db) -> bool:
