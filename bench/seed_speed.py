@@ -205,9 +205,14 @@ def main(argv=None) -> None:
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the database of the last run")
+    p.add_argument("--now", type=datetime.fromisoformat, default=None,
+                   help="the seed's clock, an aware ISO time (default: the latest Thursday "
+                        "16:00 in Shanghai, as bench.seed_and_query)")
     args = p.parse_args(argv)
     check_bench_db(args.database_url)
-    now = default_now()
+    now = args.now or default_now()
+    if now.tzinfo is None:
+        raise SystemExit("--now needs a UTC offset, e.g. 2026-11-26T16:00+08:00")
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}; now = "
           f"{now.astimezone(ZoneInfo(TZ)):%Y-%m-%d %H:%M} {TZ}", flush=True)
