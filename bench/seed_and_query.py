@@ -191,6 +191,11 @@ class _CountingDb:
     def __init__(self, db: CaseDatabase, slot: int):
         self._db, self._slot = db, slot
 
+    @property
+    def dialect(self) -> str:
+        # seed_history writes behind (in a thread) only when it knows it is PostgreSQL.
+        return self._db.dialect
+
     def bulk_insert(self, cases: list[dict], events: list[dict]) -> None:
         self._db.bulk_insert(cases, events)
         _done[2 * self._slot] += len(cases)

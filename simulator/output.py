@@ -4,7 +4,7 @@ the database and entries for the Redis Stream. One function each, so both always
 from __future__ import annotations
 
 from dashboard.domain.projection import apply_event
-from data_sources.database import json_detail
+from data_sources.database import EVENT_COLUMNS, json_detail
 from data_sources.stream_events import encode_event
 from simulator.lifecycle import Step
 
@@ -13,12 +13,19 @@ ACTOR_LEVEL_FIELDS = ("level", "resolution_level")
 
 def event_row(case_id: int, seq: int, step: Step) -> dict:
     """The case_event row of a planned step (its state and level were recorded when planned)."""
-    actor_level = next((step.fields[k] for k in ACTOR_LEVEL_FIELDS if k in step.fields), None)
-    return {
-        "case_id": case_id, "seq": seq, "event_type": step.event.value, "at": step.at,
-        "state": step.state, "actor_level": actor_level or step.handler_level,
-        "actor_org": step.fields.get("org"), "detail": json_detail(step.fields),
-    }
+    return dict(zip(EVENT_COLUMNS, event_values(case_id, seq, step)))
+
+
+def event_values(case_id: int, seq: int, step: Step) -> tuple:
+    """event_row as a tuple in EVENT_COLUMNS order (what the backfill hands to COPY)."""
+    fields = step.fields
+    actor_level = None
+    for k in ACTOR_LEVEL_FIELDS:
+        if k in fields:
+            actor_level = fields[k]
+            break
+    return (case_id, seq, step.event._value_, step.at, step.state,
+            actor_level or step.handler_level, fields.get("org"), json_detail(fields))
 
 
 def stream_fields(case_id: int, seq: int, grid: str, step: Step) -> dict:

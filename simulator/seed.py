@@ -8,7 +8,9 @@ event times, so a fresh wall has a ticker and a stream whose lag means something
 """
 from __future__ import annotations
 
+import queue
 import random
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,8 +22,8 @@ from tqdm import tqdm
 from dashboard.domain.projection import new_case_row
 from dashboard.domain.workdays import is_workday
 from simulator import calibration as cal
-from simulator.lifecycle import plan_case_and_row
-from simulator.output import apply_step, event_row, stream_fields
+from simulator.lifecycle import plan_case_rows
+from simulator.output import event_values, stream_fields
 from simulator.world import World
 
 
@@ -42,6 +44,72 @@ def day_factor(day) -> float:
     if day.weekday() >= 5 or not is_workday(day):
         return cal.WEEKEND_FACTOR
     return 1.0
+
+
+FLUSH_CASES = 5_000  # cases handed to the writer at most per batch (and per day): small
+# batches keep the first batch's planning and the last one's COPY, which do not overlap, short
+
+
+def _can_write_behind(db) -> bool:
+    """Whether bulk_insert may run in a thread of its own: on PostgreSQL the server then
+    loads one batch while the next is planned, on the other core. SQLite (the demo) writes
+    inline: its in-memory databases are one per thread, and it gains nothing from it."""
+    return getattr(db, "dialect", None) == "postgresql"
+
+
+class _Writer:
+    """bulk_insert, in order, inline or in one background thread with one batch queued.
+
+    An error in the thread is raised by the next put() or by close(); abandon() (in a
+    finally) stops the thread without waiting for the batches still queued to matter.
+    """
+
+    def __init__(self, db, background: bool):
+        self._db = db
+        self._error: BaseException | None = None
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.Queue(maxsize=1)
+            self._thread = threading.Thread(target=self._run, name="seed-writer", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = self._queue.get()
+            if batch is None:
+                return
+            if self._error is None:
+                try:
+                    self._db.bulk_insert(*batch)
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    self._error = exc
+
+    def put(self, cases: list, events: list) -> None:
+        if self._thread is None:
+            self._db.bulk_insert(cases, events)
+            return
+        self._raise()
+        self._queue.put((cases, events))
+
+    def close(self) -> None:
+        """Wait until every batch is written; raise the writer's error if it had one."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise()
+
+    def abandon(self) -> None:
+        if self._thread is not None:
+            self._error = self._error or RuntimeError("seeding stopped")
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
 def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int, tz: str,
@@ -81,44 +149,49 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
                disable=not progress, mininterval=0.5)
 
     cases: list[dict] = []
-    events: list[dict] = []
-    for offset, day, midnight, county_idx, seconds in plan:
-        n = len(county_idx)
-        draws = vocab.draw(nrng, n)
-        grid_pick = nrng.random(n)
-        for i in range(n):
-            at = midnight + timedelta(seconds=float(seconds[i]))
-            county = world.counties[county_idx[i]]
-            codes = county.codes_for(int(grid_pick[i] * len(county.grids)))
-            cat, sub, src, urg = draws[i]
-            fields = {"category": cat, "subcategory": sub, "source": src, "urgency": urg}
-            row = new_case_row(next_id, f"{day:%Y%m%d}{next_id:010d}", codes, fields, at)
-            next_id += 1
-            steps, final = plan_case_and_row(r, county.profile, row, at, zone)
-            if steps[-1].at <= now:
-                # The whole path is history: the planner's row is the row at `now`.
-                row = final
-                for seq, step in enumerate(steps, start=1):
-                    events.append(event_row(row["id"], seq, step))
-                    if stream is not None and step.at >= stream_from:
-                        pending_stream.append(
-                            (step.at, stream_fields(row["id"], seq, row["grid_code"], step)))
-            else:
+    events: list[tuple] = []
+    writer = _Writer(db, background=_can_write_behind(db))
+    try:
+        for offset, day, midnight, county_idx, seconds in plan:
+            n = len(county_idx)
+            draws = vocab.draw(nrng, n)
+            grid_pick = nrng.random(n).tolist()
+            day_no = f"{day:%Y%m%d}"
+            counties = world.counties
+            for i, (c, sec) in enumerate(zip(county_idx.tolist(), seconds.tolist())):
+                at = midnight + timedelta(seconds=sec)
+                county = counties[c]
+                codes = county.codes_for(int(grid_pick[i] * len(county.grids)))
+                cat, sub, src, urg = draws[i]
+                fields = {"category": cat, "subcategory": sub, "source": src, "urgency": urg}
+                case_id = next_id
+                next_id += 1
+                row = new_case_row(case_id, f"{day_no}{case_id:010d}", codes, fields, at)
+                # The planner's row after the last step up to `now` is the row at `now`
+                # (the final row when the whole path is history): nothing is applied twice.
+                steps, _, row = plan_case_rows(r, county.profile, row, at, zone, until=now)
                 for seq, step in enumerate(steps, start=1):
                     if step.at > now:
                         break
-                    recent = stream is not None and step.at >= stream_from
-                    _, ev, fields = apply_step(row, step, seq, with_stream=recent)
-                    events.append(ev)
-                    if recent:
-                        pending_stream.append((step.at, fields))
-            cases.append(row)
-        bar.update(n)
-        if offset % batch_days == 0 or offset == 0:
-            db.bulk_insert(cases, events)
-            result.cases += len(cases)
-            result.events += len(events)
-            cases, events = [], []
+                    events.append(event_values(case_id, seq, step))
+                    if stream is not None and step.at >= stream_from:
+                        pending_stream.append(
+                            (step.at, stream_fields(case_id, seq, row["grid_code"], step)))
+                cases.append(row)
+                if len(cases) >= FLUSH_CASES:
+                    writer.put(cases, events)
+                    result.cases += len(cases)
+                    result.events += len(events)
+                    cases, events = [], []
+            bar.update(n)
+            if offset % batch_days == 0 or offset == 0:
+                writer.put(cases, events)
+                result.cases += len(cases)
+                result.events += len(events)
+                cases, events = [], []
+        writer.close()
+    finally:
+        writer.abandon()
     bar.close()
     if stream is not None and pending_stream:
         pending_stream.sort(key=lambda item: item[0])

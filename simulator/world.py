@@ -3,7 +3,7 @@ their grids, flattened into arrays so a day's arrivals are drawn in a few numpy 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,10 +19,15 @@ class County:
     profile: CityProfile
     grids: tuple[str, ...]
     _tree: object = None
+    _codes: dict = field(default_factory=dict, repr=False, compare=False)
 
     def codes_for(self, index: int) -> dict:
-        """The six code columns of the index-th grid (resolved on first pick)."""
-        return self._tree.case_codes_for_grid(self.grids[index])
+        """The six code columns of the index-th grid (resolved on its first pick, then kept:
+        a backfill picks each grid many times). Shared between calls: do not mutate it."""
+        codes = self._codes.get(index)
+        if codes is None:
+            codes = self._codes[index] = self._tree.case_codes_for_grid(self.grids[index])
+        return codes
 
 
 @dataclass

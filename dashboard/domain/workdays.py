@@ -37,22 +37,31 @@ def add_working_days(start: datetime, days: float) -> datetime:
     """
     if days < 0:
         raise ValueError("days must be >= 0")
-    current = start
-    if not is_workday(current.date()):
-        d = current.date()
-        while not is_workday(d):
-            d += timedelta(days=1)
-        current = current.replace(year=d.year, month=d.month, day=d.day, hour=9, minute=0,
-                                  second=0, microsecond=0)
     whole = int(days)
     frac = days - whole
-    d = current.date()
+    d, opened = _advance(start.date(), whole)
+    if opened:
+        result = start.replace(year=d.year, month=d.month, day=d.day, hour=9, minute=0,
+                               second=0, microsecond=0)
+    else:
+        result = start.replace(year=d.year, month=d.month, day=d.day)
+    return result + timedelta(hours=24 * frac) if frac else result
+
+
+@lru_cache(maxsize=65536)
+def _advance(start: date, whole: int) -> tuple[date, bool]:
+    """The date `whole` working days after `start`, and whether `start` was a rest day
+    (then counting starts at the next working day's opening). Cached: the simulator asks
+    for the same few dates and counts for every case."""
+    d = start
+    opened = not is_workday(d)
+    while not is_workday(d):
+        d += timedelta(days=1)
     for _ in range(whole):
         d += timedelta(days=1)
         while not is_workday(d):
             d += timedelta(days=1)
-    result = current.replace(year=d.year, month=d.month, day=d.day)
-    return result + timedelta(hours=24 * frac) if frac else result
+    return d, opened
 
 
 def working_days_between(start: date, end: date) -> int:
