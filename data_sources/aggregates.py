@@ -30,6 +30,7 @@ from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window, day_window
 from dashboard.domain.scope import RegionScope
+from data_sources import aggregate_summary as summary
 from data_sources import case_list
 from data_sources import case_queries as q
 from data_sources.schema import agg_day, agg_day_county, agg_due, agg_mix, case, case_event, meta
@@ -90,8 +91,13 @@ def day_rows(conn, day: date, tz: str, only=None) -> tuple[list[dict], list[dict
 def rebuild(engine: sa.Engine, tz: str, first: date, last: date,
             progress: Callable[[date], None] | None = None) -> int:
     """Recompute the local days [first, last) from the case table; returns the rows
-    written. Each day is replaced whole in its own transaction."""
+    written. Each day is replaced whole in its own transaction. Aggregate-only days (before
+    the first day with cases, aggregate_summary) are skipped: the case table has nothing
+    there, so recomputing them would wipe them."""
     written = 0
+    protected = summary.protected_until(engine)
+    if protected is not None:
+        first = max(first, protected)
     for day in days_between(first, last):
         with engine.begin() as conn:
             days, dues = day_rows(conn, day, tz)
@@ -114,7 +120,10 @@ def rebuild_townships(engine: sa.Engine, tz: str,
     """Recompute only the given (local day, township, its county) triples: what a few
     events can have changed. Each day's townships are replaced in one transaction."""
     by_day: dict[date, set[tuple[str, str]]] = {}
+    protected = summary.protected_until(engine)
     for day, township, county in pairs:
+        if protected is not None and day < protected:
+            continue   # aggregate-only: no cases to recompute it from (see rebuild)
         by_day.setdefault(day, set()).add((township, county))
     written = 0
     for day in sorted(by_day):
@@ -267,6 +276,11 @@ def stored_range(engine: sa.Engine, tz: str) -> tuple[date, date] | None:
     info = stored_info(engine)
     if not info or info.get("tz") != tz:
         return None
+    return summary.merge_range(_case_days(info), summary.summary_range(engine, tz))
+
+
+def _case_days(info: dict) -> tuple[date, date]:
+    """The days built from the case table (the follower keeps these current)."""
     return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
 
 
@@ -284,7 +298,7 @@ def usable_range(engine: sa.Engine, tz: str, now: datetime,
     age = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
     if not -max_age <= age <= max_age:
         return None
-    return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
+    return summary.merge_range(_case_days(info), summary.summary_range(engine, tz))
 
 
 def health(engine: sa.Engine, now: datetime) -> dict:
@@ -293,6 +307,11 @@ def health(engine: sa.Engine, now: datetime) -> dict:
     if not info:
         return {"status": "not built"}
     out = {k: info.get(k) for k in ("tz", "first", "horizon", "followed_at")}
+    filled = summary.summary_info(engine)
+    if filled:
+        # Aggregate-only days before `first` (and how far a filler has got).
+        out["summary"] = {k: filled.get(k) for k in ("first", "until", "target", "done_days",
+                                                     "total_days", "updated_at")}
     if not info.get("followed_at"):
         return {**out, "status": "not followed"}
     behind = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
@@ -317,9 +336,15 @@ def rebuild_all(engine: sa.Engine, tz: str, today: date, since: date | None = No
                 progress: Callable[[date], None] | None = None) -> tuple[date, date, int]:
     """Rebuild the finished days from `since` (default: the first case's day) to `today`
     (exclusive) and record what is stored. Days before `since` stay as they are when they
-    were stored (in this zone); else the stored range starts at `since`."""
+    were stored (in this zone); else the stored range starts at `since`. Aggregate-only
+    days are never rebuilt (`rebuild` skips them): `since` starts at their end at the
+    earliest."""
     first = since or first_case_day(engine, tz) or today
-    before = stored_range(engine, tz)
+    protected = summary.protected_until(engine)
+    if protected is not None:
+        first = max(first, min(protected, today))
+    info = stored_info(engine)
+    before = _case_days(info) if info.get("tz") == tz and "first" in info else None
     started = datetime.now(timezone.utc)
     written = rebuild(engine, tz, first, today, progress)
     keep = before[0] if before and before[0] <= first <= before[1] else first

@@ -26,6 +26,7 @@ from data_sources.event_feed import RedisEventFeed
 from data_sources.migrate import SchemaMismatch, current_revision, head_revision, new_revision
 from data_sources.region_import import RegionImportError
 from data_sources.regions import RegionNotLoaded, import_region
+from simulator import summary_history
 from simulator.live import LiveSimulator
 from simulator.seed import seed_history
 from simulator.world import World
@@ -35,6 +36,9 @@ log = logging.getLogger("gridwatch")
 # extensions) only exist with that much history; with two weeks a wall showed 1 红牌
 # against 1,284 黄牌.
 DEMO_DAYS, DEMO_SCALE, DEMO_SEED = 21, 0.05, 42
+# Months before the cases kept as daily aggregates only: 13 give 去年同期 of this month
+# and of last month (docs/aggregates.md, "Aggregate-only days").
+DEMO_SUMMARY_MONTHS = 13
 # A simulator restarted after a longer pause fast-forwards through the gap, up to a week.
 CATCH_UP_AFTER_SECONDS, CATCH_UP_MAX_DAYS = 120, 7
 
@@ -157,6 +161,34 @@ def aggregates_rebuild(ctx, since):
                    f"{horizon - timedelta(days=1)} ({tz})")
 
 
+@aggregates.command("history")
+@click.option("--months", default=DEMO_SUMMARY_MONTHS, show_default=True,
+              type=click.IntRange(1, 120), help="Back to the first of the month this many "
+              "months before this one.")
+@click.option("--scale", type=float, help="Volume scale (default: the seeded one).")
+@click.option("--seed", "seed_", type=int, help="Random seed (default: the seeded one).")
+@click.pass_context
+def aggregates_history(ctx, months, scale, seed_):
+    """Simulate the months before the first case as daily aggregates only (no cases):
+    /kpi's 上期 and 去年同期 read them. Newest month first; resumes where it stopped."""
+    with Runtime(_settings(ctx)) as rt:
+        _require_current_schema(rt)
+        _ensure_region(rt)
+        seeded = json.loads(rt.db.meta_get(_seed_key(rt)) or "{}")
+        result = _fill_history(rt, months, scale or seeded.get("scale", DEMO_SCALE),
+                               seed_ if seed_ is not None else seeded.get("seed", DEMO_SEED))
+        click.echo(f"history: {result.days:,} days as aggregates only ({result.rows:,} rows, "
+                   f"{result.cases:,} simulated cases) in {result.seconds:.1f} s")
+
+
+def _fill_history(rt: Runtime, months: int, scale: float, seed_: int):
+    world = World.from_tree(rt.region_tree(), rt.settings.region, seed=seed_)
+    return summary_history.fill(rt.db, world, months=months, scale=scale, seed=seed_,
+                                tz=rt.settings.timezone, now=datetime.now(timezone.utc),
+                                scratch_dir=Path(rt.settings.data_dir),
+                                progress=sys.stderr.isatty() or not os.environ.get("CI"))
+
+
 # -- regions -------------------------------------------------------------------
 @main.group()
 def regions():
@@ -202,8 +234,11 @@ def _ensure_region(rt: Runtime) -> None:
 @click.option("--stream-hours", default=24.0, show_default=True,
               help="Hours of the newest history also written to the Redis Stream.")
 @click.option("--no-stream", is_flag=True, help="Write the database only.")
+@click.option("--summary-months", default=0, show_default=True, type=click.IntRange(0, 120),
+              help="Also simulate the months before the cases, back to this many months "
+                   "before this one, as daily aggregates only (`aggregates history`).")
 @click.pass_context
-def seed(ctx, days, scale, seed_, stream_hours, no_stream):
+def seed(ctx, days, scale, seed_, stream_hours, no_stream, summary_months):
     """Backfill N days of realistic history (deterministic for a given seed)."""
     with Runtime(_settings(ctx)) as rt:
         if not no_stream:
@@ -212,6 +247,10 @@ def seed(ctx, days, scale, seed_, stream_hours, no_stream):
         click.echo(f"seeded {result.cases:,} cases, {result.events:,} events, "
                    f"{result.stream_entries:,} stream entries in {result.seconds:.1f} s "
                    f"({result.cases_per_second:,.0f} cases/s)")
+        if summary_months:
+            filled = _fill_history(rt, summary_months, scale, seed_)
+            click.echo(f"history: {filled.days:,} days before the cases as aggregates only "
+                       f"in {filled.seconds:.1f} s")
 
 
 def _seed(rt: Runtime, days, scale, seed_, stream_hours=24.0, with_stream=True):
@@ -353,6 +392,16 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _start_history(settings: Settings, months: int) -> subprocess.Popen:
+    """`gridwatch aggregates history` in a child process (its progress bar on this
+    console, its progress in gw_meta and /healthz); it resumes where a stopped demo left."""
+    env = dict(os.environ)
+    env.update(settings_env(settings))
+    cmd = [sys.executable, "-m", "dashboard.app.cli", "aggregates", "history",
+           "--months", str(months)]
+    return subprocess.Popen(cmd, env=env, preexec_fn=pdeathsig_preexec())
+
+
 def _wait_http(url: str, timeout: float = 60.0) -> bool:
     import urllib.request
     deadline = time.monotonic() + timeout
@@ -375,8 +424,12 @@ def _wait_http(url: str, timeout: float = 60.0) -> bool:
 @click.option("--duration", type=float, help="Stop by itself after this many seconds.")
 @click.option("--region", help="Region code to demo (imported on first use), e.g. 330000.")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--summary-months", default=DEMO_SUMMARY_MONTHS, show_default=True,
+              type=click.IntRange(0, 120),
+              help="Months before the cases simulated as daily aggregates only, in the "
+                   "background once the app answers (0: none).")
 @click.pass_context
-def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
+def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, summary_months):
     """Everything on one machine: embedded Redis, SQLite, seeded history, live simulator, web."""
     settings = _settings(ctx).with_(region=region, data_dir=data_dir)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -396,10 +449,15 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
                                       name="simulator")
         sim_thread.start()
         proc = _start_web(rt.settings, "127.0.0.1", port, workers)
+        history = None
         url = f"http://127.0.0.1:{port}/"
         try:
             if not _wait_http(url + "healthz"):
                 raise click.ClickException("the web app did not start; see the log above")
+            if summary_months:
+                # After the app answers: the months before the cases (上期, 去年同期) fill
+                # in behind it, newest first, on the other core.
+                history = _start_history(rt.settings, summary_months)
             click.echo(f"\ngridwatch demo is running: {url}\n"
                        f"  大屏 wall        {url}wall   (?region=320100 ?rotate=30 ?privacy=1 ?lang=en)\n"
                        f"  领导 KPI review  {url}kpi\n"
@@ -415,6 +473,8 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
             pass
         finally:
             stop.set()
+            if history is not None:
+                _stop_process(history)
             _stop_process(proc)
             sim_thread.join(timeout=10)
         click.echo("gridwatch demo stopped")
