@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -57,6 +58,16 @@ def summary_range(engine: sa.Engine, tz: str) -> tuple[date, date] | None:
         return None
     first, until = date.fromisoformat(info["first"]), date.fromisoformat(info["until"])
     return (first, until) if first < until else None
+
+
+def details_from(engine: sa.Engine, tz: str, window_start: datetime) -> date | None:
+    """The first day with cases when the window starts on an aggregate-only day (filled
+    ones): a case list over it must say that the cases before that day are not kept."""
+    filled = summary_range(engine, tz)
+    if filled is None:
+        return None
+    z = ZoneInfo(tz)
+    return filled[1] if window_start.astimezone(z).date() < filled[1] else None
 
 
 def merge_range(cases: tuple[date, date], summary: tuple[date, date] | None
