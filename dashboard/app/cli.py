@@ -397,7 +397,9 @@ def _start_history(settings: Settings, months: int) -> subprocess.Popen:
     console, its progress in gw_meta and /healthz); it resumes where a stopped demo left."""
     env = dict(os.environ)
     env.update(settings_env(settings))
-    cmd = [sys.executable, "-m", "dashboard.app.cli", "aggregates", "history",
+    # The data directory on the command line too: it names the process as the demo's.
+    cmd = [sys.executable, "-m", "dashboard.app.cli", "--data-dir",
+           str(Path(settings.data_dir).resolve()), "aggregates", "history",
            "--months", str(months)]
     return subprocess.Popen(cmd, env=env, preexec_fn=pdeathsig_preexec())
 
@@ -458,6 +460,9 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
                 # After the app answers: the months before the cases (上期, 去年同期) fill
                 # in behind it, newest first, on the other core.
                 history = _start_history(rt.settings, summary_months)
+                click.echo(f"filling {summary_months} months before the cases as daily "
+                           "aggregates in the background (/kpi's 上期 and 去年同期; progress "
+                           "in /healthz: database.aggregates.summary) ...")
             click.echo(f"\ngridwatch demo is running: {url}\n"
                        f"  大屏 wall        {url}wall   (?region=320100 ?rotate=30 ?privacy=1 ?lang=en)\n"
                        f"  领导 KPI review  {url}kpi\n"
