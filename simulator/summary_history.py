@@ -88,6 +88,10 @@ def fill(db: CaseDatabase, world: World, *, months: int, scale: float, seed: int
     summary.record_summary(db.engine, tz=tz, until=until.isoformat(), first=done_first.isoformat(),
                            target=target.isoformat(), seed=seed, scale=scale,
                            total_days=total, done_days=(until - done_first).days)
+    if info.get("tz") == tz and info.get("until") and date.fromisoformat(info["until"]) > until:
+        # Cases were seeded before the old aggregate-only days' end since: those days are
+        # the case table's now (rebuild skipped them while they were protected).
+        agg.rebuild(db.engine, tz, until, date.fromisoformat(info["until"]))
     result = FillResult()
     scratch = Path(scratch_dir) / "summary-scratch"
     bar = tqdm(total=total, initial=total - sum((e - s).days for s, e in todo), unit="天",

@@ -456,19 +456,19 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
         try:
             if not _wait_http(url + "healthz"):
                 raise click.ClickException("the web app did not start; see the log above")
-            if summary_months:
-                # After the app answers: the months before the cases (上期, 去年同期) fill
-                # in behind it, newest first, on the other core.
-                history = _start_history(rt.settings, summary_months)
-                click.echo(f"filling {summary_months} months before the cases as daily "
-                           "aggregates in the background (/kpi's 上期 and 去年同期; progress "
-                           "in /healthz: database.aggregates.summary) ...")
             click.echo(f"\ngridwatch demo is running: {url}\n"
                        f"  大屏 wall        {url}wall   (?region=320100 ?rotate=30 ?privacy=1 ?lang=en)\n"
                        f"  领导 KPI review  {url}kpi\n"
                        f"  下钻 drill-down  {url}region/{rt.settings.region}\n"
                        f"  运行状态 status  {url}status   (JSON: {url}healthz)\n"
                        "Press Ctrl-C to stop.", err=False)
+            if summary_months:
+                # After the app answers: the months before the cases (上期, 去年同期) fill
+                # in behind it, newest first, on the other core.
+                click.echo(f"filling the {summary_months} months before the cases as daily "
+                           "aggregates in the background (/kpi's 上期 and 去年同期; progress "
+                           "in /healthz: database.aggregates.summary) ...")
+                history = _start_history(rt.settings, summary_months)
             started = time.monotonic()
             while proc.poll() is None:
                 if duration is not None and time.monotonic() - started >= duration:
