@@ -6,13 +6,16 @@ answering for many minutes and fill the case table with millions of rows nobody 
 Instead, each older month is seeded with the same simulator into a scratch SQLite
 database, its daily aggregates are built there by the very code that builds them from the
 case table (data_sources/aggregates.py), and only those rows are copied into the real
-database, newest month first (上期 first, 去年同期 last). The days stay aggregate-only: no
-case rows (docs/aggregates.md, "Aggregate-only days").
+database, newest first (上期 first, 去年同期 last). The days stay aggregate-only: no case
+rows (docs/aggregates.md, "Aggregate-only days").
 
-Each month's scratch seeding starts LEAD_IN_DAYS early, so that the closures, cards and
-deadlines of its first days include cases reported in the month before. Each month has
-its own seed (the demo's seed and the month), and its cases are played to a fixed time
-after the month, so a month's rows are the same however often and whenever they are built.
+Each chunk's scratch seeding starts LEAD_IN_DAYS early, so that the closures, cards and
+deadlines of its first days include cases reported before it; the few slower ones are
+missed, so the chunks run back from the first case day, not from the first of a month:
+their seams fall inside months, not on the first days that "this month so far" compares.
+Each chunk has its own seed (the demo's seed and the chunk's first day), and its cases are
+played to a fixed time after it, so its rows are the same however often and whenever they
+are built.
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from data_sources.database import CaseDatabase
 from simulator.seed import seed_history
 from simulator.world import World
 
-LEAD_IN_DAYS = 7
+CHUNK_DAYS = 31
+LEAD_IN_DAYS = 14
 # The scratch cases are played to this long after their month: closures later than that
 # are "not closed" in agg_due, which only matters for a window ending after it.
 PLAY_DAYS_AFTER = 60
@@ -45,13 +49,12 @@ def month_start(d: date, back: int = 0) -> date:
 
 
 def plan_chunks(until: date, today: date, months: int) -> list[tuple[date, date]]:
-    """The local days to fill, [start, end) per calendar month, newest first: from the
-    first of the month `months` months before today's up to `until` (the first day with
-    cases)."""
+    """The local days to fill, [start, end) per CHUNK_DAYS, newest first: from the first
+    of the month `months` months before today's up to `until` (the first day with cases)."""
     target = month_start(today, months)
     chunks, end = [], until
     while end > target:
-        start = max(month_start(end - timedelta(days=1)), target)
+        start = max(end - timedelta(days=CHUNK_DAYS), target)
         chunks.append((start, end))
         end = start
     return chunks
@@ -72,7 +75,7 @@ class FillResult:
 def fill(db: CaseDatabase, world: World, *, months: int, scale: float, seed: int, tz: str,
          now: datetime, scratch_dir: Path, progress: bool = True,
          on_chunk: Callable[[date, date], None] | None = None) -> FillResult:
-    """Fill the aggregate-only days before the first day with cases, newest month first;
+    """Fill the aggregate-only days before the first day with cases, newest first;
     resumes where a previous run (same seed, scale and first case day) stopped."""
     started = time.perf_counter()
     today = now.astimezone(ZoneInfo(tz)).date()
