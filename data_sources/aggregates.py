@@ -398,19 +398,25 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
     where = q._scoped(scope)
     tally = q.Tally(len(group))
     a, b = stored_days(window, tz, stored)
-    edges = _edges(window, a, b, tz)
+    partial, edges = _partial_days(_edges(window, a, b, tz), tz,
+                                   summary.summary_range(engine, tz))
     due_end = min(w.end, now)
     with engine.connect() as conn:
+        t = _day_table(scope)
+        child = [t.c[group[0].name]] if group else []
+        sums = [sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in DAY_COUNTERS]
         if a < b:
-            t = _day_table(scope)
-            child = [t.c[group[0].name]] if group else []
-            sums = [sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in DAY_COUNTERS]
             rows = conn.execute(
                 sa.select(*child, *sums)
                 .where(t.c[scope.column] == scope.code,
                        t.c.day >= a.isoformat(), t.c.day < b.isoformat())
                 .group_by(*child))
             tally.add(rows, DAY_COUNTERS)
+        for day, share in partial:
+            rows = conn.execute(sa.select(*child, *sums)
+                                .where(t.c[scope.column] == scope.code,
+                                       t.c.day == day.isoformat()).group_by(*child))
+            tally.add([_prorated(r, len(child), share) for r in rows], DAY_COUNTERS)
         for s, e in edges:
             tally.add(q.reported_side(conn, where, group, s, e), q.REPORTED_SIDE)
             tally.add(q.closed_side(conn, where, group, s, e, engine.dialect.name),
@@ -422,6 +428,34 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         _due(conn, tally, scope, group, window, due_end, tz, stored)
         tally.add(q.open_side(conn, where, group, now), q.OPEN_SIDE)
     return tally.counts(with_total=not by_child)
+
+
+def _partial_days(edges: list[tuple[datetime, datetime]], tz: str,
+                  only: tuple[date, date] | None
+                  ) -> tuple[list[tuple[date, float]], list[tuple[datetime, datetime]]]:
+    """Splits off the edges that are part of one aggregate-only day: there are no cases to
+    count such a part from (a window ending at the current minute a month or a year ago:
+    上期, 去年同期), so it is the day's stored counts times the part of the day it covers,
+    an estimate (docs/aggregates.md). Returns ([(day, share)], the other edges)."""
+    if only is None:
+        return [], edges
+    partial, rest = [], []
+    for s, e in edges:
+        day = s.astimezone(ZoneInfo(tz)).date()
+        whole = day_window(day, tz)
+        if only[0] <= day < only[1] and e <= whole.end:
+            partial.append((day, (e - s) / (whole.end - whole.start)))
+        else:
+            rest.append((s, e))
+    return partial, rest
+
+
+def _prorated(row, n_group: int, share: float) -> tuple:
+    """A stored day's counters times `share`: whole cases (rounded, which keeps every
+    part no larger than its whole), the hours' sum as it is."""
+    values = [v * share if n.endswith("_sum") else round((v or 0) * share)
+              for n, v in zip(DAY_COUNTERS, row[n_group:])]
+    return (*row[:n_group], *values)
 
 
 def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from dashboard.app.settings import Settings
 from dashboard.domain.hierarchy import Level
-from dashboard.domain.periods import local_today
+from dashboard.domain.periods import Window, local_today
 from dashboard.domain.scope import RegionScope
 from dashboard.views import kpi as kpi_view
 from dashboard.views import region as region_view
@@ -125,6 +125,25 @@ def test_kpi_shows_the_previous_period_and_last_year(seeded):
             t.c.day < ly.end.astimezone(z).date().isoformat())).scalar()
     shown = store.kpi_counts(RegionScope(REGION, Level.CITY), ly, ly.end).intake
     assert shown == stored > 0
+
+
+def test_a_part_of_an_aggregate_only_day_is_its_share_of_the_day(seeded):
+    """上期 of "this month so far" ends at the current minute a month ago: the last day's
+    part is estimated from the stored day (there are no cases to count it from)."""
+    eng, _tree, _ = seeded
+    _, until = _only_days(eng)
+    day = until - timedelta(days=10)
+    start = datetime.combine(day, datetime.min.time(), ZoneInfo(TZ))
+    t = aggregates.agg_day_county
+    with eng.connect() as conn:
+        stored = dict(conn.execute(sa.select(t.c.day, sa.func.sum(t.c.intake))
+                                   .where(t.c.day.in_([day.isoformat(),
+                                                       (day + timedelta(days=1)).isoformat()]))
+                                   .group_by(t.c.day)).all())
+    w = Window(start, start + timedelta(hours=36))
+    shown = SqlCaseStore(eng, TZ).kpi_counts(RegionScope(REGION, Level.CITY), w, w.end).intake
+    whole, half = stored[day.isoformat()], stored[(day + timedelta(days=1)).isoformat()]
+    assert shown == whole + round(half * 0.5) and half > 0
 
 
 def test_a_township_over_aggregate_only_days_shows_no_figures_rather_than_zeros(seeded):
