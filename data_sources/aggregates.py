@@ -20,6 +20,7 @@ rebuilt in full (delete, insert) in one transaction, so rebuilding twice changes
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -451,9 +452,10 @@ def _partial_days(edges: list[tuple[datetime, datetime]], tz: str,
 
 
 def _prorated(row, n_group: int, share: float) -> tuple:
-    """A stored day's counters times `share`: whole cases (rounded, which keeps every
-    part no larger than its whole), the hours' sum as it is."""
-    values = [v * share if n.endswith("_sum") else round((v or 0) * share)
+    """A stored day's counters times `share`: whole cases rounded down, which keeps every
+    sum of parts no larger than its whole (satisfied + basically satisfied <= rated: each
+    rounded alone, 2 + 2 of 3 + 3 rated at a half made 4 of 3), the hours' sum as it is."""
+    values = [v * share if n.endswith("_sum") else math.floor((v or 0) * share)
               for n, v in zip(DAY_COUNTERS, row[n_group:])]
     return (*row[:n_group], *values)
 

@@ -10,8 +10,8 @@ database, newest first (上期 first, 去年同期 last). The days stay aggregat
 rows (docs/aggregates.md, "Aggregate-only days").
 
 Each chunk's scratch seeding starts LEAD_IN_DAYS early, so that the closures, cards and
-deadlines of its first days include cases reported before it; the few slower ones are
-missed, so the chunks run back from the first case day, not from the first of a month:
+deadlines of its first days include cases reported before it; the few slower ones (the
+long tail of the time to close) are missed, so the chunks run back from the first case day, not from the first of a month:
 their seams fall inside months, not on the first days that "this month so far" compares.
 Each chunk has its own seed (the demo's seed and the chunk's first day), and its cases are
 played to a fixed time after it, so its rows are the same however often and whenever they

@@ -143,7 +143,7 @@ def test_a_part_of_an_aggregate_only_day_is_its_share_of_the_day(seeded):
     w = Window(start, start + timedelta(hours=36))
     shown = SqlCaseStore(eng, TZ).kpi_counts(RegionScope(REGION, Level.CITY), w, w.end).intake
     whole, half = stored[day.isoformat()], stored[(day + timedelta(days=1)).isoformat()]
-    assert shown == whole + round(half * 0.5) and half > 0
+    assert shown == whole + half // 2 and half > 0
 
 
 def test_a_township_over_aggregate_only_days_shows_no_figures_rather_than_zeros(seeded):
