@@ -20,6 +20,7 @@ from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.domain.periods import local_today
 from dashboard.views.health import collect_health
+from data_sources import aggregate_summary
 from data_sources import aggregates as agg
 from data_sources.embedded_redis import pdeathsig_preexec
 from data_sources.event_feed import RedisEventFeed
@@ -151,6 +152,11 @@ def aggregates_rebuild(ctx, since):
         first = since.date() if since else (agg.first_case_day(rt.db.engine, tz) or today)
         if first > today:
             raise click.ClickException(f"--since {first} is after today ({today})")
+        only_until = aggregate_summary.protected_until(rt.db.engine)
+        if only_until and first < only_until:
+            # Days kept as aggregates only have no cases to recompute them from.
+            click.echo(f"the days before {only_until} are aggregates only: kept as they are")
+            first = min(only_until, today)
         started = time.perf_counter()
         with tqdm(total=(today - first).days, unit="天", desc="aggregates",
                   disable=not (sys.stderr.isatty() or not os.environ.get("CI"))) as bar:
