@@ -72,11 +72,13 @@ class FillResult:
     seconds: float = 0.0
 
 
-def fill(db: CaseDatabase, world: World, *, months: int, scale: float, seed: int, tz: str,
+def fill(db: CaseDatabase, make_world: Callable[[], World], *, months: int, scale: float, seed: int, tz: str,
          now: datetime, scratch_dir: Path, progress: bool = True,
          on_chunk: Callable[[date, date], None] | None = None) -> FillResult:
     """Fill the aggregate-only days before the first day with cases, newest first;
-    resumes where a previous run (same seed, scale and first case day) stopped."""
+    resumes where a previous run (same seed, scale and first case day) stopped. The
+    world is made after the plan is recorded (seconds for a province): /healthz shows
+    the filler at work from its start."""
     started = time.perf_counter()
     today = now.astimezone(ZoneInfo(tz)).date()
     until = agg.first_case_day(db.engine, tz) or today
@@ -96,6 +98,7 @@ def fill(db: CaseDatabase, world: World, *, months: int, scale: float, seed: int
         # the case table's now (rebuild skipped them while they were protected).
         agg.rebuild(db.engine, tz, until, date.fromisoformat(info["until"]))
     result = FillResult()
+    world = make_world() if todo else None
     scratch = Path(scratch_dir) / "summary-scratch"
     bar = tqdm(total=total, initial=total - sum((e - s).days for s, e in todo), unit="天",
                desc="history (aggregates only)", disable=not progress, mininterval=0.5)

@@ -90,8 +90,13 @@ def test_demo_command_serves_live_data_and_leaves_nothing_behind(tmp_path):
         assert second["stream"]["status"] == "live"
         assert second["stream"]["lag_seconds"] < 30
         assert second["cases"] >= first["cases"]
-        history = second["database"]["aggregates"].get("summary") or {}
-        assert history.get("total_days", 0) > 365, second["database"]["aggregates"]
+        # The filler records its plan once it has started (a second or so; more under load).
+        history = {}
+        while not history and proc.poll() is None:
+            history = (_health(port, token) or {}).get("database", {}).get(
+                "aggregates", {}).get("summary") or {}
+            time.sleep(1)
+        assert history.get("total_days", 0) > 365, history
         output, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

@@ -176,7 +176,7 @@ def aggregates_rebuild(ctx, since):
 @click.pass_context
 def aggregates_history(ctx, months, scale, seed_):
     """Simulate the months before the first case as daily aggregates only (no cases):
-    /kpi's 上期 and 去年同期 read them. Newest month first; resumes where it stopped."""
+    /kpi's 上期 and 去年同期 read them. Newest first; resumes where it stopped."""
     with Runtime(_settings(ctx)) as rt:
         _require_current_schema(rt)
         _ensure_region(rt)
@@ -188,8 +188,9 @@ def aggregates_history(ctx, months, scale, seed_):
 
 
 def _fill_history(rt: Runtime, months: int, scale: float, seed_: int):
-    world = World.from_tree(rt.region_tree(), rt.settings.region, seed=seed_)
-    return summary_history.fill(rt.db, world, months=months, scale=scale, seed=seed_,
+    def make_world():
+        return World.from_tree(rt.region_tree(), rt.settings.region, seed=seed_)
+    return summary_history.fill(rt.db, make_world, months=months, scale=scale, seed=seed_,
                                 tz=rt.settings.timezone, now=datetime.now(timezone.utc),
                                 scratch_dir=Path(rt.settings.data_dir),
                                 progress=sys.stderr.isatty() or not os.environ.get("CI"))
