@@ -20,6 +20,7 @@ rebuilt in full (delete, insert) in one transaction, so rebuilding twice changes
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.periods import Window, day_window
 from dashboard.domain.scope import RegionScope
+from data_sources import aggregate_summary as summary
 from data_sources import case_list
 from data_sources import case_queries as q
 from data_sources.schema import agg_day, agg_day_county, agg_due, agg_mix, case, case_event, meta
@@ -90,8 +92,13 @@ def day_rows(conn, day: date, tz: str, only=None) -> tuple[list[dict], list[dict
 def rebuild(engine: sa.Engine, tz: str, first: date, last: date,
             progress: Callable[[date], None] | None = None) -> int:
     """Recompute the local days [first, last) from the case table; returns the rows
-    written. Each day is replaced whole in its own transaction."""
+    written. Each day is replaced whole in its own transaction. Aggregate-only days (before
+    the first day with cases, aggregate_summary) are skipped: the case table has nothing
+    there, so recomputing them would wipe them."""
     written = 0
+    protected = summary.protected_until(engine)
+    if protected is not None:
+        first = max(first, protected)
     for day in days_between(first, last):
         with engine.begin() as conn:
             days, dues = day_rows(conn, day, tz)
@@ -114,7 +121,10 @@ def rebuild_townships(engine: sa.Engine, tz: str,
     """Recompute only the given (local day, township, its county) triples: what a few
     events can have changed. Each day's townships are replaced in one transaction."""
     by_day: dict[date, set[tuple[str, str]]] = {}
+    protected = summary.protected_until(engine)
     for day, township, county in pairs:
+        if protected is not None and day < protected:
+            continue   # aggregate-only: no cases to recompute it from (see rebuild)
         by_day.setdefault(day, set()).add((township, county))
     written = 0
     for day in sorted(by_day):
@@ -267,6 +277,11 @@ def stored_range(engine: sa.Engine, tz: str) -> tuple[date, date] | None:
     info = stored_info(engine)
     if not info or info.get("tz") != tz:
         return None
+    return summary.merge_range(_case_days(info), summary.summary_range(engine, tz))
+
+
+def _case_days(info: dict) -> tuple[date, date]:
+    """The days built from the case table (the follower keeps these current)."""
     return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
 
 
@@ -284,7 +299,7 @@ def usable_range(engine: sa.Engine, tz: str, now: datetime,
     age = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
     if not -max_age <= age <= max_age:
         return None
-    return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
+    return summary.merge_range(_case_days(info), summary.summary_range(engine, tz))
 
 
 def health(engine: sa.Engine, now: datetime) -> dict:
@@ -293,6 +308,11 @@ def health(engine: sa.Engine, now: datetime) -> dict:
     if not info:
         return {"status": "not built"}
     out = {k: info.get(k) for k in ("tz", "first", "horizon", "followed_at")}
+    filled = summary.summary_info(engine)
+    if filled:
+        # Aggregate-only days before `first` (and how far a filler has got).
+        out["summary"] = {k: filled.get(k) for k in ("first", "until", "target", "done_days",
+                                                     "total_days", "updated_at")}
     if not info.get("followed_at"):
         return {**out, "status": "not followed"}
     behind = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
@@ -317,9 +337,15 @@ def rebuild_all(engine: sa.Engine, tz: str, today: date, since: date | None = No
                 progress: Callable[[date], None] | None = None) -> tuple[date, date, int]:
     """Rebuild the finished days from `since` (default: the first case's day) to `today`
     (exclusive) and record what is stored. Days before `since` stay as they are when they
-    were stored (in this zone); else the stored range starts at `since`."""
+    were stored (in this zone); else the stored range starts at `since`. Aggregate-only
+    days are never rebuilt (`rebuild` skips them): `since` starts at their end at the
+    earliest."""
     first = since or first_case_day(engine, tz) or today
-    before = stored_range(engine, tz)
+    protected = summary.protected_until(engine)
+    if protected is not None:
+        first = max(first, min(protected, today))
+    info = stored_info(engine)
+    before = _case_days(info) if info.get("tz") == tz and "first" in info else None
     started = datetime.now(timezone.utc)
     written = rebuild(engine, tz, first, today, progress)
     keep = before[0] if before and before[0] <= first <= before[1] else first
@@ -373,19 +399,25 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
     where = q.scoped(scope)
     tally = q.Tally(len(group))
     a, b = stored_days(window, tz, stored)
-    edges = _edges(window, a, b, tz)
+    partial, edges = _partial_days(_edges(window, a, b, tz), tz,
+                                   summary.summary_range(engine, tz))
     due_end = min(w.end, now)
     with engine.connect() as conn:
+        t = _day_table(scope)
+        child = [t.c[group[0].name]] if group else []
+        sums = [sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in DAY_COUNTERS]
         if a < b:
-            t = _day_table(scope)
-            child = [t.c[group[0].name]] if group else []
-            sums = [sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in DAY_COUNTERS]
             rows = conn.execute(
                 sa.select(*child, *sums)
                 .where(t.c[scope.column] == scope.code,
                        t.c.day >= a.isoformat(), t.c.day < b.isoformat())
                 .group_by(*child))
             tally.add(rows, DAY_COUNTERS)
+        for day, share in partial:
+            rows = conn.execute(sa.select(*child, *sums)
+                                .where(t.c[scope.column] == scope.code,
+                                       t.c.day == day.isoformat()).group_by(*child))
+            tally.add([_prorated(r, len(child), share) for r in rows], DAY_COUNTERS)
         for s, e in edges:
             tally.add(q.reported_side(conn, where, group, s, e), q.REPORTED_SIDE)
             tally.add(q.closed_side(conn, where, group, s, e, engine.dialect.name),
@@ -397,6 +429,35 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         _due(conn, tally, scope, group, window, due_end, tz, stored)
         tally.add(q.open_side(conn, where, group, now), q.OPEN_SIDE)
     return tally.counts(with_total=not by_child)
+
+
+def _partial_days(edges: list[tuple[datetime, datetime]], tz: str,
+                  only: tuple[date, date] | None
+                  ) -> tuple[list[tuple[date, float]], list[tuple[datetime, datetime]]]:
+    """Splits off the edges that are part of one aggregate-only day: there are no cases to
+    count such a part from (a window ending at the current minute a month or a year ago:
+    上期, 去年同期), so it is the day's stored counts times the part of the day it covers,
+    an estimate (docs/aggregates.md). Returns ([(day, share)], the other edges)."""
+    if only is None:
+        return [], edges
+    partial, rest = [], []
+    for s, e in edges:
+        day = s.astimezone(ZoneInfo(tz)).date()
+        whole = day_window(day, tz)
+        if only[0] <= day < only[1] and e <= whole.end:
+            partial.append((day, (e - s) / (whole.end - whole.start)))
+        else:
+            rest.append((s, e))
+    return partial, rest
+
+
+def _prorated(row, n_group: int, share: float) -> tuple:
+    """A stored day's counters times `share`: whole cases rounded down, which keeps every
+    sum of parts no larger than its whole (satisfied + basically satisfied <= rated: each
+    rounded alone, 2 + 2 of 3 + 3 rated at a half made 4 of 3), the hours' sum as it is."""
+    values = [v * share if n.endswith("_sum") else math.floor((v or 0) * share)
+              for n, v in zip(DAY_COUNTERS, row[n_group:])]
+    return (*row[:n_group], *values)
 
 
 def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,

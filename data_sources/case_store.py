@@ -2,6 +2,7 @@
 and case_list.py behind the Protocol the views are written against."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
@@ -12,7 +13,7 @@ from dashboard.domain.kpis import KpiCounts
 from dashboard.domain.live_board import LiveBoard
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
-from data_sources import aggregates, case_list, case_queries, live_board
+from data_sources import aggregate_summary, aggregates, case_list, case_queries, live_board
 
 
 class SqlCaseStore:
@@ -90,7 +91,13 @@ class SqlCaseStore:
 
     def case_page(self, scope: RegionScope, window: Window, now: datetime,
                   query: CaseQuery) -> CasePage:
-        return case_list.case_page(self.engine, scope, window, now, query)
+        page = case_list.case_page(self.engine, scope, window, now, query)
+        if query.basis in ("reported", "closed") and self.tz:
+            # Open and overdue cases are now's: no window, nothing aggregate-only.
+            since = aggregate_summary.details_from(self.engine, self.tz, window.start)
+            if since is not None:
+                page = dataclasses.replace(page, details_from=since)
+        return page
 
     def case_export(self, scope: RegionScope, window: Window, now: datetime,
                     query: CaseQuery) -> list[dict]:

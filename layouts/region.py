@@ -89,8 +89,11 @@ def case_list(model: RegionView, state: PageState) -> list:
         note += state.t("region.paging_stops", pages=cases.pages)
     cols = [{"field": key, "headerName": state.t(f"region.col.{key}"), "sortable": False}
             for key in CASE_COLUMNS]
+    notice = [html.Div(cases.notice, id="case-summary-notice", className="gw-note")] \
+        if cases.notice else []
     return [
         case_filters(state),
+        *notice,
         html.Div(className="gw-pager", children=[
             html.Span(note, id="case-total", **{"data-total": str(cases.total),
                                                 "data-capped": str(cases.capped).lower()}),

@@ -13,7 +13,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -114,9 +114,12 @@ class _Writer:
 
 def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int, tz: str,
                  now: datetime, stream_hours: float = 24.0, progress: bool = True,
-                 batch_days: int = 1, id_start: int | None = None) -> SeedResult:
+                 batch_days: int = 1, id_start: int | None = None,
+                 last_day: date | None = None) -> SeedResult:
     """Backfill `days` days ending at `now`. `id_start` lets parallel seeders (bench/) write
-    disjoint id ranges; by default ids continue after the largest in the database."""
+    disjoint id ranges; by default ids continue after the largest in the database.
+    `last_day` (default: today) ends the days earlier, with the cases' paths still played
+    up to `now` (simulator/summary_history.py seeds old months that way)."""
     if days < 1:
         raise ValueError("--days must be at least 1")
     if scale <= 0:
@@ -126,7 +129,7 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
     r = random.Random(seed)
     nrng = np.random.default_rng(seed)
     vocab = cal.Vocab()
-    today = now.astimezone(zone).date()
+    today = last_day or now.astimezone(zone).date()
     rates = world.intake_rates * scale
     next_id = db.max_case_id() + 1 if id_start is None else id_start
     stream_from = now - timedelta(hours=stream_hours)

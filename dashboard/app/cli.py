@@ -20,12 +20,14 @@ from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.domain.periods import local_today
 from dashboard.views.health import collect_health
+from data_sources import aggregate_summary
 from data_sources import aggregates as agg
 from data_sources.embedded_redis import pdeathsig_preexec
 from data_sources.event_feed import RedisEventFeed
 from data_sources.migrate import SchemaMismatch, current_revision, head_revision, new_revision
 from data_sources.region_import import RegionImportError
 from data_sources.regions import RegionNotLoaded, import_region
+from simulator import summary_history
 from simulator.live import LiveSimulator
 from simulator.seed import seed_history
 from simulator.world import World
@@ -35,6 +37,9 @@ log = logging.getLogger("gridwatch")
 # extensions) only exist with that much history; with two weeks a wall showed 1 红牌
 # against 1,284 黄牌.
 DEMO_DAYS, DEMO_SCALE, DEMO_SEED = 21, 0.05, 42
+# Months before the cases kept as daily aggregates only: 13 give 去年同期 of this month
+# and of last month (docs/aggregates.md, "Aggregate-only days").
+DEMO_SUMMARY_MONTHS = 13
 # A simulator restarted after a longer pause fast-forwards through the gap, up to a week.
 CATCH_UP_AFTER_SECONDS, CATCH_UP_MAX_DAYS = 120, 7
 
@@ -147,6 +152,11 @@ def aggregates_rebuild(ctx, since):
         first = since.date() if since else (agg.first_case_day(rt.db.engine, tz) or today)
         if first > today:
             raise click.ClickException(f"--since {first} is after today ({today})")
+        only_until = aggregate_summary.protected_until(rt.db.engine)
+        if only_until and first < only_until:
+            # Days kept as aggregates only have no cases to recompute them from.
+            click.echo(f"the days before {only_until} are aggregates only: kept as they are")
+            first = min(only_until, today)
         started = time.perf_counter()
         with tqdm(total=(today - first).days, unit="天", desc="aggregates",
                   disable=not (sys.stderr.isatty() or not os.environ.get("CI"))) as bar:
@@ -155,6 +165,35 @@ def aggregates_rebuild(ctx, since):
         click.echo(f"aggregated {(today - first).days:,} days ({rows:,} rows) in "
                    f"{time.perf_counter() - started:.1f} s; stored days: {kept} to "
                    f"{horizon - timedelta(days=1)} ({tz})")
+
+
+@aggregates.command("history")
+@click.option("--months", default=DEMO_SUMMARY_MONTHS, show_default=True,
+              type=click.IntRange(1, 120), help="Back to the first of the month this many "
+              "months before this one.")
+@click.option("--scale", type=float, help="Volume scale (default: the seeded one).")
+@click.option("--seed", "seed_", type=int, help="Random seed (default: the seeded one).")
+@click.pass_context
+def aggregates_history(ctx, months, scale, seed_):
+    """Simulate the months before the first case as daily aggregates only (no cases):
+    /kpi's 上期 and 去年同期 read them. Newest first; resumes where it stopped."""
+    with Runtime(_settings(ctx)) as rt:
+        _require_current_schema(rt)
+        _ensure_region(rt)
+        seeded = json.loads(rt.db.meta_get(_seed_key(rt)) or "{}")
+        result = _fill_history(rt, months, scale or seeded.get("scale", DEMO_SCALE),
+                               seed_ if seed_ is not None else seeded.get("seed", DEMO_SEED))
+        click.echo(f"history: {result.days:,} days as aggregates only ({result.rows:,} rows, "
+                   f"{result.cases:,} simulated cases) in {result.seconds:.1f} s")
+
+
+def _fill_history(rt: Runtime, months: int, scale: float, seed_: int):
+    def make_world():
+        return World.from_tree(rt.region_tree(), rt.settings.region, seed=seed_)
+    return summary_history.fill(rt.db, make_world, months=months, scale=scale, seed=seed_,
+                                tz=rt.settings.timezone, now=datetime.now(timezone.utc),
+                                scratch_dir=Path(rt.settings.data_dir),
+                                progress=sys.stderr.isatty() or not os.environ.get("CI"))
 
 
 # -- regions -------------------------------------------------------------------
@@ -202,8 +241,11 @@ def _ensure_region(rt: Runtime) -> None:
 @click.option("--stream-hours", default=24.0, show_default=True,
               help="Hours of the newest history also written to the Redis Stream.")
 @click.option("--no-stream", is_flag=True, help="Write the database only.")
+@click.option("--summary-months", default=0, show_default=True, type=click.IntRange(0, 120),
+              help="Also simulate the months before the cases, back to this many months "
+                   "before this one, as daily aggregates only (`aggregates history`).")
 @click.pass_context
-def seed(ctx, days, scale, seed_, stream_hours, no_stream):
+def seed(ctx, days, scale, seed_, stream_hours, no_stream, summary_months):
     """Backfill N days of realistic history (deterministic for a given seed)."""
     with Runtime(_settings(ctx)) as rt:
         if not no_stream:
@@ -212,6 +254,10 @@ def seed(ctx, days, scale, seed_, stream_hours, no_stream):
         click.echo(f"seeded {result.cases:,} cases, {result.events:,} events, "
                    f"{result.stream_entries:,} stream entries in {result.seconds:.1f} s "
                    f"({result.cases_per_second:,.0f} cases/s)")
+        if summary_months:
+            filled = _fill_history(rt, summary_months, scale, seed_)
+            click.echo(f"history: {filled.days:,} days before the cases as aggregates only "
+                       f"in {filled.seconds:.1f} s")
 
 
 def _seed(rt: Runtime, days, scale, seed_, stream_hours=24.0, with_stream=True):
@@ -353,6 +399,18 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _start_history(settings: Settings, months: int) -> subprocess.Popen:
+    """`gridwatch aggregates history` in a child process (its progress bar on this
+    console, its progress in gw_meta and /healthz); it resumes where a stopped demo left."""
+    env = dict(os.environ)
+    env.update(settings_env(settings))
+    # The data directory on the command line too: it names the process as the demo's.
+    cmd = [sys.executable, "-m", "dashboard.app.cli", "--data-dir",
+           str(Path(settings.data_dir).resolve()), "aggregates", "history",
+           "--months", str(months)]
+    return subprocess.Popen(cmd, env=env, preexec_fn=pdeathsig_preexec())
+
+
 def _wait_http(url: str, timeout: float = 60.0) -> bool:
     import urllib.request
     deadline = time.monotonic() + timeout
@@ -375,8 +433,12 @@ def _wait_http(url: str, timeout: float = 60.0) -> bool:
 @click.option("--duration", type=float, help="Stop by itself after this many seconds.")
 @click.option("--region", help="Region code to demo (imported on first use), e.g. 330000.")
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory.")
+@click.option("--summary-months", default=DEMO_SUMMARY_MONTHS, show_default=True,
+              type=click.IntRange(0, 120),
+              help="Months before the cases simulated as daily aggregates only, in the "
+                   "background once the app answers (0: none).")
 @click.pass_context
-def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
+def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, summary_months):
     """Everything on one machine: embedded Redis, SQLite, seeded history, live simulator, web."""
     settings = _settings(ctx).with_(region=region, data_dir=data_dir)
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
@@ -396,6 +458,7 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
                                       name="simulator")
         sim_thread.start()
         proc = _start_web(rt.settings, "127.0.0.1", port, workers)
+        history = None
         url = f"http://127.0.0.1:{port}/"
         try:
             if not _wait_http(url + "healthz"):
@@ -406,6 +469,13 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
                        f"  下钻 drill-down  {url}region/{rt.settings.region}\n"
                        f"  运行状态 status  {url}status   (JSON: {url}healthz)\n"
                        "Press Ctrl-C to stop.", err=False)
+            if summary_months:
+                # After the app answers: the months before the cases (上期, 去年同期) fill
+                # in behind it, newest first, on the other core.
+                click.echo(f"filling the {summary_months} months before the cases as daily "
+                           "aggregates in the background (/kpi's 上期 and 去年同期; progress "
+                           "in /healthz: database.aggregates.summary) ...")
+                history = _start_history(rt.settings, summary_months)
             started = time.monotonic()
             while proc.poll() is None:
                 if duration is not None and time.monotonic() - started >= duration:
@@ -415,6 +485,8 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir):
             pass
         finally:
             stop.set()
+            if history is not None:
+                _stop_process(history)
             _stop_process(proc)
             sim_thread.join(timeout=10)
         click.echo("gridwatch demo stopped")

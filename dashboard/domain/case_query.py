@@ -4,6 +4,7 @@ runs it (data_sources.case_list)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from dashboard.domain.catalog import CATEGORIES, SOURCES, URGENCIES
 from dashboard.domain.states import STATE_ZH
@@ -46,3 +47,6 @@ class CasePage:
     capped: bool          # total is COUNT_CAP and there are more
     page: int
     pages: int            # pages reachable (MAX_OFFSET limits deep paging)
+    # The window starts before the first day with cases: before this day only daily
+    # summaries exist (aggregate-only days, docs/aggregates.md), the list has no rows there.
+    details_from: date | None = None

@@ -230,6 +230,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "capped": ("（超过 {total} 件时不再精确计数，请用筛选缩小范围）",
                    " (counting stops at {total}; narrow the filters)"),
         "paging_stops": ("；最多可翻至第 {pages} 页", "; paging stops at page {pages}"),
+        # The window reaches back into days kept as daily summaries only (no cases).
+        "summary_only": ("{day} 以前仅有汇总数据（按日统计），没有案件明细；本列表只含 {day} 起的案件",
+                         "Before {day} only daily summaries are kept, no cases: this list "
+                         "holds the cases from {day} on"),
         "previous": ("上一页", "Previous"),
         "next": ("下一页", "Next"),
         "page": ("第 {page} / {pages} 页", "page {page} / {pages}"),

@@ -81,6 +81,11 @@ def case_rows(rows: list[dict], tree, tz: str, lang: str) -> list[dict]:
     return out
 
 
+def summary_notice(details_from, lang: str) -> str:
+    """What the case list says when its window starts on an aggregate-only day."""
+    return t("region.summary_only", lang, day=details_from.isoformat()) if details_from else ""
+
+
 def map_features(tree, code: str) -> list[dict]:
     """The children's boundaries (province, city and county have them); [] below."""
     return tree.boundary_features(code)["features"]
@@ -114,6 +119,7 @@ class CaseListPage:
     pages: int
     page_size: int
     max_offset: int
+    notice: str = ""                # the window reaches days with summaries only (no cases)
 
 
 @dataclass(frozen=True)
@@ -165,7 +171,8 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
                                      for k, n in counts[dim].items()}}
                     for dim in BREAKDOWNS},
         cases=CaseListPage(case_rows(page.rows, tree, tz, lang), page.total, page.capped,
-                           page.page, page.pages, PAGE_SIZE, MAX_OFFSET),
+                           page.page, page.pages, PAGE_SIZE, MAX_OFFSET,
+                           notice=summary_notice(page.details_from, lang)),
         as_of=as_of(memo, now, tz),
     )
 

@@ -1,0 +1,220 @@
+"""Aggregate-only history (simulator/summary_history.py, data_sources/aggregate_summary.py):
+`gridwatch seed --summary-months 13` fills the months before the cases as daily aggregates
+only; /kpi's 上期 and 去年同期 read them, the case list says that no cases are kept there,
+and no rebuild or follower step wipes them. SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard.app.settings import Settings
+from dashboard.domain.hierarchy import Level
+from dashboard.domain.periods import Window, local_today
+from dashboard.domain.scope import RegionScope
+from dashboard.views import kpi as kpi_view
+from dashboard.views import region as region_view
+from dashboard.views import url_state
+from data_sources import aggregate_summary, aggregates
+from data_sources.aggregates_follower import Follower
+from data_sources.case_store import SqlCaseStore
+from data_sources.database import CaseDatabase, make_engine
+from data_sources.redis_stream import EventStream, StreamReader
+from data_sources.regions import RegionTree
+from data_sources.schema import case
+from simulator import summary_history
+from simulator.world import World
+from tests.conftest import own_pg_schema
+from tests.live import Deployment, make_env
+
+REGION = "320500"   # 苏州市: small enough to seed 13 months in a test
+TZ = "Asia/Shanghai"
+MONTHS, SCALE, SEED = 13, 0.01, 42
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres",
+                                                                marks=pytest.mark.postgres)])
+def seeded(request, tmp_path_factory):
+    """Three days of cases and 13 months before them as aggregates only."""
+    def build(url):
+        data_dir = tmp_path_factory.mktemp("hist")
+        dep = Deployment(env=make_env(data_dir, url, "redis://127.0.0.1:1/0",
+                                      f"gwtest:{uuid.uuid4().hex[:8]}:",
+                                      GRIDWATCH_REGION=REGION), data_dir=data_dir)
+        dep.cli("db", "init")
+        out = dep.cli("seed", "--days", "3", "--scale", str(SCALE), "--no-stream",
+                      "--summary-months", str(MONTHS))
+        assert "aggregates only" in out
+        eng = make_engine(url)
+        # The app's follower would keep this fresh; the reads use the stored days only
+        # while it does.
+        aggregates.record_info(eng, followed_at=datetime.now(timezone.utc).isoformat())
+        return eng, RegionTree.load(eng, REGION), data_dir
+
+    if request.param == "sqlite":
+        built = build(f"sqlite:///{tmp_path_factory.mktemp('histdb') / 'gw.db'}")
+        yield built
+        built[0].dispose()
+    else:
+        with own_pg_schema() as url:
+            built = build(url)
+            yield built
+            built[0].dispose()
+
+
+def _settings(eng) -> Settings:
+    return Settings(region=REGION, database_url=str(eng.url))
+
+
+def _only_days(eng) -> tuple[date, date]:
+    info = aggregate_summary.summary_info(eng)
+    return date.fromisoformat(info["first"]), date.fromisoformat(info["until"])
+
+
+def _snapshot(eng, before: date):
+    """The stored rows of the days before `before` (hours' sums rounded: PostgreSQL may
+    add floats in another order)."""
+    out = []
+    with eng.connect() as conn:
+        for table, column in aggregate_summary.DAY_TABLES:
+            rows = conn.execute(sa.select(table).where(table.c[column] < before.isoformat()))
+            out.append(sorted(tuple(round(v, 6) if isinstance(v, float) else v
+                                    for v in r) for r in rows))
+    return out
+
+
+def test_thirteen_months_are_stored_without_cases(seeded):
+    eng, _tree, _ = seeded
+    first, until = _only_days(eng)
+    today = local_today(datetime.now(timezone.utc), TZ)
+    assert first == summary_history.month_start(today, MONTHS)
+    assert aggregates.first_case_day(eng, TZ) == until
+    with eng.connect() as conn:
+        days = conn.execute(sa.select(sa.func.count(sa.distinct(aggregates.agg_day.c.day)))
+                            .where(aggregates.agg_day.c.day < until.isoformat())).scalar()
+        early = conn.execute(sa.select(sa.func.count()).select_from(case)
+                             .where(case.c.reported_at < datetime.combine(
+                                 until, datetime.min.time(), ZoneInfo(TZ)))).scalar()
+    assert days == (until - first).days and early == 0
+    stored = aggregates.usable_range(eng, TZ, datetime.now(timezone.utc))
+    assert stored is not None and stored[0] == first
+
+
+def test_kpi_shows_the_previous_period_and_last_year(seeded):
+    eng, tree, _ = seeded
+    store = SqlCaseStore(eng, TZ)
+    now = datetime.now(timezone.utc)
+    for period in ("this_month", "last_month"):
+        state = url_state.parse({"period": period, "region": REGION})
+        model = kpi_view.build(store, tree, _settings(eng), state, now)
+        rows = {r["key"]: r for r in model.kpis}
+        for key in ("intake", "closure", "on_time", "satisfaction"):
+            assert rows[key]["previous"] != "—", (period, key, rows[key])
+            assert rows[key]["last_year"] != "—", (period, key, rows[key])
+    # Last month a year ago, whole days: exactly what its stored days hold.
+    state = url_state.parse({"period": "last_month", "region": REGION})
+    ly = url_state.last_year_window(url_state.window(state, now, TZ), now)
+    z = ZoneInfo(TZ)
+    t = aggregates.agg_day_county
+    with eng.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.sum(t.c.intake)).where(
+            t.c.day >= ly.start.astimezone(z).date().isoformat(),
+            t.c.day < ly.end.astimezone(z).date().isoformat())).scalar()
+    shown = store.kpi_counts(RegionScope(REGION, Level.CITY), ly, ly.end).intake
+    assert shown == stored > 0
+
+
+def test_a_part_of_an_aggregate_only_day_is_its_share_of_the_day(seeded):
+    """上期 of "this month so far" ends at the current minute a month ago: the last day's
+    part is estimated from the stored day (there are no cases to count it from)."""
+    eng, _tree, _ = seeded
+    _, until = _only_days(eng)
+    day = until - timedelta(days=10)
+    start = datetime.combine(day, datetime.min.time(), ZoneInfo(TZ))
+    t = aggregates.agg_day_county
+    with eng.connect() as conn:
+        stored = dict(conn.execute(sa.select(t.c.day, sa.func.sum(t.c.intake))
+                                   .where(t.c.day.in_([day.isoformat(),
+                                                       (day + timedelta(days=1)).isoformat()]))
+                                   .group_by(t.c.day)).all())
+    w = Window(start, start + timedelta(hours=36))
+    shown = SqlCaseStore(eng, TZ).kpi_counts(RegionScope(REGION, Level.CITY), w, w.end).intake
+    whole, half = stored[day.isoformat()], stored[(day + timedelta(days=1)).isoformat()]
+    assert shown == whole + half // 2 and half > 0
+
+
+def test_a_township_over_aggregate_only_days_shows_no_figures_rather_than_zeros(seeded):
+    eng, tree, _ = seeded
+    code = tree.children(tree.children(REGION)[0].code)[0].code
+    assert tree.get(code).level == Level.TOWNSHIP
+    state = url_state.parse({"period": "last_month", "region": code})
+    model = kpi_view.build(SqlCaseStore(eng, TZ), tree, _settings(eng), state,
+                           datetime.now(timezone.utc))
+    assert {r["last_year"] for r in model.kpis} == {"—"}
+
+
+def test_the_case_list_says_when_only_summaries_exist(seeded):
+    eng, tree, _ = seeded
+    _, until = _only_days(eng)
+    store, now = SqlCaseStore(eng, TZ), datetime.now(timezone.utc)
+
+    def notice(**query):
+        state = url_state.parse({**query})
+        return region_view.build(store, tree, _settings(eng), REGION, state, now).cases.notice
+
+    shown = notice(period="last_month")
+    assert "仅有汇总数据" in shown and until.isoformat() in shown
+    assert "only daily summaries" in notice(period="last_month", lang="en")
+    assert notice(period="today") == ""
+    assert notice(period="last_month", basis="open") == ""   # open now: no window
+
+
+def test_rebuilds_and_the_follower_never_wipe_aggregate_only_days(
+        seeded, redis_client, key_prefix):
+    eng, tree, _ = seeded
+    first, until = _only_days(eng)
+    before = _snapshot(eng, until)
+    today = local_today(datetime.now(timezone.utc), TZ)
+    township = tree.children(tree.children(REGION)[0].code)[0]
+    aggregates.rebuild_all(eng, TZ, today, since=first)
+    aggregates.rebuild(eng, TZ, first, today)
+    aggregates.rebuild_townships(eng, TZ, [(first, township.code, township.parent)])
+    # A follower that believes its days start a year back and that the day turned.
+    info = aggregates.stored_info(eng)
+    aggregates.record_info(eng, first=first.isoformat(),
+                           horizon=(until - timedelta(days=1)).isoformat(), stream_pos=None)
+    reader = StreamReader(EventStream(redis_client, key_prefix + "events"))
+    now = datetime.now(timezone.utc)
+    Follower(eng, reader, TZ).step(now)
+    assert _snapshot(eng, until) == before
+    assert aggregates.usable_range(eng, TZ, now)[0] == first
+    aggregates.record_info(eng, **{k: info.get(k) for k in ("first", "horizon", "stream_pos")},
+                           followed_at=datetime.now(timezone.utc).isoformat())
+
+
+def test_a_month_rebuilt_from_the_same_seed_is_the_same(seeded):
+    eng, tree, data_dir = seeded
+    first, _ = _only_days(eng)
+    today = local_today(datetime.now(timezone.utc), TZ)
+    _, end = summary_history.plan_chunks(aggregates.first_case_day(eng, TZ), today, MONTHS)[-1]
+    before = _snapshot(eng, end)
+    db = CaseDatabase(str(eng.url.render_as_string(hide_password=False)))
+    try:
+        world = World.from_tree(tree, REGION, seed=SEED)
+        summary_history._fill_chunk(db, world, first, end, scale=SCALE, seed=SEED, tz=TZ,
+                                    scratch=data_dir / "again", on_day=lambda _d: None)
+    finally:
+        db.close()
+    assert _snapshot(eng, end) == before
+
+
+def test_months_are_planned_newest_first_back_to_the_month_asked():
+    chunks = summary_history.plan_chunks(date(2026, 11, 13), date(2026, 12, 3), 13)
+    assert chunks[0] == (date(2026, 10, 13), date(2026, 11, 13))
+    assert chunks[-1][0] == date(2025, 11, 1)
+    assert all(a[0] == b[1] for a, b in zip(chunks, chunks[1:]))
+    assert all((e - s).days <= summary_history.CHUNK_DAYS for s, e in chunks)
+    assert summary_history.plan_chunks(date(2026, 11, 1), date(2026, 12, 3), 1) == []
