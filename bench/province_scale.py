@@ -1,7 +1,8 @@
 """The real deployment under a province's load: one wall per region of Jiangsu, 50 leaders.
 
-    python3 -m uv pip install --python .venv/bin/python aiohttp   # bench-only
-    .venv/bin/python -m bench.province_scale --cases 1000000 --json bench/results/province-1m.json
+    python3 -m uv pip install --python .venv/bin/python aiohttp py-spy   # bench-only
+    .venv/bin/python -m bench.province_scale --cases 1000000 --warmup 60 --seconds 120 \
+        --profile 40 --json bench/results/province-1m.json     # --skip-seed: reuse the data
 
 What it sets up (issue 12, goal 6):
   - a PostgreSQL database of its own (default gw_province_bench) seeded by
@@ -17,7 +18,8 @@ What it sets up (issue 12, goal 6):
     /region view it is asked for is computed for that viewer.
 
 What it drives, all from one asyncio process (aiohttp) on the same machine:
-  - one wall per region, province down to townships (1 + 13 + 95 + 1,237 = 1,346 screens):
+  - one wall per region, province down to townships (the imported tree has 1 + 13 + 95 +
+    1,236 = 1,345; results: docs/benchmarks.md, "Province scale"):
     the wall's `refresh` callback body, captured once from a real page in Chromium and
     edited per region (wall-region.data and wall-config.data), posted one refresh interval
     (the app's GRIDWATCH_REFRESH_SECONDS) after the previous answer, at random phases, as
