@@ -1,0 +1,951 @@
+"""The real deployment under a province's load: one wall per region of Jiangsu, 50 leaders.
+
+    python3 -m uv pip install --python .venv/bin/python aiohttp py-spy   # bench-only
+    .venv/bin/python -m bench.province_scale --cases 1000000 --warmup 60 --seconds 120 \
+        --profile 40 --json bench/results/province-1m.json     # --skip-seed: reuse the data
+
+What it sets up (issue 12, goal 6):
+  - a PostgreSQL database of its own (default gw_province_bench) seeded by
+    bench.seed_and_query.seed with the province's daily volume (days = cases / 85,000, scale
+    ~1) up to the current time, then `gridwatch aggregates rebuild` (what a deployment has);
+    --skip-seed reuses the database as it is;
+  - `gridwatch simulate --speed 1 --scale <the seeded scale>`: the upstream system at the
+    province's own rate (~85,000 cases a day), into the database and a Redis stream;
+  - `gridwatch serve --workers 2` (gunicorn, gevent) on that database and a real Redis, keys
+    under `gwbench:<random>:` (deleted at the end; nothing is flushed);
+  - a second `gridwatch serve --workers 1` on the same data with the page cache switched off
+    (GRIDWATCH_PAGE_CACHE_SECONDS=0): the "first viewer" probe, so that every /kpi and
+    /region view it is asked for is computed for that viewer.
+
+What it drives, all from one asyncio process (aiohttp) on the same machine:
+  - one wall per region, province down to townships (the imported tree has 1 + 13 + 95 +
+    1,236 = 1,345; results: docs/benchmarks.md, "Province scale"):
+    the wall's `refresh` callback body, captured once from a real page in Chromium and
+    edited per region (wall-region.data and wall-config.data), posted one refresh interval
+    (the app's GRIDWATCH_REFRESH_SECONDS) after the previous answer, at random phases, as
+    dcc.Interval with `running=` does; and its live stream GET /wall/live?region=CODE;
+  - 50 leaders on /kpi (the router callback body captured the same way, with url.search
+    edited): a random region (province, city or county), a random period (today, this
+    week, this month, last month, or a custom range inside the seeded days), then a look
+    at the page of --think seconds (uniform) before the next;
+  - a first viewer at a time on the probe server: a random /kpi or /region/CODE view
+    (any region down to townships) and period, one after another.
+
+What it reports (stdout, --json FILE, --markdown FILE), each figure with the 1-minute load
+average when it was taken: the full scan of the case table; one live board of every
+region (data_sources.live_board.live_board at the server's clock, median of 5) idle and
+under the load; first-view times; callback and live-event p50/p95/p99 at the screens;
+errors by kind (HTTP status, timeout), how many screens got answers and live messages in
+the measured window; CPU of the servers, the simulator, the generator, PostgreSQL (psutil
+over its processes: all of them, and the backends of the bench database) and the rest of
+the machine. --profile S samples the two web workers with py-spy for S seconds.
+
+The machine is shared: the generator, the servers, PostgreSQL and the simulator share its
+cores (and other people's jobs may too: see "other CPU"). Nothing is tuned to hide load.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.seed_and_query import REGION, TZ, check_bench_db, seed  # noqa: E402
+from bench.wall_load import (  # noqa: E402
+    _cpu_seconds,
+    _descendants,
+    _machine_busy_seconds,
+    machine,
+    pct,
+)
+from bench.wall_soak import _children  # noqa: E402
+from dashboard.domain.hierarchy import Level  # noqa: E402
+from dashboard.domain.scope import RegionScope  # noqa: E402
+from dashboard.views.wall.model import OVERDUE_ROWS  # noqa: E402
+from data_sources.database import CaseDatabase, make_engine  # noqa: E402
+from data_sources.live_board import live_board  # noqa: E402
+from data_sources.regions import RegionTree  # noqa: E402
+from tests.live import Deployment, chromium_path, make_env, stop_process  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gw_province_bench"
+# Other people's databases: the server itself writes (the aggregates follower), so the
+# bench never serves them.
+FOREIGN_DBS = {"gw_board1m"}
+LEVELS = ("province", "city", "county", "township")
+KPI_LEVELS = ("province", "city", "county")
+PERIODS = ("today", "this_week", "this_month", "last_month", "custom")
+CALLBACK_LIMIT_MS, LIVE_LIMIT_MS = 200.0, 100.0
+STALE_MARK = "数据延迟"   # the wall's header once its numbers are 3 intervals old
+
+
+def load1() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+# -- setting up ------------------------------------------------------------------------
+def raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def bench_meta(url: str) -> dict:
+    db = CaseDatabase(url)
+    try:
+        raw = db.meta_get("bench")
+    finally:
+        db.close()
+    return json.loads(raw) if raw else {}
+
+
+def region_codes(url: str) -> dict[str, list[str]]:
+    """Codes of the root's regions by level name, province down to townships."""
+    eng = sa.create_engine(url)
+    try:
+        tree = RegionTree.load(eng, REGION)
+    finally:
+        eng.dispose()
+    out: dict[str, list[str]] = {name: [] for name in LEVELS}
+    todo = [REGION]
+    while todo:
+        code = todo.pop()
+        level = Level(tree.get(code).level)
+        name = level.name.lower()
+        if name not in out:
+            continue
+        out[name].append(code)
+        todo += tree.child_codes(code)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def full_scan(url: str, repeats: int = 3) -> dict:
+    eng = sa.create_engine(url)
+    runs = []
+    try:
+        with eng.connect() as conn:
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                conn.exec_driver_sql("SELECT sum(dispatch_count) FROM gw_case").scalar()
+                runs.append((time.perf_counter() - t0) * 1000)
+    finally:
+        eng.dispose()
+    return {"median_ms": round(statistics.median(runs), 1), "runs_ms": [round(r, 1) for r in runs],
+            "load1": load1()}
+
+
+def tick_all_regions(url: str, repeats: int = 5, pause: float = 0.0) -> dict:
+    """One live board of every region (what the app computes once per tick), at the
+    server's clock (now, whole seconds), on a new engine with the app's settings."""
+    eng = make_engine(url)
+    runs, sql, loads, regions = [], [], [], 0
+    in_sql = [0.0]
+
+    def before(conn, *_a):
+        conn.info["t0"] = time.perf_counter()
+
+    def after(conn, *_a):
+        in_sql[0] += time.perf_counter() - conn.info.pop("t0", time.perf_counter())
+    sa.event.listen(eng, "before_cursor_execute", before)
+    sa.event.listen(eng, "after_cursor_execute", after)
+    try:
+        with eng.connect() as conn:
+            conn.exec_driver_sql("select 1")
+        root = RegionScope(REGION, Level.PROVINCE)
+        for _ in range(repeats):
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            loads.append(load1())
+            in_sql[0] = 0.0
+            t0 = time.perf_counter()
+            board = live_board(eng, root, now, TZ, OVERDUE_ROWS)
+            runs.append((time.perf_counter() - t0) * 1000)
+            sql.append(in_sql[0] * 1000)
+            regions = len(board.counts)
+            time.sleep(pause)
+    finally:
+        eng.dispose()
+    # sql: until each statement's cursor returned (psycopg fetches the rows with it);
+    # the rest is Python: reading the rows and summing them into every region.
+    return {"median_ms": round(statistics.median(runs), 1), "runs_ms": [round(r, 1) for r in runs],
+            "sql_median_ms": round(statistics.median(sql), 1),
+            "regions_with_counts": regions, "load1": statistics.median(loads)}
+
+
+def capture_bodies(url: str) -> tuple[dict, dict]:
+    """The JSON bodies Chromium posts for the wall's `refresh` (an interval tick) and for
+    the router's `route` on /kpi."""
+    from playwright.sync_api import sync_playwright
+    found: dict[str, dict] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+
+        def on_request(req):
+            if "_dash-update-component" not in req.url or req.method != "POST":
+                return
+            try:
+                body = json.loads(req.post_data or "{}")
+            except ValueError:
+                return
+            changed = body.get("changedPropIds") or []
+            if "wall-tick.n_intervals" in changed:
+                found.setdefault("wall", body)
+            elif body.get("output") == "page.children" and any(
+                    i.get("id") == "url" for i in body.get("inputs", [])):
+                found.setdefault(f"route:{_input(body, 'url', 'pathname')}", body)
+        page.on("request", on_request)
+        for path, key in ((f"/wall?region={REGION}", "wall"), ("/kpi", "route:/kpi")):
+            page.goto(url + path, wait_until="load")
+            deadline = time.monotonic() + 90
+            while key not in found and time.monotonic() < deadline:
+                page.wait_for_timeout(250)
+            if key not in found:
+                raise RuntimeError(f"{path}: no {key} callback within 90 s")
+        browser.close()
+    return found["wall"], found["route:/kpi"]
+
+
+def _input(body: dict, id_: str, prop: str):
+    for i in body.get("inputs", []) + body.get("state", []):
+        if i.get("id") == id_ and i.get("property") == prop:
+            return i.get("value")
+    return None
+
+
+def _set(items: list[dict], id_: str, prop: str, fn) -> list[dict]:
+    return [dict(i, value=fn(i.get("value"))) if i.get("id") == id_ and i.get("property") == prop
+            else i for i in items]
+
+
+def wall_body(body: dict, region: str) -> dict:
+    """The captured refresh body for another region: its store and its config."""
+    b = dict(body)
+    b["inputs"] = _set(body["inputs"], "wall-region", "data", lambda _v: region)
+    b["state"] = _set(body.get("state", []), "wall-config", "data",
+                      lambda v: dict(v or {}, region=region))
+    return b
+
+
+def with_tick(body: dict, n: int) -> bytes:
+    b = dict(body)
+    b["inputs"] = _set(body["inputs"], "wall-tick", "n_intervals", lambda _v: n)
+    return json.dumps(b).encode()
+
+
+def route_body(body: dict, pathname: str, search: str) -> bytes:
+    b = dict(body)
+    b["inputs"] = _set(_set(body["inputs"], "url", "pathname", lambda _v: pathname),
+                       "url", "search", lambda _v: search)
+    return json.dumps(b).encode()
+
+
+def random_search(rng: random.Random, region: str | None, first_day: date, today: date) -> str:
+    period = rng.choice(PERIODS)
+    parts = [f"region={region}"] if region else []
+    if period == "custom":
+        span = (today - first_day).days
+        a = first_day + timedelta(days=rng.randint(0, span))
+        b = a + timedelta(days=rng.randint(0, (today - a).days))
+        parts += [f"from={a.isoformat()}", f"to={b.isoformat()}"]
+    else:
+        parts.append(f"period={period}")
+    return "?" + "&".join(parts)
+
+
+# -- measuring -------------------------------------------------------------------------
+class Stats:
+    def __init__(self):
+        self.measuring = False
+        self.cb_ms: list[float] = []
+        self.cb_status: Counter = Counter()
+        self.cb_samples: list[str] = []
+        self.cb_stale = 0
+        self.cb_bytes: list[int] = []
+        self.cb_in_flight = 0
+        self.walls_answered: set[str] = set()
+        self.walls_streaming: set[str] = set()
+        self.live_entry_ms: list[float] = []
+        self.live_ts_ms: list[float] = []
+        self.live_down = 0
+        self.stream_status: Counter = Counter()
+        self.stream_samples: list[str] = []
+        self.streams_open = 0
+        self.leader_ms: list[float] = []
+        self.leader_status: Counter = Counter()
+        self.leader_samples: list[str] = []
+        self.leader_views: list[dict] = []
+        self.first_views: list[dict] = []
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait `seconds` or until the run stops; True when it stopped."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+        return True
+    except asyncio.TimeoutError:
+        return False
+
+
+def _error_kind(exc: BaseException) -> str:
+    return "timeout" if isinstance(exc, asyncio.TimeoutError) else type(exc).__name__
+
+
+async def wall(session, base: str, region: str, body: dict, refresh_s: float, st: Stats,
+               stop: asyncio.Event, timeout_s: float):
+    import aiohttp
+
+    async def live():
+        url = f"{base}/wall/live?region={region}"
+        last_id = None
+        while not stop.is_set():
+            opened = False
+            try:
+                headers = {"Last-Event-ID": last_id} if last_id else {}
+                async with session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=timeout_s, sock_read=30)) as resp:
+                    if resp.status != 200:
+                        raise _Status(resp.status)
+                    opened = True
+                    st.streams_open += 1
+                    ev, eid, data = None, None, None
+                    async for raw in resp.content:
+                        line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                        if line:
+                            if line.startswith("event:"):
+                                ev = line[6:].strip()
+                            elif line.startswith("id:"):
+                                eid = line[3:].strip()
+                            elif line.startswith("data:"):
+                                data = line[5:].strip()
+                            continue
+                        if ev is not None and st.measuring:
+                            st.walls_streaming.add(region)
+                        if ev == "case" and data is not None:
+                            now = time.time()
+                            last_id = eid or last_id
+                            if st.measuring:
+                                if eid:
+                                    st.live_entry_ms.append(
+                                        (now - int(eid.split("-")[0]) / 1000) * 1000)
+                                try:
+                                    ts = float(json.loads(data)["ts"])
+                                    st.live_ts_ms.append((now - ts) * 1000)
+                                except (ValueError, KeyError, TypeError):
+                                    pass
+                        elif ev == "status" and data and '"down"' in data and st.measuring:
+                            st.live_down += 1
+                        ev, eid, data = None, None, None
+                    raise _Status("closed by the server")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - counted; reconnect as the page does
+                if stop.is_set():
+                    return
+                if st.measuring:
+                    kind = f"HTTP {exc.code}" if isinstance(exc, _Status) else _error_kind(exc)
+                    st.stream_status[kind] += 1
+                    if len(st.stream_samples) < 5:
+                        st.stream_samples.append(f"{region}: {kind}: {exc}"[:200])
+            finally:
+                if opened:
+                    st.streams_open -= 1
+            await asyncio.sleep(1.5)   # assets/wall.js reopens after 1.5 s
+
+    async def ticks():
+        n = 0
+        while not await pause(stop, refresh_s if n else random.random() * refresh_s):
+            n += 1
+            measuring = st.measuring
+            st.cb_in_flight += 1
+            try:
+                status, ms, text = await post_json(session, f"{base}/_dash-update-component",
+                                                   with_tick(body, n), timeout_s)
+            finally:
+                st.cb_in_flight -= 1
+            if not (measuring and st.measuring):
+                continue
+            st.cb_status[str(status)] += 1
+            if status in (200, 204):
+                st.cb_ms.append(ms)
+                st.walls_answered.add(region)
+                st.cb_bytes.append(len(text))
+                st.cb_stale += STALE_MARK.encode() in text
+            elif len(st.cb_samples) < 5:
+                st.cb_samples.append(f"{region}: {status}: {text[:150]!r}")
+
+    tasks = [asyncio.create_task(live()), asyncio.create_task(ticks())]
+    try:
+        await stop.wait()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Status(Exception):
+    def __init__(self, code):
+        super().__init__(str(code))
+        self.code = code
+
+
+async def post_json(session, url: str, data: bytes, timeout_s: float
+                    ) -> tuple[object, float, bytes]:
+    """(HTTP status or the error's kind, milliseconds, body) of one callback request."""
+    import aiohttp
+    t0 = time.perf_counter()
+    try:
+        async with session.post(url, data=data, headers={"Content-Type": "application/json"},
+                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+            text = await resp.read()
+            status: object = resp.status
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - counted by the caller
+        status, text = _error_kind(exc), b""
+    return status, (time.perf_counter() - t0) * 1000, text
+
+
+async def post_route(session, base: str, body: dict, pathname: str, search: str,
+                     timeout_s: float) -> tuple[object, float, int]:
+    status, ms, text = await post_json(session, f"{base}/_dash-update-component",
+                                       route_body(body, pathname, search), timeout_s)
+    # A page that failed renders an apology (HTTP 200), not a 500: count it as an error.
+    if status == 200 and b"page-failed" in text:
+        status = "page failed"
+    return status, ms, len(text)
+
+
+async def leader(session, base: str, body: dict, kpi_regions: list[str], days: tuple,
+                 think: tuple[float, float], st: Stats, stop: asyncio.Event, seed_: int,
+                 timeout_s: float):
+    rng = random.Random(seed_)
+    if await pause(stop, rng.uniform(0, think[1])):
+        return
+    while not stop.is_set():
+        region = rng.choice(kpi_regions)
+        search = random_search(rng, region, *days)
+        measuring = st.measuring
+        status, ms, size = await post_route(session, base, body, "/kpi", search, timeout_s)
+        if measuring and st.measuring:
+            st.leader_status[str(status)] += 1
+            if status == 200:
+                st.leader_ms.append(ms)
+            elif len(st.leader_samples) < 5:
+                st.leader_samples.append(f"/kpi{search}: {status}")
+            st.leader_views.append({"search": search, "ms": round(ms, 1), "status": str(status),
+                                    "bytes": size, "load1": load1()})
+        await pause(stop, rng.uniform(*think))
+
+
+async def first_viewer(session, base: str, body: dict, regions: dict[str, list[str]],
+                       days: tuple, count: int, st: Stats, stop: asyncio.Event, seed_: int,
+                       timeout_s: float):
+    """One fresh viewer at a time on the probe server (its page cache is off)."""
+    rng = random.Random(seed_)
+    kpi_regions = [c for lv in KPI_LEVELS for c in regions[lv]]
+    all_regions = [c for lv in LEVELS for c in regions[lv]]
+    for k in range(count):
+        if stop.is_set():
+            return
+        if k % 2 == 0:
+            path, search = "/kpi", random_search(rng, rng.choice(kpi_regions), *days)
+        else:
+            path, search = f"/region/{rng.choice(all_regions)}", random_search(rng, None, *days)
+        load = load1()
+        status, ms, size = await post_route(session, base, body, path, search, timeout_s)
+        st.first_views.append({"view": path + search, "ms": round(ms, 1), "status": str(status),
+                               "bytes": size, "load1": load})
+        await pause(stop, 2.0)
+
+
+class PgCpu:
+    """CPU of PostgreSQL's processes (psutil), sampled every second so that backends that
+    end within the window still count: all of them, and the bench database's backends."""
+
+    def __init__(self, dbname: str):
+        self.dbname = dbname
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[float, bool]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="pg-cpu")
+
+    def _sample(self, initial: bool) -> None:
+        import psutil
+        for p in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+            try:
+                if p.info["name"] not in ("postgres", "postmaster"):
+                    continue
+                cpu = p.info["cpu_times"].user + p.info["cpu_times"].system
+                ours = f" {self.dbname} " in " ".join(p.info["cmdline"] or []) + " "
+            except (psutil.Error, TypeError, AttributeError):
+                continue
+            if p.pid not in self.first:
+                self.first[p.pid] = cpu if initial else 0.0
+            self.last[p.pid] = (cpu, ours or self.last.get(p.pid, (0, False))[1])
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            self._sample(False)
+
+    def start(self) -> None:
+        self.t0 = time.monotonic()
+        self._sample(True)
+        self._thread.start()
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        self._sample(False)
+        elapsed = time.monotonic() - self.t0
+        total = sum(c - self.first[p] for p, (c, _o) in self.last.items())
+        ours = sum(c - self.first[p] for p, (c, o) in self.last.items() if o)
+        return {"postgres_cpu_pct": round(100 * total / elapsed, 1),
+                "bench_db_backends_cpu_pct": round(100 * ours / elapsed, 1)}
+
+
+def profile(pids: list[int], seconds: float, out_dir: Path) -> dict:
+    """py-spy over the web workers for `seconds`: the functions holding the most samples
+    (inclusive, gridwatch's own code and the libraries' entry points)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        return {"error": "py-spy not installed (pip install py-spy into the venv)"}
+    procs, files = [], []
+    for pid in pids:
+        f = out_dir / f"py-spy-{pid}.txt"
+        files.append(f)
+        procs.append(subprocess.Popen([spy, "record", "--pid", str(pid), "--duration",
+                                       str(int(seconds)), "--rate", "50", "--format", "raw",
+                                       "--nonblocking", "--output", str(f)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+    errors = []
+    for p in procs:
+        _, err = p.communicate(timeout=seconds + 60)
+        if p.returncode:
+            errors.append(err.decode(errors="replace")[-300:])
+    inclusive: Counter = Counter()
+    leaf: Counter = Counter()
+    total = 0
+    for f in files:
+        if not f.exists():
+            continue
+        for line in f.read_text(errors="replace").splitlines():
+            stack, _, n = line.rpartition(" ")
+            try:
+                n = int(n)
+            except ValueError:
+                continue
+            total += n
+            frames = stack.split(";")
+            for fr in set(frames):
+                inclusive[_short(fr)] += n
+            if frames:
+                leaf[_short(frames[-1])] += n
+    own = [(k, v) for k, v in inclusive.most_common() if any(
+        pkg in k for pkg in ("dashboard/", "callbacks/", "layouts/", "data_sources/"))]
+    def share(v):
+        return round(100 * v / max(total, 1), 1)
+    return {"samples": total, "errors": errors,
+            "top_self": [(k, share(v)) for k, v in leaf.most_common(20)],
+            "top_inclusive_gridwatch": [(k, share(v)) for k, v in own[:25]]}
+
+
+def _short(frame: str) -> str:
+    # "function (path/to/file.py:line)" -> "function (file path from the package)"
+    for marker in ("/wt-scale/", "/site-packages/", "/lib/python"):
+        if marker in frame:
+            head, _, tail = frame.partition(marker)
+            name = head.split("(")[0].strip()
+            return f"{name} ({tail.split(':')[0]})"
+    return frame.split(":")[0]
+
+
+async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
+                   regions: dict[str, list[str]], args, days: tuple, pids: dict) -> dict:
+    import aiohttp
+    st = Stats()
+    stop = asyncio.Event()
+    conn = aiohttp.TCPConnector(limit=0, keepalive_timeout=1.5)
+    walls = [c for lv in args.levels for c in regions[lv]]
+    if args.walls:
+        walls = walls[:args.walls]
+    kpi_regions = [c for lv in KPI_LEVELS for c in regions[lv]]
+    async with aiohttp.ClientSession(connector=conn) as session:
+        tasks = [asyncio.create_task(wall(session, base, code, wall_body(wall_body_, code),
+                                          args.refresh, st, stop, args.timeout))
+                 for code in walls]
+        tasks += [asyncio.create_task(leader(session, base, route_body_, kpi_regions, days,
+                                             (args.think_min, args.think_max), st, stop,
+                                             args.seed * 1000 + k, args.timeout))
+                  for k in range(args.leaders)]
+        print(f"[scale] {len(walls)} walls and {args.leaders} leaders started; warming up "
+              f"{args.warmup:.0f} s", flush=True)
+        await asyncio.sleep(args.warmup)
+        streams_before = st.streams_open
+        cpu = {k: _cpu_seconds(v) for k, v in pids.items()}
+        own0, all0, t0 = time.process_time(), _machine_busy_seconds(), time.monotonic()
+        pg = PgCpu(args.dbname)
+        pg.start()
+        loads = [load1()]
+        st.measuring = True
+        probe_task = asyncio.create_task(first_viewer(
+            session, probe, route_body_, regions, days, args.first_views, st, stop,
+            args.seed + 7, args.first_view_timeout))
+        loop = asyncio.get_running_loop()
+        tick_task = loop.run_in_executor(None, lambda: tick_all_regions(
+            args.database_url, 5, pause=max(0.0, args.refresh - 1)))
+        prof_task = (loop.run_in_executor(None, lambda: profile(
+            pids["web_workers"], min(args.profile, args.seconds), args.work_dir))
+            if args.profile else None)
+        end = time.monotonic() + args.seconds
+        while time.monotonic() < end:
+            await asyncio.sleep(min(10.0, max(0.0, end - time.monotonic())))
+            loads.append(load1())
+            print(f"[scale] t={time.monotonic() - t0:.0f}s: {len(st.cb_ms)} callbacks "
+                  f"({st.cb_in_flight} waiting) "
+                  f"(p95 {_f(pct(st.cb_ms, 95))} ms), {dict(st.cb_status)}, live events "
+                  f"{len(st.live_entry_ms)} (p95 {_f(pct(st.live_entry_ms, 95))} ms), "
+                  f"streams open {st.streams_open}, leaders {len(st.leader_ms)}, first views "
+                  f"{len(st.first_views)}, load {load1()}", flush=True)
+        st.measuring = False
+        elapsed = time.monotonic() - t0
+        cpu1 = {k: _cpu_seconds(v) for k, v in pids.items()}
+        own1, all1 = time.process_time(), _machine_busy_seconds()
+        pg_cpu = pg.stop()
+        streams_after, in_flight = st.streams_open, st.cb_in_flight
+        tick_loaded = await tick_task
+        prof = await prof_task if prof_task else None
+        # The first views still running get their answer (up to their timeout), then stop.
+        try:
+            await asyncio.wait_for(asyncio.shield(probe_task), timeout=args.first_view_timeout)
+        except asyncio.TimeoutError:
+            pass
+        stop.set()
+        await asyncio.gather(*tasks, probe_task, return_exceptions=True)
+    cpu_pct = {f"{k}_cpu_pct": round(100 * (cpu1[k] - cpu[k]) / elapsed, 1) for k in pids}
+    generator = 100 * (own1 - own0) / elapsed
+    machine_busy = 100 * (all1 - all0) / elapsed
+    known = sum(cpu1[k] - cpu[k] for k in pids if k != "web_workers") + (own1 - own0)
+    other = machine_busy - 100 * known / elapsed - pg_cpu["postgres_cpu_pct"]
+    expected_cb = len(walls) * elapsed / args.refresh
+    return {
+        "walls": len(walls), "leaders": args.leaders, "seconds": round(elapsed, 1),
+        "load1_median": statistics.median(loads), "load1_samples": loads,
+        "callbacks": len(st.cb_ms), "callbacks_per_s": round(len(st.cb_ms) / elapsed, 1),
+        "callbacks_expected_per_s": round(expected_cb / elapsed, 1),
+        "callback_status": dict(st.cb_status), "callback_error_samples": st.cb_samples,
+        "callback_p50_ms": _r(pct(st.cb_ms, 50)), "callback_p95_ms": _r(pct(st.cb_ms, 95)),
+        "callback_p99_ms": _r(pct(st.cb_ms, 99)),
+        "callback_max_ms": _r(max(st.cb_ms) if st.cb_ms else None),
+        "callback_bytes_median": statistics.median(st.cb_bytes) if st.cb_bytes else None,
+        "callbacks_showing_stale": st.cb_stale,
+        "callbacks_waiting_at_end": in_flight,
+        "walls_answered": len(st.walls_answered),
+        "walls_with_live_messages": len(st.walls_streaming),
+        "streams_open_start": streams_before, "streams_open_end": streams_after,
+        "stream_errors": dict(st.stream_status), "stream_error_samples": st.stream_samples,
+        "live_status_down_messages": st.live_down,
+        "live_events": len(st.live_entry_ms),
+        "live_p50_ms": _r(pct(st.live_entry_ms, 50)), "live_p95_ms": _r(pct(st.live_entry_ms, 95)),
+        "live_p99_ms": _r(pct(st.live_entry_ms, 99)),
+        "live_ts_p50_ms": _r(pct(st.live_ts_ms, 50)), "live_ts_p95_ms": _r(pct(st.live_ts_ms, 95)),
+        "leader_requests": len(st.leader_ms), "leader_status": dict(st.leader_status),
+        "leader_error_samples": st.leader_samples,
+        "leader_p50_ms": _r(pct(st.leader_ms, 50)), "leader_p95_ms": _r(pct(st.leader_ms, 95)),
+        "leader_views": st.leader_views,
+        "first_views": st.first_views,
+        "tick_all_regions_loaded": tick_loaded,
+        **cpu_pct, **pg_cpu,
+        "generator_cpu_pct": round(generator, 1), "machine_busy_pct": round(machine_busy, 1),
+        "other_cpu_pct": round(other, 1),
+        "profile": prof,
+    }
+
+
+def _r(v, nd=1):
+    return None if v is None else round(v, nd)
+
+
+def _f(v, nd=0):
+    return "—" if v is None else f"{v:,.{nd}f}"
+
+
+# -- report ----------------------------------------------------------------------------
+def table(res: dict) -> str:
+    ld = res["load"]
+    fv = [v for v in ld["first_views"] if v["status"] == "200"]
+    fv_ms = [v["ms"] for v in fv]
+    kpi = [v["ms"] for v in fv if v["view"].startswith("/kpi")]
+    reg = [v["ms"] for v in fv if v["view"].startswith("/region")]
+    tick, tick_l = res["tick_all_regions_idle"], ld["tick_all_regions_loaded"]
+    rows = [
+        ("cases (gw_case rows)", f"{res['cases']:,}", ""),
+        ("screens driven: walls (regions) + leaders on /kpi",
+         f"{ld['walls']:,} + {ld['leaders']}", ""),
+        ("full scan `SELECT sum(dispatch_count) FROM gw_case`, before the load (median of 3)",
+         f"{_f(res['full_scan']['median_ms'])} ms", res["full_scan"]["load1"]),
+        ("one live board of every region (`live_board`, median of 5), before the load",
+         f"{_f(tick['median_ms'])} ms (SQL {_f(tick.get('sql_median_ms'))} ms)", tick["load1"]),
+        ("the same, under the load",
+         f"{_f(tick_l['median_ms'])} ms (SQL {_f(tick_l.get('sql_median_ms'))} ms)",
+         tick_l["load1"]),
+        (f"first view, page cache off, /kpi (n={len(kpi)}): median / max",
+         f"{_f(_med(kpi))} / {_f(max(kpi) if kpi else None)} ms", _med_load(fv, "/kpi")),
+        (f"first view, page cache off, /region (n={len(reg)}): median / max",
+         f"{_f(_med(reg))} / {_f(max(reg) if reg else None)} ms", _med_load(fv, "/region")),
+        ("first views that failed (status ≠ 200)",
+         f"{len(ld['first_views']) - len(fv_ms)} of {len(ld['first_views'])}", ""),
+        ("wall callbacks answered / expected per s", f"{ld['callbacks_per_s']} / "
+         f"{ld['callbacks_expected_per_s']}", ld["load1_median"]),
+        ("wall callback p50 / p95 / p99 (limit p95 ≤ 200 ms)",
+         f"{_f(ld['callback_p50_ms'])} / **{_f(ld['callback_p95_ms'])}** / "
+         f"{_f(ld['callback_p99_ms'])} ms", ld["load1_median"]),
+        ("wall callbacks by status; still waiting at the end of the window",
+         f"{_counts(ld['callback_status'])}; {ld['callbacks_waiting_at_end']:,}", ""),
+        ("answers whose header says 数据延迟 (numbers > 3 intervals old)",
+         f"{ld['callbacks_showing_stale']:,}", ""),
+        ("walls that got ≥ 1 answer in the window",
+         f"{ld['walls_answered']:,} of {ld['walls']:,}", ""),
+        ("live events received; p50 / p95 / p99 entry→screen (limit p95 ≤ 100 ms)",
+         f"{ld['live_events']:,}; {_f(ld['live_p50_ms'])} / **{_f(ld['live_p95_ms'])}** / "
+         f"{_f(ld['live_p99_ms'])} ms", ld["load1_median"]),
+        ("live p95 from the event's own `ts` (holds the simulator's 1 s batching)",
+         f"{_f(ld['live_ts_p95_ms'])} ms", ""),
+        ("live streams open at start / end of the window; stream errors",
+         f"{ld['streams_open_start']:,} / {ld['streams_open_end']:,}; "
+         f"{_counts(ld['stream_errors']) or 0}", ""),
+        ("walls with ≥ 1 live message (events or the 5 s status heartbeat)",
+         f"{ld['walls_with_live_messages']:,} of {ld['walls']:,}", ""),
+        ("leaders' /kpi (page cache on): requests, p50 / p95",
+         f"{ld['leader_requests']}, {_f(ld['leader_p50_ms'])} / {_f(ld['leader_p95_ms'])} ms; "
+         f"{_counts(ld['leader_status'])}", ld["load1_median"]),
+        ("CPU, % of one core: web workers / probe / simulator / generator",
+         f"{ld.get('web_workers_cpu_pct')} / {ld.get('probe_cpu_pct')} / "
+         f"{ld.get('simulator_cpu_pct')} / {ld['generator_cpu_pct']}", ld["load1_median"]),
+        ("CPU, % of one core: PostgreSQL all / bench database's backends; rest of the machine",
+         f"{ld['postgres_cpu_pct']} / {ld['bench_db_backends_cpu_pct']}; {ld['other_cpu_pct']}",
+         ld["load1_median"]),
+        ("machine busy (% of one core, 200 = both cores)", f"{ld['machine_busy_pct']}", ""),
+    ]
+    out = ["| figure | value | load avg (1 min) |", "|---|---|--:|"]
+    out += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(out) + "\n"
+
+
+def _med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def _med_load(views, prefix):
+    xs = [v["load1"] for v in views if v["view"].startswith(prefix)]
+    return statistics.median(xs) if xs else ""
+
+
+def _counts(c: dict) -> str:
+    return ", ".join(f"{k}: {v:,}" for k, v in sorted(c.items(), key=lambda kv: -kv[1]))
+
+
+def _save(path: Path, result: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str))
+    tmp.replace(path)
+
+
+# -- main ------------------------------------------------------------------------------
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("\n\n", 1)[1])
+    p.add_argument("--cases", type=int, default=1_000_000, help="cases to seed (about)")
+    p.add_argument("--database-url", default=DEFAULT_URL,
+                   help="its own database: dropped and created again when seeding")
+    p.add_argument("--skip-seed", "--reuse", dest="skip_seed", action="store_true",
+                   help="reuse the database as it is (seeded by this tool or bench.seed_and_query)")
+    p.add_argument("--no-simulate", action="store_true",
+                   help="no simulator (nothing writes to the database; live streams stay quiet)")
+    p.add_argument("--redis-url", default=os.environ.get("GRIDWATCH_TEST_REDIS_URL",
+                                                         "redis://127.0.0.1:6379/0"))
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers of the server")
+    p.add_argument("--refresh", type=float, default=5.0,
+                   help="GRIDWATCH_REFRESH_SECONDS (the app's default is 5)")
+    p.add_argument("--speed", type=float, default=1.0, help="simulator speed")
+    p.add_argument("--levels", default=",".join(LEVELS),
+                   help="region levels that get a wall (default: province down to townships)")
+    p.add_argument("--walls", type=int, default=0, help="at most this many walls (0: all)")
+    p.add_argument("--leaders", type=int, default=50)
+    p.add_argument("--think-min", type=float, default=5.0, help="a leader's look at a page, s")
+    p.add_argument("--think-max", type=float, default=20.0)
+    p.add_argument("--first-views", type=int, default=12,
+                   help="first views on the probe server (page cache off), one at a time")
+    p.add_argument("--first-view-timeout", type=float, default=120.0)
+    p.add_argument("--timeout", type=float, default=30.0, help="a screen's request timeout, s")
+    p.add_argument("--warmup", type=float, default=45.0, help="unmeasured seconds of load")
+    p.add_argument("--seconds", type=float, default=120.0, help="measured seconds of load")
+    p.add_argument("--profile", type=float, default=0.0,
+                   help="py-spy the web workers for this many seconds of the window (0: no)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", type=Path, help="write the results here (keys: cases, regions, "
+                   "full_scan_ms, tick_all_regions_ms, first_view_ms, callback_p95_ms, "
+                   "live_p95_ms, ...)")
+    p.add_argument("--markdown", type=Path, help="also write the results table here")
+    args = p.parse_args(argv)
+    args.levels = [x.strip() for x in args.levels.split(",") if x.strip()]
+    bad = set(args.levels) - set(LEVELS)
+    if bad:
+        p.error(f"unknown levels {sorted(bad)}; choose from {LEVELS}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    import redis
+    from sqlalchemy.engine import make_url
+
+    args.dbname = check_bench_db(args.database_url)
+    if args.dbname in FOREIGN_DBS:
+        raise SystemExit(f"{args.dbname} is someone else's; the served app writes to its "
+                         "database (aggregates): give the bench its own")
+    if make_url(args.database_url).get_backend_name() != "postgresql":
+        raise SystemExit("the province bench runs on PostgreSQL (production's database)")
+    raise_fd_limit()
+    started = datetime.now(timezone.utc)
+    out = args.json or RESULTS / f"province-scale-{started:%Y%m%dT%H%M%SZ}.json"
+    prefix = f"gwbench:{secrets.token_hex(4)}:"
+    work = Path(tempfile.mkdtemp(prefix="gw-province-"))
+    args.work_dir = work
+    extra = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+             "GRIDWATCH_REFRESH_SECONDS": str(args.refresh)}
+    env = make_env(work / "main", args.database_url, args.redis_url, prefix, **extra)
+    probe_env = dict(env, GRIDWATCH_DATA_DIR=str(work / "probe"), GRIDWATCH_PAGE_CACHE_SECONDS="0")
+    (work / "main").mkdir()
+    (work / "probe").mkdir()
+    dep = Deployment(env=env, data_dir=work / "main")
+    probe = Deployment(env=probe_env, data_dir=work / "probe")
+    r = redis.Redis.from_url(args.redis_url)
+    sim = None
+    result: dict = {"meta": {
+        "started": started.isoformat(timespec="seconds"),
+        "command": "python -m bench.province_scale " + " ".join(
+            sys.argv[1:] if argv is None else argv),
+        "machine": machine(), "database": args.dbname, "refresh_seconds": args.refresh,
+        "workers": args.workers, "speed": args.speed, "keys": prefix + "*",
+        "limits": {"callback_p95_ms": CALLBACK_LIMIT_MS, "live_p95_ms": LIVE_LIMIT_MS}}}
+    try:
+        if not args.skip_seed:
+            print(f"[scale] seeding {args.cases:,} cases into {args.dbname} ...", flush=True)
+            result["seeding"] = seed(args.database_url, args.cases, None, 2, args.seed,
+                                     datetime.now(timezone.utc))
+            t0 = time.perf_counter()
+            print("[scale]", dep.cli("aggregates", "rebuild", timeout=3600).strip(), flush=True)
+            result["seeding"]["aggregates_s"] = round(time.perf_counter() - t0, 1)
+        else:
+            dep.cli("db", "upgrade")
+        meta = bench_meta(args.database_url)
+        scale = float(meta.get("scale") or 1.0)
+        eng = sa.create_engine(args.database_url)
+        with eng.connect() as conn:
+            cases = conn.exec_driver_sql("select count(*) from gw_case").scalar()
+            first = conn.exec_driver_sql("select min(reported_at) from gw_case").scalar()
+        eng.dispose()
+        zone = ZoneInfo(TZ)
+        today = datetime.now(zone).date()
+        days = ((first.astimezone(zone).date() if first else today), today)
+        regions = region_codes(args.database_url)
+        result["meta"].update({"scale": scale, "seeded": meta, "cases": cases,
+                               "regions_by_level": {k: len(v) for k, v in regions.items()}})
+        print(f"[scale] {cases:,} cases from {days[0]} (scale {scale:.3f}); regions "
+              f"{ {k: len(v) for k, v in regions.items()} }", flush=True)
+
+        result["full_scan"] = full_scan(args.database_url)
+        print(f"[scale] full scan {result['full_scan']}", flush=True)
+        result["tick_all_regions_idle"] = tick_all_regions(args.database_url)
+        print(f"[scale] live board, idle: {result['tick_all_regions_idle']}", flush=True)
+
+        if not args.no_simulate:
+            sim_log = open(work / "simulate.log", "ab")
+            sim = subprocess.Popen([sys.executable, "-m", "dashboard.app.cli", "simulate",
+                                    "--speed", str(args.speed), "--scale", f"{scale:.6f}"],
+                                   env=env, cwd=ROOT, stdout=sim_log, stderr=sim_log)
+        dep.start(workers=args.workers)
+        probe.start(workers=1)
+        body_wall, body_route = capture_bodies(dep.url)
+        result["meta"]["callback_bodies"] = {"wall": body_wall, "route": body_route}
+        web = _descendants(dep.proc.pid)
+        # serve -> gunicorn master -> workers
+        workers = [w for master in _children(dep.proc.pid) for w in _children(master)]
+        pids = {"web_workers": workers,
+                "web_all": [dep.proc.pid, *web],
+                "probe": [probe.proc.pid, *_descendants(probe.proc.pid)],
+                "simulator": [sim.pid] if sim else []}
+        print(f"[scale] serving {dep.url} (workers {pids['web_workers']}), probe {probe.url}; "
+              f"bodies captured ({len(json.dumps(body_wall))} and {len(json.dumps(body_route))} "
+              "bytes)", flush=True)
+        result["load"] = asyncio.run(run_load(dep.url, probe.url, body_wall, body_route,
+                                              regions, args, days, pids))
+        result["meta"]["finished"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    finally:
+        stop_process(sim)
+        probe.stop()
+        dep.stop()
+        log = dep.log_text()
+        result.setdefault("meta", {})["serve_log_lines"] = len(log.splitlines())
+        result["meta"]["serve_log_errors"] = sum(1 for line in log.splitlines()
+                                                 if "ERROR" in line or "Traceback" in line)
+        result["meta"]["serve_log_tail"] = log.splitlines()[-40:]
+        sim_log_path = work / "simulate.log"
+        if sim_log_path.exists():
+            result["meta"]["simulate_log_tail"] = sim_log_path.read_text(
+                errors="replace").splitlines()[-10:]
+        keys = list(r.scan_iter(match=prefix + "*", count=1000))
+        for k in range(0, len(keys), 1000):
+            r.delete(*keys[k:k + 1000])
+        shutil.rmtree(work, ignore_errors=True)
+        _flatten(result)
+        _save(out, result)
+    if "load" in result:
+        md = table(result)
+        print(md)
+        if args.markdown:
+            args.markdown.write_text(md, encoding="utf-8")
+    print(f"[scale] results in {out}")
+    return 0
+
+
+def _flatten(result: dict) -> None:
+    """The headline keys of --json."""
+    ld = result.get("load") or {}
+    result.update({
+        "cases": result.get("meta", {}).get("cases"),
+        "regions": ld.get("walls"),
+        "full_scan_ms": (result.get("full_scan") or {}).get("median_ms"),
+        "tick_all_regions_ms": (result.get("tick_all_regions_idle") or {}).get("median_ms"),
+        "tick_all_regions_loaded_ms": (ld.get("tick_all_regions_loaded") or {}).get("median_ms"),
+        "first_view_ms": [v["ms"] for v in ld.get("first_views", [])],
+        "callback_p95_ms": ld.get("callback_p95_ms"),
+        "live_p95_ms": ld.get("live_p95_ms"),
+        "load1_median": ld.get("load1_median"),
+    })
+
+
+if __name__ == "__main__":
+    sys.exit(main())
