@@ -402,7 +402,7 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
     partial, edges = _partial_days(_edges(window, a, b, tz), tz,
                                    summary.summary_range(engine, tz))
     due_end = min(w.end, now)
-    with engine.connect() as conn:
+    with q.consistent(engine) as conn:
         t = _day_table(scope)
         child = [t.c[group[0].name]] if group else []
         sums = [sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in DAY_COUNTERS]

@@ -45,7 +45,7 @@ def period_board(engine: sa.Engine, scope: RegionScope, window: Window,
     where = q.scoped(scope)
     n = len(TOWNSHIP)
     w = window.utc
-    with engine.connect() as conn:
+    with q.consistent(engine) as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         tally = q.Tally(len(FINE))
@@ -62,7 +62,7 @@ def collect(engine: sa.Engine, where, board: LiveBoard) -> None:
     """Add the rows of the cases matching `where` to an unfinished board, at its clock."""
     now, top = board.now, board.top
     n = len(TOWNSHIP)
-    with engine.connect() as conn:
+    with q.consistent(engine) as conn:
         if engine.dialect.name == "postgresql":
             # Grouping a province's open cases by community sorts ~150k rows: in memory,
             # not in temporary files (this transaction only).

@@ -45,6 +45,22 @@ def test_concurrent_viewers_share_one_computation(redis_url, key_prefix, redis_c
     assert calls[1] == {"n": 1}
 
 
+def test_a_failing_build_runs_once_and_its_error_reaches_the_caller(redis_url, key_prefix,
+                                                                   redis_client):
+    """A view that fails (its database's pool ran out) is not Redis failing: it is not
+    computed a second time in-process."""
+    views = _views(redis_url, key_prefix, redis_client)
+    calls = []
+
+    def build(previous):
+        calls.append(previous)
+        raise TimeoutError("QueuePool limit reached")
+    with pytest.raises(TimeoutError, match="QueuePool"):
+        views.get("wall-live", "320000", 8, ttl=10, build=build)
+    assert len(calls) == 1
+    assert not redis_client.exists(f"{key_prefix}lock:view:wall-live:320000:8")
+
+
 def test_views_survive_redis_down(key_prefix):
     app = Flask(__name__)
     cache = Cache(app, config={"CACHE_TYPE": "RedisCache",

@@ -63,9 +63,14 @@ class SharedViews:
         one and the computation counter live (default a week).
         """
         try:
-            return self._shared(name, region, tick, ttl, build, stale_ok,
+            return self._shared(name, region, tick, ttl, _raising_apart(build), stale_ok,
                                 lock_seconds or self.wait_seconds,
                                 int(keep_seconds or LAST_GOOD_SECONDS))
+        except BuildFailed as failed:
+            # The view itself failed (its database, say), not Redis: computing it again
+            # in-process would only double the work (bench.province_scale saw every
+            # screen do so when the database's pool ran out).
+            raise failed.__cause__ from None
         except Exception as exc:  # noqa: BLE001 - Redis down or misbehaving: go local
             log.warning("shared cache unavailable (%s); computing in-process", exc)
             return self._in_process(name, region, tick, build)
@@ -151,6 +156,19 @@ class SharedViews:
         self._local.move_to_end(key)
         while len(self._local) > LOCAL_MAX:
             self._local.popitem(last=False)
+
+
+class BuildFailed(Exception):
+    """A view's build raised (its cause): not a failure of the shared cache."""
+
+
+def _raising_apart(build):
+    def run(last):
+        try:
+            return build(last)
+        except Exception as exc:
+            raise BuildFailed() from exc
+    return run
 
 
 def _logged(fn):
