@@ -2,6 +2,7 @@
 job once per interval across workers (real Redis), and stop() ends them all."""
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -90,3 +91,30 @@ def test_one_job_can_be_started_alone():
         warmer.stop()
         assert warmer.join(5)
 
+
+
+def test_an_exclusive_job_that_outlasts_its_interval_is_not_started_beside_itself(
+        redis_client, key_prefix):
+    """The aggregates follower rebuilding every stored day takes longer than a tick: the
+    next interval's worker must not start the same rebuild beside it."""
+    started, release = threading.Event(), threading.Event()
+    done = []
+
+    def slow(now):
+        started.set()
+        release.wait(10)
+        done.append(now)
+    a, b = (Warmer(key_prefix, lambda: redis_client) for _ in range(2))
+    for w in (a, b):
+        w.register(Job("aggregates", 5, slow, shared=True, exclusive_seconds=60))
+    first = datetime(2026, 12, 2, 9, 0, 0, tzinfo=timezone.utc)
+    runner = threading.Thread(target=a.run_once, args=("aggregates", first))
+    runner.start()
+    assert started.wait(10)
+    later = first.replace(second=5)                     # the next interval's slot
+    assert b.run_once("aggregates", later) is False     # still running in the other worker
+    release.set()
+    runner.join(10)
+    again = first.replace(second=10)
+    assert b.run_once("aggregates", again) is True      # the lease went with the run
+    assert done == [first, again]

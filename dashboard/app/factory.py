@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     # counts read them while they are followed (docs/aggregates.md).
     follower = Lazy(lambda: Follower(rt.db.engine, rt.redis.reader(), settings.timezone))
     warmer.register(Job("aggregates", every=settings.refresh_seconds, shared=True,
-                        run_first=True, work=lambda now: follower.get().step(now)))
+                        run_first=True, work=lambda now: follower.get().step(now),
+                        exclusive_seconds=3600))
     period_picker.register(app)  # shared by /kpi and /region
     router.register(app, ctx, pages)
     request_guard.install(app)  # after every callback: it checks each one's inputs

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 LAST_GOOD_SECONDS = 7 * 24 * 3600
 LOCAL_MAX = 512
-_RELEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+RELEASE_LOCK = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
             "return redis.call('del', KEYS[1]) else return 0 end")
 
 
@@ -113,7 +113,7 @@ class SharedViews:
                         self._remember(name, region, fresh)
                     return fresh
                 finally:
-                    client.eval(_RELEASE, 1, lock, token)
+                    client.eval(RELEASE_LOCK, 1, lock, token)
             if last is not None:
                 threading.Thread(target=_logged(compute), daemon=True,
                                  name=f"view-{name}").start()

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from dashboard.cache.background import Background
+from dashboard.cache.shared_views import RELEASE_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,10 @@ class Job:
     work: Callable[[datetime], object]
     shared: bool = False              # once per interval across workers (Redis slot)
     run_first: bool = False           # run at start, not only at the first boundary
+    # A shared job that can outlast its interval (the aggregates follower rebuilding every
+    # stored day) holds a lease of this many seconds while it runs, so that the next
+    # interval's worker does not start the same work beside it.
+    exclusive_seconds: float = 0
     enabled: Callable[[], bool] = field(default=lambda: True)
 
 
@@ -78,8 +84,37 @@ class Warmer:
         now = now or datetime.now(timezone.utc)
         if job.shared and not self._take_slot(job, now):
             return False
-        job.work(now)
+        lease = self._take_lease(job)
+        if lease is False:
+            return False  # still running elsewhere
+        try:
+            job.work(now)
+        finally:
+            if lease:
+                self._release(job, lease)
         return True
+
+    def _lease_key(self, job: Job) -> str:
+        return f"{self._prefix}running:{job.name}"
+
+    def _take_lease(self, job: Job) -> str | bool | None:
+        """A token when the lease is ours, False when another worker holds it, None when
+        the job needs none or Redis cannot say (then we run, as without Redis)."""
+        if not (job.shared and job.exclusive_seconds and self._redis):
+            return None
+        token = uuid.uuid4().hex
+        try:
+            got = self._redis().set(self._lease_key(job), token, nx=True,
+                                    ex=max(int(job.exclusive_seconds), 1))
+        except Exception:  # noqa: BLE001 - Redis down: each worker does its own
+            return None
+        return token if got else False
+
+    def _release(self, job: Job, token: str) -> None:
+        try:
+            self._redis().eval(RELEASE_LOCK, 1, self._lease_key(job), token)
+        except Exception:  # noqa: BLE001 - the lease expires by itself
+            pass
 
     def _take_slot(self, job: Job, now: datetime) -> bool:
         slot = int(now.timestamp() // job.every)
