@@ -202,7 +202,11 @@ class WallService:
 
         def build(previous):
             now = datetime.now(timezone.utc)
-            board = self.period_board() if region.level <= DEEPEST else None
+            # The period board may be minutes old; this tick's live board says whether the
+            # database answers now (without it the view counts per region, and says so
+            # when that fails, as the badge expects).
+            board = self.period_board() if region.level <= DEEPEST and \
+                self.board(self.tick()) is not None else None
             source = board or self.ctx.cases
             if board is not None:
                 now = board.now
