@@ -42,7 +42,7 @@ from data_sources.database import CaseDatabase
 BEGIN, END = "<!-- bench.aggregates:begin -->", "<!-- bench.aggregates:end -->"
 
 
-def _timed(fn, repeats: int) -> tuple[float, float, object]:
+def timed(fn, repeats: int) -> tuple[float, float, object]:
     """Median ms of `repeats` warm runs (after one), and the 1-minute load average."""
     result = fn()
     times = []
@@ -75,7 +75,7 @@ def run(url: str, repeats: int) -> dict:
     build_s = time.perf_counter() - started
     with eng.connect() as conn:
         cases = conn.execute(sa.select(sa.func.count()).select_from(sa.table("gw_case"))).scalar()
-    scan_ms, scan_load, _ = _timed(lambda: _full_scan(eng), 3)
+    scan_ms, scan_load, _ = timed(lambda: full_scan(eng), 3)
     stored = (first, horizon)
     windows = {
         "this month": periods.this_month(now, TZ),
@@ -88,9 +88,9 @@ def run(url: str, repeats: int) -> dict:
         scope = RegionScope(code, {"province": Level.PROVINCE, "city": Level.CITY,
                                    "county": Level.COUNTY}[kind])
         for name, window in windows.items():
-            raw_ms, raw_load, raw = _timed(lambda: case_queries.kpi_counts_by(
+            raw_ms, raw_load, raw = timed(lambda: case_queries.kpi_counts_by(
                 eng, scope, window, now, by_child=True), repeats)
-            agg_ms, agg_load, agg = _timed(lambda: aggregates.kpi_counts_by(
+            agg_ms, agg_load, agg = timed(lambda: aggregates.kpi_counts_by(
                 eng, scope, window, now, TZ, stored, by_child=True), repeats)
             out.append({"scope": kind, "window": name, "raw_ms": raw_ms, "raw_load": raw_load,
                         "agg_ms": agg_ms, "agg_load": agg_load, "equal": _same(agg, raw)})
@@ -103,7 +103,7 @@ def run(url: str, repeats: int) -> dict:
             "at": datetime.now(ZoneInfo(TZ)).strftime("%Y-%m-%d %H:%M")}
 
 
-def _full_scan(eng) -> None:
+def full_scan(eng) -> None:
     with eng.connect() as conn:
         conn.exec_driver_sql("SELECT sum(dispatch_count) FROM gw_case").scalar()
 

@@ -26,13 +26,13 @@ import os
 import pickle
 import random
 import statistics
-import time
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from bench.aggregates import full_scan, timed
 from bench.seed_and_query import (
     TZ,
     WORLD_SEED,
@@ -43,7 +43,7 @@ from bench.seed_and_query import (
     write_section,
 )
 from dashboard.domain.hierarchy import Level
-from dashboard.domain.live_board import DEEPEST
+from dashboard.domain.live_board import board_regions
 from dashboard.domain.scope import RegionScope
 from dashboard.views.wall.model import build_live
 from data_sources.case_store import SqlCaseStore
@@ -62,33 +62,6 @@ ROOT = "320000"
 REDIS_URL = os.environ.get("GRIDWATCH_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 TICK = 5  # seconds: the app's default refresh interval
 SAMPLES = {Level.PROVINCE: 1, Level.CITY: 3, Level.COUNTY: 4, Level.TOWNSHIP: 6}
-
-
-def timed(fn, repeats: int):
-    """Median ms of `repeats` runs after a warm one, the load average, the last result."""
-    result = fn()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), os.getloadavg()[0], result
-
-
-def walk(tree, code: str) -> list:
-    """The region and everything under it down to townships (every wall of a province)."""
-    out, todo = [], [tree.get(code)]
-    while todo:
-        region = todo.pop()
-        out.append(region)
-        if region.level < DEEPEST:
-            todo.extend(tree.children(region.code))
-    return out
-
-
-def full_scan(eng) -> None:
-    with eng.connect() as conn:
-        conn.exec_driver_sql("SELECT sum(dispatch_count) FROM gw_case").scalar()
 
 
 def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: int) -> dict:
@@ -132,7 +105,7 @@ def run(url: str, repeats: int, ticks: int) -> dict:
     now = datetime.fromisoformat(json.loads(db.meta_get("bench"))["now"])
     eng = db.engine
     tree = RegionTree.load(eng, ROOT)
-    regions = walk(tree, ROOT)
+    regions = board_regions(tree, ROOT)
     with eng.connect() as conn:
         cases = conn.execute(sa.text("SELECT count(*) FROM gw_case")).scalar()
         open_now = conn.execute(sa.select(sa.func.count()).select_from(case)

@@ -83,6 +83,17 @@ def own_pg_schema():
         eng.dispose()
 
 
+@contextmanager
+def module_database(request, tmp_path_factory):
+    """The database URL of a fixture parametrized "sqlite" / "postgres": a fresh SQLite
+    file, or a PostgreSQL schema of its own that is dropped after."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'gw.db'}"
+    else:
+        with own_pg_schema() as url:
+            yield url
+
+
 @pytest.fixture
 def pg_schema_url():
     """A PostgreSQL URL whose search_path is a fresh schema this test owns and drops."""

@@ -27,7 +27,7 @@ from data_sources.regions import RegionTree
 from data_sources.schema import case
 from simulator import summary_history
 from simulator.world import World
-from tests.conftest import own_pg_schema
+from tests.conftest import module_database
 from tests.live import Deployment, make_env
 
 REGION = "320500"   # 苏州市: small enough to seed 13 months in a test
@@ -54,15 +54,10 @@ def seeded(request, tmp_path_factory):
         aggregates.record_info(eng, followed_at=datetime.now(timezone.utc).isoformat())
         return eng, RegionTree.load(eng, REGION), data_dir
 
-    if request.param == "sqlite":
-        built = build(f"sqlite:///{tmp_path_factory.mktemp('histdb') / 'gw.db'}")
+    with module_database(request, tmp_path_factory) as url:
+        built = build(url)
         yield built
         built[0].dispose()
-    else:
-        with own_pg_schema() as url:
-            built = build(url)
-            yield built
-            built[0].dispose()
 
 
 def _settings(eng) -> Settings:

@@ -19,7 +19,7 @@ from data_sources import aggregates, case_list, case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
 from data_sources.schema import agg_day, agg_due, agg_mix
-from tests.conftest import own_pg_schema
+from tests.conftest import module_database
 from tests.live import seeded_deployment
 
 TZ = "Asia/Shanghai"
@@ -41,15 +41,10 @@ def seeded(request, tmp_path_factory):
         aggregates.rebuild(eng, TZ, first, horizon)
         return eng, RegionTree.load(eng, "320000"), (first, horizon), now, dep
 
-    if request.param == "sqlite":
-        built = build(f"sqlite:///{tmp_path_factory.mktemp('aggdb') / 'gw.db'}")
+    with module_database(request, tmp_path_factory) as url:
+        built = build(url)
         yield built
         built[0].dispose()
-    else:
-        with own_pg_schema() as url:
-            built = build(url)
-            yield built
-            built[0].dispose()
 
 
 def regions(tree, r: random.Random) -> list[str]:

@@ -26,7 +26,7 @@ from data_sources.case_store import SqlCaseStore
 from data_sources.database import make_engine
 from data_sources.live_board import live_board, period_board
 from data_sources.regions import RegionTree
-from tests.conftest import own_pg_schema
+from tests.conftest import module_database
 from tests.fakes import FakeEventFeed
 from tests.live import seeded_deployment
 
@@ -41,15 +41,10 @@ def seeded(request, tmp_path_factory):
         eng = make_engine(url)
         return eng, RegionTree.load(eng, "320000")
 
-    if request.param == "sqlite":
-        eng, tree = build(f"sqlite:///{tmp_path_factory.mktemp('boarddb') / 'gw.db'}")
+    with module_database(request, tmp_path_factory) as url:
+        eng, tree = build(url)
         yield eng, tree
         eng.dispose()
-    else:
-        with own_pg_schema() as url:
-            eng, tree = build(url)
-            yield eng, tree
-            eng.dispose()
 
 
 def sample(tree, r: random.Random) -> list:

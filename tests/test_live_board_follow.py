@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from dashboard.domain.live_board import DEEPEST
+from dashboard.domain.live_board import DEEPEST, board_regions
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import Event
@@ -19,16 +19,6 @@ from data_sources.redis_stream import StreamReader
 from data_sources.schema import case
 from simulator.live import LiveSimulator
 from tests.test_aggregates_follow import START, TZ, _late_event, _seeded
-
-
-def _walls(tree, code: str) -> list:
-    out, todo = [], [tree.get(code)]
-    while todo:
-        region = todo.pop()
-        out.append(region)
-        if region.level < DEEPEST:
-            todo.extend(tree.children(region.code))
-    return out
 
 
 def _same_walls(board, full, tree, regions, now) -> None:
@@ -41,7 +31,7 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
         database_url, redis_client, key_prefix, tmp_path):
     db, tree, world, stream = _seeded(database_url, redis_client, key_prefix, tmp_path,
                                       days=4, scale=0.2, seed=4)
-    regions = _walls(tree, "321100")
+    regions = board_regions(tree, "321100")
     scope = RegionScope.of(regions[0])
     sim = LiveSimulator(db, stream, world, scale=0.2, tz=TZ, speed=5, seed=11)
     sim.load(START)

@@ -310,6 +310,18 @@ class LiveBoard:
         return [dict(r) for r in lists.get(self._check(scope, now=now), [])[:limit]]
 
 
+def board_regions(tree, code: str) -> list:
+    """The region and every region under it down to townships: the walls one board
+    serves (`tree`: anything with get() and children())."""
+    out, todo = [], [tree.get(code)]
+    while todo:
+        region = todo.pop()
+        out.append(region)
+        if region.level < DEEPEST:
+            todo.extend(tree.children(region.code))
+    return out
+
+
 def _walk(chain: tuple):
     """(level, code, parent code) for each code of a chain, province first; a chain may
     stop early (a township's rows have no community)."""
