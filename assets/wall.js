@@ -120,16 +120,21 @@
     });
     es.addEventListener("status", function (ev) {
       if (state.es !== es) return;
+      state.failures = 0;
       setFeed(JSON.parse(ev.data));
     });
     es.onerror = function () {
       // A 502/503 or a server restart closes an EventSource for good: reopen it
-      // ourselves, resuming after the last entry shown.
+      // ourselves, resuming after the last entry shown. A busy server refuses new feeds
+      // (503): each failure in a row doubles the wait, up to a minute, spread at random
+      // so that a wall of screens does not come back at the same instant.
       if (state.es !== es) return;
       es.close();
       setFeed({ status: "down", since: state.feedDownSince || Date.now() / 1000 });
       clearTimeout(state.retry);
-      state.retry = setTimeout(connect, 1500);
+      var wait = Math.min(60000, 1500 * Math.pow(2, state.failures));
+      state.failures += 1;
+      state.retry = setTimeout(connect, wait * (0.5 + Math.random()));
     };
   }
   function setFeed(s) {
@@ -254,7 +259,7 @@
       refreshMs: Number(attr(root, "refresh", "5000")),
       reloadHour: Number(attr(root, "reload-hour", "-1")),
       lastId: attr(root, "from", null), lastAsOf: Date.now(), loadedAt: Date.now(),
-      es: null, retry: null, timer: null, received: 0, feedDownSince: null
+      es: null, retry: null, failures: 0, timer: null, received: 0, feedDownSince: null
     };
     fit();
     fitKpis();

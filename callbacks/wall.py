@@ -79,22 +79,43 @@ def content(service, cfg: dict, shapes: dict | None = None) -> dict:
     out["map_rows"] = [{**r, "name": parts.short_name(r["name"])} for r in rows]
     out["map"] = lambda: charts.map_figure(
         tree.boundary_features(region), _map_points(tree, region), out["map_rows"], metric,
-        _outline(tree, region), label_layout({} if shapes is None else shapes, tree, region,
-                                             metric, out["map_rows"]), lang)
+        _outline(tree, region), label_layout(service, {} if shapes is None else shapes,
+                                             region, metric, out["map_rows"], wait=True), lang)
     out["asof_text"] = {p: _hhmmss(at, zone) for p, at in out["as_of"].items()}
     return out
 
 
-def label_layout(shapes: dict, tree, region: str, metric, rows: list[dict]) -> dict:
-    """Where the map's labels go for this region and metric: placed once (it takes a
-    fraction of a second) and kept in this app's `shapes`; placed again only when the
-    values need a wider label (a count gaining a digit)."""
-    key = ("labels", region, metric.key, charts.value_sample(rows, metric))
+NO_LABELS = {"range": None, "spots": {}}
+LABELS_KEEP = 7 * 86400   # s: a layout depends on the shapes and names only
+
+
+def label_layout(service, shapes: dict, region: str, metric, rows: list[dict],
+                 wait: bool = False) -> dict:
+    """Where the map's labels go for this region: placed once for every worker (tens to
+    hundreds of ms, 1,345 of them when a province's walls start) and kept in Redis and in
+    this app's `shapes`; placed again only when the values need a wider label (a count
+    gaining a digit). It depends on the metric only through that width. A tick never
+    waits for it (`wait=False`): until it is placed the region's previous layout serves
+    (none: no labels), and a later tick's patch brings the new one; a page being drawn
+    waits (`wait=True`)."""
+    sample = charts.value_sample(rows, metric)
+    key = ("labels", region, sample)
     layout = shapes.get(key)
+    if layout is not None:
+        return layout
+    tree = service.ctx.tree.get()
+
+    def place(_last=None):
+        return charts.map_label_layout(tree.boundary_features(region),
+                                       _map_points(tree, region), rows, metric,
+                                       _outline(tree, region))
+    views = service.views
+    layout = place() if views is None else views.get(
+        "wall-labels", region, sample, ttl=LABELS_KEEP, build=place,
+        keep_seconds=LABELS_KEEP, lock_seconds=60, wait=wait)
     if layout is None:
-        layout = shapes[key] = charts.map_label_layout(
-            tree.boundary_features(region), _map_points(tree, region), rows, metric,
-            _outline(tree, region))
+        return shapes.get(("labels-last", region), NO_LABELS)
+    shapes[key] = shapes[("labels-last", region)] = layout
     return layout
 
 
@@ -146,7 +167,7 @@ def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
     tree = service.ctx.tree.get()
     region, metric = cfg["region"], WALL_MAP[cfg["metric"]]
     features = tree.boundary_features(region)
-    labels = label_layout(shapes, tree, region, metric, rows)
+    labels = label_layout(service, shapes, region, metric, rows)
     meta = shapes.get((region, metric.key))
     if meta is None:
         meta = shapes[(region, metric.key)] = charts.map_figure(
@@ -170,6 +191,7 @@ def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
     patch["layout"]["annotations"] = notes
     if labels["range"]:
         patch["layout"]["xaxis"]["range"], patch["layout"]["yaxis"]["range"] = labels["range"]
+        patch["layout"]["xaxis"]["autorange"] = patch["layout"]["yaxis"]["autorange"] = False
     return patch
 
 

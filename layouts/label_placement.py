@@ -241,6 +241,13 @@ def _hits(x0: float, y0: float, x1: np.ndarray, y1: np.ndarray, b) -> np.ndarray
     return lo <= hi
 
 
+def _covers(x, y, w: float, h: float, b, gap: float = 0.0) -> np.ndarray:
+    """Which boxes of size w x h centred at (x, y) come closer than `gap` to box b (arrays
+    broadcast: candidates down, boxes across)."""
+    return ((x - w / 2 < b[2] + gap) & (b[0] < x + w / 2 + gap)
+            & (y - h / 2 < b[3] + gap) & (b[1] < y + h / 2 + gap))
+
+
 def _crosses(px, py, qx, qy, seg) -> np.ndarray:
     """Which segments (px, py)-(qx, qy) (arrays) properly cross the segment `seg`."""
     (rx, ry), (sx, sy) = seg
@@ -265,27 +272,30 @@ def _led_out(lab: Label, board: _Board, land) -> tuple[Spot, float] | None:
         & (y + h / 2 <= board.height)
     r, x, y = r[keep], x[keep], y[keep]
 
-    def drop(bad: np.ndarray):
-        nonlocal r, x, y
+    # Every obstacle at once (candidates x obstacles): one array operation per kind
+    # instead of one per obstacle, the difference between ~0.3 s and a few ms per region.
+    if board.boxes:
+        b = np.array(board.boxes, dtype=float).T[:, None, :]
+        bad = _covers(x[:, None], y[:, None], w, h, b, GAP).any(axis=1)  # apart from labels
+        bad |= _hits(lab.x, lab.y, x[:, None], y[:, None], b).any(axis=1)  # its line too
         r, x, y = r[~bad], x[~bad], y[~bad]
-
-    def covers(b, gap: float = 0.0) -> np.ndarray:
-        return ((x - w / 2 < b[2] + gap) & (b[0] < x + w / 2 + gap)
-                & (y - h / 2 < b[3] + gap) & (b[1] < y + h / 2 + gap))
-    for b in board.boxes:
-        drop(covers(b, GAP))
-    for b in [b for _, b in board.anchors] + board.dots:   # no anchor, not even its own
-        drop(covers(b))
-    for b in board.boxes:                                   # its line crosses no label
-        drop(_hits(lab.x, lab.y, x, y, b))
-    for seg in board.segments:                              # no line crosses it or its line
-        (sx0, sy0), (sx1, sy1) = seg
-        x0, y0, x1, y1 = x - w / 2, y - h / 2, x + w / 2, y + h / 2
+    marks = [b for _, b in board.anchors] + board.dots        # no anchor, not even its own
+    if marks:
+        bad = _covers(x[:, None], y[:, None], w, h,
+                      np.array(marks, dtype=float).T[:, None, :]).any(axis=1)
+        r, x, y = r[~bad], x[~bad], y[~bad]
+    if board.segments:                                      # no line crosses it or its line
+        s = np.array([(*p, *q) for p, q in board.segments], dtype=float).T[:, None, :]
+        sx0, sy0, sx1, sy1 = s
+        px, py = x[:, None], y[:, None]
+        x0, y0, x1, y1 = px - w / 2, py - h / 2, px + w / 2, py + h / 2
         bad = ((np.minimum(sx0, sx1) >= x0) & (np.maximum(sx0, sx1) <= x1)
                & (np.minimum(sy0, sy1) >= y0) & (np.maximum(sy0, sy1) <= y1))
+        seg = ((sx0, sy0), (sx1, sy1))
         for edge in ((x0, y0, x1, y0), (x1, y0, x1, y1), (x1, y1, x0, y1), (x0, y1, x0, y0)):
             bad |= _crosses(*edge, seg)
-        drop(bad | _crosses(lab.x, lab.y, x, y, seg))
+        bad = (bad | _crosses(lab.x, lab.y, px, py, seg)).any(axis=1)
+        r, x, y = r[~bad], x[~bad], y[~bad]
     if not len(r):
         return None
     score = r.copy()

@@ -8,6 +8,7 @@ import pytest
 from dashboard import create_app
 from dashboard.app.settings import Settings
 from data_sources.database import CaseDatabase
+from data_sources.regions import import_region
 from tests.live import operator_headers, stop_app_threads
 from tests.test_database import CASES, make_case
 
@@ -96,3 +97,39 @@ def test_wall_with_every_source_down_waits_instead_of_an_error_page(tmp_path):
     page = _route(create_app(settings), "/wall")
     assert "wall-waiting" in page and "正在连接数据库" in page and "wall-retry" in page
     assert "error-page" not in page
+
+
+def test_a_worker_past_its_live_feeds_tells_the_next_one_to_retry_later(
+        tmp_path, redis_url, key_prefix, redis_client):  # redis_client: cleans the keys
+    """Degrade, never collapse: past GRIDWATCH_LIVE_STREAMS_MAX open feeds a worker
+    answers a new one 503 with Retry-After (the wall's refreshes go on), and takes new
+    ones again as soon as one closes."""
+    settings = Settings(data_dir=tmp_path, database_url=_db_with(tmp_path / "gw.db", 2),
+                        redis_url=redis_url, stream_key=key_prefix + "events",
+                        key_prefix=key_prefix, live_streams_max=2)
+    app = create_app(settings)
+    client = app.server.test_client()
+    # Before the region tree can be read a feed is told to come back soon, not a 500.
+    early = client.get("/wall/live?region=320100")
+    assert early.status_code == 503 and early.headers["Retry-After"] == "5"
+    import_region(app.server.extensions["gridwatch_runtime"].db.engine, "320000",
+                  tmp_path / "geo")
+    opened = []
+    try:
+        for _ in range(2):
+            resp = client.get("/wall/live?region=320100", buffered=False)
+            assert resp.status_code == 200
+            assert next(iter(resp.response)).startswith(b"retry:")  # subscribed, streaming
+            opened.append(resp)
+        refused = client.get("/wall/live?region=320100")
+        assert refused.status_code == 503
+        assert 15 <= int(refused.headers["Retry-After"]) <= 45
+        assert client.get("/_dash-layout").status_code == 200      # the rest still served
+        opened.pop().close()                                       # a screen went away
+        again = client.get("/wall/live?region=320100", buffered=False)
+        assert again.status_code == 200
+        opened.append(again)
+    finally:
+        for resp in reversed(opened):   # streamed request contexts end last in, first out
+            resp.close()
+        stop_app_threads(app)

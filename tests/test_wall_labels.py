@@ -203,7 +203,8 @@ def test_township_dots_get_white_labels_beside_them(jiangsu):
 
 # -- the figure and the tick's Patch ----------------------------------------------------
 def _service(tree):
-    return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: tree)))
+    return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: tree)),
+                           views=None)   # no shared cache: placed in-process
 
 
 def _patched(fig: dict, patch) -> dict:
@@ -234,7 +235,8 @@ def test_a_tick_patches_the_labels_where_the_figure_drew_them(jiangsu, monkeypat
     features, points, rows, outline = _map_input(jiangsu, "320100", 90.0)
     cfg = {"region": "320100", "metric": "on_time"}
     fig = charts.map_figure(features, points, rows, ON_TIME, outline,
-                            wall_page.label_layout(shapes, jiangsu, "320100", ON_TIME, rows))
+                            wall_page.label_layout(_service(jiangsu), shapes, "320100", ON_TIME,
+                                                   rows))
     fig = json.loads(fig.to_json())
     later = [{**r, "on_time": 100.0 if i % 2 else None} for i, r in enumerate(rows)]
     ticked = _patched(fig, wall_page.map_patch(_service(jiangsu), cfg, later, shapes))
@@ -323,3 +325,45 @@ def test_a_label_is_placed_wide_enough_for_no_data_in_either_language():
     for lang in LANGS:
         word = charts.value_text(None, WALL_MAP["on_time"], lang)
         assert width >= charts.text_width(word) and ink[1][2] >= charts.text_width(word)
+
+
+def test_labels_are_placed_once_for_every_worker_and_a_tick_never_waits(
+        jiangsu, monkeypatch, redis_url, key_prefix, redis_client):
+    """A province's 1,345 walls starting at once must not place 1,345 layouts in each
+    worker's request path: a tick gets the region's previous layout (none: no labels)
+    while the placing runs in the background, once across workers (Redis)."""
+    from flask import Flask
+    from flask_caching import Cache
+
+    from dashboard.cache.shared_views import SharedViews
+
+    def service():
+        app = Flask(__name__)
+        cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url,
+                                   "CACHE_KEY_PREFIX": key_prefix + "cache:"})
+        views = SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=5)
+        return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: jiangsu)),
+                               views=views)
+    calls = []
+    real = charts.map_label_layout
+    monkeypatch.setattr(charts, "map_label_layout",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+    first, second = service(), service()            # two workers
+    features, points, rows, outline = _map_input(jiangsu, "320500", 90.0)
+    shapes: dict = {}
+    assert wall_page.label_layout(first, shapes, "320500", ON_TIME, rows) \
+        is wall_page.NO_LABELS
+    deadline = time.monotonic() + 30
+    while (placed := wall_page.label_layout(first, shapes, "320500", ON_TIME, rows)) \
+            is wall_page.NO_LABELS and time.monotonic() < deadline:
+        time.sleep(0.05)
+    expected = real(features, points, rows, ON_TIME, outline)
+    assert json.loads(json.dumps(placed)) == json.loads(json.dumps(expected))
+    assert placed["spots"] and len(calls) == 1
+    # The other worker, and a drawing that waits, get it from Redis without placing it.
+    assert wall_page.label_layout(second, {}, "320500", ON_TIME, rows, wait=True) == placed
+    assert len(calls) == 1
+    # A count that needs wider labels: the tick serves the previous layout meanwhile.
+    wider = [{**r, "on_time": None, "intake": 123_456} for r in rows]
+    assert wall_page.label_layout(first, shapes, "320500", WALL_MAP["intake"], wider) \
+        is placed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 from datetime import datetime, timezone
 
@@ -26,11 +27,17 @@ from data_sources.stream_skips import counter_key
 
 log = logging.getLogger(__name__)
 _ID_RE = re.compile(r"\d{1,20}-\d{1,20}")
+RETRY_AFTER = (15, 45)   # s: a refused feed's retry, spread so that they do not return at once
 
 
 def _sse(event: str, data: dict, entry_id: str | None = None) -> str:
     head = f"id: {entry_id}\n" if entry_id else ""
     return f"{head}event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _retry_later(seconds: int) -> Response:
+    return Response("", status=503, headers={"Retry-After": str(seconds),
+                                              "Cache-Control": "no-cache"})
 
 
 def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
@@ -61,11 +68,14 @@ def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
 
     @bp.route("/wall/live")
     def wall_live():
-        tree = ctx.tree.get()
         try:
+            tree = ctx.tree.get()
             region = service.scoped(request.args.get("region") or settings.region)
         except OutOfScope:
             region = settings.region
+        except Exception as exc:  # noqa: BLE001 - no region tree yet (database down)
+            log.info("live feed refused: %s", exc)
+            return _retry_later(5)
         after = request.headers.get("Last-Event-ID") or request.args.get("from")
         after = after if after and _ID_RE.fullmatch(after) else None
         privacy = request.args.get("privacy") == "1"
@@ -73,6 +83,10 @@ def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
 
         def accept(e) -> bool:
             return tree.contains(region, e.grid)
+        if hub.subscribers >= settings.live_streams_max:
+            # Past what this worker serves: degrade, never collapse. The screen keeps its
+            # refreshes and tries again later (wall.js backs off on its own as well).
+            return _retry_later(random.randint(*RETRY_AFTER))
         try:
             sub = hub.subscribe(accept)
         except Exception as exc:  # noqa: BLE001 - Redis down: the page retries

@@ -49,6 +49,9 @@ class Settings:
     # Bearer token that unlocks /healthz's full report (database, stream, case count);
     # without one (the default) every caller gets the plain status only.
     health_token: str | None = None
+    # Live feeds (GET /wall/live) one worker keeps open; one more is told to retry later
+    # (503 with Retry-After) rather than slowing every screen the worker serves.
+    live_streams_max: int = 1000
     extra: dict = field(default_factory=dict)
 
     @property
@@ -83,6 +86,7 @@ class Settings:
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
                           ("STREAM_LAG_WARN_SECONDS", float), ("SATISFACTION_TARGET", float),
                           ("WALL_RELOAD_HOUR", int), ("PAGE_CACHE_SECONDS", float),
+                          ("LIVE_STREAMS_MAX", int),
                           ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float)):
             if (v := get(key)) is not None:
                 try:

@@ -53,19 +53,22 @@ class SharedViews:
     def get(self, name: str, region: str, tick: int | str, ttl: float,
             build: Callable[[dict | None], dict],
             stale_ok: bool | Callable[[dict], bool] = False,
-            lock_seconds: float | None = None, keep_seconds: float | None = None) -> dict:
+            lock_seconds: float | None = None, keep_seconds: float | None = None,
+            wait: bool = True) -> dict | None:
         """The view for this tick: cached, or built once (build gets the last good one).
 
         `stale_ok`: a slow view (seconds at province scale) is rebuilt in the background
         while viewers get the last good one at once, so no callback waits for it. A
         function instead of True says which last good views are still fit to show (a
         leader's page accepts minutes, not days). `keep_seconds`: how long the last good
-        one and the computation counter live (default a week).
+        one and the computation counter live (default a week). `wait=False`: never wait
+        for a build; None until there is a view (its build is started in the background,
+        once across workers).
         """
         try:
             return self._shared(name, region, tick, ttl, _raising_apart(build), stale_ok,
                                 lock_seconds or self.wait_seconds,
-                                int(keep_seconds or LAST_GOOD_SECONDS))
+                                int(keep_seconds or LAST_GOOD_SECONDS), wait)
         except BuildFailed as failed:
             # The view itself failed (its database, say), not Redis: computing it again
             # in-process would only double the work (bench.province_scale saw every
@@ -87,7 +90,7 @@ class SharedViews:
 
     # Internals -------------------------------------------------------------------------
     def _shared(self, name, region, tick, ttl, build, stale_ok=False, lock_seconds=10.0,
-                keep_seconds=LAST_GOOD_SECONDS):
+                keep_seconds=LAST_GOOD_SECONDS, wait=True):
         backend = self.cache.cache  # cachelib RedisCache: its get/set raise on Redis errors
         key = self._key(name, region, tick)
         value = backend.get(key)
@@ -114,12 +117,12 @@ class SharedViews:
                     return fresh
                 finally:
                     client.eval(RELEASE_LOCK, 1, lock, token)
-            if last is not None:
+            if last is not None or not wait:
                 threading.Thread(target=_logged(compute), daemon=True,
                                  name=f"view-{name}").start()
                 return last
             return compute()
-        if last is not None:
+        if last is not None or not wait:
             return last  # someone is rebuilding it; the last good one will do meanwhile
         deadline = time.monotonic() + lock_seconds
         while time.monotonic() < deadline:
@@ -129,7 +132,7 @@ class SharedViews:
                 return value
             if not client.exists(lock):  # the holder died without a result: try ourselves
                 return self._shared(name, region, tick, ttl, build, stale_ok, lock_seconds,
-                                    keep_seconds)
+                                    keep_seconds, wait)
         # Never a second computation of the same tick: an empty view says "waiting".
         return self.last_good(name, region) or {}
 
