@@ -295,6 +295,7 @@ class Stats:
         self.leader_samples: list[str] = []
         self.leader_views: list[dict] = []
         self.first_views: list[dict] = []
+        self.intervals: list[float] = []   # s, as told to the walls by the server
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> bool:
@@ -316,7 +317,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
 
     async def live():
         url = f"{base}/wall/live?region={region}"
-        last_id = None
+        last_id, failures = None, -1
         while not stop.is_set():
             opened = False
             try:
@@ -369,11 +370,14 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
             finally:
                 if opened:
                     st.streams_open -= 1
-            await asyncio.sleep(1.5)   # assets/wall.js reopens after 1.5 s
+            # assets/wall.js: 1.5 s after a failure, doubling with each failure in a row
+            # up to a minute, spread at random (a busy server answers 503).
+            failures = 0 if opened else failures + 1
+            await asyncio.sleep(min(60.0, 1.5 * 2 ** failures) * random.uniform(0.5, 1.5))
 
     async def ticks():
-        n = 0
-        while not await pause(stop, refresh_s if n else random.random() * refresh_s):
+        n, interval_s = 0, refresh_s
+        while not await pause(stop, interval_s if n else random.random() * refresh_s):
             n += 1
             measuring = st.measuring
             st.cb_in_flight += 1
@@ -385,6 +389,15 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
             if not (measuring and st.measuring):
                 continue
             st.cb_status[str(status)] += 1
+            if status == 200:
+                # The interval the server tells the screen (dashboard/views/wall/pace.py):
+                # a dcc.Interval takes it for its next tick.
+                try:
+                    told = json.loads(text)["response"]["wall-tick"]["interval"] / 1000
+                    interval_s = told
+                    st.intervals.append(told)
+                except (ValueError, KeyError, TypeError):
+                    pass
             if status in (200, 204):
                 st.cb_ms.append(ms)
                 st.walls_answered.add(region)
@@ -660,6 +673,8 @@ async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
         "callbacks_showing_stale": st.cb_stale,
         "callbacks_waiting_at_end": in_flight,
         "walls_answered": len(st.walls_answered),
+        "wall_interval_median_s": _r(statistics.median(st.intervals)) if st.intervals else None,
+        "wall_interval_max_s": _r(max(st.intervals)) if st.intervals else None,
         "walls_with_live_messages": len(st.walls_streaming),
         "streams_open_start": streams_before, "streams_open_end": streams_after,
         "stream_errors": dict(st.stream_status), "stream_error_samples": st.stream_samples,
@@ -725,6 +740,9 @@ def table(res: dict) -> str:
          f"{ld['callbacks_showing_stale']:,}", ""),
         ("walls that got ≥ 1 answer in the window",
          f"{ld['walls_answered']:,} of {ld['walls']:,}", ""),
+        ("refresh interval the server told the walls: median / max (the tick: "
+         f"{res['meta']['refresh_seconds']:g} s)", f"{_f(ld['wall_interval_median_s'], 1)} / "
+         f"{_f(ld['wall_interval_max_s'], 1)} s", ""),
         ("live events received; p50 / p95 / p99 entry→screen (limit p95 ≤ 100 ms)",
          f"{ld['live_events']:,}; {_f(ld['live_p50_ms'])} / **{_f(ld['live_p95_ms'])}** / "
          f"{_f(ld['live_p99_ms'])} ms", ld["load1_median"]),

@@ -4,6 +4,7 @@ slow tick never overlaps the next one from the same screen."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -110,9 +111,12 @@ def label_layout(service, shapes: dict, region: str, metric, rows: list[dict],
                                        _map_points(tree, region), rows, metric,
                                        _outline(tree, region))
     views = service.views
+    # Kept as long as the region's other views (GRIDWATCH_VIEW_KEEP_SECONDS), at most a week.
+    keep = LABELS_KEEP if views is None else min(LABELS_KEEP,
+                                                 service.settings.view_keep_seconds)
     layout = place() if views is None else views.get(
-        "wall-labels", region, sample, ttl=LABELS_KEEP, build=place,
-        keep_seconds=LABELS_KEEP, lock_seconds=60, wait=wait)
+        "wall-labels", region, sample, ttl=keep, build=place, keep_seconds=keep,
+        lock_seconds=60, wait=wait)
     if layout is None:
         return shapes.get(("labels-last", region), NO_LABELS)
     shapes[key] = shapes[("labels-last", region)] = layout
@@ -207,6 +211,7 @@ def register(app, service, shapes: dict | None = None) -> None:
         Output("wall-heading", "children"), Output("wall-crumbs", "children"),
         *[Output(f"wall-{p.key}", p.prop) for p in PANELS],
         *[Output(f"wall-asof-{p}", "children") for p in PANELS_WITH_TIME],
+        Output("wall-tick", "interval"),
     ]
 
     @app.callback(*outputs, Input("wall-tick", "n_intervals"), Input("wall-region", "data"),
@@ -222,10 +227,14 @@ def register(app, service, shapes: dict | None = None) -> None:
         # them once per worker and tick, not once per screen.
         key = (cfg["region"], cfg["metric"], cfg["lang"], cfg["privacy"], cfg["target"],
                service.tick(), region_changed)
+        started = time.monotonic()
         out = memo.get(key)
         if out is None:
             out = memo[key] = _outputs(service, cfg, region_changed)
-        return out
+        service.pace.observe(time.monotonic() - started)
+        # Past what this worker keeps up with, screens are told to refresh less often
+        # (dashboard/views/wall/pace.py): late answers for all of them, never none.
+        return (*out, service.pace.interval_ms())
 
     def _outputs(service, cfg, region_changed):
         c = content(service, cfg, shapes)

@@ -343,7 +343,7 @@ def test_labels_are_placed_once_for_every_worker_and_a_tick_never_waits(
                                    "CACHE_KEY_PREFIX": key_prefix + "cache:"})
         views = SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=5)
         return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: jiangsu)),
-                               views=views)
+                               views=views, settings=SimpleNamespace(view_keep_seconds=600))
     calls = []
     real = charts.map_label_layout
     monkeypatch.setattr(charts, "map_label_layout",

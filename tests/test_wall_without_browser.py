@@ -27,6 +27,7 @@ from dashboard.app.settings import Settings
 from dashboard.domain.kpis import KpiCounts, compute_kpis
 from dashboard.domain.scope import OutOfScope
 from dashboard.views.wall.model import build_live, build_period, previous_counts
+from dashboard.views.wall.pace import Pace
 from dashboard.views.wall.service import WallService
 from layouts.wall_panels import PANELS
 from tests.fakes import (
@@ -39,6 +40,7 @@ from tests.fakes import (
     small_tree,
     stream_event,
 )
+from tests.test_wall_pace import Clocks
 
 TZ = "Asia/Shanghai"
 SUZHOU_GRID, NANJING_GRID = "320505001001001", "320102001001001"
@@ -355,6 +357,9 @@ def rotate(app, current, stored):
 
 def test_refresh_callback_answers_every_output(walls):
     service = walls("320000")
+    clocks = Clocks()
+    service.pace = Pace(service.settings.refresh_seconds, cpu=lambda: clocks.cpu,
+                        clock=lambda: clocks.now)
     app, cfg = wall_app(service), cfg_for(service)
     resp = refresh(app, "320500", cfg)
     assert resp.status_code == 200
@@ -365,6 +370,13 @@ def test_refresh_callback_answers_every_output(walls):
         assert f"wall-{p.key}" in out and re.fullmatch(
             r"\d\d:\d\d:\d\d", out[f"wall-asof-{p.key}"]["children"]), p.key
     assert "wall-crumbs" not in out            # a tick keeps the breadcrumb (no_update)
+    # Every answer tells the screen its interval: the tick while the worker keeps up,
+    # twice that (spread ±10%) after a window in which it was saturated.
+    tick_ms = service.settings.refresh_seconds * 1000
+    assert out["wall-tick"]["interval"] == tick_ms
+    clocks.run(10.0, busy=0.97)
+    later = refresh(app, "320500", cfg).get_json()["response"]
+    assert 1.8 * tick_ms <= later["wall-tick"]["interval"] <= 2.2 * tick_ms
     changed = refresh(app, "320500", cfg, changed="wall-region.data").get_json()["response"]
     assert "wall-crumbs" in changed and "虎丘" in json.dumps(changed, ensure_ascii=False)
 

@@ -30,6 +30,7 @@ from dashboard.views.wall.model import (
     stream_state,
     with_since,
 )
+from dashboard.views.wall.pace import Pace
 from dashboard.views.wall.shapes import LiveModel, PeriodModel
 from dashboard.views.wall.ticker import ticker_row
 
@@ -57,6 +58,8 @@ class WallService:
         self.views = views  # dashboard.cache.shared_views.SharedViews
         self.settings = ctx.settings
         self._watched: dict[str, float] = {}     # region -> last time a viewer asked
+        # How many ticks apart this worker's walls refresh: 1 until it cannot keep up.
+        self.pace = Pace(self.settings.refresh_seconds)
         # At each tick boundary the live view of every region watched in the last ticks
         # is rebuilt, so that no viewer's request pays for it. The app registers this job
         # with its one warmer; a service built alone (tests, benches) keeps its own.
@@ -143,14 +146,20 @@ class WallService:
         self.warmer.ensure_started(self.warmup.name)
 
     def warm_watched(self, _now=None) -> None:
-        """Build the live view of every region watched in the last WATCH_TICKS ticks.
+        """Build the live view of every region watched in the last WATCH_TICKS ticks, at
+        the walls' pace (every tick, or every few when the worker is behind:
+        views.wall.pace; a wall polling less often than that gets its view built when
+        it asks, from the last good one meanwhile).
         Across workers and instances the shared lock lets one of them build and the
         others wait."""
         r = self.settings.refresh_seconds
         for region, seen in list(self._watched.items()):
             if time.time() - seen > WATCH_TICKS * r:
                 self._watched.pop(region, None)
-                continue
+        factor = self.pace.current()
+        if self.tick() % factor:
+            return          # walls refresh every `factor` ticks: so is their warm-up
+        for region in list(self._watched):
             try:
                 self._live(region, stale_ok=False)
             except Exception:  # noqa: BLE001 - the next tick tries again
