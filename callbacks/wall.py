@@ -117,7 +117,7 @@ def label_layout(service, shapes: dict, region: str, metric, rows: list[dict],
     layout = place() if views is None else views.get(
         "wall-labels", region, sample, ttl=keep, build=place, keep_seconds=keep,
         lock_seconds=60, wait=wait)
-    if layout is None:
+    if not layout:    # not placed yet (None), or Redis busy with nothing placed ({})
         return shapes.get(("labels-last", region), NO_LABELS)
     shapes[key] = shapes[("labels-last", region)] = layout
     return layout

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from dashboard.domain.case_query import CasePage, CaseQuery
 from dashboard.domain.kpis import KpiCounts
-from dashboard.domain.live_board import LiveBoard
+from dashboard.domain.live_board import LiveBoard, NotOnBoard
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
 from data_sources import aggregate_summary, aggregates, case_list, case_queries, live_board
@@ -57,6 +57,11 @@ class SqlCaseStore:
         return live_board.live_board(self.engine, scope, now, tz, top)
 
     def period_board(self, scope: RegionScope, window: Window, now: datetime) -> LiveBoard:
+        # The board counts cases: a window reaching into days kept as aggregates only
+        # (the demo's older history) is not on it, and each region asks on its own.
+        if self.tz and aggregate_summary.details_from(self.engine, self.tz,
+                                                      window.start) is not None:
+            raise NotOnBoard("the window reaches days kept as aggregates only")
         return live_board.period_board(self.engine, scope, window, now)
 
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]:

@@ -14,10 +14,12 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from dashboard.domain.stores import Busy
+
 CONNECT_TIMEOUT = 2.0
 SOCKET_TIMEOUT = 2.0
 HEALTH_CHECK_INTERVAL = 15
-MAX_CONNECTIONS = 32
+MAX_CONNECTIONS = 64      # a gevent worker serves hundreds of screens at once
 BLOCKING_MAX_CONNECTIONS = 4
 # How long a caller waits for a free pooled connection before ConnectionError.
 POOL_TIMEOUT = 5.0
@@ -50,6 +52,20 @@ def make_client(url: str, *, blocking: bool = False, **kw: Any) -> redis.Redis:
         # Detects a silently dead peer (NAT, failover) on idle TCP; unix sockets reject it.
         options["socket_keepalive"] = True
     options.update(kw)
-    pool = redis.BlockingConnectionPool.from_url(url, **options)
+    pool = _Pool.from_url(url, **options)
     # from_pool hands the pool to the client, so client.close() disconnects it.
     return redis.Redis.from_pool(pool)
+
+
+class PoolExhausted(redis.ConnectionError, Busy):
+    """No free connection within POOL_TIMEOUT: Redis is up, this process is overloaded."""
+
+
+class _Pool(redis.BlockingConnectionPool):
+    def get_connection(self, *args, **kwargs):
+        try:
+            return super().get_connection(*args, **kwargs)
+        except redis.ConnectionError as exc:
+            if str(exc) == "No connection available.":   # redis-py's words for a timeout
+                raise PoolExhausted(str(exc)) from exc
+            raise

@@ -5,6 +5,7 @@ on SQLite and PostgreSQL, over a seeded history with every workflow turn the sim
 plays (延期, 重办, 挂起, 不予受理, returns, cards, late signs)."""
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import random
 from datetime import datetime, timedelta, timezone
@@ -20,7 +21,12 @@ from dashboard.domain.hierarchy import Level
 from dashboard.domain.live_board import NotOnBoard
 from dashboard.domain.periods import Window, this_month, today
 from dashboard.domain.scope import RegionScope
-from dashboard.views.wall.model import build_live, build_period, previous_counts
+from dashboard.views.wall.model import (
+    build_live,
+    build_period,
+    previous_counts,
+    previous_window,
+)
 from dashboard.views.wall.service import WallService
 from data_sources.case_store import SqlCaseStore
 from data_sources.database import make_engine
@@ -145,8 +151,16 @@ def test_every_ranking_from_the_period_board_equals_the_per_region_queries(seede
     board = period_board(eng, RegionScope.of(tree.get("320000")), month, now)
     raw = SqlCaseStore(eng)
     weights = Settings().weights
+    # 较昨日's counts (this month up to yesterday) of every region from one board too.
+    win = previous_window(now, TZ)
+    earlier = period_board(eng, RegionScope.of(tree.get("320000")), win, win.end)
     for region in sample(tree, random.Random(hours_back + 1)):
         before = previous_counts(raw, region, TZ, now)
+        from_board = previous_counts(earlier, region, TZ, now)
+        assert from_board.keys() == before.keys(), region.code
+        for code, counts in before.items():   # the hours' float sum: in another order
+            assert from_board[code] == dataclasses.replace(
+                counts, close_hours_sum=pytest.approx(counts.close_hours_sum, rel=1e-12)), code
         expected = build_period(raw, tree, region, TZ, now, None, weights, before)
         got = build_period(board, tree, region, TZ, now, None, weights, before)
         assert got["sources"]["database"]["status"] == "up", region.code

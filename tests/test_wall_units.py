@@ -298,3 +298,32 @@ def test_todays_satisfaction_from_few_ratings_is_drawn_thin():
     assert list(today.marker.symbol) == ["diamond-open", "diamond"]
     assert today.marker.color[0] == wall_charts.MUTED != today.marker.color[1]
     assert "1 件评价" in today.customdata[0] and today.customdata[1] == ""
+
+
+def test_an_exhausted_redis_pool_serves_the_last_good_view_without_computing(
+        redis_url, key_prefix, redis_client):
+    """Redis up but no free connection (a worker with hundreds of screens at once): not
+    "Redis down", so no in-process computation that would add to the overload
+    (bench.province_scale); the last good view this process has, or "waiting"."""
+    from data_sources.redis_client import make_client
+    app = Flask(__name__)
+    cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url,
+                               "CACHE_KEY_PREFIX": key_prefix + "cache:"})
+    tiny = make_client(redis_url, max_connections=1, timeout=0.1)
+    clients = [redis_client]
+    views = SharedViews(cache, lambda: clients[0], key_prefix)
+    calls = []
+    build = lambda prev: calls.append(prev) or {"n": len(calls)}  # noqa: E731
+    assert views.get("wall-live", "320500", 1, 10, build) == {"n": 1}
+    held = tiny.connection_pool.get_connection()
+    try:
+        clients[0] = tiny
+        assert views.get("wall-live", "320500", 2, 10, build) == {"n": 1}   # last good
+        assert views.get("wall-live", "320583", 2, 10, build) == {}         # waiting
+        assert views.get("wall-labels", "320583", 2, 10, build, wait=False) is None
+        assert len(calls) == 1
+    finally:
+        tiny.connection_pool.release(held)
+        tiny.close()
+    clients[0] = redis_client
+    assert views.get("wall-live", "320500", 2, 10, build) == {"n": 2}

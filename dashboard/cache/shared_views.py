@@ -19,6 +19,8 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
+from dashboard.domain.stores import Busy
+
 log = logging.getLogger(__name__)
 
 LAST_GOOD_SECONDS = 7 * 24 * 3600
@@ -74,6 +76,14 @@ class SharedViews:
             # in-process would only double the work (bench.province_scale saw every
             # screen do so when the database's pool ran out).
             raise failed.__cause__ from None
+        except Busy as exc:
+            # Redis is up but this worker has no free connection to it: computing here
+            # would feed the overload (bench.province_scale). The last good copy this
+            # process has, or an empty view ("waiting"), until connections free up.
+            log.info("shared cache busy (%s); serving the last good view", exc)
+            with self._local_lock:
+                last = self._local.get(self._key(name, region, "last"))
+            return last if last is not None else ({} if wait else None)
         except Exception as exc:  # noqa: BLE001 - Redis down or misbehaving: go local
             log.warning("shared cache unavailable (%s); computing in-process", exc)
             return self._in_process(name, region, tick, build)

@@ -18,6 +18,11 @@ from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
 
 
+class Busy(ConnectionError):
+    """A source that is up but has no capacity left right now (its connection pool is
+    exhausted): waiting or computing elsewhere would only add to the load."""
+
+
 class CaseStore(Protocol):
     """The case database, read under a region scope."""
 
