@@ -376,10 +376,17 @@ def _require_current_schema(rt: Runtime) -> None:
             f"{head}: run `gridwatch db upgrade` first (docs/migrations.md)")
 
 
+WORKER_CONNECTIONS = 4000
+
+
 def _start_web(settings: Settings, host: str, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(settings_env(settings))
+    # gevent's default of 1,000 connections per worker is what a province's live feeds
+    # alone take (1,345 walls): the walls' refreshes then waited in the listen queue
+    # until they timed out. Feeds are capped per worker (GRIDWATCH_LIVE_STREAMS_MAX).
     cmd = [sys.executable, "-m", "gunicorn", "-k", "gevent", "-w", str(workers),
+           "--worker-connections", str(WORKER_CONNECTIONS),
            "-b", f"{host}:{port}", "--no-control-socket", "--graceful-timeout", "5",
            "--log-level", "warning", "dashboard.app.wsgi:build()"]
     return subprocess.Popen(cmd, env=env, preexec_fn=pdeathsig_preexec())

@@ -109,8 +109,8 @@ def _cache_config(settings: Settings) -> dict:
     if not settings.redis_url:
         return {"CACHE_TYPE": "SimpleCache"}
     return {
-        "CACHE_TYPE": "RedisCache",
+        # flask-caching's RedisCache on the app's own kind of client (pool, timeouts).
+        "CACHE_TYPE": "data_sources.redis_cache.cache_factory",
         "CACHE_REDIS_URL": settings.redis_url,
         "CACHE_KEY_PREFIX": settings.key_prefix + "cache:",
-        "CACHE_OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
     }
