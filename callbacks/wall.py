@@ -172,11 +172,7 @@ def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
     region, metric = cfg["region"], WALL_MAP[cfg["metric"]]
     features = tree.boundary_features(region)
     labels = label_layout(service, shapes, region, metric, rows)
-    meta = shapes.get((region, metric.key))
-    if meta is None:
-        meta = shapes[(region, metric.key)] = charts.map_figure(
-            features, _map_points(tree, region), rows, metric, _outline(tree, region),
-            labels).layout.meta
+    meta = charts.map_meta(features, _map_points(tree, region), rows, _outline(tree, region))
     fills, _ = colours(metric, charts.map_values(rows, metric))
     patch = Patch()
     polygons = {f["id"] for f in features.get("features", [])}

@@ -367,3 +367,20 @@ def test_labels_are_placed_once_for_every_worker_and_a_tick_never_waits(
     wider = [{**r, "on_time": None, "intake": 123_456} for r in rows]
     assert wall_page.label_layout(first, shapes, "320500", WALL_MAP["intake"], wider) \
         is placed
+
+
+@pytest.mark.parametrize("region", ["320000", "320500", "320505", "320505001"])
+def test_map_meta_names_the_traces_a_tick_patches_without_drawing_the_map(jiangsu, region):
+    """A tick patches the map's traces by index; the indices come from map_meta (cheap),
+    and they must be the traces map_figure draws: polygons, dots, labels, live, urgent."""
+    features, points, rows, outline = _map_input(jiangsu, region)
+    meta = charts.map_meta(features, points, rows, outline)
+    data = charts.map_figure(features, points, rows, ON_TIME, outline, wall_page.NO_LABELS).data
+    assert [i for i, tr in enumerate(data) if tr.fill == "toself"] == meta["fills"]
+    assert [data[i].name for i in meta["fills"]] == \
+        [r["code"] for r in rows if r["code"] in {f["id"] for f in features["features"]}]
+    if "dots" in meta:
+        assert data[meta["dots"]].mode == "markers" and data[meta["dots"]].marker.size == 26
+    assert data[meta["labels"]].mode == "text"
+    assert data[meta["live"]].marker.size == 9 and len(data[meta["live"]].x) == 0
+    assert data[meta["urgent"]].marker.symbol == "star" and meta["urgent"] == len(data) - 1
