@@ -107,9 +107,23 @@ def label_layout(service, shapes: dict, region: str, metric, rows: list[dict],
     tree = service.ctx.tree.get()
 
     def place(_last=None):
-        return charts.map_label_layout(tree.boundary_features(region),
-                                       _map_points(tree, region), rows, metric,
-                                       _outline(tree, region))
+        shapes_in = (tree.boundary_features(region), _map_points(tree, region), rows,
+                     metric, _outline(tree, region))
+        kept = service.ctx.labels       # the database's copy (None: not kept)
+        mark = charts.layout_fingerprint(*shapes_in)
+        try:
+            layout = kept.get(region, sample, mark) if kept is not None else None
+        except Exception as exc:  # noqa: BLE001 - the database down: place it here
+            log.info("stored labels of %s unavailable: %s", region, exc)
+            kept = layout = None
+        if layout is None:
+            layout = charts.map_label_layout(*shapes_in)
+            if kept is not None:
+                try:
+                    kept.put(region, sample, mark, layout)
+                except Exception as exc:  # noqa: BLE001 - placed again next time
+                    log.info("labels of %s not stored: %s", region, exc)
+        return layout
     views = service.views
     # Kept as long as the region's other views (GRIDWATCH_VIEW_KEEP_SECONDS), at most a week.
     keep = LABELS_KEEP if views is None else min(LABELS_KEEP,

@@ -232,6 +232,18 @@ meta = Table(
     Column("value", Text),
 )
 
+# Where each wall map's labels go (layouts/label_placement.py): placed once per region and
+# label width for the installation, not per worker and restart. `fingerprint` names what
+# the layout was placed from (shapes, names, plot sizes, algorithm), so a changed tree or
+# placement is placed again.
+region_label = Table(
+    "gw_region_label", metadata,
+    Column("region_code", String(20), primary_key=True),
+    Column("sample", String(24), primary_key=True),   # the widest value, e.g. "99.9%"
+    Column("fingerprint", String(64), nullable=False),
+    Column("layout", Text, nullable=False),           # JSON
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

@@ -34,6 +34,11 @@ DOT_RADIUS = 13.0    # px: the wall's dots are 26 px across
 ANGLES = 24
 UNPLACED_COST = 1e6  # a label with no place at all, against any length of lines
 MANY = 8             # labels to lead out above which fewer orders are tried
+# Layouts are kept in the database (gw_region_label) under a fingerprint of what they were
+# placed from: bump this when the algorithm below changes in a way the constants don't show.
+PLACEMENT_VERSION = 1
+PLACEMENT_CONSTANTS = (GAP, STEP, MIN_INSIDE, REACH, SAMPLES, RING, LEADER_PAD, LAND_COST,
+                       LINE_LAND_COST, DOT_RADIUS, ANGLES, UNPLACED_COST, MANY)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ screen, so a 4K wall shows the same figure, sharper. Fonts are never below 18 px
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 
 import plotly.graph_objects as go
@@ -15,7 +17,7 @@ from shapely.geometry import shape
 from dashboard.domain.colours import BAD_TO_GOOD, LOW_TO_HIGH, NO_DATA, colours
 from dashboard.domain.metrics import Metric
 from dashboard.domain.text import LANGS, t
-from layouts.label_placement import Label, place
+from layouts.label_placement import PLACEMENT_CONSTANTS, PLACEMENT_VERSION, Label, place
 
 INK = "#e6edf7"
 MUTED = "#9fb0c8"
@@ -262,6 +264,18 @@ def label_ink(name: str, sample: str) -> tuple[tuple[float, float, float, float]
 def _aspect(points: list[dict]) -> float:
     lats = [p["lat"] for p in points if p.get("lat") is not None] or [0]
     return 1 / max(math.cos(math.radians(sum(lats) / len(lats))), 0.2)
+
+
+def layout_fingerprint(features: dict, points: list[dict], rows: list[dict], metric: Metric,
+                       outline: dict | None) -> str:
+    """What map_label_layout's result depends on, hashed: the shapes, the children's names
+    and anchors, the width of the values, the plot sizes and the placement's own version
+    and constants. A stored layout with another fingerprint is placed again."""
+    names = sorted((r["code"], r["name"]) for r in rows)
+    basis = [PLACEMENT_VERSION, PLACEMENT_CONSTANTS, MAP_PLOTS, LABEL_SIZE, MARGINS,
+             value_sample(rows, metric), names, points, features, outline]
+    text = json.dumps(basis, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def map_label_layout(features: dict, points: list[dict], rows: list[dict], metric: Metric,

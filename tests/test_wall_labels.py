@@ -203,7 +203,8 @@ def test_township_dots_get_white_labels_beside_them(jiangsu):
 
 # -- the figure and the tick's Patch ----------------------------------------------------
 def _service(tree):
-    return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: tree)),
+    return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: tree),
+                                               labels=None),
                            views=None)   # no shared cache: placed in-process
 
 
@@ -342,7 +343,8 @@ def test_labels_are_placed_once_for_every_worker_and_a_tick_never_waits(
         cache = Cache(app, config={"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": redis_url,
                                    "CACHE_KEY_PREFIX": key_prefix + "cache:"})
         views = SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=5)
-        return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: jiangsu)),
+        return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: jiangsu),
+                                                   labels=None),
                                views=views, settings=SimpleNamespace(view_keep_seconds=600))
     calls = []
     real = charts.map_label_layout
@@ -384,3 +386,33 @@ def test_map_meta_names_the_traces_a_tick_patches_without_drawing_the_map(jiangs
     assert data[meta["labels"]].mode == "text"
     assert data[meta["live"]].marker.size == 9 and len(data[meta["live"]].x) == 0
     assert data[meta["urgent"]].marker.symbol == "star" and meta["urgent"] == len(data) - 1
+
+
+def test_placed_labels_are_kept_in_the_database_across_restarts(jiangsu, monkeypatch,
+                                                                 database_url):
+    """Placed once per installation (gw_region_label), not once per worker and restart;
+    placed again when what they were placed from changes (a renamed child)."""
+    from data_sources.database import CaseDatabase
+    from data_sources.label_store import SqlLabelStore
+
+    db = CaseDatabase(database_url)
+    db.init_schema()
+    store = SqlLabelStore(db.engine)
+    calls = []
+    real = charts.map_label_layout
+    monkeypatch.setattr(charts, "map_label_layout",
+                        lambda *a, **k: calls.append(a) or real(*a, **k))
+
+    def worker():          # a fresh worker: no shapes, no shared cache, the same database
+        service = _service(jiangsu)
+        service.ctx.labels = store
+        return service
+    features, points, rows, outline = _map_input(jiangsu, "320500", 90.0)
+    placed = wall_page.label_layout(worker(), {}, "320500", ON_TIME, rows, wait=True)
+    again = wall_page.label_layout(worker(), {}, "320500", ON_TIME, rows, wait=True)
+    assert len(calls) == 1 and again["spots"]
+    assert json.loads(json.dumps(again)) == json.loads(json.dumps(placed))
+    renamed = [{**r, "name": r["name"] + "新区"} if i == 0 else r for i, r in enumerate(rows)]
+    wall_page.label_layout(worker(), {}, "320500", ON_TIME, renamed, wait=True)
+    assert len(calls) == 2
+    db.close()

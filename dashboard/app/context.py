@@ -15,7 +15,7 @@ from dashboard.app.settings import Settings
 from dashboard.cache.page_memo import PageMemo, direct
 from dashboard.cache.shared_views import SharedViews
 from dashboard.cache.warmer import Warmer
-from dashboard.domain.stores import CaseStore, EventFeed
+from dashboard.domain.stores import CaseStore, EventFeed, LabelStore
 
 
 class Lazy:
@@ -43,6 +43,7 @@ class AppContext:
     events: EventFeed | None = None  # the event stream, likewise
     views: SharedViews | None = None
     warmer: Warmer | None = None     # the app's one warmer; pages register jobs with it
+    labels: LabelStore | None = None  # placed map labels, kept (None: placed per worker)
 
     @property
     def root_code(self) -> str:

@@ -32,6 +32,7 @@ from dashboard.views.wall.model import OVERDUE_ROWS
 from dashboard.views.wall.service import WallService
 from data_sources.aggregates_follower import Follower
 from data_sources.case_store import SqlCaseStore
+from data_sources.label_store import SqlLabelStore
 from data_sources.event_feed import RedisEventFeed
 from data_sources.live_board import BoardFollower
 from data_sources.stream_skips import SUMMARY
@@ -58,7 +59,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     warmer = Warmer(settings.key_prefix, lambda: rt.redis.client)
     server.extensions["gridwatch_warmer"] = warmer
     ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, cases=cases,
-                     events=events, views=views, warmer=warmer)
+                     events=events, views=views, warmer=warmer,
+                     labels=SqlLabelStore(lambda: rt.db.engine))
     # Started by the first request a worker serves, not here: building an app starts nothing.
     server.before_request(warmer.ensure_started)
 

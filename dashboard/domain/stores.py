@@ -83,6 +83,15 @@ class SourceHealth(Protocol):
         """{"status": "up" | "down", ...}; never raises."""
 
 
+class LabelStore(Protocol):
+    """Where the wall maps' labels go, kept once placed (placing one region's takes up to
+    a few hundred ms). `fingerprint` names what a layout was placed from."""
+
+    def get(self, region: str, sample: str, fingerprint: str) -> dict | None: ...
+
+    def put(self, region: str, sample: str, fingerprint: str, layout: dict) -> None: ...
+
+
 class EventFeed(Protocol):
     """The event stream, read for the screens: its state and its newest events."""
 
