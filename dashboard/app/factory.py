@@ -32,8 +32,8 @@ from dashboard.views.wall.model import OVERDUE_ROWS
 from dashboard.views.wall.service import WallService
 from data_sources.aggregates_follower import Follower
 from data_sources.case_store import SqlCaseStore
-from data_sources.label_store import SqlLabelStore
 from data_sources.event_feed import RedisEventFeed
+from data_sources.label_store import SqlLabelStore
 from data_sources.live_board import BoardFollower
 from data_sources.stream_skips import SUMMARY
 
