@@ -75,7 +75,8 @@ class WallService:
         self._case_info_lock = threading.Lock()
         self._board: tuple[int, LiveBoard] | None = None   # (tick, board) of this worker
         self._board_lock = threading.Lock()
-        self._period: tuple[int, LiveBoard | None, float] | None = None
+        self._period: tuple[int, LiveBoard | None, float, bool] | None = None
+        self._fetch_lock = threading.Lock()     # the period and previous boards' fetches
         self._previous: tuple[object, LiveBoard | None] | None = None   # (window, board)
 
     # Configuration ---------------------------------------------------------------------
@@ -245,10 +246,15 @@ class WallService:
         computation, not one per region and minute). Viewers get the last good one
         while it is rebuilt; None when there is none (each region counts on its own)."""
         slot = int(time.time() // PERIOD_BOARD_SECONDS)
-        with self._board_lock:
-            if self._period is not None and self._period[0] == slot and \
-                    time.monotonic() - self._period[2] < 10:
-                return self._period[1]
+        # One fetch per worker at a time: a province's walls ask for it together, and each
+        # unpickling of the whole board costs tens of ms.
+        with self._fetch_lock:
+            return self._fetch_period_board(slot)
+
+    def _fetch_period_board(self, slot: int) -> LiveBoard | None:
+        memo = self._period
+        if memo is not None and memo[0] == slot and (memo[3] or time.monotonic() - memo[2] < 10):
+            return memo[1]
         s = self.settings
         root = RegionScope.of(self.ctx.tree.get().get(s.region))
 
@@ -263,9 +269,10 @@ class WallService:
                                ttl=PERIOD_BOARD_SECONDS * 2, build=build, stale_ok=True,
                                lock_seconds=600, keep_seconds=PERIOD_BOARD_SECONDS * 3)
         board = board if isinstance(board, LiveBoard) else None
-        with self._board_lock:
-            # Fetched again at most every 10 s while it is an older slot's (being rebuilt).
-            self._period = (slot, board, time.monotonic())
+        # Kept for the slot once it is this slot's; an older slot's (being rebuilt) is
+        # fetched again at most every 10 s.
+        final = board is not None and int(board.now.timestamp() // PERIOD_BOARD_SECONDS) == slot
+        self._period = (slot, board, time.monotonic(), final)
         return board
 
     def previous_board(self, now: datetime) -> LiveBoard | None:
@@ -273,9 +280,13 @@ class WallService:
         one pass a day across workers; None when there is none (each region asks)."""
         s = self.settings
         win = previous_window(now, s.timezone)
-        with self._board_lock:
+        with self._fetch_lock:          # one fetch per worker at a time (period_board)
             if self._previous is not None and self._previous[0] == win:
                 return self._previous[1]   # once a day per worker, not per region
+            return self._fetch_previous_board(win)
+
+    def _fetch_previous_board(self, win) -> LiveBoard | None:
+        s = self.settings
         root = RegionScope.of(self.ctx.tree.get().get(s.region))
 
         def build(_last):
@@ -284,12 +295,11 @@ class WallService:
             except Exception as exc:  # noqa: BLE001 - each region counts on its own
                 log.info("the previous board of %s: %s", root.code, exc)
                 return {"failed": str(exc)[:200]}
-        board = self.views.get("wall-previous-board", root.code, local_day(now, s.timezone),
+        board = self.views.get("wall-previous-board", root.code, int(win.end.timestamp()),
                                ttl=86400, build=build, lock_seconds=600,
                                keep_seconds=2 * 86400)
         board = board if isinstance(board, LiveBoard) and board.today == win else None
-        with self._board_lock:
-            self._previous = (win, board)
+        self._previous = (win, board)
         return board
 
     def _case_summaries(self, scope, ids: list[int]) -> dict[int, dict]:
