@@ -9,6 +9,7 @@ import json
 import time
 from types import SimpleNamespace
 
+import plotly.graph_objects as go
 import pytest
 from shapely.geometry import box as shapely_box
 from shapely.geometry import shape
@@ -300,7 +301,7 @@ def test_satisfaction_names_that_do_not_fit_side_by_side_are_staggered(jiangsu):
                 assert apart_down or apart_across, (width, a, b)
     rows = [{"code": c.code, "name": n, "satisfaction": 97.0}
             for c, n in zip(jiangsu.children("320000"), names)]
-    fig = charts.satisfaction_figure(rows, {}, 97.0, 30)
+    fig = go.Figure(charts.satisfaction_figure(rows, {}, 97.0, 30))
     assert list(fig.layout.xaxis.tickvals) == names[0::2]
     assert list(fig.layout.xaxis2.tickvals) == names[1::2]
     assert fig.layout.xaxis2.ticklabelstandoff == charts.TICK_ROW
@@ -311,7 +312,7 @@ def test_satisfaction_names_that_do_not_fit_side_by_side_are_staggered(jiangsu):
 def test_satisfaction_names_that_fit_stay_on_one_row():
     rows = [{"code": str(i), "name": n, "satisfaction": 97.0}
             for i, n in enumerate(["南京", "苏州", "无锡", "常州"])]
-    fig = charts.satisfaction_figure(rows, {}, 97.0, 30)
+    fig = go.Figure(charts.satisfaction_figure(rows, {}, 97.0, 30))
     assert "xaxis2" not in fig.layout.to_plotly_json() and fig.layout.margin.b == 40
     assert list(fig.layout.xaxis.tickvals) == ["南京", "苏州", "无锡", "常州"]
 

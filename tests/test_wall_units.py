@@ -4,6 +4,7 @@ import threading
 import time
 from datetime import datetime, timezone
 
+import plotly.graph_objects as go
 import pytest
 from flask import Flask
 from flask_caching import Cache
@@ -293,7 +294,7 @@ def test_todays_satisfaction_from_few_ratings_is_drawn_thin():
     from layouts import wall_charts
     rows = [{"code": "a", "name": "甲区", "satisfaction": 100.0, "rated": 1},
             {"code": "b", "name": "乙区", "satisfaction": 96.5, "rated": 240}]
-    fig = wall_charts.satisfaction_figure(rows, {}, 90.0, 30)
+    fig = go.Figure(wall_charts.satisfaction_figure(rows, {}, 90.0, 30))
     today = next(tr for tr in fig.data if tr.type == "scatter" and tr.name == "今日")
     assert list(today.marker.symbol) == ["diamond-open", "diamond"]
     assert today.marker.color[0] == wall_charts.MUTED != today.marker.color[1]
