@@ -370,10 +370,10 @@ def top_per_group(conn, cond, group: list, order, limit: int):
 
 
 def case_summaries(engine, scope: RegionScope, case_ids: list[int]) -> dict[int, dict]:
-    """case_no, category, urgency and deadline of the given cases inside the scope."""
+    """case_no, category, urgency, deadline and grid of the given cases inside the scope."""
     if not case_ids:
         return {}
-    q = (sa.select(c.id, c.case_no, c.category, c.urgency, c.deadline)
+    q = (sa.select(c.id, c.case_no, c.category, c.urgency, c.deadline, c.grid_code)
          .where(c.id.in_(sorted(set(case_ids))), scoped(scope)))
     with engine.connect() as conn:
         return {r.id: dict(r._mapping) for r in conn.execute(q)}

@@ -239,6 +239,9 @@ class RegionTree:
         self._children = {p: tuple(sorted(c)) for p, c in kids.items()}
         self._features: dict[str, dict] = {}
         self._grids: dict[str, tuple[str, ...]] = {}
+        # Each code's chain of ancestors, as asked: the live feed asks `contains` for every
+        # event and every open page (1,345 of them on a province's server).
+        self._chains: dict[str, tuple[str, ...]] = {}
 
     # Construction ----------------------------------------------------------------------
     @classmethod
@@ -368,13 +371,20 @@ class RegionTree:
         self._features[parent_code] = result
         return result
 
-    def _chain(self, code: str) -> list[str]:
-        """code, its parent, …, up to the topmost stored ancestor."""
-        chain: list[str] = []
-        while code is not None and code in self._rows and len(chain) <= len(Level):
-            chain.append(code)
+    def _chain(self, code: str) -> tuple[str, ...]:
+        """code, its parent, …, up to the topmost stored ancestor (the tree never changes
+        once loaded, so each is walked once)."""
+        chain = self._chains.get(code)
+        if chain is not None:
+            return chain
+        walked: list[str] = []
+        start = code
+        while code is not None and code in self._rows and len(walked) <= len(_LEVELS):
+            walked.append(code)
             code = self._rows[code][0]
-        return chain
+        if start in self._rows:     # unknown codes (a forged one) are not remembered
+            self._chains[start] = tuple(walked)
+        return tuple(walked)
 
 
 def _as_row(r) -> _Row:

@@ -150,7 +150,8 @@ class FakeCaseStore:
 
     def case_summaries(self, scope, case_ids):
         self._ask("case_summaries")
-        return {c["id"]: {k: c[k] for k in ("id", "case_no", "category", "urgency", "deadline")}
+        return {c["id"]: {k: c[k] for k in ("id", "case_no", "category", "urgency", "deadline",
+                                            "grid_code")}
                 for c in self._in_scope(scope) if c["id"] in set(case_ids)}
 
     def case_page(self, scope, window, now, query):

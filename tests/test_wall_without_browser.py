@@ -275,6 +275,19 @@ def test_ticker_shows_the_regions_events_only(walls):
     assert [r["id"] for r in nanjing] == ["2-0"]
 
 
+def test_a_ticker_row_never_carries_another_regions_case(walls):
+    """Summaries are fetched once per batch for the whole root; a page keeps only those of
+    cases in its own region. An event naming a Nanjing grid but Suzhou's case 42 (bad
+    upstream data) shows on Nanjing's wall with the event's own fields only."""
+    service = walls("320000")
+    odd = stream_event("9-0", NANJING_GRID, case_id=42)
+    [row] = service.ticker_rows([odd], "320100", False, "zh")
+    assert row["case_no"] != FULL_CASE_NO and row["category"] != "城市管理"
+    [row] = service.ticker_rows([stream_event("1-0", SUZHOU_GRID, case_id=42)], "320500",
+                                False, "zh")
+    assert row["case_no"] == FULL_CASE_NO                  # its own region: details kept
+
+
 def test_privacy_masks_case_numbers_and_grids(walls):
     service = walls("320000")
     [row], _ = service.initial_ticker("320500", True, "zh")

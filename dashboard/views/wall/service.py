@@ -340,12 +340,15 @@ class WallService:
         return self.ticker_rows(events[-TICKER_INITIAL:], region_code, privacy, lang)[::-1], tail
 
     def ticker_rows(self, events: list, region_code: str, privacy: bool, lang: str) -> list[dict]:
-        """Ticker rows of events (oldest first), enriched from the case table in one query;
-        without the database they carry what the events themselves say."""
+        """Ticker rows of events (oldest first), enriched from the case table (one query
+        per batch and worker); without the database they carry what the events say."""
         tree = self.ctx.tree.get()
-        node = tree.get(region_code)
-        info = self._case_summaries(RegionScope.of(node),
-                                    [e.case_id for e in events])
+        # One query per batch for every page of this worker (root scope), then only the
+        # cases of this page's region keep their details: the region scope still holds.
+        info = {i: v for i, v in self._case_summaries(
+                    RegionScope.of(tree.get(self.settings.region)),
+                    [e.case_id for e in events]).items()
+                if tree.contains(region_code, v.get("grid_code") or "")}
         now = datetime.now(timezone.utc)
         zone = ZoneInfo(self.settings.timezone)
         rows = []
