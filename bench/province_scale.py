@@ -22,8 +22,11 @@ What it drives, all from one asyncio process (aiohttp) on the same machine:
     1,236 = 1,345; results: docs/benchmarks.md, "Province scale"):
     the wall's `refresh` callback body, captured once from a real page in Chromium and
     edited per region (wall-region.data and wall-config.data), posted one refresh interval
-    (the app's GRIDWATCH_REFRESH_SECONDS) after the previous answer, at random phases, as
-    dcc.Interval with `running=` does; and its live stream GET /wall/live?region=CODE;
+    after the previous answer (the app's GRIDWATCH_REFRESH_SECONDS, then the interval each
+    answer tells the screen), at random phases, as dcc.Interval with `running=` does: a
+    screen waits for its answer (up to HOLD x --timeout; later than --timeout counts as
+    late) and never posts a second one meanwhile; and its live stream GET
+    /wall/live?region=CODE, reopened as assets/wall.js does (backing off on failures);
   - 50 leaders on /kpi (the router callback body captured the same way, with url.search
     edited): a random region (province, city or county), a random period (today, this
     week, this month, last month, or a custom range inside the seeded days), then a look
@@ -96,6 +99,7 @@ LEVELS = ("province", "city", "county", "township")
 KPI_LEVELS = ("province", "city", "county")
 PERIODS = ("today", "this_week", "this_month", "last_month", "custom")
 CALLBACK_LIMIT_MS, LIVE_LIMIT_MS = 200.0, 100.0
+HOLD = 10   # a screen waits up to this many --timeouts for its answer before giving up
 STALE_MARK = "数据延迟"   # the wall's header once its numbers are 3 intervals old
 
 
@@ -296,6 +300,7 @@ class Stats:
         self.leader_views: list[dict] = []
         self.first_views: list[dict] = []
         self.intervals: list[float] = []   # s, as told to the walls by the server
+        self.cb_late = 0                   # answered, but after --timeout
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> bool:
@@ -382,8 +387,12 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
             measuring = st.measuring
             st.cb_in_flight += 1
             try:
+                # A screen never has two refreshes in flight (Dash `running=` disables the
+                # interval): it waits for a slow answer, as a browser does, instead of
+                # giving up at timeout_s and posting another while the server still works
+                # on the first. Answers after timeout_s count as late.
                 status, ms, text = await post_json(session, f"{base}/_dash-update-component",
-                                                   with_tick(body, n), timeout_s)
+                                                   with_tick(body, n), timeout_s * HOLD)
             finally:
                 st.cb_in_flight -= 1
             if not (measuring and st.measuring):
@@ -399,6 +408,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                 except (ValueError, KeyError, TypeError):
                     pass
             if status in (200, 204):
+                st.cb_late += ms > timeout_s * 1000
                 st.cb_ms.append(ms)
                 st.walls_answered.add(region)
                 st.cb_bytes.append(len(text))
@@ -673,6 +683,7 @@ async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
         "callbacks_showing_stale": st.cb_stale,
         "callbacks_waiting_at_end": in_flight,
         "walls_answered": len(st.walls_answered),
+        "callbacks_late": st.cb_late,
         "wall_interval_median_s": _r(statistics.median(st.intervals)) if st.intervals else None,
         "wall_interval_max_s": _r(max(st.intervals)) if st.intervals else None,
         "walls_with_live_messages": len(st.walls_streaming),
@@ -738,6 +749,8 @@ def table(res: dict) -> str:
          f"{_counts(ld['callback_status'])}; {ld['callbacks_waiting_at_end']:,}", ""),
         ("answers whose header says 数据延迟 (numbers > 3 intervals old)",
          f"{ld['callbacks_showing_stale']:,}", ""),
+        ("of those answers, later than the --timeout (a screen waits for its answer)",
+         f"{ld.get('callbacks_late', 0):,}", ""),
         ("walls that got ≥ 1 answer in the window",
          f"{ld['walls_answered']:,} of {ld['walls']:,}", ""),
         ("refresh interval the server told the walls: median / max (the tick: "
@@ -816,7 +829,9 @@ def parse_args(argv=None):
     p.add_argument("--first-views", type=int, default=12,
                    help="first views on the probe server (page cache off), one at a time")
     p.add_argument("--first-view-timeout", type=float, default=120.0)
-    p.add_argument("--timeout", type=float, default=30.0, help="a screen's request timeout, s")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="an answer later than this (s) counts as late; a screen gives up on it"
+                        " after HOLD times as long")
     p.add_argument("--warmup", type=float, default=45.0, help="unmeasured seconds of load")
     p.add_argument("--seconds", type=float, default=120.0, help="measured seconds of load")
     p.add_argument("--profile", type=float, default=0.0,

@@ -133,3 +133,33 @@ def test_a_worker_past_its_live_feeds_tells_the_next_one_to_retry_later(
         for resp in reversed(opened):   # streamed request contexts end last in, first out
             resp.close()
         stop_app_threads(app)
+
+
+def test_a_worker_runs_a_bounded_number_of_callbacks_and_turns_the_rest_away_in_time(
+        tmp_path, redis_url, key_prefix, redis_client):  # redis_client: cleans the keys
+    """Past GRIDWATCH_CALLBACKS_MAX callbacks at once, the next waits for a turn up to
+    GRIDWATCH_CALLBACKS_QUEUE_SECONDS, then gets 503 with Retry-After (never a pile of
+    greenlets that starves the worker's heartbeat until gunicorn kills it)."""
+    settings = Settings(data_dir=tmp_path, database_url=_db_with(tmp_path / "gw.db", 2),
+                        redis_url=redis_url, stream_key=key_prefix + "events",
+                        key_prefix=key_prefix, callbacks_max=1, callbacks_queue_seconds=0.3)
+    app = create_app(settings)
+    gate = app.server.extensions["gridwatch_callback_gate"]
+    body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
+            "inputs": [{"id": "url", "property": "pathname", "value": "/status"},
+                       {"id": "url", "property": "search", "value": ""}],
+            "changedPropIds": ["url.pathname"]}
+    client = app.server.test_client()
+    try:
+        assert gate.acquire(timeout=1)                 # one callback running
+        try:
+            busy = client.post("/_dash-update-component", json=body)
+            assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+            assert "Traceback" not in busy.get_data(as_text=True)
+        finally:
+            gate.release()
+        assert "status-kpis" in _route(app, "/status")   # its turn: answered
+        assert gate.acquire(timeout=1)                   # and the turn was given back
+        gate.release()
+    finally:
+        stop_app_threads(app)

@@ -103,7 +103,8 @@ def create_app(settings: Settings | None = None) -> Dash:
                         exclusive_seconds=3600))
     period_picker.register(app)  # shared by /kpi and /region
     router.register(app, ctx, pages)
-    request_guard.install(app)  # after every callback: it checks each one's inputs
+    request_guard.install(app, settings.callbacks_max,  # after every callback: it checks
+                          settings.callbacks_queue_seconds)  # each one's inputs
     return app
 
 

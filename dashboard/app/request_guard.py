@@ -15,6 +15,7 @@ raises OutOfScope or BadInput, which are answered 400 here too, never 500.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 from dash._utils import split_callback_id
@@ -137,9 +138,18 @@ def _bad_request(reason: str, note) -> Response:
                     mimetype="application/json")
 
 
-def install(app) -> None:
-    """Guard the callback endpoint of a Dash app and its static suites."""
+def install(app, concurrent: int = 0, queue_seconds: float = 20.0) -> None:
+    """Guard the callback endpoint of a Dash app and its static suites. `concurrent` > 0:
+    at most that many callbacks run at once in this worker; one that cannot start within
+    `queue_seconds` is answered 503 with Retry-After (the screen keeps its numbers and
+    asks again next tick)."""
     server = app.server
+    # Under gevent, every waiting request is a greenlet ready to run: with a province's
+    # walls a worker held ~1,300 callbacks at once, one round of them outlasted gunicorn's
+    # 30 s heartbeat, and the worker was killed with every connection it held. Waiting on
+    # this gate costs nothing; only the callbacks past it take their turns at the CPU.
+    gate = threading.BoundedSemaphore(concurrent) if concurrent > 0 else None
+    server.extensions["gridwatch_callback_gate"] = gate
     note = _OncePerSecond()
     for spec in app.callback_map.values():
         for item in [*spec["inputs"], *spec["state"]]:
@@ -156,10 +166,18 @@ def install(app) -> None:
         problem = body_problem(request.get_json(silent=True), app.callback_map)
         if problem:
             return _bad_request(problem, note)
+        if gate is not None and not gate.acquire(timeout=queue_seconds):
+            note("busy: %s waited %.0f s for a turn", request.remote_addr, queue_seconds)
+            return Response(json.dumps({"error": "busy"}), status=503,
+                            mimetype="application/json",
+                            headers={"Retry-After": str(max(1, round(queue_seconds)))})
         try:
             return dispatch(*args, **kwargs)
         except (OutOfScope, BadInput) as exc:
             return _bad_request(f"{type(exc).__name__}: {exc}", note)
+        finally:
+            if gate is not None:
+                gate.release()
 
     server.view_functions[endpoint] = guarded
 

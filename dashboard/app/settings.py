@@ -52,6 +52,10 @@ class Settings:
     # Live feeds (GET /wall/live) one worker keeps open; one more is told to retry later
     # (503 with Retry-After) rather than slowing every screen the worker serves.
     live_streams_max: int = 1000
+    # Callbacks one worker runs at once (0: no limit); one that cannot start within
+    # callbacks_queue_seconds is answered 503 with Retry-After instead of piling up.
+    callbacks_max: int = 16
+    callbacks_queue_seconds: float = 20.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -86,7 +90,8 @@ class Settings:
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
                           ("STREAM_LAG_WARN_SECONDS", float), ("SATISFACTION_TARGET", float),
                           ("WALL_RELOAD_HOUR", int), ("PAGE_CACHE_SECONDS", float),
-                          ("LIVE_STREAMS_MAX", int),
+                          ("LIVE_STREAMS_MAX", int), ("CALLBACKS_MAX", int),
+                          ("CALLBACKS_QUEUE_SECONDS", float),
                           ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float)):
             if (v := get(key)) is not None:
                 try:
