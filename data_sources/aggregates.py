@@ -39,6 +39,7 @@ from data_sources.schema import agg_day, agg_day_county, agg_due, agg_mix, case,
 c = case.c
 CODES = ("township_code", "province_code", "city_code", "county_code")
 DAY_COUNTERS = (*q.REPORTED_SIDE, *q.CLOSED_SIDE, *q.CARD_SIDE)
+STORED_COUNTERS = tuple(n for n in DAY_COUNTERS if n != "waiting")   # kpi_counts_by
 MIX_DIMENSIONS = ("category", "source", "resolution_level")   # /region's breakdowns
 CLOSED_LEVEL = "closed_level"   # agg_mix: closures by the level that settled them
 OPEN = "open"      # agg_due.closed_hour of a case not closed: sorts after every hour
@@ -408,11 +409,18 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         sums = [sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in DAY_COUNTERS]
         if a < b:
             rows = conn.execute(
-                sa.select(*child, *sums)
+                sa.select(*child, *[s for n, s in zip(DAY_COUNTERS, sums) if n != "waiting"])
                 .where(t.c[scope.column] == scope.code,
                        t.c.day >= a.isoformat(), t.c.day < b.isoformat())
                 .group_by(*child))
-            tally.add(rows, DAY_COUNTERS)
+            tally.add(rows, STORED_COUNTERS)
+            # "Still waiting to be signed" is a state of now, not of the day reported: a
+            # stored day holds it as of the follower's last pass, while waiting_not_late
+            # below is read now, and a re-dispatch the follower had not seen yet made
+            # 及时签收率 exceed 100% (bench.province_scale). Read now, from the few
+            # waiting dispatches (the partial index ix_case_dispatched).
+            tally.add(q.waiting_side(conn, where, group, day_window(a, tz).start,
+                                     day_window(b, tz).start), ["waiting"])
         for day, share in partial:
             rows = conn.execute(sa.select(*child, *sums)
                                 .where(t.c[scope.column] == scope.code,

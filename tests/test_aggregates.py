@@ -196,3 +196,40 @@ def test_breakdowns_equal_the_case_tables(seeded):
                 case_queries.closed_breakdown(eng, scope, window, "resolution_level"), code
     with eng.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(agg_mix)).scalar() > 100
+
+
+def test_a_redispatch_the_follower_has_not_seen_keeps_the_sign_rate_whole(seeded):
+    """A case reported on a stored day is dispatched again upstream, and the aggregates
+    follower has not recomputed that day yet (it lags under load). "Still waiting to be
+    signed" is read now, as waiting_not_late is: the figures stay equal to the case
+    table's, and 及时签收率 never exceeds 100% (it raised "numerator exceeds denominator"
+    in bench.province_scale)."""
+    from dashboard.domain.kpis import compute_kpis
+    from data_sources.schema import case
+
+    eng, tree, stored, now, _dep = seeded
+    first, horizon = stored
+    lo, hi = day_window(first, TZ).start, day_window(horizon, TZ).start
+    with eng.begin() as conn:
+        row = conn.execute(
+            sa.select(case.c.id, case.c.state, case.c.sign_deadline, case.c.county_code)
+            .where(case.c.reported_at >= lo, case.c.reported_at < hi,
+                   case.c.state.in_(["ACCEPTED", "IN_PROGRESS", "HANDLED"]))
+            .order_by(case.c.id).limit(1)).first()
+    assert row is not None
+    try:
+        with eng.begin() as conn:   # what the upstream system writes; no follower runs
+            conn.execute(sa.update(case).where(case.c.id == row.id).values(
+                state="DISPATCHED", sign_deadline=now + timedelta(hours=2)))
+        window = Window(lo, hi)
+        for code in ("320000", row.county_code):
+            scope = RegionScope(code, Level(tree.get(code).level))
+            want = case_queries.kpi_counts_by(eng, scope, window, now)
+            got = aggregates.kpi_counts_by(eng, scope, window, now, TZ, stored)
+            assert_equal(got, want, code)
+            sign = compute_kpis(got[None]).timely_sign   # raised before
+            assert sign.numerator <= sign.denominator
+    finally:
+        with eng.begin() as conn:
+            conn.execute(sa.update(case).where(case.c.id == row.id).values(
+                state=row.state, sign_deadline=row.sign_deadline))
