@@ -24,6 +24,7 @@ from data_sources.regions import RegionTree
 from data_sources.schema import case, case_event
 
 TZ = "Asia/Shanghai"
+BUSIEST_COUNTY = "busiest-county-today"
 TIMEOUT = 30_000
 
 
@@ -79,12 +80,24 @@ def open_page(page, url):
 @pytest.mark.parametrize("code, query, window_of", [
     ("320000", "", lambda now: periods.this_month(now, TZ)),
     ("320500", "&period=this_week", lambda now: periods.this_week(now, TZ)),
-    ("320506", "&period=today", lambda now: periods.today(now, TZ)),
+    (BUSIEST_COUNTY, "&period=today", lambda now: periods.today(now, TZ)),
 ])
 def test_kpi_page_shows_the_kpi_functions_of_the_database(page, live_server, db, code, query,
                                                           window_of):
     engine, tree = db
     window = window_of(datetime.now(timezone.utc))
+    if code == BUSIEST_COUNTY:
+        # "Today" is minutes old just after midnight (CI runs at any hour, and this
+        # database is not written to): the county with the most cases today so far, so
+        # that the comparison is about real figures.
+        with engine.connect() as conn:
+            code = conn.execute(
+                sa.select(case.c.county_code).where(case.c.reported_at >= window.start,
+                                                    case.c.reported_at < window.end)
+                .group_by(case.c.county_code).order_by(sa.func.count().desc(),
+                                                       case.c.county_code).limit(1)).scalar()
+        if code is None:
+            pytest.skip("no case reported anywhere today yet (the first minutes of the day)")
     before = expected_kpis(engine, tree, code, window)
     open_page(page, f"{live_server.url}/kpi?region={code}{query}")
     page.wait_for_selector("#kpi-table")
