@@ -338,6 +338,12 @@
         if (state && data.as_of) state.lastAsOf = Date.parse(data.as_of);
         return window.dash_clientside.no_update;
       },
+      followInterval: function (ms) {
+        // The server slows its screens when it is saturated (dashboard/views/wall/pace.py):
+        // numbers are late only past three of the intervals it told, not of the default.
+        if (state && ms) state.refreshMs = ms;
+        return window.dash_clientside.no_update;
+      },
       followRegion: function (region) {
         if (state && region && region !== state.region) {
           state.region = region;

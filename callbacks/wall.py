@@ -284,6 +284,8 @@ def register(app, service, shapes: dict | None = None) -> None:
 
     app.clientside_callback(ClientsideFunction("gwWall", "animateKpis"),
                             Output("wall-kpi-data", "id"), Input("wall-kpi-data", "data"))
+    app.clientside_callback(ClientsideFunction("gwWall", "followInterval"),
+                            Output("wall-tick", "id"), Input("wall-tick", "interval"))
     app.clientside_callback(ClientsideFunction("gwWall", "followRegion"),
                             Output("wall-region", "id"), Input("wall-region", "data"),
                             State("wall-config", "data"))

@@ -14,19 +14,15 @@ from dashboard.domain.live_board import LiveBoard, NotOnBoard
 from dashboard.domain.periods import Window
 from dashboard.domain.scope import RegionScope
 from data_sources import aggregate_summary, aggregates, case_list, case_queries, live_board
+from data_sources.lazy_engine import LazyEngine
 
 
-class SqlCaseStore:
+class SqlCaseStore(LazyEngine):
     def __init__(self, engine: sa.Engine | Callable[[], sa.Engine], tz: str | None = None):
-        # A callable when the app's runtime connects on first use (a worker may start
-        # while the database is down). With `tz`, KPI counts read the daily aggregates
-        # of that zone's days while a follower keeps them current (docs/aggregates.md).
-        self._engine = engine
+        # With `tz`, KPI counts read the daily aggregates of that zone's days while a
+        # follower keeps them current (docs/aggregates.md).
+        super().__init__(engine)
         self.tz = tz
-
-    @property
-    def engine(self) -> sa.Engine:
-        return self._engine if isinstance(self._engine, sa.Engine) else self._engine()
 
     def kpi_counts(self, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:
         return self.kpi_counts_by(scope, window, now)[None]

@@ -2,21 +2,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import sqlalchemy as sa
 
+from data_sources.lazy_engine import LazyEngine
 from data_sources.schema import region_label
 
 
-class SqlLabelStore:
-    def __init__(self, engine: sa.Engine | Callable[[], sa.Engine]):
-        self._engine = engine
-
-    @property
-    def engine(self) -> sa.Engine:
-        return self._engine if isinstance(self._engine, sa.Engine) else self._engine()
-
+class SqlLabelStore(LazyEngine):
     def get(self, region: str, sample: str, fingerprint: str) -> dict | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(region_label.c.fingerprint, region_label.c.layout)

@@ -200,6 +200,37 @@ def test_redis_down_is_shown_and_recovers_without_reload(seeded_env, browser, tm
         server.stop()
 
 
+def test_a_slower_pace_told_by_the_server_is_not_shown_as_late(live_server, browser):
+    # A saturated server tells its screens a longer interval (views/wall/pace.py): the
+    # numbers are late only past three of *those* intervals, so a screen at the slower
+    # pace does not say 数据延迟 between two answers it was told to wait for.
+    page, _ = _open_wall(browser, live_server.url, 1920, 1080)
+    told, slowed = 30_000, []
+
+    def slower(route):
+        resp = route.fetch()
+        body = resp.json()
+        if "wall-tick" in body.get("response", {}):
+            body["response"]["wall-tick"]["interval"] = told
+            slowed.append(time.monotonic())
+        route.fulfill(response=resp, json=body)
+    page.route("**/_dash-update-component*", slower)
+    page.wait_for_timeout(REFRESH * 1000 * 1.5)     # one answer with the slower pace
+    answered = page.evaluate("Date.now()")
+    waiting_from = time.monotonic()
+    # Past the default's limit (3 × REFRESH + 5 s), well before the told one's.
+    page.wait_for_timeout((3 * REFRESH + 5 + 2) * 1000)
+    stale = page.evaluate("""() => [document.getElementById('wall-stale').textContent,
+        document.getElementById('wall-root').classList.contains('gw-is-stale')]""")
+    waited = (page.evaluate("Date.now()") - answered) / 1000
+    page.close()
+    assert waited > 3 * REFRESH + 5
+    # The screen took the told interval (no answer while it waited), and did not call
+    # its numbers late.
+    assert slowed and slowed[-1] < waiting_from, slowed
+    assert stale == ["", False]
+
+
 def _expected_kpis(db_url: str, region: str, level: int):
     from dashboard.domain.hierarchy import Level
     from dashboard.domain.kpis import compute_kpis

@@ -256,19 +256,13 @@ class WallService:
         if memo is not None and memo[0] == slot and (memo[3] or time.monotonic() - memo[2] < 10):
             return memo[1]
         s = self.settings
-        root = RegionScope.of(self.ctx.tree.get().get(s.region))
 
-        def build(_last):
-            try:
-                now = datetime.now(timezone.utc).replace(microsecond=0)
-                return self.ctx.cases.period_board(root, this_month(now, s.timezone), now)
-            except Exception as exc:  # noqa: BLE001 - each region counts on its own
-                log.warning("the period board of %s failed: %s", root.code, exc)
-                return {"failed": str(exc)[:200]}
-        board = self.views.get("wall-period-board", root.code, slot,
-                               ttl=PERIOD_BOARD_SECONDS * 2, build=build, stale_ok=True,
-                               lock_seconds=600, keep_seconds=PERIOD_BOARD_SECONDS * 3)
-        board = board if isinstance(board, LiveBoard) else None
+        def window():
+            now = datetime.now(timezone.utc).replace(microsecond=0)
+            return this_month(now, s.timezone), now
+        board = self._shared_board("wall-period-board", slot, window, log.warning,
+                                   ttl=PERIOD_BOARD_SECONDS * 2, stale_ok=True,
+                                   keep_seconds=PERIOD_BOARD_SECONDS * 3)
         # Kept for the slot once it is this slot's; an older slot's (being rebuilt) is
         # fetched again at most every 10 s.
         final = board is not None and int(board.now.timestamp() // PERIOD_BOARD_SECONDS) == slot
@@ -286,21 +280,30 @@ class WallService:
             return self._fetch_previous_board(win)
 
     def _fetch_previous_board(self, win) -> LiveBoard | None:
-        s = self.settings
-        root = RegionScope.of(self.ctx.tree.get().get(s.region))
+        board = self._shared_board("wall-previous-board", int(win.end.timestamp()),
+                                   lambda: (win, win.end), log.info, ttl=86400,
+                                   stale_ok=False, keep_seconds=2 * 86400)
+        board = board if board is not None and board.today == win else None
+        self._previous = (win, board)
+        return board
+
+    def _shared_board(self, name, key, window, log_failure, *, ttl, stale_ok,
+                      keep_seconds) -> LiveBoard | None:
+        """The root's period board over window() -> (window, now), built once across
+        workers; None when it failed or is not there (each region then counts on its own:
+        a failure is stored as a marker so that no worker retries it before the ttl)."""
+        root = RegionScope.of(self.ctx.tree.get().get(self.settings.region))
 
         def build(_last):
             try:
-                return self.ctx.cases.period_board(root, win, win.end)
+                win, now = window()
+                return self.ctx.cases.period_board(root, win, now)
             except Exception as exc:  # noqa: BLE001 - each region counts on its own
-                log.info("the previous board of %s: %s", root.code, exc)
+                log_failure("the %s of %s failed: %s", name, root.code, exc)
                 return {"failed": str(exc)[:200]}
-        board = self.views.get("wall-previous-board", root.code, int(win.end.timestamp()),
-                               ttl=86400, build=build, lock_seconds=600,
-                               keep_seconds=2 * 86400)
-        board = board if isinstance(board, LiveBoard) and board.today == win else None
-        self._previous = (win, board)
-        return board
+        board = self.views.get(name, root.code, key, ttl=ttl, build=build,
+                               stale_ok=stale_ok, lock_seconds=600, keep_seconds=keep_seconds)
+        return board if isinstance(board, LiveBoard) else None
 
     def _case_summaries(self, scope, ids: list[int]) -> dict[int, dict]:
         now = time.monotonic()
