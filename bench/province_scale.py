@@ -74,6 +74,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.seed_and_query import REGION, TZ, check_bench_db, seed  # noqa: E402
+from bench.wall_bodies import mark_after, set_value, with_tick  # noqa: E402
 from bench.wall_load import (  # noqa: E402
     _cpu_seconds,
     _descendants,
@@ -235,30 +236,19 @@ def _input(body: dict, id_: str, prop: str):
     return None
 
 
-def _set(items: list[dict], id_: str, prop: str, fn) -> list[dict]:
-    return [dict(i, value=fn(i.get("value"))) if i.get("id") == id_ and i.get("property") == prop
-            else i for i in items]
-
-
 def wall_body(body: dict, region: str) -> dict:
     """The captured refresh body for another region: its store and its config."""
     b = dict(body)
-    b["inputs"] = _set(body["inputs"], "wall-region", "data", lambda _v: region)
-    b["state"] = _set(body.get("state", []), "wall-config", "data",
-                      lambda v: dict(v or {}, region=region))
+    b["inputs"] = set_value(body["inputs"], "wall-region", "data", lambda _v: region)
+    b["state"] = set_value(body.get("state", []), "wall-config", "data",
+                           lambda v: dict(v or {}, region=region))
     return b
-
-
-def with_tick(body: dict, n: int) -> bytes:
-    b = dict(body)
-    b["inputs"] = _set(body["inputs"], "wall-tick", "n_intervals", lambda _v: n)
-    return json.dumps(b).encode()
 
 
 def route_body(body: dict, pathname: str, search: str) -> bytes:
     b = dict(body)
-    b["inputs"] = _set(_set(body["inputs"], "url", "pathname", lambda _v: pathname),
-                       "url", "search", lambda _v: search)
+    b["inputs"] = set_value(set_value(body["inputs"], "url", "pathname", lambda _v: pathname),
+                            "url", "search", lambda _v: search)
     return json.dumps(b).encode()
 
 
@@ -380,7 +370,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
             await asyncio.sleep(min(60.0, 1.5 * 2 ** failures) * random.uniform(0.5, 1.5))
 
     async def ticks():
-        n, interval_s, last_answer = 0, refresh_s, None
+        n, interval_s, last_answer, mark = 0, refresh_s, None, None
         while not await pause(stop, interval_s if n else random.random() * refresh_s):
             n += 1
             measuring, was_told = st.measuring, interval_s
@@ -391,21 +381,24 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                 # giving up at timeout_s and posting another while the server still works
                 # on the first. Answers after timeout_s count as late.
                 status, ms, text = await post_json(session, f"{base}/_dash-update-component",
-                                                   with_tick(body, n), timeout_s * HOLD)
+                                                   with_tick(body, n, mark), timeout_s * HOLD)
             finally:
                 st.cb_in_flight -= 1
+            told = None
+            if status == 200:
+                # The interval the server tells the screen (dashboard/views/wall/pace.py):
+                # a dcc.Interval takes it for its next tick. The period mark: what the
+                # screen's period panels now show.
+                try:
+                    told = interval_s = json.loads(text)["response"]["wall-tick"]["interval"] / 1000
+                except (ValueError, KeyError, TypeError):
+                    pass
+                mark = mark_after(text, mark)
             if not (measuring and st.measuring):
                 continue
             st.cb_status[str(status)] += 1
-            if status == 200:
-                # The interval the server tells the screen (dashboard/views/wall/pace.py):
-                # a dcc.Interval takes it for its next tick.
-                try:
-                    told = json.loads(text)["response"]["wall-tick"]["interval"] / 1000
-                    interval_s = told
-                    st.intervals.append(told)
-                except (ValueError, KeyError, TypeError):
-                    pass
+            if told is not None:
+                st.intervals.append(told)
             if status in (200, 204):
                 st.cb_late += ms > timeout_s * 1000
                 st.cb_ms.append(ms)

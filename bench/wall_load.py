@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.wall_bodies import mark_after, with_tick  # noqa: E402
 from tests.live import Deployment, chromium_path, make_env, stop_process  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -80,13 +81,6 @@ def capture_refresh_body(url: str, region: str) -> dict:
     if not bodies:
         raise RuntimeError("the page sent no refresh callback within 60 s")
     return bodies[0]
-
-
-def with_tick(body: dict, n: int) -> bytes:
-    b = dict(body)
-    b["inputs"] = [dict(i, value=n) if i.get("id") == "wall-tick" and i.get("property") ==
-                   "n_intervals" else i for i in body["inputs"]]
-    return json.dumps(b).encode()
 
 
 # -- one run of N walls -----------------------------------------------------------------------
@@ -150,7 +144,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
 
     async def ticks():
         await asyncio.sleep(random.random() * refresh_s)
-        n = 0
+        n, mark = 0, None
         url = f"{base}/_dash-update-component"
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         while not stop.is_set():
@@ -158,10 +152,11 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
             t0 = time.perf_counter()
             measuring = st.measuring
             try:
-                async with session.post(url, data=with_tick(body, n), headers=headers,
+                async with session.post(url, data=with_tick(body, n, mark), headers=headers,
                                         timeout=aiohttp.ClientTimeout(total=30)) as resp:
-                    await resp.read()
+                    text = await resp.read()
                     ok = resp.status == 200
+                    mark = mark_after(text, mark) if ok else mark
                     status = resp.status
             except asyncio.CancelledError:
                 raise

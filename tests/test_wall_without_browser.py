@@ -355,10 +355,11 @@ def post(app, output_has: str, values: dict, changed: str):
     return app.server.test_client().post("/_dash-update-component", json=body)
 
 
-def refresh(app, region, stored, changed="wall-tick.n_intervals"):
+def refresh(app, region, stored, changed="wall-tick.n_intervals", mark=None):
     return post(app, "wall-kpi-data.data", {("wall-tick", "n_intervals"): 3,
                                             ("wall-region", "data"): region,
-                                            ("wall-config", "data"): stored}, changed)
+                                            ("wall-config", "data"): stored,
+                                            ("wall-period-at", "data"): mark}, changed)
 
 
 def rotate(app, current, stored):
@@ -392,6 +393,34 @@ def test_refresh_callback_answers_every_output(walls):
     assert 1.8 * tick_ms <= later["wall-tick"]["interval"] <= 2.2 * tick_ms
     changed = refresh(app, "320500", cfg, changed="wall-region.data").get_json()["response"]
     assert "wall-crumbs" in changed and "虎丘" in json.dumps(changed, ensure_ascii=False)
+
+
+def test_period_panels_are_sent_only_when_the_screen_lacks_them(walls):
+    # The ranking and the funnel change once a minute: a screen that shows the current
+    # period view gets no_update for them (absent from the answer), the live panels always.
+    service = walls("320000")
+    app, cfg = wall_app(service), cfg_for(service)
+    period = {p.key for p in PANELS if p.view == "period"}
+    live = {p.key for p in PANELS} - period
+    assert period == {"ranking", "funnel"} and live
+    first = refresh(app, "320500", cfg).get_json()["response"]
+    mark = first["wall-period-at"]["data"]
+    assert mark and all(f"wall-{k}" in first and f"wall-asof-{k}" in first for k in period)
+    again = refresh(app, "320500", cfg, mark=mark).get_json()["response"]
+    assert not any(f"wall-{k}" in again or f"wall-asof-{k}" in again for k in period)
+    assert "wall-period-at" not in again
+    assert all(f"wall-{k}" in again for k in live)
+    assert again["wall-kpi-data"] == first["wall-kpi-data"]
+    # Another mark (an older period view, another region's, a forged one), or a region
+    # changed by the rotation: the whole answer, with the server's mark.
+    for other in (mark + "x", "forged"):
+        full = refresh(app, "320500", cfg, mark=other).get_json()["response"]
+        assert all(f"wall-{k}" in full for k in period) and full["wall-period-at"]["data"] == mark
+    turned = refresh(app, "320500", cfg, changed="wall-region.data", mark=mark)
+    assert "wall-ranking" in turned.get_json()["response"]
+    # The page carries the mark of what it was drawn with.
+    page = wall_page.render(service, {"region": "320500"})
+    assert by_id(page, "wall-period-at").data == mark
 
 
 def _same(cfg):

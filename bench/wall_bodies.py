@@ -1,0 +1,32 @@
+"""The wall's refresh request as a browser sends it, replayed by the load benches: the
+body captured from a real page, with the tick count and the period mark a screen keeps
+(callbacks/wall.period_mark: a screen that shows the current period panels is not sent
+them again)."""
+from __future__ import annotations
+
+import json
+
+MARK = ("wall-period-at", "data")
+
+
+def set_value(items: list[dict], id_: str, prop: str, fn) -> list[dict]:
+    return [dict(i, value=fn(i.get("value"))) if i.get("id") == id_ and i.get("property") == prop
+            else i for i in items]
+
+
+def with_tick(body: dict, n: int, mark: str | None) -> bytes:
+    """The body for the screen's n-th tick, carrying the period mark it holds."""
+    b = dict(body)
+    b["inputs"] = set_value(body["inputs"], "wall-tick", "n_intervals", lambda _v: n)
+    b["state"] = set_value(body.get("state", []), *MARK, lambda _v: mark)
+    return json.dumps(b).encode()
+
+
+def mark_after(text: bytes | str, mark: str | None) -> str | None:
+    """The mark a screen holds after an answer: the one it was sent, or its own (absent:
+    no_update)."""
+    try:
+        sent = json.loads(text)["response"].get(MARK[0])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return mark
+    return sent[MARK[1]] if isinstance(sent, dict) and MARK[1] in sent else mark
