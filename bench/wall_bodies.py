@@ -1,12 +1,11 @@
 """The wall's refresh request as a browser sends it, replayed by the load benches: the
-body captured from a real page, with the tick count and the period mark a screen keeps
-(callbacks/wall.period_mark: a screen that shows the current period panels is not sent
-them again)."""
+body captured from a real page, with the tick count and the panels' marks a screen keeps
+(layouts/wall_panels.Panel.mark: a panel the screen shows already is not sent again)."""
 from __future__ import annotations
 
 import json
 
-MARK = ("wall-period-at", "data")
+MARK = ("wall-marks", "data")
 
 
 def set_value(items: list[dict], id_: str, prop: str, fn) -> list[dict]:
@@ -14,16 +13,16 @@ def set_value(items: list[dict], id_: str, prop: str, fn) -> list[dict]:
             else i for i in items]
 
 
-def with_tick(body: dict, n: int, mark: str | None) -> bytes:
-    """The body for the screen's n-th tick, carrying the period mark it holds."""
+def with_tick(body: dict, n: int, mark: dict | None) -> bytes:
+    """The body for the screen's n-th tick, carrying the marks it holds."""
     b = dict(body)
     b["inputs"] = set_value(body["inputs"], "wall-tick", "n_intervals", lambda _v: n)
     b["state"] = set_value(body.get("state", []), *MARK, lambda _v: mark)
     return json.dumps(b).encode()
 
 
-def mark_after(text: bytes | str, mark: str | None) -> str | None:
-    """The mark a screen holds after an answer: the one it was sent, or its own (absent:
+def mark_after(text: bytes | str, mark: dict | None) -> dict | None:
+    """The marks a screen holds after an answer: the ones it was sent, or its own (absent:
     no_update)."""
     try:
         sent = json.loads(text)["response"].get(MARK[0])

@@ -28,7 +28,6 @@ from layouts.wall_panels import PANELS, PanelData
 log = logging.getLogger(__name__)
 # Every panel says when its data is from: the declared panels, the map and the KPI strip.
 PANELS_WITH_TIME = (*[p.key for p in PANELS], "map", "kpis")
-PERIOD_PANELS = frozenset(p.key for p in PANELS if p.view == "period")
 
 
 def _hhmmss(iso: str | None, zone: ZoneInfo) -> str:
@@ -51,27 +50,19 @@ def _outline(tree, region_code: str) -> dict | None:
     return None
 
 
-def period_mark(period: dict, cfg: dict) -> str | None:
-    """What the period panels were drawn from: the period view's time and the viewer's
-    settings they depend on. A screen that shows this mark already gets no_update for them
-    (the ranking table alone was 14% of a province's refresh CPU, and it changes once a
-    minute). None when there is no period view: always drawn."""
-    at = period.get("computed_at")
-    return f"{cfg['region']}|{cfg['lang']}|{cfg['target']}|{at}" if at else None
-
-
 def content(service, cfg: dict, shapes: dict | None = None,
-            screen_mark: str | None = None) -> dict:
+            screen_marks: dict | None = None) -> dict:
     """Every panel's children/figure for one region, from the shared view models. `shapes`
-    is the app's cache of what depends on a region's shapes only (label_layout). When the
-    screen already shows the period panels of this period view (`screen_mark`), they are
-    no_update, and so are their times."""
+    is the app's cache of what depends on a region's shapes only (label_layout). A panel
+    whose mark equals the one the screen says it shows (`screen_marks`, Panel.mark) is
+    no_update: most panels of a township's wall do not change from one tick to the next,
+    and building the components was most of a province's refresh CPU (the ranking table
+    alone 14%). Their times are always sent: the data was checked at that time."""
     tree = service.ctx.tree.get()
     lang, region = cfg["lang"], cfg["region"]
     zone = ZoneInfo(cfg["tz"])
     live, period = service.live(region), service.period(region)
-    mark = period_mark(period, cfg)
-    keep = mark is not None and mark == screen_mark
+    screen_marks = screen_marks if isinstance(screen_marks, dict) else {}
     s, ps = live.get("sections", {}), period.get("sections", {})
     k = s.get("kpis")
     values, subs = parts.kpi_texts(k, lang, cfg["target"])
@@ -86,9 +77,7 @@ def content(service, cfg: dict, shapes: dict | None = None,
         "kpi_data": {"values": values, "subs": subs, "as_of": (k or {}).get("as_of")},
         # Each badge follows the newest observation of its source, in whichever view.
         "fresh": parts.freshness(newest_sources(live, period), lang, zone),
-        "panels": {p.key: no_update if keep and p.view == "period" else p.draw(data)
-                   for p in PANELS},
-        "period_mark": no_update if keep else mark,
+        "marks": {p.key: p.mark(data) for p in PANELS},
         "legend": parts.legend(cfg["metric"], charts.map_values(rows, metric), lang),
         "rows": rows,
         "as_of": {**{p.key: p.as_of(data) for p in PANELS},
@@ -99,8 +88,9 @@ def content(service, cfg: dict, shapes: dict | None = None,
         tree.boundary_features(region), _map_points(tree, region), out["map_rows"], metric,
         _outline(tree, region), label_layout(service, {} if shapes is None else shapes,
                                              region, metric, out["map_rows"], wait=True), lang)
-    out["asof_text"] = {p: no_update if keep and p in PERIOD_PANELS else _hhmmss(at, zone)
-                        for p, at in out["as_of"].items()}
+    out["panels"] = {p.key: no_update if screen_marks.get(p.key) == out["marks"][p.key]
+                     else p.draw(data) for p in PANELS}
+    out["asof_text"] = {p: _hhmmss(at, zone) for p, at in out["as_of"].items()}
     return out
 
 
@@ -239,36 +229,38 @@ def register(app, service, shapes: dict | None = None) -> None:
         Output("wall-heading", "children"), Output("wall-crumbs", "children"),
         *[Output(f"wall-{p.key}", p.prop) for p in PANELS],
         *[Output(f"wall-asof-{p}", "children") for p in PANELS_WITH_TIME],
-        Output("wall-period-at", "data"), Output("wall-tick", "interval"),
+        Output("wall-marks", "data"), Output("wall-tick", "interval"),
     ]
 
     @app.callback(*outputs, Input("wall-tick", "n_intervals"), Input("wall-region", "data"),
-                  State("wall-config", "data"), State("wall-period-at", "data"),
+                  State("wall-config", "data"), State("wall-marks", "data"),
                   running=[(Output("wall-tick", "disabled"), True, False)],
                   prevent_initial_call=True)
-    def refresh(_n, region, stored, screen_mark):
+    def refresh(_n, region, stored, screen_marks):
         # Region and config come back from the browser: re-derived and checked on the
         # server (OutOfScope for a region outside the root answers 400).
         cfg = service.refresh_config(region, stored)
         region_changed = dash_ctx.triggered_id == "wall-region"
         # Every screen with the same settings gets the same components in a tick: build
         # them once per worker and tick, not once per screen.
-        # The screen's period mark is only compared with the server's own (a forged one
-        # costs its sender a full answer or an empty one, nobody else anything).
-        screen_mark = None if region_changed else screen_mark
+        # The screen's marks are only compared with the server's own (a forged one costs
+        # its sender a full answer or a panel left as it is, nobody else anything).
+        screen_marks = screen_marks if isinstance(screen_marks, dict) and not region_changed \
+            else {}
         key = (cfg["region"], cfg["metric"], cfg["lang"], cfg["privacy"], cfg["target"],
-               service.tick(), region_changed, screen_mark)
+               service.tick(), region_changed,
+               tuple(sorted((k, v) for k, v in screen_marks.items() if isinstance(v, str))))
         started = time.monotonic()
         out = memo.get(key)
         if out is None:
-            out = memo[key] = _outputs(service, cfg, region_changed, screen_mark)
+            out = memo[key] = _outputs(service, cfg, region_changed, screen_marks)
         service.pace.observe(time.monotonic() - started)
         # Past what this worker keeps up with, screens are told to refresh less often
         # (dashboard/views/wall/pace.py): late answers for all of them, never none.
         return (*out, service.pace.interval_ms())
 
-    def _outputs(service, cfg, region_changed, screen_mark):
-        c = content(service, cfg, shapes, screen_mark)
+    def _outputs(service, cfg, region_changed, screen_marks):
+        c = content(service, cfg, shapes, screen_marks)
         if region_changed:
             fig_map = c["map"]()
         else:
@@ -281,7 +273,7 @@ def register(app, service, shapes: dict | None = None) -> None:
             if region_changed else no_update
         return (c["kpi_data"], c["fresh"], fig_map, c["legend"], c["heading"], crumbs,
                 *[c["panels"][p.key] for p in PANELS],
-                *[c["asof_text"][p] for p in PANELS_WITH_TIME], c["period_mark"])
+                *[c["asof_text"][p] for p in PANELS_WITH_TIME], c["marks"])
 
     @app.callback(Output("page", "children", allow_duplicate=True),
                   Input("wall-retry", "n_intervals"), State("url", "search"),

@@ -104,8 +104,8 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
         dcc.Store(id="wall-config", data=cfg),
         dcc.Store(id="wall-kpi-data", data=content.get("kpi_data")),
         dcc.Store(id="wall-region", data=cfg["region"]),
-        # Which period view the period panels show (callbacks/wall.period_mark).
-        dcc.Store(id="wall-period-at", data=content.get("period_mark")),
+        # What the panels show (layouts/wall_panels.Panel.mark): unchanged ones are not sent.
+        dcc.Store(id="wall-marks", data=content.get("marks")),
         dcc.Interval(id="wall-tick", interval=cfg["refresh_ms"]),
         dcc.Interval(id="wall-rotate", interval=max(cfg.get("rotate") or 0, 5) * 1000,
                      disabled=not cfg.get("rotate")),

@@ -9,6 +9,8 @@ stream) are drawn by layouts/wall.py itself.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,6 +37,7 @@ class Panel:
     view: str                   # "live" or "period": which view holds its section
     section: str                # the section it draws and takes its data time from
     draw: Callable[[PanelData], object]
+    reads: Callable[[PanelData], tuple]     # everything `draw` reads from the data
     graph: bool = False         # a dcc.Graph (figure) rather than children
     body_class: str = ""
 
@@ -44,6 +47,20 @@ class Panel:
 
     def as_of(self, d: PanelData) -> str | None:
         return ((d.live if self.view == "live" else d.period).get(self.section) or {}).get("as_of")
+
+    def mark(self, d: PanelData) -> str:
+        """A digest of what the panel would be drawn from, its time left out: equal marks,
+        equal drawings (the draw functions are pure over these). A screen that shows a
+        panel of the same mark is not sent it again."""
+        text = json.dumps([d.lang, *self.reads(d)], sort_keys=True, default=str,
+                          separators=(",", ":"), ensure_ascii=False)
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _timeless(section: dict | None) -> dict | None:
+    """A section without its time: a section whose counts did not change between two ticks
+    draws the same."""
+    return {k: v for k, v in section.items() if k != "as_of"} if section else section
 
 
 def _hourly(d: PanelData):
@@ -65,15 +82,21 @@ def _satisfaction(d: PanelData):
 # In the page's order; the CSS grid areas place them on the canvas.
 PANELS = (
     Panel("dispatch", "live", "dispatch",
-          lambda d: parts.dispatch_bars(d.live.get("dispatch"), d.lang)),
-    Panel("funnel", "period", "funnel", lambda d: parts.funnel_bars(d.period.get("funnel"), d.lang)),
+          lambda d: parts.dispatch_bars(d.live.get("dispatch"), d.lang),
+          lambda d: (_timeless(d.live.get("dispatch")),)),
+    Panel("funnel", "period", "funnel", lambda d: parts.funnel_bars(d.period.get("funnel"), d.lang),
+          lambda d: (_timeless(d.period.get("funnel")),)),
     Panel("mix", "live", "mix", lambda d: parts.mix_lists(d.live.get("mix"), d.lang),
-          body_class="gw-w-mix"),
+          lambda d: (_timeless(d.live.get("mix")),), body_class="gw-w-mix"),
     Panel("ranking", "period", "ranking",
-          lambda d: parts.ranking_table(d.period.get("ranking"), d.rows, d.lang, d.target)),
+          lambda d: parts.ranking_table(d.period.get("ranking"), d.lang, d.target),
+          lambda d: (_timeless(d.period.get("ranking")), d.target)),
     Panel("overdue", "live", "overdue",
-          lambda d: parts.overdue_list(d.live.get("overdue"), d.lang, d.privacy)),
-    Panel("hourly", "live", "hourly", _hourly, graph=True),
-    Panel("sat", "live", "children", _satisfaction, graph=True),
+          lambda d: parts.overdue_list(d.live.get("overdue"), d.lang, d.privacy),
+          lambda d: (_timeless(d.live.get("overdue")), d.privacy)),
+    Panel("hourly", "live", "hourly", _hourly, lambda d: (_timeless(d.live.get("hourly")),),
+          graph=True),
+    Panel("sat", "live", "children", _satisfaction,
+          lambda d: (d.rows, _timeless(d.period.get("ranking")), d.target), graph=True),
 )
 BY_KEY = {p.key: p for p in PANELS}

@@ -108,7 +108,7 @@ def _change(change) -> html.Span:
     return html.Span("–", className="gw-w-chg")
 
 
-def ranking_table(ranking: dict | None, today_rows: list[dict], lang: str, target: float) -> list:
+def ranking_table(ranking: dict | None, lang: str, target: float) -> list:
     if not ranking:
         return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
     rows = ranking["rows"]

@@ -319,7 +319,7 @@ def _refresh_body(app, region) -> dict:
     refresh = next(d for d in deps if d["output"].startswith("..wall-kpi-data.data"))
     cfg = _wall_cfg(app)
     values = {("wall-tick", "n_intervals"): 1, ("wall-region", "data"): region,
-              ("wall-config", "data"): cfg, ("wall-period-at", "data"): None}
+              ("wall-config", "data"): cfg, ("wall-marks", "data"): None}
     return _body(refresh, values, "wall-region.data")
 
 

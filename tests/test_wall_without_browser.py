@@ -206,7 +206,7 @@ def test_map_labels_and_ranking_rates_round_once_from_the_ratio():
     labels = map_labels(rows, WALL_MAP["on_time"], "zh")
     assert "南京市<br><b>98.6%</b>" in labels, labels
     period = build_period(store, tree, region, TZ, NOW, None, Settings().weights)
-    table = words(ranking_table(period["sections"]["ranking"], rows, "zh", 97.68))
+    table = words(ranking_table(period["sections"]["ranking"], "zh", 97.68))
     assert table.count("98.6%") == 2 and "98.7%" not in table, table
 
 
@@ -359,7 +359,7 @@ def refresh(app, region, stored, changed="wall-tick.n_intervals", mark=None):
     return post(app, "wall-kpi-data.data", {("wall-tick", "n_intervals"): 3,
                                             ("wall-region", "data"): region,
                                             ("wall-config", "data"): stored,
-                                            ("wall-period-at", "data"): mark}, changed)
+                                            ("wall-marks", "data"): mark}, changed)
 
 
 def rotate(app, current, stored):
@@ -395,32 +395,49 @@ def test_refresh_callback_answers_every_output(walls):
     assert "wall-crumbs" in changed and "虎丘" in json.dumps(changed, ensure_ascii=False)
 
 
-def test_period_panels_are_sent_only_when_the_screen_lacks_them(walls):
-    # The ranking and the funnel change once a minute: a screen that shows the current
-    # period view gets no_update for them (absent from the answer), the live panels always.
+def test_a_panel_is_sent_only_when_the_screen_does_not_show_it_yet(walls):
+    # A panel whose data did not change since the screen's last answer is no_update
+    # (absent from the answer); its time always comes.
     service = walls("320000")
     app, cfg = wall_app(service), cfg_for(service)
-    period = {p.key for p in PANELS if p.view == "period"}
-    live = {p.key for p in PANELS} - period
-    assert period == {"ranking", "funnel"} and live
     first = refresh(app, "320500", cfg).get_json()["response"]
-    mark = first["wall-period-at"]["data"]
-    assert mark and all(f"wall-{k}" in first and f"wall-asof-{k}" in first for k in period)
-    again = refresh(app, "320500", cfg, mark=mark).get_json()["response"]
-    assert not any(f"wall-{k}" in again or f"wall-asof-{k}" in again for k in period)
-    assert "wall-period-at" not in again
-    assert all(f"wall-{k}" in again for k in live)
+    marks = first["wall-marks"]["data"]
+    assert set(marks) == {p.key for p in PANELS}
+    assert all(f"wall-{p.key}" in first for p in PANELS)
+    again = refresh(app, "320500", cfg, mark=marks).get_json()["response"]
+    assert not any(f"wall-{p.key}" in again for p in PANELS), again.keys()
+    assert all(f"wall-asof-{p.key}" in again for p in PANELS)
+    assert again["wall-marks"]["data"] == marks
     assert again["wall-kpi-data"] == first["wall-kpi-data"]
-    # Another mark (an older period view, another region's, a forged one), or a region
-    # changed by the rotation: the whole answer, with the server's mark.
-    for other in (mark + "x", "forged"):
-        full = refresh(app, "320500", cfg, mark=other).get_json()["response"]
-        assert all(f"wall-{k}" in full for k in period) and full["wall-period-at"]["data"] == mark
-    turned = refresh(app, "320500", cfg, changed="wall-region.data", mark=mark)
-    assert "wall-ranking" in turned.get_json()["response"]
-    # The page carries the mark of what it was drawn with.
+    # One panel's mark differs (the screen shows older data, or a forged mark): that panel
+    # alone, drawn as it was the first time.
+    older = {**marks, "overdue": "0" * 16}
+    one = refresh(app, "320500", cfg, mark=older).get_json()["response"]
+    assert [p.key for p in PANELS if f"wall-{p.key}" in one] == ["overdue"]
+    assert one["wall-overdue"] == first["wall-overdue"]
+    for forged in ({"ranking": 5}, {"x": "y"}, {}):
+        full = refresh(app, "320500", cfg, mark=forged).get_json()["response"]
+        assert all(f"wall-{p.key}" in full for p in PANELS)
+    # A region changed by the rotation: every panel.
+    turned = refresh(app, "320500", cfg, changed="wall-region.data", mark=marks)
+    assert all(f"wall-{p.key}" in turned.get_json()["response"] for p in PANELS)
+    # The page carries the marks of what it was drawn with.
     page = wall_page.render(service, {"region": "320500"})
-    assert by_id(page, "wall-period-at").data == mark
+    assert by_id(page, "wall-marks").data == marks
+
+
+def test_a_panel_mark_follows_its_data_not_its_time():
+    from layouts.wall_panels import BY_KEY, PanelData
+    overdue = {"as_of": "2026-12-03T10:00:00+00:00", "rows": [{"id": 1, "hours": 5}]}
+
+    def data(section, lang="zh", privacy=False):
+        return PanelData(live={"overdue": section}, period={}, rows=[], lang=lang,
+                         target=97.0, privacy=privacy)
+    mark = BY_KEY["overdue"].mark
+    assert mark(data(overdue)) == mark(data({**overdue, "as_of": "2026-12-03T10:00:05+00:00"}))
+    assert mark(data(overdue)) != mark(data({**overdue, "rows": [{"id": 1, "hours": 6}]}))
+    assert mark(data(overdue)) != mark(data(overdue, lang="en"))
+    assert mark(data(overdue)) != mark(data(overdue, privacy=True))
 
 
 def _same(cfg):
@@ -567,7 +584,7 @@ def test_the_wall_ranking_marks_every_thin_rate_and_scores_no_unranked_child():
                                                               rated=100)})
     period = build_period(store, tree, tree.get("320000"), TZ, NOW, None, Settings().weights)
     rows = {r["code"]: r for r in period["sections"]["ranking"]["rows"]}
-    table, note = ranking_table(period["sections"]["ranking"], [], "zh", 97.68)
+    table, note = ranking_table(period["sections"]["ranking"], "zh", 97.68)
     by_code = {tr.to_plotly_json()["props"]["data-code"]: tr for tr in table.children[1].children}
     cells = lambda code: [words(td) for td in by_code[code].children]  # noqa: E731
     # 连云港: every rate thin → unranked: no score, no 主要失分.

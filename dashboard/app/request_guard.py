@@ -42,8 +42,8 @@ BY_COMPONENT: dict[tuple[str, str], type | tuple[type, ...]] = {
     ("wall-region", "data"): str,
     ("wall-config", "data"): dict,
     ("wall-kpi-data", "data"): dict,
-    ("wall-tick", "interval"): int,
-    ("wall-period-at", "data"): str,     # milliseconds, told by the server (wall/pace.py)
+    ("wall-tick", "interval"): int,     # milliseconds, told by the server (wall/pace.py)
+    ("wall-marks", "data"): dict,       # what the screen's panels show (callbacks/wall.py)
 }
 
 
