@@ -949,6 +949,10 @@ def main(argv=None) -> int:
         keys = list(r.scan_iter(match=prefix + "*", count=1000))
         for k in range(0, len(keys), 1000):
             r.delete(*keys[k:k + 1000])
+        # The raw py-spy stacks beside the results (for flame graphs and deeper reading
+        # than the summary's top entries).
+        for f in work.glob("py-spy-*.txt"):
+            shutil.copy(f, out.parent / f"{out.stem}.{f.name}")
         shutil.rmtree(work, ignore_errors=True)
         _flatten(result)
         _save(out, result)

@@ -426,6 +426,32 @@ def test_a_panel_is_sent_only_when_the_screen_does_not_show_it_yet(walls):
     assert by_id(page, "wall-marks").data == marks
 
 
+def test_the_pace_counts_the_wait_for_a_turn_at_the_callback_gate(walls):
+    # Two workers and the database sharing two cores: no process reaches the CPU share
+    # that slows the screens, yet refreshes queue at the gate. The time a refresh waited
+    # for its turn is part of what the pace sees.
+    import threading
+    service = walls("320000")
+    app = Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div(id="page")
+    wall_page.register(app, service)
+    request_guard.install(app, concurrent=1, queue_seconds=10)
+    cfg = cfg_for(service)
+    refresh(app, "320500", cfg)             # warm: views built, memo filled for the tick
+    seen = []
+    service.pace.observe = seen.append
+    gate = app.server.extensions["gridwatch_callback_gate"]
+    assert gate.acquire(timeout=1)          # another callback holds the only turn
+    answer = []
+    t = threading.Thread(target=lambda: answer.append(refresh(app, "320500", cfg)))
+    t.start()
+    time.sleep(1.0)
+    gate.release()
+    t.join(10)
+    assert answer and answer[0].status_code == 200
+    assert len(seen) == 1 and seen[0] >= 1.0, seen
+
+
 def test_a_panel_mark_follows_its_data_not_its_time():
     from layouts.wall_panels import BY_KEY, PanelData
     overdue = {"as_of": "2026-12-03T10:00:00+00:00", "rows": [{"id": 1, "hours": 5}]}

@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 
+import flask
 from dash._utils import split_callback_id
 from dash.exceptions import DependencyException
 from flask import Response, json, request
@@ -163,6 +164,7 @@ def install(app, concurrent: int = 0, queue_seconds: float = 20.0) -> None:
     dispatch = server.view_functions[endpoint]
 
     def guarded(*args, **kwargs):
+        flask.g.gridwatch_arrived = time.monotonic()   # callbacks time answers from here
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return _bad_request("body too large", note)
         problem = body_problem(request.get_json(silent=True), app.callback_map)

@@ -40,7 +40,9 @@ class Pace:
         self.busy: float | None = None       # the last window's share of one core
 
     def observe(self, seconds: float) -> None:
-        """One refresh took `seconds` (wall clock, waiting included)."""
+        """One refresh took `seconds` (wall clock from its arrival, its wait for a turn at
+        the callback gate included: a worker whose refreshes queue is saturated even when
+        its own CPU share is not, as when two workers and the database share two cores)."""
         with self._lock:
             self._durations.append(seconds)
             if len(self._durations) > 10_000:
@@ -49,9 +51,10 @@ class Pace:
     def current(self) -> int:
         """Ticks between refreshes now, re-decided once per window."""
         with self._lock:
-            now, cpu = self._clock(), self._cpu()
+            now = self._clock()
             elapsed = now - self._since[0]
             if elapsed >= self.window:
+                cpu = self._cpu()      # a system call: once per window, not per refresh
                 self.busy = (cpu - self._since[1]) / elapsed
                 slow = statistics.median(self._durations) / self.tick_seconds \
                     if self._durations else 0.0
