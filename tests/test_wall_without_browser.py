@@ -452,6 +452,17 @@ def test_the_pace_counts_the_wait_for_a_turn_at_the_callback_gate(walls):
     assert len(seen) == 1 and seen[0] >= 1.0, seen
 
 
+def test_redis_is_asked_for_its_state_once_per_tick_not_once_per_region(walls):
+    service = walls("320000", refresh_seconds=3600)      # one tick for the whole test
+    events, asked = service.ctx.events, []
+    health = events.health
+    events.health = lambda: asked.append(1) or health()
+    views = [service.live(code) for code in ("320000", "320100", "320500", "320505")]
+    assert len(asked) == 1
+    assert all(v["sources"]["redis"]["status"] == views[0]["sources"]["redis"]["status"]
+               for v in views)
+
+
 def test_a_panel_mark_follows_its_data_not_its_time():
     from layouts.wall_panels import BY_KEY, PanelData
     overdue = {"as_of": "2026-12-03T10:00:00+00:00", "rows": [{"id": 1, "hours": 5}]}
