@@ -238,6 +238,7 @@ class RegionTree:
                 kids.setdefault(row[0], []).append(code)
         self._children = {p: tuple(sorted(c)) for p, c in kids.items()}
         self._features: dict[str, dict] = {}
+        self._parsed: dict[str, dict | None] = {}
         self._grids: dict[str, tuple[str, ...]] = {}
         # Each code's chain of ancestors, as asked: the live feed asks `contains` for every
         # event and every open page (1,345 of them on a province's server).
@@ -347,9 +348,16 @@ class RegionTree:
         return dict(zip(CODE_COLUMNS, codes))
 
     def boundary(self, code: str) -> dict | None:
-        """The GeoJSON geometry of one province, city or county inside the tree."""
+        """The GeoJSON geometry of one province, city or county inside the tree.
+
+        Parsed once and shared between callers (a wall's every tick asks for its outline:
+        4% of a province's refresh CPU was parsing it again): do not mutate it.
+        """
+        if code in self._parsed:
+            return self._parsed[code]
         text = self._boundaries.get(code)
-        return json.loads(text) if text else None
+        geometry = self._parsed[code] = json.loads(text) if text else None
+        return geometry
 
     def boundary_features(self, parent_code: str) -> dict:
         """GeoJSON FeatureCollection of the children of parent_code that have a boundary.

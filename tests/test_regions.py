@@ -225,6 +225,7 @@ def test_load_into_database_and_query_the_tree(database_url, jiangsu):
         assert tree.boundary_features(grid)["features"] == []
         assert tree.boundary("320100")["type"] in ("Polygon", "MultiPolygon")
         assert tree.boundary(grid) is None
+        assert tree.boundary("320100") is tree.boundary("320100")   # parsed once, shared
 
         city_tree = RegionTree.load(engine, "320100")
         assert city_tree.ancestors(grid)[0].code == "320100"
