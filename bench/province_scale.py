@@ -831,6 +831,9 @@ def parse_args(argv=None):
                         " after HOLD times as long")
     p.add_argument("--warmup", type=float, default=45.0, help="unmeasured seconds of load")
     p.add_argument("--seconds", type=float, default=120.0, help="measured seconds of load")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                   help="a setting of the served app, e.g. GRIDWATCH_CALLBACKS_MAX=48 "
+                        "(repeatable; the bench's own environment's are not passed on)")
     p.add_argument("--profile", type=float, default=0.0,
                    help="py-spy the web workers for this many seconds of the window (0: no)")
     p.add_argument("--seed", type=int, default=1)
@@ -865,6 +868,11 @@ def main(argv=None) -> int:
     args.work_dir = work
     extra = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
              "GRIDWATCH_REFRESH_SECONDS": str(args.refresh)}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("GRIDWATCH_"):
+            raise SystemExit(f"--set {item!r}: expected GRIDWATCH_NAME=VALUE")
+        extra[name] = value
     env = make_env(work / "main", args.database_url, args.redis_url, prefix, **extra)
     probe_env = dict(env, GRIDWATCH_DATA_DIR=str(work / "probe"), GRIDWATCH_PAGE_CACHE_SECONDS="0")
     (work / "main").mkdir()
