@@ -26,6 +26,7 @@ import os
 import pickle
 import random
 import statistics
+import time
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -45,6 +46,7 @@ from bench.seed_and_query import (
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.live_board import board_regions
 from dashboard.domain.scope import RegionScope
+from dashboard.views.wall.live_models import at_tick, live_models
 from dashboard.views.wall.model import build_live
 from data_sources.case_store import SqlCaseStore
 from data_sources.database import CaseDatabase
@@ -77,17 +79,32 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
         follower = BoardFollower(db.engine, lambda: StreamReader(stream), root, TZ)
         follower.board(now)
         full_ms = follower.last_step["ms"]
+        models, _ = live_models(follower.board(now), tree, regions, TZ, {})
         steps, t = [], now
         for k in range(1, ticks + 1):
             t = now + timedelta(seconds=TICK * k)
             sim.tick(t, TICK)
             load = os.getloadavg()[0]
             board = follower.board(t)
-            steps.append({**follower.last_step, "load": load})
+            # Every wall's model of the tick as the builder makes it (the changed regions
+            # built, the others carried over), and the JSON it publishes (the built ones).
+            started = time.perf_counter()
+            models, built = live_models(board, tree, regions, TZ, models)
+            models_ms = (time.perf_counter() - started) * 1000
+            started = time.perf_counter()
+            size = sum(len(json.dumps(models[code], separators=(",", ":"), ensure_ascii=False))
+                       for code in built)
+            json_ms = (time.perf_counter() - started) * 1000
+            built = len(built)
+            steps.append({**follower.last_step, "load": load, "models_ms": models_ms,
+                          "built": built, "json_ms": json_ms, "json_bytes": size})
             print(f"tick {k}: {steps[-1]}", flush=True)
         full = live_board(db.engine, root, t, TZ)
         sample = random.Random(2).sample(regions, 40)
+        tick = {"now": t.isoformat(), "streams": {}}
         equal = all(build_live(board, tree, r, TZ, t, None) == build_live(full, tree, r, TZ, t, None)
+                    == {k: v for k, v in at_tick(models[r.code], tick, TZ).items()
+                        if k != "version"}
                     for r in sample)
     finally:
         client.delete(stream.key)
@@ -97,6 +114,12 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
             "step_load": statistics.median(x["load"] for x in follows),
             "entries": statistics.median(x["entries"] for x in follows),
             "townships": statistics.median(x["townships"] for x in follows),
+            "models_ms": statistics.median(x["models_ms"] for x in follows),
+            "built": statistics.median(x["built"] for x in follows),
+            "json_ms": statistics.median(x["json_ms"] for x in follows),
+            "json_bytes": statistics.median(x["json_bytes"] for x in follows),
+            "tick_ms": statistics.median(x["ms"] + x["models_ms"] + x["json_ms"]
+                                         for x in follows),
             "full_steps": len(steps) - len(follows), "equal": equal}
 
 
@@ -158,14 +181,26 @@ def render_row(r: dict) -> str:
             f"{r['regions']:,} | {r['board_bytes'] / 1e6:.1f} MB, {r['unpickle_ms']:.0f} ms | "
             f"{r['per_region_total_ms'] / 1000:.1f} s (province {pl['province']['median_ms']:.0f}"
             f", township {pl['township']['median_ms']:.1f} ms) | "
+            f"{_published(f, r['scan_ms'])} | "
             f"{'yes' if r['equal'] and f['equal'] else 'NO'} | {r['at']} |")
+
+
+def _published(f: dict, scan_ms: float) -> str:
+    """The builder's share of a tick: every wall's model (built or carried over) and its
+    JSON; '—' for a run from before the builder published (no such figures)."""
+    if "models_ms" not in f:
+        return "—"
+    return (f"{f['models_ms']:.0f} ms ({f['built']:.0f} built) + {f['json_ms']:.0f} ms JSON "
+            f"({f['json_bytes'] / 1e6:.1f} MB); tick {f['tick_ms']:.0f} ms = "
+            f"{100 * f['tick_ms'] / scan_ms:.0f}% of a scan")
 
 
 HEADER = ("| cases | open now | clock (the seed's) | full scan (load) | followed board per "
           "tick, median (load) | followed / scan | full pass (load) | every wall's view "
-          "from it | pickled board, unpickle | per region, summed over 1,345 regions | same "
+          "from it | pickled board, unpickle | per region, summed over 1,345 regions | "
+          "followed tick's models: built or carried over, JSON; whole tick | same "
           "figures | run |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 def main(argv=None) -> None:

@@ -52,17 +52,18 @@ def _outline(tree, region_code: str) -> dict | None:
 
 
 def content(service, cfg: dict, shapes: dict | None = None,
-            screen_marks: dict | None = None) -> dict:
+            screen_marks: dict | None = None, models: tuple | None = None) -> dict:
     """Every panel's children/figure for one region, from the shared view models. `shapes`
     is the app's cache of what depends on a region's shapes only (label_layout). A panel
     whose mark equals the one the screen says it shows (`screen_marks`, Panel.mark) is
     no_update: most panels of a township's wall do not change from one tick to the next,
     and building the components was most of a province's refresh CPU (the ranking table
-    alone 14%). Their times are always sent: the data was checked at that time."""
+    alone 14%). Their times are always sent: the data was checked at that time.
+    `models`: the (live, period) views when the caller has them already."""
     tree = service.ctx.tree.get()
     lang, region = cfg["lang"], cfg["region"]
     zone = ZoneInfo(cfg["tz"])
-    live, period = service.live(region), service.period(region)
+    live, period = models or (service.live(region), service.period(region))
     screen_marks = screen_marks if isinstance(screen_marks, dict) else {}
     s, ps = live.get("sections", {}), period.get("sections", {})
     k = s.get("kpis")
@@ -248,22 +249,26 @@ def register(app, service, shapes: dict | None = None) -> None:
         # its sender a full answer or a panel left as it is, nobody else anything).
         screen_marks = screen_marks if isinstance(screen_marks, dict) and not region_changed \
             else {}
-        key = (cfg["region"], cfg["metric"], cfg["lang"], cfg["privacy"], cfg["target"],
-               service.tick(), region_changed,
-               tuple(sorted((k, v) for k, v in screen_marks.items() if isinstance(v, str))))
         # From the request's arrival (dashboard/app/request_guard.py): its wait for a
         # turn is what the screen waited too.
         started = g.get("gridwatch_arrived") or time.monotonic()
+        models = service.live(cfg["region"]), service.period(cfg["region"])
+        # Keyed by the models' own times, not the clock's tick: the builder publishes a
+        # little after the tick starts, and an answer drawn before that must not be
+        # handed to every screen of the region for the rest of the tick.
+        key = (cfg["region"], cfg["metric"], cfg["lang"], cfg["privacy"], cfg["target"],
+               models[0].get("computed_at"), models[1].get("computed_at"), region_changed,
+               tuple(sorted((k, v) for k, v in screen_marks.items() if isinstance(v, str))))
         out = memo.get(key)
         if out is None:
-            out = memo[key] = _outputs(service, cfg, region_changed, screen_marks)
+            out = memo[key] = _outputs(service, cfg, region_changed, screen_marks, models)
         service.pace.observe(time.monotonic() - started)
         # Past what this worker keeps up with, screens are told to refresh less often
         # (dashboard/views/wall/pace.py): late answers for all of them, never none.
         return (*out, service.pace.interval_ms())
 
-    def _outputs(service, cfg, region_changed, screen_marks):
-        c = content(service, cfg, shapes, screen_marks)
+    def _outputs(service, cfg, region_changed, screen_marks, models):
+        c = content(service, cfg, shapes, screen_marks, models)
         if region_changed:
             fig_map = c["map"]()
         else:

@@ -9,6 +9,7 @@ anyway). Their cost follows today's cases and the open ones, not the number of r
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 
@@ -159,6 +160,9 @@ class BoardFollower:
         collect(self.engine, q.scoped(self.scope), leaves)
         self._leaves, self._position = leaves, position
         self._sums = leaves.copy(now).finish(q.to_kpi_counts, keep=True)
+        # A new chain of versions: nothing built from another pass (another worker's, or
+        # this one's before a gap) is taken for this one's.
+        self._sums.base = uuid.uuid4().hex
         return {"kind": "full", "townships": None}
 
     def _follow(self, now: datetime) -> dict:

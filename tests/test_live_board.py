@@ -108,11 +108,12 @@ def test_the_board_refuses_what_it_does_not_hold(seeded):
     assert board.kpi_counts(province, today(now, TZ), now).intake > 0
 
 
-def test_walls_of_many_regions_on_two_workers_make_one_board_per_tick_each(
+def test_walls_of_many_regions_on_two_workers_are_built_by_one_of_them(
         seeded, redis_url, key_prefix, redis_client):
-    """Two workers (services sharing one Redis) serve the walls of 30 regions: each worker
-    makes the board once for the tick, every wall is computed once across both, and
-    every wall equals its per-region figures."""
+    """Two workers (services sharing one Redis) serve the walls of 30 regions: the first
+    to be asked holds the builder's lease and makes the board; at the tick it publishes
+    every region either worker's screens watch, the other worker only reads, and every
+    wall equals its per-region figures."""
     eng, tree = seeded
     cache = Cache(Flask(__name__), config={"CACHE_TYPE": "RedisCache",
                                            "CACHE_REDIS_URL": redis_url,
@@ -133,13 +134,21 @@ def test_walls_of_many_regions_on_two_workers_make_one_board_per_tick_each(
     township = sample(tree, random.Random(7))[-1]
     community = tree.children(township.code)[0]
     regions = sample(tree, random.Random(3))[:29] + [community]
+    first = workers[0][0].live(regions[0].code)      # nothing published: built here
+    assert first["sections"] and workers[0][0].last_publish["regions"] == 1
     for i, region in enumerate(regions):
-        model = workers[i % 2][0]._live(region.code, stale_ok=False)
+        workers[i % 2][0]._touch(region.code)
+    workers[1][0].warm_watched()        # tells the builder what its screens watch
+    workers[0][0].warm_watched()        # the builder: publishes all 30
+    assert workers[0][0].last_publish["regions"] == len(regions)
+    for i, region in enumerate(regions):
+        model = workers[i % 2][0].live(region.code)
         now = datetime.fromisoformat(model["computed_at"])
         expected = build_live(raw, tree, region, TZ, now, None)
         assert model["sections"] == expected["sections"], region.code
-    assert [len(made) for _, made in workers] == [1, 1]
-    assert int(redis_client.get(workers[0][0].views.counter_key("wall-live", "320000"))) == 1
+    assert [len(made) for _, made in workers] == [1, 0]
+    assert workers[1][0].last_publish == {}
+    assert int(redis_client.get(f"{key_prefix}computed:wall-live:{regions[1].code}")) == 1
 
 
 @pytest.mark.parametrize("hours_back", [0, 30])

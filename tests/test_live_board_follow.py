@@ -13,6 +13,7 @@ from dashboard.domain.live_board import DEEPEST, board_regions
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import Event
+from dashboard.views.wall.live_models import at_tick, live_models
 from dashboard.views.wall.model import build_live
 from data_sources.live_board import BoardFollower, live_board
 from data_sources.redis_stream import StreamReader
@@ -21,10 +22,21 @@ from simulator.live import LiveSimulator
 from tests.test_aggregates_follow import START, TZ, _late_event, _seeded
 
 
-def _same_walls(board, full, tree, regions, now) -> None:
+def _same_walls(board, full, tree, regions, now, models: dict) -> int:
+    """Every wall from the followed board equals a full pass's; so does every model the
+    publisher carries over from the previous step's (`models`, updated), as a reader
+    shows it at this step's clock. How many were built rather than carried over."""
+    fresh, built = live_models(board, tree, regions, TZ, models)
+    tick = {"now": now.isoformat(), "streams": {}}
     for region in regions:
-        assert build_live(board, tree, region, TZ, now, None) == \
-            build_live(full, tree, region, TZ, now, None), (region.code, now)
+        expected = build_live(full, tree, region, TZ, now, None)
+        assert build_live(board, tree, region, TZ, now, None) == expected, (region.code, now)
+        shown = at_tick(fresh[region.code], tick, TZ)
+        assert {k: v for k, v in shown.items() if k != "version"} == expected, \
+            (region.code, now)
+    models.clear()
+    models.update(fresh)
+    return len(built)
 
 
 def test_the_followed_board_equals_a_full_pass_at_every_step(
@@ -38,7 +50,7 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
 
     def follower():
         return BoardFollower(db.engine, lambda: StreamReader(stream), scope, TZ)
-    boards, kinds, touched = follower(), [], []
+    boards, kinds, touched, models, built = follower(), [], [], {}, []
     now = START
     for tick in range(1, 181):              # 3 hours of 60 s ticks: past 00:00 in Shanghai
         now = START + timedelta(seconds=60 * tick)
@@ -49,7 +61,8 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
             board = boards.board(now)
             kinds.append(boards.last_step["kind"])
             touched.append(boards.last_step.get("townships"))
-            _same_walls(board, live_board(db.engine, scope, now, TZ), tree, regions, now)
+            built.append(_same_walls(board, live_board(db.engine, scope, now, TZ), tree,
+                                     regions, now, models))
     assert local_today(now, TZ) > local_today(START, TZ)
     # Mostly followed, a full pass only to start, at midnight and after the restart, and
     # a follow step recomputes a few townships, not all of them.
@@ -57,6 +70,9 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
     steps = [n for k, n in zip(kinds, touched) if k == "follow"]
     townships = sum(1 for r in regions if r.level == DEEPEST)
     assert steps and max(steps) < townships and min(steps) >= 0, (steps, townships)
+    # A full pass rebuilds every wall; a followed step only those whose rows changed.
+    assert all(n == len(regions) for k, n in zip(kinds, built) if k == "full"), built
+    assert min(n for k, n in zip(kinds, built) if k == "follow") < len(regions), built
 
     # No event, only the clock: an open case passes its deadline (overdue now, due
     # today) and a dispatch its signing limit; only the clock says which townships.
@@ -66,7 +82,8 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
     quiet = max(due_next, now) + timedelta(seconds=1)
     board = boards.board(quiet)
     assert boards.last_step["kind"] == "follow" and boards.last_step["cases"] == 0
-    _same_walls(board, live_board(db.engine, scope, quiet, TZ), tree, regions, quiet)
+    assert _same_walls(board, live_board(db.engine, scope, quiet, TZ), tree, regions, quiet,
+                       models) < len(regions) / 2
     now = quiet
 
     # Late events: a deadline moved past the clock, a closed case reopened.
@@ -82,7 +99,7 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
     later = now + timedelta(seconds=5)
     board = boards.board(later)
     assert boards.last_step["kind"] == "follow"
-    _same_walls(board, live_board(db.engine, scope, later, TZ), tree, regions, later)
+    _same_walls(board, live_board(db.engine, scope, later, TZ), tree, regions, later, models)
 
     # Entries trimmed before they were read: a full pass, never a board that missed them.
     for tick in range(1, 6):
@@ -91,5 +108,6 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
     last = later + timedelta(minutes=6)
     board = boards.board(last)
     assert boards.last_step["kind"] == "full"
-    _same_walls(board, live_board(db.engine, scope, last, TZ), tree, regions, last)
+    assert _same_walls(board, live_board(db.engine, scope, last, TZ), tree, regions, last,
+                       models) == len(regions)
     db.close()

@@ -19,6 +19,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
+from dashboard.cache.published import Published
 from dashboard.domain.stores import Busy
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,11 @@ class SharedViews:
         # must not grow the worker's memory.
         self._local: OrderedDict[str, object] = OrderedDict()
         self._local_lock = threading.RLock()  # a view may build another view (re-entrant)
+
+    def published(self, name: str, keep_seconds: float) -> Published:
+        """The view `name` as one builder publishes it for every worker (published.py),
+        on the same Redis and key prefix."""
+        return Published(self._redis, self.prefix, name, int(keep_seconds))
 
     # Keys ------------------------------------------------------------------------------
     def counter_key(self, name: str, region: str) -> str:

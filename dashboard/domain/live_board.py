@@ -67,6 +67,14 @@ class LiveBoard:
 
     parents: dict[str, str] = field(default_factory=dict)   # while building
     depth: dict[str, int] = field(default_factory=dict)     # while building: code -> level
+    # Which rows each region's figures come from, so that a wall's model built from an
+    # earlier board of the same chain is known to be still right (views/wall/live_models):
+    # `base` names the full pass (given by whoever makes it; "" = not versioned), each
+    # followed board is one `step` further, and `versions` holds the regions whose rows
+    # a step changed, with that step's tag.
+    base: str = ""
+    step: int = 0
+    versions: dict[str, str] = field(default_factory=dict)
 
     # Building: rows go to their own community or township; finish() sums them upwards,
     # once per region rather than once per row and ancestor.
@@ -187,7 +195,8 @@ class LiveBoard:
                         children={**self.children}, placed=dict(self.placed), mix=dict(self.mix),
                         hours=dict(self.hours), overdue=dict(self.overdue),
                         urgent=dict(self.urgent), parents={**self.parents, **leaves.parents},
-                        depth={**self.depth, **leaves.depth})
+                        depth={**self.depth, **leaves.depth}, base=self.base,
+                        step=self.step + 1, versions=dict(self.versions))
         for code, kids in leaves.children.items():
             if not kids <= out.children.get(code, set()):
                 out.children[code] = out.children.get(code, set()) | kids
@@ -234,9 +243,20 @@ class LiveBoard:
                     rows[code] = merged
                 else:
                     rows.pop(code, None)
+        tag = f"{out.base}#{out.step}"
         for code in {c for t in before for c in out._up(t)}:
             out.counts[code] = _tuple(to_counts, out.counters[code])
+            # A region's wall reads its own rows and its children's: a changed child is on
+            # the same chain, so the chain is every region whose wall may have changed.
+            out.versions[code] = tag
         return out
+
+    def version_of(self, code: str) -> str:
+        """A tag that changes whenever the rows behind `code`'s wall change; "" when this
+        board is not versioned (a one-off pass: nothing may be carried over from it)."""
+        if not self.base:
+            return ""
+        return self.versions.get(code, self.base)
 
     def _up(self, township: str) -> list[str]:
         """The township and its ancestors, finest first."""
@@ -252,7 +272,8 @@ class LiveBoard:
         return LiveBoard(root=self.root, now=self.now, today=self.today,
                          yesterday=self.yesterday, top=self.top, counts=self.counts,
                          children=self.children, placed=self.placed, mix=self.mix,
-                         hours=self.hours, overdue=self.overdue, urgent=self.urgent)
+                         hours=self.hours, overdue=self.overdue, urgent=self.urgent,
+                         base=self.base, step=self.step, versions=self.versions)
 
     # Answering (the CaseStore questions build_live asks) --------------------------------
     def _check(self, scope, window: Window | None = None, now: datetime | None = None,

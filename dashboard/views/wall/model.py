@@ -36,7 +36,7 @@ UNASSIGNED = ""                     # the level key of open cases no level holds
 OVERDUE_ROWS = 12
 
 
-def _iso(t: datetime) -> str:
+def iso_utc(t: datetime) -> str:
     return t.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -57,7 +57,7 @@ def _source_state(previous: dict | None, name: str, up: bool, now: datetime,
                   error: str | None = None) -> dict:
     prev = ((previous or {}).get("sources") or {}).get(name) or {}
     if up:
-        return {"status": "up", "since": None, "as_of": _iso(now)}
+        return {"status": "up", "since": None, "as_of": iso_utc(now)}
     return _carry_since({"status": "down", "as_of": prev.get("as_of"),
                          "error": (error or "")[:200]}, prev, now)
 
@@ -67,7 +67,7 @@ def _carry_since(state: dict, prev: dict, now: datetime) -> dict:
     went down), so the wall says since when."""
     if state.get("status") == "down":
         state["since"] = (prev.get("since") if prev.get("status") == "down" else None) \
-            or _iso(now)
+            or iso_utc(now)
     return state
 
 
@@ -125,6 +125,7 @@ def _case_row(row: dict, tree, zone: ZoneInfo, now: datetime) -> dict:
             "state": row["state"],
             "supervision": int(row.get("supervision_level") or 0),
             "deadline": deadline.astimezone(zone).strftime("%m-%d %H:%M") if deadline else "",
+            "deadline_at": deadline.isoformat() if deadline else None,
             "seconds_left": left}
 
 
@@ -139,7 +140,7 @@ def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
     """Today's numbers for the region and each child; the previous good model fills in
     when the database fails."""
     zone = ZoneInfo(tz)
-    model: LiveModel = {"region": region.code, "computed_at": _iso(now), "sections": {},
+    model: LiveModel = {"region": region.code, "computed_at": iso_utc(now), "sections": {},
                         "sources": {}}
     try:
         scope = _scope(region)
@@ -150,7 +151,7 @@ def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
             total = sum(by_child.values(), KpiCounts())
         else:
             by_child, total = {}, cases.kpi_counts(scope, win, now)
-        at = _iso(now)
+        at = iso_utc(now)
         s = model["sections"]
         s["kpis"] = {"as_of": at, **kpi_values(total)}
         s["children"] = {"as_of": at, "rows": [
@@ -206,12 +207,12 @@ def build_period(cases: CaseStore, tree, region, tz: str, now: datetime,
                  previous_counts: dict | None = None) -> PeriodModel:
     """This month so far: ranking of the children (change against `previous_counts`), the
     resolution-level funnel and satisfaction per child."""
-    model: PeriodModel = {"region": region.code, "computed_at": _iso(now), "sections": {}, "sources": {}}
+    model: PeriodModel = {"region": region.code, "computed_at": iso_utc(now), "sections": {}, "sources": {}}
     try:
         scope = _scope(region)
         month = this_month(now, tz)
         kids = _children(tree, region)
-        at = _iso(now)
+        at = iso_utc(now)
         s = model["sections"]
         # 本月办结 by the level that settled it: this month's closures (/kpi's 办结量).
         settled = cases.closed_breakdown(scope, month, "resolution_level")

@@ -11,17 +11,23 @@ import logging
 import math
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from dashboard.cache.bounded import Bounded
+from dashboard.cache.published import RedisUnavailable
+from dashboard.cache.published import redis_call as _redis_call
 from dashboard.cache.warmer import Job, Warmer
 from dashboard.domain.language import language
 from dashboard.domain.live_board import DEEPEST, LiveBoard
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
 from dashboard.domain.periods import local_today, this_month
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
+from dashboard.domain.stores import Busy
 from dashboard.domain.text import time_left
+from dashboard.views.wall.live_models import at_tick, live_models
 from dashboard.views.wall.model import (
     OVERDUE_ROWS,
     build_live,
@@ -41,6 +47,11 @@ PERIOD_BOARD_SECONDS = 300  # this month's counts of every region: a pass over t
 WATCH_TICKS = 3            # a region no screen asked for in this many ticks is not warmed
 WATCH_MAX = 2000           # regions warmed per worker (a province has ~1,345 walls); more
                            # are still served, computed on demand, but not warmed
+READ_MEMO_SECONDS = 1.0    # screens of one region in one worker share a read of its model
+FIRST_WAIT_TICKS = 2       # a wall's first answer waits at most this long for the builder
+FIRST_WAIT_MAX_SECONDS = 10
+LEASE_TICKS = 6            # the builder's lease, renewed every tick it builds ...
+LEASE_MIN_SECONDS = 60     # ... and never shorter than a province's first full pass
 CASE_INFO_SECONDS = 60
 CASE_INFO_MAX = 20_000
 TICKER_INITIAL = 24
@@ -79,6 +90,16 @@ class WallService:
         self._fetch_lock = threading.Lock()     # the period and previous boards' fetches
         self._previous: tuple[object, LiveBoard | None] | None = None   # (window, board)
         self._streams: tuple[int, dict] | None = None     # (tick, stream_state) of this worker
+        # The live models every worker reads, published by the one worker holding the
+        # lease (dashboard/cache/published.py); what this worker published last, when it
+        # is that worker; and its screens' recent reads.
+        self.published = views.published("wall-live", self.settings.view_keep_seconds) \
+            if views is not None else None
+        self._token = uuid.uuid4().hex
+        self._models: dict[str, LiveModel] = {}
+        self._tick_record: dict | None = None
+        self._read = Bounded(WATCH_MAX)
+        self.last_publish: dict = {}
 
     # Configuration ---------------------------------------------------------------------
     def config(self, query: dict[str, str]) -> tuple[dict, list[str]]:
@@ -136,12 +157,20 @@ class WallService:
         return int((now or time.time()) // self.settings.refresh_seconds)
 
     def live(self, region_code: str) -> LiveModel:
-        """Today's view for a viewer: never waits for a build once one exists (the warmer
-        rebuilds it at the start of every tick for the regions being watched). The region
-        is checked before it is remembered for the warmer."""
+        """Today's view for a viewer: the newest model the builder published for the
+        region (one worker builds every watched region at each tick:
+        `publish_watched`), never waiting for a build once one exists. The region is
+        checked before it is remembered for the builder. Without Redis each worker
+        builds its own screens' views in-process."""
         region_code = self.scoped(region_code)
         self._touch(region_code)
-        return self._live(region_code, stale_ok=True)
+        try:
+            return self._published_live(region_code)
+        except Busy:
+            return self._read.get(region_code, (0, {}))[1]   # Redis has no free connection
+        except RedisUnavailable as exc:
+            log.debug("published views unavailable (%s); building in-process", exc)
+            return self._live(region_code, stale_ok=True)
 
     def _touch(self, region_code: str) -> None:
         if region_code not in self._watched and len(self._watched) >= WATCH_MAX:
@@ -149,37 +178,116 @@ class WallService:
         self._watched[region_code] = time.time()
         self.warmer.ensure_started(self.warmup.name)
 
+    def _published_live(self, code: str) -> LiveModel:
+        hit = self._read.get(code)
+        if hit is not None and time.monotonic() - hit[0] < READ_MEMO_SECONDS:
+            return hit[1]
+        model, tick = _redis_call(self.published.get, code)
+        if model is None:
+            model, tick = self._first_live(code)
+        if model:
+            model = at_tick(model, tick, self.settings.timezone)
+            self._read[code] = (time.monotonic(), model)
+        return model
+
+    def _first_live(self, code: str) -> tuple[dict, dict]:
+        """A region no model was published for yet: the builder is told, and builds it
+        here if this worker is the builder; otherwise the next publication is waited for
+        (a wall's first answer), at most FIRST_WAIT_TICKS ticks ({}: "waiting")."""
+        _redis_call(self.published.watch, [code])
+        if _redis_call(self.published.lead, self._token, self.lease_seconds()):
+            self.publish_live([code], keep=True)
+        else:
+            deadline = time.monotonic() + min(FIRST_WAIT_TICKS * self.settings.refresh_seconds,
+                                              FIRST_WAIT_MAX_SECONDS)
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
+                model, tick = _redis_call(self.published.get, code)
+                if model is not None:
+                    return model, tick
+        model, tick = _redis_call(self.published.get, code)
+        return model or {}, tick
+
+    def lease_seconds(self) -> float:
+        # Long enough for a 10M province's first full pass; a dead builder's screens show
+        # their last models (with their age) until another worker takes over.
+        return max(LEASE_TICKS * self.settings.refresh_seconds * self.pace.current(),
+                   LEASE_MIN_SECONDS)
+
     def warm_watched(self, _now=None) -> None:
-        """Build the live view of every region watched in the last WATCH_TICKS ticks, at
-        the walls' pace (every tick, or every few when the worker is behind:
-        views.wall.pace; a wall polling less often than that gets its view built when
-        it asks, from the last good one meanwhile).
-        Across workers and instances the shared lock lets one of them build and the
-        others wait."""
+        """At each tick (or every few when the walls are slowed: views.wall.pace), tell
+        the builder which regions this worker's screens watched in the last WATCH_TICKS
+        ticks; the builder (the worker holding the lease) then publishes every region
+        some worker watches. Without Redis each worker builds its own screens' views."""
         r = self.settings.refresh_seconds
-        for region, seen in list(self._watched.items()):
-            if time.time() - seen > WATCH_TICKS * r:
-                self._watched.pop(region, None)
         factor = self.pace.current()
+        now = time.time()
+        for region, seen in list(self._watched.items()):
+            if now - seen > WATCH_TICKS * r * factor:
+                self._watched.pop(region, None)
         if self.tick() % factor:
             return          # walls refresh every `factor` ticks: so is their warm-up
-        for region in list(self._watched):
-            try:
-                self._live(region, stale_ok=False)
-            except Exception:  # noqa: BLE001 - the next tick tries again
-                log.exception("warming the wall of %s failed", region)
+        try:
+            self.published.watch(list(self._watched), now)
+            leading = self.published.lead(self._token, self.lease_seconds())
+            regions = self.published.watched(now - WATCH_TICKS * r * factor) if leading else []
+        except Exception as exc:  # noqa: BLE001 - Redis down: this worker's screens only
+            log.info("no published views (%s): building this worker's walls", exc)
+            for region in list(self._watched):
+                try:
+                    self._live(region, stale_ok=False)
+                except Exception:  # noqa: BLE001 - the next tick tries again
+                    log.exception("warming the wall of %s failed", region)
+            return
+        if regions:
+            self.publish_live(regions[:WATCH_MAX * 2])
+
+    def publish_live(self, codes: list[str], keep: bool = False) -> None:
+        """Build the live models of `codes` that changed since this worker last published
+        them (views/wall/live_models.py) at this tick's board, and publish those with the
+        tick's record (its clock, the stream's state) for every worker. `keep` adds to
+        what the builder remembers instead of replacing it (one region asked for between
+        ticks)."""
+        started = time.perf_counter()
+        tree = self.ctx.tree.get()
+        regions = [r for r in (tree.get(c) for c in dict.fromkeys(codes)) if r is not None]
+        board = self.board(self.tick()) if any(r.level <= DEEPEST for r in regions) else None
+        now = board.now if board is not None else \
+            datetime.now(timezone.utc).replace(microsecond=0)
+        on_board = [r for r in regions if board is not None and r.level <= DEEPEST]
+        models, built = live_models(board, tree, on_board, self.settings.timezone,
+                                    self._models) if on_board else ({}, [])
+        for region in regions:
+            if region.code not in models:  # finer than the board, or no board this tick
+                models[region.code] = self._build(region, None, self._models.get(region.code))
+                built.append(region.code)
+        # The stream's state is one for all walls: "down since" carried tick to tick here.
+        if self._tick_record is None or self._tick_record["now"] != now.isoformat():
+            self._tick_record = {"now": now.isoformat(), "streams": with_since(
+                self._stream_state(now), {"sources": (self._tick_record or {}).get("streams")},
+                now)}
+        self._models = {**self._models, **models} if keep else models
+        self.published.put({code: models[code] for code in built}, self._tick_record)
+        self.last_publish = {"regions": len(models), "built": len(built),
+                             "ms": (time.perf_counter() - started) * 1000}
+
+    def _build(self, region, board: LiveBoard | None, previous) -> dict:
+        # The board is the store of every region down to townships, at its own clock;
+        # finer regions (a community's wall) count their few cases directly.
+        tree = self.ctx.tree.get()
+        now = board.now if board is not None else datetime.now(timezone.utc)
+        return build_live(board or self.ctx.cases, tree, region, self.settings.timezone,
+                          now, previous)
 
     def _live(self, region_code: str, stale_ok: bool) -> dict:
-        tree = self.ctx.tree.get()
-        region = tree.get(region_code)
+        """The region's live view through the shared views, built by whichever worker asks
+        first: the path without published views (Redis down: in-process)."""
+        region = self.ctx.tree.get().get(region_code)
 
         def build(previous):
             board = self.board(self.tick()) if region.level <= DEEPEST else None
-            # The board is the store of every region down to townships, at its own
-            # clock; finer regions (a community's wall) count their few cases directly.
-            now = board.now if board is not None else datetime.now(timezone.utc)
-            model = build_live(board or self.ctx.cases, tree, region, self.settings.timezone,
-                               now, previous)
+            model = self._build(region, board, previous)
+            now = datetime.fromisoformat(model["computed_at"])
             model["sources"].update(with_since(self._stream_state(now), previous, now))
             return model
         return self.views.get("wall-live", region_code, self.tick(),
@@ -224,11 +332,12 @@ class WallService:
 
         def build(previous):
             now = datetime.now(timezone.utc)
-            # The period board may be minutes old; this tick's live board says whether the
-            # database answers now (without it the view counts per region, and says so
-            # when that fails, as the badge expects).
+            # The period board may be minutes old; the region's live view of this tick
+            # says whether the database answers now (without it the view counts per
+            # region, and says so when that fails, as the badge expects). Not this
+            # worker's own live board: only the builder follows the stream.
             board = self.period_board() if region.level <= DEEPEST and \
-                self.board(self.tick()) is not None else None
+                self._answering(region_code) else None
             source = board or self.ctx.cases
             if board is not None:
                 now = board.now
@@ -249,6 +358,10 @@ class WallService:
         return self.views.get("wall-period", region_code, int(time.time() // PERIOD_SECONDS),
                               ttl=PERIOD_SECONDS * 3, build=build, stale_ok=True,
                               lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
+
+    def _answering(self, region_code: str) -> bool:
+        live = self.live(region_code)
+        return ((live.get("sources") or {}).get("database") or {}).get("status") == "up"
 
     def period_board(self) -> LiveBoard | None:
         """This month's counts of every region down to townships, from one pass every

@@ -7,7 +7,7 @@ against built models in tests/test_wall_shapes.py, so a panel knows what it may 
 """
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class SourceState(TypedDict, total=False):
@@ -87,6 +87,7 @@ class CaseRow(TypedDict):
     state: str
     supervision: int
     deadline: str
+    deadline_at: str | None  # the deadline itself (ISO, UTC): seconds_left at a later clock
     seconds_left: float | None
 
 
@@ -111,6 +112,9 @@ class LiveModel(TypedDict):
     computed_at: str
     sections: LiveSections   # empty until the first good build
     sources: dict[str, SourceState]
+    # The board rows it was counted from (LiveBoard.version_of): while they stay the same,
+    # a later tick only moves its clock (views/wall/live_models.py).
+    version: NotRequired[str]
 
 
 class FunnelLevel(TypedDict):

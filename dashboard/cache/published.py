@@ -1,0 +1,121 @@
+"""Views one builder publishes for every worker: the newest model of each region, in one
+Redis hash per view.
+
+A province's walls watch 1,345 regions. Sharing their live views region by region (a
+key, a lock, a last good copy and a counter each: shared_views.py) cost seven Redis round
+trips per region and tick, in whichever worker happened to ask first, and every worker
+followed the stream to be ready to build. Here one worker holds a lease and builds every
+watched region of the tick, and writes them all in a few pipelined commands; the other
+workers only read a region's newest model (one HGET) and tell the builder which regions
+their screens watch (one pipelined ZADD per tick). When the builder dies its lease runs
+out and another worker takes over.
+
+Values are JSON (the models are JSON-shaped): nothing read back from Redis is unpickled.
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable
+
+from dashboard.domain.stores import Busy
+
+RENEW_LEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+               "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
+CHUNK = 200          # models per pipelined HSET: a province's tick is ~10 MB of JSON
+
+
+class RedisUnavailable(Exception):
+    """Redis cannot be reached (or is not configured): the caller builds in-process."""
+
+
+def redis_call(fn, *args):
+    """fn(*args), with any failure but Busy (Redis up, no free connection) turned into
+    RedisUnavailable: the one exception a caller falls back on."""
+    try:
+        return fn(*args)
+    except Busy:
+        raise
+    except Exception as exc:  # noqa: BLE001 - connection refused, timeouts, no Redis set
+        raise RedisUnavailable(str(exc)) from exc
+
+
+class Published:
+    def __init__(self, redis_client: Callable[[], object], key_prefix: str, name: str,
+                 keep_seconds: int):
+        self._redis = redis_client          # () -> redis.Redis; may raise when unconfigured
+        self.name = name
+        self.keep_seconds = max(int(keep_seconds), 1)
+        self.models_key = f"{key_prefix}published:{name}"
+        self.tick_key = f"{key_prefix}published:{name}:tick"
+        self.watch_key = f"{key_prefix}watched:{name}"
+        self.lease_key = f"{key_prefix}lease:{name}"
+        self.counter_prefix = f"{key_prefix}computed:{name}:"
+
+    # Reading ---------------------------------------------------------------------------
+    def get(self, region: str) -> tuple[dict | None, dict]:
+        """(the region's newest model or None, the builder's last tick record) in one
+        round trip."""
+        pipe = self._redis().pipeline(transaction=False)
+        pipe.hget(self.models_key, region)
+        pipe.get(self.tick_key)
+        raw, tick = pipe.execute()
+        return (json.loads(raw) if raw is not None else None,
+                json.loads(tick) if tick is not None else {})
+
+    # Building --------------------------------------------------------------------------
+    def put(self, models: dict[str, dict], tick: dict | None = None) -> None:
+        """Publish `models` (region -> model; only what changed: the others stay) and the
+        tick's record (what every model is shown with: its clock, the sources' state),
+        and count one computation for each model (the counters tests and operators read:
+        computed:<name>:<region>)."""
+        client = self._redis()
+        items = list(models.items())
+        for i in range(0, len(items), CHUNK):
+            pipe = client.pipeline(transaction=False)
+            chunk = items[i:i + CHUNK]
+            pipe.hset(self.models_key, mapping={
+                region: json.dumps(model, separators=(",", ":"), ensure_ascii=False)
+                for region, model in chunk})
+            for region, _ in chunk:
+                pipe.incr(self.counter_prefix + region)
+                pipe.expire(self.counter_prefix + region, self.keep_seconds)
+            pipe.expire(self.models_key, self.keep_seconds)
+            pipe.execute()
+        if tick is not None:
+            # After the models: a reader never sees a tick newer than the models it shows.
+            client.set(self.tick_key, json.dumps(tick, separators=(",", ":")),
+                       ex=self.keep_seconds)
+
+    def lead(self, token: str, seconds: float) -> bool:
+        """Whether this worker (`token`) builds: it keeps the lease it holds, or takes a
+        free one, for `seconds`."""
+        client = self._redis()
+        ms = max(int(seconds * 1000), 1)
+        if client.eval(RENEW_LEASE, 1, self.lease_key, token, ms):
+            return True
+        return bool(client.set(self.lease_key, token, nx=True, px=ms))
+
+    def leader(self) -> str | None:
+        value = self._redis().get(self.lease_key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    # Watching --------------------------------------------------------------------------
+    def watch(self, regions: Iterable[str], now: float | None = None) -> None:
+        """Tell the builder that screens of this worker watch `regions` (as of `now`)."""
+        stamp = time.time() if now is None else now
+        marks = {region: stamp for region in regions}
+        if marks:
+            pipe = self._redis().pipeline(transaction=False)
+            pipe.zadd(self.watch_key, marks)
+            pipe.expire(self.watch_key, self.keep_seconds)
+            pipe.execute()
+
+    def watched(self, since: float) -> list[str]:
+        """Regions some worker's screens watched since `since` (older marks are dropped)."""
+        client = self._redis()
+        pipe = client.pipeline(transaction=False)
+        pipe.zremrangebyscore(self.watch_key, "-inf", f"({since}")
+        pipe.zrange(self.watch_key, 0, -1)
+        _, regions = pipe.execute()
+        return [r.decode() if isinstance(r, bytes) else r for r in regions]

@@ -1,0 +1,92 @@
+"""Every watched region's live model at a tick, built only where its figures changed.
+
+A tick of a province's platform touches a few dozen of its 1,237 townships (the events
+and the deadlines of 5 s); every other region's wall shows the same counts as a tick ago,
+at a later clock. Building each of the 1,345 models from the board anyway cost ~3 ms of
+Python per region and tick, the largest share of a province's worker CPU
+(docs/benchmarks.md). Here a model is rebuilt only when the board's rows behind it
+changed (`LiveBoard.version_of`); otherwise the previous model is carried over, and a
+reader moves its clock on (`at_tick`, `restamp`), which gives exactly what a build at the
+new clock gives (tests/test_live_board_follow.py checks every region at every step).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from dashboard.views.wall.model import build_live, iso_utc
+from dashboard.views.wall.shapes import LiveModel
+
+# The parts of a live model that depend on the clock rather than on the board's rows.
+CLOCKED_LISTS = ("oldest", "urgent")
+
+
+def restamp(model: LiveModel, now: datetime, tz: str) -> LiveModel:
+    """`model` as build_live would make it from the same rows at `now`: the times, the
+    hour the chart is in and each listed case's time left. Only a model of a database that
+    answered carries over (its source says up at `now`)."""
+    at = iso_utc(now)
+    local = now.astimezone(ZoneInfo(tz))
+    sections = {}
+    for name, section in model["sections"].items():
+        section = {**section, "as_of": at}
+        if name == "hourly":
+            section["now_hour"], section["now_minute"] = local.hour, local.minute
+        elif name == "overdue":
+            for key in CLOCKED_LISTS:
+                section[key] = [_moved(row, now) for row in section[key]]
+        sections[name] = section
+    out: LiveModel = {"region": model["region"], "computed_at": at, "sections": sections,
+                      "sources": {"database": {"status": "up", "since": None, "as_of": at}}}
+    if "version" in model:
+        out["version"] = model["version"]
+    return out
+
+
+def _moved(row: dict, now: datetime) -> dict:
+    at = row.get("deadline_at")
+    left = (datetime.fromisoformat(at) - now).total_seconds() if at else None
+    return {**row, "seconds_left": left}
+
+
+def live_models(board, tree, regions: list, tz: str, previous: dict[str, LiveModel]
+                ) -> tuple[dict[str, LiveModel], list[str]]:
+    """(region code -> its model, the codes built this tick) for `regions` (all on
+    `board`). A model whose rows did not change since `previous` (the models of an
+    earlier tick: the versions say what changed since) is carried over as it is, at its
+    own clock: a reader moves it to the tick's (`at_tick`), so that the builder neither
+    rebuilds nor republishes the ~90% of a province's walls a tick leaves alone."""
+    out, built = {}, []
+    for region in regions:
+        last = previous.get(region.code)
+        version = board.version_of(region.code)
+        if version and last is not None and last.get("version") == version \
+                and _answered(last):
+            out[region.code] = last
+            continue
+        model = build_live(board, tree, region, tz, board.now, last)
+        if version and _answered(model):
+            model["version"] = version
+        out[region.code] = model
+        built.append(region.code)
+    return out, built
+
+
+def at_tick(model: LiveModel, tick: dict, tz: str) -> LiveModel:
+    """A published model as the wall shows it at the builder's last tick (`tick`: its
+    clock in full ISO, and the stream's state then): a carried-over model gets the tick's clock
+    (restamp), every model the stream's state. The model itself is left as it is."""
+    now = datetime.fromisoformat(tick["now"]) if tick.get("now") else None
+    # Only forwards: a reader between the builder's models and its tick record (written
+    # after them) shows a newer model at its own clock.
+    if now is not None and model.get("version") and model.get("computed_at") \
+            and datetime.fromisoformat(model["computed_at"]) < now:
+        model = restamp(model, now, tz)
+    else:
+        model = {**model, "sources": dict(model.get("sources") or {})}
+    model["sources"].update(tick.get("streams") or {})
+    return model
+
+
+def _answered(model: dict) -> bool:
+    return ((model.get("sources") or {}).get("database") or {}).get("status") == "up"
