@@ -101,7 +101,7 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
             print(f"tick {k}: {steps[-1]}", flush=True)
         full = live_board(db.engine, root, t, TZ)
         sample = random.Random(2).sample(regions, 40)
-        tick = {"now": t.isoformat(), "streams": {}}
+        tick = {"now": t.isoformat(), "base": board.base, "streams": {}}
         equal = all(build_live(board, tree, r, TZ, t, None) == build_live(full, tree, r, TZ, t, None)
                     == {k: v for k, v in at_tick(models[r.code], tick, TZ).items()
                         if k != "version"}

@@ -56,6 +56,7 @@ import random
 import resource
 import secrets
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -93,6 +94,7 @@ from tests.live import Deployment, chromium_path, make_env, stop_process  # noqa
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gw_province_bench"
+MAX_BEHIND_SECONDS = 1800   # a reused database older than this is refused
 # Other people's databases: the server itself writes (the aggregates follower), so the
 # bench never serves them.
 FOREIGN_DBS = {"gw_board1m"}
@@ -849,6 +851,10 @@ def parse_args(argv=None):
     return args
 
 
+def _terminated(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     import redis
@@ -861,6 +867,10 @@ def main(argv=None) -> int:
     if make_url(args.database_url).get_backend_name() != "postgresql":
         raise SystemExit("the province bench runs on PostgreSQL (production's database)")
     raise_fd_limit()
+    # A `kill` ends the run through its `finally`: the servers and the simulator it
+    # started stop too (left running, the simulator kept writing into the database and
+    # the next seeding failed on its case ids).
+    signal.signal(signal.SIGTERM, _terminated)
     started = datetime.now(timezone.utc)
     out = args.json or RESULTS / f"province-scale-{started:%Y%m%dT%H%M%SZ}.json"
     prefix = f"gwbench:{secrets.token_hex(4)}:"
@@ -904,7 +914,17 @@ def main(argv=None) -> int:
         with eng.connect() as conn:
             cases = conn.exec_driver_sql("select count(*) from gw_case").scalar()
             first = conn.exec_driver_sql("select min(reported_at) from gw_case").scalar()
+            newest = conn.exec_driver_sql("select max(reported_at) from gw_case").scalar()
         eng.dispose()
+        # The servers and the simulator run at the real clock. A database whose newest
+        # case is hours old makes the simulator replay the gap during the run (its
+        # catch-up) and the walls' "today" a day the seed never filled: the run would
+        # time that, not the province's live load. (A database seeded by another bench,
+        # pinned to last Thursday, is such a database.)
+        behind = (datetime.now(timezone.utc) - newest).total_seconds() if newest else 0.0
+        if behind > MAX_BEHIND_SECONDS:
+            raise SystemExit(f"the database's newest case is {behind / 3600:.1f} h old: "
+                             "seed it again (without --skip-seed) so that its clock is now")
         zone = ZoneInfo(TZ)
         today = datetime.now(zone).date()
         days = ((first.astimezone(zone).date() if first else today), today)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import random
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -108,18 +110,14 @@ def test_the_board_refuses_what_it_does_not_hold(seeded):
     assert board.kpi_counts(province, today(now, TZ), now).intake > 0
 
 
-def test_walls_of_many_regions_on_two_workers_are_built_by_one_of_them(
-        seeded, redis_url, key_prefix, redis_client):
-    """Two workers (services sharing one Redis) serve the walls of 30 regions: the first
-    to be asked holds the builder's lease and makes the board; at the tick it publishes
-    every region either worker's screens watch, the other worker only reads, and every
-    wall equals its per-region figures."""
-    eng, tree = seeded
+def _workers(eng, tree, redis_url, key_prefix, redis_client, n: int = 2) -> list:
+    """`n` workers' wall services sharing one Redis, each with the list of the boards it
+    made."""
     cache = Cache(Flask(__name__), config={"CACHE_TYPE": "RedisCache",
                                            "CACHE_REDIS_URL": redis_url,
                                            "CACHE_KEY_PREFIX": key_prefix + "cache:"})
     workers = []
-    for _ in range(2):
+    for _ in range(n):
         views = SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=30)
         ctx = AppContext(settings=Settings(region="320000", refresh_seconds=3600, timezone=TZ),
                          runtime=None, tree=Lazy(lambda: tree), cache=cache,
@@ -130,6 +128,17 @@ def test_walls_of_many_regions_on_two_workers_are_built_by_one_of_them(
             made.append(now)
             return live_board(eng, root, now, TZ)
         workers.append((WallService(ctx, views, board_source=source), made))
+    return workers
+
+
+def test_walls_of_many_regions_on_two_workers_are_built_by_one_of_them(
+        seeded, redis_url, key_prefix, redis_client):
+    """Two workers (services sharing one Redis) serve the walls of 30 regions: the first
+    to be asked holds the builder's lease and makes the board; at the tick it publishes
+    every region either worker's screens watch, the other worker only reads, and every
+    wall equals its per-region figures."""
+    eng, tree = seeded
+    workers = _workers(eng, tree, redis_url, key_prefix, redis_client)
     raw = SqlCaseStore(eng)
     township = sample(tree, random.Random(7))[-1]
     community = tree.children(township.code)[0]
@@ -149,6 +158,36 @@ def test_walls_of_many_regions_on_two_workers_are_built_by_one_of_them(
     assert [len(made) for _, made in workers] == [1, 0]
     assert workers[1][0].last_publish == {}
     assert int(redis_client.get(f"{key_prefix}computed:wall-live:{regions[1].code}")) == 1
+
+
+def test_a_wall_opened_on_another_worker_waits_for_the_builder_then_one_takes_over(
+        seeded, redis_url, key_prefix, redis_client):
+    """A region first asked on a worker that does not build is built at the builder's
+    next tick and shown then (not "waiting"); when the builder stops renewing its lease,
+    another worker takes over at its next tick, and the old one, back, only reads."""
+    eng, tree = seeded
+    (w0, made0), (w1, made1) = _workers(eng, tree, redis_url, key_prefix, redis_client)
+    for w in (w0, w1):
+        w.lease_seconds = lambda: 1.0
+    city, county = tree.children("320000")[0], None
+    county = tree.children(city.code)[0]
+    assert w0.live(city.code)["sections"]            # w0 builds: it holds the lease
+    builder_tick = threading.Timer(0.5, w0.warm_watched)
+    builder_tick.start()
+    started = time.monotonic()
+    shown = w1.live(county.code)                     # w1 waits for w0's next tick
+    builder_tick.join()
+    assert shown["sections"] and time.monotonic() - started < 5
+    assert shown["sections"] == build_live(SqlCaseStore(eng), tree, county, TZ,
+                                           datetime.fromisoformat(shown["computed_at"]),
+                                           None)["sections"]
+    assert (len(made0), len(made1)) == (1, 0)    # one board a tick, in the builder
+    time.sleep(1.2)                                  # w0 stops: its lease runs out
+    w1.warm_watched()
+    assert w1.last_publish["regions"] == 2 and len(made1) == 1
+    w0.warm_watched()                                # back: the lease is w1's
+    assert len(made0) == 1
+    assert w1.published.leader() == w1._token
 
 
 @pytest.mark.parametrize("hours_back", [0, 30])

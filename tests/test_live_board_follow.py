@@ -27,7 +27,7 @@ def _same_walls(board, full, tree, regions, now, models: dict) -> int:
     publisher carries over from the previous step's (`models`, updated), as a reader
     shows it at this step's clock. How many were built rather than carried over."""
     fresh, built = live_models(board, tree, regions, TZ, models)
-    tick = {"now": now.isoformat(), "streams": {}}
+    tick = {"now": now.isoformat(), "base": board.base, "streams": {}}
     for region in regions:
         expected = build_live(full, tree, region, TZ, now, None)
         assert build_live(board, tree, region, TZ, now, None) == expected, (region.code, now)

@@ -28,13 +28,13 @@ def test_one_worker_holds_the_lease_until_it_stops_renewing_it(redis_client, key
 def test_the_builder_sees_what_any_worker_watched_recently(redis_client, key_prefix):
     a, b = _published(redis_client, key_prefix), _published(redis_client, key_prefix)
     now = time.time()
-    a.watch(["320100", "320200"], now - 100)    # watched long ago, then no more
-    a.watch(["320100"], now)
-    b.watch(["320583", "320100"], now)
+    a.watch({"320100": now - 100, "320200": now - 100})    # asked for long ago ...
+    a.watch({"320100": now})                                # ... and one again now
+    b.watch(["320583", "320100"])                           # a list: as of now
     assert sorted(a.watched(now - 15)) == ["320100", "320583"]
     # The old mark is gone from Redis, not only from the answer.
     assert sorted(a.watched(now - 1000)) == ["320100", "320583"]
-    b.watch([], now)                            # nothing to say: no command at all
+    b.watch([])                                             # nothing to say: no command
     assert sorted(b.watched(now - 15)) == ["320100", "320583"]
 
 
@@ -50,6 +50,9 @@ def test_models_are_published_as_json_and_counted(redis_client, key_prefix):
     assert b.get("320449")[0]["sections"]["kpis"]["intake"] == 449
     assert b.get("329999") == (None, {"now": "2026-12-04T08:00:00+00:00", "streams": {}})
     assert int(redis_client.get(f"{key_prefix}computed:wall-live:320100")) == 2
+    assert int(redis_client.get(f"{key_prefix}computed:wall-live:320101")) == 1
+    a.put({"320101": {"retired": True}}, counted=[])       # published, not computed
+    assert b.get("320101")[0] == {"retired": True}
     assert int(redis_client.get(f"{key_prefix}computed:wall-live:320101")) == 1
     assert 0 < redis_client.ttl(a.models_key) <= 60
     # Another view's models are its own.

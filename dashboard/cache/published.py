@@ -64,20 +64,23 @@ class Published:
                 json.loads(tick) if tick is not None else {})
 
     # Building --------------------------------------------------------------------------
-    def put(self, models: dict[str, dict], tick: dict | None = None) -> None:
+    def put(self, models: dict[str, dict], tick: dict | None = None,
+            counted: list[str] | None = None) -> None:
         """Publish `models` (region -> model; only what changed: the others stay) and the
         tick's record (what every model is shown with: its clock, the sources' state),
-        and count one computation for each model (the counters tests and operators read:
-        computed:<name>:<region>)."""
+        and count one computation for each model in `counted` (default: all; the
+        counters tests and operators read: computed:<name>:<region>)."""
         client = self._redis()
         items = list(models.items())
-        for i in range(0, len(items), CHUNK):
+        counted = list(models) if counted is None else counted
+        for i in range(0, max(len(items), len(counted)), CHUNK):
             pipe = client.pipeline(transaction=False)
             chunk = items[i:i + CHUNK]
-            pipe.hset(self.models_key, mapping={
-                region: json.dumps(model, separators=(",", ":"), ensure_ascii=False)
-                for region, model in chunk})
-            for region, _ in chunk:
+            if chunk:
+                pipe.hset(self.models_key, mapping={
+                    region: json.dumps(model, separators=(",", ":"), ensure_ascii=False)
+                    for region, model in chunk})
+            for region in counted[i:i + CHUNK]:
                 pipe.incr(self.counter_prefix + region)
                 pipe.expire(self.counter_prefix + region, self.keep_seconds)
             pipe.expire(self.models_key, self.keep_seconds)
@@ -101,10 +104,14 @@ class Published:
         return value.decode() if isinstance(value, bytes) else value
 
     # Watching --------------------------------------------------------------------------
-    def watch(self, regions: Iterable[str], now: float | None = None) -> None:
-        """Tell the builder that screens of this worker watch `regions` (as of `now`)."""
-        stamp = time.time() if now is None else now
-        marks = {region: stamp for region in regions}
+    def watch(self, regions: Iterable[str] | dict[str, float]) -> None:
+        """Tell the builder that screens of this worker watch `regions`: a list (as of
+        now) or a dict of region -> when a screen last asked for it."""
+        if isinstance(regions, dict):
+            marks = dict(regions)
+        else:
+            stamp = time.time()
+            marks = {region: stamp for region in regions}
         if marks:
             pipe = self._redis().pipeline(transaction=False)
             pipe.zadd(self.watch_key, marks)

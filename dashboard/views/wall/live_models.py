@@ -11,6 +11,7 @@ new clock gives (tests/test_live_board_follow.py checks every region at every st
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -49,13 +50,16 @@ def _moved(row: dict, now: datetime) -> dict:
     return {**row, "seconds_left": left}
 
 
-def live_models(board, tree, regions: list, tz: str, previous: dict[str, LiveModel]
+def live_models(board, tree, regions: list, tz: str, previous: dict[str, LiveModel],
+                pause: Callable[[], None] | None = None
                 ) -> tuple[dict[str, LiveModel], list[str]]:
     """(region code -> its model, the codes built this tick) for `regions` (all on
     `board`). A model whose rows did not change since `previous` (the models of an
     earlier tick: the versions say what changed since) is carried over as it is, at its
     own clock: a reader moves it to the tick's (`at_tick`), so that the builder neither
-    rebuilds nor republishes the ~90% of a province's walls a tick leaves alone."""
+    rebuilds nor republishes the ~90% of a province's walls a tick leaves alone.
+    `pause` is called after each build: a worker serving requests beside the builder
+    (gevent: one thread) lets them run between builds."""
     out, built = {}, []
     for region in regions:
         last = previous.get(region.code)
@@ -69,23 +73,34 @@ def live_models(board, tree, regions: list, tz: str, previous: dict[str, LiveMod
             model["version"] = version
         out[region.code] = model
         built.append(region.code)
+        if pause is not None:
+            pause()
     return out, built
 
 
 def at_tick(model: LiveModel, tick: dict, tz: str) -> LiveModel:
     """A published model as the wall shows it at the builder's last tick (`tick`: its
-    clock in full ISO, and the stream's state then): a carried-over model gets the tick's clock
+    clock in full ISO, the board's `base` and the stream's state then): a carried-over model gets the tick's clock
     (restamp), every model the stream's state. The model itself is left as it is."""
     now = datetime.fromisoformat(tick["now"]) if tick.get("now") else None
-    # Only forwards: a reader between the builder's models and its tick record (written
-    # after them) shows a newer model at its own clock.
-    if now is not None and model.get("version") and model.get("computed_at") \
-            and datetime.fromisoformat(model["computed_at"]) < now:
+    # Only a model the builder still follows (not one retired when no screen asked for
+    # it), of the tick's own chain of boards (another builder's, or one from before a
+    # full pass, may be out of date), and only forwards: a reader between the
+    # builder's models and its tick record (written after them) shows a newer model at
+    # its own clock.
+    if now is not None and not model.get("retired") \
+            and _chain(model.get("version")) == (tick.get("base") or None) \
+            and model.get("computed_at") and datetime.fromisoformat(model["computed_at"]) < now:
         model = restamp(model, now, tz)
     else:
         model = {**model, "sources": dict(model.get("sources") or {})}
     model["sources"].update(tick.get("streams") or {})
     return model
+
+
+def _chain(version: str | None) -> str | None:
+    """The full pass a version descends from (LiveBoard: `base` or `base#step`)."""
+    return version.split("#", 1)[0] if version else None
 
 
 def _answered(model: dict) -> bool:

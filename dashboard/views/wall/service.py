@@ -37,19 +37,22 @@ from dashboard.views.wall.model import (
     stream_state,
     with_since,
 )
-from dashboard.views.wall.pace import Pace
+from dashboard.views.wall.pace import MAX_FACTOR, Pace
 from dashboard.views.wall.shapes import LiveModel, PeriodModel
 from dashboard.views.wall.ticker import ticker_row
 
 log = logging.getLogger(__name__)
 PERIOD_SECONDS = 60
+PERIOD_READ_SECONDS = 10   # a worker's copy of a region's period view lives one tick, at
+                           # most this long
 PERIOD_BOARD_SECONDS = 300  # this month's counts of every region: a pass over the month
-WATCH_TICKS = 3            # a region no screen asked for in this many ticks is not warmed
+WATCH_TICKS = 3            # a region no screen asked for in this many ticks (of the slowest
+                           # pace) is not built any more
 WATCH_MAX = 2000           # regions warmed per worker (a province has ~1,345 walls); more
                            # are still served, computed on demand, but not warmed
 READ_MEMO_SECONDS = 1.0    # screens of one region in one worker share a read of its model
-FIRST_WAIT_TICKS = 2       # a wall's first answer waits at most this long for the builder
-FIRST_WAIT_MAX_SECONDS = 10
+FIRST_WAIT_TICKS = 1       # a wall's first answer waits at most this long for the builder,
+FIRST_WAIT_MAX_SECONDS = 1 # holding a callback's turn meanwhile ({}: "waiting" till the next)
 LEASE_TICKS = 6            # the builder's lease, renewed every tick it builds ...
 LEASE_MIN_SECONDS = 60     # ... and never shorter than a province's first full pass
 CASE_INFO_SECONDS = 60
@@ -99,6 +102,7 @@ class WallService:
         self._models: dict[str, LiveModel] = {}
         self._tick_record: dict | None = None
         self._read = Bounded(WATCH_MAX)
+        self._period_read = Bounded(WATCH_MAX)
         self.last_publish: dict = {}
 
     # Configuration ---------------------------------------------------------------------
@@ -159,7 +163,7 @@ class WallService:
     def live(self, region_code: str) -> LiveModel:
         """Today's view for a viewer: the newest model the builder published for the
         region (one worker builds every watched region at each tick:
-        `publish_watched`), never waiting for a build once one exists. The region is
+        `warm_watched`), never waiting for a build once one exists. The region is
         checked before it is remembered for the builder. Without Redis each worker
         builds its own screens' views in-process."""
         region_code = self.scoped(region_code)
@@ -215,31 +219,39 @@ class WallService:
                    LEASE_MIN_SECONDS)
 
     def warm_watched(self, _now=None) -> None:
-        """At each tick (or every few when the walls are slowed: views.wall.pace), tell
-        the builder which regions this worker's screens watched in the last WATCH_TICKS
-        ticks; the builder (the worker holding the lease) then publishes every region
-        some worker watches. Without Redis each worker builds its own screens' views."""
+        """At each tick, tell the builder which regions this worker's screens asked for
+        lately (and when); the builder (the worker holding the lease) then publishes every
+        region some screen of any worker asked for in the last WATCH_TICKS of the slowest
+        pace (views.wall.pace: a slowed screen asks every few ticks), at its own pace.
+        Without Redis each worker builds its own screens' views."""
         r = self.settings.refresh_seconds
-        factor = self.pace.current()
+        window = WATCH_TICKS * r * MAX_FACTOR
         now = time.time()
         for region, seen in list(self._watched.items()):
-            if now - seen > WATCH_TICKS * r * factor:
+            if now - seen > window:
                 self._watched.pop(region, None)
-        if self.tick() % factor:
-            return          # walls refresh every `factor` ticks: so is their warm-up
+        factor = self.pace.current()
         try:
-            self.published.watch(list(self._watched), now)
+            self.published.watch(dict(self._watched))
             leading = self.published.lead(self._token, self.lease_seconds())
-            regions = self.published.watched(now - WATCH_TICKS * r * factor) if leading else []
+            regions = self.published.watched(now - window) if leading else []
         except Exception as exc:  # noqa: BLE001 - Redis down: this worker's screens only
             log.info("no published views (%s): building this worker's walls", exc)
-            for region in list(self._watched):
-                try:
-                    self._live(region, stale_ok=False)
-                except Exception:  # noqa: BLE001 - the next tick tries again
-                    log.exception("warming the wall of %s failed", region)
+            if self.tick() % factor == 0:
+                for region in list(self._watched):
+                    try:
+                        self._live(region, stale_ok=False)
+                    except Exception:  # noqa: BLE001 - the next tick tries again
+                        log.exception("warming the wall of %s failed", region)
             return
-        if regions:
+        if self.tick() % factor:
+            # Walls refresh every `factor` ticks: so does the builder. A region no model
+            # was published for yet (a wall just opened, on any worker) is built now:
+            # until then its screen has nothing to show.
+            new = [code for code in regions if code not in self._models]
+            if new:
+                self.publish_live(new, keep=True)
+        elif regions:
             self.publish_live(regions[:WATCH_MAX * 2])
 
     def publish_live(self, codes: list[str], keep: bool = False) -> None:
@@ -255,21 +267,37 @@ class WallService:
         now = board.now if board is not None else \
             datetime.now(timezone.utc).replace(microsecond=0)
         on_board = [r for r in regions if board is not None and r.level <= DEEPEST]
+        # time.sleep(0) yields to the worker's other greenlets (gevent) between builds.
         models, built = live_models(board, tree, on_board, self.settings.timezone,
-                                    self._models) if on_board else ({}, [])
+                                    self._models, pause=lambda: time.sleep(0)) \
+            if on_board else ({}, [])
         for region in regions:
             if region.code not in models:  # finer than the board, or no board this tick
                 models[region.code] = self._build(region, None, self._models.get(region.code))
                 built.append(region.code)
         # The stream's state is one for all walls: "down since" carried tick to tick here.
         if self._tick_record is None or self._tick_record["now"] != now.isoformat():
-            self._tick_record = {"now": now.isoformat(), "streams": with_since(
+            self._tick_record = {"now": now.isoformat(),
+                                 "base": board.base if board is not None else "",
+                                 "streams": with_since(
                 self._stream_state(now), {"sources": (self._tick_record or {}).get("streams")},
                 now)}
-        self._models = {**self._models, **models} if keep else models
-        self.published.put({code: models[code] for code in built}, self._tick_record)
+        retired = {}
+        if keep:
+            self._models = {**self._models, **models}
+        else:
+            # A region no screen asks for any more keeps its last model, marked as no
+            # longer followed: asked for again later, it is shown at its own time (never
+            # moved to a new clock as though it were current) until the next tick builds it.
+            retired = {code: {**model, "retired": True} for code, model in self._models.items()
+                       if code not in models and not model.get("retired")}
+            self._models = models
+        self.published.put({**retired, **{code: models[code] for code in built}},
+                           self._tick_record, counted=built)
         self.last_publish = {"regions": len(models), "built": len(built),
+                             "retired": len(retired),
                              "ms": (time.perf_counter() - started) * 1000}
+
 
     def _build(self, region, board: LiveBoard | None, previous) -> dict:
         # The board is the store of every region down to townships, at its own clock;
@@ -354,10 +382,20 @@ class WallService:
             return build_period(source, tree, region,
                                 self.settings.timezone, now, previous, self.settings.weights,
                                 before)
+        # A minute's model, read from Redis (and unpickled) once a tick in this worker
+        # rather than at every refresh of every screen of the region.
+        slot = int(time.time() // PERIOD_SECONDS)
+        hit = self._period_read.get(region_code)
+        fresh_for = min(PERIOD_READ_SECONDS, self.settings.refresh_seconds)
+        if hit is not None and hit[0] == slot and time.monotonic() - hit[1] < fresh_for:
+            return hit[2]
         # Seconds at province scale: rebuilt in the background, viewers never wait for it.
-        return self.views.get("wall-period", region_code, int(time.time() // PERIOD_SECONDS),
-                              ttl=PERIOD_SECONDS * 3, build=build, stale_ok=True,
-                              lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
+        model = self.views.get("wall-period", region_code, slot,
+                               ttl=PERIOD_SECONDS * 3, build=build, stale_ok=True,
+                               lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
+        if model:
+            self._period_read[region_code] = (slot, time.monotonic(), model)
+        return model
 
     def _answering(self, region_code: str) -> bool:
         live = self.live(region_code)
