@@ -110,7 +110,8 @@ def test_the_board_refuses_what_it_does_not_hold(seeded):
     assert board.kpi_counts(province, today(now, TZ), now).intake > 0
 
 
-def _workers(eng, tree, redis_url, key_prefix, redis_client, n: int = 2) -> list:
+def _workers(eng, tree, redis_url, key_prefix, redis_client, n: int = 2,
+             builder: str = "worker") -> list:
     """`n` workers' wall services sharing one Redis, each with the list of the boards it
     made."""
     cache = Cache(Flask(__name__), config={"CACHE_TYPE": "RedisCache",
@@ -119,7 +120,8 @@ def _workers(eng, tree, redis_url, key_prefix, redis_client, n: int = 2) -> list
     workers = []
     for _ in range(n):
         views = SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=30)
-        ctx = AppContext(settings=Settings(region="320000", refresh_seconds=3600, timezone=TZ),
+        ctx = AppContext(settings=Settings(region="320000", refresh_seconds=3600, timezone=TZ,
+                                           wall_builder=builder),
                          runtime=None, tree=Lazy(lambda: tree), cache=cache,
                          cases=SqlCaseStore(eng), events=FakeEventFeed([]), views=views)
         made = []
@@ -188,6 +190,35 @@ def test_a_wall_opened_on_another_worker_waits_for_the_builder_then_one_takes_ov
     w0.warm_watched()                                # back: the lease is w1's
     assert len(made0) == 1
     assert w1.published.leader() == w1._token
+
+
+def test_web_workers_leave_the_building_to_the_builder_process_until_it_is_gone(
+        seeded, redis_url, key_prefix, redis_client):
+    """`gridwatch serve` runs a builder process beside the web workers (wall_builder
+    "process"): a worker with screens never builds while the builder holds its lease, not
+    even for a wall just opened; when the builder stops renewing it, a worker takes over
+    after finding the lease free at two ticks in a row (not between two renewals)."""
+    eng, tree = seeded
+    (builder, made_b), (worker, made_w) = _workers(eng, tree, redis_url, key_prefix,
+                                                   redis_client, builder="process")
+    for w in (builder, worker):
+        w.lease_seconds = lambda: 1.0
+    city = tree.children("320000")[1]
+    timer = threading.Timer(0.3, builder.build_tick)      # the builder process's tick
+    timer.start()
+    shown = worker.live(city.code)                        # registers it, waits for it
+    timer.join()
+    assert shown["sections"] and (len(made_b), len(made_w)) == (1, 0)
+    worker.warm_watched()                                 # the lease is held: no build
+    assert worker.last_publish == {} and len(made_w) == 0
+    time.sleep(1.2)                                       # the builder is gone
+    worker.warm_watched()                                 # free once: could be a renewal gap
+    assert worker.last_publish == {}
+    worker.warm_watched()                                 # free twice: it takes over
+    assert worker.last_publish["regions"] == 1 and len(made_w) == 1
+    assert worker.published.leader() == worker._token
+    builder.build_tick()                                  # back: it waits for its turn
+    assert builder.published.leader() == worker._token
 
 
 @pytest.mark.parametrize("hours_back", [0, 30])

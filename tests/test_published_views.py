@@ -57,3 +57,16 @@ def test_models_are_published_as_json_and_counted(redis_client, key_prefix):
     assert 0 < redis_client.ttl(a.models_key) <= 60
     # Another view's models are its own.
     assert _published(redis_client, key_prefix, "other").get("320105") == (None, {})
+
+
+def test_regions_asked_for_reach_the_builder_once_each_and_at_once(redis_client, key_prefix):
+    a, builder = _published(redis_client, key_prefix), _published(redis_client, key_prefix)
+    started = time.monotonic()
+    assert builder.asked(0.2) == []                         # nothing: waits, no longer
+    assert 0.15 <= time.monotonic() - started < 1.5
+    for region in ("320583", "320100", "320583"):
+        a.ask(region)
+    started = time.monotonic()
+    assert builder.asked(1.5) == ["320583", "320100"]        # in order, once each
+    assert time.monotonic() - started < 0.5                 # without waiting
+    assert builder.asked(0.05) == []                        # taken

@@ -350,6 +350,7 @@ def serve(ctx, host, port, workers):
         _require_current_schema(rt)
         _install_stop_signals()
         rt.start_embedded_redis()
+        builder = _start_builder(rt.settings)
         proc = _start_web(rt.settings, host, port, workers)
         click.echo(f"gridwatch serving at http://{host}:{port}/")
         try:
@@ -358,6 +359,7 @@ def serve(ctx, host, port, workers):
             pass
         finally:
             _stop_process(proc)
+            _stop_process(builder)
 
 
 def _require_current_schema(rt: Runtime) -> None:
@@ -379,9 +381,59 @@ def _require_current_schema(rt: Runtime) -> None:
 WORKER_CONNECTIONS = 4000
 
 
+def _start_builder(settings: Settings) -> subprocess.Popen:
+    """`gridwatch build-walls` beside the web workers: it builds the walls' live models
+    for all of them, so that no worker's requests wait behind that work (under gevent a
+    worker that builds holds its requests while it computes)."""
+    env = dict(os.environ)
+    env.update(settings_env(settings))
+    cmd = [sys.executable, "-m", "dashboard.app.cli", "build-walls"]
+    return subprocess.Popen(cmd, env=env, preexec_fn=pdeathsig_preexec())
+
+
+@main.command("build-walls")
+@click.pass_context
+def build_walls(ctx):
+    """Build the walls' live models for every web worker, at each tick (`serve` and `demo`
+    start it; docs/live-board.md)."""
+    # Imported here: the web app (Dash, plotly) is what this command runs, and no other
+    # command should pay for importing it.
+    from dashboard.app.factory import create_app
+    settings = _settings(ctx).with_(wall_builder="process")
+    _install_stop_signals()
+    app = create_app(settings)      # the web workers' own wiring; it serves nothing
+    wall = app.server.extensions["gridwatch_wall"]
+    every = settings.refresh_seconds
+    next_tick = time.time() - time.time() % every + every + 0.02   # just after it starts
+    failing = None
+    try:
+        while True:
+            try:
+                if time.time() >= next_tick:
+                    next_tick += every * max(1, int((time.time() - next_tick) // every) + 1)
+                    wall.build_tick()
+                else:
+                    # Between ticks: the walls just opened, at once (their first answer).
+                    asked = wall.published.asked(next_tick - time.time())
+                    if asked:
+                        wall.build_asked(asked)
+            except Exception as exc:  # noqa: BLE001 - the database or Redis down: next tick
+                # Said once per outage, not at every try.
+                said, failing = failing, str(exc).splitlines()[0]
+                (log.info if said == failing else log.warning)(
+                    "building the walls failed: %s", failing)
+                time.sleep(max(0.0, min(1.0, next_tick - time.time())))
+                continue
+            failing = None
+    except KeyboardInterrupt:
+        pass
+
+
 def _start_web(settings: Settings, host: str, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(settings_env(settings))
+    # The builder process builds the walls; a worker does only when it is gone.
+    env["GRIDWATCH_WALL_BUILDER"] = "process"
     # gevent's default of 1,000 connections per worker is what a province's live feeds
     # alone take (1,345 walls): the walls' refreshes then waited in the listen queue
     # until they timed out. Feeds are capped per worker (GRIDWATCH_LIVE_STREAMS_MAX).
@@ -464,6 +516,7 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
         sim_thread = threading.Thread(target=sim.run, kwargs={"stop": stop}, daemon=True,
                                       name="simulator")
         sim_thread.start()
+        builder = _start_builder(rt.settings)
         proc = _start_web(rt.settings, "127.0.0.1", port, workers)
         history = None
         url = f"http://127.0.0.1:{port}/"
@@ -495,6 +548,7 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
             if history is not None:
                 _stop_process(history)
             _stop_process(proc)
+            _stop_process(builder)
             sim_thread.join(timeout=10)
         click.echo("gridwatch demo stopped")
 

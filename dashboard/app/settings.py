@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dashboard.domain.ranking import ScoreWeights
 
+WALL_BUILDERS = ("worker", "process")
 ENV_PREFIX = "GRIDWATCH_"
 
 
@@ -56,6 +57,11 @@ class Settings:
     # callbacks_queue_seconds is answered 503 with Retry-After instead of piling up.
     callbacks_max: int = 16
     callbacks_queue_seconds: float = 20.0
+    # Who builds the walls' live models for every worker (docs/live-board.md): "worker"
+    # (one web worker, holding a lease, beside its requests) or "process" (the builder
+    # process `gridwatch serve` starts beside the web workers; they take over only when
+    # its lease has run out).
+    wall_builder: str = "worker"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -84,7 +90,8 @@ class Settings:
         if (v := get("DATA_DIR")) is not None:
             values["data_dir"] = Path(v)
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
-                    "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN"):
+                    "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN",
+                    "WALL_BUILDER"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
@@ -103,6 +110,9 @@ class Settings:
             values["data_dir"] = Path(values["data_dir"])
         settings = cls(**values)
         ScoreWeights.from_json(settings.score_weights)  # fail at start, not on a wall
+        if settings.wall_builder not in WALL_BUILDERS:
+            raise ValueError(f"{ENV_PREFIX}WALL_BUILDER={settings.wall_builder!r}: expected "
+                             f"one of {', '.join(WALL_BUILDERS)}")
         return settings
 
     @property

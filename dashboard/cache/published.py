@@ -50,6 +50,7 @@ class Published:
         self.tick_key = f"{key_prefix}published:{name}:tick"
         self.watch_key = f"{key_prefix}watched:{name}"
         self.lease_key = f"{key_prefix}lease:{name}"
+        self.asked_key = f"{key_prefix}asked:{name}"
         self.counter_prefix = f"{key_prefix}computed:{name}:"
 
     # Reading ---------------------------------------------------------------------------
@@ -117,6 +118,28 @@ class Published:
             pipe.zadd(self.watch_key, marks)
             pipe.expire(self.watch_key, self.keep_seconds)
             pipe.execute()
+
+    def ask(self, region: str) -> None:
+        """Ask the builder for a region nobody published yet (a wall just opened): it
+        builds it between its ticks, at once."""
+        pipe = self._redis().pipeline(transaction=False)
+        pipe.rpush(self.asked_key, region)
+        pipe.expire(self.asked_key, self.keep_seconds)
+        pipe.execute()
+
+    def asked(self, timeout: float) -> list[str]:
+        """The regions asked for since the last call, waiting up to `timeout` seconds (at
+        most 2: redis-py's socket timeout) for the first."""
+        client = self._redis()
+        first = client.blpop([self.asked_key], timeout=max(min(timeout, 2.0), 0.01))
+        if first is None:
+            return []
+        pipe = client.pipeline(transaction=True)
+        pipe.lrange(self.asked_key, 0, -1)
+        pipe.delete(self.asked_key)
+        rest, _ = pipe.execute()
+        out = [first[1], *rest]
+        return list(dict.fromkeys(r.decode() if isinstance(r, bytes) else r for r in out))
 
     def watched(self, since: float) -> list[str]:
         """Regions some worker's screens watched since `since` (older marks are dropped)."""

@@ -52,7 +52,7 @@ WATCH_MAX = 2000           # regions warmed per worker (a province has ~1,345 wa
                            # are still served, computed on demand, but not warmed
 READ_MEMO_SECONDS = 1.0    # screens of one region in one worker share a read of its model
 FIRST_WAIT_TICKS = 1       # a wall's first answer waits at most this long for the builder,
-FIRST_WAIT_MAX_SECONDS = 1 # holding a callback's turn meanwhile ({}: "waiting" till the next)
+FIRST_WAIT_MAX_SECONDS = 2 # holding a callback's turn meanwhile ({}: "waiting" till the next)
 LEASE_TICKS = 6            # the builder's lease, renewed every tick it builds ...
 LEASE_MIN_SECONDS = 60     # ... and never shorter than a province's first full pass
 CASE_INFO_SECONDS = 60
@@ -101,6 +101,7 @@ class WallService:
         self._token = uuid.uuid4().hex
         self._models: dict[str, LiveModel] = {}
         self._tick_record: dict | None = None
+        self._lease_free = False       # the builder's lease was free at the last tick
         self._read = Bounded(WATCH_MAX)
         self._period_read = Bounded(WATCH_MAX)
         self.last_publish: dict = {}
@@ -199,9 +200,15 @@ class WallService:
         here if this worker is the builder; otherwise the next publication is waited for
         (a wall's first answer), at most FIRST_WAIT_TICKS ticks ({}: "waiting")."""
         _redis_call(self.published.watch, [code])
-        if _redis_call(self.published.lead, self._token, self.lease_seconds()):
+        # A web worker beside a builder process builds here only if it has taken over;
+        # otherwise the builder is asked for it and builds it between its ticks.
+        eager = self.settings.wall_builder == "worker"
+        if (eager or _redis_call(self.published.leader) == self._token) and \
+                _redis_call(self.published.lead, self._token, self.lease_seconds()):
             self.publish_live([code], keep=True)
         else:
+            if not eager:
+                _redis_call(self.published.ask, code)
             deadline = time.monotonic() + min(FIRST_WAIT_TICKS * self.settings.refresh_seconds,
                                               FIRST_WAIT_MAX_SECONDS)
             while time.monotonic() < deadline:
@@ -233,8 +240,6 @@ class WallService:
         factor = self.pace.current()
         try:
             self.published.watch(dict(self._watched))
-            leading = self.published.lead(self._token, self.lease_seconds())
-            regions = self.published.watched(now - window) if leading else []
         except Exception as exc:  # noqa: BLE001 - Redis down: this worker's screens only
             log.info("no published views (%s): building this worker's walls", exc)
             if self.tick() % factor == 0:
@@ -244,6 +249,20 @@ class WallService:
                     except Exception:  # noqa: BLE001 - the next tick tries again
                         log.exception("warming the wall of %s failed", region)
             return
+        self.build_tick(eager=self.settings.wall_builder == "worker", factor=factor)
+
+    def build_tick(self, eager: bool = True, factor: int | None = None) -> None:
+        """The builder's tick: if this process holds the builder's lease (or takes it),
+        publish the live model of every region some worker's screens asked for lately.
+        `eager`: take a free lease at once (the builder process; a web worker when no
+        builder process runs); otherwise only when it was free at this process's
+        previous tick too (the builder process is gone, not between two renewals)."""
+        r = self.settings.refresh_seconds
+        factor = self.pace.current() if factor is None else factor
+        now = time.time()
+        if not self._lead(eager):
+            return
+        regions = self.published.watched(now - WATCH_TICKS * r * MAX_FACTOR)
         if self.tick() % factor:
             # Walls refresh every `factor` ticks: so does the builder. A region no model
             # was published for yet (a wall just opened, on any worker) is built now:
@@ -253,6 +272,22 @@ class WallService:
                 self.publish_live(new, keep=True)
         elif regions:
             self.publish_live(regions[:WATCH_MAX * 2])
+
+    def build_asked(self, codes: list[str]) -> None:
+        """Between ticks, the builder process builds the regions a web worker asked for
+        (a wall just opened) that it has not published yet."""
+        tree = self.ctx.tree.get()
+        new = [c for c in codes if c not in self._models and tree.get(c) is not None]
+        if new and self.published.leader() == self._token:
+            self.publish_live(new, keep=True)
+
+    def _lead(self, eager: bool) -> bool:
+        holder = self.published.leader()
+        if eager or holder == self._token:
+            return self.published.lead(self._token, self.lease_seconds())
+        was_free, self._lease_free = self._lease_free, holder is None
+        return holder is None and was_free and self.published.lead(self._token,
+                                                                   self.lease_seconds())
 
     def publish_live(self, codes: list[str], keep: bool = False) -> None:
         """Build the live models of `codes` that changed since this worker last published
