@@ -231,7 +231,16 @@ def _kept_rows() -> list[str]:
     if BEGIN not in text:
         return []
     body = text.split(BEGIN, 1)[1].split(END, 1)[0]
-    return [line for line in body.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    rows = [line for line in body.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    # A row from before the builder's column gets "—" there.
+    columns = HEADER.splitlines()[0].count("|") - 1
+    out = []
+    for line in rows:
+        cells = line.split("|")
+        if len(cells) - 2 < columns:
+            cells.insert(len(cells) - 3, " — ")
+        out.append("|".join(cells))
+    return out
 
 
 if __name__ == "__main__":
