@@ -25,17 +25,18 @@ def test_one_worker_holds_the_lease_until_it_stops_renewing_it(redis_client, key
     assert b.leader() == "worker-b"
 
 
-def test_the_builder_sees_what_any_worker_watched_recently(redis_client, key_prefix):
+def test_the_builder_sees_what_any_worker_still_watches(redis_client, key_prefix):
     a, b = _published(redis_client, key_prefix), _published(redis_client, key_prefix)
     now = time.time()
-    a.watch({"320100": now - 100, "320200": now - 100})    # asked for long ago ...
-    a.watch({"320100": now})                                # ... and one again now
-    b.watch(["320583", "320100"])                           # a list: as of now
-    assert sorted(a.watched(now - 15)) == ["320100", "320583"]
-    # The old mark is gone from Redis, not only from the answer.
-    assert sorted(a.watched(now - 1000)) == ["320100", "320583"]
-    b.watch([])                                             # nothing to say: no command
-    assert sorted(b.watched(now - 15)) == ["320100", "320583"]
+    a.watch({"320100": now - 10, "320200": now - 10})      # given up 10 s ago ...
+    a.watch({"320100": now + 15})                           # ... but one asked for again
+    b.watch({"320583": now + 60, "320100": now + 5})        # another worker's, slower pace
+    assert sorted(a.watched(now)) == ["320100", "320583"]
+    # What was given up is gone from Redis, not only from the answer.
+    assert redis_client.zcard(a.watch_key) == 2
+    assert a.watched(now + 30) == ["320583"]                # each worker's own time counts
+    b.watch({})                                             # nothing to say: no command
+    assert b.watched(now + 30) == ["320583"]
 
 
 def test_models_are_published_as_json_and_counted(redis_client, key_prefix):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from dashboard.domain.stores import Busy
 
@@ -105,19 +105,24 @@ class Published:
         return value.decode() if isinstance(value, bytes) else value
 
     # Watching --------------------------------------------------------------------------
-    def watch(self, regions: Iterable[str] | dict[str, float]) -> None:
-        """Tell the builder that screens of this worker watch `regions`: a list (as of
-        now) or a dict of region -> when a screen last asked for it."""
-        if isinstance(regions, dict):
-            marks = dict(regions)
-        else:
-            stamp = time.time()
-            marks = {region: stamp for region in regions}
-        if marks:
+    def watch(self, until: dict[str, float]) -> None:
+        """Tell the builder that screens of this worker watch these regions, each until
+        the time given (epoch seconds: when a screen that stopped asking is given up)."""
+        if until:
             pipe = self._redis().pipeline(transaction=False)
-            pipe.zadd(self.watch_key, marks)
+            pipe.zadd(self.watch_key, until)
             pipe.expire(self.watch_key, self.keep_seconds)
             pipe.execute()
+
+    def watched(self, now: float | None = None) -> list[str]:
+        """Regions some worker's screens still watch at `now` (the others are dropped)."""
+        now = time.time() if now is None else now
+        client = self._redis()
+        pipe = client.pipeline(transaction=False)
+        pipe.zremrangebyscore(self.watch_key, "-inf", f"({now}")
+        pipe.zrange(self.watch_key, 0, -1)
+        _, regions = pipe.execute()
+        return [r.decode() if isinstance(r, bytes) else r for r in regions]
 
     def ask(self, region: str) -> None:
         """Ask the builder for a region nobody published yet (a wall just opened): it
@@ -140,12 +145,3 @@ class Published:
         rest, _ = pipe.execute()
         out = [first[1], *rest]
         return list(dict.fromkeys(r.decode() if isinstance(r, bytes) else r for r in out))
-
-    def watched(self, since: float) -> list[str]:
-        """Regions some worker's screens watched since `since` (older marks are dropped)."""
-        client = self._redis()
-        pipe = client.pipeline(transaction=False)
-        pipe.zremrangebyscore(self.watch_key, "-inf", f"({since}")
-        pipe.zrange(self.watch_key, 0, -1)
-        _, regions = pipe.execute()
-        return [r.decode() if isinstance(r, bytes) else r for r in regions]

@@ -37,7 +37,7 @@ from dashboard.views.wall.model import (
     stream_state,
     with_since,
 )
-from dashboard.views.wall.pace import MAX_FACTOR, Pace
+from dashboard.views.wall.pace import Pace
 from dashboard.views.wall.shapes import LiveModel, PeriodModel
 from dashboard.views.wall.ticker import ticker_row
 
@@ -46,8 +46,8 @@ PERIOD_SECONDS = 60
 PERIOD_READ_SECONDS = 10   # a worker's copy of a region's period view lives one tick, at
                            # most this long
 PERIOD_BOARD_SECONDS = 300  # this month's counts of every region: a pass over the month
-WATCH_TICKS = 3            # a region no screen asked for in this many ticks (of the slowest
-                           # pace) is not built any more
+WATCH_TICKS = 3            # a region no screen asked for in this many of its intervals is
+                           # not built any more
 WATCH_MAX = 2000           # regions warmed per worker (a province has ~1,345 walls); more
                            # are still served, computed on demand, but not warmed
 READ_MEMO_SECONDS = 1.0    # screens of one region in one worker share a read of its model
@@ -199,7 +199,8 @@ class WallService:
         """A region no model was published for yet: the builder is told, and builds it
         here if this worker is the builder; otherwise the next publication is waited for
         (a wall's first answer), at most FIRST_WAIT_TICKS ticks ({}: "waiting")."""
-        _redis_call(self.published.watch, [code])
+        _redis_call(self.published.watch,
+                    {code: time.time() + self._watch_seconds(self.pace.current())})
         # A web worker beside a builder process builds here only if it has taken over;
         # otherwise the builder is asked for it and builds it between its ticks.
         eager = self.settings.wall_builder == "worker"
@@ -219,6 +220,11 @@ class WallService:
         model, tick = _redis_call(self.published.get, code)
         return model or {}, tick
 
+    def _watch_seconds(self, factor: int) -> float:
+        """How long a region stays watched after its last screen asked: WATCH_TICKS of
+        the intervals this worker tells its screens."""
+        return WATCH_TICKS * self.settings.refresh_seconds * factor
+
     def lease_seconds(self) -> float:
         # Long enough for a 10M province's first full pass; a dead builder's screens show
         # their last models (with their age) until another worker takes over.
@@ -227,19 +233,18 @@ class WallService:
 
     def warm_watched(self, _now=None) -> None:
         """At each tick, tell the builder which regions this worker's screens asked for
-        lately (and when); the builder (the worker holding the lease) then publishes every
-        region some screen of any worker asked for in the last WATCH_TICKS of the slowest
-        pace (views.wall.pace: a slowed screen asks every few ticks), at its own pace.
-        Without Redis each worker builds its own screens' views."""
-        r = self.settings.refresh_seconds
-        window = WATCH_TICKS * r * MAX_FACTOR
+        in their last WATCH_TICKS intervals (views.wall.pace: a slowed screen asks every
+        few ticks), each until when it is watched; the builder then publishes every region
+        some worker still watches. Without Redis each worker builds its own screens'
+        views."""
+        factor = self.pace.current()
+        window = self._watch_seconds(factor)
         now = time.time()
         for region, seen in list(self._watched.items()):
             if now - seen > window:
                 self._watched.pop(region, None)
-        factor = self.pace.current()
         try:
-            self.published.watch(dict(self._watched))
+            self.published.watch({region: seen + window for region, seen in self._watched.items()})
         except Exception as exc:  # noqa: BLE001 - Redis down: this worker's screens only
             log.info("no published views (%s): building this worker's walls", exc)
             if self.tick() % factor == 0:
@@ -257,12 +262,10 @@ class WallService:
         `eager`: take a free lease at once (the builder process; a web worker when no
         builder process runs); otherwise only when it was free at this process's
         previous tick too (the builder process is gone, not between two renewals)."""
-        r = self.settings.refresh_seconds
         factor = self.pace.current() if factor is None else factor
-        now = time.time()
         if not self._lead(eager):
             return
-        regions = self.published.watched(now - WATCH_TICKS * r * MAX_FACTOR)
+        regions = self.published.watched()
         if self.tick() % factor:
             # Walls refresh every `factor` ticks: so does the builder. A region no model
             # was published for yet (a wall just opened, on any worker) is built now:
