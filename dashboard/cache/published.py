@@ -102,7 +102,7 @@ class Published:
 
     def leader(self) -> str | None:
         value = self._redis().get(self.lease_key)
-        return value.decode() if isinstance(value, bytes) else value
+        return _text(value) if value is not None else None
 
     # Watching --------------------------------------------------------------------------
     def watch(self, until: dict[str, float]) -> None:
@@ -122,7 +122,7 @@ class Published:
         pipe.zremrangebyscore(self.watch_key, "-inf", f"({now}")
         pipe.zrange(self.watch_key, 0, -1)
         _, regions = pipe.execute()
-        return [r.decode() if isinstance(r, bytes) else r for r in regions]
+        return [_text(r) for r in regions]
 
     def ask(self, region: str) -> None:
         """Ask the builder for a region nobody published yet (a wall just opened): it
@@ -144,4 +144,9 @@ class Published:
         pipe.delete(self.asked_key)
         rest, _ = pipe.execute()
         out = [first[1], *rest]
-        return list(dict.fromkeys(r.decode() if isinstance(r, bytes) else r for r in out))
+        return list(dict.fromkeys(_text(r) for r in out))
+
+
+def _text(value: bytes | str) -> str:
+    # The app's clients do not decode responses (data_sources/redis_client.py).
+    return value.decode() if isinstance(value, bytes) else value

@@ -32,6 +32,7 @@ DEEPEST = Level.TOWNSHIP       # the finest region whose whole live view the boa
 HOURLY_KEYS = ("today_intake", "today_closed", "yesterday_intake", "yesterday_closed")
 MIX_DIMENSIONS = ("source", "category")
 CLOSED_LEVEL = "closed_level"  # a period board's closures by settling level, kept as a mix
+VERSION_STEP = "#"             # a followed step's version: f"{base}#{step}"
 
 
 class NotOnBoard(ValueError):
@@ -243,7 +244,7 @@ class LiveBoard:
                     rows[code] = merged
                 else:
                     rows.pop(code, None)
-        tag = f"{out.base}#{out.step}"
+        tag = f"{out.base}{VERSION_STEP}{out.step}"
         for code in {c for t in before for c in out._up(t)}:
             out.counts[code] = _tuple(to_counts, out.counters[code])
             # A region's wall reads its own rows and its children's: a changed child is on
@@ -388,3 +389,8 @@ def _plus(acc: dict, delta: dict) -> dict:
 
 def _merge(a: list, b: Iterable, key, top: int) -> list:
     return heapq.nsmallest(top, [*a, *b], key=key)
+
+
+def version_base(version: str | None) -> str | None:
+    """The full pass (`LiveBoard.base`) a region's version descends from."""
+    return version.split(VERSION_STEP, 1)[0] if version else None

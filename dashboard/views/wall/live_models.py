@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from dashboard.domain.live_board import version_base
 from dashboard.views.wall.model import build_live, iso_utc
 from dashboard.views.wall.shapes import LiveModel
 
@@ -65,11 +66,11 @@ def live_models(board, tree, regions: list, tz: str, previous: dict[str, LiveMod
         last = previous.get(region.code)
         version = board.version_of(region.code)
         if version and last is not None and last.get("version") == version \
-                and _answered(last):
+                and database_up(last):
             out[region.code] = last
             continue
         model = build_live(board, tree, region, tz, board.now, last)
-        if version and _answered(model):
+        if version and database_up(model):
             model["version"] = version
         out[region.code] = model
         built.append(region.code)
@@ -80,8 +81,9 @@ def live_models(board, tree, regions: list, tz: str, previous: dict[str, LiveMod
 
 def at_tick(model: LiveModel, tick: dict, tz: str) -> LiveModel:
     """A published model as the wall shows it at the builder's last tick (`tick`: its
-    clock in full ISO, the board's `base` and the stream's state then): a carried-over model gets the tick's clock
-    (restamp), every model the stream's state. The model itself is left as it is."""
+    clock in full ISO, the board's `base` and the stream's state then): a carried-over
+    model gets the tick's clock (restamp), every model the stream's state. The model
+    itself is left as it is."""
     now = datetime.fromisoformat(tick["now"]) if tick.get("now") else None
     # Only a model the builder still follows (not one retired when no screen asked for
     # it), of the tick's own chain of boards (another builder's, or one from before a
@@ -89,7 +91,7 @@ def at_tick(model: LiveModel, tick: dict, tz: str) -> LiveModel:
     # builder's models and its tick record (written after them) shows a newer model at
     # its own clock.
     if now is not None and not model.get("retired") \
-            and _chain(model.get("version")) == (tick.get("base") or None) \
+            and version_base(model.get("version")) == (tick.get("base") or None) \
             and model.get("computed_at") and datetime.fromisoformat(model["computed_at"]) < now:
         model = restamp(model, now, tz)
     else:
@@ -98,10 +100,6 @@ def at_tick(model: LiveModel, tick: dict, tz: str) -> LiveModel:
     return model
 
 
-def _chain(version: str | None) -> str | None:
-    """The full pass a version descends from (LiveBoard: `base` or `base#step`)."""
-    return version.split("#", 1)[0] if version else None
-
-
-def _answered(model: dict) -> bool:
+def database_up(model: dict) -> bool:
+    """Whether the database answered when `model` was made (its source state)."""
     return ((model.get("sources") or {}).get("database") or {}).get("status") == "up"

@@ -27,7 +27,7 @@ from dashboard.domain.periods import local_today, this_month
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from dashboard.domain.stores import Busy
 from dashboard.domain.text import time_left
-from dashboard.views.wall.live_models import at_tick, live_models
+from dashboard.views.wall.live_models import at_tick, database_up, live_models
 from dashboard.views.wall.model import (
     OVERDUE_ROWS,
     build_live,
@@ -285,8 +285,10 @@ class WallService:
             self.publish_live(new, keep=True)
 
     def _lead(self, eager: bool) -> bool:
+        if eager:
+            return self.published.lead(self._token, self.lease_seconds())
         holder = self.published.leader()
-        if eager or holder == self._token:
+        if holder == self._token:
             return self.published.lead(self._token, self.lease_seconds())
         was_free, self._lease_free = self._lease_free, holder is None
         return holder is None and was_free and self.published.lead(self._token,
@@ -335,7 +337,6 @@ class WallService:
         self.last_publish = {"regions": len(models), "built": len(built),
                              "retired": len(retired),
                              "ms": (time.perf_counter() - started) * 1000}
-
 
     def _build(self, region, board: LiveBoard | None, previous) -> dict:
         # The board is the store of every region down to townships, at its own clock;
@@ -436,8 +437,7 @@ class WallService:
         return model
 
     def _answering(self, region_code: str) -> bool:
-        live = self.live(region_code)
-        return ((live.get("sources") or {}).get("database") or {}).get("status") == "up"
+        return database_up(self.live(region_code))
 
     def period_board(self) -> LiveBoard | None:
         """This month's counts of every region down to townships, from one pass every
