@@ -4,7 +4,8 @@ dashboard.domain.live_board.LiveBoard that every region's wall reads.
 
 The queries are the per-region ones of case_queries.py, grouped instead of filtered, so
 the figures are the same by construction (tests/test_live_board.py checks every region
-anyway). Their cost follows today's cases and the open ones, not the number of regions.
+anyway). Their cost follows today's cases and the open ones, not the number of regions;
+a followed tick's follows the cases that changed (BoardFollower).
 """
 from __future__ import annotations
 
@@ -15,7 +16,18 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from dashboard.domain.live_board import CHAIN, CLOSED_LEVEL, DEEPEST, MIX_DIMENSIONS, LiveBoard
+from dashboard.domain.live_board import (
+    CHAIN,
+    CLOSED_LEVEL,
+    COUNTERS,
+    DEEPEST,
+    HOUR,
+    MIX,
+    MIX_DIMENSIONS,
+    PLACED,
+    LiveBoard,
+)
+from dashboard.domain.live_cases import OVERDUE_LIST, URGENT_LIST, CaseShares
 from dashboard.domain.periods import Window, today, yesterday
 from dashboard.domain.scope import RegionScope
 from data_sources import case_queries as q
@@ -59,62 +71,90 @@ def period_board(engine: sa.Engine, scope: RegionScope, window: Window,
     return board.finish(q.to_kpi_counts)
 
 
-def collect(engine: sa.Engine, where, board: LiveBoard) -> None:
-    """Add the rows of the cases matching `where` to an unfinished board, at its clock."""
-    now, top = board.now, board.top
-    n = len(TOWNSHIP)
+def collect(engine: sa.Engine, where, board: LiveBoard, shares: CaseShares | None = None,
+            lists: bool = True) -> None:
+    """Add the rows of the cases matching `where` to an unfinished board, at its clock;
+    with `shares`, each case's own rows to it as well (grouped by case too)."""
     with q.consistent(engine) as conn:
         if engine.dialect.name == "postgresql":
             # Grouping a province's open cases by community sorts ~150k rows: in memory,
             # not in temporary files (this transaction only).
             conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-        tally = q.Tally(len(FINE))
-        q.tally_window(conn, tally, where, FINE, board.today, now, engine.dialect.name)
-        for chain, counters in tally.acc.items():
-            board.add_counters(chain, counters)
-        placed = (sa.select(*TOWNSHIP, c.state, c.handler_level, sa.func.count())
-                  .where(where, c.state.in_(OPEN_STATES_SQL))
-                  .group_by(*TOWNSHIP, c.state, c.handler_level))
-        for row in conn.execute(placed):
-            board.add_placed(tuple(row[:n]), row[n], row[n + 1], int(row[n + 2]))
-        w = board.today.utc
-        for dim in MIX_DIMENSIONS:
-            mix = (sa.select(*TOWNSHIP, c[dim], sa.func.count())
-                   .where(where, c.reported_at >= w.start, c.reported_at < w.end)
-                   .group_by(*TOWNSHIP, c[dim]))
-            for row in conn.execute(mix):
-                board.add_mix(tuple(row[:n]), dim, row[n], int(row[n + 1]))
-        for which, window, column in (("today_intake", board.today, "reported_at"),
-                                      ("today_closed", board.today, "closed_at"),
-                                      ("yesterday_intake", board.yesterday, "reported_at"),
-                                      ("yesterday_closed", board.yesterday, "closed_at")):
-            for row in q.hourly_side(conn, where, TOWNSHIP, window, column,
-                                     engine.dialect.name):
-                if row[n] is not None:
-                    board.add_hour(tuple(row[:n]), which, int(row[n]), int(row[n + 1]))
-        lists: dict[tuple, tuple[list, list]] = {}
-        for chain, row in q.top_per_group(conn, q.overdue_where(where, now), TOWNSHIP,
-                                          q.OVERDUE_ORDER, top):
+        for case_id, row in _rows(conn, where, board, engine.dialect.name,
+                                  by_case=shares is not None):
+            board.add_row(row)
+            if shares is not None:
+                shares.add(case_id, row)
+        if lists:
+            _lists(conn, where, board)
+
+
+def _rows(conn, where, board: LiveBoard, dialect: str, by_case: bool):
+    """(case id or None, row) for every row of the board's pass over `where` (the row
+    kinds of dashboard.domain.live_board.add_row); by case, each case's own rows."""
+    now, n = board.now, len(TOWNSHIP)
+    ident = [c.id] if by_case else []
+    k = n + len(ident)
+
+    def split(row, width):
+        return tuple(row[:width]), (row[width] if by_case else None)
+    tally = q.Tally(len(FINE) + len(ident))
+    q.tally_window(conn, tally, where, FINE + ident, board.today, now, dialect)
+    for key, counters in tally.acc.items():
+        chain, case_id = split(key, len(FINE))
+        yield case_id, (COUNTERS, chain, counters)
+    placed = (sa.select(*TOWNSHIP, *ident, c.state, c.handler_level, sa.func.count())
+              .where(where, c.state.in_(OPEN_STATES_SQL))
+              .group_by(*TOWNSHIP, *ident, c.state, c.handler_level))
+    for row in conn.execute(placed):
+        chain, case_id = split(row, n)
+        yield case_id, (PLACED, chain, row[k], row[k + 1], int(row[k + 2]))
+    w = board.today.utc
+    for dim in MIX_DIMENSIONS:
+        mix = (sa.select(*TOWNSHIP, *ident, c[dim], sa.func.count())
+               .where(where, c.reported_at >= w.start, c.reported_at < w.end)
+               .group_by(*TOWNSHIP, *ident, c[dim]))
+        for row in conn.execute(mix):
+            chain, case_id = split(row, n)
+            yield case_id, (MIX, chain, dim, row[k], int(row[k + 1]))
+    for which, window, column in (("today_intake", board.today, "reported_at"),
+                                  ("today_closed", board.today, "closed_at"),
+                                  ("yesterday_intake", board.yesterday, "reported_at"),
+                                  ("yesterday_closed", board.yesterday, "closed_at")):
+        for row in q.hourly_side(conn, where, TOWNSHIP + ident, window, column, dialect):
+            if row[k] is not None:
+                chain, case_id = split(row, n)
+                yield case_id, (HOUR, chain, which, int(row[k]), int(row[k + 1]))
+
+
+def _lists(conn, where, board: LiveBoard, which: tuple = (OVERDUE_LIST, URGENT_LIST)
+           ) -> None:
+    """The townships' first `top` overdue and supervised cases into the board."""
+    lists: dict[tuple, tuple[list, list]] = {}
+    if OVERDUE_LIST in which:
+        for chain, row in q.top_per_group(conn, q.overdue_where(where, board.now), TOWNSHIP,
+                                          q.OVERDUE_ORDER, board.top):
             lists.setdefault(chain, ([], []))[0].append(row)
+    if URGENT_LIST in which:
         for chain, row in q.top_per_group(conn, q.urgent_where(where), TOWNSHIP,
-                                          q.URGENT_ORDER, top):
+                                          q.URGENT_ORDER, board.top):
             lists.setdefault(chain, ([], []))[1].append(row)
-        for chain, (overdue, urgent) in lists.items():
-            board.add_listed(chain, overdue, urgent)
+    for chain, (overdue, urgent) in lists.items():
+        board.add_listed(chain, overdue, urgent)
 
 
 class BoardFollower:
     """Keeps the live board of a root current with the event stream, at a cost that
     follows the events rather than the table: one full pass when it starts and when the
-    local day turns, then each tick recomputes only the townships something happened in.
+    local day turns, grouped by case as well, then each tick redoes only the cases that
+    changed (dashboard/domain/live_cases.py: a case's old rows out, its new rows in).
 
-    A township's rows change when one of its cases has an event (the stream says which
-    case) or when the clock passes one of its cases' deadlines (overdue now, due today) or
-    signing limits (及时签收): those cases are found by their deadline in [last tick, now).
-    An entry is written after its row is committed (docs/data-contract.md), so the rows
-    an entry points to are there when it is read. Entries trimmed from the stream before
-    they were read, or an unreadable stream, mean a full pass: never a board that missed
-    something.
+    A case's rows change when it has an event (the stream says which case) or when the
+    clock passes its deadline (overdue now, due today) or signing limit (及时签收): those
+    cases are found by their deadline in [last tick, now). An entry is written after its
+    row is committed (docs/data-contract.md), so the rows an entry points to are there
+    when it is read. Entries trimmed from the stream before they were read, or an
+    unreadable stream, mean a full pass: never a board that missed something.
     """
 
     def __init__(self, engine: sa.Engine, reader: Callable[[], StreamReader],
@@ -125,6 +165,7 @@ class BoardFollower:
         self._reader: StreamReader | None = None
         self.top, self.max_entries = top, max_entries
         self._leaves: LiveBoard | None = None   # unfinished: rows by community / township
+        self._shares = CaseShares()             # each case's rows in _leaves
         self._sums: LiveBoard | None = None     # finished, with its sums kept (updated())
         self._roll_up_ms = 0.0
         self._position: str | None = None
@@ -142,6 +183,12 @@ class BoardFollower:
         self.last_step = {**step, "ms": (time.perf_counter() - started) * 1000}
         return self._sums.published()
 
+    @property
+    def leaves(self) -> LiveBoard | None:
+        """The unfinished board it keeps (rows by community and township), read by the
+        tests to compare with a pass's rows."""
+        return self._leaves
+
     def reader(self) -> StreamReader:
         if self._reader is None:
             self._reader = self._make_reader()
@@ -156,9 +203,9 @@ class BoardFollower:
             position = self.reader().start_id_now()  # before the pass: nothing falls between
         except Exception:  # noqa: BLE001 - no stream: a full pass every tick
             self._reader, position = None, None
-        leaves = self._fresh(now)
-        collect(self.engine, q.scoped(self.scope), leaves)
-        self._leaves, self._position = leaves, position
+        leaves, shares = self._fresh(now), CaseShares()
+        collect(self.engine, q.scoped(self.scope), leaves, shares)
+        self._leaves, self._shares, self._position = leaves, shares, position
         self._sums = leaves.copy(now).finish(q.to_kpi_counts, keep=True)
         # A new chain of versions: nothing built from another pass (another worker's, or
         # this one's before a gap) is taken for this one's.
@@ -166,6 +213,7 @@ class BoardFollower:
         return {"kind": "full", "townships": None}
 
     def _follow(self, now: datetime) -> dict:
+        started = time.perf_counter()
         if self._position is None:
             raise StreamGap("no stream position")
         cases, position, entries = set(), self._position, 0
@@ -187,46 +235,58 @@ class BoardFollower:
             raise StreamGap(str(exc)) from exc
         if entries >= self.max_entries:
             raise StreamGap("too far behind the stream")
-        redo = self._townships_of(cases) | self._crossed(self._leaves.now, now)
-        # Untouched townships' rows are the same at `now`: nothing of theirs happened and
-        # none of their deadlines passed.
+        crossed = self._crossed(self._leaves.now, now)
+        streamed, cases = len(cases), cases | crossed
+        # Every other case's rows are the same at `now`: nothing happened to it and none
+        # of its deadlines passed.
         self._leaves.now = now
-        before = {}
-        if redo:
-            fresh = self._fresh(now)
-            collect(self.engine, sa.and_(q.scoped(self.scope),
-                                         c.township_code.in_(sorted(redo))), fresh)
+        before, redo, fetched = {}, set(), time.perf_counter()
+        if cases:
+            fresh_shares, fresh = CaseShares(), self._fresh(now)
+            for i in range(0, len(cases), 1000):
+                chunk = sorted(cases)[i:i + 1000]
+                collect(self.engine, sa.and_(q.scoped(self.scope), c.id.in_(chunk)), fresh,
+                        fresh_shares, lists=False)
+            fetched = time.perf_counter()
+            towns, redo, relist = self._shares.replace(self._leaves, fresh_shares, cases)
+            self._relist(towns, relist)
             before = self._leaves.rows_of(redo)
-            self._leaves.replace_townships(redo, fresh)
+            self._leaves.replace_townships(redo, towns)
         counted = time.perf_counter()
         # Only the redone townships' ancestors are summed again.
         self._sums = self._sums.updated(now, before, self._leaves, q.to_kpi_counts)
         self._roll_up_ms = (time.perf_counter() - counted) * 1000
         self._position = position
-        return {"kind": "follow", "entries": entries, "cases": len(cases),
-                "townships": len(redo), "roll_up_ms": self._roll_up_ms}
+        return {"kind": "follow", "entries": entries, "cases": streamed,
+                "crossed": len(crossed),
+                "townships": len(redo), "roll_up_ms": self._roll_up_ms,
+                "lists": sum(map(len, relist.values())) if cases else 0,
+                "cases_ms": (fetched - started) * 1000}
 
-    def _townships_of(self, cases: set[int]) -> set[str]:
-        out: set[str] = set()
-        ids = sorted(cases)
-        with self.engine.connect() as conn:
-            for i in range(0, len(ids), 1000):
-                out.update(conn.execute(sa.select(c.township_code).distinct()
-                                        .where(c.id.in_(ids[i:i + 1000]))).scalars())
-        return out
+    def _relist(self, towns: LiveBoard, relist: dict[str, set[str]]) -> None:
+        """Ask again the lists a changed case could be on, before or after, of those
+        townships only (the others' lists are the same: no case on them changed)."""
+        for which, townships in relist.items():
+            if not townships:
+                continue
+            for t in townships:
+                (towns.overdue if which == OVERDUE_LIST else towns.urgent).pop(t, None)
+            with q.consistent(self.engine) as conn:
+                _lists(conn, sa.and_(q.scoped(self.scope),
+                                     c.township_code.in_(sorted(townships))), towns, (which,))
 
-    def _crossed(self, before: datetime, now: datetime) -> set[str]:
-        """Townships with a case whose deadline or signing limit the clock passed in
-        [before, now): due and overdue now, or a dispatch now late to be signed."""
+    def _crossed(self, before: datetime, now: datetime) -> set[int]:
+        """The cases whose deadline or signing limit the clock passed in [before, now):
+        due and overdue now, or a dispatch now late to be signed."""
         if now <= before:
             return set()
         where = q.scoped(self.scope)
         day = self._leaves.today.utc
-        deadline = (sa.select(c.township_code).distinct()
+        deadline = (sa.select(c.id)
                     .where(where, c.deadline >= before, c.deadline < now,
                            c.state != "REJECTED",
                            sa.or_(c.closed_at.is_(None), c.closed_at >= day.end)))
-        signing = (sa.select(c.township_code).distinct()
+        signing = (sa.select(c.id)
                    .where(where, c.state == "DISPATCHED",
                           c.reported_at >= day.start, c.reported_at < day.end,
                           c.sign_deadline >= before, c.sign_deadline < now))

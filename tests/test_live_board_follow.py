@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from dashboard.domain.live_board import DEEPEST, board_regions
+from dashboard.domain.live_board import DEEPEST, LiveBoard, board_regions
 from dashboard.domain.periods import local_today
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import Event
 from dashboard.views.wall.live_models import at_tick, live_models
 from dashboard.views.wall.model import build_live
-from data_sources.live_board import BoardFollower, live_board
+from data_sources import case_queries as q
+from data_sources.live_board import BoardFollower, collect, live_board
 from data_sources.redis_stream import StreamReader
 from data_sources.schema import case
 from simulator.live import LiveSimulator
@@ -37,6 +39,28 @@ def _same_walls(board, full, tree, regions, now, models: dict) -> int:
     models.clear()
     models.update(fresh)
     return len(built)
+
+
+def _same_rows(follower: BoardFollower, engine, scope, now) -> None:
+    """The follower's rows, kept case by case, are a full pass's: no row of a case that
+    left, no community or entry that came to nothing (a grouped query has no row for it)."""
+    kept = follower.leaves
+    full = LiveBoard(root=kept.root, now=now, today=kept.today, yesterday=kept.yesterday,
+                     top=kept.top)
+    collect(engine, q.scoped(scope), full)
+    assert kept.counters.keys() == full.counters.keys(), now
+    for code, d in full.counters.items():
+        mine = kept.counters[code]
+        # A counter that is 0 and one not there are the same (to_kpi_counts).
+        assert {k: v for k, v in mine.items() if k != "close_hours_sum" and v} == \
+            {k: v for k, v in d.items() if k != "close_hours_sum" and v}, (code, now)
+        assert mine.get("close_hours_sum", 0) == pytest.approx(d.get("close_hours_sum", 0),
+                                                              abs=1e-6), (code, now)
+    for name in ("placed", "mix", "hours"):
+        assert getattr(kept, name) == getattr(full, name), (name, now)
+    for name in ("overdue", "urgent"):      # an empty list and none are the same
+        assert {k: v for k, v in getattr(kept, name).items() if v} == \
+            {k: v for k, v in getattr(full, name).items() if v}, (name, now)
 
 
 def test_the_followed_board_equals_a_full_pass_at_every_step(
@@ -63,6 +87,7 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
             touched.append(boards.last_step.get("townships"))
             built.append(_same_walls(board, live_board(db.engine, scope, now, TZ), tree,
                                      regions, now, models))
+            _same_rows(boards, db.engine, scope, now)
     assert local_today(now, TZ) > local_today(START, TZ)
     # Mostly followed, a full pass only to start, at midnight and after the restart, and
     # a follow step recomputes a few townships, not all of them.
@@ -84,6 +109,7 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
     assert boards.last_step["kind"] == "follow" and boards.last_step["cases"] == 0
     assert _same_walls(board, live_board(db.engine, scope, quiet, TZ), tree, regions, quiet,
                        models) < len(regions) / 2
+    _same_rows(boards, db.engine, scope, quiet)
     now = quiet
 
     # Late events: a deadline moved past the clock, a closed case reopened.
@@ -100,6 +126,7 @@ def test_the_followed_board_equals_a_full_pass_at_every_step(
     board = boards.board(later)
     assert boards.last_step["kind"] == "follow"
     _same_walls(board, live_board(db.engine, scope, later, TZ), tree, regions, later, models)
+    _same_rows(boards, db.engine, scope, later)
 
     # Entries trimmed before they were read: a full pass, never a board that missed them.
     for tick in range(1, 6):

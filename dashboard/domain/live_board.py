@@ -33,6 +33,10 @@ HOURLY_KEYS = ("today_intake", "today_closed", "yesterday_intake", "yesterday_cl
 MIX_DIMENSIONS = ("source", "category")
 CLOSED_LEVEL = "closed_level"  # a period board's closures by settling level, kept as a mix
 VERSION_STEP = "#"             # a followed step's version: f"{base}#{step}"
+# The kinds of a pass's rows (add_row): (COUNTERS, chain, {name: value}),
+# (PLACED, chain, state, level, n), (MIX, chain, dimension, value, n), (HOUR, chain, which,
+# hour, n); a chain is the codes from the root down to a community or a township.
+COUNTERS, PLACED, MIX, HOUR = "counters", "placed", "mix", "hour"
 
 
 class NotOnBoard(ValueError):
@@ -88,9 +92,9 @@ class LiveBoard:
             self.depth.setdefault(code, level)
         return code
 
-    def add_counters(self, chain: tuple, counters: dict) -> None:
+    def add_counters(self, chain: tuple, counters: dict, sign: int = 1) -> None:
         """A community's side counters (chain: its codes from the province down)."""
-        _add(self.counters.setdefault(self._leaf(chain), {}), counters)
+        _add(self.counters.setdefault(self._leaf(chain), {}), counters, sign)
 
     def add_placed(self, chain: tuple, state: str, level: str | None, n: int) -> None:
         d = self.placed.setdefault(self._leaf(chain), {})
@@ -107,6 +111,65 @@ class LiveBoard:
             h = self.hours.setdefault(self._leaf(chain), {}).setdefault(which, [0] * hours)
             h[hour] += n
 
+    def add_row(self, row: tuple, sign: int = 1) -> None:
+        """One row of a pass (dashboard.domain.live_cases: a case's share of the board),
+        added, or taken away with sign −1."""
+        kind, chain = row[0], row[1]
+        if kind == COUNTERS:
+            self.add_counters(chain, row[2], sign)
+        elif kind == PLACED:
+            self.add_placed(chain, row[2], row[3], sign * row[4])
+        elif kind == MIX:
+            self.add_mix(chain, row[2], row[3], sign * row[4])
+        else:
+            self.add_hour(chain, row[2], row[3], sign * row[4])
+
+    def township_board(self, townships: set[str]) -> LiveBoard:
+        """A new unfinished board holding copies of `townships`' rows in this unfinished
+        board, to adjust case by case and give back through replace_townships()."""
+        out = LiveBoard(root=self.root, now=self.now, today=self.today,
+                        yesterday=self.yesterday, top=self.top)
+        for up in townships:
+            for code in self._communities(up):
+                out.parents[code], out.depth[code] = up, Level.COMMUNITY
+                out.children.setdefault(up, set()).add(code)
+                if code in self.counters:
+                    out.counters[code] = dict(self.counters[code])
+        for t in townships:
+            out.placed[t] = dict(self.placed.get(t, {}))
+            out.mix[t] = {dim: dict(d) for dim, d in self.mix.get(t, {}).items()}
+            out.hours[t] = {w: list(h) for w, h in self.hours.get(t, {}).items()}
+            for mine, theirs in ((out.overdue, self.overdue), (out.urgent, self.urgent)):
+                if t in theirs:
+                    mine[t] = theirs[t]
+        return out
+
+    def prune(self, townships: set[str], counted) -> None:
+        """Drop what a full pass would have no row for, after rows were taken away: the
+        entries of `townships` that came to nothing, and their communities that no
+        counted case is in any more (`counted(code)`: a community has cases on the
+        board; its counters may all be zero, as a grouped query's can be)."""
+        for up in townships:
+            for code in self._communities(up):
+                if code in self.counters and not counted(code):
+                    del self.counters[code]
+        for t in townships:
+            for rows in (self.placed, self.mix, self.hours):
+                d = rows.get(t)
+                if d is None:
+                    continue
+                if rows is self.placed:
+                    d = {k: n for k, n in d.items() if n}
+                elif rows is self.mix:
+                    d = {dim: v for dim, v in ((dim, {k: n for k, n in v.items() if n})
+                                               for dim, v in d.items()) if v}
+                else:
+                    d = {w: h for w, h in d.items() if any(h)}
+                if d:
+                    rows[t] = d
+                else:
+                    del rows[t]
+
     def add_listed(self, chain: tuple, overdue: list[dict], urgent: list[dict]) -> None:
         """A township's first `top` overdue and supervised cases. An ancestor's first
         `top` are the first of its townships' (each township's list holds all of its
@@ -118,8 +181,7 @@ class LiveBoard:
     def replace_townships(self, townships: set[str], fresh: LiveBoard) -> None:
         """Replace every row of `townships` (their communities' counters, their own
         lists, hours and mixes) by `fresh`'s, a board collected over just them."""
-        for code in [c for c, up in self.parents.items()
-                     if up in townships and self.depth.get(c) == Level.COMMUNITY]:
+        for code in [c for t in townships for c in self._communities(t)]:
             self.counters.pop(code, None)
         for rows in (self.placed, self.mix, self.hours, self.overdue, self.urgent):
             for code in townships:
@@ -141,6 +203,10 @@ class LiveBoard:
                          placed=dict(self.placed), mix=dict(self.mix), hours=dict(self.hours),
                          overdue=dict(self.overdue), urgent=dict(self.urgent),
                          parents=dict(self.parents), depth=dict(self.depth))
+
+    def _communities(self, township: str) -> list[str]:
+        return [c for c in self.children.get(township, ())
+                if self.depth.get(c) == Level.COMMUNITY]
 
     def hours_of(self, which: str) -> int:
         w = (self.today if which.startswith("today") else self.yesterday).utc
@@ -179,10 +245,9 @@ class LiveBoard:
     def rows_of(self, townships: set[str]) -> dict:
         """The rows of each township of an unfinished board: its communities' counters,
         its own placed, mix and hours."""
-        communities: dict[str, dict] = {t: {} for t in townships}
-        for code, up in self.parents.items():
-            if up in communities and code in self.counters:
-                communities[up][code] = self.counters[code]
+        communities: dict[str, dict] = {
+            t: {c: self.counters[c] for c in self._communities(t) if c in self.counters}
+            for t in townships}
         return {t: (communities[t], self.placed.get(t, {}), self.mix.get(t, {}),
                     self.hours.get(t, {})) for t in townships}
 
@@ -202,41 +267,76 @@ class LiveBoard:
             if not kids <= out.children.get(code, set()):
                 out.children[code] = out.children.get(code, set()) | kids
         after = leaves.rows_of(set(before))
-        dirty: set[str] = set()
+        lengths = {w: out.hours_of(w) for w in HOURLY_KEYS}
+        # Each township's change, summed per ancestor first: a province sums the changes
+        # of a tick's hundred townships once, not once per township.
+        counters: dict[str, dict] = {}
+        placed: dict[str, dict] = {}
+        mix: dict[str, dict] = {}
+        hours: dict[str, dict] = {}
+        relisted: set[str] = set()
         for t, (old_comm, old_placed, old_mix, old_hours) in before.items():
             new_comm, new_placed, new_mix, new_hours = after[t]
+            delta: dict = {}
             for code in old_comm.keys() - new_comm.keys():
                 out.counters.pop(code, None)
                 out.counts.pop(code, None)
+                _add(delta, old_comm[code], -1)
             for code, d in new_comm.items():
+                old = old_comm.get(code)
+                if old == d:
+                    continue
                 out.counters[code] = d
                 out.counts[code] = _tuple(to_counts, d)
+                _add(delta, d)
+                if old:
+                    _add(delta, old, -1)
             chain = out._up(t)
-            delta = _minus(_sum(new_comm.values()), _sum(old_comm.values()))
-            placed = _minus(new_placed, old_placed)
-            mix = {dim: _minus(new_mix.get(dim, {}), old_mix.get(dim, {}))
-                   for dim in old_mix.keys() | new_mix.keys()}
-            hours = {w: [a - b for a, b in zip(new_hours.get(w, [0] * out.hours_of(w)),
-                                               old_hours.get(w, [0] * out.hours_of(w)))]
-                     for w in old_hours.keys() | new_hours.keys()}
             for code in chain:
-                out.counters[code] = _plus(out.counters.get(code, {}), delta)
-                out.placed[code] = _plus(out.placed.get(code, {}), placed)
-                out.mix[code] = {dim: _plus(out.mix.get(code, {}).get(dim, {}), mix.get(dim, {}))
-                                 for dim in out.mix.get(code, {}).keys() | mix.keys()}
-                out.hours[code] = {w: [a + b for a, b in zip(
-                    out.hours.get(code, {}).get(w, [0] * out.hours_of(w)),
-                    hours.get(w, [0] * out.hours_of(w)))]
-                    for w in out.hours.get(code, {}).keys() | hours.keys()}
-            for rows in (out.overdue, out.urgent):
-                mine = (leaves.overdue if rows is out.overdue else leaves.urgent).get(t)
+                _add(counters.setdefault(code, {}), delta)
+            if new_placed != old_placed:
+                change = _minus(new_placed, old_placed)
+                for code in chain:
+                    _add(placed.setdefault(code, {}), change)
+            if new_mix != old_mix:
+                for dim in old_mix.keys() | new_mix.keys():
+                    change = _minus(new_mix.get(dim, {}), old_mix.get(dim, {}))
+                    for code in chain:
+                        _add(mix.setdefault(code, {}).setdefault(dim, {}), change)
+            if new_hours != old_hours:
+                for w in old_hours.keys() | new_hours.keys():
+                    zero = [0] * lengths[w]
+                    change = [a - b for a, b in zip(new_hours.get(w, zero),
+                                                    old_hours.get(w, zero))]
+                    for code in chain:
+                        into = hours.setdefault(code, {}).setdefault(w, [0] * lengths[w])
+                        for k, n in enumerate(change):
+                            into[k] += n
+            for rows, theirs in ((out.overdue, leaves.overdue), (out.urgent, leaves.urgent)):
+                mine = theirs.get(t)
+                if (mine or []) != rows.get(t, []):
+                    relisted.update(chain[1:])
                 if mine:
                     rows[t] = mine
                 else:
                     rows.pop(t, None)
-            dirty.update(chain[1:])
-        # An ancestor's lists are the first of its children's, finest ancestors first.
-        for code in sorted(dirty, key=lambda c: -out.depth.get(c, 0)):
+        for code, delta in counters.items():
+            out.counters[code] = _plus(out.counters.get(code, {}), delta)
+            out.counts[code] = _tuple(to_counts, out.counters[code])
+        for code, delta in placed.items():
+            out.placed[code] = _plus(out.placed.get(code, {}), delta)
+        for code, delta in mix.items():
+            mine = out.mix.get(code, {})
+            out.mix[code] = {dim: _plus(mine.get(dim, {}), delta.get(dim, {}))
+                             for dim in mine.keys() | delta.keys()}
+        for code, delta in hours.items():
+            mine = out.hours.get(code, {})
+            out.hours[code] = {w: [a + b for a, b in zip(mine.get(w, [0] * lengths[w]),
+                                                         delta.get(w, [0] * lengths[w]))]
+                               for w in mine.keys() | delta.keys()}
+        # An ancestor's lists are the first of its children's, finest ancestors first;
+        # only where a township's lists changed.
+        for code in sorted(relisted, key=lambda c: -out.depth.get(c, 0)):
             kids = out.children.get(code, ())
             for rows, key in ((out.overdue, overdue_key), (out.urgent, urgent_key)):
                 merged = _merge([], [r for k in kids for r in rows.get(k, ())], key, out.top)
@@ -245,8 +345,7 @@ class LiveBoard:
                 else:
                     rows.pop(code, None)
         tag = f"{out.base}{VERSION_STEP}{out.step}"
-        for code in {c for t in before for c in out._up(t)}:
-            out.counts[code] = _tuple(to_counts, out.counters[code])
+        for code in counters:
             # A region's wall reads its own rows and its children's: a changed child is on
             # the same chain, so the chain is every region whose wall may have changed.
             out.versions[code] = tag
@@ -355,9 +454,9 @@ def _walk(chain: tuple):
         parent = code
 
 
-def _add(acc: dict, counters: dict) -> None:
+def _add(acc: dict, counters: dict, sign: int = 1) -> None:
     for name, value in counters.items():
-        acc[name] = acc.get(name, 0) + (value or 0)
+        acc[name] = acc.get(name, 0) + sign * (value or 0)
 
 
 def _tuple(to_counts, counters: dict) -> tuple:
