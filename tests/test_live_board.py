@@ -23,6 +23,7 @@ from dashboard.domain.hierarchy import Level
 from dashboard.domain.live_board import NotOnBoard
 from dashboard.domain.periods import Window, this_month, today
 from dashboard.domain.scope import RegionScope
+from dashboard.views.wall import service as wall_service
 from dashboard.views.wall.model import (
     build_live,
     build_period,
@@ -219,6 +220,44 @@ def test_web_workers_leave_the_building_to_the_builder_process_until_it_is_gone(
     assert worker.published.leader() == worker._token
     builder.build_tick()                                  # back: it waits for its turn
     assert builder.published.leader() == worker._token
+
+
+def test_the_builder_process_builds_the_period_views_once_per_board(
+        seeded, redis_url, key_prefix, redis_client, monkeypatch):
+    """Beside the builder process a web worker only reads the walls' period views
+    (ranking, funnel): the builder builds each watched region's model at its tick, once
+    per period board (not once a minute), and the worker shows that model."""
+    eng, tree = seeded
+    (builder, _), (worker, _) = _workers(eng, tree, redis_url, key_prefix, redis_client,
+                                         builder="process")
+    city = tree.children("320000")[1]
+    timer = threading.Timer(0.3, builder.build_tick)      # the live model, then the period's
+    timer.start()
+    assert worker.live(city.code)["sections"]
+    timer.join()
+    counter = f"{key_prefix}computed:wall-period:{city.code}"
+    assert int(redis_client.get(counter)) == 1
+    shown = worker.period(city.code)
+    board = worker.period_board()
+    before = previous_counts(SqlCaseStore(eng), city, TZ, board.now)
+    expected = build_period(SqlCaseStore(eng), tree, city, TZ, board.now, None,
+                            Settings().weights, before)
+    assert shown["sections"] == expected["sections"]
+    monkeypatch.setattr(wall_service, "PERIOD_SECONDS", 1)   # a "minute" a second
+    for _ in range(3):                                     # the same board: nothing rebuilt
+        time.sleep(1.1)
+        builder.build_tick()
+        worker._period_read.clear()
+        assert worker.period(city.code)["sections"] == expected["sections"]
+    assert int(redis_client.get(counter)) == 1
+    # A worker that builds for itself (no builder process) also builds once per board.
+    alone = _workers(eng, tree, redis_url, key_prefix + "alone:", redis_client, n=1)[0][0]
+    county = tree.children(city.code)[0]
+    for _ in range(3):
+        alone._period_read.clear()
+        assert alone.period(county.code)["sections"]
+        time.sleep(1.1)
+    assert int(redis_client.get(f"{key_prefix}alone:computed:wall-period:{county.code}")) == 1
 
 
 @pytest.mark.parametrize("hours_back", [0, 30])

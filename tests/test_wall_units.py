@@ -253,6 +253,28 @@ def test_slow_views_are_rebuilt_in_the_background(redis_url, key_prefix, redis_c
     assert len(calls) == 2
 
 
+def test_a_deferred_view_is_read_not_built_unless_it_never_was(redis_url, key_prefix,
+                                                               redis_client):
+    """`defer` (a web worker beside the wall builder process): a stale view is served as
+    its last good copy and no build starts here, not even in the background; a view that
+    never was is built by whoever asks (a first viewer must see something)."""
+    views = _views(redis_url, key_prefix, redis_client)
+    calls = []
+
+    def build(previous):
+        calls.append(previous)
+        return {"n": len(calls)}
+    assert views.get("period", "320100", 1, 60, build, stale_ok=True, defer=True) == {"n": 1}
+    assert views.get("period", "320100", 2, 60, build, stale_ok=True, defer=True) == {"n": 1}
+    time.sleep(0.3)                                 # a background build would have run
+    assert len(calls) == 1
+    assert views.get("period", "320100", 2, 60, build, stale_ok=True) == {"n": 1}  # not deferred
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(calls) < 2:
+        time.sleep(0.05)
+    assert len(calls) == 2
+
+
 def test_background_job_starts_once_stops_and_restarts_after_finishing():
     import threading
 

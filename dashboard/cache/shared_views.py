@@ -62,7 +62,7 @@ class SharedViews:
             build: Callable[[dict | None], dict],
             stale_ok: bool | Callable[[dict], bool] = False,
             lock_seconds: float | None = None, keep_seconds: float | None = None,
-            wait: bool = True) -> dict | None:
+            wait: bool = True, defer: bool = False) -> dict | None:
         """The view for this tick: cached, or built once (build gets the last good one).
 
         `stale_ok`: a slow view (seconds at province scale) is rebuilt in the background
@@ -71,12 +71,14 @@ class SharedViews:
         leader's page accepts minutes, not days). `keep_seconds`: how long the last good
         one and the computation counter live (default a week). `wait=False`: never wait
         for a build; None until there is a view (its build is started in the background,
-        once across workers).
+        once across workers). `defer`: another process builds this view (the wall
+        builder): with `stale_ok`, the last good one is served and no build is started
+        here; only a view that never was is built by whoever asks.
         """
         try:
             return self._shared(name, region, tick, ttl, _raising_apart(build), stale_ok,
                                 lock_seconds or self.wait_seconds,
-                                int(keep_seconds or LAST_GOOD_SECONDS), wait)
+                                int(keep_seconds or LAST_GOOD_SECONDS), wait, defer)
         except BuildFailed as failed:
             # The view itself failed (its database, say), not Redis: computing it again
             # in-process would only double the work (bench.province_scale saw every
@@ -106,7 +108,7 @@ class SharedViews:
 
     # Internals -------------------------------------------------------------------------
     def _shared(self, name, region, tick, ttl, build, stale_ok=False, lock_seconds=10.0,
-                keep_seconds=LAST_GOOD_SECONDS, wait=True):
+                keep_seconds=LAST_GOOD_SECONDS, wait=True, defer=False):
         backend = self.cache.cache  # cachelib RedisCache: its get/set raise on Redis errors
         key = self._key(name, region, tick)
         value = backend.get(key)
@@ -118,6 +120,8 @@ class SharedViews:
         last = self.last_good(name, region) if stale_ok else None
         if last is not None and callable(stale_ok) and not stale_ok(last):
             last = None
+        if last is not None and defer:
+            return last
         if client.set(lock, token, nx=True, px=int(lock_seconds * 1000)):
             def compute():
                 try:
@@ -148,7 +152,7 @@ class SharedViews:
                 return value
             if not client.exists(lock):  # the holder died without a result: try ourselves
                 return self._shared(name, region, tick, ttl, build, stale_ok, lock_seconds,
-                                    keep_seconds, wait)
+                                    keep_seconds, wait, defer)
         # Never a second computation of the same tick: an empty view says "waiting".
         return self.last_good(name, region) or {}
 

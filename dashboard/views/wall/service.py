@@ -102,6 +102,8 @@ class WallService:
         self._models: dict[str, LiveModel] = {}
         self._tick_record: dict | None = None
         self._lease_free = False       # the builder's lease was free at the last tick
+        self._leading = False          # this process held the lease at its last tick
+        self._period_built: dict[str, str] = {}   # region -> the period board it was built at
         self._read = Bounded(WATCH_MAX)
         self._period_read = Bounded(WATCH_MAX)
         self.last_publish: dict = {}
@@ -275,6 +277,10 @@ class WallService:
                 self.publish_live(new, keep=True)
         elif regions:
             self.publish_live(regions[:WATCH_MAX * 2])
+        if self.warm_periods(regions[:WATCH_MAX * 2]):
+            # Building the period views can outlast a short lease: renewed after it, so
+            # that no web worker takes over from a builder that is only busy.
+            self._leading = self.published.lead(self._token, self.lease_seconds())
 
     def build_asked(self, codes: list[str]) -> None:
         """Between ticks, the builder process builds the regions a web worker asked for
@@ -285,6 +291,10 @@ class WallService:
             self.publish_live(new, keep=True)
 
     def _lead(self, eager: bool) -> bool:
+        self._leading = self._take_lease(eager)
+        return self._leading
+
+    def _take_lease(self, eager: bool) -> bool:
         if eager:
             return self.published.lead(self._token, self.lease_seconds())
         holder = self.published.leader()
@@ -394,47 +404,83 @@ class WallService:
             return board
 
     def period(self, region_code: str) -> PeriodModel:
-        tree = self.ctx.tree.get()
-        region = tree.get(region_code)
-
-        def build(previous):
-            now = datetime.now(timezone.utc)
-            # The period board may be minutes old; the region's live view of this tick
-            # says whether the database answers now (without it the view counts per
-            # region, and says so when that fails, as the badge expects). Not this
-            # worker's own live board: only the builder follows the stream.
-            board = self.period_board() if region.level <= DEEPEST and \
-                self._answering(region_code) else None
-            source = board or self.ctx.cases
-            if board is not None:
-                now = board.now
-            day = local_day(now, self.settings.timezone)
-            # The ranking's 较昨日 of every region from one board a day (a pass over this
-            # month up to yesterday), not one query per region: 1,345 at a province's start.
-            earlier = self.previous_board(now) if board is not None else None
-            before = self.views.get(
-                "wall-before", region_code, day,
-                ttl=min(86400, self.settings.view_keep_seconds),
-                build=lambda _last: previous_counts(earlier or self.ctx.cases, region,
-                                                    self.settings.timezone, now),
-                stale_ok=True, lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
-            return build_period(source, tree, region,
-                                self.settings.timezone, now, previous, self.settings.weights,
-                                before)
-        # A minute's model, read from Redis (and unpickled) once a tick in this worker
-        # rather than at every refresh of every screen of the region.
+        region = self.ctx.tree.get().get(region_code)
+        # A model read from Redis (and unpickled) once a tick in this worker rather than
+        # at every refresh of every screen of the region.
         slot = int(time.time() // PERIOD_SECONDS)
         hit = self._period_read.get(region_code)
         fresh_for = min(PERIOD_READ_SECONDS, self.settings.refresh_seconds)
         if hit is not None and hit[0] == slot and time.monotonic() - hit[1] < fresh_for:
             return hit[2]
-        # Seconds at province scale: rebuilt in the background, viewers never wait for it.
-        model = self.views.get("wall-period", region_code, slot,
-                               ttl=PERIOD_SECONDS * 3, build=build, stale_ok=True,
-                               lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
+        # The period board may be minutes old; the region's live view of this tick says
+        # whether the database answers now (without it the view counts per region, and
+        # says so when that fails, as the badge expects). Not this worker's own live
+        # board: only the builder follows the stream.
+        board = self.period_board() if region.level <= DEEPEST and \
+            self._answering(region_code) else None
+        # Seconds at province scale: rebuilt in the background, viewers never wait for
+        # it; where the wall builder process builds it (warm_periods), only read here.
+        model = self.views.get("wall-period", region_code, self._period_key(board, slot),
+                               ttl=PERIOD_BOARD_SECONDS * 2 if board else PERIOD_SECONDS * 3,
+                               build=self._period_build(
+                                   region, board), stale_ok=True, lock_seconds=300,
+                               keep_seconds=self.settings.view_keep_seconds,
+                               defer=self._defers())
         if model:
             self._period_read[region_code] = (slot, time.monotonic(), model)
         return model
+
+    @staticmethod
+    def _period_key(board: LiveBoard | None, slot: int) -> str:
+        """From a period board, a region's model changes only when the board does (every
+        PERIOD_BOARD_SECONDS): one build per board, not one a minute."""
+        return f"board-{int(board.now.timestamp())}" if board is not None else str(slot)
+
+    def _period_build(self, region, board: LiveBoard | None):
+        def build(previous):
+            tree = self.ctx.tree.get()
+            now = board.now if board is not None else datetime.now(timezone.utc)
+            day = local_day(now, self.settings.timezone)
+            # The ranking's 较昨日 of every region from one board a day (a pass over this
+            # month up to yesterday), not one query per region: 1,345 at a province's start.
+            earlier = self.previous_board(now) if board is not None else None
+            before = self.views.get(
+                "wall-before", region.code, day,
+                ttl=min(86400, self.settings.view_keep_seconds),
+                build=lambda _last: previous_counts(earlier or self.ctx.cases, region,
+                                                    self.settings.timezone, now),
+                stale_ok=True, lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
+            return build_period(board or self.ctx.cases, tree, region,
+                                self.settings.timezone, now, previous, self.settings.weights,
+                                before)
+        return build
+
+    def warm_periods(self, codes: list[str]) -> int:
+        """The builder's share of the period views: each watched region's model from this
+        slot's period board, built here once per board, so that web workers only read
+        them (`_defers`). A region whose live view says the database does not answer is
+        left to the readers (they count it on its own and say so). How many it built."""
+        board = self.period_board()
+        if board is None:
+            return 0
+        tree, key, built = self.ctx.tree.get(), self._period_key(board, 0), 0
+        for code in codes:
+            region, live = tree.get(code), self._models.get(code)
+            if region is None or region.level > DEEPEST or self._period_built.get(code) == key \
+                    or not live or not database_up(live):
+                continue
+            self.views.get("wall-period", code, key, ttl=PERIOD_BOARD_SECONDS * 2,
+                           build=self._period_build(region, board), lock_seconds=300,
+                           keep_seconds=self.settings.view_keep_seconds)
+            self._period_built[code] = key
+            built += 1
+            time.sleep(0)           # yields to a web worker's requests (gevent) if one builds
+        return built
+
+    def _defers(self) -> bool:
+        """Views the builder makes are only read here: a web worker beside the builder
+        process that does not hold its lease."""
+        return self.settings.wall_builder == "process" and not self._leading
 
     def _answering(self, region_code: str) -> bool:
         return database_up(self.live(region_code))
@@ -501,7 +547,8 @@ class WallService:
                 log_failure("the %s of %s failed: %s", name, root.code, exc)
                 return {"failed": str(exc)[:200]}
         board = self.views.get(name, root.code, key, ttl=ttl, build=build,
-                               stale_ok=stale_ok, lock_seconds=600, keep_seconds=keep_seconds)
+                               stale_ok=stale_ok, lock_seconds=600, keep_seconds=keep_seconds,
+                               defer=self._defers())
         return board if isinstance(board, LiveBoard) else None
 
     def _case_summaries(self, scope, ids: list[int]) -> dict[int, dict]:
