@@ -28,6 +28,7 @@ OVERDUE_LIST, URGENT_LIST = "overdue", "urgent"
 class CaseShares:
     rows: dict[int, tuple] = field(default_factory=dict)   # case id -> its rows
     members: dict[str, int] = field(default_factory=dict)  # community -> cases counted
+    _shared: dict = field(default_factory=dict, repr=False)  # one copy of each chain, text
 
     def add(self, case_id: int, row: tuple) -> None:
         """One more row of a case (a pass yields a case's rows one query at a time)."""
@@ -35,7 +36,22 @@ class CaseShares:
         if row[0] == COUNTERS and not any(r[0] == COUNTERS for r in rows):
             leaf = _leaf(row[1])
             self.members[leaf] = self.members.get(leaf, 0) + 1
-        self.rows[case_id] = (*rows, row)
+        self.rows[case_id] = (*rows, self._compact(row))
+
+    def _compact(self, row: tuple) -> tuple:
+        """The row as kept: its chain and texts shared with every other case's (a
+        province keeps ~340k cases at 10M: 1.4 KB each with a copy of every code), its
+        counters without the zeros (a counter that is 0 adds nothing)."""
+        kind, chain, *rest = row
+        chain = self._shared.setdefault(chain, chain)
+        if kind == COUNTERS:
+            rest = [{self._text(k): v for k, v in rest[0].items() if v}]
+        else:
+            rest = [self._text(v) if isinstance(v, str) else v for v in rest]
+        return (kind, chain, *rest)
+
+    def _text(self, value: str) -> str:
+        return self._shared.setdefault(value, value)
 
     def counted(self, community: str) -> bool:
         return self.members.get(community, 0) > 0
