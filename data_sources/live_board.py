@@ -71,8 +71,8 @@ def period_board(engine: sa.Engine, scope: RegionScope, window: Window,
     return board.finish(q.to_kpi_counts)
 
 
-def collect(engine: sa.Engine, where, board: LiveBoard, shares: CaseShares | None = None,
-            lists: bool = True) -> None:
+def collect(engine: sa.Engine, where, board: LiveBoard,
+            shares: CaseShares | None = None) -> None:
     """Add the rows of the cases matching `where` to an unfinished board, at its clock;
     with `shares`, each case's own rows to it as well (grouped by case too)."""
     with q.consistent(engine) as conn:
@@ -85,8 +85,7 @@ def collect(engine: sa.Engine, where, board: LiveBoard, shares: CaseShares | Non
             board.add_row(row)
             if shares is not None:
                 shares.add(case_id, row)
-        if lists:
-            _lists(conn, where, board)
+        _lists(conn, where, board)
 
 
 def _rows(conn, where, board: LiveBoard, dialect: str, by_case: bool):
@@ -242,14 +241,18 @@ class BoardFollower:
         self._leaves.now = now
         before, redo, fetched = {}, set(), time.perf_counter()
         if cases:
-            fresh_shares, fresh = CaseShares(), self._fresh(now)
-            for i in range(0, len(cases), 1000):
-                chunk = sorted(cases)[i:i + 1000]
-                collect(self.engine, sa.and_(q.scoped(self.scope), c.id.in_(chunk)), fresh,
-                        fresh_shares, lists=False)
-            fetched = time.perf_counter()
-            towns, redo, relist = self._shares.replace(self._leaves, fresh_shares, cases)
-            self._relist(towns, relist)
+            fresh, ids = CaseShares(), sorted(cases)
+            with q.consistent(self.engine) as conn:
+                # The changed cases' rows at the new clock, straight into their shares
+                # (the board's windows are the day's: the day has not turned).
+                for i in range(0, len(ids), 1000):
+                    where = sa.and_(q.scoped(self.scope), c.id.in_(ids[i:i + 1000]))
+                    for case_id, row in _rows(conn, where, self._leaves,
+                                              self.engine.dialect.name, by_case=True):
+                        fresh.add(case_id, row)
+                fetched = time.perf_counter()
+                towns, redo, relist = self._shares.replace(self._leaves, fresh, cases)
+                self._relist(conn, towns, relist)
             before = self._leaves.rows_of(redo)
             self._leaves.replace_townships(redo, towns)
         counted = time.perf_counter()
@@ -263,7 +266,7 @@ class BoardFollower:
                 "lists": sum(map(len, relist.values())) if cases else 0,
                 "cases_ms": (fetched - started) * 1000}
 
-    def _relist(self, towns: LiveBoard, relist: dict[str, set[str]]) -> None:
+    def _relist(self, conn, towns: LiveBoard, relist: dict[str, set[str]]) -> None:
         """Ask again the lists a changed case could be on, before or after, of those
         townships only (the others' lists are the same: no case on them changed)."""
         for which, townships in relist.items():
@@ -271,9 +274,8 @@ class BoardFollower:
                 continue
             for t in townships:
                 (towns.overdue if which == OVERDUE_LIST else towns.urgent).pop(t, None)
-            with q.consistent(self.engine) as conn:
-                _lists(conn, sa.and_(q.scoped(self.scope),
-                                     c.township_code.in_(sorted(townships))), towns, (which,))
+            _lists(conn, sa.and_(q.scoped(self.scope),
+                                 c.township_code.in_(sorted(townships))), towns, (which,))
 
     def _crossed(self, before: datetime, now: datetime) -> set[int]:
         """The cases whose deadline or signing limit the clock passed in [before, now):

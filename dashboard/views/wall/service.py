@@ -103,7 +103,7 @@ class WallService:
         self._tick_record: dict | None = None
         self._lease_free = False       # the builder's lease was free at the last tick
         self._leading = False          # this process held the lease at its last tick
-        self._period_built: dict[str, str] = {}   # region -> the period board it was built at
+        self._period_built: dict[str, datetime] = {}  # region -> its period board's time
         self._read = Bounded(WATCH_MAX)
         self._period_read = Bounded(WATCH_MAX)
         self.last_publish: dict = {}
@@ -420,21 +420,20 @@ class WallService:
             self._answering(region_code) else None
         # Seconds at province scale: rebuilt in the background, viewers never wait for
         # it; where the wall builder process builds it (warm_periods), only read here.
-        model = self.views.get("wall-period", region_code, self._period_key(board, slot),
-                               ttl=PERIOD_BOARD_SECONDS * 2 if board else PERIOD_SECONDS * 3,
-                               build=self._period_build(
-                                   region, board), stale_ok=True, lock_seconds=300,
-                               keep_seconds=self.settings.view_keep_seconds,
-                               defer=self._defers())
+        model = self._period_view(region, board, slot, stale_ok=True, defer=self._defers())
         if model:
             self._period_read[region_code] = (slot, time.monotonic(), model)
         return model
 
-    @staticmethod
-    def _period_key(board: LiveBoard | None, slot: int) -> str:
-        """From a period board, a region's model changes only when the board does (every
-        PERIOD_BOARD_SECONDS): one build per board, not one a minute."""
-        return f"board-{int(board.now.timestamp())}" if board is not None else str(slot)
+    def _period_view(self, region, board: LiveBoard | None, slot: int, **how) -> PeriodModel:
+        """The region's period model through the shared views. From a period board it
+        changes only when the board does (every PERIOD_BOARD_SECONDS): one build per
+        board, not one a minute."""
+        key = f"board-{int(board.now.timestamp())}" if board is not None else str(slot)
+        return self.views.get("wall-period", region.code, key,
+                              ttl=PERIOD_BOARD_SECONDS * 2 if board else PERIOD_SECONDS * 3,
+                              build=self._period_build(region, board), lock_seconds=300,
+                              keep_seconds=self.settings.view_keep_seconds, **how)
 
     def _period_build(self, region, board: LiveBoard | None):
         def build(previous):
@@ -463,16 +462,15 @@ class WallService:
         board = self.period_board()
         if board is None:
             return 0
-        tree, key, built = self.ctx.tree.get(), self._period_key(board, 0), 0
+        tree, built = self.ctx.tree.get(), 0
         for code in codes:
             region, live = tree.get(code), self._models.get(code)
-            if region is None or region.level > DEEPEST or self._period_built.get(code) == key \
-                    or not live or not database_up(live):
+            if region is None or region.level > DEEPEST or \
+                    self._period_built.get(code) == board.now or not live or \
+                    not database_up(live):
                 continue
-            self.views.get("wall-period", code, key, ttl=PERIOD_BOARD_SECONDS * 2,
-                           build=self._period_build(region, board), lock_seconds=300,
-                           keep_seconds=self.settings.view_keep_seconds)
-            self._period_built[code] = key
+            self._period_view(region, board, 0)
+            self._period_built[code] = board.now
             built += 1
             time.sleep(0)           # yields to a web worker's requests (gevent) if one builds
         return built
