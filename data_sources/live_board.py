@@ -246,7 +246,8 @@ class BoardFollower:
                 # The changed cases' rows at the new clock, straight into their shares
                 # (the board's windows are the day's: the day has not turned).
                 for i in range(0, len(ids), 1000):
-                    where = sa.and_(q.scoped(self.scope), c.id.in_(ids[i:i + 1000]))
+                    where = sa.and_(q.scoped(self.scope),
+                                    q.among(c.id, ids[i:i + 1000], self.engine.dialect.name))
                     for case_id, row in _rows(conn, where, self._leaves,
                                               self.engine.dialect.name, by_case=True):
                         fresh.add(case_id, row)
@@ -275,7 +276,8 @@ class BoardFollower:
             for t in townships:
                 (towns.overdue if which == OVERDUE_LIST else towns.urgent).pop(t, None)
             _lists(conn, sa.and_(q.scoped(self.scope),
-                                 c.township_code.in_(sorted(townships))), towns, (which,))
+                                 q.among(c.township_code, sorted(townships),
+                                         self.engine.dialect.name)), towns, (which,))
 
     def _crossed(self, before: datetime, now: datetime) -> set[int]:
         """The cases whose deadline or signing limit the clock passed in [before, now):

@@ -5,6 +5,8 @@ nothing this morning has no satisfaction rate yet, and the screen must say so.
 """
 from __future__ import annotations
 
+import operator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 
 from dashboard.domain.text import t
@@ -124,15 +126,22 @@ class KpiCounts:
     red_issued: int = 0        # 红牌 issued in the window
 
     def __add__(self, other: "KpiCounts") -> "KpiCounts":
-        # Field names looked up once: a province's walls sum ~20k of these per tick.
-        return KpiCounts(**{name: getattr(self, name) + getattr(other, name)
-                            for name in _COUNT_FIELDS})
+        return KpiCounts.total((self, other))
+
+    @staticmethod
+    def total(items: Iterable["KpiCounts"]) -> "KpiCounts":
+        """The sum of `items`, field by field, in one pass: a builder sums a changed
+        region's children every tick (~20k counts a tick for a province), and adding
+        them two by two built a new object per child."""
+        columns = zip(*map(_count_values, items))
+        return KpiCounts(*(sum(column) for column in columns))
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 _COUNT_FIELDS = tuple(f.name for f in fields(KpiCounts))
+_count_values = operator.attrgetter(*_COUNT_FIELDS)   # a KpiCounts' fields, in order
 
 
 @dataclass(frozen=True)

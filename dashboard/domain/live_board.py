@@ -18,6 +18,7 @@ per-region queries (tests/test_live_board.py).
 """
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -204,9 +205,9 @@ class LiveBoard:
                          overdue=dict(self.overdue), urgent=dict(self.urgent),
                          parents=dict(self.parents), depth=dict(self.depth))
 
-    def _communities(self, township: str) -> list[str]:
-        return [c for c in self.children.get(township, ())
-                if self.depth.get(c) == Level.COMMUNITY]
+    def _communities(self, township: str) -> set[str] | tuple:
+        # A township's children on a board are its communities (nothing is finer).
+        return self.children.get(township, ())
 
     def hours_of(self, which: str) -> int:
         w = (self.today if which.startswith("today") else self.yesterday).utc
@@ -260,12 +261,9 @@ class LiveBoard:
                         top=self.top, counters=dict(self.counters), counts=dict(self.counts),
                         children={**self.children}, placed=dict(self.placed), mix=dict(self.mix),
                         hours=dict(self.hours), overdue=dict(self.overdue),
-                        urgent=dict(self.urgent), parents={**self.parents, **leaves.parents},
-                        depth={**self.depth, **leaves.depth}, base=self.base,
-                        step=self.step + 1, versions=dict(self.versions))
-        for code, kids in leaves.children.items():
-            if not kids <= out.children.get(code, set()):
-                out.children[code] = out.children.get(code, set()) | kids
+                        urgent=dict(self.urgent), parents=self.parents, depth=self.depth,
+                        base=self.base, step=self.step + 1, versions=dict(self.versions))
+        out._adopt(leaves, before)
         after = leaves.rows_of(set(before))
         lengths = {w: out.hours_of(w) for w in HOURLY_KEYS}
         # Each township's change, summed per ancestor first: a province sums the changes
@@ -351,6 +349,23 @@ class LiveBoard:
             out.versions[code] = tag
         return out
 
+    def _adopt(self, leaves: LiveBoard, townships) -> None:
+        """The regions `leaves` has under `townships` (and above them) that this board's
+        tree maps lack: a community or township with its first case today. Only those
+        are copied in, so a tick's cost does not grow with the province's 22k regions."""
+        new = [code for t in townships
+               for code in (*leaves.children.get(t, ()), *leaves._up(t))
+               if code not in self.depth]
+        if not new:
+            return
+        self.parents, self.depth = dict(self.parents), dict(self.depth)
+        for code in new:
+            up = leaves.parents.get(code)
+            self.depth[code] = leaves.depth[code]
+            if up is not None:
+                self.parents[code] = up
+                self.children[up] = self.children.get(up, set()) | {code}
+
     def version_of(self, code: str) -> str:
         """A tag that changes whenever the rows behind `code`'s wall change; "" when this
         board is not versioned (a one-off pass: nothing may be carried over from it)."""
@@ -391,9 +406,9 @@ class LiveBoard:
         code = self._check(scope, window, now)
         if not by_child:
             own = self.counts.get(code)
-            return {None: KpiCounts(*own) if own else KpiCounts()}
+            return {None: _counts(own) if own else KpiCounts()}
         # A child with only yesterday's hours has no counters, as in a grouped query.
-        return {kid: KpiCounts(*self.counts[kid]) for kid in self.children.get(code, ())
+        return {kid: _counts(self.counts[kid]) for kid in self.children.get(code, ())
                 if kid in self.counts}
 
     def kpi_counts(self, scope, window: Window, now: datetime) -> KpiCounts:
@@ -457,6 +472,13 @@ def _walk(chain: tuple):
 def _add(acc: dict, counters: dict, sign: int = 1) -> None:
     for name, value in counters.items():
         acc[name] = acc.get(name, 0) + sign * (value or 0)
+
+
+@functools.lru_cache(maxsize=65536)
+def _counts(fields: tuple) -> KpiCounts:
+    # The same object for the same figures: a builder asks a changed region's children
+    # every tick, mostly unchanged, and the wall model memoises by them.
+    return KpiCounts(*fields)
 
 
 def _tuple(to_counts, counters: dict) -> tuple:

@@ -217,7 +217,7 @@ def rank_children(children: dict[str, KpiCounts], parent: KpiCounts,
     prev_ranks: dict[str, int] = {}
     if previous:
         previous = {code: settled(k) for code, k in previous.items()}
-        prev_parent = sum(previous.values(), KpiCounts())
+        prev_parent = KpiCounts.total(previous.values())
         prev_kpis = compute_kpis(prev_parent)
         prev_scores = {c: score(k, weights, prev_kpis) for c, k in previous.items()}
         prev_ranks = competition_ranks({c: s.total for c, s in prev_scores.items() if s.ranked})

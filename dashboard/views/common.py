@@ -63,7 +63,7 @@ def counts_by_child(cases: CaseStore, tree, scope: RegionScope, window: Window, 
               lambda: cases.kpi_counts_by(scope, window, now, by_child=True))
     children = {code: by.get(code, KpiCounts()) for code in tree.child_codes(scope.code)}
     # Cases filed under a code the tree no longer lists still count for the parent.
-    total = sum(by.values(), KpiCounts())
+    total = KpiCounts.total(by.values())
     return children, total
 
 

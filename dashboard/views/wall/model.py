@@ -164,7 +164,7 @@ def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
         kids = _children(tree, region)
         if kids:
             by_child = cases.kpi_counts_by(scope, win, now, by_child=True)
-            total = sum(by_child.values(), KpiCounts())
+            total = KpiCounts.total(by_child.values())
         else:
             by_child, total = {}, cases.kpi_counts(scope, win, now)
         at = iso_utc(now)
@@ -240,7 +240,7 @@ def build_period(cases: CaseStore, tree, region, tz: str, now: datetime,
             # A child with too few cases then has no previous rank (its change shows "—").
             before = {code: k for code, k in (previous_counts or {}).items()
                       if code in cur and k.due >= weights.min_sample}
-            ranked = rank_children(cur, sum(cur.values(), KpiCounts()), weights,
+            ranked = rank_children(cur, KpiCounts.total(cur.values()), weights,
                                    previous=before or None)
             names = {c.code: c.name for c in kids}
             s["ranking"] = {"as_of": at, "min_sample": weights.min_sample, "rows": [{
