@@ -45,14 +45,11 @@ def _rate(r) -> float | None:
     return r.percent
 
 
-def kpi_values(counts: KpiCounts) -> dict:
-    return dict(_kpi_values(counts))
-
-
 @functools.lru_cache(maxsize=16384)
 def _kpi_values(counts: KpiCounts) -> dict:
     # A builder redoes a changed region's every child row each tick, mostly with the
-    # counts of the tick before: the same counts give the same figures.
+    # counts of the tick before: the same counts give the same figures. Shared: callers
+    # copy it into their own dict (**).
     k = compute_kpis(counts)
     return {"intake": k.intake, "closed": k.closed, "open": k.open,
             "overdue_open": k.overdue_open, "yellow": k.yellow_cards, "red": k.red_cards,
@@ -123,6 +120,22 @@ def _children(tree, region) -> list:
     return tree.children(region.code) if region.level < Level.GRID else []
 
 
+def dispatch_states(placed: dict) -> list[dict]:
+    """The 派单 bar: each waiting state's open cases by the level holding them ("" = no
+    level yet: 待受理 / 待派单 cases, drawn as their own segment) and in all."""
+    count: dict[str, int] = {}
+    for (name, _), n in placed.items():
+        count[name] = count.get(name, 0) + n
+    return [{"state": st,
+             "levels": {**{lvl: placed.get((st, lvl), 0) for lvl in HANDLER_LEVELS},
+                        UNASSIGNED: placed.get((st, None), 0)},
+             "count": count.get(st, 0)}
+            for st in _DISPATCH_VALUES]
+
+
+_DISPATCH_VALUES = tuple(st.value for st in DISPATCH_STATES)
+
+
 def _case_row(row: dict, tree, zone: ZoneInfo, now: datetime) -> dict:
     deadline = row.get("deadline")
     left = (deadline - now).total_seconds() if deadline else None
@@ -169,18 +182,13 @@ def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
             by_child, total = {}, cases.kpi_counts(scope, win, now)
         at = iso_utc(now)
         s = model["sections"]
-        s["kpis"] = {"as_of": at, **kpi_values(total)}
+        s["kpis"] = {"as_of": at, **_kpi_values(total)}
+        none = KpiCounts()
         s["children"] = {"as_of": at, "rows": [
-            {"code": c.code, "name": c.name, **kpi_values(by_child.get(c.code, KpiCounts()))}
+            {"code": c.code, "name": c.name, **_kpi_values(by_child.get(c.code, none))}
             for c in kids]}
-        placed = cases.open_by_state_and_level(scope)
-        s["dispatch"] = {"as_of": at, "closed_today": total.closed, "states": [
-            {"state": st.value,
-             # "" = no level yet (待受理 / 待派单 cases): drawn as its own segment.
-             "levels": {**{lvl: placed.get((st.value, lvl), 0) for lvl in HANDLER_LEVELS},
-                        UNASSIGNED: placed.get((st.value, None), 0)},
-             "count": sum(n for (name, _), n in placed.items() if name == st.value)}
-            for st in DISPATCH_STATES]}
+        s["dispatch"] = {"as_of": at, "closed_today": total.closed,
+                         "states": dispatch_states(cases.open_by_state_and_level(scope))}
         s["mix"] = {"as_of": at, "source": cases.breakdown(scope, win, "source"),
                     "category": cases.breakdown(scope, win, "category")}
         ywin = yesterday(now, tz)
