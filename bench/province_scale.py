@@ -12,7 +12,8 @@ What it sets up (issue 12, goal 6):
   - `gridwatch simulate --speed 1 --scale <the seeded scale>`: the upstream system at the
     province's own rate (~85,000 cases a day), into the database and a Redis stream;
   - `gridwatch serve --workers 2` (gunicorn, gevent) on that database and a real Redis, keys
-    under `gwbench:<random>:` (deleted at the end; nothing is flushed);
+    under `gwbench:<database>:` (deleted at the end but the event stream, kept for the
+    next run as a deployment keeps it; nothing is flushed);
   - a second `gridwatch serve --workers 1` on the same data with the page cache switched off
     (GRIDWATCH_PAGE_CACHE_SECONDS=0): the "first viewer" probe, so that every /kpi and
     /region view it is asked for is computed for that viewer.
@@ -54,7 +55,6 @@ import json
 import os
 import random
 import resource
-import secrets
 import shutil
 import signal
 import statistics
@@ -87,6 +87,7 @@ from bench.wall_soak import _children  # noqa: E402
 from dashboard.domain.hierarchy import Level  # noqa: E402
 from dashboard.domain.scope import RegionScope  # noqa: E402
 from dashboard.views.wall.model import OVERDUE_ROWS  # noqa: E402
+from data_sources import aggregates  # noqa: E402
 from data_sources.database import CaseDatabase, make_engine  # noqa: E402
 from data_sources.live_board import live_board  # noqa: E402
 from data_sources.regions import RegionTree  # noqa: E402
@@ -785,6 +786,16 @@ def _med(xs):
     return statistics.median(xs) if xs else None
 
 
+def follow_from_stream_start(url: str) -> None:
+    """The aggregates' follower reads the stream from its first entry (after a rebuild
+    when the stream began after it: no entry was missed)."""
+    eng = sa.create_engine(url)
+    try:
+        aggregates.record_info(eng, stream_pos="0-0")
+    finally:
+        eng.dispose()
+
+
 def _med_load(views, prefix):
     xs = [v["load1"] for v in views if v["view"].startswith(prefix)]
     return statistics.median(xs) if xs else ""
@@ -873,7 +884,12 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, _terminated)
     started = datetime.now(timezone.utc)
     out = args.json or RESULTS / f"province-scale-{started:%Y%m%dT%H%M%SZ}.json"
-    prefix = f"gwbench:{secrets.token_hex(4)}:"
+    # One prefix per database, and its event stream kept between runs, as a deployment
+    # keeps its stream: a new stream each run was a gap in the aggregates' follower's
+    # stream (its position gone), so every run began by recomputing every stored day,
+    # minutes at 10M, and timed that instead of the province's load.
+    prefix = f"gwbench:{args.dbname}:"
+    stream_key = prefix + "events"
     work = Path(tempfile.mkdtemp(prefix="gw-province-"))
     args.work_dir = work
     extra = {"PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
@@ -901,11 +917,14 @@ def main(argv=None) -> int:
     try:
         if not args.skip_seed:
             print(f"[scale] seeding {args.cases:,} cases into {args.dbname} ...", flush=True)
+            r.delete(stream_key)     # another seed's entries: not this database's cases
             result["seeding"] = seed(args.database_url, args.cases, None, 2, args.seed,
                                      datetime.now(timezone.utc))
             t0 = time.perf_counter()
             print("[scale]", dep.cli("aggregates", "rebuild", timeout=3600).strip(), flush=True)
             result["seeding"]["aggregates_s"] = round(time.perf_counter() - t0, 1)
+            # The seed wrote no stream: everything after the rebuild is in the new one.
+            follow_from_stream_start(args.database_url)
         else:
             dep.cli("db", "upgrade")
         meta = bench_meta(args.database_url)
@@ -980,7 +999,8 @@ def main(argv=None) -> int:
         if sim_log_path.exists():
             result["meta"]["simulate_log_tail"] = sim_log_path.read_text(
                 errors="replace").splitlines()[-10:]
-        keys = list(r.scan_iter(match=prefix + "*", count=1000))
+        keys = [k for k in r.scan_iter(match=prefix + "*", count=1000)
+                if k.decode() != stream_key]
         for k in range(0, len(keys), 1000):
             r.delete(*keys[k:k + 1000])
         # The raw py-spy stacks beside the results (for flame graphs and deeper reading

@@ -278,12 +278,27 @@ def stored_range(engine: sa.Engine, tz: str) -> tuple[date, date] | None:
     info = stored_info(engine)
     if not info or info.get("tz") != tz:
         return None
-    return summary.merge_range(_case_days(info), summary.summary_range(engine, tz))
+    return summary.merge_range(exact_days(info), summary.summary_range(engine, tz))
 
 
 def _case_days(info: dict) -> tuple[date, date]:
     """The days built from the case table (the follower keeps these current)."""
     return date.fromisoformat(info["first"]), date.fromisoformat(info["horizon"])
+
+
+def recomputing_from(info: dict) -> date | None:
+    """After a gap in the stream, the first day known exact again: the stored days
+    before it are being recomputed (aggregates_follower), None when none are."""
+    value = info.get("recomputing_from")
+    return date.fromisoformat(value) if value else None
+
+
+def exact_days(info: dict) -> tuple[date, date]:
+    """The days built from the case table that readers may sum: all of them but those
+    still suspect after a gap (their figures come from the case table until then)."""
+    first, horizon = _case_days(info)
+    suspect = recomputing_from(info)
+    return (first if suspect is None else max(first, min(suspect, horizon))), horizon
 
 
 FOLLOW_MAX_AGE = 300.0   # seconds: stored days not followed for longer are not read
@@ -300,7 +315,7 @@ def usable_range(engine: sa.Engine, tz: str, now: datetime,
     age = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
     if not -max_age <= age <= max_age:
         return None
-    return summary.merge_range(_case_days(info), summary.summary_range(engine, tz))
+    return summary.merge_range(exact_days(info), summary.summary_range(engine, tz))
 
 
 def health(engine: sa.Engine, now: datetime) -> dict:
@@ -309,6 +324,8 @@ def health(engine: sa.Engine, now: datetime) -> dict:
     if not info:
         return {"status": "not built"}
     out = {k: info.get(k) for k in ("tz", "first", "horizon", "followed_at")}
+    if recomputing_from(info):
+        out["recomputing_from"] = info["recomputing_from"]   # days before: being recomputed
     filled = summary.summary_info(engine)
     if filled:
         # Aggregate-only days before `first` (and how far a filler has got).
@@ -352,8 +369,14 @@ def rebuild_all(engine: sa.Engine, tz: str, today: date, since: date | None = No
     keep = before[0] if before and before[0] <= first <= before[1] else first
     # A follower without a stream position resumes from the rebuild's start: whatever
     # changed since may not be in the days just written.
+    # Days still suspect after a gap stay so only before `first`: those from it on were
+    # just recomputed.
+    suspect = recomputing_from(info) if before else None
+    if suspect is not None and first <= suspect:
+        suspect = first if first > keep else None
     record_info(engine, tz=tz, first=keep.isoformat(), horizon=today.isoformat(),
-                built_at=started.isoformat())
+                built_at=started.isoformat(),
+                recomputing_from=suspect.isoformat() if suspect else None)
     return keep, today, written
 
 

@@ -6,11 +6,13 @@ from the case table; when the local day has turned, the day that ended is stored
 Recomputing is idempotent, so an entry read twice (after a restart, or again on the next
 step in case its row was not yet committed) is never counted twice, and the position is
 stored after the work it covers, so nothing is lost either. Entries trimmed from the
-stream before they were followed cannot be read: the stored days are then rebuilt whole.
+stream before they were followed cannot be read: the stored days are then recomputed, newest
+first, while the stream is followed again (readers count the suspect days from the case table).
 """
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,9 +27,10 @@ RESUME_MARGIN_MS = 60_000   # clock skew between the app and Redis, for built_at
 
 class Follower:
     def __init__(self, engine: sa.Engine, reader: StreamReader, tz: str, batch: int = 1000,
-                 max_entries: int = 100_000):
+                 max_entries: int = 100_000, recompute_seconds: float = 2.0):
         self.engine, self.reader, self.tz = engine, reader, tz
         self.batch, self.max_entries = batch, max_entries
+        self.recompute_seconds = recompute_seconds
         self._last_cases: set[int] = set()
 
     def step(self, now: datetime) -> dict:
@@ -41,12 +44,18 @@ class Follower:
         stats = {"status": "following", "entries": 0, "cases": 0, "pairs": 0, "rows": 0}
 
         if self._trimmed_past(position):
+            # What the missing entries changed is unknown: every stored day is suspect.
+            # They are recomputed newest first, a few a step, while the stream is followed
+            # from here on; readers count the suspect days from the case table meanwhile
+            # (aggregates.exact_days). Recomputing all of them before following again
+            # took minutes at 10M cases, during which every page counted a month from the
+            # case table and the platform stalled (bench.province_scale).
             log.warning("aggregates: stream entries after %s were trimmed before they were "
-                        "followed; rebuilding the stored days", position)
-            tail = self.reader.start_id_now()
-            kept, horizon, rows = agg.rebuild_all(self.engine, self.tz, today, since=first)
-            agg.record_info(self.engine, stream_pos=tail, followed_at=now.isoformat())
-            return {**stats, "status": "rebuilt", "rows": rows}
+                        "followed; recomputing the stored days, newest first", position)
+            position = self.reader.start_id_now()
+            info = agg.record_info(self.engine, stream_pos=position,
+                                   recomputing_from=horizon.isoformat())
+            stats["status"] = "recomputing"
 
         cases: set[int] = set()
         while stats["entries"] < self.max_entries:
@@ -62,16 +71,40 @@ class Follower:
             stats["rows"] += agg.rebuild(self.engine, self.tz,
                                          max(first, horizon - timedelta(days=2)), today)
             horizon = today
+        # A suspect day's pairs are left to its recomputation (which reads the case table
+        # later, so it sees these changes too).
+        exact = max(first, agg.recomputing_from(info) or first)
         pairs = {p for p in agg.touched(self.engine, self.tz, cases | self._last_cases)
-                 if first <= p[0] < horizon}
+                 if exact <= p[0] < horizon}
         stats["rows"] += agg.rebuild_townships(self.engine, self.tz, pairs)
         self._last_cases = cases
+        recomputing = self._recompute(info, first, exact, horizon, stats)
         # Behind by the age of the oldest entry left unread (max_entries reached), else 0.
         left = lag_seconds(self.engine, self.reader, now, position)
         agg.record_info(self.engine, horizon=horizon.isoformat(), stream_pos=position,
-                        followed_at=now.isoformat(), lag_seconds=left)
+                        followed_at=now.isoformat(), lag_seconds=left,
+                        recomputing_from=recomputing)
         stats.update(cases=len(cases), pairs=len(pairs), position=position)
+        if recomputing:
+            stats.update(status="recomputing", recomputing_from=recomputing)
         return stats
+
+    def _recompute(self, info: dict, first: date, exact: date, horizon: date,
+                   stats: dict) -> str | None:
+        """After a gap: the suspect days before `exact` recomputed newest first, at least
+        one and then as many as `recompute_seconds` allow (a month's days come back in
+        the first steps: the windows leaders ask most). Returns the first exact day while
+        some remain suspect, else None."""
+        if agg.recomputing_from(info) is None:
+            return None
+        started = time.monotonic()
+        day = min(exact, horizon)
+        while day > first:
+            day -= timedelta(days=1)
+            stats["rows"] += agg.rebuild(self.engine, self.tz, day, day + timedelta(days=1))
+            if time.monotonic() - started >= self.recompute_seconds:
+                break
+        return day.isoformat() if day > first else None
 
     def _resume_from(self, info: dict) -> str:
         """No position yet: the entries since the last full rebuild began."""

@@ -133,22 +133,60 @@ def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
     db.close()
 
 
-def test_entries_trimmed_before_they_were_followed_make_a_full_rebuild(
+def test_entries_trimmed_before_they_were_followed_make_the_days_recomputed_newest_first(
         database_url, redis_client, key_prefix, tmp_path):
     db, tree, world, stream = _seeded(database_url, redis_client, key_prefix, tmp_path,
-                                      days=3, scale=0.1, seed=2)
-    follower = Follower(db.engine, StreamReader(stream), TZ)
+                                      days=5, scale=0.1, seed=2)
+    # One day a step, to see every state of the recomputation.
+    follower = Follower(db.engine, StreamReader(stream), TZ, recompute_seconds=0)
     assert follower.step(START)["status"] == "following"
     position = aggregates.stored_info(db.engine)["stream_pos"]
+    first, horizon = aggregates.stored_range(db.engine, TZ)
     sim = LiveSimulator(db, stream, world, scale=0.1, tz=TZ, speed=5, seed=3)
     sim.load(START)
+    now = START
     for tick in range(1, 31):
-        sim.tick(START + timedelta(seconds=60 * tick), 60)
+        now = START + timedelta(seconds=60 * tick)
+        sim.tick(now, 60)
     # Redis kept only the newest entries (MAXLEN) while the follower was away.
     redis_client.xtrim(stream.key, maxlen=3, approximate=False)
     assert not redis_client.xrange(stream.key, min=position, max=position)
-    assert follower.step(START + timedelta(minutes=31))["status"] == "rebuilt"
+    stale = _snapshot(db.engine)
+    codes = [REGION, *[c.code for c in tree.children(REGION)]]
+    r = random.Random(11)
+    days, exact_from = [], []
+    while True:
+        now += timedelta(seconds=5)
+        sim.tick(now, 5)
+        step = follower.step(now)
+        stored = aggregates.usable_range(db.engine, TZ, now)
+        days.append(step["status"])
+        exact_from.append(stored[0])
+        # Whatever the readers sum is exact at every step: the suspect days are counted
+        # from the case table until they are recomputed.
+        for _ in range(3):
+            start = day_window(first + timedelta(days=r.randint(0, 3)), TZ).start
+            window = Window(start, start + timedelta(days=r.randint(1, 4)))
+            code = r.choice(codes)
+            scope = RegionScope(code, Level(tree.get(code).level))
+            assert_equal(aggregates.kpi_counts_by(db.engine, scope, window, now, TZ, stored,
+                                                  by_child=True),
+                         case_queries.kpi_counts_by(db.engine, scope, window, now,
+                                                    by_child=True), (code, window, stored))
+        if step["status"] == "following":
+            break
+    n = (horizon - first).days
+    assert days == ["recomputing"] * (n - 1) + ["following"], days
+    # Newest first: the exact days grow backwards from the horizon, one a step.
+    assert exact_from == [horizon - timedelta(days=k) for k in range(1, n + 1)], exact_from
     assert aggregates.stored_info(db.engine)["stream_pos"] == stream.tail_id()
+    assert aggregates.health(db.engine, now).get("recomputing_from") is None
+    # The entries lost had changed stored days, and the recomputation wrote what a
+    # rebuild from scratch writes.
+    recomputed = _snapshot(db.engine)
+    assert recomputed != stale
+    aggregates.rebuild(db.engine, TZ, first, horizon)
+    assert _snapshot(db.engine) == recomputed
     db.close()
 
 
