@@ -3,6 +3,8 @@ graph_objects only). The map draws boundaries as filled lon/lat polygons: plotly
 traces fetch a world topojson from a CDN, which an offline command center cannot reach."""
 from __future__ import annotations
 
+import functools
+
 import plotly.graph_objects as go
 from dash import dcc
 from plotly.colors import sample_colorscale
@@ -14,18 +16,33 @@ GOOD_TO_BAD = "RdYlBu"
 NO_DATA = "#c8cdd6"
 
 
-def _layout(fig: go.Figure, title: str, height: int = 320) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0.01, "font": {"size": 15}}, height=height,
-                      margin={"l": 48, "r": 16, "t": 44, "b": 40}, font={"family": FONT},
-                      hoverlabel={"font": {"family": FONT}},  # else Arial, not the layout's font
-                      paper_bgcolor="white", plot_bgcolor="white",
-                      legend={"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"})
-    fig.update_xaxes(gridcolor="#eef0f4")
-    fig.update_yaxes(gridcolor="#eef0f4", rangemode="tozero")
-    return fig
+def figure(traces: list[dict], layout: dict) -> dict:
+    """A figure as the JSON Dash sends for a go.Figure (plotly's default template
+    included), built without plotly validating every property: 7-11 ms a figure that
+    way, ~10% of the web workers' samples under a province's leaders (bench.province_scale
+    at 10M), against microseconds (tests/test_page_charts.py checks it is the same JSON)."""
+    return {"data": traces, "layout": {**layout, "template": _template()}}
 
 
-def graph(fig: go.Figure, graph_id: str, filename: str) -> dcc.Graph:
+@functools.cache
+def _template() -> dict:
+    """plotly's default template as go.Figure writes it into every figure's JSON."""
+    return go.Figure().to_plotly_json()["layout"]["template"]
+
+
+def _layout(title: str, height: int = 320, xaxis: dict | None = None,
+            yaxis: dict | None = None, **extra) -> dict:
+    return {"title": {"text": title, "x": 0.01, "font": {"size": 15}}, "height": height,
+            "margin": {"l": 48, "r": 16, "t": 44, "b": 40}, "font": {"family": FONT},
+            "hoverlabel": {"font": {"family": FONT}},  # else Arial, not the layout's font
+            "paper_bgcolor": "white", "plot_bgcolor": "white",
+            "legend": {"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+            "xaxis": {"gridcolor": "#eef0f4", **(xaxis or {})},
+            "yaxis": {"gridcolor": "#eef0f4", "rangemode": "tozero", **(yaxis or {})},
+            **extra}
+
+
+def graph(fig: dict, graph_id: str, filename: str) -> dcc.Graph:
     """A chart whose modebar saves a PNG in the browser (no server-side renderer)."""
     return dcc.Graph(id=graph_id, figure=fig, config={
         "displaylogo": False,
@@ -33,38 +50,36 @@ def graph(fig: go.Figure, graph_id: str, filename: str) -> dcc.Graph:
         "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
 
 
-def trend(series: dict, title: str, labels: tuple[str, str]) -> go.Figure:
-    fig = go.Figure([
-        go.Bar(x=series["x"], y=series["intake"], name=labels[0], marker_color="#3b82c4"),
-        go.Scatter(x=series["x"], y=series["closed"], name=labels[1], mode="lines+markers",
-                   line={"color": "#2f9e6e", "width": 2}),
-    ])
-    fig = _layout(fig, title)
-    # Categories: a few days of a running week must not stretch into a time axis.
-    fig.update_xaxes(type="category")
-    return fig
+def trend(series: dict, title: str, labels: tuple[str, str]) -> dict:
+    return figure([
+        {"type": "bar", "x": series["x"], "y": series["intake"], "name": labels[0],
+         "marker": {"color": "#3b82c4"}},
+        {"type": "scatter", "x": series["x"], "y": series["closed"], "name": labels[1],
+         "mode": "lines+markers", "line": {"color": "#2f9e6e", "width": 2}},
+    ],  # categories: a few days of a running week must not stretch into a time axis
+        _layout(title, xaxis={"type": "category"}))
 
 
-def empty(title: str, message: str) -> go.Figure:
+def empty(title: str, message: str) -> dict:
     """No cases: say so instead of drawing axes around nothing."""
-    fig = _layout(go.Figure(), title, height=220)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.add_annotation(text=message, showarrow=False, font={"size": 16, "color": "#8a94a6"},
-                       xref="paper", yref="paper", x=0.5, y=0.5)
-    return fig
+    return figure([], _layout(
+        title, height=220, xaxis={"visible": False}, yaxis={"visible": False},
+        annotations=[{"text": message, "showarrow": False,
+                      "font": {"size": 16, "color": "#8a94a6"},
+                      "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5}]))
 
 
-def bars(counts: dict[str, int], title: str, empty_label: str, no_data: str) -> go.Figure:
+def bars(counts: dict[str, int], title: str, empty_label: str, no_data: str) -> dict:
     """Counts as horizontal bars; `empty_label` names the empty key, `no_data` shows
     instead of the chart when there is nothing to count."""
     if not counts:
         return empty(title, no_data)
     items = sorted(counts.items(), key=lambda kv: kv[1])
-    fig = go.Figure(go.Bar(x=[n for _, n in items], y=[k or empty_label for k, _ in items],
-                           orientation="h", marker_color="#5b7db1",
-                           text=[f"{n:,}" for _, n in items], textposition="auto"))
-    return _layout(fig, title, height=max(220, 36 + 26 * len(items)))
+    return figure([{"type": "bar", "x": [n for _, n in items],
+                    "y": [k or empty_label for k, _ in items], "orientation": "h",
+                    "marker": {"color": "#5b7db1"}, "text": [f"{n:,}" for _, n in items],
+                    "textposition": "auto"}],
+                  _layout(title, height=max(220, 36 + 26 * len(items))))
 
 
 def _colour(values: list[float | None], higher_is_better: bool) -> list[str]:
@@ -80,6 +95,12 @@ def _colour(values: list[float | None], higher_is_better: bool) -> list[str]:
     return out
 
 
+@functools.cache
+def _scale(name: str) -> list:
+    # Spelled out as plotly's validation writes it (plotly.js knows few scales by name).
+    return go.Scatter(marker={"colorscale": name}).to_plotly_json()["marker"]["colorscale"]
+
+
 def _rings(geometry: dict):
     polys = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
     for poly in polys:
@@ -87,7 +108,7 @@ def _rings(geometry: dict):
 
 
 def region_map(features: list[dict], values: dict[str, float | None], texts: dict[str, str],
-               higher_is_better: bool, title: str) -> go.Figure:
+               higher_is_better: bool, title: str) -> dict:
     codes = [f["id"] for f in features]
     colours = dict(zip(codes, _colour([values.get(c) for c in codes], higher_is_better)))
     traces = []
@@ -98,32 +119,32 @@ def region_map(features: list[dict], values: dict[str, float | None], texts: dic
             lon += [p[0] for p in ring] + [None]
             lat += [p[1] for p in ring] + [None]
         label = f"{name}<br>{texts.get(code, '')}"
-        traces.append(go.Scatter(x=lon, y=lat, fill="toself", mode="lines", name=name,
-                                 fillcolor=colours[code], line={"color": "white", "width": 1},
-                                 hoveron="fills", text=label, hoverinfo="text",
-                                 customdata=[code] * len(lon), showlegend=False))
+        traces.append({"type": "scatter", "x": lon, "y": lat, "fill": "toself",
+                       "mode": "lines", "name": name, "fillcolor": colours[code],
+                       "line": {"color": "white", "width": 1}, "hoveron": "fills",
+                       "text": label, "hoverinfo": "text", "customdata": [code] * len(lon),
+                       "showlegend": False})
     known = [v for v in values.values() if v is not None]
     if known:  # an invisible trace that only carries the colour bar
-        traces.append(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False,
-                                 hoverinfo="skip", marker={
-                                     "colorscale": GOOD_TO_BAD, "reversescale": not higher_is_better,
-                                     "cmin": min(known), "cmax": max(known), "color": [min(known)],
-                                     "showscale": True, "colorbar": {"thickness": 12, "len": 0.7}}))
-    fig = go.Figure(traces)
-    fig = _layout(fig, title, height=520)
-    fig.update_xaxes(visible=False, rangemode="normal")
-    fig.update_yaxes(visible=False, rangemode="normal", scaleanchor="x",
-                     scaleratio=1.15)  # 1/cos(latitude) near 30°N: shapes keep their proportions
-    return fig
+        traces.append({"type": "scatter", "x": [None], "y": [None], "mode": "markers",
+                       "showlegend": False, "hoverinfo": "skip", "marker": {
+                           "colorscale": _scale(GOOD_TO_BAD), "reversescale": not higher_is_better,
+                           "cmin": min(known), "cmax": max(known), "color": [min(known)],
+                           "showscale": True, "colorbar": {"thickness": 12, "len": 0.7}}})
+    return figure(traces, _layout(
+        title, height=520, xaxis={"visible": False, "rangemode": "normal"},
+        # 1/cos(latitude) near 30°N: shapes keep their proportions.
+        yaxis={"visible": False, "rangemode": "normal", "scaleanchor": "x",
+               "scaleratio": 1.15}))
 
 
-def child_bars(rows: list[dict], metric: str, higher_is_better: bool, title: str) -> go.Figure:
+def child_bars(rows: list[dict], metric: str, higher_is_better: bool, title: str) -> dict:
     """Below county there are no boundaries: the children as coloured bars instead."""
     rows = sorted(rows, key=lambda r: (r[metric] is None, r[metric] or 0))
     values = [r[metric] for r in rows]
-    fig = go.Figure(go.Bar(x=[v if v is not None else 0 for v in values],
-                           y=[r["name"] for r in rows], orientation="h",
-                           marker_color=_colour(values, higher_is_better),
-                           text=[r[metric + "_text"] for r in rows], textposition="auto",
-                           customdata=[r["code"] for r in rows]))
-    return _layout(fig, title, height=max(260, 40 + 24 * len(rows)))
+    return figure([{"type": "bar", "x": [v if v is not None else 0 for v in values],
+                    "y": [r["name"] for r in rows], "orientation": "h",
+                    "marker": {"color": _colour(values, higher_is_better)},
+                    "text": [r[metric + "_text"] for r in rows], "textposition": "auto",
+                    "customdata": [r["code"] for r in rows]}],
+                  _layout(title, height=max(260, 40 + 24 * len(rows))))

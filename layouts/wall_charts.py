@@ -5,7 +5,6 @@ screen, so a 4K wall shows the same figure, sharper. Fonts are never below 18 px
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -18,6 +17,7 @@ from shapely.geometry import shape
 from dashboard.domain.colours import BAD_TO_GOOD, LOW_TO_HIGH, NO_DATA, colours
 from dashboard.domain.metrics import Metric
 from dashboard.domain.text import LANGS, t
+from layouts.charts import figure
 from layouts.label_placement import PLACEMENT_CONSTANTS, PLACEMENT_VERSION, Label, place
 
 INK = "#e6edf7"
@@ -36,19 +36,6 @@ def _base(**kw) -> dict:
                   uirevision="wall")
     layout.update(kw)
     return layout
-
-
-@functools.cache
-def _template() -> dict:
-    """plotly's default template as go.Figure writes it into every figure's JSON."""
-    return go.Figure().to_plotly_json()["layout"]["template"]
-
-
-def _figure(traces: list[dict], layout: dict) -> dict:
-    """A figure as the JSON Dash sends for a go.Figure (template included), built without
-    plotly validating every property: the panels redrawn on every tick for each of a
-    province's regions took 10-20 ms each that way, under 1 ms this way."""
-    return {"data": traces, "layout": {**layout, "template": _template()}}
 
 
 def placeholder(text: str) -> go.Figure:
@@ -111,7 +98,7 @@ def hourly_figure(h: dict, lang: str) -> dict:
             x=0.01, y=0.99, xref="paper", yref="paper", xanchor="left", yanchor="top",
             showarrow=False, text=names[4], font=dict(size=18, color=MUTED),
             bgcolor="rgba(11, 21, 38, 0.75)")]
-    return _figure(traces, layout)
+    return figure(traces, layout)
 
 
 # The 满意率 chart's plot width in design px on each canvas profile (16:9, 32:9): its
@@ -177,7 +164,7 @@ def satisfaction_figure(rows: list[dict], month: dict[str, dict], target: float,
             traces.append(dict(type="scatter", x=names[j::stagger],
                                y=[None] * len(names[j::stagger]), xaxis=f"x{j + 1}",
                                mode="markers", hoverinfo="skip", showlegend=False))
-    return _figure(traces, _base(
+    return figure(traces, _base(
         showlegend=False, margin=dict(l=58, r=8, t=8, b=40 + TICK_ROW * (stagger - 1)),
         bargap=0.35,
         shapes=[dict(type="line", xref="paper", x0=0, x1=1, y0=target, y1=target,
