@@ -73,12 +73,13 @@ class Follower:
             horizon = today
         # A suspect day's pairs are left to its recomputation (which reads the case table
         # later, so it sees these changes too).
-        exact = max(first, agg.recomputing_from(info) or first)
+        suspect = agg.recomputing_from(info)
+        exact = max(first, suspect or first)
         pairs = {p for p in agg.touched(self.engine, self.tz, cases | self._last_cases)
                  if exact <= p[0] < horizon}
         stats["rows"] += agg.rebuild_townships(self.engine, self.tz, pairs)
         self._last_cases = cases
-        recomputing = self._recompute(info, first, exact, horizon, stats)
+        recomputing = self._recompute(first, exact, horizon, stats) if suspect else None
         # Behind by the age of the oldest entry left unread (max_entries reached), else 0.
         left = lag_seconds(self.engine, self.reader, now, position)
         agg.record_info(self.engine, horizon=horizon.isoformat(), stream_pos=position,
@@ -89,14 +90,11 @@ class Follower:
             stats.update(status="recomputing", recomputing_from=recomputing)
         return stats
 
-    def _recompute(self, info: dict, first: date, exact: date, horizon: date,
-                   stats: dict) -> str | None:
+    def _recompute(self, first: date, exact: date, horizon: date, stats: dict) -> str | None:
         """After a gap: the suspect days before `exact` recomputed newest first, at least
         one and then as many as `recompute_seconds` allow (a month's days come back in
         the first steps: the windows leaders ask most). Returns the first exact day while
         some remain suspect, else None."""
-        if agg.recomputing_from(info) is None:
-            return None
         started = time.monotonic()
         day = min(exact, horizon)
         while day > first:

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 # Where open cases wait, in workflow order (what the 派单 desk reads left to right).
 DISPATCH_STATES = (State.REPORTED, State.REGISTERED, State.DISPATCHED, State.IN_PROGRESS,
                    State.VERIFYING, State.SUSPENDED)
+_DISPATCH_VALUES = tuple(st.value for st in DISPATCH_STATES)
 HANDLER_LEVELS = RESOLUTION_LEVELS  # 网格 → 市
 UNASSIGNED = ""                     # the level key of open cases no level holds yet
 OVERDUE_ROWS = 12
@@ -131,9 +132,6 @@ def dispatch_states(placed: dict) -> list[dict]:
                         UNASSIGNED: placed.get((st, None), 0)},
              "count": count.get(st, 0)}
             for st in _DISPATCH_VALUES]
-
-
-_DISPATCH_VALUES = tuple(st.value for st in DISPATCH_STATES)
 
 
 def _case_row(row: dict, tree, zone: ZoneInfo, now: datetime) -> dict:
