@@ -24,7 +24,7 @@ from dashboard.views.wall.service import WATCH_MAX
 from layouts import wall as view
 from layouts import wall_charts as charts
 from layouts import wall_parts as parts
-from layouts.wall_panels import PANELS, PanelData
+from layouts.wall_panels import PANELS, PanelData, digest
 
 log = logging.getLogger(__name__)
 # Every panel says when its data is from: the declared panels, the map and the KPI strip.
@@ -73,14 +73,21 @@ def content(service, cfg: dict, shapes: dict | None = None,
     node = tree.get(region)
     data = PanelData(live=s, period=ps, rows=rows, lang=lang, target=cfg["target"],
                      privacy=cfg["privacy"])
+    # Each badge follows the newest observation of its source, in whichever view.
+    badges = parts.freshness_badges(newest_sources(live, period), lang, zone)
+    _fills, ranges = colours(metric, charts.map_values(rows, metric))
+    marks = {**{p.key: p.mark(data) for p in PANELS},
+             "legend": digest(cfg["metric"], ranges), "fresh": digest(badges)}
     out = {
         "heading": f"{node.name} · {t('wall.title', lang)}",
         "kpis": values, "kpi_subs": subs,
         "kpi_data": {"values": values, "subs": subs, "as_of": (k or {}).get("as_of")},
-        # Each badge follows the newest observation of its source, in whichever view.
-        "fresh": parts.freshness(newest_sources(live, period), lang, zone),
-        "marks": {p.key: p.mark(data) for p in PANELS},
-        "legend": parts.legend(cfg["metric"], charts.map_values(rows, metric), lang),
+        # The legend and the badges, like the panels, only when the screen's differ: they
+        # change with the counts' bins and a source's state, not with every tick.
+        "fresh": _unless_shown(screen_marks, marks, "fresh", lambda: parts.freshness(badges)),
+        "legend": _unless_shown(screen_marks, marks, "legend",
+                                lambda: parts.legend(cfg["metric"], ranges)),
+        "marks": marks,
         "rows": rows,
         "as_of": {**{p.key: p.as_of(data) for p in PANELS},
                   "map": (s.get("children") or {}).get("as_of"), "kpis": (k or {}).get("as_of")},
@@ -90,10 +97,14 @@ def content(service, cfg: dict, shapes: dict | None = None,
         tree.boundary_features(region), _map_points(tree, region), out["map_rows"], metric,
         _outline(tree, region), label_layout(service, {} if shapes is None else shapes,
                                              region, metric, out["map_rows"], wait=True), lang)
-    out["panels"] = {p.key: no_update if screen_marks.get(p.key) == out["marks"][p.key]
-                     else p.draw(data) for p in PANELS}
+    out["panels"] = {p.key: _unless_shown(screen_marks, marks, p.key, lambda p=p: p.draw(data))
+                     for p in PANELS}
     out["asof_text"] = {p: _hhmmss(at, zone) for p, at in out["as_of"].items()}
     return out
+
+
+def _unless_shown(screen_marks: dict, marks: dict, key: str, draw):
+    return no_update if screen_marks.get(key) == marks[key] else draw()
 
 
 NO_LABELS = {"range": None, "spots": {}}
@@ -167,6 +178,7 @@ def _render(service, query: dict, shapes: dict | None = None):
     cfg = {**cfg, "from_id": from_id, "rotation": service.rotation(cfg["region"])
            if cfg["rotate"] else []}
     c["map"] = c["map"]()
+    c["marks"]["map"] = map_mark(service, cfg, c["map_rows"], {} if shapes is None else shapes)
     return view.layout(cfg, [{"code": r.code, "name": r.name}
                              for r in tree.ancestors(cfg["region"])], c)
 
@@ -185,6 +197,16 @@ def page(service) -> Page:
     shapes = Bounded(SHAPES_MAX)
     return Page(path=r"/|/wall/?", render=lambda _match, query: render(service, query, shapes),
                 register=lambda app: register(app, service, shapes), warmups=(service.warmup,))
+
+
+def map_mark(service, cfg: dict, rows: list[dict], shapes: dict) -> str:
+    """What map_patch would draw from: the values and the label layout. Most of a
+    province's maps do not change from one tick to the next (a township's communities
+    keep their counts for minutes)."""
+    metric = WALL_MAP[cfg["metric"]]
+    labels = label_layout(service, shapes, cfg["region"], metric, rows)
+    return digest(cfg["metric"], cfg.get("lang", "zh"), [r["code"] for r in rows],
+                  charts.map_values(rows, metric), labels)
 
 
 def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
@@ -271,10 +293,13 @@ def register(app, service, shapes: dict | None = None) -> None:
         c = content(service, cfg, shapes, screen_marks, models)
         if region_changed:
             fig_map = c["map"]()
+            c["marks"]["map"] = map_mark(service, cfg, c["map_rows"], shapes)
         else:
             # Colours and labels only, without rebuilding the polygons: this runs for every
             # viewer on every tick.
-            fig_map = map_patch(service, cfg, c["map_rows"], shapes)
+            c["marks"]["map"] = map_mark(service, cfg, c["map_rows"], shapes)
+            fig_map = _unless_shown(screen_marks, c["marks"], "map",
+                                    lambda: map_patch(service, cfg, c["map_rows"], shapes))
         tree = service.ctx.tree.get()
         crumbs = view.crumb_links([{"code": r.code, "name": r.name}
                                    for r in tree.ancestors(cfg["region"])], cfg) \

@@ -52,9 +52,14 @@ class Panel:
         """A digest of what the panel would be drawn from, its time left out: equal marks,
         equal drawings (the draw functions are pure over these). A screen that shows a
         panel of the same mark is not sent it again."""
-        text = json.dumps([d.lang, *self.reads(d)], sort_keys=True, default=str,
-                          separators=(",", ":"), ensure_ascii=False)
-        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+        return digest(d.lang, *self.reads(d))
+
+
+def digest(*parts) -> str:
+    """A short mark of plain data: what the screen is told it shows, and sends back."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"),
+                      ensure_ascii=False)
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def _timeless(section: dict | None) -> dict | None:

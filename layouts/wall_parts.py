@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from dash import html
 
 from dashboard.domain.catalog import CATEGORY_EN, RESOLUTION_LEVEL_EN, SOURCE_EN, in_language
-from dashboard.domain.colours import colours, legend_swatches
+from dashboard.domain.colours import legend_swatches
 from dashboard.domain.hierarchy import PLACE_SUFFIXES
 from dashboard.domain.kpis import percent_text
 from dashboard.domain.metrics import WALL_MAP
@@ -213,17 +213,17 @@ def ticker_rows(rows: list[dict]) -> list:
     ]) for r in rows]
 
 
-def legend(metric_key: str, values: list, lang: str) -> list:
+def legend(metric_key: str, labels: list[str]) -> list:
+    """The map's five swatches with their ranges (`labels`: colours()'s, bad to good)."""
     metric = WALL_MAP[metric_key]
-    _, labels = colours(metric, values)
-    items = [html.Span(className="gw-w-swatch", children=[
-        html.I(style={"background": c}), html.Span(lbl)])
-        for c, lbl in zip(legend_swatches(metric), labels)]
-    return items
+    return [html.Span(className="gw-w-swatch", children=[html.I(style={"background": c}),
+                                                         html.Span(lbl)])
+            for c, lbl in zip(legend_swatches(metric), labels)]
 
 
-def freshness(sources: dict, lang: str, zone: ZoneInfo) -> list:
-    """One badge per source: name, state and, when down, since when."""
+def freshness_badges(sources: dict, lang: str, zone: ZoneInfo) -> list[tuple[str, str, str]]:
+    """(source, state, text) of each source badge: name, state and, when down, since when.
+    Plain tuples, so that a tick can tell whether the screen shows them already."""
     out = []
     for name in ("database", "redis", "stream"):
         s = sources.get(name) or {"status": "starting"}
@@ -232,6 +232,10 @@ def freshness(sources: dict, lang: str, zone: ZoneInfo) -> list:
         if status == "down" and s.get("since"):
             since = datetime.fromisoformat(s["since"]).astimezone(zone).strftime("%H:%M:%S")
             text += " · " + t("wall.since", lang, t=since)
-        out.append(html.Span(text, className=f"gw-fresh gw-fresh-{status}",
-                             id=f"wall-fresh-{name}", **{"data-status": status}))
+        out.append((name, status, text))
     return out
+
+
+def freshness(badges: list[tuple[str, str, str]]) -> list:
+    return [html.Span(text, className=f"gw-fresh gw-fresh-{status}", id=f"wall-fresh-{name}",
+                      **{"data-status": status}) for name, status, text in badges]

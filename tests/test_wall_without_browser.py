@@ -402,10 +402,13 @@ def test_a_panel_is_sent_only_when_the_screen_does_not_show_it_yet(walls):
     app, cfg = wall_app(service), cfg_for(service)
     first = refresh(app, "320500", cfg).get_json()["response"]
     marks = first["wall-marks"]["data"]
-    assert set(marks) == {p.key for p in PANELS}
-    assert all(f"wall-{p.key}" in first for p in PANELS)
+    # The panels, and the map, its legend and the source badges (a tick's map is a Patch
+    # of its colours and labels).
+    assert set(marks) == {p.key for p in PANELS} | {"map", "legend", "fresh"}
+    drawn = [f"wall-{p.key}" for p in PANELS] + ["wall-map", "wall-legend", "wall-fresh"]
+    assert all(o in first for o in drawn)
     again = refresh(app, "320500", cfg, mark=marks).get_json()["response"]
-    assert not any(f"wall-{p.key}" in again for p in PANELS), again.keys()
+    assert not any(o in again for o in drawn), again.keys()
     assert all(f"wall-asof-{p.key}" in again for p in PANELS)
     assert again["wall-marks"]["data"] == marks
     assert again["wall-kpi-data"] == first["wall-kpi-data"]
@@ -417,7 +420,12 @@ def test_a_panel_is_sent_only_when_the_screen_does_not_show_it_yet(walls):
     assert one["wall-overdue"] == first["wall-overdue"]
     for forged in ({"ranking": 5}, {"x": "y"}, {}):
         full = refresh(app, "320500", cfg, mark=forged).get_json()["response"]
-        assert all(f"wall-{p.key}" in full for p in PANELS)
+        assert all(o in full for o in drawn)
+        assert full["wall-legend"] == first["wall-legend"]
+        assert full["wall-fresh"] == first["wall-fresh"] and full["wall-map"] == first["wall-map"]
+    # A screen whose map shows other values gets the map's patch, and nothing else.
+    recoloured = refresh(app, "320500", cfg, mark={**marks, "map": "0" * 16}).get_json()
+    assert [o for o in drawn if o in recoloured["response"]] == ["wall-map"]
     # A region changed by the rotation: every panel.
     turned = refresh(app, "320500", cfg, changed="wall-region.data", mark=marks)
     assert all(f"wall-{p.key}" in turned.get_json()["response"] for p in PANELS)
