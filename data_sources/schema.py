@@ -1,4 +1,5 @@
-"""Tables of the data contract (docs/data-contract.md): region, case, case_event.
+"""Tables of the data contract (docs/data-contract.md): region, case, case_event; and
+gridwatch's own: aggregates, labels, accounts and the audit trail.
 
 Timestamps are stored in UTC (timestamptz on PostgreSQL; naive-UTC text on SQLite, which
 has no time zone type) and converted to the region's zone only for display and windows.
@@ -12,9 +13,11 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -242,6 +245,62 @@ region_label = Table(
     Column("sample", String(24), primary_key=True),   # the widest value, e.g. "99.9%"
     Column("fingerprint", String(64), nullable=False),
     Column("layout", Text, nullable=False),           # JSON
+)
+
+# -- accounts and the audit trail (dashboard/domain/accounts.py, audit.py; docs/security.md)
+account = Table(
+    "gw_account", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),   # lower case (accounts.normalize_username)
+    Column("display_name", String(64), nullable=False),
+    Column("role", String(16), nullable=False),       # dashboard.domain.accounts.Role
+    Column("password_hash", String(255), nullable=False),   # argon2id, PHC string
+    Column("password_changed_at", UTCDateTime, nullable=False),
+    Column("must_change_password", Boolean, nullable=False),
+    Column("totp_secret", String(64)),                # base32; null: no second factor yet
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_account_username", "username", unique=True),
+)
+# The regions an account sees (and everything below them); none: it sees nothing. No
+# foreign key to region: `regions import` replaces the tree's rows.
+account_region = Table(
+    "gw_account_region", metadata,
+    Column("account_id", Integer, ForeignKey("gw_account.id"), primary_key=True),
+    Column("region_code", String(20), primary_key=True),
+)
+# Append-only, hash-chained (dashboard/domain/audit.py): rows are only ever inserted, and
+# deleted only by the oldest first past the retention (data_sources/audit_store.prune).
+audit_log = Table(
+    "gw_audit", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),      # username, "wall:<id>", "cli:<user>"
+    Column("actor_id", Integer),                      # the account's id, when an account
+    Column("address", String(64)),                    # client IP, "local", "ssh:<ip>"
+    Column("action", String(32), nullable=False),     # dashboard.domain.audit.Action
+    Column("target", String(200)),                    # a username, a case id, a page
+    Column("scope", String(200)),                     # the region codes it concerned
+    Column("result", String(16), nullable=False),     # ok / denied / failed
+    Column("detail", Text, nullable=False),           # canonical JSON (audit.detail_text)
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_at", "at"),
+    Index("ix_audit_actor", "actor", "id"),
+    Index("ix_audit_target", "target", "id"),
+)
+# One row once old audit rows were pruned: the last pruned row, whose hash the oldest
+# kept row chains from.
+audit_anchor = Table(
+    "gw_audit_anchor", metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),   # always 1
+    Column("last_id", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("pruned_rows", BigInteger, nullable=False),   # in all prunes so far
+    Column("pruned_at", UTCDateTime, nullable=False),
 )
 
 

@@ -110,6 +110,18 @@ def database_url(request, tmp_path):
         yield request.getfixturevalue("pg_schema_url")
 
 
+@pytest.fixture
+def migrated_engine(database_url):
+    """An engine on `database_url`'s database, migrated to the head revision."""
+    # Imported here: conftest is loaded before the tests that need no database.
+    from data_sources import migrate
+    from data_sources.database import make_engine
+    eng = make_engine(database_url)
+    migrate.upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
 # -- the real app in a browser ------------------------------------------------------------
 def _browser_database_url(tmp_path_factory) -> tuple[str, object]:
     """PostgreSQL (a schema this session owns) when it answers, else SQLite."""

@@ -1,5 +1,5 @@
 """The `gridwatch` command: db init / upgrade, regions import, seed, simulate, serve, demo,
-health."""
+health; users and audit (cli_accounts.py)."""
 from __future__ import annotations
 
 import json
@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from dashboard.app.cli_accounts import audit, users
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.domain.periods import local_today
@@ -68,6 +69,10 @@ def main(ctx, data_dir, database_url, redis_url, region, verbose):
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     ctx.obj = {"settings": settings}
+
+
+main.add_command(users)
+main.add_command(audit)
 
 
 # -- db ------------------------------------------------------------------------
