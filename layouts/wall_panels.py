@@ -68,6 +68,10 @@ def _timeless(section: dict | None) -> dict | None:
     return {k: v for k, v in section.items() if k != "as_of"} if section else section
 
 
+def _overdue(d: PanelData):
+    return parts.overdue_rows(d.live.get("overdue"), d.lang, d.privacy)
+
+
 def _hourly(d: PanelData):
     if not d.live.get("hourly"):
         return charts.placeholder(t("wall.waiting", d.lang))
@@ -96,9 +100,8 @@ PANELS = (
     Panel("ranking", "period", "ranking",
           lambda d: parts.ranking_table(d.period.get("ranking"), d.lang, d.target),
           lambda d: (_timeless(d.period.get("ranking")), d.target)),
-    Panel("overdue", "live", "overdue",
-          lambda d: parts.overdue_list(d.live.get("overdue"), d.lang, d.privacy),
-          lambda d: (_timeless(d.live.get("overdue")), d.privacy)),
+    Panel("overdue", "live", "overdue", lambda d: parts.overdue_list(_overdue(d), d.lang),
+          lambda d: (_overdue(d),)),
     Panel("hourly", "live", "hourly", _hourly, lambda d: (_timeless(d.live.get("hourly")),),
           graph=True),
     Panel("sat", "live", "children", _satisfaction,

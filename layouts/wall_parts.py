@@ -170,17 +170,20 @@ def short_name(name: str) -> str:
     return name
 
 
-def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12) -> list:
+def overdue_rows(section: dict | None, lang: str, privacy: bool,
+                 limit: int = 12) -> list[tuple[str, str, str, str, str, str]] | None:
+    """What the overdue panel shows, row by row: (badge, case number, place, category,
+    time left, its class); None before the section exists. Plain text, so that the
+    panel's mark follows what is on screen: the time left moves every tick, its text
+    once a minute at most."""
     if not section:
-        return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
+        return None
     seen, rows = set(), []
     for row in section.get("urgent", []) + section.get("oldest", []):
         if row["id"] in seen:
             continue
         seen.add(row["id"])
         rows.append(row)
-    if not rows:
-        return [html.Div(t("wall.none", lang), className="gw-w-muted")]
     out = []
     for r in rows[:limit]:
         sup = r.get("supervision", 0)
@@ -190,14 +193,24 @@ def overdue_list(section: dict | None, lang: str, privacy: bool, limit: int = 12
         place = r["community"] if privacy else f"{r['community']} {r['grid']}"
         if privacy:
             case_no = mask_case_no(case_no)
-        out.append(html.Div(className="gw-w-orow", children=[
-            html.Span(t(f"wall.badge.{badge}", lang), className=f"gw-badge gw-badge-{badge}"),
-            html.Span(case_no, className="gw-w-ocase"),
-            html.Span(place, className="gw-w-oplace"),
-            html.Span(in_language(r["category"], CATEGORY_EN, lang), className="gw-w-ocat"),
-            html.Span(left, className=f"gw-w-oleft gw-left-{cls}"),
-        ]))
+        out.append((badge, case_no, place, in_language(r["category"], CATEGORY_EN, lang),
+                    left, cls))
     return out
+
+
+def overdue_list(rows: list[tuple] | None, lang: str) -> list:
+    """The overdue panel from overdue_rows()."""
+    if rows is None:
+        return [html.Div(t("wall.waiting", lang), className="gw-w-muted")]
+    if not rows:
+        return [html.Div(t("wall.none", lang), className="gw-w-muted")]
+    return [html.Div(className="gw-w-orow", children=[
+        html.Span(t(f"wall.badge.{badge}", lang), className=f"gw-badge gw-badge-{badge}"),
+        html.Span(case_no, className="gw-w-ocase"),
+        html.Span(place, className="gw-w-oplace"),
+        html.Span(category, className="gw-w-ocat"),
+        html.Span(left, className=f"gw-w-oleft gw-left-{cls}"),
+    ]) for badge, case_no, place, category, left, cls in rows]
 
 
 def ticker_rows(rows: list[dict]) -> list:

@@ -473,16 +473,26 @@ def test_redis_is_asked_for_its_state_once_per_tick_not_once_per_region(walls):
 
 def test_a_panel_mark_follows_its_data_not_its_time():
     from layouts.wall_panels import BY_KEY, PanelData
-    overdue = {"as_of": "2026-12-03T10:00:00+00:00", "rows": [{"id": 1, "hours": 5}]}
+    row = {"id": 1, "case_no": FULL_CASE_NO, "community": "金色社区", "grid": "第1网格",
+           "category": "市容环境", "supervision": 2, "seconds_left": 5 * 3600 + 50}
+    overdue = {"as_of": "2026-12-03T10:00:00+00:00", "urgent": [], "oldest": [row]}
 
     def data(section, lang="zh", privacy=False):
         return PanelData(live={"overdue": section}, period={}, rows=[], lang=lang,
                          target=97.0, privacy=privacy)
+
+    def later(seconds):   # the same case, `seconds` on (a carried-over model, restamped)
+        return {**overdue, "as_of": "2026-12-03T10:00:05+00:00",
+                "oldest": [{**row, "seconds_left": row["seconds_left"] - seconds}]}
     mark = BY_KEY["overdue"].mark
-    assert mark(data(overdue)) == mark(data({**overdue, "as_of": "2026-12-03T10:00:05+00:00"}))
-    assert mark(data(overdue)) != mark(data({**overdue, "rows": [{"id": 1, "hours": 6}]}))
+    # The time left moves every tick; the panel shows it to the minute: its mark (and the
+    # panel sent to the screens) changes when the minute shown does, not every tick.
+    assert mark(data(overdue)) == mark(data(later(5))) == mark(data(later(45)))
+    assert mark(data(overdue)) != mark(data(later(55)))
+    assert mark(data(overdue)) != mark(data({**overdue, "oldest": [{**row, "supervision": 3}]}))
     assert mark(data(overdue)) != mark(data(overdue, lang="en"))
     assert mark(data(overdue)) != mark(data(overdue, privacy=True))
+    assert mark(data(None)) != mark(data({**overdue, "oldest": []}))
 
 
 def _same(cfg):
