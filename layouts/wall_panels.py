@@ -10,7 +10,8 @@ stream) are drawn by layouts/wall.py itself.
 from __future__ import annotations
 
 import hashlib
-import json
+import io
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -56,10 +57,16 @@ class Panel:
 
 
 def digest(*parts) -> str:
-    """A short mark of plain data: what the screen is told it shows, and sends back."""
-    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"),
-                      ensure_ascii=False)
-    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+    """A short mark of plain data: what the screen is told it shows, and sends back.
+    Equal marks mean equal data; equal data in another key order or of another type
+    (1 and 1.0) may mark differently, which costs a redraw, never a stale panel. Pickled
+    rather than JSON-encoded with sorted keys: a third of the time, for every panel of
+    every answer. `fast` (no memo): shared and copied objects pickle alike."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=5)
+    pickler.fast = True
+    pickler.dump(parts)
+    return hashlib.blake2b(out.getbuffer(), digest_size=8).hexdigest()
 
 
 def _timeless(section: dict | None) -> dict | None:
