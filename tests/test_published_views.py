@@ -71,3 +71,13 @@ def test_regions_asked_for_reach_the_builder_once_each_and_at_once(redis_client,
     assert builder.asked(1.5) == ["320583", "320100"]        # in order, once each
     assert time.monotonic() - started < 0.5                 # without waiting
     assert builder.asked(0.05) == []                        # taken
+
+
+def test_a_builder_waiting_between_ticks_never_outwaits_its_own_socket(redis_client, key_prefix):
+    # Between two 5 s ticks the builder waits for regions asked for; a BLPOP as long as
+    # the client's socket timeout (2 s) answered just after the client gave up on it.
+    builder = _published(redis_client, key_prefix)
+    for _ in range(3):
+        started = time.monotonic()
+        assert builder.asked(4.9) == []
+        assert time.monotonic() - started < 2.0

@@ -23,6 +23,11 @@ from dashboard.domain.stores import Busy
 RENEW_LEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
                "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
 CHUNK = 200          # models per pipelined HSET: a province's tick is ~10 MB of JSON
+# s: under redis-py's socket timeout (2 s, data_sources/redis_client.py) by a margin. At
+# 2 s the empty answer of a BLPOP that ran its course came a few ms after the client had
+# given up on it: "building the walls failed: Timeout reading" every few seconds under a
+# province's load, and a region asked for in that instant was popped and lost.
+ASK_WAIT_MAX = 1.5
 
 
 class RedisUnavailable(Exception):
@@ -134,9 +139,9 @@ class Published:
 
     def asked(self, timeout: float) -> list[str]:
         """The regions asked for since the last call, waiting up to `timeout` seconds (at
-        most 2: redis-py's socket timeout) for the first."""
+        most ASK_WAIT_MAX) for the first."""
         client = self._redis()
-        first = client.blpop([self.asked_key], timeout=max(min(timeout, 2.0), 0.01))
+        first = client.blpop([self.asked_key], timeout=max(min(timeout, ASK_WAIT_MAX), 0.01))
         if first is None:
             return []
         pipe = client.pipeline(transaction=True)
