@@ -43,8 +43,8 @@ from dashboard.views.wall.ticker import ticker_row
 
 log = logging.getLogger(__name__)
 PERIOD_SECONDS = 60
-PERIOD_READ_SECONDS = 60   # a worker's copy of a region's period view lives at most this
-                           # long, and never past its minute (PERIOD_SECONDS)
+PERIOD_READ_SECONDS = 10   # a worker's copy of a region's period view lives one tick, at
+                           # most this long
 PERIOD_BOARD_SECONDS = 300  # this month's counts of every region: a pass over the month
 WATCH_TICKS = 3            # a region no screen asked for in this many of its intervals is
                            # not built any more
@@ -405,15 +405,12 @@ class WallService:
 
     def period(self, region_code: str) -> PeriodModel:
         region = self.ctx.tree.get().get(region_code)
-        # A model read from Redis (and unpickled) once a minute in this worker rather
-        # than at every refresh of every screen of the region: it changes once a period
-        # board (PERIOD_BOARD_SECONDS), and with one screen a region, as a province's
-        # walls are, a copy kept one tick was never read again (6% of a worker's time
-        # went to reading them, docs/benchmarks.md).
+        # A model read from Redis (and unpickled) once a tick in this worker rather than
+        # at every refresh of every screen of the region.
         slot = int(time.time() // PERIOD_SECONDS)
         hit = self._period_read.get(region_code)
-        if hit is not None and hit[0] == slot and \
-                time.monotonic() - hit[1] < PERIOD_READ_SECONDS:
+        fresh_for = min(PERIOD_READ_SECONDS, self.settings.refresh_seconds)
+        if hit is not None and hit[0] == slot and time.monotonic() - hit[1] < fresh_for:
             return hit[2]
         # The period board may be minutes old; the region's live view of this tick says
         # whether the database answers now (without it the view counts per region, and
