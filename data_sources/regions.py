@@ -302,6 +302,11 @@ class RegionTree:
             return []
         return [self.get(c) for c in reversed(chain[:chain.index(self.root) + 1])]
 
+    def lineage(self, code: str) -> tuple[str, ...]:
+        """code and every stored region above it, nearest first: the regions `code` is in
+        (`contains(r, code)` for each and for no other); empty for an unknown code."""
+        return self._chain(code)
+
     def contains(self, scope_code: str, code: str) -> bool:
         """True when code is scope_code or lies below it."""
         return scope_code in self._rows and scope_code in self._chain(code)

@@ -50,8 +50,11 @@ class Batch:
 
 
 class Subscriber:
-    def __init__(self, accept: Callable[[StreamEvent], bool]):
+    def __init__(self, accept: Callable[[StreamEvent], bool], region: str | None = None):
         self.accept = accept
+        # When `accept` is "the event's grid lies in `region`": the hub hands it that
+        # region's events without asking `accept` for each (see StreamHub.lineage).
+        self.region = region
         self.queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
         self.dropped = False
         # Its queue receives every entry after this one; its backlog stops here.
@@ -61,8 +64,12 @@ class Subscriber:
 class StreamHub:
     def __init__(self, make_stream: Callable[[], EventStream],
                  known_grid: Callable[[str], bool] | None = None,
-                 counter_key: str | None = None, summary: SkipSummary = SUMMARY):
+                 counter_key: str | None = None, summary: SkipSummary = SUMMARY,
+                 lineage: Callable[[str], tuple[str, ...]] | None = None):
         self._make_stream = make_stream   # builds a stream on a blocking client
+        # A grid and every region above it: a batch is sorted by region once, not
+        # filtered once per open page (1,345 pages at a province, 8% of a worker).
+        self.lineage = lineage
         self.known_grid = known_grid      # unknown grids are skipped (and counted)
         self.counter_key = counter_key    # the shared SkipCounter's key; None: no counting
         self.summary = summary
@@ -76,11 +83,13 @@ class StreamHub:
         self.last_id: str | None = None
 
     # Subscribers -----------------------------------------------------------------------
-    def subscribe(self, accept: Callable[[StreamEvent], bool]) -> Subscriber:
+    def subscribe(self, accept: Callable[[StreamEvent], bool],
+                  region: str | None = None) -> Subscriber:
         """Register for live batches. Raises when Redis is unreachable (the caller tells
         the browser to retry). The reader's start is resolved here, synchronously, so a
-        subscriber's backlog read afterwards always meets the live batches."""
-        sub = Subscriber(accept)
+        subscriber's backlog read afterwards always meets the live batches. `region`:
+        `accept` takes exactly the events whose grid's lineage holds it."""
+        sub = Subscriber(accept, region if self.lineage is not None else None)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 stream = self._make_stream()
@@ -116,13 +125,19 @@ class StreamHub:
         try:
             reader = StreamReader(stream, self.known_grid, batch=BATCH)
             out, cursor, truncated = [], after_id, False
-            first = stream.client.xrange(stream.key, min="(" + after_id, count=1)
-            if not first:
+            # How far behind? Asked of the entries after `after_id` (a page that reconnects
+            # is seconds behind), not of the newest backlog_max: a province's walls all
+            # opening at once each read 5,000 entries, and Redis timed out.
+            ahead = stream.client.xrange(stream.key, min="(" + after_id,
+                                         count=self.backlog_max + 1)
+            if not ahead:
                 return [], False
-            # How far behind? If more than backlog_max, jump to the newest ones.
-            newest = stream.client.xrevrange(stream.key, count=self.backlog_max)
-            if len(newest) == self.backlog_max and id_key(_sid(newest[-1][0])) > id_key(after_id):
-                cursor, truncated = _before(_sid(newest[-1][0])), True
+            if len(ahead) > self.backlog_max:
+                # More than backlog_max: jump to the newest ones.
+                newest = stream.client.xrevrange(stream.key, count=self.backlog_max)
+                if len(newest) == self.backlog_max and \
+                        id_key(_sid(newest[-1][0])) > id_key(after_id):
+                    cursor, truncated = _before(_sid(newest[-1][0])), True
             # Entries the live reader has judged: its verdicts. Older ones: judged here,
             # by the same rule, after reading the window before them.
             dups = self._verdicts(cursor, upto)
@@ -221,8 +236,18 @@ class StreamHub:
     def _publish(self, batch: Batch) -> None:
         with self._lock:
             subs = list(self._subs)
+        by_region: dict[str, list[StreamEvent]] = {}
+        if self.lineage is not None:
+            for e in batch.events:
+                for code in self.lineage(e.grid):
+                    by_region.setdefault(code, []).append(e)
         for sub in subs:
-            events = [e for e in batch.events if sub.accept(e)]
+            if not batch.events:
+                events = []
+            elif sub.region is not None:
+                events = by_region.get(sub.region, [])
+            else:
+                events = [e for e in batch.events if sub.accept(e)]
             try:
                 sub.queue.put_nowait(Batch(events, batch.status))
             except queue.Full:

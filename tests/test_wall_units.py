@@ -350,3 +350,57 @@ def test_an_exhausted_redis_pool_serves_the_last_good_view_without_computing(
         tiny.close()
     clients[0] = redis_client
     assert views.get("wall-live", "320500", 2, 10, build) == {"n": 2}
+
+
+def test_the_hub_hands_each_region_its_events_as_its_filter_would(redis_url, key_prefix):
+    # A province's worker holds ~670 open pages: a batch is sorted by the regions of its
+    # grids once (the tree's lineage), and each page gets exactly what its own region
+    # filter (tree.contains) would have let through, in the stream's order.
+    from data_sources.redis_client import make_client
+    from data_sources.redis_stream import EventStream
+    from data_sources.stream_events import encode_event
+    from data_sources.stream_hub import StreamHub, follow
+    from tests.fakes import ROWS, small_tree
+    tree = small_tree()
+    grids = sorted(c for c in ROWS if tree.is_grid(c))
+    key = key_prefix + "events"
+    writer = EventStream(make_client(redis_url), key)
+    hub = StreamHub(lambda: EventStream(make_client(redis_url, blocking=True), key),
+                    lineage=tree.lineage)
+    regions = [tree.root, *sorted({c for g in grids for c in tree.lineage(g)} - {tree.root})]
+    pages = {}
+    for region in regions:
+        accept = (lambda r: lambda e: tree.contains(r, e.grid))(region)
+        sub = hub.subscribe(accept, region)
+        seen: list[int] = []
+        stop = threading.Event()
+
+        def consume(sub=sub, accept=accept, seen=seen, stop=stop):
+            for kind, item in follow(hub, sub, None, accept, heartbeat=0.2):
+                if kind == "events":
+                    seen.extend(e.case_id for e in item)
+                if stop.is_set():
+                    return
+        threading.Thread(target=consume, daemon=True).start()
+        pages[region] = (sub, seen, stop)
+    sent = []
+    for i in range(1, 25):
+        grid = grids[i % len(grids)] if i % 7 else "320999001001001"   # and one unknown grid
+        writer.append(encode_event("REPORTED", case_id=i, seq=1, ts=datetime.now(timezone.utc),
+                                   grid=grid, state="REPORTED", case_no=f"N{i}",
+                                   category="其他", subcategory="其他", source="信访",
+                                   urgency="一般"))
+        sent.append((i, grid))
+    deadline = time.monotonic() + 10
+    expected = {r: [i for i, g in sent if tree.contains(r, g)] for r in regions}
+    while time.monotonic() < deadline and any(pages[r][1] != expected[r] for r in regions):
+        time.sleep(0.05)
+    for r in regions:
+        sub, seen, stop = pages[r]
+        stop.set()
+        hub.unsubscribe(sub)
+        assert seen == expected[r], r
+    # Regions see fewer than the root; the unknown grid's case (7) reaches no page.
+    assert any(0 < len(expected[r]) < len(expected[tree.root]) for r in regions)
+    assert all(7 not in seen for seen in expected.values())
+    writer.client.close()

@@ -64,7 +64,8 @@ def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
         return code in ctx.tree.get()
 
     hub = StreamHub(blocking_stream, known_grid=known_grid,
-                    counter_key=counter_key(settings.key_prefix, settings.stream_key))
+                    counter_key=counter_key(settings.key_prefix, settings.stream_key),
+                    lineage=lambda grid: ctx.tree.get().lineage(grid))
 
     @bp.route("/wall/live")
     def wall_live():
@@ -88,7 +89,7 @@ def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
             # refreshes and tries again later (wall.js backs off on its own as well).
             return _retry_later(random.randint(*RETRY_AFTER))
         try:
-            sub = hub.subscribe(accept)
+            sub = hub.subscribe(accept, region)    # accept: the region's lineage
         except Exception as exc:  # noqa: BLE001 - Redis down: the page retries
             body = "retry: 2000\n\n" + _sse("status", {"status": "down", "error": str(exc)[:200]})
             return Response(body, mimetype="text/event-stream", status=200,
