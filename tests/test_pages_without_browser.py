@@ -13,6 +13,7 @@ from callbacks import kpi as kpi_page
 from callbacks import region as region_page
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.settings import Settings
+from dashboard.domain.accounts import Account, Role
 from dashboard.domain.scope import RegionScope
 from dashboard.views import kpi as kpi_view
 from dashboard.views import url_state
@@ -27,8 +28,12 @@ def ctx():
         "320505001001001": counts(700, on_time_pct=96, satisfied_pct=99),  # 苏州, via a grid
         "320700": counts(5, on_time_pct=100, satisfied_pct=100, due=5, rated=3),  # thin
     }, cases={42: CASE})
+    # The pages show what the viewer's account may see: a staff account of the province.
+    viewer = Account(id=1, username="staff", display_name="staff", role=Role.STAFF,
+                     regions=("320000",), disabled=False, must_change_password=False,
+                     password_changed_at=NOW, created_at=NOW, updated_at=NOW)
     return AppContext(settings=Settings(region="320000", page_cache_seconds=0), runtime=None,
-                      tree=Lazy(lambda: tree), cache=None, cases=store)
+                      tree=Lazy(lambda: tree), cache=None, cases=store, viewer=lambda: viewer)
 
 
 def text_of(component) -> str:
