@@ -76,3 +76,10 @@ def log_in_context(context, base_url: str, username: str, password: str) -> None
     """Give a Playwright browser context a logged-in session."""
     context.add_cookies([{"name": "gw_session", "value": http_login(base_url, username, password),
                           "url": base_url, "httpOnly": True, "sameSite": "Strict"}])
+
+
+def sign_in(page, server, role: str) -> None:
+    """Log a Playwright page's context in as the live server's account of `role`
+    (conftest's live_server makes one leader and one staff account of 江苏省)."""
+    page.context.clear_cookies()
+    log_in_context(page.context, server.url, *server.accounts[role])

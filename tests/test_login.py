@@ -379,3 +379,28 @@ def test_a_callback_without_a_session_gets_no_data(site):
     # The wall needs none (wall devices come later).
     assert route(client, "/wall").status_code == 200 and route(client, "/").status_code == 200
     assert client.get("/wall").status_code == 200
+
+
+def test_exports_need_the_permission_and_are_audited(site, url):
+    app, engine = site
+    deps = app.server.test_client().get("/_dash-dependencies").get_json()
+    dep = next(d for d in deps if d["output"] == "export-download.data")
+    body = {"output": dep["output"], "outputs": {"id": "export-download", "property": "data"},
+            "inputs": [{"id": "export-csv", "property": "n_clicks", "value": 1},
+                       {"id": "export-xlsx", "property": "n_clicks", "value": None}],
+            "state": [{"id": "url", "property": "search", "value": "?region=320100"}],
+            "changedPropIds": ["export-csv.n_clicks"]}
+    staff, pw = make_account(url, "staff")
+    client = app.server.test_client()
+    login(client, staff, pw)
+    assert post(client, body).status_code == 403                 # /kpi's export: leaders'
+    leader, pw = make_account(url, "leader", regions=("320100",))
+    client = app.server.test_client()
+    login(client, leader, pw)
+    resp = post(client, body)
+    assert resp.status_code == 200 and "ranking-320100" in text_of(resp)
+    row = next(r for r in AuditStore(engine).page(limit=50, action="export")
+               if r.actor == leader)
+    assert row.target.startswith("ranking-320100") and row.scope == "320100"
+    forged = {**body, "state": [{"id": "url", "property": "search", "value": "?region=320500"}]}
+    assert "3205" not in text_of(post(client, forged))           # another city: nothing
