@@ -404,3 +404,15 @@ def test_exports_need_the_permission_and_are_audited(site, url):
     assert row.target.startswith("ranking-320100") and row.scope == "320100"
     forged = {**body, "state": [{"id": "url", "property": "search", "value": "?region=320500"}]}
     assert "3205" not in text_of(post(client, forged))           # another city: nothing
+
+
+def test_without_redis_the_login_says_so_and_nothing_is_shown(tmp_path):
+    app = create_app(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'gw.db'}",
+                              redis_url="redis://127.0.0.1:1/0"))
+    client = app.server.test_client()
+    resp = login(client, "someone", "Some-password-1")
+    assert resp.status_code == 503 and "登录服务暂不可用" in resp.get_data(as_text=True)
+    client.set_cookie("gw_session", "an-id-from-before")
+    assert client.get("/kpi").headers["Location"].startswith("/login")
+    resp = route(client, "/kpi")
+    assert resp.status_code == 503 and "320" not in resp.get_data(as_text=True)

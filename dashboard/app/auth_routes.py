@@ -11,6 +11,7 @@ import math
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, make_response, redirect, request
+from werkzeug.exceptions import HTTPException
 
 from dashboard.app.auth import COOKIE, Auth, Current, actor_of, address
 from dashboard.domain import second_factor
@@ -81,6 +82,8 @@ def blueprint(auth: Auth, region_name) -> Blueprint:
 
     @bp.errorhandler(Exception)
     def unavailable(exc):       # Redis or the database down: say so, never a traceback
+        if isinstance(exc, HTTPException):
+            return exc
         log.warning("login unavailable: %s: %s", type(exc).__name__, str(exc)[:200])
         return _html(auth_pages.unavailable(_lang()), 503)
 
