@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from dash._utils import split_callback_id
 
 from dashboard import create_app
 from dashboard.app.settings import Settings
@@ -19,6 +20,7 @@ from data_sources.account_store import AccountStore
 from data_sources.audit_store import AuditStore
 from data_sources.database import make_engine
 from tests.logins import SAME_SITE, login, make_account, route, text_of
+from tests.test_forged_requests import _stop_and_forget
 
 
 class Clock:
@@ -37,7 +39,6 @@ class Clock:
 @pytest.fixture(scope="module")
 def site(seeded_env, redis_url):
     """The province's app on the seeded database, with Redis keys of its own."""
-    from tests.test_forged_requests import _stop_and_forget
     env = seeded_env.env
     prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
     app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
@@ -71,7 +72,6 @@ def interval_body(app) -> dict:
     """/status's refresh as its dcc.Interval posts it: the page refreshing itself."""
     deps = app.server.test_client().get("/_dash-dependencies").get_json()
     dep = next(d for d in deps if d["inputs"][0]["id"] == "status-tick")
-    from dash._utils import split_callback_id
     return {"output": dep["output"], "outputs": split_callback_id(dep["output"]),
             "inputs": [{"id": "status-tick", "property": "n_intervals", "value": 3}],
             "state": [{"id": "url", "property": "search", "value": ""}],
@@ -313,7 +313,6 @@ def test_a_leader_of_nanjing_sees_suzhou_as_an_unknown_region(site, url):
     assert "error-page" in text_of(route(client, "/kpi", "?region=320000"))
     deps = client.get("/_dash-dependencies").get_json()
     rank = next(d for d in deps if d["inputs"][0]["id"] == "ranking-grid")
-    from dash._utils import split_callback_id
     body = {"output": rank["output"], "outputs": split_callback_id(rank["output"]),
             "inputs": [{"id": "ranking-grid", "property": "cellClicked", "value": {"rowId": "320500"}}],
             "state": [{"id": "url", "property": "search", "value": ""}],

@@ -13,11 +13,10 @@ from callbacks import kpi as kpi_page
 from callbacks import region as region_page
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.settings import Settings
-from dashboard.domain.accounts import Account, Role
 from dashboard.domain.scope import RegionScope
 from dashboard.views import kpi as kpi_view
 from dashboard.views import url_state
-from tests.fakes import CASE, NOW, FakeCaseStore, counts, small_tree, stream_event
+from tests.fakes import CASE, NOW, FakeCaseStore, counts, small_tree, stream_event, viewer
 
 
 @pytest.fixture
@@ -29,11 +28,8 @@ def ctx():
         "320700": counts(5, on_time_pct=100, satisfied_pct=100, due=5, rated=3),  # thin
     }, cases={42: CASE})
     # The pages show what the viewer's account may see: a staff account of the province.
-    viewer = Account(id=1, username="staff", display_name="staff", role=Role.STAFF,
-                     regions=("320000",), disabled=False, must_change_password=False,
-                     password_changed_at=NOW, created_at=NOW, updated_at=NOW)
     return AppContext(settings=Settings(region="320000", page_cache_seconds=0), runtime=None,
-                      tree=Lazy(lambda: tree), cache=None, cases=store, viewer=lambda: viewer)
+                      tree=Lazy(lambda: tree), cache=None, cases=store, viewer=viewer)
 
 
 def text_of(component) -> str:

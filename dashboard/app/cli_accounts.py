@@ -20,6 +20,7 @@ import click
 from sqlalchemy.engine import make_url
 
 from dashboard.app.runtime import Runtime
+from dashboard.domain import second_factor
 from dashboard.domain.accounts import Account, Role, normalize_username, password_expired
 from dashboard.domain.audit import Actor
 from dashboard.domain.hierarchy import is_valid_code
@@ -250,7 +251,6 @@ def demo_accounts(rt: Runtime) -> list[str]:
     that a newcomer can click in. The admin's and the auditor's second factor is enrolled
     here and its key printed, with the command that shows the current code. Returns the
     lines to print."""
-    from dashboard.domain import second_factor
     store = _store(rt)
     by = cli_actor()
     region = rt.settings.region
