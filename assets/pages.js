@@ -52,6 +52,21 @@
     }
   });
 
+  /* A callback answered 401 has no session behind it any more (idle timeout, logout in
+     another tab, account disabled): the page goes to the login, which brings the reader
+     back here afterwards. The wall's callbacks need no session and never get a 401. */
+  var fetchOf = window.fetch;
+  window.fetch = function (input, init) {
+    return fetchOf.apply(this, arguments).then(function (resp) {
+      var url = typeof input === "string" ? input : (input && input.url) || "";
+      if (resp.status === 401 && url.indexOf("_dash-update-component") !== -1) {
+        var here = location.pathname + location.search;
+        location.assign("/login?m=ended&next=" + encodeURIComponent(here));
+      }
+      return resp;
+    });
+  };
+
   window.gwPages = { fit: fit, scale: function () { return scale; } };
   window.addEventListener("resize", fit);
   fit();

@@ -2,7 +2,8 @@
 
 Every module in callbacks/ (one per page) has `page(ctx, ...) -> Page`; the app factory
 collects them, registers their callbacks, gives their warm-ups to the app's one warmer
-and routes paths to them. A page holds no module-level state: everything it keeps lives
+and routes paths to them. A page needs a logged-in account unless it is marked public, and
+the account's role must allow its `permission` (dashboard/domain/accounts.py). A page holds no module-level state: everything it keeps lives
 in the closures `page()` builds, so two apps in one process never share it.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dashboard.cache.warmer import Job
+from dashboard.domain.accounts import Permission
 
 
 def _nothing(_app) -> None:
@@ -24,3 +26,7 @@ class Page:
     render: Callable[[re.Match, dict], object]  # (path match, query) -> components
     register: Callable[[object], None] = _nothing   # adds the page's callbacks to the app
     warmups: tuple[Job, ...] = field(default=())    # work the app's warmer does for it
+    # Who may open it: a logged-in account with this permission (None: any logged-in
+    # account). Only a page marked public is shown without a login (the wall, for now).
+    permission: Permission | None = None
+    public: bool = False

@@ -9,10 +9,12 @@ from dash import Input, Output, State, dcc, no_update
 from dash import ctx as dash_ctx
 
 from callbacks.page import Page
-from callbacks.page_common import bad_input_page, lang_of, push, state_of
+from callbacks.page_common import bad_input_page, lang_of, push, record, roots_of, state_of, user_of
 from callbacks.router import parse_query
 from dashboard.cache.warmer import Job
 from dashboard.domain import metrics
+from dashboard.domain.accounts import Permission, require
+from dashboard.domain.audit import Action
 from dashboard.views import case as case_view
 from dashboard.views import export, url_state
 from dashboard.views import region as region_view
@@ -25,11 +27,22 @@ def render(ctx, match, query: dict):
     try:
         state = url_state.parse(query, metrics.KEYS, ctx.settings.lang)
         now = datetime.now(timezone.utc)
+        viewer = ctx.viewer()
         model = region_view.build(ctx.cases, ctx.tree.get(), ctx.settings,
-                                  match["code"], state, now, ctx.page_memo(now.timestamp()))
+                                  match["code"], state, now, ctx.page_memo(now.timestamp()),
+                                  roots=roots_of(ctx),
+                                  with_cases=viewer is not None and viewer.can(Permission.VIEW_CASES))
     except BadInput as exc:
-        return bad_input_page(exc, lang_of(query, ctx.settings.lang), f"/region/{ctx.root_code}")
-    return region_layout.layout(model, state)
+        return bad_input_page(exc, lang_of(query, ctx.settings.lang), f"/region/{home(ctx)}")
+    return region_layout.layout(model, state, user_of(
+        ctx, state.lang, model.region.code,
+        lambda code: f"/region/{code}{url_state.encode(state, page=1, region=None)}"))
+
+
+def home(ctx) -> str:
+    """Where the viewer's pages start: the first of their account's regions."""
+    roots = roots_of(ctx)
+    return roots[0] if roots else ctx.root_code
 
 
 def warm_landing(ctx, now: datetime) -> None:
@@ -41,6 +54,7 @@ def warm_landing(ctx, now: datetime) -> None:
 def page(ctx) -> Page:
     return Page(path=r"/region/(?P<code>[^/]*)",
                 render=lambda match, query: render(ctx, match, query),
+                permission=Permission.VIEW_REGION,
                 register=lambda app: register(app, ctx),
                 warmups=(Job("region-landing", ctx.warm_every,
                              lambda now: warm_landing(ctx, now), shared=True, run_first=True,
@@ -108,9 +122,11 @@ def register(app, ctx) -> None:
     # Clicked ids come from the browser: a region outside the root, or anything that is
     # not a case number, is refused (BadInput: 400) before it becomes a URL.
     def region_path(code) -> str | None:
-        return code and f"/region/{resolve_scope(ctx.tree.get(), ctx.root_code, code).code}"
+        return code and f"/region/{resolve_scope(ctx.tree.get(), roots_of(ctx), code).code}"
 
     def case_path(row_id) -> str | None:
+        if row_id:
+            require(ctx.viewer(), Permission.VIEW_CASE)
         return row_id and f"/case/{case_view.parse_case_id(str(row_id))}"
 
     navigate("children-grid", "cellClicked", lambda cell: region_path(cell.get("rowId")))
@@ -120,11 +136,15 @@ def register(app, ctx) -> None:
     @app.callback(Output("cases-download", "data"), Input("cases-export", "n_clicks"),
                   State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
     def export_cases(_n, pathname, search):
+        require(require(ctx.viewer(), Permission.VIEW_CASES), Permission.EXPORT)
         try:
             state = url_state.parse(parse_query(search), metrics.KEYS, ctx.settings.lang)
             code = (pathname or "").rsplit("/", 1)[-1]
             cols, rows = region_view.export_rows(ctx.cases, ctx.tree.get(), ctx.settings, code,
-                                                 state, datetime.now(timezone.utc))
+                                                 state, datetime.now(timezone.utc),
+                                                 roots=roots_of(ctx))
         except BadInput:
             return no_update
+        record(ctx, Action.EXPORT, f"cases-{code}-{state.period}", code, rows=len(rows),
+               format="csv")
         return dcc.send_string(export.csv_text(cols, rows), f"cases-{code}-{state.period}.csv")

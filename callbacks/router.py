@@ -15,7 +15,7 @@ from dash import Input, Output, html
 
 from callbacks.page import Page
 from dashboard.domain.language import language
-from layouts.errors import not_found, page_failed
+from layouts.errors import forbidden, not_found, page_failed
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,13 @@ def resolve(pages: list[Page], ctx, path: str, query: dict[str, str]):
         m = re.fullmatch(page.path, path or "/")
         if m is None:
             continue
+        if not page.public:
+            # The app refuses a callback of a non-public page without a session (auth.py);
+            # the role is checked here, for every page the same way.
+            account = ctx.viewer()
+            if account is None or (page.permission is not None
+                                   and not account.can(page.permission)):
+                return forbidden(lang)
         try:
             return page.render(m, query)
         except Exception:  # noqa: BLE001 - a page must degrade to a message, not a 500

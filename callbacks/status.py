@@ -8,7 +8,9 @@ import time
 from dash import Input, Output, State
 
 from callbacks.page import Page
+from callbacks.page_common import roots_of
 from callbacks.router import parse_query
+from dashboard.domain.accounts import NotPermitted, Permission
 from dashboard.domain.language import language
 from dashboard.domain.text import t
 from dashboard.views.status import build_status
@@ -25,9 +27,13 @@ def page(ctx) -> Page:
                             ctx.settings.timezone)
 
     def current() -> dict:
-        return status_model(ctx.root_code, int(time.time() // refresh))
+        # The viewer's first region: the model is shared per region, never per viewer.
+        roots = roots_of(ctx)
+        if not roots:
+            raise NotPermitted("no region to show")
+        return status_model(roots[0], int(time.time() // refresh))
 
-    return Page(path=r"/status",
+    return Page(path=r"/status", permission=Permission.VIEW_REGION,
                 render=lambda _m, q: view.layout(refresh, language(q.get("lang"), ctx.settings.lang)),
                 register=lambda app: register(app, current, ctx.settings.lang))
 

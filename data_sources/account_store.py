@@ -64,6 +64,19 @@ class AccountStore:
         with self.engine.connect() as conn:
             return _get(conn, name)
 
+    def by_id(self, account_id: int) -> Account | None:
+        """The account a session belongs to, as it is now (a session checks it on every
+        request: disabled, or its password reset since, ends the session)."""
+        with self.engine.connect() as conn:
+            name = conn.execute(sa.select(account.c.username)
+                                .where(account.c.id == int(account_id))).scalar()
+            return _get(conn, name) if name is not None else None
+
+    def totp_secret(self, account_id: int) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(account.c.totp_secret)
+                                .where(account.c.id == int(account_id))).scalar()
+
     def list_accounts(self) -> list[Account]:
         with self.engine.connect() as conn:
             regions: dict[int, list[str]] = {}
@@ -98,8 +111,10 @@ class AccountStore:
 
     # -- changes -----------------------------------------------------------------------
     def create(self, username: str, role: Role | str, regions: Iterable[str] = (),
-               display_name: str | None = None, *, by: Actor) -> tuple[Account, str]:
-        """A new account and its one-time password (to hand to its owner, once)."""
+               display_name: str | None = None, *, by: Actor,
+               must_change: bool = True) -> tuple[Account, str]:
+        """A new account and its one-time password (to hand to its owner, once).
+        `must_change=False` only for the demo's accounts, whose passwords it prints."""
         name = normalize_username(username)
         role = _role(role)
         codes = _codes(regions)
@@ -112,7 +127,8 @@ class AccountStore:
             account_id = conn.execute(account.insert().values(
                 username=name, display_name=display, role=role.value,
                 password_hash=hash_password(password), password_changed_at=now,
-                must_change_password=True, totp_secret=None, disabled=False, created_at=now,
+                must_change_password=must_change, totp_secret=None, disabled=False,
+                created_at=now,
                 updated_at=now)).inserted_primary_key[0]
             _bind(conn, account_id, codes)
             self.audit.append_in(conn, AuditEntry(
@@ -132,16 +148,17 @@ class AccountStore:
                 detail={"was": "disabled" if found.disabled else "enabled"}))
             return _get(conn, found.username)
 
-    def reset_password(self, username: str, *, by: Actor) -> str:
+    def reset_password(self, username: str, *, by: Actor, must_change: bool = True) -> str:
         """A new one-time password for the account, which must change it at its next
-        login; returned to hand to its owner, never stored or logged in clear."""
+        login; returned to hand to its owner, never stored or logged in clear.
+        `must_change=False` only for the demo's accounts."""
         password = generate_password()
         now = self.clock()
         with self.audit.writing() as conn:
             found = self._require(conn, username)
             conn.execute(account.update().where(account.c.id == found.id).values(
                 password_hash=hash_password(password), password_changed_at=now,
-                must_change_password=True, updated_at=now))
+                must_change_password=must_change, updated_at=now))
             self.audit.append_in(conn, AuditEntry(by, Action.PASSWORD_RESET,
                                                   target=found.username))
         return password
@@ -164,6 +181,18 @@ class AccountStore:
                 must_change_password=False, updated_at=now))
             self.audit.append_in(conn, AuditEntry(by, Action.PASSWORD_CHANGED,
                                                   target=found.username))
+            return _get(conn, found.username)
+
+    def set_totp_secret(self, username: str, secret: str | None, *, by: Actor) -> Account:
+        """Enrol the account's second factor (the secret its app was given), audited; the
+        secret itself is never written to the trail."""
+        with self.audit.writing() as conn:
+            found = self._require(conn, username)
+            conn.execute(account.update().where(account.c.id == found.id)
+                         .values(totp_secret=secret, updated_at=self.clock()))
+            self.audit.append_in(conn, AuditEntry(
+                by, Action.TOTP_ENROLLED, target=found.username,
+                detail={"had_one": found.has_totp, "removed": secret is None}))
             return _get(conn, found.username)
 
     def bind_regions(self, username: str, regions: Iterable[str], *, by: Actor) -> Account:

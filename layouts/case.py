@@ -15,7 +15,7 @@ from layouts.page_parts import GRID_STYLE, frame, panel
 EVENT_COLUMNS = ("seq", "at", "event", "state", "level", "org", "org_code", "detail")
 
 
-def layout(model: CaseView, state: PageState) -> html.Div:
+def layout(model: CaseView, state: PageState, user: dict | None = None) -> html.Div:
     search = encode(state, page=1, region=None)
     chain = [c for i, c in enumerate(model.region_chain)
              if i == 0 or c.code != model.region_chain[i - 1].code]
@@ -42,4 +42,4 @@ def layout(model: CaseView, state: PageState) -> html.Div:
             panel(state.t("case.timeline", n=len(model.events)), timeline,
                   panel_id="timeline-panel"),
         ]),
-    ])
+    ], user)

@@ -31,3 +31,10 @@ def page_failed(lang: str = "zh") -> html.Div:
     """A page that raised: the reader learns that the data did not come, not why."""
     return error_page(t("error.page_failed.title", lang), t("error.page_failed.message", lang),
                       home(lang), t("error.back_home", lang), "page-failed")
+
+
+def forbidden(lang: str = "zh") -> html.Div:
+    """A page the reader's role may not open: what they may do instead is on /account."""
+    return error_page(t("error.forbidden.title", lang), t("error.forbidden.message", lang),
+                      "/account" + ("?lang=en" if lang == "en" else ""),
+                      t("error.to_account", lang), "forbidden")

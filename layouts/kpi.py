@@ -84,7 +84,7 @@ def score_chart(model: KpiView, state: PageState):
     return charts.child_bars(rows, "score", True, state.t("kpi.score_chart"))
 
 
-def layout(model: KpiView, state: PageState) -> html.Div:
+def layout(model: KpiView, state: PageState, user: dict | None = None) -> html.Div:
     region = model.region
     child = model.child_level
     weights = state.t("kpi.weights_sep").join(f"{sub_score_name(k, state.lang)} {v:g}"
@@ -118,4 +118,4 @@ def layout(model: KpiView, state: PageState) -> html.Div:
             panel(state.t("page.trend"), charts.graph(trend, "kpi-trend", "kpi-trend")),
         ]),
         *ranking,
-    ])
+    ], user)

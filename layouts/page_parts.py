@@ -10,7 +10,8 @@ from dashboard.views.url_state import PERIODS, PageState, encode
 GRID_STYLE = {"width": "100%"}
 
 
-def frame(page_class: str, title: str, state: PageState, nav: list, body: list) -> html.Div:
+def frame(page_class: str, title: str, state: PageState, nav: list, body: list,
+          user: dict | None = None) -> html.Div:
     # The switch names the other language in that language.
     other = "zh" if state.lang == "en" else "en"
     href = "?" + _without_lang(state) if other == "zh" else encode(state, lang="en")
@@ -18,8 +19,30 @@ def frame(page_class: str, title: str, state: PageState, nav: list, body: list) 
     return html.Div(className=f"gw-page {page_class}", lang="en" if state.lang == "en" else "zh-CN",
                     children=[
         html.Header(className="gw-page-header", children=[
-            html.H1(title), html.Nav(className="gw-page-nav", children=[*nav, lang_link])]),
+            html.H1(title), html.Nav(className="gw-page-nav", children=[*nav, lang_link]),
+            *([user_menu(user, state.lang)] if user else [])]),
         *body,
+    ])
+
+
+def user_menu(user: dict, lang: str) -> html.Div:
+    """Who is logged in, the regions they may switch between (when more than one), their
+    account page and the logout button. `user`: callbacks/page_common.user_of. Logout is
+    a form POST (a link would let any page log the reader out)."""
+    regions = user.get("regions") or []
+    switch = [html.Span(className="gw-user-regions", id="region-switch", children=[
+        html.Span(t("page.user.regions", lang)),
+        *[html.Span(r["name"], className="gw-crumb-current") if r["current"] else
+          html.A(r["name"], href=r["href"], id={"type": "region-switch", "code": r["code"]})
+          for r in regions]])] if len(regions) > 1 else []
+    suffix = "?lang=en" if lang == "en" else ""
+    return html.Div(className="gw-user", id="user-menu", children=[
+        html.Span(t("page.user.who", lang, name=user["name"], role=user["role"]), id="user-name"),
+        *switch,
+        html.A(t("page.user.account", lang), href="/account" + suffix, id="user-account"),
+        html.Form(action="/logout" + suffix, method="post", className="gw-logout",
+                  children=[html.Button(t("page.user.logout", lang), type="submit",
+                                        id="logout", className="gw-button")]),
     ])
 
 

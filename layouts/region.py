@@ -50,7 +50,7 @@ def children_view(model: RegionView, state: PageState) -> list:
                 html.Div([html.P(state.t("region.click_hint"), className="gw-note"), grid])])]
 
 
-def case_filters(state: PageState) -> html.Div:
+def case_filters(state: PageState, user: dict | None = None) -> html.Div:
     en = state.lang == "en"
     all_label = state.t("region.all")
 
@@ -115,10 +115,12 @@ def case_list(model: RegionView, state: PageState) -> list:
     ]
 
 
-def layout(model: RegionView, state: PageState) -> html.Div:
+def layout(model: RegionView, state: PageState, user: dict | None = None) -> html.Div:
     region = model.region
-    nav = [dcc.Link(state.t("region.to_kpi"), href=f"/kpi{encode(state, page=1, region=region.code)}",
-                    id="to-kpi"),
+    # Leaders see /kpi; staff do not (their account's role: dashboard/domain/accounts.py).
+    to_kpi = [dcc.Link(state.t("region.to_kpi"), href=f"/kpi{encode(state, page=1, region=region.code)}",
+                       id="to-kpi")] if user is None or user.get("kpi") else []
+    nav = [*to_kpi,
            html.A(state.t("region.to_wall"), href=f"/wall?region={region.code}"
                   + ("&lang=en" if state.lang == "en" else ""), id="to-wall")]
     summary = html.Div(className="gw-summary", id="region-summary", children=[
@@ -145,5 +147,6 @@ def layout(model: RegionView, state: PageState) -> html.Div:
             panel(state.t("page.trend"), charts.graph(trend, "region-trend", "region-trend")),
             *breakdowns[:1]]),
         html.Div(className="gw-grid-2", children=breakdowns[1:]),
-        panel(state.t("region.cases"), *case_list(model, state), panel_id="case-panel", wide=True),
-    ])
+        *([panel(state.t("region.cases"), *case_list(model, state), panel_id="case-panel",
+                 wide=True)] if model.cases is not None else []),
+    ], user)

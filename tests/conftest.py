@@ -174,7 +174,13 @@ def seeded_env(tmp_path_factory, redis_url):
 
 @pytest.fixture(scope="session")
 def live_server(seeded_env):
-    """`gridwatch serve` (2 gevent workers) on the seeded installation."""
+    """`gridwatch serve` (2 gevent workers) on the seeded installation, with a leader and
+    a staff account of the province (`accounts`: role -> (username, password); log a page
+    in with tests.logins.sign_in)."""
+    from tests.logins import make_account
+    if not hasattr(seeded_env, "accounts"):
+        seeded_env.accounts = {role: make_account(seeded_env.env["GRIDWATCH_DATABASE_URL"], role)
+                               for role in ("leader", "staff")}
     seeded_env.start()
     try:
         yield seeded_env

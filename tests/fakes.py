@@ -10,6 +10,7 @@ from flask import Flask
 from flask_caching import Cache
 
 from dashboard.cache.shared_views import SharedViews
+from dashboard.domain.accounts import Account, Role
 from dashboard.domain.case_query import CasePage
 from dashboard.domain.events import StreamEvent
 from dashboard.domain.hierarchy import Level
@@ -211,3 +212,11 @@ def in_process_views() -> SharedViews:
     a Redis client that cannot be had, so every view is computed and kept in-process."""
     cache = Cache(Flask(__name__), config={"CACHE_TYPE": "SimpleCache"})
     return SharedViews(cache, _no_redis, "gwfake:")
+
+
+def viewer(role: Role = Role.STAFF, regions: tuple[str, ...] = ("320000",)) -> Account:
+    """A logged-in account for page callbacks run without the app (AppContext.viewer):
+    staff of the province by default, who may open every page but /kpi."""
+    return Account(id=1, username=role.value, display_name=role.value, role=role,
+                   regions=regions, disabled=False, must_change_password=False,
+                   password_changed_at=NOW, created_at=NOW, updated_at=NOW)

@@ -10,6 +10,7 @@ from dashboard.app.settings import Settings
 from data_sources.database import CaseDatabase
 from data_sources.regions import import_region
 from tests.live import operator_headers, stop_app_threads
+from tests.logins import SAME_SITE, login, make_account, route
 from tests.test_database import CASES, make_case
 
 TOKEN = "operator-token-for-tests"
@@ -61,22 +62,22 @@ def test_layout_is_served(two_apps):
     assert layout.status_code == 200 and '"id":"page"' in layout.get_data(as_text=True)
 
 
-def _route(app, path: str, search: str = "") -> str:
+def _route(client, path: str, search: str = "") -> str:
     """The page the router renders for a URL, through Dash's real callback endpoint."""
-    body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
-            "inputs": [{"id": "url", "property": "pathname", "value": path},
-                       {"id": "url", "property": "search", "value": search}],
-            "changedPropIds": ["url.pathname"]}
-    resp = app.server.test_client().post("/_dash-update-component", json=body)
+    resp = route(client, path, search)
     assert resp.status_code == 200
     return json.dumps(resp.get_json(), ensure_ascii=False)
 
 
 def test_router_serves_pages_and_a_chinese_not_found(two_apps):
-    assert "status-kpis" in _route(two_apps[0], "/status")
-    missing = _route(two_apps[0], "/nope")
+    app = two_apps[0]
+    client = app.server.test_client()
+    settings = app.server.config["GRIDWATCH_SETTINGS"]
+    assert login(client, *make_account(settings.database_url, "staff")).status_code == 302
+    assert "status-kpis" in _route(client, "/status")
+    missing = _route(client, "/nope")
     assert "页面不存在" in missing and "/nope" in missing and "返回首页" in missing
-    assert "Page not found" in _route(two_apps[0], "/nope", "?lang=en")
+    assert "Page not found" in _route(client, "/nope", "?lang=en")
 
 
 def test_unreachable_sources_are_reported_not_raised(tmp_path):
@@ -94,7 +95,7 @@ def test_unreachable_sources_are_reported_not_raised(tmp_path):
 def test_wall_with_every_source_down_waits_instead_of_an_error_page(tmp_path):
     settings = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/x",
                         redis_url="redis://127.0.0.1:1/0")
-    page = _route(create_app(settings), "/wall")
+    page = _route(create_app(settings).server.test_client(), "/wall")   # no login: the wall
     assert "wall-waiting" in page and "正在连接数据库" in page and "wall-retry" in page
     assert "error-page" not in page
 
@@ -150,15 +151,16 @@ def test_a_worker_runs_a_bounded_number_of_callbacks_and_turns_the_rest_away_in_
                        {"id": "url", "property": "search", "value": ""}],
             "changedPropIds": ["url.pathname"]}
     client = app.server.test_client()
+    assert login(client, *make_account(settings.database_url, "staff")).status_code == 302
     try:
         assert gate.acquire(timeout=1)                 # one callback running
         try:
-            busy = client.post("/_dash-update-component", json=body)
+            busy = client.post("/_dash-update-component", json=body, headers=SAME_SITE)
             assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
             assert "Traceback" not in busy.get_data(as_text=True)
         finally:
             gate.release()
-        assert "status-kpis" in _route(app, "/status")   # its turn: answered
+        assert "status-kpis" in _route(client, "/status")   # its turn: answered
         assert gate.acquire(timeout=1)                   # and the turn was given back
         gate.release()
     finally:

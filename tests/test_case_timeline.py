@@ -67,10 +67,10 @@ def seeded_case_page():
     from callbacks import case as case_page
     from dashboard.app.context import AppContext, Lazy
     from dashboard.app.settings import Settings
-    from tests.fakes import CASE, FakeCaseStore, small_tree
+    from tests.fakes import CASE, FakeCaseStore, small_tree, viewer
     tree = small_tree()
     ctx = AppContext(settings=Settings(region="320000"), runtime=None, tree=Lazy(lambda: tree),
-                     cache=None, cases=FakeCaseStore(tree, {}, cases={42: CASE}))
+                     cache=None, cases=FakeCaseStore(tree, {}, cases={42: CASE}), viewer=viewer)
 
     def text(lang):
         page = case_page.render(ctx, {"case_id": "42"}, {"lang": lang})
@@ -82,11 +82,11 @@ def test_the_english_region_page_names_vocabularies_in_english():
     from callbacks import region as region_page
     from dashboard.app.context import AppContext, Lazy
     from dashboard.app.settings import Settings
-    from tests.fakes import CASE, FakeCaseStore, small_tree
+    from tests.fakes import CASE, FakeCaseStore, small_tree, viewer
     tree = small_tree()
     ctx = AppContext(settings=Settings(region="320000", page_cache_seconds=0), runtime=None,
                      tree=Lazy(lambda: tree), cache=None,
-                     cases=FakeCaseStore(tree, {}, cases={42: CASE}))
+                     cases=FakeCaseStore(tree, {}, cases={42: CASE}), viewer=viewer)
     page = region_page.render(ctx, {"code": "320505"}, {"basis": "open", "lang": "en"})
     text = json.dumps(page.to_plotly_json(), ensure_ascii=False, default=str)
     for word in ("Urban management / Street vending", "12345 hotline", "in progress"):

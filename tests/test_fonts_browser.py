@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.logins import sign_in
+
 SERVED = "GW Sans"
 TIMEOUT = 30_000
 
@@ -149,19 +151,36 @@ def open_error(page, url, case_id):
     page.wait_for_selector("#error-page")
 
 
+def open_auth(path, ready):
+    def open_it(page, url, case_id):
+        page.goto(url + path)
+        page.wait_for_selector(ready)
+    return open_it
+
+
 PAGES = {"wall": open_wall, "kpi": open_kpi, "region-root": open_region("320000"),
          "region-city": open_region("320500"), "case": open_case, "status": open_status,
-         "bad-input": open_error}
+         "bad-input": open_error, "login": open_auth("/login", "#auth-submit"),
+         "account": open_auth("/account", "#account-pages"),
+         "password": open_auth("/password", "#auth-submit"),
+         "enrol": open_auth("/totp/enrol", "#totp-qr svg")}
+# Who opens each page (the wall and the login: nobody logged in).
+ROLES = {"kpi": "leader", "bad-input": "leader", "region-root": "staff", "region-city": "staff",
+         "case": "staff", "status": "staff", "account": "staff", "password": "staff",
+         "enrol": "staff"}
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_every_text_of_the_page_is_in_the_served_font(page, live_server, case_id, name):
+    if name in ROLES:
+        sign_in(page, live_server, ROLES[name])
     PAGES[name](page, live_server.url, case_id)
     assert_served_font(page, name)
 
 
 def test_open_dropdown_date_picker_and_hover_label_are_in_the_served_font(page, live_server,
                                                                           case_id):
+    sign_in(page, live_server, "staff")
     open_region("320500")(page, live_server.url, case_id)
     page.click("#filter-state")
     page.wait_for_selector(".dash-dropdown-content")

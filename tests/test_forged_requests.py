@@ -24,6 +24,7 @@ from data_sources.database import make_engine
 from data_sources.redis_client import make_client
 from data_sources.regions import RegionTree
 from tests.live import stop_app_threads
+from tests.logins import SAME_SITE, login, make_account
 
 ROOT = "320500"
 OUTSIDE = ["320000", "320100", "320102", "320200", "321300", "320102001", "320102001001"]
@@ -43,6 +44,13 @@ def city(seeded_env, redis_url):
     app = create_app(settings)
     engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
     tree = RegionTree.load(engine, "320000")
+    # The city's leader and staff: every callback is forged with the session of each (a
+    # request without one gets nothing: tests/test_login.py).
+    for role in ("leader", "staff"):
+        client = app.server.test_client()
+        assert login(client, *make_account(env["GRIDWATCH_DATABASE_URL"], role, (ROOT,))
+                     ).status_code == 302
+        app.server.extensions[f"test_{role}"] = client
     yield app, engine, tree
     engine.dispose()
     _stop_and_forget(app, redis_url, prefix)
@@ -208,6 +216,8 @@ def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
     app, engine, tree = city
     check = LeakCheck(engine, tree)
     client = app.server.test_client()
+    # Each body as the city's leader and as its staff (each may use some of the callbacks).
+    sessions = [app.server.extensions["test_leader"], app.server.extensions["test_staff"]]
     wall_cfg = _wall_cfg(app)
     assert wall_cfg["region"] == ROOT
     deps = _dependencies(app)
@@ -240,15 +250,16 @@ def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
                   for s in specs for v in _hostile_values(s["id"], s["property"], wall_cfg)]
         bodies += _structural(_body(dep, base, changed))
         for body in bodies:
-            resp = client.post("/_dash-update-component", data=json.dumps(body),
-                               content_type="application/json")
-            sent += 1
-            statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
-            if resp.status_code >= 500:
-                leaked.append(f"{resp.status_code} for {dep['output'][:60]}: {json.dumps(body)[:300]}")
-                continue
-            found, _ = check.leaks(resp.get_data(as_text=True), echo=json.dumps(body))
-            leaked += [f"{f} in {dep['output'][:60]} for {json.dumps(body)[:300]}" for f in found]
+            for who in sessions:
+                resp = who.post("/_dash-update-component", data=json.dumps(body),
+                                content_type="application/json", headers=SAME_SITE)
+                sent += 1
+                statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+                if resp.status_code >= 500:
+                    leaked.append(f"{resp.status_code} for {dep['output'][:60]}: {json.dumps(body)[:300]}")
+                    continue
+                found, _ = check.leaks(resp.get_data(as_text=True), echo=json.dumps(body))
+                leaked += [f"{f} in {dep['output'][:60]} for {json.dumps(body)[:300]}" for f in found]
     print(f"forged callback bodies: {sent} to {len(deps)} callbacks, answers {statuses}")
     assert sent >= 1000
     assert leaked == [], leaked[:10]
@@ -271,7 +282,9 @@ def test_edge_urls_say_what_is_wrong(city, caplog, path):
                        {"id": "url", "property": "search", "value": "?" + search if search else ""}],
             "changedPropIds": ["url.pathname"]}
     caplog.set_level(logging.INFO)
-    resp = app.server.test_client().post("/_dash-update-component", json=body)
+    # /kpi is a leader's page, /region and /case staff's: each asked by who may open it.
+    who = app.server.extensions["test_leader" if pathname == "/kpi" else "test_staff"]
+    resp = who.post("/_dash-update-component", json=body, headers=SAME_SITE)
     assert resp.status_code == 200
     text = resp.get_data(as_text=True)
     assert "数据源暂无响应" not in text and not [r for r in caplog.records if r.exc_info]

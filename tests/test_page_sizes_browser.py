@@ -14,6 +14,7 @@ import re
 import pytest
 
 from tests.live import PageWatch
+from tests.logins import log_in_context
 
 TIMEOUT = 30_000
 SIZES = {"1080p": (1920, 1080), "4k": (3840, 2160), "1366": (1366, 768)}
@@ -102,6 +103,9 @@ PAGES = {
 
 def open_at(browser, live_server, path: str, size: tuple[int, int], ready: list[str]):
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    # /kpi is a leader's page, /region and /case staff's.
+    log_in_context(context, live_server.url,
+                   *live_server.accounts["leader" if path.startswith("/kpi") else "staff"])
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     watch = PageWatch(page, live_server.url)

@@ -200,7 +200,9 @@ def test_card_penalty_separates_the_cities_and_the_ranking_export_carries_it(env
 
     from callbacks import kpi as kpi_page
     from dashboard.app.context import AppContext, Lazy
+    from dashboard.domain.accounts import Role
     from dashboard.views.wall.model import build_period
+    from tests.fakes import viewer
     engine, tree, settings = env
     now = datetime.now(timezone.utc)
     store = SqlCaseStore(engine)
@@ -212,7 +214,7 @@ def test_card_penalty_separates_the_cities_and_the_ranking_export_carries_it(env
 
     from dashboard.domain.ranking import card_penalty
     ctx = AppContext(settings=settings, runtime=None, tree=Lazy(lambda: tree), cache=None,
-                     cases=store)
+                     cases=store, viewer=lambda: viewer(Role.LEADER))   # a leader's export
     app = Dash(__name__, suppress_callback_exceptions=True)
     app.layout = html.Div(id="page")
     kpi_page.register(app, ctx)

@@ -22,6 +22,7 @@ from data_sources import case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
 from data_sources.schema import case, case_event
+from tests.logins import sign_in
 
 TZ = "Asia/Shanghai"
 BUSIEST_COUNTY = "busiest-county-today"
@@ -84,6 +85,7 @@ def open_page(page, url):
 ])
 def test_kpi_page_shows_the_kpi_functions_of_the_database(page, live_server, db, code, query,
                                                           window_of):
+    sign_in(page, live_server, "leader")
     engine, tree = db
     window = window_of(datetime.now(timezone.utc))
     if code == BUSIEST_COUNTY:
@@ -105,6 +107,7 @@ def test_kpi_page_shows_the_kpi_functions_of_the_database(page, live_server, db,
 
 
 def test_kpi_ranking_follows_the_score_and_exports_as_csv(page, live_server, db):
+    sign_in(page, live_server, "leader")
     engine, tree = db
     open_page(page, f"{live_server.url}/kpi")
     page.wait_for_selector("#ranking-grid .ag-row")
@@ -151,6 +154,7 @@ def test_kpi_ranking_follows_the_score_and_exports_as_csv(page, live_server, db)
 
 
 def test_kpi_click_on_a_city_ranks_its_counties(page, live_server, db):
+    sign_in(page, live_server, "leader")
     engine, tree = db
     open_page(page, f"{live_server.url}/kpi?period=this_week")
     page.click('#ranking-grid .ag-pinned-left-cols-container .ag-row[row-id="320500"] [col-id="name"]')
@@ -188,10 +192,14 @@ def test_kpi_click_on_a_city_ranks_its_counties(page, live_server, db):
 
 
 def test_pages_speak_english_with_lang_en(page, live_server):
+    sign_in(page, live_server, "staff")
     open_page(page, f"{live_server.url}/region/320500?lang=en&period=today")
     assert "Region statistics" not in page.inner_text("h1")
     assert page.inner_text("#period-label").startswith("Today")
     assert "Cases" in page.inner_text("#case-panel h2")
+    # /kpi is the leaders': a leader follows the same page's link to it.
+    sign_in(page, live_server, "leader")
+    open_page(page, f"{live_server.url}/region/320500?lang=en&period=today")
     page.click("#to-kpi")
     page.wait_for_url(re.compile(r"/kpi\?region=320500&period=today&lang=en$"))
     page.wait_for_selector("#kpi-table")
@@ -199,6 +207,7 @@ def test_pages_speak_english_with_lang_en(page, live_server):
 
 
 def test_kpi_period_change_goes_into_the_url_and_back_works(page, live_server, db):
+    sign_in(page, live_server, "leader")
     engine, tree = db
     open_page(page, f"{live_server.url}/kpi")
     page.wait_for_selector("#kpi-table")
@@ -216,6 +225,7 @@ def test_kpi_period_change_goes_into_the_url_and_back_works(page, live_server, d
 
 
 def test_drill_from_province_to_grid_and_open_a_case(page, live_server, db):
+    sign_in(page, live_server, "staff")
     engine, tree = db
     open_page(page, f"{live_server.url}/region/320000?period=this_week")
     path = ["320000"]
@@ -267,6 +277,7 @@ def test_drill_from_province_to_grid_and_open_a_case(page, live_server, db):
 
 
 def test_case_list_filters_sort_and_pages_in_the_url(page, live_server, db):
+    sign_in(page, live_server, "staff")
     engine, tree = db
     open_page(page, f"{live_server.url}/region/320500?basis=closed&category=城市管理&sort=-closed_at")
     page.wait_for_selector("#case-grid .ag-row")
@@ -310,6 +321,7 @@ BAD = [
 
 @pytest.mark.parametrize("path, zh, en", BAD)
 def test_bad_input_gets_a_clear_page_with_a_way_back(page, live_server, path, zh, en):
+    sign_in(page, live_server, "leader" if path.startswith("/kpi") else "staff")
     open_page(page, live_server.url + path)
     page.wait_for_selector("#error-page")
     assert zh in page.inner_text("#error-page")
@@ -326,6 +338,7 @@ def test_unranked_rows_say_so_and_sort_after_the_ranked(page, live_server):
     """A township's children this week: most have too few cases (样本不足). Their rank
     reads 未排名 (AG Grid took the column for numbers and printed "Invalid Number"), they
     carry no score and no card penalty, and sorting by rank puts them after the ranked."""
+    sign_in(page, live_server, "leader")
     open_page(page, f"{live_server.url}/kpi?region=320506&period=this_week")
     page.wait_for_selector("#ranking-grid .ag-row")
     assert "Invalid Number" not in page.inner_text("#ranking-grid")
@@ -358,6 +371,7 @@ def test_unranked_rows_say_so_and_sort_after_the_ranked(page, live_server):
 def test_the_date_picker_speaks_the_pages_language(page, live_server, lang, month, weekdays):
     """The browser here is set to English (as many kiosks and laptops are): the picker on a
     Chinese page still names months and weekdays in Chinese, weeks from Monday."""
+    sign_in(page, live_server, "leader")
     assert page.evaluate("navigator.language").startswith("en")
     open_page(page, f"{live_server.url}/kpi" + ("?lang=en" if lang == "en" else ""))
     page.click("#period-range")

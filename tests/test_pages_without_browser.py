@@ -16,7 +16,7 @@ from dashboard.app.settings import Settings
 from dashboard.domain.scope import RegionScope
 from dashboard.views import kpi as kpi_view
 from dashboard.views import url_state
-from tests.fakes import CASE, NOW, FakeCaseStore, counts, small_tree, stream_event
+from tests.fakes import CASE, NOW, FakeCaseStore, counts, small_tree, stream_event, viewer
 
 
 @pytest.fixture
@@ -27,8 +27,9 @@ def ctx():
         "320505001001001": counts(700, on_time_pct=96, satisfied_pct=99),  # 苏州, via a grid
         "320700": counts(5, on_time_pct=100, satisfied_pct=100, due=5, rated=3),  # thin
     }, cases={42: CASE})
+    # The pages show what the viewer's account may see: a staff account of the province.
     return AppContext(settings=Settings(region="320000", page_cache_seconds=0), runtime=None,
-                      tree=Lazy(lambda: tree), cache=None, cases=store)
+                      tree=Lazy(lambda: tree), cache=None, cases=store, viewer=viewer)
 
 
 def text_of(component) -> str:

@@ -27,6 +27,7 @@ from data_sources.regions import RegionTree, import_region
 from simulator.seed import seed_history
 from simulator.world import World
 from tests.live import operator_headers, stop_app_threads
+from tests.logins import SAME_SITE, login, make_account
 from tests.test_app import _route
 
 SEED = 20261202
@@ -240,7 +241,10 @@ def _status_page(app) -> str:
             "inputs": [{"id": "status-tick", "property": "n_intervals", "value": 1}],
             "state": [{"id": "url", "property": "search", "value": ""}],
             "changedPropIds": ["status-tick.n_intervals"]}
-    resp = app.server.test_client().post("/_dash-update-component", json=body)
+    client = app.server.test_client()     # a staff account of the province looks
+    settings = app.server.config["GRIDWATCH_SETTINGS"]
+    assert login(client, *make_account(settings.database_url, "staff")).status_code == 302
+    resp = client.post("/_dash-update-component", json=body, headers=SAME_SITE)
     assert resp.status_code == 200
     return json.dumps(resp.get_json(), ensure_ascii=False)
 
@@ -318,7 +322,7 @@ def test_malformed_corpus_never_stops_the_live_feed(tmp_path, redis_url, key_pre
         assert f"重复 {expected_counts['duplicate']:,}" in status
 
         # (c) the wall renders, its ticker the newest real events, each once.
-        page = _route(apps[0], "/wall")
+        page = _route(apps[0].server.test_client(), "/wall")
         assert "wall-waiting" not in page and "error-page" not in page
         shown = re.findall(r'"data-id": "([0-9]+-[0-9]+)"', page)
         assert shown == real_ids[::-1][:24]

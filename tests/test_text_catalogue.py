@@ -35,7 +35,7 @@ SOURCE = "\n".join([*(p.read_text(encoding="utf-8") for p in PYTHON + SCRIPTS),
                     CATALOGUE.read_text(encoding="utf-8").split("\ndef problems(", 1)[1]])
 # Ideographs and CJK / full-width punctuation (，。：；（）「」、).
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-PREFIXES = ("wall", "page", "kpi", "region", "case", "status", "error", "common")
+PREFIXES = ("wall", "page", "kpi", "region", "case", "status", "error", "common", "auth")
 
 # Keys the code builds from a name (f"wall.panel.{p.key}"), from the code's own lists where
 # it has one, listed here where the list is written inline.
@@ -69,6 +69,7 @@ DYNAMIC = {
     "status.skip": list(status_layout.SKIP_REASONS),
     "status.col": list(status_layout.STATUS_COLUMNS),
     "status.source": ["database", "redis", "stream", "skipped"],          # layouts/status.py
+    "auth.account": ["username", "name", "role", "regions", "totp"],       # layouts/auth_pages.py
 }
 DYNAMIC_KEYS = {f"{prefix}.{name}" for prefix, names in DYNAMIC.items() for name in names}
 # `error.<code>`: the message of a BadInput raised with that code.

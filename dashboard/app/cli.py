@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from dashboard.app.cli_accounts import audit, users
+from dashboard.app.cli_accounts import audit, demo_accounts, users
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.domain.periods import local_today
@@ -516,6 +516,7 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
             click.echo(f"seeding {days} days of history at scale {scale} ...")
             result = _seed(rt, days, scale, DEMO_SEED)
             click.echo(f"seeded {result.cases:,} cases in {result.seconds:.1f} s")
+        logins = demo_accounts(rt)
         sim = _simulator(rt, speed, None, None)
         stop = threading.Event()
         sim_thread = threading.Thread(target=sim.run, kwargs={"stop": stop}, daemon=True,
@@ -533,6 +534,8 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
                        f"  领导 KPI review  {url}kpi\n"
                        f"  下钻 drill-down  {url}region/{rt.settings.region}\n"
                        f"  运行状态 status  {url}status   (JSON: {url}healthz)\n"
+                       f"Log in at {url}login (new passwords at every start; the wall needs "
+                       "none):\n" + "\n".join(logins) + "\n"
                        "Press Ctrl-C to stop.", err=False)
             if summary_months:
                 # After the app answers: the months before the cases (上期, 去年同期) fill

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import pwd
+import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ import click
 from sqlalchemy.engine import make_url
 
 from dashboard.app.runtime import Runtime
+from dashboard.domain import second_factor
 from dashboard.domain.accounts import Account, Role, normalize_username, password_expired
 from dashboard.domain.audit import Actor
 from dashboard.domain.hierarchy import is_valid_code
@@ -236,3 +238,36 @@ def audit_verify(ctx):
     if anchor is not None:
         click.echo(f"from the anchor of {anchor.pruned_rows:,} pruned rows (the last was id "
                    f"{anchor.last_id}, written {anchor.last_at:%Y-%m-%d})")
+
+
+# -- the demo's accounts ----------------------------------------------------------------------
+DEMO_ACCOUNTS = (("demo-admin", Role.ADMIN), ("demo-auditor", Role.AUDITOR),
+                 ("demo-leader", Role.LEADER), ("demo-staff", Role.STAFF))
+
+
+def demo_accounts(rt: Runtime) -> list[str]:
+    """One account per role for `gridwatch demo` (leader and staff bound to the demo's
+    region), each with a new random password at every start, not to be changed first, so
+    that a newcomer can click in. The admin's and the auditor's second factor is enrolled
+    here and its key printed, with the command that shows the current code. Returns the
+    lines to print."""
+    store = _store(rt)
+    by = cli_actor()
+    region = rt.settings.region
+    lines = []
+    for username, role in DEMO_ACCOUNTS:
+        regions = (region,) if role in SCOPED_ROLES else ()
+        if store.get(username) is None:
+            _account, password = store.create(username, role, regions, by=by, must_change=False)
+        else:
+            password = store.reset_password(username, by=by, must_change=False)
+            store.bind_regions(username, regions, by=by)
+            store.set_disabled(username, False, by=by)
+        line = f"  {role.zh:<6} {username:<13} {password}"
+        if role not in SCOPED_ROLES:
+            secret = second_factor.new_secret()
+            store.set_totp_secret(username, secret, by=by)
+            line += (f"   动态口令 TOTP key {secret}: code = {sys.executable} -c "
+                     f"\"import pyotp; print(pyotp.TOTP('{secret}').now())\"")
+        lines.append(line)
+    return lines

@@ -6,6 +6,7 @@ with different settings can live in one process (tests do).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_caching import Cache
@@ -15,6 +16,8 @@ from dashboard.app.settings import Settings
 from dashboard.cache.page_memo import PageMemo, direct
 from dashboard.cache.shared_views import SharedViews
 from dashboard.cache.warmer import Warmer
+from dashboard.domain.accounts import Account
+from dashboard.domain.audit import AuditEntry
 from dashboard.domain.stores import CaseStore, EventFeed, LabelStore
 
 
@@ -44,6 +47,11 @@ class AppContext:
     views: SharedViews | None = None
     warmer: Warmer | None = None     # the app's one warmer; pages register jobs with it
     labels: LabelStore | None = None  # placed map labels, kept (None: placed per worker)
+    # The account of the request being served, once its session is complete (None: no
+    # one; the pages then show nothing). Set by the app from the session (auth.py).
+    viewer: Callable[[], Account | None] = lambda: None
+    # Appends to the audit trail (exports); None: not recorded (tests without a database).
+    record: Callable[[AuditEntry], None] | None = None
 
     @property
     def root_code(self) -> str:

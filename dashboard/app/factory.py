@@ -7,6 +7,7 @@ second app inside a test, can be built from the same settings.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from dash import Dash
@@ -19,7 +20,8 @@ from callbacks import period_picker, router
 from callbacks import region as region_callbacks
 from callbacks import status as status_callbacks
 from callbacks import wall as wall_callbacks
-from dashboard.app import live_feed, request_guard
+from dashboard.app import auth_gate, auth_routes, live_feed, request_guard
+from dashboard.app.auth import Auth
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
@@ -30,11 +32,14 @@ from dashboard.domain.text import t
 from dashboard.views.health import collect_health, is_operator, public_health
 from dashboard.views.wall.model import OVERDUE_ROWS
 from dashboard.views.wall.service import WallService
+from data_sources.account_store import AccountStore
 from data_sources.aggregates_follower import Follower
 from data_sources.case_store import SqlCaseStore
 from data_sources.event_feed import RedisEventFeed
 from data_sources.label_store import SqlLabelStore
 from data_sources.live_board import BoardFollower
+from data_sources.login_limits import LoginLimits
+from data_sources.session_store import SessionStore
 from data_sources.stream_skips import SUMMARY
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -46,7 +51,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     app = Dash(__name__, assets_folder=str(ASSETS), title=t("common.app_title", settings.lang),
                update_title=None, serve_locally=True, suppress_callback_exceptions=True)
     server = app.server
-    # Sessions are not used yet; a random key per process keeps any cookie unforgeable.
+    # Flask's own signed session is not used (login sessions live in Redis: auth.py); a
+    # random key per process keeps anything signed with it unforgeable.
     server.config["SECRET_KEY"] = settings.secret_key or os.urandom(32).hex()
     server.config["GRIDWATCH_SETTINGS"] = settings
     server.extensions["gridwatch_runtime"] = rt
@@ -58,9 +64,16 @@ def create_app(settings: Settings | None = None) -> Dash:
     events = RedisEventFeed(lambda: rt.redis)
     warmer = Warmer(settings.key_prefix, lambda: rt.redis.client)
     server.extensions["gridwatch_warmer"] = warmer
+    # Login sessions and lockouts in the app's Redis, accounts in its database
+    # (docs/security.md); tests move auth.clock to cross a timeout.
+    auth = Auth(settings, lambda: AccountStore(rt.db.engine),
+                SessionStore(lambda: rt.redis.client, settings.key_prefix),
+                LoginLimits(lambda: rt.redis.client, settings.key_prefix))
+    server.extensions["gridwatch_auth"] = auth
     ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, cases=cases,
                      events=events, views=views, warmer=warmer,
-                     labels=SqlLabelStore(lambda: rt.db.engine))
+                     labels=SqlLabelStore(lambda: rt.db.engine), viewer=auth.viewer,
+                     record=auth.record)
     # Started by the first request a worker serves, not here: building an app starts nothing.
     server.before_request(warmer.ensure_started)
 
@@ -88,9 +101,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.extensions["gridwatch_stream_hub"] = hub
 
     app.layout = router.shell()
-    # One Page per module of callbacks/; the wall comes first: it is what "/" opens.
-    pages = [wall_callbacks.page(wall), status_callbacks.page(ctx), kpi_callbacks.page(ctx),
-             region_callbacks.page(ctx), case_callbacks.page(ctx)]
+    # One Page per module of callbacks/; the wall comes first: it is what "/" opens, and
+    # for now the one page shown without a login (wall devices come later).
+    pages = [replace(wall_callbacks.page(wall), public=True), status_callbacks.page(ctx),
+             kpi_callbacks.page(ctx), region_callbacks.page(ctx), case_callbacks.page(ctx)]
     for page in pages:
         page.register(app)
         for job in page.warmups:
@@ -105,7 +119,15 @@ def create_app(settings: Settings | None = None) -> Dash:
     router.register(app, ctx, pages)
     request_guard.install(app, settings.callbacks_max,  # after every callback: it checks
                           settings.callbacks_queue_seconds)  # each one's inputs
+    server.register_blueprint(auth_routes.blueprint(auth, lambda code: _region_name(ctx, code)))
+    # Last: its checks run before the request guard's, on every page and callback.
+    auth_gate.install(app, auth, [p.path for p in pages if p.public])
     return app
+
+
+def _region_name(ctx: AppContext, code: str) -> str:
+    region = ctx.tree.get().get(code)
+    return region.name if region is not None else code
 
 
 def _cache_config(settings: Settings) -> dict:

@@ -23,6 +23,7 @@ from dash._utils import split_callback_id
 from dash.exceptions import DependencyException
 from flask import Response, json, request
 
+from dashboard.domain.accounts import NotPermitted
 from dashboard.domain.scope import OutOfScope
 from dashboard.views.url_state import BadInput
 
@@ -177,6 +178,10 @@ def install(app, concurrent: int = 0, queue_seconds: float = 20.0) -> None:
                             headers={"Retry-After": str(max(1, round(queue_seconds)))})
         try:
             return dispatch(*args, **kwargs)
+        except NotPermitted as exc:     # the account's role does not allow it
+            note("refused %s from %s: %s", request.path, request.remote_addr, exc)
+            return Response(json.dumps({"error": "forbidden"}), status=403,
+                            mimetype="application/json")
         except (OutOfScope, BadInput) as exc:
             return _bad_request(f"{type(exc).__name__}: {exc}", note)
         finally:

@@ -62,6 +62,18 @@ class Settings:
     # process `gridwatch serve` starts beside the web workers; they take over only when
     # its lease has run out).
     wall_builder: str = "worker"
+    # Login sessions (docs/security.md): a session ends after this many minutes in which
+    # its person did nothing (the pages' own timers do not count), and this many hours
+    # after the login at the latest.
+    session_idle_minutes: float = 15.0
+    session_hours: float = 12.0
+    # This many failed logins within lockout_minutes lock the account, and the client
+    # address, for lockout_minutes.
+    lockout_attempts: int = 5
+    lockout_minutes: float = 15.0
+    # The session cookie is sent over HTTPS only: set it where gridwatch is served over
+    # HTTPS (directly or behind a TLS proxy); a plain-HTTP demo cannot log in with it.
+    secure_cookies: bool = False
     extra: dict = field(default_factory=dict)
 
     @property
@@ -99,12 +111,18 @@ class Settings:
                           ("WALL_RELOAD_HOUR", int), ("PAGE_CACHE_SECONDS", float),
                           ("LIVE_STREAMS_MAX", int), ("CALLBACKS_MAX", int),
                           ("CALLBACKS_QUEUE_SECONDS", float),
-                          ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float)):
+                          ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float),
+                          ("SESSION_IDLE_MINUTES", float), ("SESSION_HOURS", float),
+                          ("LOCKOUT_ATTEMPTS", int), ("LOCKOUT_MINUTES", float)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)
                 except ValueError as exc:
                     raise ValueError(f"{ENV_PREFIX}{key}={v!r} is not a valid number") from exc
+        if (v := get("SECURE_COOKIES")) is not None:
+            if v.strip().lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(f"{ENV_PREFIX}SECURE_COOKIES={v!r}: expected true or false")
+            values["secure_cookies"] = v.strip().lower() in ("1", "true", "yes", "on")
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])
@@ -113,6 +131,9 @@ class Settings:
         if settings.wall_builder not in WALL_BUILDERS:
             raise ValueError(f"{ENV_PREFIX}WALL_BUILDER={settings.wall_builder!r}: expected "
                              f"one of {', '.join(WALL_BUILDERS)}")
+        if not (settings.session_idle_minutes > 0 and settings.session_hours > 0
+                and settings.lockout_attempts > 0 and settings.lockout_minutes > 0):
+            raise ValueError("session and lockout settings must be positive")
         return settings
 
     @property

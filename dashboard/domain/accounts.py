@@ -80,6 +80,17 @@ MANAGEABLE: dict[Role, frozenset[Role]] = {
 }
 
 
+class NotPermitted(PermissionError):
+    """The account's role does not allow what was asked (answered 403)."""
+
+
+def require(account: "Account | None", permission: Permission) -> "Account":
+    """The account when it may do `permission`; NotPermitted otherwise (also for no one)."""
+    if account is None or not account.can(permission):
+        raise NotPermitted(f"not permitted: {permission}")
+    return account
+
+
 def permissions(role: Role) -> frozenset[Permission]:
     return ROLE_PERMISSIONS[Role(role)]
 

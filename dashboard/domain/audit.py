@@ -43,6 +43,7 @@ class Action(StrEnum):
     REGIONS_CHANGED = "regions_changed"
     PASSWORD_RESET = "password_reset"
     PASSWORD_CHANGED = "password_changed"
+    TOTP_ENROLLED = "totp_enrolled"
     WALL_ADDED = "wall_added"
     WALL_REVOKED = "wall_revoked"
     SETTINGS_CHANGED = "settings_changed"
@@ -67,6 +68,7 @@ ACTION_ZH = {
     Action.REGIONS_CHANGED: "变更账号区域",
     Action.PASSWORD_RESET: "重置密码",
     Action.PASSWORD_CHANGED: "修改密码",
+    Action.TOTP_ENROLLED: "绑定动态口令",
     Action.WALL_ADDED: "添加大屏",
     Action.WALL_REVOKED: "吊销大屏",
     Action.SETTINGS_CHANGED: "修改设置",

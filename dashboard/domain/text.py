@@ -3,7 +3,8 @@
 
 An entry is a stable English key and its (中文, English) pair, side by side. The key's
 prefix names where the word appears: `wall.`, `kpi.`, `region.`, `case.`, `status.`,
-`page.` (what every leaders' / staff page shares), `error.` (error pages and bad-input
+`page.` (what every leaders' / staff page shares), `auth.` (login, password, second
+factor, account pages), `error.` (error pages and bad-input
 messages, `error.<code>` for a BadInput's code) and `common.` (words several screens
 share). A `{name}` in an entry is filled by `t(key, lang, name=...)`.
 
@@ -127,6 +128,11 @@ ENTRIES: dict[str, tuple[str, str]] = {
     **_group("page", {
         # Each language's name in itself: the switch shows the other one's.
         "lang_name": ("中文", "English"),
+        # The user menu of every page (layouts/page_parts.user_menu).
+        "user.who": ("{name}（{role}）", "{name} ({role})"),
+        "user.regions": ("区域：", "Regions:"),
+        "user.account": ("我的账号", "My account"),
+        "user.logout": ("退出登录", "Log out"),
         "period.today": ("今日", "Today"),
         "period.this_week": ("本周", "This week"),
         "period.this_month": ("本月", "This month"),
@@ -352,6 +358,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "cannot_show": ("无法显示该页面", "Cannot show this page"),
         "back": ("返回", "Back"),
         "back_home": ("返回首页", "Back to the start page"),
+        "forbidden.title": ("无权访问", "Not allowed"),
+        "forbidden.message": ("您的账号角色不能打开此页面。", "Your account's role cannot open this page."),
+        "to_account": ("查看我的账号", "Go to my account"),
         "page_failed.title": ("页面暂时无法显示", "This page could not be shown"),
         "page_failed.message": ("数据源暂无响应，请稍后重试。",
                                 "The data source did not answer. Try again shortly."),
@@ -379,6 +388,80 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "range-too-long": ("自定义时段最长 {days} 天", "A custom range spans at most {days} days"),
     }),
     # -- words several screens share ---------------------------------------------------
+    # -- login, password, second factor, account (layouts/auth_pages.py) ---------------
+    **_group("auth", {
+        "login.title": ("登录", "Log in"),
+        "login.username": ("用户名", "Username"),
+        "login.password": ("密码", "Password"),
+        "login.submit": ("登录", "Log in"),
+        "login.failed": ("用户名或密码不正确。", "Wrong username or password."),
+        "login.locked": ("登录失败次数过多，账号或本机地址已锁定，请 {minutes} 分钟后再试。",
+                         "Too many failed logins: locked, try again in {minutes} minutes."),
+        "login.ended": ("会话已结束，请重新登录。", "Your session has ended: please log in again."),
+        "login.logged_out": ("您已退出登录。", "You have logged out."),
+        "login.unavailable": ("登录服务暂不可用，请稍后再试。",
+                              "Logging in is not available right now: try again later."),
+        "login.wall_note": ("大屏无需登录：", "The wall needs no login:"),
+        "login.to_wall": ("打开大屏", "open the wall"),
+        "totp.title": ("动态口令验证", "One-time code"),
+        "totp.prompt": ("请输入身份验证器应用中显示的 6 位动态口令。",
+                        "Enter the 6-digit code your authenticator app shows."),
+        "totp.code": ("动态口令", "Code"),
+        "totp.submit": ("验证", "Verify"),
+        "totp.failed": ("动态口令不正确或已使用过。", "Wrong code, or one already used."),
+        "enrol.title": ("绑定动态口令", "Set up a one-time code"),
+        "enrol.required": ("您的账号角色必须使用动态口令（双因素认证）。",
+                           "Your account's role requires a one-time code (two-factor login)."),
+        "enrol.optional": ("启用后，每次登录除密码外还需输入动态口令。",
+                           "Once set up, every login asks for a code besides the password."),
+        "enrol.steps": ("在身份验证器应用中扫描二维码，或手动添加下面的密钥（基于时间，6 位，30 秒），然后输入应用显示的口令。",
+                        "Scan the QR code with an authenticator app, or add the key below by "
+                        "hand (time-based, 6 digits, 30 s), then enter the code it shows."),
+        "enrol.secret": ("密钥", "Key"),
+        "enrol.uri": ("otpauth 地址", "otpauth URI"),
+        "enrol.submit": ("确认绑定", "Confirm"),
+        "enrol.done": ("已启用动态口令。", "One-time codes are on."),
+        "password.title": ("修改密码", "Change password"),
+        "password.forced": ("首次登录或密码已重置，请先设置新密码。",
+                            "First login or password reset: set a new password first."),
+        "password.expired": ("密码已超过 {days} 天未修改，请设置新密码。",
+                             "Your password is over {days} days old: set a new one."),
+        "password.current": ("当前密码", "Current password"),
+        "password.new": ("新密码", "New password"),
+        "password.repeat": ("再次输入新密码", "New password again"),
+        "password.submit": ("保存", "Save"),
+        "password.rules": ("至少 8 个字符，包含小写字母、大写字母、数字、符号中的至少 3 类，且不能与用户名相同。",
+                           "At least 8 characters with 3 of: lower case, upper case, digit, "
+                           "symbol; not the username."),
+        "password.wrong_current": ("当前密码不正确。", "The current password is wrong."),
+        "password.mismatch": ("两次输入的新密码不一致。", "The new passwords differ."),
+        "password.changed": ("密码已修改。", "Password changed."),
+        "account.title": ("我的账号", "My account"),
+        "account.username": ("用户名", "Username"),
+        "account.name": ("姓名", "Name"),
+        "account.role": ("角色", "Role"),
+        "account.regions": ("区域", "Regions"),
+        "account.none": ("无", "none"),
+        "account.sep": ("、", ", "),
+        "account.totp": ("动态口令", "One-time code"),
+        "account.totp_on": ("已启用", "on"),
+        "account.totp_off": ("未启用", "off"),
+        "account.pages": ("可以打开的页面", "Pages you can open"),
+        "account.page.kpi": ("领导 KPI", "KPI review"),
+        "account.page.region": ("区域统计与下钻", "Region statistics"),
+        "account.page.status": ("运行状态", "Status"),
+        "account.page.wall": ("大屏", "The wall"),
+        "account.admin_note": ("系统管理员不查看业务数据。账号管理目前在服务器命令行进行：gridwatch users add / disable / enable / reset / list。",
+                               "Administrators see no case data. Accounts are managed from the "
+                               "server's shell for now: gridwatch users add / disable / enable / "
+                               "reset / list."),
+        "account.auditor_note": ("审计管理员只查看审计记录。网页查看将在后续版本提供；目前请在服务器上运行 gridwatch audit verify 校验审计链。",
+                                 "Auditors read the audit trail only. Its web view comes in a "
+                                 "later version; for now run gridwatch audit verify on the "
+                                 "server to check its chain."),
+        "account.change_password": ("修改密码", "Change password"),
+        "account.enrol": ("启用动态口令", "Set up a one-time code"),
+    }),
     **_group("common", {
         "app_title": ("gridwatch 指挥中心", "gridwatch Command Center"),  # the browser tab
         "no_data": ("无数据", "no data"),

@@ -136,11 +136,16 @@ def describe(event_type: str, detail: dict, lang: str, zone: ZoneInfo, name_of) 
     return t("case.detail_sep", lang).join(out)
 
 
-def build(cases: CaseStore, tree, root_code: str, case_id_text: str, lang: str, tz: str,
-          now: datetime) -> CaseView:
+def build(cases: CaseStore, tree, roots: str | tuple[str, ...], case_id_text: str, lang: str,
+          tz: str, now: datetime) -> CaseView:
+    """`roots`: the region(s) the viewer may see; a case outside them is an unknown case."""
     case_id = parse_case_id(case_id_text)
-    root = tree.get(root_code)
-    found = cases.case_detail(RegionScope.of(root), case_id)
+    found = None
+    for code in (roots,) if isinstance(roots, str) else roots:
+        root = tree.get(code)
+        found = cases.case_detail(RegionScope.of(root), case_id) if root is not None else None
+        if found is not None:
+            break
     if found is None:
         raise BadInput("unknown-case", case_id=case_id)
     c, z = found["case"], ZoneInfo(tz)

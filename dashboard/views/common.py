@@ -3,6 +3,7 @@
 child with the children that had no cases filled in."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,17 +24,23 @@ class RegionRef:
     name: str
 
 
-def resolve_scope(tree, root_code: str, code: str) -> RegionScope:
-    root = tree.get(root_code)
-    root_scope = RegionScope.of(root)
+def resolve_scope(tree, roots: str | Sequence[str], code: str) -> RegionScope:
+    """The scope of `code` when it lies in (or below) one of `roots`: the installation's
+    root, or the regions the viewer's account is bound to. A region outside them reads
+    exactly as one that does not exist (no hint that it does)."""
+    roots = (roots,) if isinstance(roots, str) else tuple(roots)
     if not is_valid_code(code):
         shown = str(code)[:40]
         raise BadInput("bad-region", shown=shown)
-    try:
-        return narrow(root_scope, code, tree)
-    except OutOfScope:
-        raise BadInput("unknown-region", code=code, root_name=root.name,
-                       root_code=root.code) from None
+    known = [r for r in (tree.get(c) for c in roots) if r is not None]
+    for root in known:
+        try:
+            return narrow(RegionScope.of(root), code, tree)
+        except OutOfScope:
+            continue
+    home = known[0] if known else None
+    raise BadInput("unknown-region", code=code, root_name=home.name if home else "—",
+                   root_code=home.code if home else "—")
 
 
 def as_of(memo, now: datetime, tz: str) -> dict:

@@ -134,9 +134,12 @@ class KpiView:
 
 
 def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: datetime,
-          memo=direct) -> KpiView:
-    code = state.region or settings.region
-    scope = resolve_scope(tree, settings.region, code)
+          memo=direct, roots: tuple[str, ...] | None = None) -> KpiView:
+    """`roots`: the regions the viewer may see (their account's; the first is where the
+    page opens), the installation's root when None (warm-ups, benchmarks)."""
+    roots = roots if roots is not None else (settings.region,)
+    code = state.region or (roots[0] if roots else settings.region)
+    scope = resolve_scope(tree, roots, code)
     tz = settings.timezone
     w = url_state.window(state, now, tz)
     prev_w = url_state.previous_window(w, state, now, tz)

@@ -136,13 +136,15 @@ class RegionView:
     features: list[dict]            # the children's boundaries; [] below a city
     trend: dict
     breakdowns: dict[str, dict]     # dimension -> {title, counts}
-    cases: CaseListPage
+    cases: CaseListPage | None      # None: the viewer may not see case lists
     as_of: dict                     # the time of the oldest figure shown (common.as_of)
 
 
 def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageState, now: datetime,
-          memo=direct) -> RegionView:
-    scope = resolve_scope(tree, settings.region, code)
+          memo=direct, roots: tuple[str, ...] | None = None, with_cases: bool = True) -> RegionView:
+    """`roots`: the regions the viewer may see (the installation's root when None);
+    `with_cases`: whether the viewer may see the case list (no query for one who may not)."""
+    scope = resolve_scope(tree, roots if roots is not None else settings.region, code)
     tz = settings.timezone
     w = url_state.window(state, now, tz)
     region = tree.get(scope.code)
@@ -150,7 +152,7 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
     children, total = counts_by_child(cases, tree, scope, w, now, memo)
     metric = metrics.BY_KEY.get(state.metric, metrics.BY_KEY["on_time"])
     k = compute_kpis(total)
-    page = cases.case_page(scope, w, now, case_query(state))
+    page = cases.case_page(scope, w, now, case_query(state)) if with_cases else None
     counts = memo("breakdowns", scope, w,
                   lambda: cases.breakdowns(scope, w, tuple(BREAKDOWNS)))
     lang = state.lang
@@ -172,15 +174,17 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
                     for dim in BREAKDOWNS},
         cases=CaseListPage(case_rows(page.rows, tree, tz, lang), page.total, page.capped,
                            page.page, page.pages, PAGE_SIZE, MAX_OFFSET,
-                           notice=summary_notice(page.details_from, lang)),
+                           notice=summary_notice(page.details_from, lang)) if page else None,
         as_of=as_of(memo, now, tz),
     )
 
 def export_rows(cases: CaseStore, tree, settings, code: str, state: url_state.PageState,
-                now: datetime) -> tuple[list[tuple[str, str]], list[dict]]:
+                now: datetime, roots: tuple[str, ...] | None = None
+                ) -> tuple[list[tuple[str, str]], list[dict]]:
     """(columns, rows) of the case list's CSV export: the list the page shows, in its
-    order, up to the count cap. BadInput for a region outside the root."""
-    scope = resolve_scope(tree, settings.region, code)
+    order, up to the count cap. BadInput for a region outside the roots (the viewer's
+    regions; the installation's root when None)."""
+    scope = resolve_scope(tree, roots if roots is not None else settings.region, code)
     w = url_state.window(state, now, settings.timezone)
     raw = cases.case_export(scope, w, now, case_query(state))
     table = case_rows(raw, tree, settings.timezone, state.lang)

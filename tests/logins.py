@@ -1,0 +1,85 @@
+"""Accounts and logins for tests against the real app: an account made in the app's own
+database (as `gridwatch users add` does), and a login through the real /login form, by
+Flask's test client or over HTTP for a browser context."""
+from __future__ import annotations
+
+import json
+import uuid
+
+from dashboard.domain.audit import Actor
+from data_sources.account_store import AccountStore
+from data_sources.database import make_engine
+
+# Flask's test client asks for http://localhost/: a page of this site sends this Origin.
+ORIGIN = "http://localhost"
+SAME_SITE = {"Origin": ORIGIN}
+
+
+def make_account(database_url: str, role: str = "leader", regions=("320000",),
+                 must_change: bool = False, username: str | None = None) -> tuple[str, str]:
+    """(username, password) of a new account bound to `regions`."""
+    engine = make_engine(database_url)
+    try:
+        name = username or f"{role}-{uuid.uuid4().hex[:8]}"
+        _account, password = AccountStore(engine).create(
+            name, role, regions, by=Actor.cli("tests"), must_change=must_change)
+        return name, password
+    finally:
+        engine.dispose()
+
+
+def login(client, username: str, password: str, **kw):
+    """POST the login form as a page of the site does; the client keeps the cookie."""
+    return client.post("/login", data={"username": username, "password": password},
+                       headers=SAME_SITE, **kw)
+
+
+def route_body(path: str, search: str = "", changed: str = "url.pathname") -> dict:
+    """The router's callback request for a URL (what the browser posts on navigation)."""
+    return {"output": "page.children", "outputs": {"id": "page", "property": "children"},
+            "inputs": [{"id": "url", "property": "pathname", "value": path},
+                       {"id": "url", "property": "search", "value": search}],
+            "changedPropIds": [changed] if changed else []}
+
+
+def route(client, path: str, search: str = "", headers=None):
+    return client.post("/_dash-update-component", json=route_body(path, search),
+                       headers=headers if headers is not None else SAME_SITE)
+
+
+def text_of(resp) -> str:
+    return json.dumps(resp.get_json(), ensure_ascii=False) if resp.is_json else \
+        resp.get_data(as_text=True)
+
+
+def http_login(base_url: str, username: str, password: str) -> str:
+    """Log in over HTTP (a live server); returns the session cookie's value."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+    u = urlsplit(base_url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    try:
+        conn.request("POST", "/login", urlencode({"username": username, "password": password}),
+                     {"Content-Type": "application/x-www-form-urlencoded", "Origin": base_url})
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 302, f"login of {username} answered {resp.status}"
+        for header, value in resp.getheaders():
+            if header.lower() == "set-cookie" and value.startswith("gw_session="):
+                return value.split(";", 1)[0].split("=", 1)[1]
+        raise AssertionError("no session cookie")
+    finally:
+        conn.close()
+
+
+def log_in_context(context, base_url: str, username: str, password: str) -> None:
+    """Give a Playwright browser context a logged-in session."""
+    context.add_cookies([{"name": "gw_session", "value": http_login(base_url, username, password),
+                          "url": base_url, "httpOnly": True, "sameSite": "Strict"}])
+
+
+def sign_in(page, server, role: str) -> None:
+    """Log a Playwright page's context in as the live server's account of `role`
+    (conftest's live_server makes one leader and one staff account of 江苏省)."""
+    page.context.clear_cookies()
+    log_in_context(page.context, server.url, *server.accounts[role])
