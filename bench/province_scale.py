@@ -198,14 +198,57 @@ def tick_all_regions(url: str, repeats: int = 5, pause: float = 0.0) -> dict:
             "regions_with_counts": regions, "load1": statistics.median(loads)}
 
 
-def capture_bodies(url: str) -> tuple[dict, dict]:
+SESSION_COOKIE = "gw_session"
+LOGINS: dict[str, str] = {}   # server URL -> the leaders' session cookie there
+
+
+def bench_account(database_url: str) -> tuple[str, str]:
+    """(username, password) of a new leader account of the province, made as `gridwatch
+    users add` does (audited), its password not to be changed at the first login."""
+    from dashboard.domain.audit import Actor
+    from data_sources.account_store import AccountStore
+    from data_sources.database import make_engine
+    engine = make_engine(database_url)
+    try:
+        name = f"bench-{os.getpid()}-{int(time.time())}"
+        _account, password = AccountStore(engine).create(
+            name, "leader", [REGION], by=Actor.cli("bench"), must_change=False)
+        return name, password
+    finally:
+        engine.dispose()
+
+
+def http_login(url: str, username: str, password: str) -> str:
+    """The session cookie of a login through the server's /login form."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+    u = urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    try:
+        conn.request("POST", "/login", urlencode({"username": username, "password": password}),
+                     {"Content-Type": "application/x-www-form-urlencoded", "Origin": url})
+        resp = conn.getresponse()
+        resp.read()
+        for header, value in resp.getheaders():
+            if header.lower() == "set-cookie" and value.startswith(SESSION_COOKIE + "="):
+                return value.split(";", 1)[0].split("=", 1)[1]
+        raise RuntimeError(f"login at {url} answered {resp.status} without a session")
+    finally:
+        conn.close()
+
+
+def capture_bodies(url: str, session: str) -> tuple[dict, dict]:
     """The JSON bodies Chromium posts for the wall's `refresh` (an interval tick) and for
-    the router's `route` on /kpi."""
+    the router's `route` on /kpi (logged in with the leader's `session` cookie; the wall
+    needs none)."""
     from playwright.sync_api import sync_playwright
     found: dict[str, dict] = {}
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        context.add_cookies([{"name": SESSION_COOKIE, "value": session, "url": url,
+                              "httpOnly": True, "sameSite": "Strict"}])
+        page = context.new_page()
 
         def on_request(req):
             if "_dash-update-component" not in req.url or req.method != "POST":
@@ -431,13 +474,14 @@ class _Status(Exception):
         self.code = code
 
 
-async def post_json(session, url: str, data: bytes, timeout_s: float
-                    ) -> tuple[object, float, bytes]:
+async def post_json(session, url: str, data: bytes, timeout_s: float,
+                    headers: dict | None = None) -> tuple[object, float, bytes]:
     """(HTTP status or the error's kind, milliseconds, body) of one callback request."""
     import aiohttp
     t0 = time.perf_counter()
     try:
-        async with session.post(url, data=data, headers={"Content-Type": "application/json"},
+        async with session.post(url, data=data, headers={"Content-Type": "application/json",
+                                                         **(headers or {})},
                                 timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
             text = await resp.read()
             status: object = resp.status
@@ -450,8 +494,11 @@ async def post_json(session, url: str, data: bytes, timeout_s: float
 
 async def post_route(session, base: str, body: dict, pathname: str, search: str,
                      timeout_s: float) -> tuple[object, float, int]:
+    # A leader's page: its session (a login per server, LOGINS) and the Origin a page of
+    # the site sends with every POST (the server refuses a POST with a session without it).
+    headers = {"Origin": base, "Cookie": f"{SESSION_COOKIE}={LOGINS.get(base, '')}"}
     status, ms, text = await post_json(session, f"{base}/_dash-update-component",
-                                       route_body(body, pathname, search), timeout_s)
+                                       route_body(body, pathname, search), timeout_s, headers)
     # A page that failed renders an apology (HTTP 200), not a 500: count it as an error.
     if status == 200 and b"page-failed" in text:
         status = "page failed"
@@ -975,7 +1022,12 @@ def main(argv=None) -> int:
                                    env=env, cwd=ROOT, stdout=sim_log, stderr=sim_log)
         dep.start(workers=args.workers)
         probe.start(workers=1)
-        body_wall, body_route = capture_bodies(dep.url)
+        # The leaders and the first viewer log in (one leader account of the province, on
+        # each server); the walls need no login.
+        user, password = bench_account(args.database_url)
+        for url in (dep.url, probe.url):
+            LOGINS[url] = http_login(url, user, password)
+        body_wall, body_route = capture_bodies(dep.url, LOGINS[dep.url])
         result["meta"]["callback_bodies"] = {"wall": body_wall, "route": body_route}
         web = _descendants(dep.proc.pid)
         # serve -> gunicorn master -> workers
