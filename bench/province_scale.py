@@ -202,41 +202,6 @@ SESSION_COOKIE = "gw_session"
 LOGINS: dict[str, str] = {}   # server URL -> the leaders' session cookie there
 
 
-def bench_account(database_url: str) -> tuple[str, str]:
-    """(username, password) of a new leader account of the province, made as `gridwatch
-    users add` does (audited), its password not to be changed at the first login."""
-    from dashboard.domain.audit import Actor
-    from data_sources.account_store import AccountStore
-    from data_sources.database import make_engine
-    engine = make_engine(database_url)
-    try:
-        name = f"bench-{os.getpid()}-{int(time.time())}"
-        _account, password = AccountStore(engine).create(
-            name, "leader", [REGION], by=Actor.cli("bench"), must_change=False)
-        return name, password
-    finally:
-        engine.dispose()
-
-
-def http_login(url: str, username: str, password: str) -> str:
-    """The session cookie of a login through the server's /login form."""
-    import http.client
-    from urllib.parse import urlencode, urlsplit
-    u = urlsplit(url)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
-    try:
-        conn.request("POST", "/login", urlencode({"username": username, "password": password}),
-                     {"Content-Type": "application/x-www-form-urlencoded", "Origin": url})
-        resp = conn.getresponse()
-        resp.read()
-        for header, value in resp.getheaders():
-            if header.lower() == "set-cookie" and value.startswith(SESSION_COOKIE + "="):
-                return value.split(";", 1)[0].split("=", 1)[1]
-        raise RuntimeError(f"login at {url} answered {resp.status} without a session")
-    finally:
-        conn.close()
-
-
 def capture_bodies(url: str, session: str) -> tuple[dict, dict]:
     """The JSON bodies Chromium posts for the wall's `refresh` (an interval tick) and for
     the router's `route` on /kpi (logged in with the leader's `session` cookie; the wall
@@ -1024,7 +989,10 @@ def main(argv=None) -> int:
         probe.start(workers=1)
         # The leaders and the first viewer log in (one leader account of the province, on
         # each server); the walls need no login.
-        user, password = bench_account(args.database_url)
+        # The tests' helpers: an account made as `gridwatch users add` makes one (audited,
+        # no forced change), and a login through the real /login form.
+        from tests.logins import http_login, make_account
+        user, password = make_account(args.database_url, "leader", (REGION,))
         for url in (dep.url, probe.url):
             LOGINS[url] = http_login(url, user, password)
         body_wall, body_route = capture_bodies(dep.url, LOGINS[dep.url])
