@@ -20,11 +20,14 @@ import sqlalchemy as sa
 
 from dashboard import create_app
 from dashboard.app.settings import Settings
+from dashboard.domain.audit import Actor
+from dashboard.domain.walls import hash_token
 from data_sources.database import make_engine
 from data_sources.redis_client import make_client
 from data_sources.regions import RegionTree
+from data_sources.wall_device_store import WallDeviceStore
 from tests.live import stop_app_threads
-from tests.logins import SAME_SITE, login, make_account
+from tests.logins import SAME_SITE, enrol_client, login, make_account, wall_config
 
 ROOT = "320500"
 OUTSIDE = ["320000", "320100", "320102", "320200", "321300", "320102001", "320102001001"]
@@ -51,6 +54,15 @@ def city(seeded_env, redis_url):
         assert login(client, *make_account(env["GRIDWATCH_DATABASE_URL"], role, (ROOT,))
                      ).status_code == 302
         app.server.extensions[f"test_{role}"] = client
+    # The city's wall device, and one that was revoked (it gets nothing at all).
+    wall = app.server.test_client()
+    enrol_client(wall, env["GRIDWATCH_DATABASE_URL"], ROOT)
+    app.server.extensions["test_wall"] = wall
+    revoked = app.server.test_client()
+    token = enrol_client(revoked, env["GRIDWATCH_DATABASE_URL"], ROOT)
+    store = WallDeviceStore(engine)
+    store.revoke(store.by_token_hash(hash_token(token)).id, by=Actor.cli("tests"))
+    app.server.extensions["test_revoked_wall"] = revoked
     yield app, engine, tree
     engine.dispose()
     _stop_and_forget(app, redis_url, prefix)
@@ -190,35 +202,16 @@ def _structural(body: dict) -> list:
     return out + [renamed]
 
 
-def _wall_cfg(app) -> dict:
-    body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
-            "inputs": [{"id": "url", "property": "pathname", "value": "/wall"},
-                       {"id": "url", "property": "search", "value": ""}],
-            "changedPropIds": ["url.pathname"]}
-    page = app.server.test_client().post("/_dash-update-component", json=body).get_json()
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("props", {}).get("id") == "wall-config":
-                found.append(node["props"]["data"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-    walk(page)
-    assert found, "the wall page carries its config store"
-    return found[0]
-
-
 def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
     app, engine, tree = city
     check = LeakCheck(engine, tree)
-    client = app.server.test_client()
-    # Each body as the city's leader and as its staff (each may use some of the callbacks).
-    sessions = [app.server.extensions["test_leader"], app.server.extensions["test_staff"]]
-    wall_cfg = _wall_cfg(app)
+    client = app.server.extensions["test_wall"]
+    # Each body as the city's leader, as its staff (each may use some of the callbacks),
+    # as its wall device and as a revoked wall device (which gets no data at all).
+    revoked = app.server.extensions["test_revoked_wall"]
+    sessions = [app.server.extensions["test_leader"], app.server.extensions["test_staff"],
+                client, revoked]
+    wall_cfg = wall_config(client)
     assert wall_cfg["region"] == ROOT
     deps = _dependencies(app)
     assert len(deps) >= 14, [d["output"] for d in deps]
@@ -227,18 +220,21 @@ def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
     refresh = next(d for d in deps if d["output"].startswith("..wall-kpi-data.data"))
     good = {(s["id"], s["property"]): _good_value(s["id"], s["property"], wall_cfg)
             for s in refresh["inputs"] + refresh["state"]}
-    resp = client.post("/_dash-update-component", json=_body(refresh, good, "wall-tick.n_intervals"))
+    resp = client.post("/_dash-update-component", json=_body(refresh, good, "wall-tick.n_intervals"),
+                       headers=SAME_SITE)
     assert resp.status_code == 200
     leaks, seen = check.leaks(resp.get_data(as_text=True))
     assert leaks == [] and seen > 10
 
     # The probe's request: the region store set to the province.
     forged = {**good, ("wall-region", "data"): "320000"}
-    resp = client.post("/_dash-update-component", json=_body(refresh, forged, "wall-region.data"))
+    resp = client.post("/_dash-update-component", json=_body(refresh, forged, "wall-region.data"),
+                       headers=SAME_SITE)
     assert resp.status_code == 400 and "江苏省" not in resp.get_data(as_text=True)
 
     caplog.set_level(logging.INFO)
     statuses: dict[int, int] = {}
+    refused: dict[int, int] = {}
     leaked: list[str] = []
     sent = 0
     for dep in deps:
@@ -255,6 +251,8 @@ def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
                                 content_type="application/json", headers=SAME_SITE)
                 sent += 1
                 statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+                if who is revoked:
+                    refused[resp.status_code] = refused.get(resp.status_code, 0) + 1
                 if resp.status_code >= 500:
                     leaked.append(f"{resp.status_code} for {dep['output'][:60]}: {json.dumps(body)[:300]}")
                     continue
@@ -265,6 +263,9 @@ def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
     assert leaked == [], leaked[:10]
     assert not any(s >= 500 for s in statuses), statuses
     assert statuses.get(400, 0) > 0.3 * sent, statuses
+    # A revoked device: refused (403 for the wall's callbacks, 401 for the others), or a
+    # body too large to read (400); never an answer.
+    assert set(refused) <= {400, 401, 403} and refused.get(403, 0) > 50, refused
     tracebacks = [r.getMessage()[:200] for r in caplog.records if r.exc_info]
     assert tracebacks == []
 
@@ -313,7 +314,8 @@ def test_wall_rotate_out_of_range_falls_back(city, rotate):
             "inputs": [{"id": "url", "property": "pathname", "value": "/wall"},
                        {"id": "url", "property": "search", "value": f"?rotate={rotate}"}],
             "changedPropIds": ["url.pathname"]}
-    text = app.server.test_client().post("/_dash-update-component", json=body).get_data(as_text=True)
+    text = app.server.extensions["test_wall"].post("/_dash-update-component", json=body,
+                                                   headers=SAME_SITE).get_data(as_text=True)
     assert "wall-canvas" in text and "wall-waiting" not in text
 
 
@@ -327,10 +329,11 @@ def test_component_suite_traversal_is_not_found(city, path, caplog):
     assert not [r for r in caplog.records if r.exc_info]
 
 
-def _refresh_body(app, region) -> dict:
+def _refresh_body(app, region, wall) -> dict:
+    """A wall device's refresh (`wall`: its client) asking for `region`."""
     deps = _dependencies(app)
     refresh = next(d for d in deps if d["output"].startswith("..wall-kpi-data.data"))
-    cfg = _wall_cfg(app)
+    cfg = wall_config(wall)
     values = {("wall-tick", "n_intervals"): 1, ("wall-region", "data"): region,
               ("wall-config", "data"): cfg, ("wall-marks", "data"): None}
     return _body(refresh, values, "wall-region.data")
@@ -339,10 +342,11 @@ def _refresh_body(app, region) -> dict:
 def test_unknown_regions_are_refused_before_anything_is_remembered(city, caplog):
     app, _engine, tree = city
     wall = app.server.extensions["gridwatch_wall"]
-    client = app.server.test_client()
+    client = app.server.extensions["test_wall"]
     caplog.set_level(logging.INFO)
     for region in ["999999", "320599", HUGE, "320100", "320000"]:
-        resp = client.post("/_dash-update-component", json=_refresh_body(app, region))
+        resp = client.post("/_dash-update-component", json=_refresh_body(app, region, client),
+                           headers=SAME_SITE)
         assert resp.status_code == 400
         assert region not in wall._watched
     assert all(tree.contains(ROOT, r) for r in wall._watched)
@@ -367,9 +371,10 @@ def test_a_region_nobody_watches_stops_costing(seeded_env, redis_url):
         grids = [g for g in tree.grids() if tree.contains(ROOT, g)][:5]
         wall = app.server.extensions["gridwatch_wall"]
         http = app.server.test_client()
+        enrol_client(http, env["GRIDWATCH_DATABASE_URL"], ROOT)
         for grid in grids:
-            assert http.post("/_dash-update-component",
-                             json=_refresh_body(app, grid)).status_code == 200
+            assert http.post("/_dash-update-component", json=_refresh_body(app, grid, http),
+                             headers=SAME_SITE).status_code == 200
         assert set(grids) <= set(wall._watched)
         deadline = time.monotonic() + 15
         while set(grids) & set(wall._watched) and time.monotonic() < deadline:

@@ -26,6 +26,7 @@ from dashboard.app.context import AppContext, Lazy
 from dashboard.app.settings import Settings
 from dashboard.domain.kpis import KpiCounts, compute_kpis
 from dashboard.domain.scope import OutOfScope
+from dashboard.domain.walls import WallAccess
 from dashboard.views.wall.model import build_live, build_period, previous_counts
 from dashboard.views.wall.pace import Pace
 from dashboard.views.wall.service import WallService
@@ -89,7 +90,9 @@ def walls():
         views = in_process_views()
         ctx = AppContext(settings=Settings(region=root, refresh_seconds=refresh_seconds),
                          runtime=None, tree=tree, cache=views.cache, cases=store,
-                         events=FakeEventFeed(events()), views=views)
+                         events=FakeEventFeed(events()), views=views,
+                         # The wall of a device bound to the root (dashboard/app/wall_gate.py).
+                         wall_access=lambda: WallAccess((root,)))
         service = WallService(ctx, views)
         made.append(service)
         return service
@@ -100,7 +103,7 @@ def walls():
 
 
 def cfg_for(service: WallService, **query) -> dict:
-    cfg, notices = service.config(query)
+    cfg, notices = service.config(query, service.ctx.wall_access())
     assert notices == []
     return cfg
 
@@ -322,7 +325,7 @@ def test_a_region_outside_the_root_is_out_of_scope(walls, outside):
     with pytest.raises(OutOfScope):
         wall_page.content(service, {**cfg, "region": outside})
     with pytest.raises(OutOfScope):
-        service.refresh_config(outside, {**cfg, "region": outside})
+        service.refresh_config(outside, {**cfg, "region": outside}, service.ctx.wall_access())
     assert service._watched.keys() <= {"320500"}   # nothing outside is remembered to warm
 
 
