@@ -107,6 +107,20 @@ def wall_device(database_url: str, region: str = "320000", name: str | None = No
         engine.dispose()
 
 
+def wall_tokens(database_url: str, regions, n: int | None = None) -> list[str]:
+    """Enrol many wall devices at once (the benches' walls): one per code of `regions`,
+    or `n` of the one region `regions`. Returns their tokens, in that order."""
+    from data_sources.wall_device_store import WallDeviceStore
+    codes = [regions] * n if isinstance(regions, str) else list(regions)
+    engine = make_engine(database_url)
+    try:
+        store = WallDeviceStore(engine)
+        return [store.add(f"压测大屏 {code} #{i}", code, by=Actor.cli("bench"))[1]
+                for i, code in enumerate(codes)]
+    finally:
+        engine.dispose()
+
+
 def wall_token(url: str) -> str:
     from urllib.parse import parse_qs, urlsplit
     return parse_qs(urlsplit(url).query)["token"][0]
@@ -129,6 +143,15 @@ def enrol_context(context, base_url: str, database_url: str, region: str = "3200
     context.add_cookies([{"name": WALL_COOKIE, "value": token, "url": base_url,
                           "httpOnly": True, "sameSite": "Strict"}])
     return token
+
+
+def enter_wall(context, server, base_url: str | None = None) -> None:
+    """Give a Playwright browser context the device cookie of the seeded installation's
+    wall device of the province (conftest's seeded_env enrols it), for the live server or
+    another one on the same database (`base_url`)."""
+    context.add_cookies([{"name": WALL_COOKIE, "value": server.wall_token,
+                          "url": base_url or server.url, "httpOnly": True,
+                          "sameSite": "Strict"}])
 
 
 def wall_header(token: str) -> dict:

@@ -16,7 +16,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from dash._utils import split_callback_id
 
 from dashboard import create_app
 from dashboard.app.cli import main
@@ -50,6 +49,7 @@ from tests.logins import (
 )
 from tests.test_forged_requests import _stop_and_forget
 from tests.test_login import Clock
+from tests.test_wall_without_browser import post
 
 OPERATOR = Actor.cli("tester")
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=timezone.utc)
@@ -226,19 +226,11 @@ def clock(site):
 
 def refresh(client, app, region, cfg, changed="wall-tick.n_intervals"):
     """The wall's refresh callback as the page posts it (its tick, or a region change)."""
-    deps = app.server.test_client().get("/_dash-dependencies").get_json()
-    dep = next(d for d in deps if "wall-kpi-data.data" in d["output"]
-               and not d.get("clientside_function"))
-    values = {("wall-tick", "n_intervals"): 3, ("wall-region", "data"): region,
-              ("wall-config", "data"): cfg, ("wall-marks", "data"): None}
-
-    def items(specs):
-        return [{"id": s["id"], "property": s["property"],
-                 "value": values[(s["id"], s["property"])]} for s in specs]
-    body = {"output": dep["output"], "outputs": split_callback_id(dep["output"]),
-            "inputs": items(dep["inputs"]), "state": items(dep["state"]),
-            "changedPropIds": [changed]}
-    return client.post("/_dash-update-component", json=body, headers=SAME_SITE)
+    return post(app, "wall-kpi-data.data", {("wall-tick", "n_intervals"): 3,
+                                            ("wall-region", "data"): region,
+                                            ("wall-config", "data"): cfg,
+                                            ("wall-marks", "data"): None}, changed,
+                client=client, headers=SAME_SITE)
 
 
 def _wait_past_lookup(app) -> None:

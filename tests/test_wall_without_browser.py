@@ -345,7 +345,9 @@ def wall_app(service: WallService) -> Dash:
     return app
 
 
-def post(app, output_has: str, values: dict, changed: str):
+def post(app, output_has: str, values: dict, changed: str, client=None, headers=None):
+    """A callback request as the page posts it (`client`: one holding a session or a
+    wall device's cookie, with `headers` such as the page's Origin)."""
     deps = app.server.test_client().get("/_dash-dependencies").get_json()
     dep = next(d for d in deps if output_has in d["output"] and not d.get("clientside_function"))
 
@@ -355,7 +357,8 @@ def post(app, output_has: str, values: dict, changed: str):
     body = {"output": dep["output"], "outputs": split_callback_id(dep["output"]),
             "inputs": items(dep["inputs"]), "state": items(dep["state"]),
             "changedPropIds": [changed]}
-    return app.server.test_client().post("/_dash-update-component", json=body)
+    return (client or app.server.test_client()).post("/_dash-update-component", json=body,
+                                                     headers=headers)
 
 
 def refresh(app, region, stored, changed="wall-tick.n_intervals", mark=None):
