@@ -391,6 +391,27 @@ def test_a_wall_asking_outside_its_device_gets_nothing_of_it(site):
     inside = refresh(client, app, "320505", {**cfg, "privacy": False}, "wall-region.data")
     assert inside.status_code == 200
     assert "虎丘" in text_of(inside)
+    # The live feed asked for 南京 follows 苏州 (read in a thread: a streamed response
+    # keeps its request context in the thread that reads it).
+    hub = app.server.extensions["gridwatch_stream_hub"]
+    opened, done = threading.Event(), threading.Event()
+
+    def read_feed():
+        feed = client.get("/wall/live?region=320100&privacy=0", buffered=False)
+        try:
+            assert feed.status_code == 200 and next(iter(feed.response)).startswith(b"retry:")
+            opened.set()
+            done.wait(15)
+        finally:
+            feed.close()
+    reader = threading.Thread(target=read_feed, daemon=True)
+    reader.start()
+    try:
+        assert opened.wait(15)
+        assert {sub.region for sub in list(hub._subs)} == {"320500"}
+    finally:
+        done.set()
+        reader.join(15)
 
 
 def test_a_wall_left_open_across_the_idle_timeout_stays_live(site, clock):
