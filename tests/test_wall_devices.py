@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from dashboard import create_app
 from dashboard.app.cli import main
 from dashboard.app.settings import Settings
+from dashboard.app.wall_gate import DeviceDirectory, DevicesUnavailable
 from dashboard.domain.audit import Action, Actor
 from dashboard.domain.walls import (
     Refusal,
@@ -197,6 +198,20 @@ def test_last_seen_is_written_at_most_once_a_minute(engine):
     assert seen.last_seen_at == NOW + timedelta(seconds=60) and seen.last_seen_address == "10.1.0.7"
     with pytest.raises(WallDeviceError):
         store.rotate(device.id, 24 * 365, by=OPERATOR)
+
+
+def test_a_worker_keeps_its_copy_of_the_devices_while_the_database_is_down(engine):
+    store = WallDeviceStore(engine)
+    device, token = store.add("主屏", "320100", by=OPERATOR)
+    directory = DeviceDirectory(store, fresh_seconds=0)     # read again at every lookup
+    assert directory.find(hash_token(token)).id == device.id
+    down = make_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    store.engine = down
+    assert directory.find(hash_token(token)).id == device.id        # the last copy
+    assert directory.find(hash_token(new_token())) is None
+    with pytest.raises(DevicesUnavailable):                         # never read: no copy
+        DeviceDirectory(WallDeviceStore(down), fresh_seconds=0).find(hash_token(token))
+    down.dispose()
 
 
 # -- the real app ----------------------------------------------------------------------------

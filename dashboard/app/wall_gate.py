@@ -146,7 +146,12 @@ class WallGate:
         device = self.device_access(token) if token is not None else None
         if device is not None and device.allowed:
             return device
-        account = self.account_access()
+        try:
+            account = self.account_access()
+        except Exception:  # noqa: BLE001 - sessions unreadable (Redis down)
+            if device is None:
+                raise
+            account = None      # a refused device still gets its 已停用 page
         # A refused device cookie in a person's logged-in browser does not hide their wall.
         return account if account is not None else device
 
