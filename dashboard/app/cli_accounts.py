@@ -14,7 +14,7 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 from sqlalchemy.engine import make_url
@@ -22,10 +22,10 @@ from sqlalchemy.engine import make_url
 from dashboard.app.runtime import Runtime
 from dashboard.domain import second_factor
 from dashboard.domain.accounts import Account, Role, normalize_username, password_expired
-from dashboard.domain.audit import Actor
+from dashboard.domain.audit import RETENTION_DAYS, Actor
 from dashboard.domain.hierarchy import is_valid_code
 from data_sources.account_store import AccountError, AccountStore
-from data_sources.audit_store import AuditStore
+from data_sources.audit_store import AuditStore, RetentionError
 from data_sources.migrate import current_revision, head_revision
 from data_sources.regions import RegionNotLoaded
 
@@ -239,6 +239,25 @@ def audit_verify(ctx):
         click.echo(f"from the anchor of {anchor.pruned_rows:,} pruned rows (the last was id "
                    f"{anchor.last_id}, written {anchor.last_at:%Y-%m-%d})")
 
+
+
+@audit.command("prune")
+@click.option("--keep-days", type=int, default=RETENTION_DAYS, show_default=True,
+              help=f"Delete rows older than this many days (at least {RETENTION_DAYS}).")
+@click.pass_context
+def audit_prune(ctx, keep_days):
+    """Delete the oldest rows past the retention; the chain stays verifiable from its
+    anchor, and the prune is itself a row of the trail. Run it from cron, e.g. monthly."""
+    with _runtime(ctx) as rt:
+        store = AuditStore(rt.db.engine)
+        before = store.clock() - timedelta(days=keep_days)
+        try:
+            result = store.prune(before, actor=cli_actor())
+        except RetentionError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"pruned {result.rows:,} audit rows written before {before:%Y-%m-%d %H:%M} UTC"
+               + (f"; the chain is anchored at row {result.anchor.last_id}"
+                  if result.anchor is not None else ""))
 
 # -- the demo's accounts ----------------------------------------------------------------------
 DEMO_ACCOUNTS = (("demo-admin", Role.ADMIN), ("demo-auditor", Role.AUDITOR),
