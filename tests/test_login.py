@@ -19,8 +19,8 @@ from dashboard.domain.audit import Actor
 from data_sources.account_store import AccountStore
 from data_sources.audit_store import AuditStore
 from data_sources.database import make_engine
+from tests.forgery import stop_and_forget
 from tests.logins import SAME_SITE, login, make_account, route, text_of
-from tests.test_forged_requests import _stop_and_forget
 
 
 class Clock:
@@ -47,7 +47,7 @@ def site(seeded_env, redis_url):
     engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
     yield app, engine
     engine.dispose()
-    _stop_and_forget(app, redis_url, prefix)
+    stop_and_forget(app, redis_url, prefix)
 
 
 @pytest.fixture
