@@ -415,3 +415,36 @@ def test_without_redis_the_login_says_so_and_nothing_is_shown(tmp_path):
     assert client.get("/kpi").headers["Location"].startswith("/login")
     resp = route(client, "/kpi")
     assert resp.status_code == 503 and "320" not in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("proxies, expected", [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_client_address_comes_through_trusted_proxies_only(seeded_env, redis_url,
+                                                                proxies, expected):
+    """Behind nginx the peer is the proxy: with GRIDWATCH_TRUSTED_PROXIES=1 the address
+    it forwards is the one audited and locked out; without, a forged X-Forwarded-For is
+    ignored (a client cannot pick the address its failures count against)."""
+    env = seeded_env.env
+    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
+    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
+                              database_url=env["GRIDWATCH_DATABASE_URL"], key_prefix=prefix,
+                              stream_key=env["GRIDWATCH_STREAM_KEY"], region="320000",
+                              trusted_proxies=proxies))
+    engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
+    try:
+        name = f"nobody-{uuid.uuid4().hex[:8]}"
+        resp = app.server.test_client().post(
+            "/login", data={"username": name, "password": "wrong-Password-1"},
+            headers={**SAME_SITE, "X-Forwarded-For": "203.0.113.9"})
+        assert resp.status_code == 401                  # the form again, with its message
+        rows = AuditStore(engine).page(limit=5, target=name)
+        assert [r.address for r in rows] == [expected]
+    finally:
+        engine.dispose()
+        stop_and_forget(app, redis_url, prefix)
+
+
+def test_trusted_proxies_is_checked_at_start():
+    assert Settings.from_env({"GRIDWATCH_TRUSTED_PROXIES": "1"}).trusted_proxies == 1
+    for bad in ("-1", "9", "one"):
+        with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+            Settings.from_env({"GRIDWATCH_TRUSTED_PROXIES": bad})

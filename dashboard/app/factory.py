@@ -13,6 +13,7 @@ from pathlib import Path
 from dash import Dash
 from flask import jsonify, request
 from flask_caching import Cache
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callbacks import case as case_callbacks
 from callbacks import kpi as kpi_callbacks
@@ -55,6 +56,12 @@ def create_app(settings: Settings | None = None) -> Dash:
     # random key per process keeps anything signed with it unforgeable.
     server.config["SECRET_KEY"] = settings.secret_key or os.urandom(32).hex()
     server.config["GRIDWATCH_SETTINGS"] = settings
+    if settings.trusted_proxies:
+        # The client's address (lockouts, audit rows, a wall's --allow) and scheme (secure
+        # cookies) as the trusted proxies saw them; Host stays the request's own, which
+        # the origin check compares with.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.trusted_proxies,
+                                   x_proto=settings.trusted_proxies)
     server.extensions["gridwatch_runtime"] = rt
     cache = Cache(server, config=_cache_config(settings))
     tree = Lazy(rt.region_tree)

@@ -74,6 +74,11 @@ class Settings:
     # The session cookie is sent over HTTPS only: set it where gridwatch is served over
     # HTTPS (directly or behind a TLS proxy); a plain-HTTP demo cannot log in with it.
     secure_cookies: bool = False
+    # Reverse proxies in front of gridwatch that set X-Forwarded-For / -Proto (nginx: 1).
+    # 0 (the default): those headers are ignored, the peer's address is the client's,
+    # since a client could write them itself; set it only when every request comes
+    # through that many proxies.
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -113,7 +118,8 @@ class Settings:
                           ("CALLBACKS_QUEUE_SECONDS", float),
                           ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float),
                           ("SESSION_IDLE_MINUTES", float), ("SESSION_HOURS", float),
-                          ("LOCKOUT_ATTEMPTS", int), ("LOCKOUT_MINUTES", float)):
+                          ("LOCKOUT_ATTEMPTS", int), ("LOCKOUT_MINUTES", float),
+                          ("TRUSTED_PROXIES", int)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)
@@ -134,6 +140,9 @@ class Settings:
         if not (settings.session_idle_minutes > 0 and settings.session_hours > 0
                 and settings.lockout_attempts > 0 and settings.lockout_minutes > 0):
             raise ValueError("session and lockout settings must be positive")
+        if not 0 <= settings.trusted_proxies <= 5:
+            raise ValueError(f"{ENV_PREFIX}TRUSTED_PROXIES={settings.trusted_proxies}: "
+                             "expected 0 to 5 proxies")
         return settings
 
     @property
