@@ -23,11 +23,10 @@ def _form(action: str, csrf: str, body: Markup, submit: str, button_id: str,
 
 def _row(r: AccountRow, lang: str) -> Markup:
     state = t("admin.state.disabled" if r.disabled else "admin.state.enabled", lang)
-    password = t("admin.days", lang, days=r.password_days)
-    if r.password_expired:
-        password += " · " + t("admin.expired", lang)
-    if r.must_change:
-        password += " · " + t("admin.must_change", lang)
+    password = t("auth.account.sep", lang).join(
+        [t("admin.days", lang, days=r.password_days)]
+        + ([t("admin.expired", lang)] if r.password_expired else [])
+        + ([t("admin.must_change", lang)] if r.must_change else []))
     manage = (Markup('<a href="/admin/accounts/{u}{q}" id="manage-{u}">{m}</a>').format(
         u=r.username, q=suffix(lang), m=t("admin.manage", lang)) if r.manageable
         else Markup('<span class="gw-muted">{s}</span>').format(s=t("admin.shell_only", lang)))
@@ -160,7 +159,7 @@ def password_shown(lang: str, user: dict, message: str, username: str, password:
     """The one-time password, once: this answer is never cached (no-store)."""
     body = card(message, Markup(
         '<p>{once}</p><p class="gw-one-time"><code id="one-time-password">{pw}</code></p>'
-        '<p><a href="/admin/accounts/{u}{q}" id="to-account">{a}</a> · '
+        '<p class="gw-links"><a href="/admin/accounts/{u}{q}" id="to-account">{a}</a>'
         '<a href="/admin{q}" id="to-admin">{b}</a></p>').format(
         once=t("admin.password.once", lang), pw=password, u=username, q=suffix(lang),
         a=t("admin.manage", lang), b=t("admin.back", lang)), "password-card")

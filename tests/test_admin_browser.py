@@ -1,6 +1,7 @@
-"""/admin in Chromium against the real server (gunicorn, gevent workers): an admin logs
-in with a second factor, creates a staff account with a region picked from the tree, and
-the staff member logs in with the one-time password shown and must change it first."""
+"""/admin and /audit in Chromium against the real server (gunicorn, gevent workers): an
+admin logs in with a second factor, creates a staff account with a region picked from the
+tree, and the staff member logs in with the one-time password shown and must change it
+first; both pages draw every text in the served font."""
 from __future__ import annotations
 
 import re
@@ -8,11 +9,12 @@ from datetime import datetime, timezone
 
 from dashboard.domain import second_factor
 from tests.logins import make_totp_account
+from tests.test_fonts_browser import assert_served_font
 
 
-def test_an_admin_creates_staff_who_must_change_the_one_time_password(browser, live_server,
-                                                                      page):
-    name, password, secret = make_totp_account(live_server.env["GRIDWATCH_DATABASE_URL"])
+def log_in_with_code(page, live_server, role: str) -> None:
+    """Through the login form and the second factor's, as a new account of `role`."""
+    name, password, secret = make_totp_account(live_server.env["GRIDWATCH_DATABASE_URL"], role)
     page.goto(live_server.url + "/login")
     page.fill("#username", name)
     page.fill("#password", password)
@@ -20,9 +22,15 @@ def test_an_admin_creates_staff_who_must_change_the_one_time_password(browser, l
     page.wait_for_url(re.compile(r"/login/totp$"))
     page.fill("#code", second_factor.code_at(secret, datetime.now(timezone.utc)))
     page.click("#auth-submit")
+
+
+def test_an_admin_creates_staff_who_must_change_the_one_time_password(browser, live_server,
+                                                                      page):
+    log_in_with_code(page, live_server, "admin")
     page.wait_for_url(re.compile(r"/admin$"))                     # an admin lands here
     assert "系统管理员" in page.inner_text("#user-name")
     assert page.locator("#to-audit-page").count() == 0
+    assert_served_font(page, "/admin")
 
     page.fill("#new-username", "zhou.browser")
     page.fill("#new-name", "周浏览")
@@ -58,3 +66,16 @@ def test_an_admin_creates_staff_who_must_change_the_one_time_password(browser, l
         assert "周浏览" in s.inner_text("#user-name")
     finally:
         staff.close()
+
+
+def test_the_auditor_lands_on_the_trail_in_the_served_font(live_server, page):
+    log_in_with_code(page, live_server, "auditor")
+    page.wait_for_url(re.compile(r"/audit$"))
+    page.wait_for_selector("#audit-table tr[data-id]")
+    assert page.get_attribute("#chain-state", "data-intact") == "true"
+    assert page.locator("#to-admin-page").count() == 0
+    assert_served_font(page, "/audit")
+    page.select_option("#f-action", "login_ok")
+    page.click("#filter-submit")
+    page.wait_for_url(re.compile(r"action=login_ok"))
+    assert set(page.locator("#audit-table td.gw-audit-action").all_inner_texts()) == {"登录成功"}

@@ -523,7 +523,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "done.disabled": ("已停用账号。", "The account was disabled."),
         "done.enabled": ("已启用账号。", "The account was enabled."),
         "done.regions": ("已保存区域。", "The regions were saved."),
-        "error.username": ("用户名须为 2–64 个字符：字母、数字、. _ -，以字母或数字开头。",
+        "error.username": ("用户名须为 2 至 64 个字符：字母、数字、. _ -，以字母或数字开头。",
                            "A username has 2-64 characters: letters, digits, '.', '_' or '-', "
                            "starting with a letter or digit."),
         "error.taken": ("用户名 {username} 已存在。", "An account named {username} exists already."),
@@ -566,7 +566,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "empty": ("没有符合条件的记录。", "No rows match."),
         "times": ("时间为 {tz}。", "Times in {tz}."),
         "chain.title": ("审计链校验", "Chain verification"),
-        "chain.intact": ("审计链完整：已校验 {rows} 条记录（编号 {first}–{last}）。",
+        "chain.intact": ("审计链完整：已校验 {rows} 条记录（编号 {first} 至 {last}）。",
                          "Chain intact: {rows} rows checked (ids {first}-{last})."),
         "chain.empty": ("审计链完整：尚无记录。", "Chain intact: no rows yet."),
         "chain.partial": ("校验进行中：尚有更新的记录未校验，刷新页面继续。",
