@@ -21,6 +21,7 @@ from data_sources.audit_store import AuditStore
 from data_sources.database import make_engine
 from tests.forgery import stop_and_forget
 from tests.logins import SAME_SITE, login, make_account, route, text_of
+from tests.work_site import seeded_app
 
 
 class Clock:
@@ -39,15 +40,8 @@ class Clock:
 @pytest.fixture(scope="module")
 def site(seeded_env, redis_url):
     """The province's app on the seeded database, with Redis keys of its own."""
-    env = seeded_env.env
-    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
-    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
-                              database_url=env["GRIDWATCH_DATABASE_URL"], key_prefix=prefix,
-                              stream_key=env["GRIDWATCH_STREAM_KEY"], region="320000"))
-    engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
-    yield app, engine
-    engine.dispose()
-    stop_and_forget(app, redis_url, prefix)
+    with seeded_app(seeded_env, redis_url) as (app, engine, _url):
+        yield app, engine
 
 
 @pytest.fixture
@@ -281,9 +275,9 @@ def test_admins_enrol_a_second_factor_and_need_it_from_then_on(site, url, clock)
     assert "<svg" in page and "otpauth://totp/" in uri
     code = second_factor.code_at(secret, clock.now)
     done = client.post("/totp/enrol", data={"code": code}, headers=SAME_SITE)
-    assert done.status_code == 302 and done.headers["Location"].startswith("/account")
+    assert done.status_code == 302 and done.headers["Location"] == "/admin"
     landing = client.get("/account").get_data(as_text=True)
-    assert "系统管理员" in landing and "gridwatch users" in landing
+    assert "系统管理员" in landing and 'href="/admin"' in landing
     assert route(client, "/kpi").status_code == 200 and "forbidden" in text_of(route(client, "/kpi"))
     assert "totp_enrolled" in [r.action for r in audit_rows(engine, name)]
 
@@ -294,8 +288,8 @@ def test_admins_enrol_a_second_factor_and_need_it_from_then_on(site, url, clock)
     clock.advance(seconds=30)
     later = second_factor.code_at(secret, clock.now)
     ok = client.post("/login/totp", data={"code": later}, headers=SAME_SITE)
-    assert ok.status_code == 302 and ok.headers["Location"] == "/account"
-    assert client.get("/account").status_code == 200
+    assert ok.status_code == 302 and ok.headers["Location"] == "/admin"
+    assert client.get("/admin").status_code == 200
 
 
 # -- what each account sees -----------------------------------------------------------------------

@@ -21,7 +21,14 @@ from callbacks import period_picker, router
 from callbacks import region as region_callbacks
 from callbacks import status as status_callbacks
 from callbacks import wall as wall_callbacks
-from dashboard.app import auth_gate, auth_routes, live_feed, request_guard
+from dashboard.app import (
+    admin_routes,
+    audit_routes,
+    auth_gate,
+    auth_routes,
+    live_feed,
+    request_guard,
+)
 from dashboard.app.auth import Auth
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.runtime import Runtime
@@ -35,11 +42,13 @@ from dashboard.views.wall.model import OVERDUE_ROWS
 from dashboard.views.wall.service import WallService
 from data_sources.account_store import AccountStore
 from data_sources.aggregates_follower import Follower
+from data_sources.audit_chain_check import ChainChecks
 from data_sources.case_store import SqlCaseStore
 from data_sources.event_feed import RedisEventFeed
 from data_sources.label_store import SqlLabelStore
 from data_sources.live_board import BoardFollower
 from data_sources.login_limits import LoginLimits
+from data_sources.regions import RegionNotLoaded
 from data_sources.session_store import SessionStore
 from data_sources.stream_skips import SUMMARY
 
@@ -127,6 +136,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     request_guard.install(app, settings.callbacks_max,  # after every callback: it checks
                           settings.callbacks_queue_seconds)  # each one's inputs
     server.register_blueprint(auth_routes.blueprint(auth, lambda code: _region_name(ctx, code)))
+    # /admin and /audit: accounts and the audit trail on the web (docs/security.md).
+    server.register_blueprint(admin_routes.blueprint(auth, lambda: _tree_or_none(ctx)))
+    server.register_blueprint(audit_routes.blueprint(
+        auth, ChainChecks(lambda: auth.accounts.audit, lambda: rt.redis.client,
+                          settings.key_prefix), settings.timezone))
     # Last: its checks run before the request guard's, on every page and callback.
     auth_gate.install(app, auth, [p.path for p in pages if p.public])
     return app
@@ -135,6 +149,14 @@ def create_app(settings: Settings | None = None) -> Dash:
 def _region_name(ctx: AppContext, code: str) -> str:
     region = ctx.tree.get().get(code)
     return region.name if region is not None else code
+
+
+def _tree_or_none(ctx: AppContext):
+    """The region tree, None when it is not imported (codes are then checked by shape)."""
+    try:
+        return ctx.tree.get()
+    except RegionNotLoaded:
+        return None
 
 
 def _cache_config(settings: Settings) -> dict:
