@@ -4,30 +4,17 @@ role, and the CSRF token a page's forms carry."""
 from __future__ import annotations
 
 import re
-import uuid
 from contextlib import contextmanager
 
-from dashboard import create_app
-from dashboard.app.settings import Settings
-from data_sources.database import make_engine
-from tests.forgery import stop_and_forget
+from tests import forgery
 from tests.logins import login, login_with_code, make_account, make_totp_account
 
 
 @contextmanager
 def seeded_app(seeded_env, redis_url):
-    """(app, engine, database URL) with Redis keys of its own."""
-    env = seeded_env.env
-    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
-    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
-                              database_url=env["GRIDWATCH_DATABASE_URL"], key_prefix=prefix,
-                              stream_key=env["GRIDWATCH_STREAM_KEY"], region="320000"))
-    engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
-    try:
-        yield app, engine, env["GRIDWATCH_DATABASE_URL"]
-    finally:
-        engine.dispose()
-        stop_and_forget(app, redis_url, prefix)
+    """(app, engine, database URL): the province's app with Redis keys of its own."""
+    with forgery.seeded_app(seeded_env, redis_url, "320000") as (app, engine, _tree):
+        yield app, engine, seeded_env.env["GRIDWATCH_DATABASE_URL"]
 
 
 def client_as(site, role: str, regions=None):
