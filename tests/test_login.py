@@ -19,8 +19,8 @@ from dashboard.domain.audit import Actor
 from data_sources.account_store import AccountStore
 from data_sources.audit_store import AuditStore
 from data_sources.database import make_engine
+from tests.live import seeded_app
 from tests.logins import SAME_SITE, login, make_account, route, text_of
-from tests.test_forged_requests import _stop_and_forget
 
 
 class Clock:
@@ -39,15 +39,10 @@ class Clock:
 @pytest.fixture(scope="module")
 def site(seeded_env, redis_url):
     """The province's app on the seeded database, with Redis keys of its own."""
-    env = seeded_env.env
-    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
-    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
-                              database_url=env["GRIDWATCH_DATABASE_URL"], key_prefix=prefix,
-                              stream_key=env["GRIDWATCH_STREAM_KEY"], region="320000"))
-    engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
-    yield app, engine
-    engine.dispose()
-    _stop_and_forget(app, redis_url, prefix)
+    with seeded_app(seeded_env, redis_url) as (app, _prefix):
+        engine = make_engine(seeded_env.env["GRIDWATCH_DATABASE_URL"])
+        yield app, engine
+        engine.dispose()
 
 
 @pytest.fixture

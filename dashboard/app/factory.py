@@ -20,7 +20,14 @@ from callbacks import period_picker, router
 from callbacks import region as region_callbacks
 from callbacks import status as status_callbacks
 from callbacks import wall as wall_callbacks
-from dashboard.app import auth_gate, auth_routes, live_feed, request_guard
+from dashboard.app import (
+    auth_gate,
+    auth_routes,
+    error_responses,
+    live_feed,
+    request_guard,
+    security_headers,
+)
 from dashboard.app.auth import Auth
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.runtime import Runtime
@@ -120,8 +127,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     request_guard.install(app, settings.callbacks_max,  # after every callback: it checks
                           settings.callbacks_queue_seconds)  # each one's inputs
     server.register_blueprint(auth_routes.blueprint(auth, lambda code: _region_name(ctx, code)))
-    # Last: its checks run before the request guard's, on every page and callback.
+    # After the request guard: its checks run first, on every page and callback.
     auth_gate.install(app, auth, [p.path for p in pages if p.public])
+    error_responses.install(app, settings.lang)
+    # Last: the script hashes of its policy cover every callback registered before it.
+    security_headers.install(app, https=settings.secure_cookies)
     return app
 
 
