@@ -25,6 +25,7 @@ from dashboard.app import (
     auth_routes,
     error_responses,
     live_feed,
+    rate_limits,
     request_guard,
     security_headers,
 )
@@ -124,6 +125,9 @@ def create_app(settings: Settings | None = None) -> Dash:
                         exclusive_seconds=3600))
     period_picker.register(app)  # shared by /kpi and /region
     router.register(app, ctx, pages)
+    # Each install below wraps the callbacks' dispatch: the last one runs first. So a
+    # callback passes the auth gate, the request guard, the rate limits, then runs.
+    rate_limits.install(app, settings, auth)
     request_guard.install(app, settings.callbacks_max,  # after every callback: it checks
                           settings.callbacks_queue_seconds)  # each one's inputs
     server.register_blueprint(auth_routes.blueprint(auth, lambda code: _region_name(ctx, code)))

@@ -128,6 +128,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
     **_group("page", {
         # Each language's name in itself: the switch shows the other one's.
         "lang_name": ("中文", "English"),
+        # A page's query refused for now (dashboard/app/rate_limits.py, shown by pages.js).
+        "rate_limited": ("查询过于频繁，请 {seconds} 秒后再试。",
+                         "Too many queries: try again in {seconds} s."),
         # The user menu of every page (layouts/page_parts.user_menu).
         "user.who": ("{name}（{role}）", "{name} ({role})"),
         "user.regions": ("区域：", "Regions:"),
