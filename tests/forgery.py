@@ -9,20 +9,14 @@ loses fields, names unknown callbacks or carries wrong shapes."""
 from __future__ import annotations
 
 import copy
-import json
 import re
-import uuid
 from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from dashboard import create_app
-from dashboard.app.settings import Settings
 from data_sources.database import make_engine
-from data_sources.redis_client import make_client
 from data_sources.regions import RegionTree
-from tests.live import stop_app_threads
-from tests.logins import SAME_SITE
+from tests import live
 
 ROOT = "320500"   # 苏州: the scope every suite forges against
 OUTSIDE = ["320000", "320100", "320102", "320200", "321300", "320102001", "320102001001"]
@@ -157,59 +151,11 @@ def structural(body: dict) -> list:
 @contextmanager
 def seeded_app(seeded_env, redis_url: str, region: str, **overrides):
     """(app, engine, tree): an app whose root is `region` on the seeded Jiangsu database,
-    with Redis keys of its own; afterwards its threads are stopped and its keys deleted."""
-    env = seeded_env.env
-    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
-    settings = Settings(data_dir=seeded_env.data_dir, database_url=env["GRIDWATCH_DATABASE_URL"],
-                        redis_url=redis_url, stream_key=env["GRIDWATCH_STREAM_KEY"],
-                        key_prefix=prefix, region=region,
-                        **{"refresh_seconds": 2, **overrides})
-    app = create_app(settings)
-    engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
-    try:
-        yield app, engine, RegionTree.load(engine, "320000")
-    finally:
-        engine.dispose()
-        stop_and_forget(app, redis_url, prefix)
-
-
-def stop_and_forget(app, redis_url: str, prefix: str) -> None:
-    """Stop the app's background threads (so none writes after), then delete its keys."""
-    client = make_client(redis_url)
-    try:
-        stop_app_threads(app)
-        keys = list(client.scan_iter(match=prefix + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
-def forge_every_callback(deps: list[dict], sessions: list, check: LeakCheck, wall_cfg: dict,
-                         pathname: str = "/wall") -> tuple[int, dict[int, int], list[str]]:
-    """Post every hostile body of every callback in `deps` with each session (a test
-    client): (bodies sent, answers by status, what leaked or answered 5xx)."""
-    statuses: dict[int, int] = {}
-    leaked: list[str] = []
-    sent = 0
-    for dep in deps:
-        specs = dep["inputs"] + dep["state"]
-        base = {(s["id"], s["property"]): good_value(s["id"], s["property"], wall_cfg, pathname)
-                for s in specs}
-        changed = f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"
-        bodies = [forged_body(dep, {**base, (s["id"], s["property"]): v}, changed)
-                  for s in specs for v in hostile_values(s["id"], s["property"], wall_cfg)]
-        bodies += structural(forged_body(dep, base, changed))
-        for body in bodies:
-            sent_text = json.dumps(body)
-            for who in sessions:
-                resp = who.post("/_dash-update-component", data=sent_text,
-                                content_type="application/json", headers=SAME_SITE)
-                sent += 1
-                statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
-                if resp.status_code >= 500:
-                    leaked.append(f"{resp.status_code} for {dep['output'][:60]}: {sent_text[:300]}")
-                    continue
-                found, _ = check.leaks(resp.get_data(as_text=True), echo=sent_text)
-                leaked += [f"{f} in {dep['output'][:60]} for {sent_text[:300]}" for f in found]
-    return sent, statuses, leaked
+    with Redis keys of its own (tests/live.py seeded_app)."""
+    with live.seeded_app(seeded_env, redis_url, region=region,
+                         **{"refresh_seconds": 2, **overrides}) as (app, _prefix):
+        engine = make_engine(seeded_env.env["GRIDWATCH_DATABASE_URL"])
+        try:
+            yield app, engine, RegionTree.load(engine, "320000")
+        finally:
+            engine.dispose()

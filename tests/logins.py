@@ -109,3 +109,9 @@ def sign_in(page, server, role: str) -> None:
     (conftest's live_server makes one leader and one staff account of 江苏省)."""
     page.context.clear_cookies()
     log_in_context(page.context, server.url, *server.accounts[role])
+
+
+def open_wall(page, server, path: str = "/") -> None:
+    """Open the wall in a Playwright page as a wall screen does. The one place tests say
+    how a screen gets to the wall: for now it needs no login."""
+    page.goto(server.url + path)

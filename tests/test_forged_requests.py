@@ -28,8 +28,8 @@ from tests.forgery import (
     forged_body,
     good_value,
     seeded_app,
-    stop_and_forget,
 )
+from tests.live import stop_and_forget
 from tests.logins import SAME_SITE, login, make_account
 
 

@@ -19,7 +19,7 @@ from dashboard.domain.audit import Actor
 from data_sources.account_store import AccountStore
 from data_sources.audit_store import AuditStore
 from data_sources.database import make_engine
-from tests.forgery import stop_and_forget
+from tests.live import stop_and_forget
 from tests.logins import SAME_SITE, login, make_account, route, text_of
 from tests.work_site import seeded_app
 

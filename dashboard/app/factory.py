@@ -26,8 +26,11 @@ from dashboard.app import (
     audit_routes,
     auth_gate,
     auth_routes,
+    error_responses,
     live_feed,
+    rate_limits,
     request_guard,
+    security_headers,
 )
 from dashboard.app.auth import Auth
 from dashboard.app.context import AppContext, Lazy
@@ -133,6 +136,9 @@ def create_app(settings: Settings | None = None) -> Dash:
                         exclusive_seconds=3600))
     period_picker.register(app)  # shared by /kpi and /region
     router.register(app, ctx, pages)
+    # Each install below wraps the callbacks' dispatch: the last one runs first. So a
+    # callback passes the auth gate, the request guard, the rate limits, then runs.
+    rate_limits.install(app, settings, auth)
     request_guard.install(app, settings.callbacks_max,  # after every callback: it checks
                           settings.callbacks_queue_seconds)  # each one's inputs
     server.register_blueprint(auth_routes.blueprint(auth, lambda code: _region_name(ctx, code)))
@@ -141,8 +147,11 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.register_blueprint(audit_routes.blueprint(
         auth, ChainChecks(lambda: auth.accounts.audit, lambda: rt.redis.client,
                           settings.key_prefix), settings.timezone))
-    # Last: its checks run before the request guard's, on every page and callback.
+    # After the request guard: its checks run first, on every page and callback.
     auth_gate.install(app, auth, [p.path for p in pages if p.public])
+    error_responses.install(app, settings.lang)
+    # Last: the script hashes of its policy cover every callback registered before it.
+    security_headers.install(app, https=settings.secure_cookies)
     return app
 
 

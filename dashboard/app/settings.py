@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from limits import parse_many
+
 from dashboard.domain.ranking import ScoreWeights
 
 WALL_BUILDERS = ("worker", "process")
@@ -79,6 +81,13 @@ class Settings:
     # since a client could write them itself; set it only when every request comes
     # through that many proxies.
     trusted_proxies: int = 0
+    # Queries one account may make (docs/security.md, "Response headers and limits"), in
+    # Flask-Limiter's notation ("60/minute", "10 per minute; 200 per day"): /kpi and
+    # /region views that compute a period, those over a custom date range (instead), and
+    # exports. The wall, /status, /case and the login are never limited.
+    rate_limit_pages: str = "60/minute"
+    rate_limit_custom: str = "20/minute"
+    rate_limit_exports: str = "10/minute"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -108,7 +117,8 @@ class Settings:
             values["data_dir"] = Path(v)
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
                     "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN",
-                    "WALL_BUILDER"):
+                    "WALL_BUILDER", "RATE_LIMIT_PAGES", "RATE_LIMIT_CUSTOM",
+                    "RATE_LIMIT_EXPORTS"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
@@ -143,6 +153,12 @@ class Settings:
         if not 0 <= settings.trusted_proxies <= 5:
             raise ValueError(f"{ENV_PREFIX}TRUSTED_PROXIES={settings.trusted_proxies}: "
                              "expected 0 to 5 proxies")
+        for name in ("rate_limit_pages", "rate_limit_custom", "rate_limit_exports"):
+            try:
+                parse_many(getattr(settings, name))
+            except ValueError as exc:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()}={getattr(settings, name)!r}: "
+                                 "expected a limit such as 60/minute") from exc
         return settings
 
     @property

@@ -128,6 +128,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
     **_group("page", {
         # Each language's name in itself: the switch shows the other one's.
         "lang_name": ("中文", "English"),
+        # A page's query refused for now (dashboard/app/rate_limits.py, shown by pages.js).
+        "rate_limited": ("查询过于频繁，请 {seconds} 秒后再试。",
+                         "Too many queries: try again in {seconds} s."),
         # The user menu of every page (layouts/page_parts.user_menu).
         "user.who": ("{name}（{role}）", "{name} ({role})"),
         "user.regions": ("区域：", "Regions:"),
@@ -368,6 +371,12 @@ ENTRIES: dict[str, tuple[str, str]] = {
                                 "The data source did not answer. Try again shortly."),
         "not_found.title": ("页面不存在", "Page not found"),
         "not_found.message": ("没有地址为 {path} 的页面。", "There is no page at {path}."),
+        # The server's own error answers (dashboard/app/error_responses.py): no internals.
+        "server.title": ("服务器暂时无法处理该请求", "The server could not handle this request"),
+        "server.message": ("请稍后重试；若问题持续，请联系系统管理员。",
+                           "Try again shortly; if it goes on, tell the system administrator."),
+        "method.title": ("不支持的请求", "Request not supported"),
+        "method.message": ("此地址不接受这种请求。", "This address does not take this request."),
         # `error.<code>`: the message of a BadInput with that code.
         "bad-region": ("区划代码格式不正确：{shown}（应为 6、9、12 或 15 位数字）",
                        "Malformed region code: {shown} (expected 6, 9, 12 or 15 digits)"),
