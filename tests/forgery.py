@@ -9,6 +9,7 @@ loses fields, names unknown callbacks or carries wrong shapes."""
 from __future__ import annotations
 
 import copy
+import json
 import re
 from contextlib import contextmanager
 
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
 from tests import live
+from tests.logins import SAME_SITE
 
 ROOT = "320500"   # 苏州: the scope every suite forges against
 OUTSIDE = ["320000", "320100", "320102", "320200", "321300", "320102001", "320102001001"]
@@ -159,3 +161,33 @@ def seeded_app(seeded_env, redis_url: str, region: str, **overrides):
             yield app, engine, RegionTree.load(engine, "320000")
         finally:
             engine.dispose()
+
+
+def forge_every_callback(deps: list[dict], sessions: list, check: LeakCheck, wall_cfg: dict,
+                         pathname: str = "/wall") -> tuple[int, dict[int, int], list[str]]:
+    """Post every hostile body of every callback in `deps` with each session (a test
+    client): (bodies sent, answers by status, what leaked or answered 5xx)."""
+    statuses: dict[int, int] = {}
+    leaked: list[str] = []
+    sent = 0
+    for dep in deps:
+        specs = dep["inputs"] + dep["state"]
+        base = {(s["id"], s["property"]): good_value(s["id"], s["property"], wall_cfg, pathname)
+                for s in specs}
+        changed = f"{dep['inputs'][0]['id']}.{dep['inputs'][0]['property']}"
+        bodies = [forged_body(dep, {**base, (s["id"], s["property"]): v}, changed)
+                  for s in specs for v in hostile_values(s["id"], s["property"], wall_cfg)]
+        bodies += structural(forged_body(dep, base, changed))
+        for body in bodies:
+            sent_text = json.dumps(body)
+            for who in sessions:
+                resp = who.post("/_dash-update-component", data=sent_text,
+                                content_type="application/json", headers=SAME_SITE)
+                sent += 1
+                statuses[resp.status_code] = statuses.get(resp.status_code, 0) + 1
+                if resp.status_code >= 500:
+                    leaked.append(f"{resp.status_code} for {dep['output'][:60]}: {sent_text[:300]}")
+                    continue
+                found, _ = check.leaks(resp.get_data(as_text=True), echo=sent_text)
+                leaked += [f"{f} in {dep['output'][:60]} for {sent_text[:300]}" for f in found]
+    return sent, statuses, leaked
