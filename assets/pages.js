@@ -52,6 +52,25 @@
     }
   });
 
+  /* A query refused for now (429: too many in a minute, dashboard/app/rate_limits.py):
+     the page keeps what it shows and says, in the server's words and the page's
+     language, when to try again; the notice goes away by itself then. */
+  var noticeTimer = null;
+  function showNotice(text, seconds) {
+    var el = document.getElementById("gw-notice");
+    if (!el) {
+      el = document.createElement("div");
+      el.id = "gw-notice";
+      el.className = "gw-toast";
+      el.setAttribute("role", "status");
+      document.body.appendChild(el);
+    }
+    el.textContent = text;
+    el.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(function () { el.hidden = true; }, Math.max(1, seconds) * 1000);
+  }
+
   /* A callback answered 401 has no session behind it any more (idle timeout, logout in
      another tab, account disabled): the page goes to the login, which brings the reader
      back here afterwards. The wall's callbacks need no session and never get a 401. */
@@ -59,9 +78,15 @@
   window.fetch = function (input, init) {
     return fetchOf.apply(this, arguments).then(function (resp) {
       var url = typeof input === "string" ? input : (input && input.url) || "";
-      if (resp.status === 401 && url.indexOf("_dash-update-component") !== -1) {
+      if (url.indexOf("_dash-update-component") === -1) return resp;
+      if (resp.status === 401) {
         var here = location.pathname + location.search;
         location.assign("/login?m=ended&next=" + encodeURIComponent(here));
+      } else if (resp.status === 429) {
+        // A copy: Dash reads the answer itself.
+        resp.clone().json().then(function (body) {
+          showNotice(body.message || "", Number(body.retry_after) || 10);
+        }, function () {});
       }
       return resp;
     });

@@ -7,7 +7,7 @@ from dash import no_update
 from callbacks.router import parse_query
 from dashboard.domain.accounts import Permission
 from dashboard.domain.language import language
-from dashboard.domain.sessions import roots_in
+from dashboard.domain.sessions import roots_in, work_pages
 from dashboard.domain.text import t
 from dashboard.views import url_state
 from dashboard.views.url_state import BadInput
@@ -60,7 +60,7 @@ def user_of(ctx, lang: str, current: str | None = None, href=None) -> dict | Non
         regions.append({"code": code, "name": tree.get(code).name, "current": here,
                         "href": href(code) if href else f"/region/{code}"})
     return {"name": account.display_name, "role": account.role.label(lang), "regions": regions,
-            "kpi": account.can(Permission.VIEW_KPI)}
+            "kpi": account.can(Permission.VIEW_KPI), "work": work_pages(account)}
 
 
 def record(ctx, action, target: str, scope: str | None = None, **detail) -> None:

@@ -99,23 +99,44 @@ class AuditStore:
         return AuditRow(id=row_id, **values)
 
     # -- reading ---------------------------------------------------------------------
-    def page(self, *, before_id: int | None = None, limit: int = 50, actor: str | None = None,
-             action: str | None = None, target: str | None = None,
-             since: datetime | None = None, until: datetime | None = None) -> list[AuditRow]:
+    def page(self, *, before_id: int | None = None, after_id: int | None = None,
+             limit: int = 50, **filters) -> list[AuditRow]:
         """Newest first, `limit` rows with ids below `before_id` (the last id of the page
-        before), filtered by what is given."""
-        q = sa.select(*_COLUMNS).order_by(audit_log.c.id.desc()).limit(max(1, min(limit, 1000)))
-        for column, value in (("actor", actor), ("action", action), ("target", target)):
-            if value is not None:
-                q = q.where(audit_log.c[column] == value)
-        if before_id is not None:
-            q = q.where(audit_log.c.id < before_id)
-        if since is not None:
-            q = q.where(audit_log.c.at >= since)
-        if until is not None:
-            q = q.where(audit_log.c.at < until)
+        before), or the `limit` rows just above `after_id` (the page before that one),
+        filtered by `filters` (see `_filtered`). By key, never OFFSET: a page costs the
+        same at the trail's millionth row as at its first, and rows appended meanwhile
+        never shift a page."""
+        limit = max(1, min(limit, 1000))
+        q = _filtered(sa.select(*_COLUMNS), **filters)
+        if after_id is not None:
+            q = q.where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit)
+        else:
+            if before_id is not None:
+                q = q.where(audit_log.c.id < before_id)
+            q = q.order_by(audit_log.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(q)]
+            rows = [_row(r) for r in conn.execute(q)]
+        return rows[::-1] if after_id is not None else rows
+
+    def rows(self, *, batch: int = VERIFY_BATCH, **filters) -> Iterator[AuditRow]:
+        """Every row the filters select, newest first, `batch` at a time by key (an
+        export of millions of rows holds one page in memory)."""
+        before = None
+        while True:
+            page = self.page(before_id=before, limit=batch, **filters)
+            yield from page
+            if len(page) < batch:
+                return
+            before = page[-1].id
+
+    def newest_id(self) -> int | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.max(audit_log.c.id))).scalar()
+
+    def count_where(self, **filters) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(_filtered(
+                sa.select(sa.func.count()).select_from(audit_log), **filters)).scalar())
 
     def count(self) -> int:
         with self.engine.connect() as conn:
@@ -133,6 +154,23 @@ class AuditStore:
             start = (anchor.last_hash, anchor.last_id) if anchor else (audit.GENESIS, None)
             with closing(_stream(conn, batch)) as rows:
                 return audit.verify(rows, *start)
+
+    def verify_after(self, after_id: int | None, prev_hash: str,
+                     limit: int = VERIFY_BATCH) -> Verdict:
+        """Check at most `limit` rows after `after_id`, the first chaining from
+        `prev_hash`: a verification resumed where the last one stopped."""
+        q = sa.select(*_COLUMNS).order_by(audit_log.c.id).limit(max(1, limit))
+        if after_id is not None:
+            q = q.where(audit_log.c.id > after_id)
+        with self.engine.connect() as conn:
+            rows = [_row(r) for r in conn.execute(q)]
+        return audit.verify(rows, prev_hash, after_id)
+
+    def hash_at(self, row_id: int) -> str | None:
+        """The stored hash of one row (None: there is no such row)."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(audit_log.c.hash)
+                                .where(audit_log.c.id == int(row_id))).scalar()
 
     # -- retention -------------------------------------------------------------------
     def prune(self, before: datetime, *, actor: Actor, now: datetime | None = None,
@@ -162,6 +200,26 @@ class AuditStore:
                         "anchor_id": anchor.last_id if anchor else None,
                         "anchor_hash": anchor.last_hash if anchor else None}))
         return PruneResult(total, anchor)
+
+
+def _filtered(q, *, actor: str | None = None, action: str | None = None,
+              target: str | None = None, result: str | None = None,
+              since: datetime | None = None, until: datetime | None = None,
+              upto_id: int | None = None):
+    """`q` narrowed to the rows matching every filter given: equal actor, action, target
+    and result, written in [since, until), id at most `upto_id` (an export pinned to the
+    rows that existed when its page was drawn)."""
+    for column, value in (("actor", actor), ("action", action), ("target", target),
+                          ("result", result)):
+        if value is not None:
+            q = q.where(audit_log.c[column] == value)
+    if since is not None:
+        q = q.where(audit_log.c.at >= since)
+    if until is not None:
+        q = q.where(audit_log.c.at < until)
+    if upto_id is not None:
+        q = q.where(audit_log.c.id <= upto_id)
+    return q
 
 
 def _prune_batch(conn: sa.Connection, before: datetime, batch: int, now: datetime) -> int:

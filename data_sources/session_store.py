@@ -40,7 +40,7 @@ class SessionStore:
                   "created": session.created, "seen": session.seen,
                   "stage": session.stage.value, "password_stamp": session.password_stamp,
                   "second_factor": session.second_factor,
-                  "pending_secret": session.pending_secret}
+                  "pending_secret": session.pending_secret, "csrf": session.csrf}
         self._client().set(self._key(session_id), json.dumps(record),
                            ex=max(1, int(ttl) + TTL_MARGIN_SECONDS))
 
@@ -56,7 +56,7 @@ class SessionStore:
                            created=float(r["created"]), seen=float(r["seen"]),
                            stage=Stage(r["stage"]), password_stamp=str(r["password_stamp"]),
                            second_factor=bool(r.get("second_factor")),
-                           pending_secret=r.get("pending_secret"))
+                           pending_secret=r.get("pending_secret"), csrf=r.get("csrf"))
         except (ValueError, KeyError, TypeError):
             return None     # a record this version cannot read is no session
 

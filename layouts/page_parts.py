@@ -39,6 +39,9 @@ def user_menu(user: dict, lang: str) -> html.Div:
     return html.Div(className="gw-user", id="user-menu", children=[
         html.Span(t("page.user.who", lang, name=user["name"], role=user["role"]), id="user-name"),
         *switch,
+        # The work pages (/admin, /audit) of a role that may open them.
+        *[html.A(t(key, lang), href=path + suffix, id=f"to-{path.strip('/')}-page")
+          for key, path in user.get("work", ())],
         html.A(t("page.user.account", lang), href="/account" + suffix, id="user-account"),
         html.Form(action="/logout" + suffix, method="post", className="gw-logout",
                   children=[html.Button(t("page.user.logout", lang), type="submit",

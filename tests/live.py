@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +103,38 @@ def seeded_deployment(tmp_path_factory, url: str, days: int, scale: float) -> De
     dep.cli("db", "init")
     dep.cli("seed", "--days", str(days), "--scale", str(scale), "--no-stream")
     return dep
+
+
+@contextmanager
+def seeded_app(seeded_env, redis_url: str, **settings):
+    """The province's app built in the test process on conftest's seeded installation,
+    with Redis keys of its own: yields (app, key prefix); its threads are stopped and its
+    keys deleted after. `settings`: Settings fields to change (`region`: another root)."""
+    from dashboard import create_app
+    from dashboard.app.settings import Settings
+    env = seeded_env.env
+    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
+    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
+                              database_url=env["GRIDWATCH_DATABASE_URL"], key_prefix=prefix,
+                              stream_key=env["GRIDWATCH_STREAM_KEY"],
+                              **{"region": "320000", **settings}))
+    try:
+        yield app, prefix
+    finally:
+        stop_and_forget(app, redis_url, prefix)
+
+
+def stop_and_forget(app, redis_url: str, prefix: str) -> None:
+    """Stop the app's background threads (so none writes after), then delete its keys."""
+    from data_sources.redis_client import make_client
+    client = make_client(redis_url)
+    try:
+        stop_app_threads(app)
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def stop_app_threads(app, timeout: float = 30) -> None:

@@ -28,6 +28,32 @@ def make_account(database_url: str, role: str = "leader", regions=("320000",),
         engine.dispose()
 
 
+def make_totp_account(database_url: str, role: str = "admin",
+                      regions=()) -> tuple[str, str, str]:
+    """(username, password, TOTP secret) of a new account with its second factor enrolled
+    (admins and auditors need one): log it in with `login_with_code`."""
+    from dashboard.domain import second_factor
+    name, password = make_account(database_url, role, regions)
+    secret = second_factor.new_secret()
+    engine = make_engine(database_url)
+    try:
+        AccountStore(engine).set_totp_secret(name, secret, by=Actor.cli("tests"))
+    finally:
+        engine.dispose()
+    return name, password, secret
+
+
+def login_with_code(client, username: str, password: str, secret: str, at=None):
+    """The login form, then the second factor's form with the code of `at` (now)."""
+    from datetime import datetime, timezone
+
+    from dashboard.domain import second_factor
+    first = login(client, username, password)
+    assert first.headers["Location"].startswith("/login/totp"), first.headers.get("Location")
+    code = second_factor.code_at(secret, at or datetime.now(timezone.utc))
+    return client.post("/login/totp", data={"code": code}, headers=SAME_SITE)
+
+
 def login(client, username: str, password: str, **kw):
     """POST the login form as a page of the site does; the client keeps the cookie."""
     return client.post("/login", data={"username": username, "password": password},
@@ -177,3 +203,10 @@ def wall_config(client, search: str = "") -> dict:
     walk(page)
     assert found, f"no wall config in {json.dumps(page, ensure_ascii=False)[:300]}"
     return found[0]
+
+
+def open_wall(page, server, path: str = "/") -> None:
+    """Open the wall in a Playwright page as a wall screen does: with the device cookie
+    of the seeded installation's wall device of the province (enter_wall)."""
+    enter_wall(page.context, server)
+    page.goto(server.url + path)

@@ -258,3 +258,30 @@ def test_audit_verify_command_exit_codes(engine, database_url, tmp_path):
     assert f"chain broken at row {rows[7].id}: its fields do not match its hash" \
         in broken.output
     assert "Traceback" not in broken.output
+
+
+# -- gridwatch audit prune --------------------------------------------------------------------
+def test_audit_prune_command_keeps_the_retention(engine, database_url, tmp_path):
+    args = ["--data-dir", str(tmp_path / "data"), "--database-url", database_url,
+            "audit", "prune"]
+    now = datetime.now(timezone.utc)
+    clock = [now - timedelta(days=400)]
+    store = AuditStore(engine, clock=lambda: clock[0])
+    old = [store.append(entry(i)) for i in range(5)]            # 400 days old
+    clock[0] = now - timedelta(days=30)
+    recent = [store.append(entry(10 + i)) for i in range(3)]    # a month old
+
+    refused = CliRunner().invoke(main, [*args, "--keep-days", "90"])
+    assert refused.exit_code == 1 and "kept 180 days" in refused.output, refused.output
+    assert AuditStore(engine).count() == 8                       # nothing was touched
+
+    done = CliRunner().invoke(main, args)                        # the default: 180 days
+    assert done.exit_code == 0, done.output
+    assert "pruned 5 audit rows" in done.output
+    assert f"anchored at row {old[-1].id}" in done.output
+    store = AuditStore(engine)
+    kept = {r.id for r in store.page(limit=100)}
+    assert {r.id for r in recent} <= kept and not {r.id for r in old} & kept
+    latest = store.page(limit=1)[0]
+    assert (latest.action, latest.actor.startswith("cli:")) == ("audit_pruned", True)
+    assert store.verify().intact

@@ -106,7 +106,7 @@ def assert_served_font(page, what: str) -> None:
 
 
 def wait_for_charts(page) -> None:
-    page.wait_for_function("[...document.querySelectorAll('.dash-graph')].every("
+    page.wait_for_function("() => [...document.querySelectorAll('.dash-graph')].every("
                            "g => g.querySelector('.main-svg .xtick, .main-svg .ytick, "
                            ".main-svg .annotation, .main-svg .trace'))")
 
@@ -114,7 +114,7 @@ def wait_for_charts(page) -> None:
 def open_wall(page, url, case_id):
     page.goto(url + "/")           # as the province's wall device (WALL below)
     page.wait_for_selector("#wall-feed")
-    page.wait_for_function("document.getElementById('wall-feed').dataset.status === 'live'")
+    page.wait_for_function("() => document.getElementById('wall-feed').dataset.status === 'live'")
     page.wait_for_selector("#wall-ranking td")
     wait_for_charts(page)
 
@@ -142,7 +142,7 @@ def open_case(page, url, case_id):
 def open_status(page, url, case_id):
     page.goto(url + "/status")
     page.wait_for_selector("#status-kpis")
-    page.wait_for_function("document.getElementById('status-kpis').textContent.trim() !== '' &&"
+    page.wait_for_function("() => document.getElementById('status-kpis').textContent.trim() !== '' &&"
                            "document.getElementById('status-sources').textContent.trim() !== ''")
 
 

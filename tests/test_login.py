@@ -19,8 +19,9 @@ from dashboard.domain.audit import Actor
 from data_sources.account_store import AccountStore
 from data_sources.audit_store import AuditStore
 from data_sources.database import make_engine
+from tests.live import stop_and_forget
 from tests.logins import SAME_SITE, enrol_client, login, make_account, route, text_of
-from tests.test_forged_requests import _stop_and_forget
+from tests.work_site import seeded_app
 
 
 class Clock:
@@ -39,15 +40,8 @@ class Clock:
 @pytest.fixture(scope="module")
 def site(seeded_env, redis_url):
     """The province's app on the seeded database, with Redis keys of its own."""
-    env = seeded_env.env
-    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
-    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
-                              database_url=env["GRIDWATCH_DATABASE_URL"], key_prefix=prefix,
-                              stream_key=env["GRIDWATCH_STREAM_KEY"], region="320000"))
-    engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
-    yield app, engine
-    engine.dispose()
-    _stop_and_forget(app, redis_url, prefix)
+    with seeded_app(seeded_env, redis_url) as (app, engine, _url):
+        yield app, engine
 
 
 @pytest.fixture
@@ -281,9 +275,9 @@ def test_admins_enrol_a_second_factor_and_need_it_from_then_on(site, url, clock)
     assert "<svg" in page and "otpauth://totp/" in uri
     code = second_factor.code_at(secret, clock.now)
     done = client.post("/totp/enrol", data={"code": code}, headers=SAME_SITE)
-    assert done.status_code == 302 and done.headers["Location"].startswith("/account")
+    assert done.status_code == 302 and done.headers["Location"] == "/admin"
     landing = client.get("/account").get_data(as_text=True)
-    assert "系统管理员" in landing and "gridwatch users" in landing
+    assert "系统管理员" in landing and 'href="/admin"' in landing
     assert route(client, "/kpi").status_code == 200 and "forbidden" in text_of(route(client, "/kpi"))
     assert "totp_enrolled" in [r.action for r in audit_rows(engine, name)]
 
@@ -294,8 +288,8 @@ def test_admins_enrol_a_second_factor_and_need_it_from_then_on(site, url, clock)
     clock.advance(seconds=30)
     later = second_factor.code_at(secret, clock.now)
     ok = client.post("/login/totp", data={"code": later}, headers=SAME_SITE)
-    assert ok.status_code == 302 and ok.headers["Location"] == "/account"
-    assert client.get("/account").status_code == 200
+    assert ok.status_code == 302 and ok.headers["Location"] == "/admin"
+    assert client.get("/admin").status_code == 200
 
 
 # -- what each account sees -----------------------------------------------------------------------
@@ -419,3 +413,36 @@ def test_without_redis_the_login_says_so_and_nothing_is_shown(tmp_path):
     assert client.get("/kpi").headers["Location"].startswith("/login")
     resp = route(client, "/kpi")
     assert resp.status_code == 503 and "320" not in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("proxies, expected", [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_the_client_address_comes_through_trusted_proxies_only(seeded_env, redis_url,
+                                                                proxies, expected):
+    """Behind nginx the peer is the proxy: with GRIDWATCH_TRUSTED_PROXIES=1 the address
+    it forwards is the one audited and locked out; without, a forged X-Forwarded-For is
+    ignored (a client cannot pick the address its failures count against)."""
+    env = seeded_env.env
+    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
+    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
+                              database_url=env["GRIDWATCH_DATABASE_URL"], key_prefix=prefix,
+                              stream_key=env["GRIDWATCH_STREAM_KEY"], region="320000",
+                              trusted_proxies=proxies))
+    engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
+    try:
+        name = f"nobody-{uuid.uuid4().hex[:8]}"
+        resp = app.server.test_client().post(
+            "/login", data={"username": name, "password": "wrong-Password-1"},
+            headers={**SAME_SITE, "X-Forwarded-For": "203.0.113.9"})
+        assert resp.status_code == 401                  # the form again, with its message
+        rows = AuditStore(engine).page(limit=5, target=name)
+        assert [r.address for r in rows] == [expected]
+    finally:
+        engine.dispose()
+        stop_and_forget(app, redis_url, prefix)
+
+
+def test_trusted_proxies_is_checked_at_start():
+    assert Settings.from_env({"GRIDWATCH_TRUSTED_PROXIES": "1"}).trusted_proxies == 1
+    for bad in ("-1", "9", "one"):
+        with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+            Settings.from_env({"GRIDWATCH_TRUSTED_PROXIES": bad})

@@ -112,7 +112,7 @@ def open_at(browser, live_server, path: str, size: tuple[int, int], ready: list[
     page.goto(live_server.url + path)
     for sel in ready:
         page.wait_for_selector(sel)
-    page.wait_for_function("[...document.querySelectorAll('.dash-graph')].every("
+    page.wait_for_function("() => [...document.querySelectorAll('.dash-graph')].every("
                            "g => g.querySelector('.main-svg .xtick, .main-svg .ytick, "
                            ".main-svg .annotation, .main-svg .trace'))")
     page.evaluate("document.fonts.ready.then(() => true)")

@@ -159,7 +159,7 @@ def test_kpi_click_on_a_city_ranks_its_counties(page, live_server, db):
     open_page(page, f"{live_server.url}/kpi?period=this_week")
     page.click('#ranking-grid .ag-pinned-left-cols-container .ag-row[row-id="320500"] [col-id="name"]')
     page.wait_for_url(re.compile(r"/kpi\?region=320500&period=this_week$"))
-    page.wait_for_function("document.querySelector('h1').textContent.startsWith('苏州市')")
+    page.wait_for_function("() => document.querySelector('h1').textContent.startsWith('苏州市')")
     page.wait_for_selector('#ranking-grid .ag-row[row-id="320506"]')
     ids = set(page.eval_on_selector_all("#ranking-grid .ag-pinned-left-cols-container .ag-row",
                                         "rows => rows.map(r => r.getAttribute('row-id'))"))
@@ -188,7 +188,7 @@ def test_kpi_click_on_a_city_ranks_its_counties(page, live_server, db):
     assert greyed == expected
     page.click('#breadcrumb >> text="江苏省"')
     page.wait_for_url(re.compile(r"/kpi\?region=320000&period=this_week$"))
-    page.wait_for_function("document.querySelector('h1').textContent.startsWith('江苏省')")
+    page.wait_for_function("() => document.querySelector('h1').textContent.startsWith('江苏省')")
 
 
 def test_pages_speak_english_with_lang_en(page, live_server):
@@ -215,13 +215,13 @@ def test_kpi_period_change_goes_into_the_url_and_back_works(page, live_server, d
     before = expected_kpis(engine, tree, "320000", today)
     page.click('#period-choice input[value="today"]')
     page.wait_for_url(re.compile(r"/kpi\?period=today$"))
-    page.wait_for_function("document.querySelector('#period-label').textContent.startsWith('今日')")
+    page.wait_for_function("() => document.querySelector('#period-label').textContent.startsWith('今日')")
     assert_kpis_match(page, engine, tree, "320000", today, before)
     page.go_back()
     page.wait_for_url(re.compile(r"/kpi$"))
-    page.wait_for_function("document.querySelector('#period-label').textContent.startsWith('本月')")
+    page.wait_for_function("() => document.querySelector('#period-label').textContent.startsWith('本月')")
     page.go_forward()
-    page.wait_for_function("document.querySelector('#period-label').textContent.startsWith('今日')")
+    page.wait_for_function("() => document.querySelector('#period-label').textContent.startsWith('今日')")
 
 
 def test_drill_from_province_to_grid_and_open_a_case(page, live_server, db):
@@ -290,7 +290,7 @@ def test_case_list_filters_sort_and_pages_in_the_url(page, live_server, db):
     assert int(page.get_attribute("#case-total", "data-total")) == n
     page.click("#page-next")
     page.wait_for_url(re.compile(r"page=2"))
-    page.wait_for_function("document.querySelector('#page-label').dataset.page === '2'")
+    page.wait_for_function("() => document.querySelector('#page-label').dataset.page === '2'")
     closed = page.eval_on_selector_all(
         "#case-grid .ag-center-cols-container .ag-row",
         "rows => rows.sort((a, b) => a.getAttribute('row-index') - b.getAttribute('row-index'))"
@@ -301,10 +301,10 @@ def test_case_list_filters_sort_and_pages_in_the_url(page, live_server, db):
     page.wait_for_timeout(1500)
     assert "page=2" in page.url
     page.go_back()
-    page.wait_for_function("document.querySelector('#page-label').dataset.page === '1'")
+    page.wait_for_function("() => document.querySelector('#page-label').dataset.page === '1'")
     assert "page=" not in page.url
     page.go_forward()
-    page.wait_for_function("document.querySelector('#page-label').dataset.page === '2'")
+    page.wait_for_function("() => document.querySelector('#page-label').dataset.page === '2'")
 
 
 BAD = [

@@ -96,7 +96,9 @@ def test_only_paths_of_this_site_are_returned_to(path, ok):
 def test_landing_and_roots():
     assert landing(account()) == "/kpi"
     assert landing(account(Role.STAFF, ("320500", "320100"))) == "/region/320500"
-    assert landing(account(Role.ADMIN, ())) == "/account"
+    assert landing(account(Role.ADMIN, ())) == "/admin"
+    assert landing(account(Role.AUDITOR, ())) == "/audit"
+    assert landing(account(disabled=True)) == "/account"
     both = account(regions=("320100", "320500", "9900"))
     known = {"320100", "9900"}.__contains__          # 320500 not in this installation's tree
     assert roots_in(both, known) == ("320100",)         # and 9900 is no region code

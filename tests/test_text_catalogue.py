@@ -16,6 +16,7 @@ from dashboard.domain.metrics import METRICS, WALL_MAP
 from dashboard.domain.ranking import SUB_SCORES
 from dashboard.domain.states import EVENT_EN, EVENT_ZH, STATE_EN, STATE_ZH, Event, State
 from dashboard.domain.walls import Refusal
+from dashboard.views import audit_trail
 from dashboard.views import kpi as kpi_view
 from dashboard.views import region as region_view
 from dashboard.views.url_state import PERIODS
@@ -36,7 +37,8 @@ SOURCE = "\n".join([*(p.read_text(encoding="utf-8") for p in PYTHON + SCRIPTS),
                     CATALOGUE.read_text(encoding="utf-8").split("\ndef problems(", 1)[1]])
 # Ideographs and CJK / full-width punctuation (，。：；（）「」、).
 CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-PREFIXES = ("wall", "page", "kpi", "region", "case", "status", "error", "common", "auth")
+PREFIXES = ("wall", "page", "kpi", "region", "case", "status", "error", "common", "auth",
+            "admin", "audit")
 
 # Keys the code builds from a name (f"wall.panel.{p.key}"), from the code's own lists where
 # it has one, listed here where the list is written inline.
@@ -72,6 +74,9 @@ DYNAMIC = {
     "status.source": ["database", "redis", "stream", "skipped"],          # layouts/status.py
     "auth.account": ["username", "name", "role", "regions", "totp"],       # layouts/auth_pages.py
     "wall.disabled": [r.value for r in Refusal],                          # layouts/wall_notice.py
+    "admin.col": ["username", "name", "role", "regions", "state", "password", "totp"],
+    "audit.col": list(audit_trail.COLUMNS),
+    "audit": ["newest", "newer", "older"],                                # audit_pages.pager
 }
 DYNAMIC_KEYS = {f"{prefix}.{name}" for prefix, names in DYNAMIC.items() for name in names}
 # `error.<code>`: the message of a BadInput raised with that code.

@@ -70,7 +70,7 @@ def _open_wall(browser, server, width: int, height: int, path: str = "/wall",
     watch = PageWatch(page, url)
     page.goto(url + path)
     page.wait_for_selector("#wall-root", timeout=30_000)
-    page.wait_for_function("document.getElementById('wall-feed').dataset.status === 'live'",
+    page.wait_for_function("() => document.getElementById('wall-feed').dataset.status === 'live'",
                            timeout=30_000)
     return page, watch
 
@@ -140,7 +140,7 @@ def test_event_reaches_ticker_in_under_a_second_and_counts_within_two_intervals(
     entry = inject_reported_case(env["GRIDWATCH_DATABASE_URL"], env["GRIDWATCH_REDIS_URL"],
                                  env["GRIDWATCH_STREAM_KEY"], _grid_code(
                                      env["GRIDWATCH_DATABASE_URL"]), _new_case_id())
-    page.wait_for_function(f"window.__seen['{entry}']", timeout=5_000)
+    page.wait_for_function(f"() => window.__seen['{entry}']", timeout=5_000)
     latency = page.evaluate(f"window.__seen['{entry}']") / 1000 - sent
     assert latency < 1.0, f"event to ticker took {latency:.3f} s"
     row = page.inner_text(f"#wall-ticker [data-id='{entry}']")
@@ -167,10 +167,10 @@ def test_events_during_a_server_restart_all_arrive_in_order_once(seeded_env, bro
         entries = [inject_reported_case(env["GRIDWATCH_DATABASE_URL"],
                                         env["GRIDWATCH_REDIS_URL"], env["GRIDWATCH_STREAM_KEY"],
                                         grid, _new_case_id()) for _ in range(5)]
-        page.wait_for_function("document.getElementById('wall-feed').dataset.status === 'down'",
+        page.wait_for_function("() => document.getElementById('wall-feed').dataset.status === 'down'",
                                timeout=10_000)
         dep.start()
-        page.wait_for_function(f"!!document.querySelector(\"#wall-ticker [data-id='{entries[-1]}']\")",
+        page.wait_for_function(f"() => !!document.querySelector(\"#wall-ticker [data-id='{entries[-1]}']\")",
                                timeout=30_000)
         ids = page.eval_on_selector_all("#wall-ticker .gw-w-trow",
                                         "rows => rows.map(r => r.dataset.id)")
@@ -194,14 +194,14 @@ def test_redis_down_is_shown_and_recovers_without_reload(seeded_env, browser, tm
         dep.start()
         page, _ = _open_wall(browser, seeded_env, 1920, 1080, url=dep.url)
         page.evaluate("window.__marker = 'same page'")
-        page.wait_for_function("document.getElementById('wall-fresh-redis').dataset.status === 'up'",
+        page.wait_for_function("() => document.getElementById('wall-fresh-redis').dataset.status === 'up'",
                                timeout=15_000)
         intake = _settled_kpi(page, "intake")   # not a value the count-up passes through
         server.stop()
-        page.wait_for_function("document.getElementById('wall-feed').dataset.status === 'down'",
+        page.wait_for_function("() => document.getElementById('wall-feed').dataset.status === 'down'",
                                timeout=8 * REFRESH * 1000)
         page.wait_for_function(
-            "document.getElementById('wall-fresh-redis').dataset.status === 'down'",
+            "() => document.getElementById('wall-fresh-redis').dataset.status === 'down'",
             timeout=8 * REFRESH * 1000)
         text = page.inner_text("#wall-fresh-redis")
         assert "中断" in text and re.search(r"自 \d\d:\d\d:\d\d", text)
@@ -210,7 +210,7 @@ def test_redis_down_is_shown_and_recovers_without_reload(seeded_env, browser, tm
         assert page.evaluate(PANEL_CHECK)["empty"] == []
         server.start()
         page.wait_for_function(
-            "document.getElementById('wall-fresh-redis').dataset.status === 'up'"
+            "() => document.getElementById('wall-fresh-redis').dataset.status === 'up'"
             " && document.getElementById('wall-feed').dataset.status === 'live'",
             timeout=30_000)
         assert page.evaluate("window.__marker") == "same page"
@@ -329,7 +329,7 @@ def test_unattended_options_rotate_privacy_and_english(live_server, browser):
     html = page.content()
     assert not re.search(r"2026\d{14}", html)  # no full case number anywhere on the page
     first = page.inner_text("#wall-heading")
-    page.wait_for_function(f"!document.getElementById('wall-heading').textContent.includes("
+    page.wait_for_function(f"() => !document.getElementById('wall-heading').textContent.includes("
                            f"{first.split(' · ')[0]!r})", timeout=20_000)
     assert page.inner_text("#wall-heading").startswith("Nanjing") or \
         "南京" in page.inner_text("#wall-heading")  # the first child of 江苏省 is 南京市

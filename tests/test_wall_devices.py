@@ -10,16 +10,13 @@ import json
 import re
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from dashboard import create_app
 from dashboard.app.cli import main
-from dashboard.app.settings import Settings
 from dashboard.app.wall_gate import DeviceDirectory, DevicesUnavailable
 from dashboard.domain.audit import Action, Actor
 from dashboard.domain.walls import (
@@ -36,6 +33,7 @@ from data_sources.schema import audit_log, region
 from data_sources.schema import wall_device as device_table
 from data_sources.wall_device_store import WallDeviceError, WallDeviceStore
 from tests.fakes import ROWS
+from tests.live import seeded_app
 from tests.logins import (
     SAME_SITE,
     WALL_COOKIE,
@@ -48,7 +46,6 @@ from tests.logins import (
     wall_device,
     wall_token,
 )
-from tests.test_forged_requests import _stop_and_forget
 from tests.test_login import Clock
 from tests.test_wall_without_browser import post
 
@@ -219,16 +216,13 @@ def test_a_worker_keeps_its_copy_of_the_devices_while_the_database_is_down(engin
 def site(seeded_env, redis_url):
     """The province's app on the seeded database (refreshing every second, so a device
     lookup is kept half a second), with Redis keys of its own."""
-    env = seeded_env.env
-    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
-    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
-                              database_url=env["GRIDWATCH_DATABASE_URL"], key_prefix=prefix,
-                              stream_key=env["GRIDWATCH_STREAM_KEY"], region="320000",
-                              refresh_seconds=1))
-    engine = make_engine(env["GRIDWATCH_DATABASE_URL"])
-    yield app, engine, env["GRIDWATCH_DATABASE_URL"]
-    engine.dispose()
-    _stop_and_forget(app, redis_url, prefix)
+    url = seeded_env.env["GRIDWATCH_DATABASE_URL"]
+    with seeded_app(seeded_env, redis_url, refresh_seconds=1) as (app, _prefix):
+        engine = make_engine(url)
+        try:
+            yield app, engine, url
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from dashboard.domain import second_factor
 from dashboard.domain.accounts import MAX_AGE_DAYS, Permission
 from dashboard.domain.audit import Action, AuditEntry
 from dashboard.domain.language import language
-from dashboard.domain.sessions import Stage, landing, safe_next, totp_required
+from dashboard.domain.sessions import Stage, landing, safe_next, totp_required, work_pages
 from dashboard.domain.text import t
 from data_sources.account_store import WeakPassword
 from layouts import auth_pages
@@ -76,16 +76,21 @@ def set_cookie(resp: Response, auth: Auth, cur: Current) -> Response:
     return resp
 
 
+def answer_outages(bp: Blueprint, what: str) -> None:
+    """Redis or the database down while `bp` answers: a page that says so (503), never a
+    traceback; HTTP errors pass through."""
+    @bp.errorhandler(Exception)
+    def unavailable(exc):
+        if isinstance(exc, HTTPException):
+            return exc
+        log.warning("%s unavailable: %s: %s", what, type(exc).__name__, str(exc)[:200])
+        return _html(auth_pages.unavailable(_lang()), 503)
+
+
 def blueprint(auth: Auth, region_name) -> Blueprint:
     """`region_name(code)`: a region's name for the account page (the code if unknown)."""
     bp = Blueprint("gridwatch_auth", __name__)
-
-    @bp.errorhandler(Exception)
-    def unavailable(exc):       # Redis or the database down: say so, never a traceback
-        if isinstance(exc, HTTPException):
-            return exc
-        log.warning("login unavailable: %s: %s", type(exc).__name__, str(exc)[:200])
-        return _html(auth_pages.unavailable(_lang()), 503)
+    answer_outages(bp, "login")
 
     @bp.get("/login")
     def login_form():
@@ -264,6 +269,7 @@ def blueprint(auth: Auth, region_name) -> Blueprint:
         if a.can(Permission.VIEW_REGION) and a.regions:
             pages.append(("auth.account.page.region", f"/region/{a.regions[0]}{q}"))
             pages.append(("auth.account.page.status", "/status" + q))
+        pages += [(key, path + q) for key, path in work_pages(a)]
         pages.append(("auth.account.page.wall", "/wall" + q))
         note = {"admin": t("auth.account.admin_note", lang),
                 "auditor": t("auth.account.auditor_note", lang)}.get(a.role.value)

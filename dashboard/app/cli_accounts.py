@@ -14,24 +14,28 @@ import sys
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import click
 from sqlalchemy.engine import make_url
 
 from dashboard.app.runtime import Runtime
 from dashboard.domain import second_factor
-from dashboard.domain.accounts import Account, Role, normalize_username, password_expired
-from dashboard.domain.audit import Actor
-from dashboard.domain.hierarchy import is_valid_code
+from dashboard.domain.accounts import (
+    Account,
+    Role,
+    check_regions,
+    needs_region,
+    normalize_username,
+    password_age,
+)
+from dashboard.domain.audit import RETENTION_DAYS, Actor
 from data_sources.account_store import AccountError, AccountStore
-from data_sources.audit_store import AuditStore
+from data_sources.audit_store import AuditStore, RetentionError
 from data_sources.migrate import current_revision, head_revision
 from data_sources.regions import RegionNotLoaded
 
 ROLES = [r.value for r in Role]
-# Roles that see case data: an account of one bound to no region would see nothing.
-SCOPED_ROLES = {Role.LEADER, Role.STAFF}
 
 
 @contextmanager
@@ -96,7 +100,7 @@ def create_admin(ctx, username, display_name):
 def add(ctx, username, role, regions, display_name):
     """Create an account and print its one-time password."""
     role = Role(role)
-    if role in SCOPED_ROLES and not regions:
+    if needs_region(role) and not regions:
         raise click.UsageError(f"a {role.value} ({role.zh}) needs at least one --region: an "
                                "account bound to no region sees nothing")
     with _runtime(ctx) as rt:
@@ -154,9 +158,8 @@ def list_users(ctx):
 
 
 def _list_row(a: Account, now: datetime) -> list[str]:
-    age = f"{(now - a.password_changed_at).days} d"
-    if password_expired(a.password_changed_at, now):
-        age += " (expired)"
+    days, expired = password_age(a.password_changed_at, now)
+    age = f"{days} d" + (" (expired)" if expired else "")
     return [a.username, a.display_name, f"{a.role.value} {a.role.zh}",
             ",".join(a.regions) or "-", "yes" if a.disabled else "no",
             "yes" if a.must_change_password else "no", age]
@@ -176,21 +179,22 @@ def _change(action):
 
 def _check_regions(rt: Runtime, codes) -> None:
     """Each code inside the imported region tree; by shape only when none is imported."""
-    bad = [c for c in codes if not is_valid_code(c)]
-    if bad:
-        raise click.ClickException(f"not a region code: {', '.join(bad)} (GB/T 2260, e.g. "
-                                   f"{rt.settings.region})")
     try:
         tree = rt.region_tree()
     except RegionNotLoaded:
+        tree = None
+    check = check_regions(codes, tree)
+    if check.malformed:
+        raise click.ClickException(f"not a region code: {', '.join(check.malformed)} "
+                                   f"(GB/T 2260, e.g. {rt.settings.region})")
+    if tree is None:
         click.echo(f"note: region {rt.settings.region} is not imported, so the codes were "
                    "checked by their shape only (`gridwatch regions import`)", err=True)
         return
-    outside = [c for c in codes if not tree.contains(tree.root, c)]
-    if outside:
+    if check.outside:
         root = tree.get(tree.root)
         raise click.ClickException(
-            f"not in the region tree of {root.code} {root.name}: {', '.join(outside)}")
+            f"not in the region tree of {root.code} {root.name}: {', '.join(check.outside)}")
 
 
 def _say_created(created: Account, password: str) -> None:
@@ -240,6 +244,25 @@ def audit_verify(ctx):
                    f"{anchor.last_id}, written {anchor.last_at:%Y-%m-%d})")
 
 
+
+@audit.command("prune")
+@click.option("--keep-days", type=int, default=RETENTION_DAYS, show_default=True,
+              help=f"Delete rows older than this many days (at least {RETENTION_DAYS}).")
+@click.pass_context
+def audit_prune(ctx, keep_days):
+    """Delete the oldest rows past the retention; the chain stays verifiable from its
+    anchor, and the prune is itself a row of the trail. Run it from cron, e.g. monthly."""
+    with _runtime(ctx) as rt:
+        store = AuditStore(rt.db.engine)
+        before = store.clock() - timedelta(days=keep_days)
+        try:
+            result = store.prune(before, actor=cli_actor())
+        except RetentionError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"pruned {result.rows:,} audit rows written before {before:%Y-%m-%d %H:%M} UTC"
+               + (f"; the chain is anchored at row {result.anchor.last_id}"
+                  if result.anchor is not None else ""))
+
 # -- the demo's accounts ----------------------------------------------------------------------
 DEMO_ACCOUNTS = (("demo-admin", Role.ADMIN), ("demo-auditor", Role.AUDITOR),
                  ("demo-leader", Role.LEADER), ("demo-staff", Role.STAFF))
@@ -256,7 +279,7 @@ def demo_accounts(rt: Runtime) -> list[str]:
     region = rt.settings.region
     lines = []
     for username, role in DEMO_ACCOUNTS:
-        regions = (region,) if role in SCOPED_ROLES else ()
+        regions = (region,) if needs_region(role) else ()
         if store.get(username) is None:
             _account, password = store.create(username, role, regions, by=by, must_change=False)
         else:
@@ -264,7 +287,7 @@ def demo_accounts(rt: Runtime) -> list[str]:
             store.bind_regions(username, regions, by=by)
             store.set_disabled(username, False, by=by)
         line = f"  {role.zh:<6} {username:<13} {password}"
-        if role not in SCOPED_ROLES:
+        if not needs_region(role):
             secret = second_factor.new_secret()
             store.set_totp_secret(username, secret, by=by)
             line += (f"   动态口令 TOTP key {secret}: code = {sys.executable} -c "

@@ -13,6 +13,7 @@ from pathlib import Path
 from dash import Dash
 from flask import jsonify, request
 from flask_caching import Cache
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callbacks import case as case_callbacks
 from callbacks import kpi as kpi_callbacks
@@ -20,7 +21,17 @@ from callbacks import period_picker, router
 from callbacks import region as region_callbacks
 from callbacks import status as status_callbacks
 from callbacks import wall as wall_callbacks
-from dashboard.app import auth_gate, auth_routes, live_feed, request_guard
+from dashboard.app import (
+    admin_routes,
+    audit_routes,
+    auth_gate,
+    auth_routes,
+    error_responses,
+    live_feed,
+    rate_limits,
+    request_guard,
+    security_headers,
+)
 from dashboard.app.auth import Auth
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.runtime import Runtime
@@ -35,11 +46,13 @@ from dashboard.views.wall.model import OVERDUE_ROWS
 from dashboard.views.wall.service import WallService
 from data_sources.account_store import AccountStore
 from data_sources.aggregates_follower import Follower
+from data_sources.audit_chain_check import ChainChecks
 from data_sources.case_store import SqlCaseStore
 from data_sources.event_feed import RedisEventFeed
 from data_sources.label_store import SqlLabelStore
 from data_sources.live_board import BoardFollower
 from data_sources.login_limits import LoginLimits
+from data_sources.regions import RegionNotLoaded
 from data_sources.session_store import SessionStore
 from data_sources.stream_skips import SUMMARY
 from data_sources.wall_device_store import WallDeviceStore
@@ -57,6 +70,12 @@ def create_app(settings: Settings | None = None) -> Dash:
     # random key per process keeps anything signed with it unforgeable.
     server.config["SECRET_KEY"] = settings.secret_key or os.urandom(32).hex()
     server.config["GRIDWATCH_SETTINGS"] = settings
+    if settings.trusted_proxies:
+        # The client's address (lockouts, audit rows, a wall's --allow) and scheme (secure
+        # cookies) as the trusted proxies saw them; Host stays the request's own, which
+        # the origin check compares with.
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.trusted_proxies,
+                                   x_proto=settings.trusted_proxies)
     server.extensions["gridwatch_runtime"] = rt
     cache = Cache(server, config=_cache_config(settings))
     tree = Lazy(rt.region_tree)
@@ -123,17 +142,36 @@ def create_app(settings: Settings | None = None) -> Dash:
                         exclusive_seconds=3600))
     period_picker.register(app)  # shared by /kpi and /region
     router.register(app, ctx, pages)
+    # Each install below wraps the callbacks' dispatch: the last one runs first. So a
+    # callback passes the auth gate, the request guard, the rate limits, then runs.
+    rate_limits.install(app, settings, auth)
     request_guard.install(app, settings.callbacks_max,  # after every callback: it checks
                           settings.callbacks_queue_seconds)  # each one's inputs
     server.register_blueprint(auth_routes.blueprint(auth, lambda code: _region_name(ctx, code)))
-    # Last: its checks run before the request guard's, on every page and callback.
+    # /admin and /audit: accounts and the audit trail on the web (docs/security.md).
+    server.register_blueprint(admin_routes.blueprint(auth, lambda: _tree_or_none(ctx)))
+    server.register_blueprint(audit_routes.blueprint(
+        auth, ChainChecks(lambda: auth.accounts.audit, lambda: rt.redis.client,
+                          settings.key_prefix), settings.timezone))
+    # After the request guard: its checks run first, on every page and callback.
     auth_gate.install(app, auth, [p.path for p in pages if p.public], walls)
+    error_responses.install(app, settings.lang)
+    # Last: the script hashes of its policy cover every callback registered before it.
+    security_headers.install(app, https=settings.secure_cookies)
     return app
 
 
 def _region_name(ctx: AppContext, code: str) -> str:
     region = ctx.tree.get().get(code)
     return region.name if region is not None else code
+
+
+def _tree_or_none(ctx: AppContext):
+    """The region tree, None when it is not imported (codes are then checked by shape)."""
+    try:
+        return ctx.tree.get()
+    except RegionNotLoaded:
+        return None
 
 
 def _cache_config(settings: Settings) -> dict:

@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from limits import parse_many
+
 from dashboard.domain.ranking import ScoreWeights
 
 WALL_BUILDERS = ("worker", "process")
@@ -74,6 +76,18 @@ class Settings:
     # The session cookie is sent over HTTPS only: set it where gridwatch is served over
     # HTTPS (directly or behind a TLS proxy); a plain-HTTP demo cannot log in with it.
     secure_cookies: bool = False
+    # Reverse proxies in front of gridwatch that set X-Forwarded-For / -Proto (nginx: 1).
+    # 0 (the default): those headers are ignored, the peer's address is the client's,
+    # since a client could write them itself; set it only when every request comes
+    # through that many proxies.
+    trusted_proxies: int = 0
+    # Queries one account may make (docs/security.md, "Response headers and limits"), in
+    # Flask-Limiter's notation ("60/minute", "10 per minute; 200 per day"): /kpi and
+    # /region views that compute a period, those over a custom date range (instead), and
+    # exports. The wall, /status, /case and the login are never limited.
+    rate_limit_pages: str = "60/minute"
+    rate_limit_custom: str = "20/minute"
+    rate_limit_exports: str = "10/minute"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -103,7 +117,8 @@ class Settings:
             values["data_dir"] = Path(v)
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
                     "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN",
-                    "WALL_BUILDER"):
+                    "WALL_BUILDER", "RATE_LIMIT_PAGES", "RATE_LIMIT_CUSTOM",
+                    "RATE_LIMIT_EXPORTS"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
@@ -113,7 +128,8 @@ class Settings:
                           ("CALLBACKS_QUEUE_SECONDS", float),
                           ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float),
                           ("SESSION_IDLE_MINUTES", float), ("SESSION_HOURS", float),
-                          ("LOCKOUT_ATTEMPTS", int), ("LOCKOUT_MINUTES", float)):
+                          ("LOCKOUT_ATTEMPTS", int), ("LOCKOUT_MINUTES", float),
+                          ("TRUSTED_PROXIES", int)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)
@@ -134,6 +150,15 @@ class Settings:
         if not (settings.session_idle_minutes > 0 and settings.session_hours > 0
                 and settings.lockout_attempts > 0 and settings.lockout_minutes > 0):
             raise ValueError("session and lockout settings must be positive")
+        if not 0 <= settings.trusted_proxies <= 5:
+            raise ValueError(f"{ENV_PREFIX}TRUSTED_PROXIES={settings.trusted_proxies}: "
+                             "expected 0 to 5 proxies")
+        for name in ("rate_limit_pages", "rate_limit_custom", "rate_limit_exports"):
+            try:
+                parse_many(getattr(settings, name))
+            except ValueError as exc:
+                raise ValueError(f"{ENV_PREFIX}{name.upper()}={getattr(settings, name)!r}: "
+                                 "expected a limit such as 60/minute") from exc
         return settings
 
     @property

@@ -99,6 +99,44 @@ def can_manage(manager: Role, target: Role) -> bool:
     return Role(target) in MANAGEABLE[Role(manager)]
 
 
+def manageable_roles(manager: Role) -> list[Role]:
+    """The roles `manager` may create and manage, in the order a form offers them."""
+    return [r for r in (Role.STAFF, Role.LEADER, Role.ADMIN, Role.AUDITOR)
+            if can_manage(manager, r)]
+
+
+# Roles that see case data: an account of one bound to no region would see nothing, so
+# creating one without a region is refused (the shell's and the web's forms alike).
+SCOPED_ROLES = frozenset({Role.LEADER, Role.STAFF})
+
+
+def needs_region(role: Role | str) -> bool:
+    return Role(role) in SCOPED_ROLES
+
+
+@dataclass(frozen=True)
+class RegionCheck:
+    """What is wrong with region codes asked for an account: malformed ones, and ones
+    outside the installation's region tree."""
+    malformed: tuple[str, ...] = ()
+    outside: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.malformed and not self.outside
+
+
+def check_regions(codes: Iterable[str], tree=None) -> RegionCheck:
+    """Each code must be a region code and, when a tree is given (None: the region tree
+    is not imported, checked by shape only), lie inside its root. `tree` has `root` and
+    contains() (data_sources.regions.RegionTree)."""
+    codes = [str(c) for c in codes]
+    malformed = tuple(c for c in codes if not is_valid_code(c))
+    if malformed or tree is None:
+        return RegionCheck(malformed)
+    return RegionCheck((), tuple(c for c in codes if not tree.contains(tree.root, c)))
+
+
 # -- usernames -------------------------------------------------------------------------
 # ASCII logins, stored lower case: no two accounts that look alike (Ｚhang / zhang), and
 # no ':' so that an account never reads as "cli:…" or "wall:…" in the audit trail.
@@ -173,6 +211,12 @@ def password_expired(changed_at: datetime | None, now: datetime,
     if changed_at is None:
         return True
     return now - changed_at > timedelta(days=max_age_days)
+
+
+def password_age(changed_at: datetime, now: datetime) -> tuple[int, bool]:
+    """The password's age in whole days, and whether it has expired (what the account
+    lists show, in the shell and on /admin)."""
+    return (now - changed_at).days, password_expired(changed_at, now)
 
 
 # -- accounts and their scope ------------------------------------------------------------

@@ -54,6 +54,10 @@ class Action(StrEnum):
     def zh(self) -> str:
         return ACTION_ZH[self]
 
+    def label(self, lang: str) -> str:
+        """What a screen calls it: the Chinese name, or the code itself in English."""
+        return self.value if lang == "en" else self.zh
+
 
 ACTION_ZH = {
     Action.LOGIN_OK: "登录成功",
@@ -82,6 +86,21 @@ class Result(StrEnum):
     OK = "ok"
     DENIED = "denied"      # refused: no permission, out of scope, wrong password
     FAILED = "failed"      # tried and could not (an error)
+
+    def label(self, lang: str) -> str:
+        return self.value if lang == "en" else RESULT_ZH[self]
+
+
+RESULT_ZH = {Result.OK: "成功", Result.DENIED: "拒绝", Result.FAILED: "失败"}
+
+
+def label_of(vocabulary: type[Action] | type[Result], value: str, lang: str) -> str:
+    """A stored action's or result's name on screen; a value this version does not know
+    (written by a newer one) shows as it is stored."""
+    try:
+        return vocabulary(value).label(lang)
+    except ValueError:
+        return value
 
 
 @dataclass(frozen=True)
@@ -193,6 +212,15 @@ class Verdict:
             span = f" (ids {self.first_id}-{self.last_id})" if self.rows else ""
             return f"{self.rows:,} rows, chain intact{span}; head {self.head}"
         return f"chain broken at row {self.broken_id}: {self.reason}"
+
+
+def resume(before: Verdict, after: Verdict) -> Verdict:
+    """A verdict over a run of rows checked in two parts: `after` checked the rows that
+    follow `before`'s last row, from its head."""
+    first = before.first_id if before.first_id is not None else after.first_id
+    return Verdict(before.rows + after.rows, first,
+                   after.last_id if after.last_id is not None else before.last_id,
+                   after.head, after.broken_id, after.reason)
 
 
 def verify(rows: Iterable[AuditRow], anchor_hash: str = GENESIS,

@@ -54,6 +54,9 @@ class Session:
     password_stamp: str
     second_factor: bool = False           # verified (or enrolled) in this session
     pending_secret: str | None = None     # a TOTP secret shown for enrolment, not yet confirmed
+    # The token the session's forms carry (/admin, /audit): a form posted without it is
+    # refused, whatever its Origin says (dashboard/app/csrf.py).
+    csrf: str | None = None
 
     def with_(self, **changes) -> Session:
         return replace(self, **changes)
@@ -130,14 +133,26 @@ def safe_next(path: str | None) -> str | None:
     return path
 
 
-# Where each kind of account lands after its login, and the first permission its pages
-# need (admins and auditors have no data page yet: their landing is /account).
+# Where each kind of account lands after its login: the first page its permissions open
+# (admins on the accounts, auditors on the audit trail).
 def landing(account: Account) -> str:
     if account.can(Permission.VIEW_KPI):
         return "/kpi"
     if account.can(Permission.VIEW_REGION) and account.regions:
         return f"/region/{account.regions[0]}"
-    return "/account"
+    pages = work_pages(account)
+    return pages[0][1] if pages else "/account"
+
+
+# The pages of the roles without case data, each with the permission that opens it and
+# its name in the text catalogue: the user menus list those an account may open.
+WORK_PAGES = ((Permission.MANAGE_ACCOUNTS, "page.user.admin", "/admin"),
+              (Permission.READ_AUDIT, "page.user.audit", "/audit"))
+
+
+def work_pages(account: Account) -> list[tuple[str, str]]:
+    """(catalogue key, path) of the work pages (/admin, /audit) the account may open."""
+    return [(key, path) for permission, key, path in WORK_PAGES if account.can(permission)]
 
 
 def roots_in(account: Account, known: Callable[[str], bool]) -> tuple[str, ...]:

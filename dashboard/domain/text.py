@@ -4,7 +4,7 @@
 An entry is a stable English key and its (中文, English) pair, side by side. The key's
 prefix names where the word appears: `wall.`, `kpi.`, `region.`, `case.`, `status.`,
 `page.` (what every leaders' / staff page shares), `auth.` (login, password, second
-factor, account pages), `error.` (error pages and bad-input
+factor, account pages), `admin.` (/admin: accounts), `audit.` (/audit: the trail), `error.` (error pages and bad-input
 messages, `error.<code>` for a BadInput's code) and `common.` (words several screens
 share). A `{name}` in an entry is filled by `t(key, lang, name=...)`.
 
@@ -140,11 +140,16 @@ ENTRIES: dict[str, tuple[str, str]] = {
     **_group("page", {
         # Each language's name in itself: the switch shows the other one's.
         "lang_name": ("中文", "English"),
+        # A page's query refused for now (dashboard/app/rate_limits.py, shown by pages.js).
+        "rate_limited": ("查询过于频繁，请 {seconds} 秒后再试。",
+                         "Too many queries: try again in {seconds} s."),
         # The user menu of every page (layouts/page_parts.user_menu).
         "user.who": ("{name}（{role}）", "{name} ({role})"),
         "user.regions": ("区域：", "Regions:"),
         "user.account": ("我的账号", "My account"),
         "user.logout": ("退出登录", "Log out"),
+        "user.admin": ("账号管理", "Accounts"),
+        "user.audit": ("审计记录", "Audit trail"),
         "period.today": ("今日", "Today"),
         "period.this_week": ("本周", "This week"),
         "period.this_month": ("本月", "This month"),
@@ -378,6 +383,12 @@ ENTRIES: dict[str, tuple[str, str]] = {
                                 "The data source did not answer. Try again shortly."),
         "not_found.title": ("页面不存在", "Page not found"),
         "not_found.message": ("没有地址为 {path} 的页面。", "There is no page at {path}."),
+        # The server's own error answers (dashboard/app/error_responses.py): no internals.
+        "server.title": ("服务器暂时无法处理该请求", "The server could not handle this request"),
+        "server.message": ("请稍后重试；若问题持续，请联系系统管理员。",
+                           "Try again shortly; if it goes on, tell the system administrator."),
+        "method.title": ("不支持的请求", "Request not supported"),
+        "method.message": ("此地址不接受这种请求。", "This address does not take this request."),
         # `error.<code>`: the message of a BadInput with that code.
         "bad-region": ("区划代码格式不正确：{shown}（应为 6、9、12 或 15 位数字）",
                        "Malformed region code: {shown} (expected 6, 9, 12 or 15 digits)"),
@@ -465,16 +476,139 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "account.page.region": ("区域统计与下钻", "Region statistics"),
         "account.page.status": ("运行状态", "Status"),
         "account.page.wall": ("大屏", "The wall"),
-        "account.admin_note": ("系统管理员不查看业务数据。账号管理目前在服务器命令行进行：gridwatch users add / disable / enable / reset / list。",
-                               "Administrators see no case data. Accounts are managed from the "
-                               "server's shell for now: gridwatch users add / disable / enable / "
-                               "reset / list."),
-        "account.auditor_note": ("审计管理员只查看审计记录。网页查看将在后续版本提供；目前请在服务器上运行 gridwatch audit verify 校验审计链。",
-                                 "Auditors read the audit trail only. Its web view comes in a "
-                                 "later version; for now run gridwatch audit verify on the "
-                                 "server to check its chain."),
+        "account.admin_note": ("系统管理员不查看业务数据，在“账号管理”中管理账号（审计管理员账号只能在服务器命令行管理）。",
+                               "Administrators see no case data; they manage accounts on the "
+                               "Accounts page (an auditor's account from the server's shell "
+                               "only)."),
+        "account.auditor_note": ("审计管理员只查看审计记录：在“审计记录”中查询、导出并校验审计链。",
+                                 "Auditors read the audit trail only: search, export and "
+                                 "verify it on the Audit trail page."),
         "account.change_password": ("修改密码", "Change password"),
         "account.enrol": ("启用动态口令", "Set up a one-time code"),
+    }),
+    # -- /admin: accounts (layouts/admin_pages.py, dashboard/app/admin_routes.py) -------
+    **_group("admin", {
+        "title": ("账号管理", "Accounts"),
+        "accounts": ("账号", "Accounts"),
+        "col.username": ("用户名", "Username"),
+        "col.name": ("姓名", "Name"),
+        "col.role": ("角色", "Role"),
+        "col.regions": ("区域", "Regions"),
+        "col.state": ("状态", "State"),
+        "col.password": ("密码", "Password"),
+        "col.totp": ("动态口令", "One-time code"),
+        "state.enabled": ("启用", "enabled"),
+        "state.disabled": ("已停用", "disabled"),
+        "must_change": ("须修改", "must change"),
+        "days": ("{days} 天", "{days} d"),
+        "expired": ("已过期", "expired"),
+        "yes": ("已绑定", "on"),
+        "no": ("未绑定", "off"),
+        "none": ("无", "none"),
+        "manage": ("管理", "Manage"),
+        "shell_only": ("仅限命令行", "shell only"),
+        "region_unknown": ("{code}（不在区划树中）", "{code} (not in the region tree)"),
+        "add.title": ("新建账号", "New account"),
+        "add.username": ("用户名（字母、数字、. _ -）", "Username (letters, digits, . _ -)"),
+        "add.name": ("姓名", "Name"),
+        "add.role": ("角色", "Role"),
+        "add.submit": ("创建账号", "Create account"),
+        "regions.pick": ("区域（可多选；账号可查看所选区域及其下级）",
+                         "Regions (one or more; the account sees each and everything below)"),
+        "regions.more": ("乡镇及以下的区划代码（可多个，用逗号或空格分隔）",
+                         "Codes of townships or below (several: commas or spaces)"),
+        "regions.shape_only": ("区划树尚未导入，仅按格式校验区划代码。",
+                               "The region tree is not imported: codes are checked by their shape only."),
+        "regions.title": ("区域", "Regions"),
+        "regions.submit": ("保存区域", "Save regions"),
+        "state.title": ("启用 / 停用", "Enable / disable"),
+        "disable": ("停用账号", "Disable account"),
+        "enable": ("启用账号", "Enable account"),
+        "disable.note": ("停用后该账号无法登录，其会话立即结束；账号与审计记录保留。",
+                         "A disabled account cannot log in and its sessions end at once; the "
+                         "account and its audit trail are kept."),
+        "reset.title": ("重置密码", "Reset password"),
+        "reset.note": ("生成新的一次性密码，该账号下次登录时必须修改；其会话立即结束。",
+                       "Makes a new one-time password, to be changed at the next login; the "
+                       "account's sessions end at once."),
+        "reset.submit": ("重置密码", "Reset password"),
+        "account.title": ("账号 {username}", "Account {username}"),
+        "back": ("返回账号列表", "Back to the accounts"),
+        "auditor_note": ("审计管理员账号只能在服务器命令行管理（三员分立）。",
+                         "An auditor's account is managed from the server's shell only "
+                         "(separation of duties)."),
+        "self_note": ("不能停用自己的账号。", "You cannot disable your own account."),
+        "password.created": ("已创建账号 {username}（{role}）。", "Created {username} ({role})."),
+        "password.reset": ("已重置 {username} 的密码。", "The password of {username} was reset."),
+        "password.once": ("一次性密码（仅显示这一次，请当面交给本人；首次登录时必须修改）：",
+                          "One-time password (shown only now: hand it over in person; it must "
+                          "be changed at the first login):"),
+        "done.disabled": ("已停用账号。", "The account was disabled."),
+        "done.enabled": ("已启用账号。", "The account was enabled."),
+        "done.regions": ("已保存区域。", "The regions were saved."),
+        "error.username": ("用户名须为 2 至 64 个字符：字母、数字、. _ -，以字母或数字开头。",
+                           "A username has 2-64 characters: letters, digits, '.', '_' or '-', "
+                           "starting with a letter or digit."),
+        "error.taken": ("用户名 {username} 已存在。", "An account named {username} exists already."),
+        "error.role": ("不能创建或管理该角色的账号。", "You cannot create or manage accounts of that role."),
+        "error.needs_region": ("领导和工作人员账号至少需要一个区域。",
+                               "Leaders and staff need at least one region."),
+        "error.malformed": ("区划代码格式不正确：{codes}", "Not region codes: {codes}"),
+        "error.outside": ("不在本系统区划树中的区划：{codes}", "Not in this system's region tree: {codes}"),
+        "error.unknown": ("没有名为 {username} 的账号。", "There is no account named {username}."),
+        "error.csrf": ("表单已过期，请重新打开页面后再提交。",
+                       "This form has expired: open the page again and resubmit."),
+        "walls.title": ("大屏设备", "Wall devices"),
+        "walls.pending": ("大屏设备的登记、停用与更换令牌将在此管理。",
+                          "Wall devices will be enrolled, revoked and rotated here."),
+    }),
+    # -- /audit: the audit trail (layouts/audit_pages.py, dashboard/app/audit_routes.py)
+    **_group("audit", {
+        "title": ("审计记录", "Audit trail"),
+        "col.id": ("编号", "Id"),
+        "col.at": ("时间", "Time"),
+        "col.actor": ("操作者", "Actor"),
+        "col.address": ("来源地址", "Address"),
+        "col.action": ("操作", "Action"),
+        "col.target": ("对象", "Target"),
+        "col.scope": ("区域", "Scope"),
+        "col.result": ("结果", "Result"),
+        "col.detail": ("详情", "Detail"),
+        "filter.from": ("开始时间", "From"),
+        "filter.to": ("结束时间", "To"),
+        "filter.actor": ("操作者（用户名）", "Actor (username)"),
+        "filter.action": ("操作", "Action"),
+        "filter.result": ("结果", "Result"),
+        "filter.any": ("全部", "any"),
+        "filter.submit": ("筛选", "Filter"),
+        "filter.clear": ("清除筛选", "Clear"),
+        "export": ("导出 CSV", "Export CSV"),
+        "newest": ("最新", "Newest"),
+        "newer": ("较新", "Newer"),
+        "older": ("较早", "Older"),
+        "empty": ("没有符合条件的记录。", "No rows match."),
+        "times": ("时间为 {tz}。", "Times in {tz}."),
+        "chain.title": ("审计链校验", "Chain verification"),
+        "chain.intact": ("审计链完整：已校验 {rows} 条记录（编号 {first} 至 {last}）。",
+                         "Chain intact: {rows} rows checked (ids {first}-{last})."),
+        "chain.empty": ("审计链完整：尚无记录。", "Chain intact: no rows yet."),
+        "chain.partial": ("校验进行中：尚有更新的记录未校验，刷新页面继续。",
+                          "In progress: newer rows are still to check; reload to go on."),
+        "chain.broken": ("审计链在编号 {id} 的记录处断开：", "Chain broken at row {id}:"),
+        "chain.when": ("本轮校验开始于 {started}，最近一次校验于 {checked}。",
+                       "This pass began {started}; last checked {checked}."),
+        "chain.how": ("每次打开本页会从上次校验到的记录继续校验新增记录；“从头校验”会从第一条记录起重新校验整条链。服务器上的 gridwatch audit verify 一次校验整条链。",
+                      "Each visit goes on from the last row checked to the newest; 'Verify "
+                      "from the start' checks the whole chain again. gridwatch audit verify "
+                      "on the server checks it all at once."),
+        "chain.restart": ("从头校验", "Verify from the start"),
+        "error.time": ("时间格式不正确（应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM），已忽略。",
+                       "Malformed time (YYYY-MM-DD or YYYY-MM-DD HH:MM): ignored."),
+        "error.action": ("未知的操作，已忽略。", "Unknown action: ignored."),
+        "error.result": ("未知的结果，已忽略。", "Unknown result: ignored."),
+        "error.page": ("页码参数不正确，已从最新记录显示。", "Malformed page: showing the newest rows."),
+        "error.range": ("结束时间早于开始时间，已忽略时间范围。",
+                        "The end is before the start: the time range was ignored."),
     }),
     **_group("common", {
         "app_title": ("gridwatch 指挥中心", "gridwatch Command Center"),  # the browser tab

@@ -79,6 +79,13 @@ def _date(text: str, name: str) -> date:
     return value
 
 
+def period_of(query: dict[str, str]) -> str:
+    """The period a query asks for, as it is written (not checked): a `from` or `to`
+    without a `period` asks for a custom range."""
+    return query.get("period") or (
+        "custom" if query.get("from") or query.get("to") else DEFAULT_PERIOD)
+
+
 def parse(query: dict[str, str], metrics: tuple[str, ...] = (),
           default_lang: str = "zh") -> PageState:
     """PageState from a parsed query string; BadInput for what cannot be read.
@@ -88,8 +95,7 @@ def parse(query: dict[str, str], metrics: tuple[str, ...] = (),
     because silently showing another period would misreport the numbers.
     """
     lang = language(query.get("lang"), default_lang)
-    period = query.get("period") or (
-        "custom" if query.get("from") or query.get("to") else DEFAULT_PERIOD)
+    period = period_of(query)
     if period not in PERIODS:
         raise BadInput("bad-period", period=period[:40])
     start = end = None

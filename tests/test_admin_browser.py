@@ -1,0 +1,81 @@
+"""/admin and /audit in Chromium against the real server (gunicorn, gevent workers): an
+admin logs in with a second factor, creates a staff account with a region picked from the
+tree, and the staff member logs in with the one-time password shown and must change it
+first; both pages draw every text in the served font."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from dashboard.domain import second_factor
+from tests.logins import make_totp_account
+from tests.test_fonts_browser import assert_served_font
+
+
+def log_in_with_code(page, live_server, role: str) -> None:
+    """Through the login form and the second factor's, as a new account of `role`."""
+    name, password, secret = make_totp_account(live_server.env["GRIDWATCH_DATABASE_URL"], role)
+    page.goto(live_server.url + "/login")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("#auth-submit")
+    page.wait_for_url(re.compile(r"/login/totp$"))
+    page.fill("#code", second_factor.code_at(secret, datetime.now(timezone.utc)))
+    page.click("#auth-submit")
+
+
+def test_an_admin_creates_staff_who_must_change_the_one_time_password(browser, live_server,
+                                                                      page):
+    log_in_with_code(page, live_server, "admin")
+    page.wait_for_url(re.compile(r"/admin$"))                     # an admin lands here
+    assert "系统管理员" in page.inner_text("#user-name")
+    assert page.locator("#to-audit-page").count() == 0
+    assert_served_font(page, "/admin")
+
+    page.fill("#new-username", "zhou.browser")
+    page.fill("#new-name", "周浏览")
+    page.select_option("#new-role", "staff")
+    page.click('summary:has(input[value="320100"])')         # unfold 南京市
+    page.check('input[name="region"][value="320102"]')      # 玄武区
+    page.fill("#more-regions", "320104001")
+    page.click("#add-submit")
+    one_time = page.inner_text("#one-time-password")
+    assert len(one_time) == 16 and "工作人员" in page.inner_text("#password-card")
+    page.click("#to-admin")
+    row = page.locator('tr[data-username="zhou.browser"]')
+    assert "玄武区 320102" in row.inner_text() and "须修改" in row.inner_text()
+    assert one_time not in page.content()
+
+    staff = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        s = staff.new_page()
+        s.goto(live_server.url + "/login")
+        s.fill("#username", "zhou.browser")
+        s.fill("#password", one_time)
+        s.click("#auth-submit")
+        s.wait_for_url(re.compile(r"/password$"))
+        assert "首次登录" in s.inner_text("#auth-info")
+        s.goto(live_server.url + "/region/320102")          # nothing before the change
+        s.wait_for_url(re.compile(r"/password$"))
+        s.fill("#current", one_time)
+        s.fill("#new", "Xuanwu-2026-grid")
+        s.fill("#repeat", "Xuanwu-2026-grid")
+        s.click("#auth-submit")
+        s.wait_for_url(re.compile(r"/region/320102$"))      # its first region
+        s.wait_for_selector("#user-name")
+        assert "周浏览" in s.inner_text("#user-name")
+    finally:
+        staff.close()
+
+
+def test_the_auditor_lands_on_the_trail_in_the_served_font(live_server, page):
+    log_in_with_code(page, live_server, "auditor")
+    page.wait_for_url(re.compile(r"/audit$"))
+    page.wait_for_selector("#audit-table tr[data-id]")
+    assert page.get_attribute("#chain-state", "data-intact") == "true"
+    assert page.locator("#to-admin-page").count() == 0
+    assert_served_font(page, "/audit")
+    page.select_option("#f-action", "login_ok")
+    page.click("#filter-submit")
+    page.wait_for_url(re.compile(r"action=login_ok"))
+    assert set(page.locator("#audit-table td.gw-audit-action").all_inner_texts()) == {"登录成功"}
