@@ -32,7 +32,7 @@ def test_a_wall_url_opens_the_wall_keeps_no_token_and_a_revoke_shows_disabled(li
         before = page.evaluate("history.length")        # about:blank
         page.goto(f"{live_server.url}{path}&lang=zh")
         page.wait_for_selector("#wall-root")
-        page.wait_for_function("document.getElementById('wall-feed').dataset.status === 'live'")
+        page.wait_for_function("() => document.getElementById('wall-feed').dataset.status === 'live'")
         assert page.url == f"{live_server.url}/wall?lang=zh"
         assert "苏州市" in page.inner_text("#wall-heading")
         # One entry for the wall: the redirect replaced the token's URL.
