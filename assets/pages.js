@@ -73,7 +73,8 @@
 
   /* A callback answered 401 has no session behind it any more (idle timeout, logout in
      another tab, account disabled): the page goes to the login, which brings the reader
-     back here afterwards. The wall's callbacks need no session and never get a 401. */
+     back here afterwards. A wall device's callbacks need no session (a wall without a
+     device or a session gets the login too; a revoked device's get 403: wall.js). */
   var fetchOf = window.fetch;
   window.fetch = function (input, init) {
     return fetchOf.apply(this, arguments).then(function (resp) {

@@ -318,6 +318,23 @@
     }
     requestAnimationFrame(step);
   }
+  /* A wall device revoked (or its old token past the overlap, or its address no longer
+     allowed) gets its refreshes answered 403 "wall disabled" with no data: the page is
+     loaded again, and the server shows its calm "disabled" page in its place. Any other
+     answer is Dash's own to handle. */
+  var fetchOf = window.fetch;
+  window.fetch = function (input) {
+    return fetchOf.apply(this, arguments).then(function (resp) {
+      var url = typeof input === "string" ? input : (input && input.url) || "";
+      if (resp.status === 403 && state && url.indexOf("_dash-update-component") !== -1) {
+        resp.clone().json().then(function (body) {
+          if (body && body.error === "wall disabled") window.location.reload();
+        }, function () {});
+      }
+      return resp;
+    });
+  };
+
   window.gwWall = {
     lastEvent: null,
     received: function () { return state ? state.received : 0; },

@@ -20,7 +20,8 @@ What it sets up (issue 12, goal 6):
 
 What it drives, all from one asyncio process (aiohttp) on the same machine:
   - one wall per region, province down to townships (the imported tree has 1 + 13 + 95 +
-    1,236 = 1,345; results: docs/benchmarks.md, "Province scale"):
+    1,236 = 1,345; results: docs/benchmarks.md, "Province scale"), each a wall device of
+    its region enrolled in the bench database (its cookie on every request):
     the wall's `refresh` callback body, captured once from a real page in Chromium and
     edited per region (wall-region.data and wall-config.data), posted one refresh interval
     after the previous answer (the app's GRIDWATCH_REFRESH_SECONDS, then the interval each
@@ -92,6 +93,7 @@ from data_sources.database import CaseDatabase, make_engine  # noqa: E402
 from data_sources.live_board import live_board  # noqa: E402
 from data_sources.regions import RegionTree  # noqa: E402
 from tests.live import Deployment, chromium_path, make_env, stop_process  # noqa: E402
+from tests.logins import wall_header, wall_tokens  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gw_province_bench"
@@ -204,8 +206,8 @@ LOGINS: dict[str, str] = {}   # server URL -> the leaders' session cookie there
 
 def capture_bodies(url: str, session: str) -> tuple[dict, dict]:
     """The JSON bodies Chromium posts for the wall's `refresh` (an interval tick) and for
-    the router's `route` on /kpi (logged in with the leader's `session` cookie; the wall
-    needs none)."""
+    the router's `route` on /kpi (logged in with the leader's `session` cookie, which also
+    opens the wall of the leader's province)."""
     from playwright.sync_api import sync_playwright
     found: dict[str, dict] = {}
     with sync_playwright() as pw:
@@ -317,8 +319,11 @@ def _error_kind(exc: BaseException) -> str:
 
 
 async def wall(session, base: str, region: str, body: dict, refresh_s: float, st: Stats,
-               stop: asyncio.Event, timeout_s: float):
+               stop: asyncio.Event, timeout_s: float, token: str):
+    """One region's wall screen, as its own wall device (`token`: the device cookie a
+    browser keeps once the wall URL was opened; its posts carry the page's Origin)."""
     import aiohttp
+    device = wall_header(token)
 
     async def live():
         url = f"{base}/wall/live?region={region}"
@@ -326,7 +331,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
         while not stop.is_set():
             opened = False
             try:
-                headers = {"Last-Event-ID": last_id} if last_id else {}
+                headers = {**device, "Last-Event-ID": last_id} if last_id else device
                 async with session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(
                         total=None, sock_connect=timeout_s, sock_read=30)) as resp:
                     if resp.status != 200:
@@ -392,7 +397,8 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                 # giving up at timeout_s and posting another while the server still works
                 # on the first. Answers after timeout_s count as late.
                 status, ms, text = await post_json(session, f"{base}/_dash-update-component",
-                                                   with_tick(body, n, mark), timeout_s * HOLD)
+                                                   with_tick(body, n, mark), timeout_s * HOLD,
+                                                   {"Origin": base, **device})
             finally:
                 st.cb_in_flight -= 1
             told = None
@@ -628,10 +634,12 @@ async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
     if args.walls:
         walls = walls[:args.walls]
     kpi_regions = [c for lv in KPI_LEVELS for c in regions[lv]]
+    # One wall device per region's wall, as `gridwatch walls add` enrols each screen.
+    tokens = wall_tokens(args.database_url, walls)
     async with aiohttp.ClientSession(connector=conn) as session:
         tasks = [asyncio.create_task(wall(session, base, code, wall_body(wall_body_, code),
-                                          args.refresh, st, stop, args.timeout))
-                 for code in walls]
+                                          args.refresh, st, stop, args.timeout, token))
+                 for code, token in zip(walls, tokens)]
         tasks += [asyncio.create_task(leader(session, base, route_body_, kpi_regions, days,
                                              (args.think_min, args.think_max), st, stop,
                                              args.seed * 1000 + k, args.timeout))
@@ -988,7 +996,7 @@ def main(argv=None) -> int:
         dep.start(workers=args.workers)
         probe.start(workers=1)
         # The leaders and the first viewer log in (one leader account of the province, on
-        # each server); the walls need no login.
+        # each server); each wall is a wall device of its region (run_load enrols them).
         # The tests' helpers: an account made as `gridwatch users add` makes one (audited,
         # no forced change), and a login through the real /login form.
         from tests.logins import http_login, make_account

@@ -50,19 +50,23 @@ if str(ROOT) not in sys.path:
 
 from bench.wall_bodies import mark_after, with_tick  # noqa: E402
 from tests.live import Deployment, chromium_path, make_env, stop_process  # noqa: E402
+from tests.logins import WALL_COOKIE, wall_header, wall_tokens  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CALLBACK_LIMIT_MS, LIVE_LIMIT_S = 200.0, 1.0
 
 
 # -- the request a wall makes -------------------------------------------------------------
-def capture_refresh_body(url: str, region: str) -> dict:
-    """The JSON body Chromium posts for the wall's `refresh` callback (an interval tick)."""
+def capture_refresh_body(url: str, region: str, token: str) -> dict:
+    """The JSON body Chromium posts for the wall's `refresh` callback (an interval tick),
+    as the wall device whose token is `token`."""
     from playwright.sync_api import sync_playwright
     bodies: list[dict] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.context.add_cookies([{"name": WALL_COOKIE, "value": token, "url": url,
+                                   "httpOnly": True, "sameSite": "Strict"}])
 
         def on_request(req):
             if "_dash-update-component" in req.url and req.method == "POST":
@@ -98,16 +102,20 @@ class Stats:
 
 
 async def wall(session, base: str, region: str, body: dict, refresh_s: float, st: Stats,
-               idx: int, stop: asyncio.Event):
+               idx: int, stop: asyncio.Event, token: str):
+    """One wall screen: its own wall device (`token`, sent as the device cookie, as the
+    browser does once the wall URL was opened), its refreshes and its live feed."""
     import aiohttp
     events = [0]
+    device = wall_header(token)
 
     async def live():
         url = f"{base}/wall/live?region={region}"
         while not stop.is_set():
             try:
-                async with session.get(url, timeout=aiohttp.ClientTimeout(total=None,
-                                                                         sock_read=30)) as resp:
+                async with session.get(url, headers=device,
+                                       timeout=aiohttp.ClientTimeout(total=None,
+                                                                     sock_read=30)) as resp:
                     if resp.status != 200:
                         raise RuntimeError(f"HTTP {resp.status}")
                     ev, eid, data = None, None, None
@@ -146,7 +154,8 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
         await asyncio.sleep(random.random() * refresh_s)
         n, mark = 0, None
         url = f"{base}/_dash-update-component"
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        headers = {"Content-Type": "application/json", "Accept": "application/json",
+                   "Origin": base, **device}
         while not stop.is_set():
             n += 1
             t0 = time.perf_counter()
@@ -216,7 +225,8 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 async def run_once(base: str, region: str, body: dict, n: int, refresh_s: float,
                    warmup_s: float, seconds: float, server_pids: list[int],
-                   sim_pid: int | None = None) -> dict:
+                   sim_pid: int | None = None, tokens: list[str] = ()) -> dict:
+    """`tokens`: a wall device per simulated wall (at least `n`)."""
     import aiohttp
     st = Stats()
     stop = asyncio.Event()
@@ -224,7 +234,8 @@ async def run_once(base: str, region: str, body: dict, n: int, refresh_s: float,
     # avoids posting on a socket the server is closing (a reset a browser would retry).
     conn = aiohttp.TCPConnector(limit=0, keepalive_timeout=1.5)
     async with aiohttp.ClientSession(connector=conn) as session:
-        walls = [asyncio.create_task(wall(session, base, region, body, refresh_s, st, i, stop))
+        walls = [asyncio.create_task(wall(session, base, region, body, refresh_s, st, i, stop,
+                                          tokens[i]))
                  for i in range(n)]
         await asyncio.sleep(warmup_s)
         cpu0, own0, t0 = _cpu_seconds(server_pids), time.process_time(), time.monotonic()
@@ -374,7 +385,9 @@ def main(argv=None) -> int:
                                stderr=sim_log)
         dep.start(workers=args.workers)
         result["meta"]["cases"] = dep.health(timeout=30).get("cases")
-        body = capture_refresh_body(dep.url, args.region)
+        # One wall device per simulated wall, as a command center enrols each screen.
+        tokens = wall_tokens(db_url, args.region, max(levels))
+        body = capture_refresh_body(dep.url, args.region, tokens[0])
         result["meta"]["callback_body"] = body
         print(f"[load] {dep.url}: {result['meta']['cases']} cases; captured the refresh body "
               f"({len(json.dumps(body))} bytes, {len(body.get('outputs', []))} outputs)",
@@ -387,7 +400,8 @@ def main(argv=None) -> int:
             runs = []
             for k in range(args.runs):
                 res = asyncio.run(run_once(dep.url, args.region, body, n, args.refresh,
-                                           args.warmup, args.seconds, server_pids, sim.pid))
+                                           args.warmup, args.seconds, server_pids, sim.pid,
+                                           tokens))
                 runs.append(res)
                 print(f"[load] N={n} run {k + 1}: cb p50 {_f(res['cb_p50_ms'])} p95 "
                       f"{_f(res['cb_p95_ms'])} ms ({res['callbacks_per_s']}/s, "

@@ -7,7 +7,7 @@ It builds an installation of its own (a fresh data directory with a SQLite datab
 `GRIDWATCH_KEY_PREFIX=gwbench:<random>:` on the Redis at --redis-url), seeds --days of history
 at --scale, starts `gridwatch simulate --speed 20` (a busy stream) and `gridwatch serve
 --workers 2` with GRIDWATCH_REFRESH_SECONDS=--refresh, opens /wall at 1920×1080 in Debian's
-Chromium (Playwright) and every --every seconds, after a forced garbage collection
+Chromium (Playwright) with the URL of a wall device it enrols and every --every seconds, after a forced garbage collection
 (CDP HeapProfiler.collectGarbage), records:
 
   JS heap used/total (CDP Performance.getMetrics), DOM nodes (the CDP `Nodes` metric, which
@@ -45,6 +45,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.live import Deployment, chromium_path, make_env, stop_process  # noqa: E402
+from tests.logins import wall_device  # noqa: E402
 
 DOCS = ROOT / "docs"
 RESULTS = ROOT / "bench" / "results"
@@ -203,7 +204,8 @@ def run(args) -> dict:
             page.on("console", lambda m: m.type == "error" and result["errors"].append(
                 {"t": round(time.monotonic() - t0, 1), "console": m.text[:300]}))
             t0 = time.monotonic()
-            page.goto(dep.url + "/wall", wait_until="load")
+            # The wall URL `gridwatch walls add` prints: its token becomes the device cookie.
+            page.goto(dep.url + wall_device(db_url, "320000", name="soak"), wait_until="load")
             page.wait_for_selector("#wall-root", timeout=60_000)
             page.wait_for_selector("#wall-map .js-plotly-plot", timeout=60_000)
             # Count the refresh callbacks answered, and mark the document to detect reloads.

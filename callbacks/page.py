@@ -27,6 +27,7 @@ class Page:
     register: Callable[[object], None] = _nothing   # adds the page's callbacks to the app
     warmups: tuple[Job, ...] = field(default=())    # work the app's warmer does for it
     # Who may open it: a logged-in account with this permission (None: any logged-in
-    # account). Only a page marked public is shown without a login (the wall, for now).
+    # account). A page marked public (the wall) is shown without a login to a wall device,
+    # and takes its scope from the device or the account (dashboard/app/wall_gate.py).
     permission: Permission | None = None
     public: bool = False

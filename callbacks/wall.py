@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from dash import ClientsideFunction, Input, Output, Patch, State, no_update
 from dash import ctx as dash_ctx
+from dash.exceptions import PreventUpdate
 from flask import g
 
 from callbacks.page import Page
@@ -19,11 +20,13 @@ from dashboard.domain.colours import NO_DATA, colours
 from dashboard.domain.language import language
 from dashboard.domain.metrics import WALL_MAP
 from dashboard.domain.text import t
+from dashboard.domain.walls import WallAccess
 from dashboard.views.wall.model import newest_sources
 from dashboard.views.wall.service import WATCH_MAX
 from layouts import wall as view
 from layouts import wall_charts as charts
 from layouts import wall_parts as parts
+from layouts.errors import forbidden
 from layouts.wall_panels import PANELS, PanelData, digest
 
 log = logging.getLogger(__name__)
@@ -158,19 +161,37 @@ def label_layout(service, shapes: dict, region: str, metric, rows: list[dict],
     return layout
 
 
+def access_of(service) -> WallAccess:
+    """What this request may show: the wall device's region and privacy, or the
+    logged-in account's regions (dashboard/app/wall_gate.py). The app's gate refuses a
+    request without one before any callback runs; here it is checked again, so that no
+    callback ever draws a wall for nobody."""
+    access = service.ctx.wall_access()
+    if access is None or not access.allowed:
+        raise NotAllowed()
+    return access
+
+
+class NotAllowed(PreventUpdate):
+    pass
+
+
 def render(service, query: dict, shapes: dict | None = None):
     """The wall page; when even the region tree cannot be read (the database is down as a
     worker starts), a dark 'reconnecting' screen that retries by itself instead of an
-    error page."""
+    error page. An account that sees no region gets the page that says so."""
+    lang = language(query.get("lang"), service.settings.lang)
     try:
         return _render(service, query, shapes)
+    except NotAllowed:
+        return forbidden(lang)
     except Exception as exc:  # noqa: BLE001 - a wall never shows an error page
         log.warning("wall cannot render yet: %s", exc)
-        return view.waiting(language(query.get("lang"), service.settings.lang))
+        return view.waiting(lang)
 
 
 def _render(service, query: dict, shapes: dict | None = None):
-    cfg, _notices = service.config(query)
+    cfg, _notices = service.config(query, access_of(service))
     tree = service.ctx.tree.get()
     c = content(service, cfg, shapes)
     c["ticker"], from_id = service.initial_ticker(cfg["region"], cfg["privacy"], cfg["lang"])
@@ -262,8 +283,9 @@ def register(app, service, shapes: dict | None = None) -> None:
                   prevent_initial_call=True)
     def refresh(_n, region, stored, screen_marks):
         # Region and config come back from the browser: re-derived and checked on the
-        # server (OutOfScope for a region outside the root answers 400).
-        cfg = service.refresh_config(region, stored)
+        # server against the device's (or account's) regions (OutOfScope for a region
+        # outside them answers 400).
+        cfg = service.refresh_config(region, stored, access_of(service))
         region_changed = dash_ctx.triggered_id == "wall-region"
         # Every screen with the same settings gets the same components in a tick: build
         # them once per worker and tick, not once per screen.
@@ -314,6 +336,8 @@ def register(app, service, shapes: dict | None = None) -> None:
     def retry(_n, search):
         try:
             return _render(service, parse_query(search), shapes)
+        except NotAllowed:
+            raise
         except Exception:  # noqa: BLE001 - still down: keep waiting
             return no_update
 
@@ -323,7 +347,7 @@ def register(app, service, shapes: dict | None = None) -> None:
     def rotate(_n, current, stored):
         # The order is the server's, from the wall's own (checked) region, never the
         # browser's copy of it.
-        base = service.refresh_config(None, stored)["region"]
+        base = service.refresh_config(None, stored, access_of(service))["region"]
         order = service.rotation(base)
         i = order.index(current) if current in order else -1
         return order[(i + 1) % len(order)]

@@ -303,6 +303,26 @@ audit_anchor = Table(
     Column("pruned_at", UTCDateTime, nullable=False),
 )
 
+# Enrolled wall screens (dashboard/domain/walls.py; docs/security.md "Wall devices"): only
+# tokens' SHA-256 are kept. Never deleted, only revoked: the audit trail names them.
+wall_device = Table(
+    "gw_wall_device", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False),
+    Column("region_code", String(20), nullable=False),
+    Column("privacy", Boolean, nullable=False),       # personal details always hidden
+    Column("allow", Text),                            # CIDRs, space-separated; null: any
+    Column("token_hash", String(64), nullable=False),
+    Column("previous_hash", String(64)),              # the token a rotation replaced ...
+    Column("previous_until", UTCDateTime),            # ... works until then
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("last_seen_at", UTCDateTime),
+    Column("last_seen_address", String(64)),
+    Index("ix_wall_device_token", "token_hash", unique=True),
+    Index("ix_wall_device_previous", "previous_hash"),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)

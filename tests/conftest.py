@@ -159,6 +159,10 @@ def seeded_env(tmp_path_factory, redis_url):
     dep = Deployment(env=env, data_dir=data_dir)
     dep.cli("db", "init")
     dep.cli("seed", "--days", "21", "--scale", "0.01", "--stream-hours", "6")
+    # The province's wall device: browser tests open the wall with its cookie
+    # (tests.logins.enter_wall), as a kiosk does once its wall URL was opened.
+    from tests.logins import wall_device, wall_token
+    dep.wall_token = wall_token(wall_device(db_url, "320000", name="测试大屏 江苏省"))
     try:
         yield dep
     finally:

@@ -111,7 +111,102 @@ def sign_in(page, server, role: str) -> None:
     log_in_context(page.context, server.url, *server.accounts[role])
 
 
+# -- wall devices ------------------------------------------------------------------------
+WALL_COOKIE = "gw_wall"
+
+
+def wall_device(database_url: str, region: str = "320000", name: str | None = None,
+                privacy: bool = False, allow=()) -> str:
+    """Enrol a wall device of `region` in the app's database (as `gridwatch walls add`
+    does); returns its wall URL's path, `/wall?token=…` (open it, or give its token to a
+    browser as the device cookie: `wall_token`)."""
+    from urllib.parse import urlencode
+
+    from data_sources.wall_device_store import WallDeviceStore
+    engine = make_engine(database_url)
+    try:
+        _device, token = WallDeviceStore(engine).add(
+            name or f"测试大屏 {region} {uuid.uuid4().hex[:6]}", region,
+            by=Actor.cli("tests"), privacy=privacy, allow=allow)
+        return "/wall?" + urlencode({"token": token})
+    finally:
+        engine.dispose()
+
+
+def wall_tokens(database_url: str, regions, n: int | None = None) -> list[str]:
+    """Enrol many wall devices at once (the benches' walls): one per code of `regions`,
+    or `n` of the one region `regions`. Returns their tokens, in that order."""
+    from data_sources.wall_device_store import WallDeviceStore
+    codes = [regions] * n if isinstance(regions, str) else list(regions)
+    engine = make_engine(database_url)
+    try:
+        store = WallDeviceStore(engine)
+        return [store.add(f"压测大屏 {code} #{i}", code, by=Actor.cli("bench"))[1]
+                for i, code in enumerate(codes)]
+    finally:
+        engine.dispose()
+
+
+def wall_token(url: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+def enrol_client(client, database_url: str, region: str = "320000", **opts) -> str:
+    """A Flask test client made a wall device of `region`: its wall URL opened, so the
+    client keeps the device cookie. Returns the token."""
+    url = wall_device(database_url, region, **opts)
+    resp = client.get(url)
+    assert resp.status_code == 303, f"the wall's token was not exchanged: {resp.status_code}"
+    return wall_token(url)
+
+
+def enrol_context(context, base_url: str, database_url: str, region: str = "320000",
+                  **opts) -> str:
+    """Give a Playwright browser context the device cookie of a new wall device of
+    `region` (what opening its wall URL leaves). Returns the token."""
+    token = wall_token(wall_device(database_url, region, **opts))
+    context.add_cookies([{"name": WALL_COOKIE, "value": token, "url": base_url,
+                          "httpOnly": True, "sameSite": "Strict"}])
+    return token
+
+
+def enter_wall(context, server, base_url: str | None = None) -> None:
+    """Give a Playwright browser context the device cookie of the seeded installation's
+    wall device of the province (conftest's seeded_env enrols it), for the live server or
+    another one on the same database (`base_url`)."""
+    context.add_cookies([{"name": WALL_COOKIE, "value": server.wall_token,
+                          "url": base_url or server.url, "httpOnly": True,
+                          "sameSite": "Strict"}])
+
+
+def wall_header(token: str) -> dict:
+    """The Cookie header of a wall device's requests (for urllib / http.client)."""
+    return {"Cookie": f"{WALL_COOKIE}={token}"}
+
+
+def wall_config(client, search: str = "") -> dict:
+    """The wall's config store (wall-config) as the router draws /wall for this client:
+    what its refreshes send back."""
+    page = route(client, "/wall", search).get_json()
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == "wall-config":
+                found.append(node["props"]["data"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(page)
+    assert found, f"no wall config in {json.dumps(page, ensure_ascii=False)[:300]}"
+    return found[0]
+
+
 def open_wall(page, server, path: str = "/") -> None:
-    """Open the wall in a Playwright page as a wall screen does. The one place tests say
-    how a screen gets to the wall: for now it needs no login."""
+    """Open the wall in a Playwright page as a wall screen does: with the device cookie
+    of the seeded installation's wall device of the province (enter_wall)."""
+    enter_wall(page.context, server)
     page.goto(server.url + path)

@@ -7,10 +7,11 @@ import pytest
 
 from dashboard import create_app
 from dashboard.app.settings import Settings
+from dashboard.domain.walls import new_token
 from data_sources.database import CaseDatabase
 from data_sources.regions import import_region
 from tests.live import operator_headers, stop_app_threads
-from tests.logins import SAME_SITE, login, make_account, route
+from tests.logins import SAME_SITE, WALL_COOKIE, enrol_client, login, make_account, route
 from tests.test_database import CASES, make_case
 
 TOKEN = "operator-token-for-tests"
@@ -57,6 +58,8 @@ def test_two_apps_in_one_process_keep_their_own_settings(two_apps):
 
 def test_layout_is_served(two_apps):
     client = two_apps[0].server.test_client()
+    assert client.get("/").status_code == 302          # neither a wall device nor a login
+    enrol_client(client, two_apps[0].server.config["GRIDWATCH_SETTINGS"].database_url)
     assert client.get("/").status_code == 200
     layout = client.get("/_dash-layout")
     assert layout.status_code == 200 and '"id":"page"' in layout.get_data(as_text=True)
@@ -95,7 +98,11 @@ def test_unreachable_sources_are_reported_not_raised(tmp_path):
 def test_wall_with_every_source_down_waits_instead_of_an_error_page(tmp_path):
     settings = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://nobody@127.0.0.1:1/x",
                         redis_url="redis://127.0.0.1:1/0")
-    page = _route(create_app(settings).server.test_client(), "/wall")   # no login: the wall
+    client = create_app(settings).server.test_client()
+    # A wall device's cookie that cannot be checked yet: the wall waits, it does not
+    # refuse (nor send a kiosk to the login).
+    client.set_cookie(WALL_COOKIE, new_token())
+    page = _route(client, "/wall")
     assert "wall-waiting" in page and "正在连接数据库" in page and "wall-retry" in page
     assert "error-page" not in page
 
@@ -110,6 +117,7 @@ def test_a_worker_past_its_live_feeds_tells_the_next_one_to_retry_later(
                         key_prefix=key_prefix, live_streams_max=2)
     app = create_app(settings)
     client = app.server.test_client()
+    enrol_client(client, settings.database_url, "320100")
     # Before the region tree can be read a feed is told to come back soon, not a 500.
     early = client.get("/wall/live?region=320100")
     assert early.status_code == 503 and early.headers["Retry-After"] == "5"

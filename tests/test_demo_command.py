@@ -5,6 +5,7 @@ nothing is left running (the history filler included).
 """
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -104,6 +105,7 @@ def test_demo_command_serves_live_data_and_leaves_nothing_behind(tmp_path):
             proc.wait(timeout=30)
     assert proc.returncode == 0, output
     assert f"http://127.0.0.1:{port}/" in output
+    assert re.search(rf"http://127\.0\.0\.1:{port}/wall\?token=[\w-]{{43}}", output), output
     time.sleep(1)
     assert _processes_mentioning(str(data_dir)) == [], "a child process outlived the demo"
     assert _processes_mentioning(f"127.0.0.1:{port}") == []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.logins import sign_in
+from tests.logins import enter_wall, sign_in
 
 SERVED = "GW Sans"
 TIMEOUT = 30_000
@@ -112,7 +112,7 @@ def wait_for_charts(page) -> None:
 
 
 def open_wall(page, url, case_id):
-    page.goto(url + "/")
+    page.goto(url + "/")           # as the province's wall device (WALL below)
     page.wait_for_selector("#wall-feed")
     page.wait_for_function("() => document.getElementById('wall-feed').dataset.status === 'live'")
     page.wait_for_selector("#wall-ranking td")
@@ -164,7 +164,7 @@ PAGES = {"wall": open_wall, "kpi": open_kpi, "region-root": open_region("320000"
          "account": open_auth("/account", "#account-pages"),
          "password": open_auth("/password", "#auth-submit"),
          "enrol": open_auth("/totp/enrol", "#totp-qr svg")}
-# Who opens each page (the wall and the login: nobody logged in).
+# Who opens each page (the login: nobody logged in; the wall: the province's wall device).
 ROLES = {"kpi": "leader", "bad-input": "leader", "region-root": "staff", "region-city": "staff",
          "case": "staff", "status": "staff", "account": "staff", "password": "staff",
          "enrol": "staff"}
@@ -174,6 +174,8 @@ ROLES = {"kpi": "leader", "bad-input": "leader", "region-root": "staff", "region
 def test_every_text_of_the_page_is_in_the_served_font(page, live_server, case_id, name):
     if name in ROLES:
         sign_in(page, live_server, ROLES[name])
+    if name == "wall":
+        enter_wall(page.context, live_server)
     PAGES[name](page, live_server.url, case_id)
     assert_served_font(page, name)
 

@@ -16,9 +16,12 @@ import pytest
 
 from dashboard import create_app
 from dashboard.app.settings import Settings
+from dashboard.domain.audit import Actor
+from dashboard.domain.walls import hash_token
 from data_sources.database import make_engine
 from data_sources.redis_client import make_client
 from data_sources.regions import RegionTree
+from data_sources.wall_device_store import WallDeviceStore
 from tests.forgery import (
     HUGE,
     ROOT,
@@ -30,7 +33,7 @@ from tests.forgery import (
     seeded_app,
 )
 from tests.live import stop_and_forget
-from tests.logins import SAME_SITE, login, make_account
+from tests.logins import SAME_SITE, enrol_client, login, make_account, wall_config
 
 
 @pytest.fixture(scope="module")
@@ -44,38 +47,28 @@ def city(seeded_env, redis_url):
             assert login(client, *make_account(seeded_env.env["GRIDWATCH_DATABASE_URL"], role,
                                                (ROOT,))).status_code == 302
             app.server.extensions[f"test_{role}"] = client
+        # The city's wall device, and one that was revoked (it gets nothing at all).
+        url = seeded_env.env["GRIDWATCH_DATABASE_URL"]
+        wall = app.server.test_client()
+        enrol_client(wall, url, ROOT)
+        app.server.extensions["test_wall"] = wall
+        revoked = app.server.test_client()
+        token = enrol_client(revoked, url, ROOT)
+        store = WallDeviceStore(engine)
+        store.revoke(store.by_token_hash(hash_token(token)).id, by=Actor.cli("tests"))
+        app.server.extensions["test_revoked_wall"] = revoked
         yield app, engine, tree
-
-
-def _wall_cfg(app) -> dict:
-    body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
-            "inputs": [{"id": "url", "property": "pathname", "value": "/wall"},
-                       {"id": "url", "property": "search", "value": ""}],
-            "changedPropIds": ["url.pathname"]}
-    page = app.server.test_client().post("/_dash-update-component", json=body).get_json()
-    found = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("props", {}).get("id") == "wall-config":
-                found.append(node["props"]["data"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-    walk(page)
-    assert found, "the wall page carries its config store"
-    return found[0]
 
 
 def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
     app, engine, tree = city
     check = LeakCheck(engine, tree)
-    client = app.server.test_client()
-    # Each body as the city's leader and as its staff (each may use some of the callbacks).
-    sessions = [app.server.extensions["test_leader"], app.server.extensions["test_staff"]]
-    wall_cfg = _wall_cfg(app)
+    client = app.server.extensions["test_wall"]
+    # Each body as the city's leader, as its staff (each may use some of the callbacks)
+    # and as its wall device; then as a revoked wall device (which gets no data at all).
+    sessions = [app.server.extensions["test_leader"], app.server.extensions["test_staff"],
+                client]
+    wall_cfg = wall_config(client)
     assert wall_cfg["region"] == ROOT
     deps = dependencies(app)
     assert len(deps) >= 14, [d["output"] for d in deps]
@@ -84,14 +77,16 @@ def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
     refresh = next(d for d in deps if d["output"].startswith("..wall-kpi-data.data"))
     good = {(s["id"], s["property"]): good_value(s["id"], s["property"], wall_cfg)
             for s in refresh["inputs"] + refresh["state"]}
-    resp = client.post("/_dash-update-component", json=forged_body(refresh, good, "wall-tick.n_intervals"))
+    resp = client.post("/_dash-update-component",
+                       json=forged_body(refresh, good, "wall-tick.n_intervals"), headers=SAME_SITE)
     assert resp.status_code == 200
     leaks, seen = check.leaks(resp.get_data(as_text=True))
     assert leaks == [] and seen > 10
 
     # The probe's request: the region store set to the province.
     forged = {**good, ("wall-region", "data"): "320000"}
-    resp = client.post("/_dash-update-component", json=forged_body(refresh, forged, "wall-region.data"))
+    resp = client.post("/_dash-update-component",
+                       json=forged_body(refresh, forged, "wall-region.data"), headers=SAME_SITE)
     assert resp.status_code == 400 and "江苏省" not in resp.get_data(as_text=True)
 
     caplog.set_level(logging.INFO)
@@ -101,6 +96,12 @@ def test_forged_callback_bodies_never_leak_and_never_fail(city, caplog):
     assert leaked == [], leaked[:10]
     assert not any(s >= 500 for s in statuses), statuses
     assert statuses.get(400, 0) > 0.3 * sent, statuses
+    # A revoked device: refused (403 for the wall's callbacks, 401 for the others), or a
+    # body too large to read (400); never an answer.
+    _sent, refused, leaked = forge_every_callback(
+        deps, [app.server.extensions["test_revoked_wall"]], check, wall_cfg)
+    assert leaked == [], leaked[:10]
+    assert set(refused) <= {400, 401, 403} and refused.get(403, 0) > 50, refused
     tracebacks = [r.getMessage()[:200] for r in caplog.records if r.exc_info]
     assert tracebacks == []
 
@@ -149,7 +150,8 @@ def test_wall_rotate_out_of_range_falls_back(city, rotate):
             "inputs": [{"id": "url", "property": "pathname", "value": "/wall"},
                        {"id": "url", "property": "search", "value": f"?rotate={rotate}"}],
             "changedPropIds": ["url.pathname"]}
-    text = app.server.test_client().post("/_dash-update-component", json=body).get_data(as_text=True)
+    text = app.server.extensions["test_wall"].post("/_dash-update-component", json=body,
+                                                   headers=SAME_SITE).get_data(as_text=True)
     assert "wall-canvas" in text and "wall-waiting" not in text
 
 
@@ -163,10 +165,11 @@ def test_component_suite_traversal_is_not_found(city, path, caplog):
     assert not [r for r in caplog.records if r.exc_info]
 
 
-def _refresh_body(app, region) -> dict:
+def _refresh_body(app, region, wall) -> dict:
+    """A wall device's refresh (`wall`: its client) asking for `region`."""
     deps = dependencies(app)
     refresh = next(d for d in deps if d["output"].startswith("..wall-kpi-data.data"))
-    cfg = _wall_cfg(app)
+    cfg = wall_config(wall)
     values = {("wall-tick", "n_intervals"): 1, ("wall-region", "data"): region,
               ("wall-config", "data"): cfg, ("wall-marks", "data"): None}
     return forged_body(refresh, values, "wall-region.data")
@@ -175,10 +178,11 @@ def _refresh_body(app, region) -> dict:
 def test_unknown_regions_are_refused_before_anything_is_remembered(city, caplog):
     app, _engine, tree = city
     wall = app.server.extensions["gridwatch_wall"]
-    client = app.server.test_client()
+    client = app.server.extensions["test_wall"]
     caplog.set_level(logging.INFO)
     for region in ["999999", "320599", HUGE, "320100", "320000"]:
-        resp = client.post("/_dash-update-component", json=_refresh_body(app, region))
+        resp = client.post("/_dash-update-component", json=_refresh_body(app, region, client),
+                           headers=SAME_SITE)
         assert resp.status_code == 400
         assert region not in wall._watched
     assert all(tree.contains(ROOT, r) for r in wall._watched)
@@ -203,9 +207,10 @@ def test_a_region_nobody_watches_stops_costing(seeded_env, redis_url):
         grids = [g for g in tree.grids() if tree.contains(ROOT, g)][:5]
         wall = app.server.extensions["gridwatch_wall"]
         http = app.server.test_client()
+        enrol_client(http, env["GRIDWATCH_DATABASE_URL"], ROOT)
         for grid in grids:
-            assert http.post("/_dash-update-component",
-                             json=_refresh_body(app, grid)).status_code == 200
+            assert http.post("/_dash-update-component", json=_refresh_body(app, grid, http),
+                             headers=SAME_SITE).status_code == 200
         assert set(grids) <= set(wall._watched)
         deadline = time.monotonic() + 15
         while set(grids) & set(wall._watched) and time.monotonic() < deadline:

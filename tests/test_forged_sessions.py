@@ -53,8 +53,6 @@ def _post(client, body) -> tuple[int, str]:
     return resp.status_code, resp.get_data(as_text=True)
 
 
-@pytest.mark.xfail(strict=True, reason="the router draws the wall (/, /wall) for anyone with "
-                   "the server's root as its region until wall devices land (issue 13 part 3)")
 def test_a_city_account_on_the_province_server_sees_only_its_city(province, caplog):
     app, engine, tree, db_url = province
     check = LeakCheck(engine, tree, ROOT)

@@ -14,6 +14,7 @@ import pytest
 from callbacks.wall import content
 from dashboard import create_app
 from dashboard.app.settings import Settings
+from dashboard.domain.walls import WallAccess
 from dashboard.views.health import overall_status
 from dashboard.views.wall.model import newest_sources
 from tests.live import Deployment, make_env, stop_app_threads
@@ -185,7 +186,7 @@ def test_database_outage_and_recovery_show_on_the_wall_within_a_refresh(
     app = create_app(settings)
     wall = app.server.extensions["gridwatch_wall"]
     try:
-        cfg, _ = wall.config({})
+        cfg, _ = wall.config({}, WallAccess((settings.region,)))
         region = cfg["region"]
         # The period view is rebuilt once a minute: run the outage and the recovery inside
         # one minute, so that it still holds its 'down' when PostgreSQL is back.

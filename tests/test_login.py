@@ -20,7 +20,7 @@ from data_sources.account_store import AccountStore
 from data_sources.audit_store import AuditStore
 from data_sources.database import make_engine
 from tests.live import stop_and_forget
-from tests.logins import SAME_SITE, login, make_account, route, text_of
+from tests.logins import SAME_SITE, enrol_client, login, make_account, route, text_of
 from tests.work_site import seeded_app
 
 
@@ -369,9 +369,13 @@ def test_a_callback_without_a_session_gets_no_data(site):
         assert resp.status_code == 401 and resp.get_json() == {"error": "login required"}
     resp = post(client, interval_body(app))
     assert resp.status_code == 401 and "320" not in resp.get_data(as_text=True)
-    # The wall needs none (wall devices come later).
+    # The wall needs a wall device or a session too (tests/test_wall_devices.py).
+    assert route(client, "/wall").status_code == 401 and route(client, "/").status_code == 401
+    assert client.get("/wall").status_code == 302
+    enrol_client(client, site[1].url.render_as_string(hide_password=False))
     assert route(client, "/wall").status_code == 200 and route(client, "/").status_code == 200
     assert client.get("/wall").status_code == 200
+    assert route(client, "/kpi").status_code == 401        # a device opens the wall only
 
 
 def test_exports_need_the_permission_and_are_audited(site, url):

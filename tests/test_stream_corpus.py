@@ -27,7 +27,7 @@ from data_sources.regions import RegionTree, import_region
 from simulator.seed import seed_history
 from simulator.world import World
 from tests.live import operator_headers, stop_app_threads
-from tests.logins import SAME_SITE, login, make_account
+from tests.logins import SAME_SITE, WALL_COOKIE, login, make_account, wall_device, wall_token
 from tests.test_app import _route
 
 SEED = 20261202
@@ -173,8 +173,8 @@ class Page:
     """One browser's EventSource on /wall/live, read through Flask's test client in a
     thread of its own (a streamed response keeps its request context in its thread)."""
 
-    def __init__(self, app, after: str):
-        self.app, self.after = app, after
+    def __init__(self, app, after: str, token: str):
+        self.app, self.after, self.token = app, after, token   # token: its wall device's
         self.rows: list[dict] = []
         self.statuses: list[dict] = []
         self.error: BaseException | None = None
@@ -188,8 +188,9 @@ class Page:
 
     def _run(self):
         try:
-            resp = self.app.server.test_client().get(f"/wall/live?from={self.after}",
-                                                     buffered=False)
+            client = self.app.server.test_client()
+            client.set_cookie(WALL_COOKIE, self.token)
+            resp = client.get(f"/wall/live?from={self.after}", buffered=False)
             assert resp.status_code == 200
         except BaseException as exc:  # noqa: BLE001 - reported by the test thread
             self.error = exc
@@ -273,13 +274,14 @@ def test_malformed_corpus_never_stops_the_live_feed(tmp_path, redis_url, key_pre
                         health_token="corpus-operator-token")
     apps = [create_app(settings), create_app(settings)]   # two workers
     hubs = [app.server.extensions["gridwatch_stream_hub"] for app in apps]
+    token = wall_token(wall_device(db_url, "320000"))     # the province's wall device
     stream = EventStream(redis_client, settings.stream_key)
     pages = []
     try:
         ids = stream.append_many([f for f, _, _ in items[:PREFIX_REAL]])
         before_bad = ids[-1]
         # A page on each worker, open before the bad entries arrive: their readers run.
-        live = [Page(app, before_bad) for app in apps]
+        live = [Page(app, before_bad, token) for app in apps]
         pages += live
         ids += stream.append_many([f for f, _, _ in items[PREFIX_REAL:]])
         assert len(ids) == len(items)
@@ -294,14 +296,14 @@ def test_malformed_corpus_never_stops_the_live_feed(tmp_path, redis_url, key_pre
         # the readers' duplicate windows, so it judges duplicates itself) ...
         hubs[0].backlog_max = len(items)   # this is not the long-outage test
         assert hubs[0]._verdicts(before_bad, ids[-1]) is None   # the page judges
-        resumed = Page(apps[0], before_bad)
+        resumed = Page(apps[0], before_bad, token)
         pages.append(resumed)
         assert [r["id"] for r in resumed.read_until(last)] == expected
         # ... and to one resuming among the newest entries (the reader's own verdicts):
         # the duplicate right after its resume point is a copy of an entry it has shown.
         near_from = real_ids[-TAIL_REAL]
         assert hubs[1]._verdicts(near_from, ids[-1]) is not None  # the reader's verdicts
-        near = Page(apps[1], near_from)
+        near = Page(apps[1], near_from, token)
         pages.append(near)
         assert [r["id"] for r in near.read_until(last)] == real_ids[-TAIL_REAL + 1:]
         for page in pages:
@@ -322,7 +324,9 @@ def test_malformed_corpus_never_stops_the_live_feed(tmp_path, redis_url, key_pre
         assert f"重复 {expected_counts['duplicate']:,}" in status
 
         # (c) the wall renders, its ticker the newest real events, each once.
-        page = _route(apps[0].server.test_client(), "/wall")
+        wall = apps[0].server.test_client()
+        wall.set_cookie(WALL_COOKIE, token)
+        page = _route(wall, "/wall")
         assert "wall-waiting" not in page and "error-page" not in page
         shown = re.findall(r'"data-id": "([0-9]+-[0-9]+)"', page)
         assert shown == real_ids[::-1][:24]

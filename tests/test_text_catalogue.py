@@ -15,6 +15,7 @@ from dashboard.domain.hierarchy import LEVEL_EN, LEVEL_ZH
 from dashboard.domain.metrics import METRICS, WALL_MAP
 from dashboard.domain.ranking import SUB_SCORES
 from dashboard.domain.states import EVENT_EN, EVENT_ZH, STATE_EN, STATE_ZH, Event, State
+from dashboard.domain.walls import Refusal
 from dashboard.views import audit_trail
 from dashboard.views import kpi as kpi_view
 from dashboard.views import region as region_view
@@ -72,6 +73,7 @@ DYNAMIC = {
     "status.col": list(status_layout.STATUS_COLUMNS),
     "status.source": ["database", "redis", "stream", "skipped"],          # layouts/status.py
     "auth.account": ["username", "name", "role", "regions", "totp"],       # layouts/auth_pages.py
+    "wall.disabled": [r.value for r in Refusal],                          # layouts/wall_notice.py
     "admin.col": ["username", "name", "role", "regions", "state", "password", "totp"],
     "audit.col": list(audit_trail.COLUMNS),
     "audit": ["newest", "newer", "older"],                                # audit_pages.pager

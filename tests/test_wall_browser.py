@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.live import Deployment, PageWatch, inject_reported_case
+from tests.logins import enter_wall
 
 pytestmark = pytest.mark.slow
 REFRESH = 2.0  # GRIDWATCH_REFRESH_SECONDS of the seeded installation
@@ -59,8 +60,13 @@ PANEL_CHECK = """() => {
 }"""
 
 
-def _open_wall(browser, url: str, width: int, height: int, path: str = "/wall"):
+def _open_wall(browser, server, width: int, height: int, path: str = "/wall",
+               url: str | None = None):
+    """A page on the wall as the province's wall device (`server`: the seeded
+    installation, whose device it is; `url`: another server on it)."""
+    url = url or server.url
     page = browser.new_page(viewport={"width": width, "height": height})
+    enter_wall(page.context, server, url)
     watch = PageWatch(page, url)
     page.goto(url + path)
     page.wait_for_selector("#wall-root", timeout=30_000)
@@ -74,7 +80,7 @@ def _open_wall(browser, url: str, width: int, height: int, path: str = "/wall"):
                          ids=["1080p", "4k", "32x9", "1080p-en"])
 def test_wall_fills_every_panel_at_every_size(live_server, browser, size, path):
     # English words are longer: the English wall must not clip or shrink them either.
-    page, watch = _open_wall(browser, live_server.url, *size, path=path)
+    page, watch = _open_wall(browser, live_server, *size, path=path)
     time.sleep(REFRESH * 1.5)  # at least one refresh callback has run
     result = page.evaluate(PANEL_CHECK)
     profile = page.get_attribute("#wall-root", "data-profile")
@@ -123,7 +129,7 @@ def _settled_kpi(page, key: str, timeout: float = 10.0) -> str:
 def test_event_reaches_ticker_in_under_a_second_and_counts_within_two_intervals(
         live_server, browser):
     env = live_server.env
-    page, watch = _open_wall(browser, live_server.url, 1920, 1080)
+    page, watch = _open_wall(browser, live_server, 1920, 1080)
     page.evaluate("""() => { window.__seen = {};
       new MutationObserver(ms => ms.forEach(m => m.addedNodes.forEach(n => {
         if (n.dataset && n.dataset.id) window.__seen[n.dataset.id] = Date.now(); })))
@@ -153,7 +159,7 @@ def test_events_during_a_server_restart_all_arrive_in_order_once(seeded_env, bro
     dep = Deployment(env=seeded_env.env, data_dir=seeded_env.data_dir)
     dep.start()
     try:
-        page, _ = _open_wall(browser, dep.url, 1920, 1080)
+        page, _ = _open_wall(browser, seeded_env, 1920, 1080, url=dep.url)
         page.evaluate("window.__marker = 'same page'")
         env = dep.env
         grid = _grid_code(env["GRIDWATCH_DATABASE_URL"])
@@ -186,7 +192,7 @@ def test_redis_down_is_shown_and_recovers_without_reload(seeded_env, browser, tm
     dep = Deployment(env=env, data_dir=seeded_env.data_dir)
     try:
         dep.start()
-        page, _ = _open_wall(browser, dep.url, 1920, 1080)
+        page, _ = _open_wall(browser, seeded_env, 1920, 1080, url=dep.url)
         page.evaluate("window.__marker = 'same page'")
         page.wait_for_function("() => document.getElementById('wall-fresh-redis').dataset.status === 'up'",
                                timeout=15_000)
@@ -218,7 +224,7 @@ def test_a_slower_pace_told_by_the_server_is_not_shown_as_late(live_server, brow
     # A saturated server tells its screens a longer interval (views/wall/pace.py): the
     # numbers are late only past three of *those* intervals, so a screen at the slower
     # pace does not say 数据延迟 between two answers it was told to wait for.
-    page, _ = _open_wall(browser, live_server.url, 1920, 1080)
+    page, _ = _open_wall(browser, live_server, 1920, 1080)
     told, slowed = 30_000, []
 
     def slower(route):
@@ -265,7 +271,7 @@ def _expected_kpis(db_url: str, region: str, level: int):
 @pytest.mark.parametrize("region,level", [("320000", 0), ("320100", 1)])
 def test_wall_numbers_equal_the_kpi_functions_on_the_database(live_server, browser, region,
                                                                 level):
-    page, _ = _open_wall(browser, live_server.url, 1920, 1080, f"/wall?region={region}")
+    page, _ = _open_wall(browser, live_server, 1920, 1080, f"/wall?region={region}")
     db_url = live_server.env["GRIDWATCH_DATABASE_URL"]
     for _attempt in range(4):  # a deadline passing between the two reads moves "overdue"
         time.sleep(REFRESH + 1)
@@ -294,6 +300,7 @@ def test_two_viewers_cost_one_computation_per_tick(live_server, browser):
     pages = []
     for _ in range(2):
         ctx = browser.new_context(viewport={"width": 1920, "height": 1080})
+        enter_wall(ctx, live_server)
         page = ctx.new_page()
         page.goto(live_server.url + "/wall?region=320200")
         page.wait_for_selector("#wall-root")
@@ -311,7 +318,7 @@ def test_two_viewers_cost_one_computation_per_tick(live_server, browser):
 
 
 def test_unattended_options_rotate_privacy_and_english(live_server, browser):
-    page, watch = _open_wall(browser, live_server.url, 1920, 1080,
+    page, watch = _open_wall(browser, live_server, 1920, 1080,
                              "/wall?region=320000&rotate=10&privacy=1&lang=en")
     assert "Grid Governance Command Center" in page.inner_text("#wall-heading")
     assert "Intake today" in page.inner_text(".gw-w-kpis")

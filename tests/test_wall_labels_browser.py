@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from layouts.wall_parts import short_name
 from tests.live import Deployment, PageWatch
+from tests.logins import enter_wall
 
 pytestmark = pytest.mark.slow
 
@@ -122,8 +123,9 @@ def children(labels_server):
     return out
 
 
-def _labels_on(browser, url: str, size: tuple[int, int], region: str):
+def _labels_on(browser, seeded, url: str, size: tuple[int, int], region: str):
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    enter_wall(page.context, seeded, url)      # the province's wall device
     watch = PageWatch(page, url)
     page.goto(f"{url}/wall?region={region}")
     page.wait_for_selector("#wall-map g.textpoint", timeout=30_000)
@@ -137,11 +139,11 @@ def _labels_on(browser, url: str, size: tuple[int, int], region: str):
 
 @pytest.mark.parametrize("size", SIZES, ids=["1080p", "4k", "32x9"])
 @pytest.mark.parametrize("which", ["province", "city"])
-def test_no_label_overlaps_another_or_leaves_its_plot(labels_server, browser, children, size,
-                                                      which):
+def test_no_label_overlaps_another_or_leaves_its_plot(seeded_env, labels_server, browser, children,
+                                                      size, which):
     region = "320000" if which == "province" else next(c for c in children if c != "320000")
     names = children[region]
-    result, profile, watch = _labels_on(browser, labels_server.url, size, region)
+    result, profile, watch = _labels_on(browser, seeded_env, labels_server.url, size, region)
     assert profile == ("32x9" if size[0] / size[1] >= 2.6 else "16x9")
     problems = {}
     for graph in ("map", "sat"):

@@ -208,6 +208,7 @@ def test_wall_config_falls_back_instead_of_failing(query, expect, notice):
     from dashboard.app.context import AppContext
     from dashboard.app.settings import Settings
     from dashboard.domain.hierarchy import level_of
+    from dashboard.domain.walls import WallAccess
     from dashboard.views.wall.service import WallService
 
     class Tree:
@@ -224,7 +225,7 @@ def test_wall_config_falls_back_instead_of_failing(query, expect, notice):
         def get(self):
             return Tree()
     svc = WallService(AppContext(Settings(), None, Lazy(), None, None), None)
-    cfg, notices = svc.config(query)
+    cfg, notices = svc.config(query, WallAccess(("320000",)))
     assert {k: cfg[k] for k in expect} == expect
     assert notices == notice
 

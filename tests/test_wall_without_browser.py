@@ -26,6 +26,7 @@ from dashboard.app.context import AppContext, Lazy
 from dashboard.app.settings import Settings
 from dashboard.domain.kpis import KpiCounts, compute_kpis
 from dashboard.domain.scope import OutOfScope
+from dashboard.domain.walls import WallAccess
 from dashboard.views.wall.model import build_live, build_period, previous_counts
 from dashboard.views.wall.pace import Pace
 from dashboard.views.wall.service import WallService
@@ -89,7 +90,9 @@ def walls():
         views = in_process_views()
         ctx = AppContext(settings=Settings(region=root, refresh_seconds=refresh_seconds),
                          runtime=None, tree=tree, cache=views.cache, cases=store,
-                         events=FakeEventFeed(events()), views=views)
+                         events=FakeEventFeed(events()), views=views,
+                         # The wall of a device bound to the root (dashboard/app/wall_gate.py).
+                         wall_access=lambda: WallAccess((root,)))
         service = WallService(ctx, views)
         made.append(service)
         return service
@@ -100,7 +103,7 @@ def walls():
 
 
 def cfg_for(service: WallService, **query) -> dict:
-    cfg, notices = service.config(query)
+    cfg, notices = service.config(query, service.ctx.wall_access())
     assert notices == []
     return cfg
 
@@ -322,7 +325,7 @@ def test_a_region_outside_the_root_is_out_of_scope(walls, outside):
     with pytest.raises(OutOfScope):
         wall_page.content(service, {**cfg, "region": outside})
     with pytest.raises(OutOfScope):
-        service.refresh_config(outside, {**cfg, "region": outside})
+        service.refresh_config(outside, {**cfg, "region": outside}, service.ctx.wall_access())
     assert service._watched.keys() <= {"320500"}   # nothing outside is remembered to warm
 
 
@@ -342,7 +345,9 @@ def wall_app(service: WallService) -> Dash:
     return app
 
 
-def post(app, output_has: str, values: dict, changed: str):
+def post(app, output_has: str, values: dict, changed: str, client=None, headers=None):
+    """A callback request as the page posts it (`client`: one holding a session or a
+    wall device's cookie, with `headers` such as the page's Origin)."""
     deps = app.server.test_client().get("/_dash-dependencies").get_json()
     dep = next(d for d in deps if output_has in d["output"] and not d.get("clientside_function"))
 
@@ -352,7 +357,8 @@ def post(app, output_has: str, values: dict, changed: str):
     body = {"output": dep["output"], "outputs": split_callback_id(dep["output"]),
             "inputs": items(dep["inputs"]), "state": items(dep["state"]),
             "changedPropIds": [changed]}
-    return app.server.test_client().post("/_dash-update-component", json=body)
+    return (client or app.server.test_client()).post("/_dash-update-component", json=body,
+                                                     headers=headers)
 
 
 def refresh(app, region, stored, changed="wall-tick.n_intervals", mark=None):

@@ -17,6 +17,7 @@ import click
 from tqdm import tqdm
 
 from dashboard.app.cli_accounts import audit, demo_accounts, users
+from dashboard.app.cli_walls import demo_wall, walls
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
 from dashboard.domain.periods import local_today
@@ -73,6 +74,7 @@ def main(ctx, data_dir, database_url, redis_url, region, verbose):
 
 main.add_command(users)
 main.add_command(audit)
+main.add_command(walls)
 
 
 # -- db ------------------------------------------------------------------------
@@ -517,6 +519,7 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
             result = _seed(rt, days, scale, DEMO_SEED)
             click.echo(f"seeded {result.cases:,} cases in {result.seconds:.1f} s")
         logins = demo_accounts(rt)
+        wall = demo_wall(rt, f"http://127.0.0.1:{port}")
         sim = _simulator(rt, speed, None, None)
         stop = threading.Event()
         sim_thread = threading.Thread(target=sim.run, kwargs={"stop": stop}, daemon=True,
@@ -530,12 +533,13 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
             if not _wait_http(url + "healthz"):
                 raise click.ClickException("the web app did not start; see the log above")
             click.echo(f"\ngridwatch demo is running: {url}\n"
-                       f"  大屏 wall        {url}wall   (?region=320100 ?rotate=30 ?privacy=1 ?lang=en)\n"
+                       f"{wall}\n"
+                       f"                   (then {url}wall?region=320100 ?rotate=30 ?privacy=1 ?lang=en)\n"
                        f"  领导 KPI review  {url}kpi\n"
                        f"  下钻 drill-down  {url}region/{rt.settings.region}\n"
                        f"  运行状态 status  {url}status   (JSON: {url}healthz)\n"
-                       f"Log in at {url}login (new passwords at every start; the wall needs "
-                       "none):\n" + "\n".join(logins) + "\n"
+                       f"Log in at {url}login (new passwords and a new wall token at every "
+                       "start; the wall's URL above needs no login):\n" + "\n".join(logins) + "\n"
                        "Press Ctrl-C to stop.", err=False)
             if summary_months:
                 # After the app answers: the months before the cases (上期, 去年同期) fill

@@ -19,6 +19,7 @@ from dashboard.cache.warmer import Warmer
 from dashboard.domain.accounts import Account
 from dashboard.domain.audit import AuditEntry
 from dashboard.domain.stores import CaseStore, EventFeed, LabelStore
+from dashboard.domain.walls import WallAccess
 
 
 class Lazy:
@@ -50,6 +51,9 @@ class AppContext:
     # The account of the request being served, once its session is complete (None: no
     # one; the pages then show nothing). Set by the app from the session (auth.py).
     viewer: Callable[[], Account | None] = lambda: None
+    # What the request's wall may show: its wall device's region and privacy, or the
+    # logged-in account's regions (dashboard/app/wall_gate.py); None: nothing.
+    wall_access: Callable[[], WallAccess | None] = lambda: None
     # Appends to the audit trail (exports); None: not recorded (tests without a database).
     record: Callable[[AuditEntry], None] | None = None
 

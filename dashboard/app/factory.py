@@ -36,6 +36,7 @@ from dashboard.app.auth import Auth
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
+from dashboard.app.wall_gate import WallGate
 from dashboard.cache.shared_views import SharedViews
 from dashboard.cache.warmer import Job, Warmer
 from dashboard.domain.scope import RegionScope
@@ -54,6 +55,7 @@ from data_sources.login_limits import LoginLimits
 from data_sources.regions import RegionNotLoaded
 from data_sources.session_store import SessionStore
 from data_sources.stream_skips import SUMMARY
+from data_sources.wall_device_store import WallDeviceStore
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
@@ -89,10 +91,14 @@ def create_app(settings: Settings | None = None) -> Dash:
                 SessionStore(lambda: rt.redis.client, settings.key_prefix),
                 LoginLimits(lambda: rt.redis.client, settings.key_prefix))
     server.extensions["gridwatch_auth"] = auth
+    # Enrolled wall screens: the wall's scope comes from its device (or the account).
+    walls = WallGate(settings, lambda: WallDeviceStore(rt.db.engine), auth,
+                     known=lambda code: tree.get().get(code) is not None)
+    server.extensions["gridwatch_walls"] = walls
     ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, cases=cases,
                      events=events, views=views, warmer=warmer,
                      labels=SqlLabelStore(lambda: rt.db.engine), viewer=auth.viewer,
-                     record=auth.record)
+                     record=auth.record, wall_access=walls.access)
     # Started by the first request a worker serves, not here: building an app starts nothing.
     server.before_request(warmer.ensure_started)
 
@@ -115,13 +121,13 @@ def create_app(settings: Settings | None = None) -> Dash:
     wall = WallService(ctx, views, on_row_error=SUMMARY.row_error, warmer=warmer,
                        board_source=lambda _root, now: boards.get().board(now))
     server.extensions["gridwatch_wall"] = wall
-    feed, hub = live_feed.blueprint(ctx, wall)
+    feed, hub = live_feed.blueprint(ctx, wall, walls)
     server.register_blueprint(feed)
     server.extensions["gridwatch_stream_hub"] = hub
 
     app.layout = router.shell()
     # One Page per module of callbacks/; the wall comes first: it is what "/" opens, and
-    # for now the one page shown without a login (wall devices come later).
+    # the one page shown to a wall device (without a login).
     pages = [replace(wall_callbacks.page(wall), public=True), status_callbacks.page(ctx),
              kpi_callbacks.page(ctx), region_callbacks.page(ctx), case_callbacks.page(ctx)]
     for page in pages:
@@ -148,7 +154,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         auth, ChainChecks(lambda: auth.accounts.audit, lambda: rt.redis.client,
                           settings.key_prefix), settings.timezone))
     # After the request guard: its checks run first, on every page and callback.
-    auth_gate.install(app, auth, [p.path for p in pages if p.public])
+    auth_gate.install(app, auth, [p.path for p in pages if p.public], walls)
     error_responses.install(app, settings.lang)
     # Last: the script hashes of its policy cover every callback registered before it.
     security_headers.install(app, https=settings.secure_cookies)

@@ -2,10 +2,13 @@
 
 Each message carries its stream entry ID as the SSE `id`, so a browser that reconnects
 (network, proxy 502, server restart) sends Last-Event-ID, or `?from=`, and resumes after
-the last entry it showed. Events are filtered to the requested region (inside the
-configured root: a forged `region` outside it gets the root) and enriched from the case
-table in one query per batch; with the database down, rows still come, with the fields the
-event itself carries.
+the last entry it showed. Events are filtered to the requested region and enriched from
+the case table in one query per batch; with the database down, rows still come, with the
+fields the event itself carries.
+
+A feed needs a wall device or a session (dashboard/app/wall_gate.py): its region lies in
+the device's (or the account's) regions, a forged one outside them gets the device's
+own, and the device's privacy cannot be turned off from the URL.
 """
 from __future__ import annotations
 
@@ -40,8 +43,9 @@ def _retry_later(seconds: int) -> Response:
                                               "Cache-Control": "no-cache"})
 
 
-def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
-    """The feed's blueprint and the hub its subscribers share (one per app)."""
+def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
+    """The feed's blueprint and the hub its subscribers share (one per app). `walls`:
+    the app's WallGate, whose device (or account) gives a feed its regions."""
     settings = ctx.settings
     bp = Blueprint("live_feed", __name__)
 
@@ -70,16 +74,25 @@ def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
     @bp.route("/wall/live")
     def wall_live():
         try:
+            access = walls.access()
+        except Exception as exc:  # noqa: BLE001 - devices or sessions unreadable now
+            log.info("live feed refused: %s", exc)
+            return _retry_later(5)
+        if access is None:
+            return Response("", status=401, headers={"Cache-Control": "no-store"})
+        if not access.allowed:     # a revoked device (or an account that sees nothing)
+            return Response("", status=403, headers={"Cache-Control": "no-store"})
+        try:
             tree = ctx.tree.get()
-            region = service.scoped(request.args.get("region") or settings.region)
+            region = service.scoped(request.args.get("region") or access.home, access.roots)
         except OutOfScope:
-            region = settings.region
+            region = access.home    # outside the device's (or account's) regions
         except Exception as exc:  # noqa: BLE001 - no region tree yet (database down)
             log.info("live feed refused: %s", exc)
             return _retry_later(5)
         after = request.headers.get("Last-Event-ID") or request.args.get("from")
         after = after if after and _ID_RE.fullmatch(after) else None
-        privacy = request.args.get("privacy") == "1"
+        privacy = access.privacy or request.args.get("privacy") == "1"
         lang = language(request.args.get("lang"), settings.lang)
 
         def accept(e) -> bool:
@@ -99,6 +112,10 @@ def blueprint(ctx, service) -> tuple[Blueprint, StreamHub]:
             try:
                 yield "retry: 2000\n\n"
                 for kind, item in follow(hub, sub, after, accept):
+                    # A revoked device, a token past its overlap or an ended session
+                    # stops the feed within a heartbeat (the wall then says 已停用).
+                    if not walls.still_allowed(access):
+                        return
                     if kind == "events":
                         for row in service.ticker_rows(item, region, privacy, lang):
                             yield _sse("case", row, row["id"])

@@ -46,6 +46,7 @@ class Action(StrEnum):
     TOTP_ENROLLED = "totp_enrolled"
     WALL_ADDED = "wall_added"
     WALL_REVOKED = "wall_revoked"
+    WALL_ROTATED = "wall_rotated"
     SETTINGS_CHANGED = "settings_changed"
     AUDIT_PRUNED = "audit_pruned"
 
@@ -75,6 +76,7 @@ ACTION_ZH = {
     Action.TOTP_ENROLLED: "绑定动态口令",
     Action.WALL_ADDED: "添加大屏",
     Action.WALL_REVOKED: "吊销大屏",
+    Action.WALL_ROTATED: "更换大屏令牌",
     Action.SETTINGS_CHANGED: "修改设置",
     Action.AUDIT_PRUNED: "清理过期审计记录",
 }

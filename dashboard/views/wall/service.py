@@ -1,8 +1,9 @@
 """The wall's view models, shared: one computation per region per tick for every viewer.
 
 `WallService.live(region)` and `.period(region)` return the view models (their shapes:
-shapes.py) from the shared cache (dashboard.cache.shared_views); `.config(query)` turns a
-wall URL's query string into the wall's settings, replacing what is invalid with defaults
+shapes.py) from the shared cache (dashboard.cache.shared_views); `.config(query, access)`
+turns a wall URL's query string into the wall's settings, inside what the wall device (or
+the account) may show, replacing what is invalid with defaults
 rather than failing: a wall never shows an error page.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dashboard.cache.bounded import Bounded
 from dashboard.cache.published import RedisUnavailable
 from dashboard.cache.published import redis_call as _redis_call
 from dashboard.cache.warmer import Job, Warmer
+from dashboard.domain.accounts import narrow_for
 from dashboard.domain.language import language
 from dashboard.domain.live_board import DEEPEST, LiveBoard
 from dashboard.domain.metrics import DEFAULT_MAP_METRIC, WALL_MAP
@@ -27,6 +29,7 @@ from dashboard.domain.periods import local_today, this_month
 from dashboard.domain.scope import OutOfScope, RegionScope, narrow
 from dashboard.domain.stores import Busy
 from dashboard.domain.text import time_left
+from dashboard.domain.walls import WallAccess
 from dashboard.views.wall.live_models import at_tick, database_up, live_models
 from dashboard.views.wall.model import (
     OVERDUE_ROWS,
@@ -109,16 +112,19 @@ class WallService:
         self.last_publish: dict = {}
 
     # Configuration ---------------------------------------------------------------------
-    def config(self, query: dict[str, str]) -> tuple[dict, list[str]]:
-        """(cfg, notices): the wall's settings from `?region=&metric=&lang=&rotate=&privacy=`.
-        Invalid values fall back to defaults and are named in `notices`."""
+    def config(self, query: dict[str, str], access: WallAccess) -> tuple[dict, list[str]]:
+        """(cfg, notices): the wall's settings from `?region=&metric=&lang=&rotate=&privacy=`
+        inside what `access` (the wall device's, or the account's) may show. Invalid values
+        fall back to defaults and are named in `notices`; a region outside the access reads
+        as unknown (the access's first region is shown). The device's privacy cannot be
+        turned off from the URL."""
         s, notices = self.settings, []
-        region = query.get("region") or s.region
+        region = query.get("region") or access.home
         try:
-            region = self.scoped(region)
+            region = self.scoped(region, access.roots)
         except OutOfScope:
             notices.append(f"region:{str(region)[:40]}")
-            region = s.region
+            region = self.scoped(access.home, access.roots)
         metric = _text(query.get("metric")) or DEFAULT_MAP_METRIC
         if metric not in WALL_MAP:
             notices.append(f"metric:{metric[:40]}")
@@ -130,29 +136,34 @@ class WallService:
                 notices.append(f"rotate:{str(query['rotate'])[:40]}")
                 rotate = 0
         lang = language(query.get("lang"), s.lang)
-        return {"region": region, "root": s.region, "metric": metric, "lang": lang,
-                "privacy": query.get("privacy") == "1", "rotate": rotate,
+        return {"region": region, "root": access.home, "metric": metric, "lang": lang,
+                "privacy": access.privacy or query.get("privacy") == "1", "rotate": rotate,
                 "refresh_ms": int(s.refresh_seconds * 1000), "tz": s.timezone,
                 "reload_hour": s.wall_reload_hour,
                 "target": s.satisfaction_target}, notices
 
-    def scoped(self, region: object) -> str:
-        """`region` when it is a region inside this server's root; OutOfScope otherwise.
-        Everything a browser sends back (a store, a URL) goes through here before it is
-        used or remembered."""
-        root = self.ctx.tree.get().get(self.settings.region)
-        return narrow(RegionScope.of(root), region, self.ctx.tree.get()).code
+    def scoped(self, region: object, roots: tuple[str, ...] | None = None) -> str:
+        """`region` when it is a region inside this server's root and, given `roots` (a
+        wall access's), inside one of them; OutOfScope otherwise. Everything a browser
+        sends back (a store, a URL) goes through here before it is used or remembered."""
+        tree = self.ctx.tree.get()
+        code = narrow(RegionScope.of(tree.get(self.settings.region)), region, tree).code
+        if roots is not None:
+            narrow_for(roots, code, tree)
+        return code
 
-    def refresh_config(self, region: object, stored: object) -> dict:
+    def refresh_config(self, region: object, stored: object, access: WallAccess) -> dict:
         """A refresh's settings re-derived on the server. The browser's copy of the wall's
         config is a value it may have forged: only the viewer's own choices are read
         from it (metric, language, privacy), each validated; the region must lie inside
-        the root (OutOfScope otherwise); everything else comes from the settings."""
+        the access's regions (OutOfScope otherwise); everything else comes from the
+        settings and the access."""
         stored = stored if isinstance(stored, dict) else {}
-        region = self.scoped(region if region is not None else stored.get("region"))
+        region = self.scoped(region if region is not None else stored.get("region"),
+                             access.roots)
         cfg, _ = self.config({"metric": _text(stored.get("metric")),
                               "lang": _text(stored.get("lang")),
-                              "privacy": "1" if stored.get("privacy") is True else ""})
+                              "privacy": "1" if stored.get("privacy") is True else ""}, access)
         return {**cfg, "region": region}
 
     def rotation(self, root: str) -> list[str]:

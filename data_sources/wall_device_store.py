@@ -1,0 +1,170 @@
+"""Wall devices in the database (gw_wall_device): add, list, revoke, rotate, and the last
+seen time and address.
+
+Every change is written to the audit trail in the same transaction, under the actor the
+caller names (as account changes are: data_sources/account_store.py). A token is returned
+once, to be printed in the wall's URL; only its SHA-256 is stored.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from dashboard.domain.audit import Action, Actor, AuditEntry
+from dashboard.domain.hierarchy import is_valid_code
+from dashboard.domain.walls import (
+    SEEN_EVERY,
+    WallDevice,
+    check_name,
+    check_overlap_hours,
+    hash_token,
+    new_token,
+    parse_networks,
+)
+from data_sources.audit_store import AuditStore
+from data_sources.schema import utcnow, wall_device
+
+
+class WallDeviceError(ValueError):
+    """A change refused, with a message for the person who asked."""
+
+
+class WallDeviceStore:
+    def __init__(self, engine: sa.Engine, audit: AuditStore | None = None, clock=utcnow):
+        self.engine = engine
+        self.audit = audit or AuditStore(engine, clock)
+        self.clock = clock
+
+    # -- reading -----------------------------------------------------------------------
+    def list_devices(self) -> list[WallDevice]:
+        with self.engine.connect() as conn:
+            return [_device(r) for r in conn.execute(
+                sa.select(wall_device).order_by(wall_device.c.id))]
+
+    def get(self, device_id: int) -> WallDevice | None:
+        with self.engine.connect() as conn:
+            return _get(conn, device_id)
+
+    def by_name(self, name: str) -> WallDevice | None:
+        """The newest device not revoked with this name (the demo reuses its own)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(wall_device)
+                               .where(wall_device.c.name == check_name(name),
+                                      wall_device.c.revoked_at.is_(None))
+                               .order_by(wall_device.c.id.desc()).limit(1)).first()
+        return _device(row) if row is not None else None
+
+    def by_token_hash(self, token_hash: str) -> WallDevice | None:
+        """The device whose current or previous token has this hash (whether it is still
+        good is the domain's to say: WallDevice.refusal)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(wall_device).where(sa.or_(
+                wall_device.c.token_hash == token_hash,
+                wall_device.c.previous_hash == token_hash))
+                .order_by(wall_device.c.id.desc()).limit(1)).first()
+        return _device(row) if row is not None else None
+
+    # -- changes -----------------------------------------------------------------------
+    def add(self, name: str, region_code: str, *, by: Actor, privacy: bool = False,
+            allow: Iterable[str] = ()) -> tuple[WallDevice, str]:
+        """A new device and its token (to print in its URL, once)."""
+        name = _checked(check_name, name)
+        code = str(region_code).strip()
+        if not is_valid_code(code):
+            raise WallDeviceError(f"not a region code: {code[:20]!r}")
+        networks = _checked(parse_networks, allow)
+        token = new_token()
+        now = self.clock()
+        with self.audit.writing() as conn:
+            device_id = conn.execute(wall_device.insert().values(
+                name=name, region_code=code, privacy=bool(privacy),
+                allow=" ".join(networks) or None, token_hash=hash_token(token),
+                created_at=now)).inserted_primary_key[0]
+            self.audit.append_in(conn, AuditEntry(
+                by, Action.WALL_ADDED, target=f"wall:{device_id}", scope=code,
+                detail={"name": name, "privacy": bool(privacy), "allow": list(networks)}))
+            return _get(conn, device_id), token
+
+    def revoke(self, device_id: int, *, by: Actor) -> WallDevice:
+        """The device shows 已停用 from its next refresh on; for good (a new screen gets a
+        new device)."""
+        with self.audit.writing() as conn:
+            found = _require(conn, device_id)
+            if found.revoked:
+                raise WallDeviceError(f"wall device {found.id} was revoked already "
+                                      f"({found.revoked_at:%Y-%m-%d %H:%M} UTC)")
+            conn.execute(wall_device.update().where(wall_device.c.id == found.id)
+                         .values(revoked_at=self.clock()))
+            self.audit.append_in(conn, AuditEntry(
+                by, Action.WALL_REVOKED, target=f"wall:{found.id}", scope=found.region_code,
+                detail={"name": found.name}))
+            return _get(conn, found.id)
+
+    def rotate(self, device_id: int, overlap_hours: float, *,
+               by: Actor) -> tuple[WallDevice, str]:
+        """A new token for the device; the current one keeps working for `overlap_hours`
+        (the screen can be given the new URL meanwhile), a token replaced before that
+        stops at once."""
+        hours = _checked(check_overlap_hours, overlap_hours)
+        token = new_token()
+        now = self.clock()
+        until = now + timedelta(hours=hours)
+        with self.audit.writing() as conn:
+            found = _require(conn, device_id)
+            if found.revoked:
+                raise WallDeviceError(f"wall device {found.id} is revoked: add a new one")
+            conn.execute(wall_device.update().where(wall_device.c.id == found.id).values(
+                token_hash=hash_token(token), previous_hash=found.token_hash,
+                previous_until=until))
+            self.audit.append_in(conn, AuditEntry(
+                by, Action.WALL_ROTATED, target=f"wall:{found.id}", scope=found.region_code,
+                detail={"name": found.name, "overlap_hours": hours,
+                        "previous_until": until.isoformat()}))
+            return _get(conn, found.id), token
+
+    def seen(self, device_id: int, address: str | None, at: datetime | None = None) -> bool:
+        """Record that the device showed the wall, from `address`: at most once a minute
+        whichever worker asks (the UPDATE itself says whether the last record is older).
+        True when it was written."""
+        at = at or self.clock()
+        c = wall_device.c
+        with self.engine.begin() as conn:
+            done = conn.execute(wall_device.update().where(
+                c.id == int(device_id),
+                sa.or_(c.last_seen_at.is_(None), c.last_seen_at <= at - SEEN_EVERY))
+                .values(last_seen_at=at, last_seen_address=(address or "")[:64] or None))
+        return done.rowcount > 0
+
+
+def _checked(check, value):
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise WallDeviceError(str(exc)) from None
+
+
+def _require(conn: sa.Connection, device_id: int) -> WallDevice:
+    found = _get(conn, device_id)
+    if found is None:
+        raise WallDeviceError(f"no wall device {device_id} (`gridwatch walls list`)")
+    return found
+
+
+def _get(conn: sa.Connection, device_id: int) -> WallDevice | None:
+    try:
+        key = int(device_id)
+    except (TypeError, ValueError):
+        return None
+    row = conn.execute(sa.select(wall_device).where(wall_device.c.id == key)).first()
+    return _device(row) if row is not None else None
+
+
+def _device(row) -> WallDevice:
+    return WallDevice(id=row.id, name=row.name, region_code=row.region_code,
+                      privacy=bool(row.privacy), allow=tuple((row.allow or "").split()),
+                      token_hash=row.token_hash, previous_hash=row.previous_hash,
+                      previous_until=row.previous_until, created_at=row.created_at,
+                      revoked_at=row.revoked_at, last_seen_at=row.last_seen_at,
+                      last_seen_address=row.last_seen_address)
