@@ -17,7 +17,6 @@ from dashboard.cache.page_memo import PageMemo, direct
 from dashboard.cache.shared_views import SharedViews
 from dashboard.cache.warmer import Warmer
 from dashboard.domain.accounts import Account
-from dashboard.domain.audit import AuditEntry
 from dashboard.domain.stores import CaseStore, EventFeed, LabelStore
 
 
@@ -50,8 +49,9 @@ class AppContext:
     # The account of the request being served, once its session is complete (None: no
     # one; the pages then show nothing). Set by the app from the session (auth.py).
     viewer: Callable[[], Account | None] = lambda: None
-    # Appends to the audit trail (exports); None: not recorded (tests without a database).
-    record: Callable[[AuditEntry], None] | None = None
+    # Appends to the audit trail (exports, unmasking: Auth.record); None: not recorded
+    # (tests without a database), and then nobody may see personal information in full.
+    record: Callable[..., None] | None = None
 
     @property
     def root_code(self) -> str:
