@@ -50,9 +50,15 @@ def unmask(ctx, pathname, search):
     scope = ",".join(viewer.regions) if viewer is not None else None
     path = str(pathname or "")
     asked = path[len(CASE_PATH):][:40] if path.startswith(CASE_PATH) else path[:40]
+    try:
+        target = f"case:{case_view.parse_case_id(asked)}"
+    except BadInput:
+        # Not a case number: the detail says what was sent, as ascii() writes it (a NUL
+        # or a lone surrogate cannot be stored as text).
+        target = "case:?"
     if not may_unmask(ctx):
-        record(ctx, Action.UNMASK, f"case:{asked}", scope, result=Result.DENIED,
-               reason="permission")
+        record(ctx, Action.UNMASK, target, scope, result=Result.DENIED,
+               reason="permission", asked=ascii(asked))
         raise NotPermitted("not permitted: unmask_personal")
     lang = lang_of(parse_query(search), ctx.settings.lang)
     try:
@@ -60,8 +66,8 @@ def unmask(ctx, pathname, search):
             raise BadInput("unknown-case", case_id=asked)
         found = case_view.find(ctx.cases, ctx.tree.get(), roots_of(ctx), asked)
     except BadInput:
-        record(ctx, Action.UNMASK, f"case:{asked}", scope, result=Result.DENIED,
-               reason="unknown case")
+        record(ctx, Action.UNMASK, target, scope, result=Result.DENIED,
+               reason="unknown case", asked=ascii(asked))
         raise
     case = found["case"]
     record(ctx, Action.UNMASK, f"case:{case['id']}", scope, case_no=case["case_no"])
