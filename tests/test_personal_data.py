@@ -24,8 +24,9 @@ from dashboard.domain.personal import mask_name, mask_phone
 from data_sources.audit_store import AuditStore
 from data_sources.database import make_engine
 from data_sources.schema import case, region
+from data_sources.stream_events import decode_entry, encode_event
 from simulator.personal import _TEXT
-from tests.logins import SAME_SITE, login, make_account, route, text_of
+from tests.logins import SAME_SITE, login, make_account, route, sign_in, text_of
 from tests.test_forged_requests import (
     _body,
     _dependencies,
@@ -269,7 +270,6 @@ def test_personal_fields_an_upstream_puts_in_the_stream_never_reach_a_wall():
     # The contract keeps personal information in the case table only; an upstream that
     # adds it to its stream entries anyway gets it ignored, like any unknown field: the
     # decoded event (what the ticker, the live board and /wall/live use) does not hold it.
-    from data_sources.stream_events import decode_entry, encode_event
     at = datetime(2026, 11, 23, 1, 15, tzinfo=timezone.utc)
     fields = encode_event("REPORTED", case_id=7, seq=1, ts=at, grid="320102001001003",
                           state="REPORTED", case_no="JS1", category="城市管理",
@@ -279,3 +279,21 @@ def test_personal_fields_an_upstream_puts_in_the_stream_never_reach_a_wall():
     event = decode_entry(f"{int(at.timestamp() * 1000)}-0", {**fields, **extra})
     assert event.case_id == 7
     assert "13812341234" not in repr(event) and "欧阳娜娜" not in repr(event)
+
+
+def test_staff_show_a_case_in_full_in_a_browser(page, live_server):
+    engine = make_engine(live_server.env["GRIDWATCH_DATABASE_URL"])
+    try:
+        some = cases_with_people(engine)[0]
+    finally:
+        engine.dispose()
+    sign_in(page, live_server, "staff")
+    page.goto(f"{live_server.url}/case/{some['id']}")
+    page.wait_for_selector("#case-personal-fields")
+    shown = page.inner_text("#case-personal")
+    assert mask_phone(some["reporter_phone"]) in shown and some["reporter_phone"] not in shown
+    page.click("#case-unmask")
+    page.wait_for_selector(f'#case-personal >> text="{some["reporter_phone"]}"')
+    shown = page.inner_text("#case-personal")
+    assert some["reporter_name"] in shown and some["address"] in shown
+    assert page.locator("#case-unmask").count() == 0        # once shown, nothing to press
