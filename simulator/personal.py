@@ -200,6 +200,7 @@ class PersonalData:
         self._salt = zlib.crc32(f"gridwatch-personal:{self.seed}".encode())
         self._places: dict[str, _Place] = {}
         self._communities: dict[str, _Place] = {}
+        self._names: dict[str, str] = {}     # the regions' names, by code
 
     def batch(self, n: int) -> Batch:
         return Batch(self.rng, n)
@@ -257,11 +258,9 @@ class PersonalData:
         community = self._communities.get(community_code)
         if community is None:
             h = self._hash(community_code)
-            names = []
-            for code in dict.fromkeys((row["city_code"], row["county_code"],
-                                       row["township_code"], community_code)):
-                region = tree.get(code)        # a county-level city is its own county
-                names.append(region.name if region is not None else "")
+            names = [self._name(tree, code)   # a county-level city is its own county
+                     for code in dict.fromkeys((row["city_code"], row["county_code"],
+                                                row["township_code"], community_code))]
             village = names[-1].endswith("村")
             if village:
                 # "东王庄村3组": the description names the village with its group, so the
@@ -289,6 +288,13 @@ class PersonalData:
                        community.county_code, community.people, community.addresses)
         self._places[grid_code] = place
         return place
+
+    def _name(self, tree, code: str) -> str:
+        name = self._names.get(code)
+        if name is None:
+            region = tree.get(code)
+            name = self._names[code] = region.name if region is not None else ""
+        return name
 
     def _hash(self, code: str) -> int:
         """A stable 32-bit number from a code (never Python's salted hash())."""
