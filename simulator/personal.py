@@ -139,17 +139,14 @@ _FALLBACK_TEXT = _TEXT["其他"]
 
 @dataclass
 class _Place:
-    """What a grid's cases are built from: its community's address prefix and roads, its
-    worker, its location, and the community's recent people and addresses."""
+    """What a community's cases are built from: its address prefix and its roads (or its
+    village's groups), and its recent people and addresses (shared by its grids)."""
     prefix: str                         # "南京市玄武区梅园新村街道幸福苑社区"
     village: bool
     spots: tuple[str, ...]              # roads (urban) or groups (village)
-    worker: tuple[str, str]             # the grid worker's name and mobile
-    lon: float | None
-    lat: float | None
     county_code: str
-    people: list = field(default_factory=list)      # recent (name, phone), shared by
-    addresses: list = field(default_factory=list)   # the community's grids
+    people: list = field(default_factory=list)      # recent (name, phone, address)
+    addresses: list = field(default_factory=list)
 
 
 class Batch:
@@ -198,8 +195,9 @@ class PersonalData:
         # Apart from the cases' own generators: adding personal data moved no other draw.
         self.rng = np.random.default_rng(None if seed is None else [seed, 0x9E15])
         self._salt = zlib.crc32(f"gridwatch-personal:{self.seed}".encode())
-        self._places: dict[str, _Place] = {}
+        self._grids: dict[str, tuple] = {}              # (community's place, lon, lat)
         self._communities: dict[str, _Place] = {}
+        self._workers: dict[str, tuple[str, str]] = {}
         self._names: dict[str, str] = {}     # the regions' names, by code
 
     def batch(self, n: int) -> Batch:
@@ -207,15 +205,16 @@ class PersonalData:
 
     def fill(self, row: dict, tree, b: Batch, i: int) -> None:
         """Set row's description, address, reporter, phone and point from draw i of b."""
-        place = self._places.get(row["grid_code"])
-        if place is None:
-            place = self._place(tree, row)
+        grid = self._grids.get(row["grid_code"])
+        if grid is None:
+            grid = self._grid(tree, row)
+        place, lon, lat = grid
         source = row["source"]
         spot = place.spots[int(b.u_spot[i] * len(place.spots))]
         name = phone = address = None
         resident = source != PATROL and source not in NO_REPORTER
         if source == PATROL:
-            name, phone = place.worker
+            name, phone = self._worker(row["grid_code"])
         elif resident and place.people and b.u_person[i] < REPEAT_REPORTER:
             name, phone, address = place.people[int(b.u_pick[i] * len(place.people))]
             resident = False    # already remembered
@@ -246,48 +245,53 @@ class PersonalData:
         row["address"] = address
         row["reporter_name"] = name
         row["reporter_phone"] = phone
-        if place.lon is not None:
-            row["lon"] = place.lon + b.jitter[0][i]
-            row["lat"] = place.lat + b.jitter[1][i]
+        if lon is not None:
+            row["lon"] = lon + b.jitter[0][i]
+            row["lat"] = lat + b.jitter[1][i]
 
-    def _place(self, tree, row: dict) -> _Place:
-        # Met once per grid: a backfill of a province's day meets ~30k of them, so the
-        # worker and the roads come from a hash of the code (no generator per grid), and
-        # a grid has the same worker in the backfill and in the live simulation.
-        grid_code, community_code = row["grid_code"], row["community_code"]
-        community = self._communities.get(community_code)
-        if community is None:
-            h = self._hash(community_code)
-            names = [self._name(tree, code)   # a county-level city is its own county
-                     for code in dict.fromkeys((row["city_code"], row["county_code"],
-                                                row["township_code"], community_code))]
-            village = names[-1].endswith("村")
-            if village:
-                # "东王庄村3组": the description names the village with its group, so the
-                # address prefix stops above it.
-                prefix = "".join(names[:-1])
-                spots = tuple(names[-1] + g for g in _GROUP[:4 + h % (len(_GROUP) - 4)])
-            else:
-                prefix = "".join(names)
-                spots = tuple(dict.fromkeys(
-                    _ROAD_HEADS[(h >> 5 * k) % len(_ROAD_HEADS)]
-                    + _ROAD_TAILS[(h >> 3 * k + 11) % len(_ROAD_TAILS)]
-                    for k in range(ROADS_PER_COMMUNITY)))
-            community = _Place(prefix, village, spots, ("", ""), None, None,
-                               row["county_code"])
-            self._communities[community_code] = community
-        a = _spread(self._hash(grid_code))
-        b = _spread(a)
-        worker = (new_name(bisect.bisect(_SURNAME_CUM, (a >> 32) / 2**32), (b >> 32) / 2**32),
-                  _MOBILE_HEADS[a % len(_MOBILE_HEADS)] + _FOUR[(a >> 8) % 10_000]
-                  + _FOUR[b % 10_000])
-        grid = tree.get(grid_code)
-        lon, lat = (grid.lon, grid.lat) if grid is not None and grid.lat is not None \
-            else (None, None)
-        place = _Place(community.prefix, community.village, community.spots, worker, lon, lat,
-                       community.county_code, community.people, community.addresses)
-        self._places[grid_code] = place
+    def _grid(self, tree, row: dict) -> tuple:
+        """(its community's place, lon, lat) of the row's grid, met for the first time:
+        a backfill of a province's first day meets ~26k grids in 30k cases, so this is
+        kept to lookups and a few joins."""
+        community_code = row["community_code"]
+        place = self._communities.get(community_code)
+        if place is None:
+            place = self._community(tree, row)
+        lon, lat = tree.point(row["grid_code"])
+        grid = self._grids[row["grid_code"]] = (place, lon, lat)
+        return grid
+
+    def _community(self, tree, row: dict) -> _Place:
+        community_code = row["community_code"]
+        h = self._hash(community_code)
+        names = [self._name(tree, code)   # a county-level city is its own county
+                 for code in dict.fromkeys((row["city_code"], row["county_code"],
+                                            row["township_code"], community_code))]
+        if names[-1].endswith("村"):
+            # "东王庄村3组": the description names the village with its group, so the
+            # address prefix stops above it.
+            place = _Place("".join(names[:-1]), True, tuple(
+                names[-1] + g for g in _GROUP[:4 + h % (len(_GROUP) - 4)]), row["county_code"])
+        else:
+            place = _Place("".join(names), False, tuple(dict.fromkeys(
+                _ROAD_HEADS[(h >> 5 * k) % len(_ROAD_HEADS)]
+                + _ROAD_TAILS[(h >> 3 * k + 11) % len(_ROAD_TAILS)]
+                for k in range(ROADS_PER_COMMUNITY))), row["county_code"])
+        self._communities[community_code] = place
         return place
+
+    def _worker(self, grid_code: str) -> tuple[str, str]:
+        """The grid's worker (name, mobile): from a hash of its code, not a generator, so
+        that a grid has the same worker in the backfill and in the live simulation."""
+        worker = self._workers.get(grid_code)
+        if worker is None:
+            a = _spread(self._hash(grid_code))
+            b = _spread(a)
+            worker = self._workers[grid_code] = (
+                new_name(bisect.bisect(_SURNAME_CUM, (a >> 32) / 2**32), (b >> 32) / 2**32),
+                _MOBILE_HEADS[a % len(_MOBILE_HEADS)] + _FOUR[(a >> 8) % 10_000]
+                + _FOUR[b % 10_000])
+        return worker
 
     def _name(self, tree, code: str) -> str:
         name = self._names.get(code)
