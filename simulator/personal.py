@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import zlib
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -137,16 +136,19 @@ _TEXT = {
 _FALLBACK_TEXT = _TEXT["其他"]
 
 
-@dataclass
 class _Place:
     """What a community's cases are built from: its address prefix and its roads (or its
-    village's groups), and its recent people and addresses (shared by its grids)."""
-    prefix: str                         # "南京市玄武区梅园新村街道幸福苑社区"
-    village: bool
-    spots: tuple[str, ...]              # roads (urban) or groups (village)
-    county_code: str
-    people: list = field(default_factory=list)      # recent (name, phone, address)
-    addresses: list = field(default_factory=list)
+    village's groups), and its recent people and addresses (shared by its grids). Slots:
+    a province's first day makes ~20k of them, read on every case."""
+    __slots__ = ("prefix", "village", "spots", "county_code", "people", "addresses")
+
+    def __init__(self, prefix: str, village: bool, spots: tuple[str, ...], county_code: str):
+        self.prefix = prefix                # "南京市玄武区梅园新村街道幸福苑社区"
+        self.village = village
+        self.spots = spots                  # roads (urban) or groups (village)
+        self.county_code = county_code
+        self.people: list = []              # recent (name, phone, address)
+        self.addresses: list = []
 
 
 class Batch:
@@ -230,9 +232,15 @@ class PersonalData:
                 address = place.prefix + spot + _HOUSE[h[0][i]]
                 if source != PATROL and name is not None and not place.village:  # a home
                     address = address + _BUILDING[h[1][i]] + _ROOM[h[2][i]]
-                _remember(place.addresses, address)
+                addresses = place.addresses
+                addresses.append(address)
+                if len(addresses) > RECENT:
+                    del addresses[0]
         if resident:
-            _remember(place.people, (name, phone, address))
+            people = place.people
+            people.append((name, phone, address))
+            if len(people) > RECENT:
+                del people[0]
         texts = _TEXT.get(row["subcategory"], _FALLBACK_TEXT)
         before, after = texts[int(b.u_text[i] * len(texts))]
         text = before + spot + after
@@ -312,9 +320,3 @@ def _spread(x: int) -> int:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
     return x ^ (x >> 31)
-
-
-def _remember(recent: list, item) -> None:
-    recent.append(item)
-    if len(recent) > RECENT:
-        del recent[0]
