@@ -10,15 +10,12 @@ import json
 import re
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 
-from dashboard import create_app
-from dashboard.app.settings import Settings
 from dashboard.domain import catalog, text
 from dashboard.domain.personal import mask_name, mask_phone
 from data_sources.audit_store import AuditStore
@@ -26,14 +23,9 @@ from data_sources.database import make_engine
 from data_sources.schema import case, region
 from data_sources.stream_events import decode_entry, encode_event
 from simulator.personal import _TEXT
+from tests.forgery import dependencies, forged_body, good_value, seeded_app
 from tests.logins import SAME_SITE, login, make_account, route, sign_in, text_of
-from tests.test_forged_requests import (
-    _body,
-    _dependencies,
-    _good_value,
-    _stop_and_forget,
-    _wall_cfg,
-)
+from tests.test_forged_requests import _wall_cfg
 
 ROOT = "320000"
 MOBILE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
@@ -44,22 +36,15 @@ HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 def site(seeded_env, redis_url):
     """The province's app on the seeded database (its cases carry the simulator's personal
     information), a leader and a staff session of the province, and the seeded people."""
-    env = seeded_env.env
-    prefix = f"gwtest:{uuid.uuid4().hex[:12]}:"
-    url = env["GRIDWATCH_DATABASE_URL"]
-    app = create_app(Settings(data_dir=seeded_env.data_dir, redis_url=redis_url,
-                              database_url=url, key_prefix=prefix,
-                              stream_key=env["GRIDWATCH_STREAM_KEY"], region=ROOT))
-    sessions = {}
-    for role in ("leader", "staff"):
-        name, password = make_account(url, role, (ROOT,))
-        client = app.server.test_client()
-        assert login(client, name, password).status_code == 302
-        sessions[role] = (name, client)
-    engine = make_engine(url)
-    yield app, engine, sessions
-    engine.dispose()
-    _stop_and_forget(app, redis_url, prefix)
+    url = seeded_env.env["GRIDWATCH_DATABASE_URL"]
+    with seeded_app(seeded_env, redis_url, ROOT) as (app, engine, _tree):
+        sessions = {}
+        for role in ("leader", "staff"):
+            name, password = make_account(url, role, (ROOT,))
+            client = app.server.test_client()
+            assert login(client, name, password).status_code == 302
+            sessions[role] = (name, client)
+        yield app, engine, sessions
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +97,8 @@ def post(client, body):
 
 
 def unmask_body(app, case_id: int) -> dict:
-    dep = next(d for d in _dependencies(app) if d["output"] == "case-personal.children")
-    return _body(dep, {("case-unmask", "n_clicks"): 1, ("url", "pathname"): f"/case/{case_id}",
+    dep = next(d for d in dependencies(app) if d["output"] == "case-personal.children")
+    return forged_body(dep, {("case-unmask", "n_clicks"): 1, ("url", "pathname"): f"/case/{case_id}",
                        ("url", "search"): ""}, "case-unmask.n_clicks")
 
 
@@ -157,7 +142,7 @@ def test_no_response_holds_a_phone_or_a_name_in_clear(site, people):
              f"/region/{township}?basis=overdue",
              *(f"/case/{c['id']}" for c in chosen), f"/case/{some['id']}?lang=en"]
     answers: list[tuple[str, str, str]] = []    # (role, what, body)
-    deps = _dependencies(app)
+    deps = dependencies(app)
     wall_cfg = _wall_cfg(app)
     for role, (_name, client) in sessions.items():
         for path in paths:
@@ -172,7 +157,7 @@ def test_no_response_holds_a_phone_or_a_name_in_clear(site, people):
             specs = dep["inputs"] + dep["state"]
             for pathname, search in (("/wall", ""), (f"/region/{township}", window),
                                      (f"/case/{some['id']}", "")):
-                values = {(s["id"], s["property"]): _good_value(s["id"], s["property"], wall_cfg)
+                values = {(s["id"], s["property"]): good_value(s["id"], s["property"], wall_cfg)
                           for s in specs}
                 values.update({("url", "pathname"): pathname, ("url", "search"): search,
                                ("wall-region", "data"): ROOT,
@@ -180,7 +165,7 @@ def test_no_response_holds_a_phone_or_a_name_in_clear(site, people):
                                ("case-grid", "cellClicked"): {"rowId": str(some["id"])},
                                ("children-grid", "cellClicked"): {"rowId": county}})
                 first = dep["inputs"][0]
-                resp = post(client, _body(dep, values, f"{first['id']}.{first['property']}"))
+                resp = post(client, forged_body(dep, values, f"{first['id']}.{first['property']}"))
                 assert resp.status_code < 500, (dep["output"], resp.status_code)
                 answers.append((role, f"{dep['output'][:50]} on {pathname}", text_of(resp)))
     # The walls' live feed (no session: a wall needs none yet).
