@@ -63,7 +63,11 @@ def user_of(ctx, lang: str, current: str | None = None, href=None) -> dict | Non
             "kpi": account.can(Permission.VIEW_KPI), "work": work_pages(account)}
 
 
-def record(ctx, action, target: str, scope: str | None = None, **detail) -> None:
-    """Write what the viewer did to the audit trail (an export), when the app records."""
+def record(ctx, action, target: str, scope: str | None = None, result=None, **detail) -> None:
+    """Write what the viewer did to the audit trail (an export, an unmasking), when the
+    app records; `result` (audit.Result) is ok unless said."""
     if ctx.record is not None:
-        ctx.record(action, target, scope, detail)
+        if result is None:
+            ctx.record(action, target, scope, detail)
+        else:
+            ctx.record(action, target, scope, detail, result=result)

@@ -28,9 +28,11 @@ from dashboard.domain.scope import RegionScope
 from data_sources.schema import OPEN_STATES_SQL, case, case_event
 
 c = case.c
+# The personal ones are masked by the view (dashboard/views/region.case_rows) before any
+# list or export shows them.
 LIST_COLUMNS = (c.id, c.case_no, c.grid_code, c.category, c.subcategory, c.source, c.urgency,
                 c.state, c.reported_at, c.closed_at, c.deadline, c.handler_level,
-                c.supervision_level, c.rating)
+                c.supervision_level, c.rating, c.reporter_name, c.reporter_phone, c.address)
 
 
 def conditions(scope: RegionScope, window: Window, now: datetime, q: CaseQuery) -> list:

@@ -289,6 +289,12 @@ class RegionTree:
         parent, level, name, population, lon, lat = row
         return Region(code, parent, _LEVELS[level], name, population, lon, lat)
 
+    def point(self, code: str) -> tuple[float | None, float | None]:
+        """(lon, lat) of a region, (None, None) when unknown: get() without building a
+        Region (the simulator asks it once per grid it meets)."""
+        row = self._rows.get(code)
+        return (row[4], row[5]) if row is not None else (None, None)
+
     def children(self, code: str) -> list[Region]:
         return [self.get(c) for c in self._children.get(code, ())]
 

@@ -103,6 +103,13 @@ case = Table(
     Column("reopen_count", SmallInteger, nullable=False, default=0),
     Column("suspended", SmallInteger, nullable=False, default=0),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Personal information (migration 0008; dashboard/domain/personal.py masks it): null
+    # for cases written before the upstream sent it. Never selected by the walls' queries.
+    Column("description", Text),                    # 事件描述
+    Column("address", String(200)),                 # 事发地址
+    Column("reporter_name", String(64)),            # 上报人
+    Column("reporter_phone", String(32)),           # 联系电话
+    Column("lon", Float), Column("lat", Float),     # 事发位置 (WGS-84), optional
 )
 
 _open = case.c.state.in_(OPEN_STATES_SQL)

@@ -1,5 +1,6 @@
-"""/case/<id>: the case's fields, deadline and time status, supervision, rating, and its
-full timeline (every transition with time, org and level)."""
+"""/case/<id>: the case's fields, deadline and time status, supervision, rating, its
+personal information (masked; a button to show it in full for who may), and its full
+timeline (every transition with time, org and level)."""
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -7,7 +8,7 @@ from dataclasses import asdict
 import dash_ag_grid as dag
 from dash import dcc, html
 
-from dashboard.views.case import CaseView
+from dashboard.views.case import CaseView, PersonalView
 from dashboard.views.url_state import PageState, encode
 from layouts.page_parts import GRID_STYLE, frame, panel
 
@@ -15,7 +16,23 @@ from layouts.page_parts import GRID_STYLE, frame, panel
 EVENT_COLUMNS = ("seq", "at", "event", "state", "level", "org", "org_code", "detail")
 
 
-def layout(model: CaseView, state: PageState, user: dict | None = None) -> html.Div:
+def personal_body(view: PersonalView, state: PageState, can_unmask: bool = False) -> list:
+    """The personal panel's content: the fields, what they are (masked, in clear, none),
+    and the unmask button for an account that may press it (its callback: callbacks/case.py)."""
+    if not view.present:
+        return [html.P(state.t("case.personal.none"), className="gw-note")]
+    fields = html.Dl(className="gw-fields", id="case-personal-fields", children=[
+        part for label, value in view.rows for part in (html.Dt(label), html.Dd(value))])
+    note = state.t("case.personal.masked" if view.masked else "case.personal.clear")
+    body = [fields, html.P(note, className="gw-note", id="case-personal-note")]
+    if view.masked and can_unmask:
+        body.append(html.Button(state.t("case.unmask"), id="case-unmask", n_clicks=0,
+                                className="gw-button"))
+    return body
+
+
+def layout(model: CaseView, state: PageState, user: dict | None = None,
+           can_unmask: bool = False) -> html.Div:
     search = encode(state, page=1, region=None)
     chain = [c for i, c in enumerate(model.region_chain)
              if i == 0 or c.code != model.region_chain[i - 1].code]
@@ -38,7 +55,12 @@ def layout(model: CaseView, state: PageState, user: dict | None = None) -> html.
                  state, nav, [
         html.Nav(crumbs, className="gw-breadcrumb", id="breadcrumb"),
         html.Div(className="gw-grid-2 gw-case-grid", children=[
-            panel(state.t("case.info"), fields, panel_id="case-panel"),
+            html.Div([
+                panel(state.t("case.info"), fields, panel_id="case-panel"),
+                panel(state.t("case.personal"),
+                      html.Div(personal_body(model.personal, state, can_unmask),
+                               id="case-personal"), panel_id="personal-panel"),
+            ]),
             panel(state.t("case.timeline", n=len(model.events)), timeline,
                   panel_id="timeline-panel"),
         ]),

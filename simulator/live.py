@@ -29,6 +29,7 @@ from dashboard.domain.projection import new_case_row
 from simulator import calibration as cal
 from simulator.lifecycle import Step, plan_case
 from simulator.output import apply_step
+from simulator.personal import PersonalData
 from simulator.seed import day_factor
 from simulator.world import World
 
@@ -56,6 +57,7 @@ class LiveSimulator:
         self.r = random.Random(seed)
         self.nrng = np.random.default_rng(seed)
         self.vocab = cal.Vocab()
+        self.personal = PersonalData(seed)
         self.profiles = {c.city_code: c.profile for c in world.counties}
         self.rates = world.intake_rates * scale
         self.heap: list[tuple[datetime, int, int, Step]] = []
@@ -99,7 +101,8 @@ class LiveSimulator:
                       * cal.HOURLY_SHARE[local.hour] * 24 / 86400)
         counts = self.nrng.poisson(per_second * dt * self.speed)
         new = []
-        for idx in np.repeat(np.arange(len(counts)), counts):
+        people = self.personal.batch(int(counts.sum()))
+        for i, idx in enumerate(np.repeat(np.arange(len(counts)), counts)):
             county = self.world.counties[idx]
             codes = county.codes_for(int(self.nrng.random() * len(county.grids)))
             cat, sub, src, urg = self.vocab.draw(self.nrng, 1)[0]
@@ -108,6 +111,7 @@ class LiveSimulator:
             row = new_case_row(case_id, f"{local:%Y%m%d}{case_id:010d}", codes,
                                {"category": cat, "subcategory": sub, "source": src,
                                 "urgency": urg}, at)
+            self.personal.fill(row, county.tree, people, i)
             self.seqs[case_id] = 0
             self._schedule(row, plan_case(self.r, county.profile, row, at, self.zone,
                                           self.speed))

@@ -24,6 +24,7 @@ from dashboard.domain.workdays import is_workday
 from simulator import calibration as cal
 from simulator.lifecycle import plan_case_rows
 from simulator.output import event_values, stream_fields
+from simulator.personal import PersonalData
 from simulator.world import World
 
 
@@ -129,6 +130,7 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
     r = random.Random(seed)
     nrng = np.random.default_rng(seed)
     vocab = cal.Vocab()
+    personal = PersonalData(seed)
     today = last_day or now.astimezone(zone).date()
     rates = world.intake_rates * scale
     next_id = db.max_case_id() + 1 if id_start is None else id_start
@@ -159,6 +161,7 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
             n = len(county_idx)
             draws = vocab.draw(nrng, n)
             grid_pick = nrng.random(n).tolist()
+            people = personal.batch(n)
             day_no = f"{day:%Y%m%d}"
             counties = world.counties
             for i, (c, sec) in enumerate(zip(county_idx.tolist(), seconds.tolist())):
@@ -170,6 +173,7 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
                 case_id = next_id
                 next_id += 1
                 row = new_case_row(case_id, f"{day_no}{case_id:010d}", codes, fields, at)
+                personal.fill(row, county.tree, people, i)
                 # The planner's row after the last step up to `now` is the row at `now`
                 # (the final row when the whole path is history): nothing is applied twice.
                 steps, _, row = plan_case_rows(r, county.profile, row, at, zone, until=now)

@@ -21,6 +21,12 @@ class County:
     _tree: object = None
     _codes: dict = field(default_factory=dict, repr=False, compare=False)
 
+    @property
+    def tree(self):
+        """The region tree the county's grids come from (names and points of a case's
+        place: simulator/personal.py)."""
+        return self._tree
+
     def codes_for(self, index: int) -> dict:
         """The six code columns of the index-th grid (resolved on its first pick, then kept:
         a backfill picks each grid many times). Shared between calls: do not mutate it."""

@@ -391,3 +391,40 @@ def test_serve_refuses_a_database_behind_the_code(database_url, tmp_path):
     assert "revision 0001" in out.output and "gridwatch db upgrade" in out.output
     assert "Traceback" not in out.output
     engine.dispose()
+
+
+def test_personal_columns_arrive_empty_and_the_views_cope(engine):
+    # A database at 0006 with cases: 0008 adds the six personal columns, nullable, and
+    # writes no row; those cases show "—" on /case and nothing in the lists.
+    from dashboard.domain.personal import PERSONAL_COLUMNS
+    from dashboard.views.case import personal_view
+    from dashboard.views.region import case_rows as list_rows
+    from data_sources.case_list import LIST_COLUMNS
+    migrate.upgrade(engine, "0006")
+    assert not set(PERSONAL_COLUMNS) & set(present_columns(engine)["gw_case"])
+    cases, events = case_rows()
+    with engine.begin() as conn:
+        conn.execute(case.insert(), [{k: v for k, v in r.items() if k not in PERSONAL_COLUMNS}
+                                     for r in cases])
+        conn.execute(case_event.insert(), events)
+    before = snapshot(engine, {"gw_case": [c.name for c in case.columns
+                                           if c.name not in PERSONAL_COLUMNS]})
+    migrate.upgrade(engine)
+    inspector = sa.inspect(engine)
+    added = {c["name"]: c["nullable"] for c in inspector.get_columns("gw_case")
+             if c["name"] in PERSONAL_COLUMNS}
+    assert added == dict.fromkeys(PERSONAL_COLUMNS, True)
+    assert snapshot(engine, {"gw_case": [c.name for c in case.columns
+                                         if c.name not in PERSONAL_COLUMNS]}) == before
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(sa.select(case))]
+        listed = [dict(r._mapping) for r in conn.execute(sa.select(*LIST_COLUMNS))]
+    assert rows and all(r[k] is None for r in rows for k in PERSONAL_COLUMNS)
+    view = personal_view(rows[0], "zh")
+    assert not view.present and {value for _, value in view.rows} == {"—"}
+
+    class Tree:
+        def get(self, _code):
+            return None
+    shown = list_rows(listed, Tree(), "Asia/Shanghai", "zh")
+    assert {(r["reporter_name"], r["reporter_phone"], r["address"]) for r in shown} == {("", "", "")}

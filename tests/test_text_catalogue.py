@@ -17,6 +17,7 @@ from dashboard.domain.ranking import SUB_SCORES
 from dashboard.domain.states import EVENT_EN, EVENT_ZH, STATE_EN, STATE_ZH, Event, State
 from dashboard.domain.walls import Refusal
 from dashboard.views import audit_trail
+from dashboard.views import case as case_view
 from dashboard.views import kpi as kpi_view
 from dashboard.views import region as region_view
 from dashboard.views.url_state import PERIODS
@@ -64,6 +65,7 @@ DYNAMIC = {
     "region.breakdown": list(region_view.BREAKDOWNS),
     "region.intake_by": list(region_view.BREAKDOWNS),
     "case.col": list(case_layout.EVENT_COLUMNS),
+    "case.personal": list(case_view.PERSONAL_FIELDS),
     "case.field": ["category", "source", "urgency", "state", "reported_at", "sign_deadline",
                    "deadline", "time_status", "closed_at", "handler_level", "resolution_level",
                    "supervision", "rating", "counts"],                   # views/case.build

@@ -182,12 +182,15 @@ class Auth:
         self.accounts.audit.append(AuditEntry(actor_of(account, address), Action.LOGIN_OK,
                                               target=account.username, detail=detail))
 
-    def record(self, action: Action, target: str, scope: str | None, detail: dict) -> None:
-        """Audit what the logged-in viewer did (an export), with their address."""
+    def record(self, action: Action, target: str, scope: str | None, detail: dict,
+               result: Result = Result.OK) -> None:
+        """Audit what the logged-in viewer did (an export, an unmasking), with their
+        address."""
         account = self.viewer()
         if account is not None:
             self.accounts.audit.append(AuditEntry(actor_of(account, address()), action,
-                                                  target=target, scope=scope, detail=detail))
+                                                  result=result, target=target, scope=scope,
+                                                  detail=detail))
 
 
 def address() -> str:

@@ -17,7 +17,6 @@ from dashboard.cache.page_memo import PageMemo, direct
 from dashboard.cache.shared_views import SharedViews
 from dashboard.cache.warmer import Warmer
 from dashboard.domain.accounts import Account
-from dashboard.domain.audit import AuditEntry
 from dashboard.domain.stores import CaseStore, EventFeed, LabelStore
 from dashboard.domain.walls import WallAccess
 
@@ -54,8 +53,9 @@ class AppContext:
     # What the request's wall may show: its wall device's region and privacy, or the
     # logged-in account's regions (dashboard/app/wall_gate.py); None: nothing.
     wall_access: Callable[[], WallAccess | None] = lambda: None
-    # Appends to the audit trail (exports); None: not recorded (tests without a database).
-    record: Callable[[AuditEntry], None] | None = None
+    # Appends to the audit trail (exports, unmasking: Auth.record); None: not recorded
+    # (tests without a database), and then nobody may see personal information in full.
+    record: Callable[..., None] | None = None
 
     @property
     def root_code(self) -> str:

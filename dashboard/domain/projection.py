@@ -27,6 +27,10 @@ def new_case_row(case_id: int, case_no: str, codes: dict, fields: dict, at: date
         "red_card_at": None, "rating": None,
         "dispatch_count": 0, "late_sign_count": 0, "return_count": 0, "rework_count": 0,
         "reopen_count": 0, "suspended": 0, "updated_at": at,
+        # Personal information (dashboard/domain/personal.py): none unless the upstream
+        # sends it; the simulator fills it in (simulator/personal.py).
+        "description": None, "address": None, "reporter_name": None, "reporter_phone": None,
+        "lon": None, "lat": None,
     }
     return row
 

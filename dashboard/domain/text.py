@@ -273,6 +273,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "col.closed_at": ("结案时间", "Closed"),
         "col.supervision": ("督办", "Supervision"),
         "col.rating": ("评价", "Rating"),
+        "col.reporter_name": ("上报人", "Reporter"),
+        "col.reporter_phone": ("联系电话", "Phone"),
+        "col.address": ("事发地址", "Address"),
     }),
     # -- /case (layouts/case.py, views/case.py) ----------------------------------------
     **_group("case", {
@@ -302,6 +305,17 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "detail.rated": ("评价：{rating}", "rated: {rating}"),
         "detail.supervised": ("督办：{supervision}", "supervision: {supervision}"),
         "detail.extended": ("延期至 {deadline}", "deadline moved to {deadline}"),
+        # Personal information (views/case.PERSONAL_FIELDS), masked unless unmasked.
+        "personal": ("上报人与事发信息", "Reporter and place"),
+        "personal.description": ("事件描述", "Description"),
+        "personal.address": ("事发地址", "Address"),
+        "personal.reporter_name": ("上报人", "Reporter"),
+        "personal.reporter_phone": ("联系电话", "Phone"),
+        "personal.point": ("事发位置", "Location"),
+        "personal.masked": ("个人信息已脱敏显示", "Personal information is masked"),
+        "personal.clear": ("完整信息：本次查看已记入审计日志", "Shown in full: this viewing is in the audit trail"),
+        "personal.none": ("上游系统未提供个人信息", "The upstream system sent no personal information"),
+        "unmask": ("显示完整信息", "Show in full"),
         "field.category": ("类别", "Category"),
         "field.source": ("来源", "Source"),
         "field.urgency": ("紧急程度", "Urgency"),

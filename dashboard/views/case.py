@@ -1,5 +1,6 @@
-"""View model of /case/<id>: the case, its deadline and time status, supervision, rating
-and every transition with time, org and level."""
+"""View model of /case/<id>: the case, its deadline and time status, supervision, rating,
+every transition with time, org and level, and its personal information: masked, or in
+clear for the one request of an account that may unmask it (docs/security.md)."""
 from __future__ import annotations
 
 import json
@@ -23,6 +24,7 @@ from dashboard.domain.catalog import (
 )
 from dashboard.domain.deadlines import time_status
 from dashboard.domain.hierarchy import Level
+from dashboard.domain.personal import personal_of
 from dashboard.domain.scope import RegionScope
 from dashboard.domain.states import event_label, is_open, state_label
 from dashboard.domain.stores import CaseStore
@@ -53,6 +55,18 @@ class TimelineRow:
     detail: str
 
 
+# The personal fields as /case lists them, headed `case.personal.<key>`.
+PERSONAL_FIELDS = ("reporter_name", "reporter_phone", "address", "point", "description")
+
+
+@dataclass(frozen=True)
+class PersonalView:
+    """A case's personal fields as shown: (label, value) rows, masked or in clear."""
+    rows: list[tuple[str, str]]
+    masked: bool
+    present: bool                       # the upstream sent any (old rows have none)
+
+
 @dataclass(frozen=True)
 class CaseView:
     id: int
@@ -62,6 +76,7 @@ class CaseView:
     fields: list[tuple[str, str, str]]  # (label, value, tone), in the page's language
     time_status: str
     events: list[TimelineRow]
+    personal: PersonalView              # masked: the page never holds the clear values
 
 
 def parse_case_id(text: str) -> int:
@@ -136,18 +151,35 @@ def describe(event_type: str, detail: dict, lang: str, zone: ZoneInfo, name_of) 
     return t("case.detail_sep", lang).join(out)
 
 
-def build(cases: CaseStore, tree, roots: str | tuple[str, ...], case_id_text: str, lang: str,
-          tz: str, now: datetime) -> CaseView:
-    """`roots`: the region(s) the viewer may see; a case outside them is an unknown case."""
+def find(cases: CaseStore, tree, roots: str | tuple[str, ...], case_id_text: str) -> dict:
+    """The case and its events ({case, events}) when it lies inside `roots` (the viewer's
+    regions); BadInput otherwise, the same for a case elsewhere as for no case."""
     case_id = parse_case_id(case_id_text)
-    found = None
     for code in (roots,) if isinstance(roots, str) else roots:
         root = tree.get(code)
         found = cases.case_detail(RegionScope.of(root), case_id) if root is not None else None
         if found is not None:
-            break
-    if found is None:
-        raise BadInput("unknown-case", case_id=case_id)
+            return found
+    raise BadInput("unknown-case", case_id=case_id)
+
+
+def personal_view(case: dict, lang: str, clear: bool = False) -> PersonalView:
+    """The case's personal fields, masked (dashboard/domain/personal.py) unless `clear`."""
+    p = personal_of(case, clear)
+    point = "—"
+    if p.lon is not None:
+        digits = 6 if clear else 2
+        point = f"{p.lon:.{digits}f}, {p.lat:.{digits}f}"
+    values = {"reporter_name": p.reporter_name, "reporter_phone": p.reporter_phone,
+              "address": p.address, "point": point, "description": p.description}
+    return PersonalView([(t(f"case.personal.{k}", lang), values[k] or "—")
+                         for k in PERSONAL_FIELDS], masked=p.masked, present=p.any)
+
+
+def build(cases: CaseStore, tree, roots: str | tuple[str, ...], case_id_text: str, lang: str,
+          tz: str, now: datetime) -> CaseView:
+    """`roots`: the region(s) the viewer may see; a case outside them is an unknown case."""
+    found = find(cases, tree, roots, case_id_text)
     c, z = found["case"], ZoneInfo(tz)
     fmt = lambda at: at.astimezone(z).strftime("%Y-%m-%d %H:%M:%S") if at else "—"  # noqa: E731
     name = lambda code: (tree.get(code).name if code and tree.get(code) else code or "")  # noqa: E731
@@ -188,4 +220,5 @@ def build(cases: CaseStore, tree, roots: str | tuple[str, ...], case_id_text: st
                  TONE.get(status, "") if key == "time_status" else "") for key, value in values],
         time_status=status,
         events=events,
+        personal=personal_view(c, lang),
     )

@@ -22,6 +22,7 @@ from dashboard.domain.catalog import (
 )
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import compute_kpis
+from dashboard.domain.personal import mask_address, mask_name, mask_phone
 from dashboard.domain.states import state_label
 from dashboard.domain.stores import CaseStore
 from dashboard.domain.text import t
@@ -77,7 +78,11 @@ def case_rows(rows: list[dict], tree, tz: str, lang: str) -> list[dict]:
             "reported_at": fmt(r["reported_at"]), "closed_at": fmt(r["closed_at"]),
             "deadline": fmt(r["deadline"]),
             "supervision": in_language(supervision(r["supervision_level"]), SUPERVISION_EN, lang),
-            "rating": in_language(r["rating"], RATING_EN, lang) if r["rating"] else ""})
+            "rating": in_language(r["rating"], RATING_EN, lang) if r["rating"] else "",
+            # Masked for every role: a list and its export never carry them in clear.
+            "reporter_name": mask_name(r.get("reporter_name")) or "",
+            "reporter_phone": mask_phone(r.get("reporter_phone")) or "",
+            "address": mask_address(r.get("address")) or ""})
     return out
 
 
@@ -93,7 +98,8 @@ def map_features(tree, code: str) -> list[dict]:
 
 # The case list's columns, headed `region.col.<key>`; the table and the CSV export show these.
 CASE_COLUMNS = ("case_no", "reported_at", "grid", "category", "source", "urgency", "state",
-                "deadline", "closed_at", "supervision", "rating")
+                "deadline", "closed_at", "supervision", "rating", "reporter_name",
+                "reporter_phone", "address")
 
 
 def case_query(state: url_state.PageState, page: int | None = None) -> CaseQuery:
