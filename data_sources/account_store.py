@@ -29,6 +29,7 @@ from data_sources.passwords import (
     verify_password,
 )
 from data_sources.schema import account, account_region, utcnow
+from data_sources.secret_box import SecretBox, SecretError, is_sealed
 
 
 class AccountError(ValueError):
@@ -50,10 +51,14 @@ class WeakPassword(AccountError):
 
 
 class AccountStore:
-    def __init__(self, engine: sa.Engine, audit: AuditStore | None = None, clock=utcnow):
+    def __init__(self, engine: sa.Engine, audit: AuditStore | None = None, clock=utcnow,
+                 box: SecretBox | None = None):
+        """`box` seals the TOTP keys (data_sources/secret_box.py); a store without one
+        manages everything but second factors."""
         self.engine = engine
         self.audit = audit or AuditStore(engine, clock)
         self.clock = clock
+        self.box = box
 
     # -- reading -----------------------------------------------------------------------
     def get(self, username: str) -> Account | None:
@@ -73,9 +78,26 @@ class AccountStore:
             return _get(conn, name) if name is not None else None
 
     def totp_secret(self, account_id: int) -> str | None:
+        """The account's TOTP key in clear (None: no second factor). A key stored in clear
+        by an older gridwatch is sealed now, in place."""
         with self.engine.connect() as conn:
-            return conn.execute(sa.select(account.c.totp_secret)
-                                .where(account.c.id == int(account_id))).scalar()
+            stored = conn.execute(sa.select(account.c.totp_secret)
+                                  .where(account.c.id == int(account_id))).scalar()
+        if stored is None:
+            return None
+        box = self._box()
+        if is_sealed(stored):
+            return box.open(stored, _totp_context(account_id))
+        with self.engine.begin() as conn:
+            conn.execute(account.update().where(account.c.id == int(account_id))
+                         .where(account.c.totp_secret == stored)
+                         .values(totp_secret=box.seal(stored, _totp_context(account_id))))
+        return stored
+
+    def _box(self) -> SecretBox:
+        if self.box is None:
+            raise SecretError("no data key: this store cannot read or write second factors")
+        return self.box
 
     def list_accounts(self) -> list[Account]:
         with self.engine.connect() as conn:
@@ -188,8 +210,10 @@ class AccountStore:
         secret itself is never written to the trail."""
         with self.audit.writing() as conn:
             found = self._require(conn, username)
+            sealed = None if secret is None else \
+                self._box().seal(secret, _totp_context(found.id))
             conn.execute(account.update().where(account.c.id == found.id)
-                         .values(totp_secret=secret, updated_at=self.clock()))
+                         .values(totp_secret=sealed, updated_at=self.clock()))
             self.audit.append_in(conn, AuditEntry(
                 by, Action.TOTP_ENROLLED, target=found.username,
                 detail={"had_one": found.has_totp, "removed": secret is None}))
@@ -220,6 +244,10 @@ class AccountStore:
         if found is None:
             raise UnknownAccount(f"no account named {name!r}")
         return found
+
+
+def _totp_context(account_id: int) -> str:
+    return f"totp:{int(account_id)}"
 
 
 def _get(conn: sa.Connection, username: str) -> Account | None:

@@ -264,7 +264,7 @@ account = Table(
     Column("password_hash", String(255), nullable=False),   # argon2id, PHC string
     Column("password_changed_at", UTCDateTime, nullable=False),
     Column("must_change_password", Boolean, nullable=False),
-    Column("totp_secret", String(64)),                # base32; null: no second factor yet
+    Column("totp_secret", String(255)),              # sealed (secret_box.py); null: none yet
     Column("disabled", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),

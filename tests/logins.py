@@ -28,16 +28,21 @@ def make_account(database_url: str, role: str = "leader", regions=("320000",),
         engine.dispose()
 
 
-def make_totp_account(database_url: str, role: str = "admin",
-                      regions=()) -> tuple[str, str, str]:
+def make_totp_account(database_url: str, data_dir, role: str = "admin",
+                      regions=(), username: str | None = None,
+                      must_change: bool = False) -> tuple[str, str, str]:
     """(username, password, TOTP secret) of a new account with its second factor enrolled
-    (admins and auditors need one): log it in with `login_with_code`."""
+    (admins and auditors need one): log it in with `login_with_code`. The key is sealed
+    with the installation's data key (the one kept in `data_dir`, as the app reads it)."""
     from dashboard.domain import second_factor
-    name, password = make_account(database_url, role, regions)
+    from data_sources.secret_box import SecretBox
+    name, password = make_account(database_url, role, regions, must_change=must_change,
+                                  username=username)
     secret = second_factor.new_secret()
     engine = make_engine(database_url)
     try:
-        AccountStore(engine).set_totp_secret(name, secret, by=Actor.cli("tests"))
+        AccountStore(engine, box=SecretBox.for_installation(None, data_dir)).set_totp_secret(
+            name, secret, by=Actor.cli("tests"))
     finally:
         engine.dispose()
     return name, password, secret

@@ -14,7 +14,8 @@ from tests.test_fonts_browser import assert_served_font
 
 def log_in_with_code(page, live_server, role: str) -> None:
     """Through the login form and the second factor's, as a new account of `role`."""
-    name, password, secret = make_totp_account(live_server.env["GRIDWATCH_DATABASE_URL"], role)
+    name, password, secret = make_totp_account(live_server.env["GRIDWATCH_DATABASE_URL"],
+                                               live_server.data_dir, role)
     page.goto(live_server.url + "/login")
     page.fill("#username", name)
     page.fill("#password", password)

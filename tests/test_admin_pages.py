@@ -142,7 +142,7 @@ def test_regions_are_checked_on_the_server(site, admin):
 
 
 def test_an_admin_can_neither_create_nor_manage_an_auditor(site, admin):
-    _app, engine, url = site
+    app, engine, url = site
     client, admin_name = admin
     page = client.get("/admin").get_data(as_text=True)
     assert 'value="auditor"' not in page                  # not offered
@@ -152,7 +152,8 @@ def test_an_admin_can_neither_create_nor_manage_an_auditor(site, admin):
     denied = rows_for(engine, "shen.ji")[0]
     assert (denied.action, denied.result, denied.actor) == ("account_created", "denied", admin_name)
 
-    auditor, password, _secret = make_totp_account(url, "auditor")
+    auditor, password, _secret = make_totp_account(
+        url, app.server.config["GRIDWATCH_SETTINGS"].data_dir, "auditor")
     listed = client.get("/admin").get_data(as_text=True)
     row = re.search(rf'<tr data-username="{auditor}".*?</tr>', listed).group(0)
     assert "仅限命令行" in row and "manage-" not in row

@@ -16,11 +16,8 @@ from limits import parse_many
 
 from dashboard.app.settings import Settings
 from dashboard.domain import second_factor
-from dashboard.domain.audit import Actor
-from data_sources.account_store import AccountStore
-from data_sources.database import make_engine
 from tests.live import PageWatch
-from tests.logins import make_account, open_wall, sign_in
+from tests.logins import make_account, make_totp_account, open_wall, sign_in
 from tests.test_fonts_browser import wait_for_charts
 
 TIMEOUT = 30_000
@@ -150,13 +147,8 @@ def test_the_login_steps_post_their_forms_under_the_policy(watched, live_server)
     browser still sends an Origin naming this site (no-referrer would make it "null")."""
     page = watched.page
     url = live_server.env["GRIDWATCH_DATABASE_URL"]
-    name, password = make_account(url, "leader", must_change=True)
-    engine = make_engine(url)
-    try:
-        secret = second_factor.new_secret()
-        AccountStore(engine).set_totp_secret(name, secret, by=Actor.cli("tests"))
-    finally:
-        engine.dispose()
+    name, password, secret = make_totp_account(url, live_server.data_dir, "leader",
+                                               regions=("320000",), must_change=True)
     page.goto(live_server.url + "/login")
     page.wait_for_selector("#auth-submit")
     page.fill("#username", name)

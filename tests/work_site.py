@@ -22,7 +22,8 @@ def client_as(site, role: str, regions=None):
     app, _engine, url = site
     client = app.server.test_client()
     if role in ("admin", "auditor"):
-        name, password, secret = make_totp_account(url, role)
+        name, password, secret = make_totp_account(
+            url, app.server.config["GRIDWATCH_SETTINGS"].data_dir, role)
         assert login_with_code(client, name, password, secret).status_code == 302
     else:
         name, password = make_account(url, role, regions or ("320000",))

@@ -68,7 +68,7 @@ def cli_actor() -> Actor:
 
 
 def _store(rt: Runtime) -> AccountStore:
-    return AccountStore(rt.db.engine)
+    return AccountStore(rt.db.engine, box=rt.secret_box)
 
 
 # -- users ---------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     server.extensions["gridwatch_warmer"] = warmer
     # Login sessions and lockouts in the app's Redis, accounts in its database
     # (docs/security.md); tests move auth.clock to cross a timeout.
-    auth = Auth(settings, lambda: AccountStore(rt.db.engine),
+    auth = Auth(settings, lambda: AccountStore(rt.db.engine, box=rt.secret_box),
                 SessionStore(lambda: rt.redis.client, settings.key_prefix),
                 LoginLimits(lambda: rt.redis.client, settings.key_prefix))
     server.extensions["gridwatch_auth"] = auth

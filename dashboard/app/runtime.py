@@ -12,6 +12,7 @@ from dashboard.app.settings import Settings
 from data_sources import open_source
 from data_sources.embedded_redis import EmbeddedRedis
 from data_sources.regions import RegionTree
+from data_sources.secret_box import SecretBox
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ class Runtime:
     @cached_property
     def redis(self):
         return open_source("redis", self.settings)
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        """What seals the secrets kept in the database (the TOTP keys)."""
+        return SecretBox.for_installation(self.settings.data_key, self.settings.data_dir)
 
     def region_tree(self, reload: bool = False):
         """The region tree under the configured root, read once per runtime."""

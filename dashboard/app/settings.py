@@ -88,6 +88,9 @@ class Settings:
     rate_limit_pages: str = "60/minute"
     rate_limit_custom: str = "20/minute"
     rate_limit_exports: str = "10/minute"
+    # The key (32 hex digits) sealing the TOTP keys in the database (SM4-GCM:
+    # data_sources/secret_box.py); unset, one is kept in data_dir/keys/data.key.
+    data_key: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -118,7 +121,7 @@ class Settings:
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
                     "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN",
                     "WALL_BUILDER", "RATE_LIMIT_PAGES", "RATE_LIMIT_CUSTOM",
-                    "RATE_LIMIT_EXPORTS"):
+                    "RATE_LIMIT_EXPORTS", "DATA_KEY"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
