@@ -28,6 +28,9 @@ def render(ctx, match, query: dict):
                                 datetime.now(timezone.utc))
     except BadInput as exc:
         return bad_input_page(exc, lang, f"/region/{roots[0] if roots else ctx.root_code}")
+    # Who looked at which case (等保 安全审计): only cases shown; an unknown or foreign id
+    # shows nothing and is not written, or a script could fill the trail cheaply.
+    record(ctx, Action.CASE_VIEWED, f"case:{model.id}", ",".join(roots), case_no=model.case_no)
     return case_layout.layout(model, url_state.PageState(lang=lang),
                               user_of(ctx, lang, model.grid_code),
                               can_unmask=may_unmask(ctx))

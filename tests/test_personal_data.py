@@ -249,6 +249,19 @@ def test_staff_unmask_one_case_and_it_is_audited_in_the_same_request(site):
     assert [(r.action, r.result, r.scope) for r in denied] == [("unmask", "denied", "320100")]
 
 
+def test_a_case_shown_is_audited_and_an_unknown_one_is_not(site):
+    app, engine, sessions = site
+    some = cases_with_people(engine)[3]
+    name, staff = sessions["staff"]
+    before = last_audit_id(engine)
+    assert route(staff, f"/case/{some['id']}").status_code == 200
+    assert route(staff, "/case/999999999").status_code == 200           # "未找到该案件"
+    rows = [r for r in AuditStore(engine).page(limit=20) if r.id > before]
+    assert [(r.action, r.actor, r.target, r.scope, r.result) for r in rows] == [
+        ("case_viewed", name, f"case:{some['id']}", ROOT, "ok")]
+    assert json.loads(rows[0].detail)["case_no"] == some["case_no"]
+
+
 def test_a_leaders_forged_unmask_is_refused_and_audited(site):
     app, engine, sessions = site
     some = cases_with_people(engine)[0]
