@@ -88,6 +88,10 @@ class Settings:
     rate_limit_pages: str = "60/minute"
     rate_limit_custom: str = "20/minute"
     rate_limit_exports: str = "10/minute"
+    # Where kiosks reach gridwatch (https://gridwatch.example.gov.cn): the base of the wall
+    # URLs /admin shows, as `gridwatch walls --base-url` (the same variable); None: the
+    # address the admin's request came to.
+    public_url: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -118,7 +122,7 @@ class Settings:
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
                     "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN",
                     "WALL_BUILDER", "RATE_LIMIT_PAGES", "RATE_LIMIT_CUSTOM",
-                    "RATE_LIMIT_EXPORTS"):
+                    "RATE_LIMIT_EXPORTS", "PUBLIC_URL"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),
