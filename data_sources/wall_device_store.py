@@ -17,6 +17,7 @@ from dashboard.domain.hierarchy import is_valid_code
 from dashboard.domain.walls import (
     SEEN_EVERY,
     WallDevice,
+    WallInputError,
     check_name,
     check_overlap_hours,
     hash_token,
@@ -28,7 +29,14 @@ from data_sources.schema import utcnow, wall_device
 
 
 class WallDeviceError(ValueError):
-    """A change refused, with a message for the person who asked."""
+    """A change refused, with a message for the person who asked (the shell prints it)
+    and why (`reason`: name, region, allow, overlap, unknown, revoked; `value`: what was
+    at fault), for a page that says it in its own words."""
+
+    def __init__(self, message: str, reason: str, value: str = ""):
+        super().__init__(message)
+        self.reason = reason
+        self.value = value
 
 
 class WallDeviceStore:
@@ -73,7 +81,7 @@ class WallDeviceStore:
         name = _checked(check_name, name)
         code = str(region_code).strip()
         if not is_valid_code(code):
-            raise WallDeviceError(f"not a region code: {code[:20]!r}")
+            raise WallDeviceError(f"not a region code: {code[:20]!r}", "region", code[:20])
         networks = _checked(parse_networks, allow)
         token = new_token()
         now = self.clock()
@@ -94,7 +102,7 @@ class WallDeviceStore:
             found = _require(conn, device_id)
             if found.revoked:
                 raise WallDeviceError(f"wall device {found.id} was revoked already "
-                                      f"({found.revoked_at:%Y-%m-%d %H:%M} UTC)")
+                                      f"({found.revoked_at:%Y-%m-%d %H:%M} UTC)", "revoked")
             conn.execute(wall_device.update().where(wall_device.c.id == found.id)
                          .values(revoked_at=self.clock()))
             self.audit.append_in(conn, AuditEntry(
@@ -114,7 +122,8 @@ class WallDeviceStore:
         with self.audit.writing() as conn:
             found = _require(conn, device_id)
             if found.revoked:
-                raise WallDeviceError(f"wall device {found.id} is revoked: add a new one")
+                raise WallDeviceError(f"wall device {found.id} is revoked: add a new one",
+                                      "revoked")
             conn.execute(wall_device.update().where(wall_device.c.id == found.id).values(
                 token_hash=hash_token(token), previous_hash=found.token_hash,
                 previous_until=until))
@@ -141,14 +150,14 @@ class WallDeviceStore:
 def _checked(check, value):
     try:
         return check(value)
-    except ValueError as exc:
-        raise WallDeviceError(str(exc)) from None
+    except WallInputError as exc:
+        raise WallDeviceError(str(exc), exc.field, exc.value) from None
 
 
 def _require(conn: sa.Connection, device_id: int) -> WallDevice:
     found = _get(conn, device_id)
     if found is None:
-        raise WallDeviceError(f"no wall device {device_id} (`gridwatch walls list`)")
+        raise WallDeviceError(f"no wall device {device_id} (`gridwatch walls list`)", "unknown")
     return found
 
 

@@ -13,7 +13,7 @@ from dashboard.views.account_admin import AccountRow, PickerRegion
 from layouts.plain_page import card, document, hidden, notice, suffix
 
 
-def _form(action: str, csrf: str, body: Markup, submit: str, button_id: str,
+def post_form(action: str, csrf: str, body: Markup, submit: str, button_id: str,
           danger: bool = False) -> Markup:
     return Markup('<form method="post" action="{a}" class="gw-admin-form">{h}{body}'
                   '<button type="submit" class="gw-button{d}" id="{b}">{s}</button></form>').format(
@@ -93,22 +93,20 @@ def add_form(lang: str, csrf: str, roles: list[Role], root: PickerRegion | None,
         nl=t("admin.add.name", lang), n=values.get("name", ""), rl=t("admin.add.role", lang),
         options=options,
         picker=region_picker(root, set(values.get("regions", ())), values.get("more", ""), lang))
-    return _form("/admin/accounts" + suffix(lang), csrf, fields, t("admin.add.submit", lang),
+    return post_form("/admin/accounts" + suffix(lang), csrf, fields, t("admin.add.submit", lang),
                  "add-submit")
 
 
 def accounts_page(lang: str, user: dict, rows: list[AccountRow], form: Markup,
                   walls: Markup | None, info: str | None = None,
                   errors: list[str] | None = None) -> str:
-    """The list, the add form, and the wall devices' place (`walls`: their section, when
-    that part is wired in; until then the place says what it will hold)."""
-    walls = walls if walls is not None else Markup('<p class="gw-note">{p}</p>').format(
-        p=t("admin.walls.pending", lang))
+    """The list, the add form, and the wall devices' section (`walls`, layouts/
+    admin_walls.py; None for an account that may not manage them: no section at all)."""
     body = (notice(info) + Markup("").join(notice(e, "error") for e in errors or [])
             + card(t("admin.accounts", lang), account_table(rows, lang), "accounts")
             + card(t("admin.add.title", lang), form, "add-account")
-            # Wall devices (issue 13, part 3) are listed here: a section of their own.
-            + card(t("admin.walls.title", lang), walls, "admin-walls"))
+            + (card(t("admin.walls.title", lang), walls, "admin-walls") if walls is not None
+               else Markup("")))
     return document("admin", t("admin.title", lang), body, lang, user,
                     "/admin" + ("" if lang == "en" else "?lang=en"))
 
@@ -131,19 +129,19 @@ def account_page(lang: str, user: dict, row: AccountRow, csrf: str, root: Picker
     if not row.manageable:
         cards += notice(t("admin.auditor_note", lang))
     else:
-        cards += card(t("admin.regions.title", lang), _form(
+        cards += card(t("admin.regions.title", lang), post_form(
             f"{base}/regions{q}", csrf, region_picker(root, checked, more, lang),
             t("admin.regions.submit", lang), "regions-submit"), "regions-card")
         if row.disabled:
-            toggle = _form(f"{base}/enable{q}", csrf, Markup(""), t("admin.enable", lang),
+            toggle = post_form(f"{base}/enable{q}", csrf, Markup(""), t("admin.enable", lang),
                            "enable-submit")
         elif is_self:
             toggle = Markup('<p class="gw-note">{n}</p>').format(n=t("admin.self_note", lang))
         else:
-            toggle = _form(f"{base}/disable{q}", csrf, Markup('<p class="gw-note">{n}</p>').format(
+            toggle = post_form(f"{base}/disable{q}", csrf, Markup('<p class="gw-note">{n}</p>').format(
                 n=t("admin.disable.note", lang)), t("admin.disable", lang), "disable-submit", True)
         cards += card(t("admin.state.title", lang), toggle, "state-card")
-        cards += card(t("admin.reset.title", lang), _form(
+        cards += card(t("admin.reset.title", lang), post_form(
             f"{base}/reset{q}", csrf, Markup('<p class="gw-note">{n}</p>').format(
                 n=t("admin.reset.note", lang)), t("admin.reset.submit", lang), "reset-submit",
             True), "reset-card")

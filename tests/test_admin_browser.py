@@ -80,3 +80,39 @@ def test_the_auditor_lands_on_the_trail_in_the_served_font(live_server, page):
     page.click("#filter-submit")
     page.wait_for_url(re.compile(r"action=login_ok"))
     assert set(page.locator("#audit-table td.gw-audit-action").all_inner_texts()) == {"登录成功"}
+
+
+def test_wall_devices_on_admin_enrol_open_and_list_in_the_served_font(browser, live_server,
+                                                                      page):
+    """The admin enrols a wall device with the section's form, the URL shown once opens
+    the wall in another browser, and the section lists that device with its last seen
+    time and address, every text in the served font."""
+    log_in_with_code(page, live_server, "admin")
+    page.wait_for_url(re.compile(r"/admin$"))
+    page.fill("#wall-name", "苏州市指挥中心 浏览器")
+    page.select_option("#wall-region", "320500")
+    page.fill("#wall-allow", "127.0.0.0/8")
+    page.check("#wall-privacy")
+    page.click("#wall-add-submit")
+    url = page.inner_text("#wall-url")
+    assert url.startswith(live_server.url + "/wall?token=")
+    assert "苏州市 320500" in page.inner_text("#wall-url-card")
+
+    kiosk = browser.new_context(viewport={"width": 1920, "height": 1080})
+    try:
+        k = kiosk.new_page()
+        k.goto(url)
+        k.wait_for_url(re.compile(r"/wall$"))          # the token left the address bar
+        assert [c["name"] for c in kiosk.cookies()] == ["gw_wall"]
+    finally:
+        kiosk.close()
+
+    page.click("#to-admin")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#wall-table tr[data-wall]')].some("
+        "r => r.textContent.includes('苏州市指挥中心 浏览器') && r.textContent.includes("
+        "'来自 127.0.0.1'))")
+    row = page.locator("#wall-table tr[data-wall]", has_text="苏州市指挥中心 浏览器")
+    assert "在用" in row.inner_text() and "127.0.0.0/8" in row.inner_text()
+    assert url.split("token=")[1] not in page.content()
+    assert_served_font(page, "/admin wall devices")

@@ -23,12 +23,12 @@ from dashboard.domain.accounts import (
     Permission,
     Role,
     can_manage,
-    check_regions,
     manageable_roles,
     needs_region,
 )
 from dashboard.domain.audit import Action, AuditEntry, Result
 from dashboard.domain.text import t
+from dashboard.views import account_admin
 from dashboard.views.account_admin import account_rows, in_picker, picker, split_codes
 from data_sources.account_store import AccountError, UnknownAccount, UsernameTaken
 from layouts import admin_pages
@@ -38,8 +38,8 @@ MAX_FIELD = 2000
 
 def blueprint(auth: Auth, region_tree, walls_section=lambda cur, lang: None) -> Blueprint:
     """`region_tree()`: the installation's RegionTree, None when it is not imported.
-    `walls_section(cur, lang)`: the wall devices' section of /admin (Markup), None until
-    wall devices are wired in."""
+    `walls_section(cur, lang)`: the wall devices' section of /admin (Markup; admin_walls.py),
+    None for an account that may not manage them (no section is drawn)."""
     bp = Blueprint("gridwatch_admin", __name__)
     answer_outages(bp, "/admin")
 
@@ -73,15 +73,7 @@ def blueprint(auth: Auth, region_tree, walls_section=lambda cur, lang: None) -> 
         return sorted(set(picked) | set(typed))
 
     def region_errors(role: Role, codes: list[str], lang: str) -> list[str]:
-        if needs_region(role) and not codes:
-            return [t("admin.error.needs_region", lang)]
-        check = check_regions(codes, region_tree())
-        errors = []
-        if check.malformed:
-            errors.append(t("admin.error.malformed", lang, codes=", ".join(check.malformed)))
-        if check.outside:
-            errors.append(t("admin.error.outside", lang, codes=", ".join(check.outside)))
-        return errors
+        return account_admin.region_errors(codes, region_tree(), lang, needs_region(role))
 
     def denied(cur: Current, action: Action, target: str, role: str) -> None:
         auth.accounts.audit.append(AuditEntry(

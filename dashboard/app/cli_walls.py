@@ -9,21 +9,16 @@ is audited under "cli:<OS user>", as `users` changes are.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from urllib.parse import urlencode
 
 import click
 
 from dashboard.app.cli_accounts import _check_regions, _runtime, _table, cli_actor
 from dashboard.app.runtime import Runtime
-from dashboard.domain.walls import DEFAULT_OVERLAP_HOURS, WallDevice
+from dashboard.domain.walls import DEFAULT_OVERLAP_HOURS, DeviceState, WallDevice, wall_url
 from data_sources.wall_device_store import WallDeviceError, WallDeviceStore
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8050"
 DEMO_WALL_NAME = "演示大屏 demo wall"
-
-
-def wall_url(base_url: str, token: str) -> str:
-    return f"{base_url.rstrip('/')}/wall?{urlencode({'token': token})}"
 
 
 def _store(rt: Runtime) -> WallDeviceStore:
@@ -91,7 +86,7 @@ def _row(d: WallDevice, now: datetime) -> list[str]:
     seen = "never" if d.last_seen_at is None else \
         f"{_when(d.last_seen_at)} from {d.last_seen_address or '?'}"
     revoked = _when(d.revoked_at) if d.revoked else "no"
-    if not d.revoked and d.previous_until is not None and now < d.previous_until:
+    if d.state(now) is DeviceState.ROTATING:
         revoked += f" (old token until {_when(d.previous_until)})"
     return [str(d.id), d.name, d.region_code, "yes" if d.privacy else "no",
             " ".join(d.allow) or "any", _when(d.created_at), revoked, seen]

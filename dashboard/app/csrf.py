@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import request
+from flask import g, request
 
 from dashboard.app.auth import Auth, Current
 
@@ -18,10 +18,14 @@ FIELD = "csrf"
 
 
 def token(auth: Auth, cur: Current) -> str:
-    """The session's token, made the first time one of its forms is drawn."""
+    """The session's token, made the first time one of its forms is drawn. Made once per
+    request: a page drawing several forms (/admin: accounts and wall devices) holds the
+    session as it was read, and a second token would replace the first one's."""
     if cur.session.csrf:
         return cur.session.csrf
-    return auth.keep(cur, csrf=secrets.token_urlsafe(32)).session.csrf
+    if "gridwatch_csrf" not in g:
+        g.gridwatch_csrf = auth.keep(cur, csrf=secrets.token_urlsafe(32)).session.csrf
+    return g.gridwatch_csrf
 
 
 def posted_ok(cur: Current) -> bool:

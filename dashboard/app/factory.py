@@ -32,6 +32,7 @@ from dashboard.app import (
     request_guard,
     security_headers,
 )
+from dashboard.app.admin_walls import AdminWalls
 from dashboard.app.auth import Auth
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.runtime import Runtime
@@ -149,7 +150,13 @@ def create_app(settings: Settings | None = None) -> Dash:
                           settings.callbacks_queue_seconds)  # each one's inputs
     server.register_blueprint(auth_routes.blueprint(auth, lambda code: _region_name(ctx, code)))
     # /admin and /audit: accounts and the audit trail on the web (docs/security.md).
-    server.register_blueprint(admin_routes.blueprint(auth, lambda: _tree_or_none(ctx)))
+    # Its wall devices' section and forms take the wall gate's store (the same devices).
+    wall_admin = AdminWalls(auth, lambda: walls.directory.store, lambda: _tree_or_none(ctx),
+                            settings.timezone, settings.public_url)
+    server.register_blueprint(admin_routes.blueprint(auth, lambda: _tree_or_none(ctx),
+                                                     walls_section=wall_admin.section))
+    server.register_blueprint(wall_admin.blueprint())
+    server.extensions["gridwatch_admin_walls"] = wall_admin
     server.register_blueprint(audit_routes.blueprint(
         auth, ChainChecks(lambda: auth.accounts.audit, lambda: rt.redis.client,
                           settings.key_prefix), settings.timezone))

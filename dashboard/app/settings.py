@@ -91,6 +91,10 @@ class Settings:
     # The key (32 hex digits) sealing the TOTP keys in the database (SM4-GCM:
     # data_sources/secret_box.py); unset, one is kept in data_dir/keys/data.key.
     data_key: str | None = None
+    # Where kiosks reach gridwatch (https://gridwatch.example.gov.cn): the base of the wall
+    # URLs /admin shows, as `gridwatch walls --base-url` (the same variable); None: the
+    # address the admin's request came to.
+    public_url: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -121,7 +125,8 @@ class Settings:
         for key in ("DATABASE_URL", "REDIS_URL", "REGION", "STREAM_KEY", "KEY_PREFIX",
                     "TIMEZONE", "LANG", "SECRET_KEY", "SCORE_WEIGHTS", "HEALTH_TOKEN",
                     "WALL_BUILDER", "RATE_LIMIT_PAGES", "RATE_LIMIT_CUSTOM",
-                    "RATE_LIMIT_EXPORTS", "DATA_KEY"):
+                    "RATE_LIMIT_EXPORTS", "DATA_KEY",
+                    "PUBLIC_URL"):
             if (v := get(key)) is not None:
                 values[key.lower()] = v
         for key, conv in (("STREAM_MAXLEN", int), ("REFRESH_SECONDS", float),

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlencode
 
 TOKEN_BYTES = 32            # secrets.token_urlsafe(32): 43 characters, 256 bits
 TOKEN_MAX_CHARS = 128       # anything longer in a URL or cookie is not a token
@@ -24,6 +25,28 @@ SEEN_EVERY = timedelta(minutes=1)     # last seen time and address: written at m
 DEFAULT_OVERLAP_HOURS = 24.0          # `walls rotate`: how long the old token keeps working
 MAX_OVERLAP_HOURS = 24.0 * 30
 NAME_MAX = 80
+
+
+class WallInputError(ValueError):
+    """A value a wall device cannot have: which `field` (name, allow, overlap) and the
+    value at fault, so that a page can say it in its own language."""
+
+    def __init__(self, message: str, field: str, value: str = ""):
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+
+class DeviceState(StrEnum):
+    """What /admin and `walls list` say of a device."""
+    ACTIVE = "active"           # 在用
+    REVOKED = "revoked"         # 已停用
+    ROTATING = "rotating"       # 令牌更换中: the replaced token works until previous_until
+
+
+def wall_url(base_url: str, token: str) -> str:
+    """The URL a kiosk opens once (`base_url`: where kiosks reach gridwatch)."""
+    return f"{base_url.rstrip('/')}/wall?{urlencode({'token': token})}"
 
 
 def new_token() -> str:
@@ -92,6 +115,13 @@ class WallDevice:
             return Refusal.ADDRESS
         return None
 
+    def state(self, now: datetime) -> DeviceState:
+        if self.revoked:
+            return DeviceState.REVOKED
+        if self.previous_until is not None and now < self.previous_until:
+            return DeviceState.ROTATING
+        return DeviceState.ACTIVE
+
     def seen_due(self, now: datetime) -> bool:
         return self.last_seen_at is None or now - self.last_seen_at >= SEEN_EVERY
 
@@ -106,7 +136,8 @@ def parse_networks(values: Iterable[str]) -> tuple[str, ...]:
         try:
             out.append(str(ipaddress.ip_network(text, strict=True)))
         except ValueError:
-            raise ValueError(f"not a network: {text[:60]!r} (e.g. 10.1.0.0/16)") from None
+            raise WallInputError(f"not a network: {text[:60]!r} (e.g. 10.1.0.0/16)", "allow",
+                                 text[:60]) from None
     return tuple(dict.fromkeys(out))
 
 
@@ -127,16 +158,18 @@ def address_allowed(allow: Iterable[str], address: str | None) -> bool:
 
 def check_overlap_hours(hours: float) -> float:
     if not (0 <= hours <= MAX_OVERLAP_HOURS):
-        raise ValueError(f"the overlap must be between 0 and {MAX_OVERLAP_HOURS:g} hours")
+        raise WallInputError(f"the overlap must be between 0 and {MAX_OVERLAP_HOURS:g} hours",
+                             "overlap", f"{hours:g}")
     return float(hours)
 
 
 def check_name(name: str) -> str:
     text = " ".join(str(name).split())
     if not text:
-        raise ValueError("a wall device needs a name (e.g. 南京市指挥中心 主屏)")
+        raise WallInputError("a wall device needs a name (e.g. 南京市指挥中心 主屏)", "name")
     if len(text) > NAME_MAX:
-        raise ValueError(f"a wall device's name has at most {NAME_MAX} characters")
+        raise WallInputError(f"a wall device's name has at most {NAME_MAX} characters", "name",
+                             text[:NAME_MAX])
     return text
 
 

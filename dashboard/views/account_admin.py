@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from dashboard.domain.accounts import Account, can_manage, password_age
+from dashboard.domain.accounts import Account, can_manage, check_regions, password_age
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.text import t
 
@@ -85,3 +85,18 @@ def split_codes(text: str) -> list[str]:
     """Codes typed in a field: separated by spaces, commas or semicolons, ASCII or
     full-width, or the enumeration comma (re reads the escapes)."""
     return [c for c in re.split(r"[\s,;\uff0c\u3001\uff1b]+", text) if c][:200]
+
+
+def region_errors(codes: list[str], tree, lang: str, needed: bool) -> list[str]:
+    """What is wrong with the region codes a form asks for, in words: none when `needed`,
+    malformed ones, ones outside the installation's tree (`check_regions`, the rule the
+    shell's `users add` and `walls add` apply; `tree` None: by shape only)."""
+    if needed and not codes:
+        return [t("admin.error.needs_region", lang)]
+    check = check_regions(codes, tree)
+    errors = []
+    if check.malformed:
+        errors.append(t("admin.error.malformed", lang, codes=", ".join(check.malformed)))
+    if check.outside:
+        errors.append(t("admin.error.outside", lang, codes=", ".join(check.outside)))
+    return errors
