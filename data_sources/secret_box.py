@@ -51,12 +51,19 @@ class SecretBox:
                                  f"({exc})") from None
         path = Path(data_dir) / KEY_FILE
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return cls(binascii.unhexlify(path.read_text().strip()))
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(KEY_BYTES) + "\n")
+        if not path.exists():
+            # Written whole under another name, then linked into place: a worker that loses
+            # the race reads the winner's complete key, never a half-written file.
+            draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(KEY_BYTES) + "\n")
+            try:
+                os.link(draft, path)
+            except FileExistsError:
+                pass
+            finally:
+                draft.unlink()
         return cls(binascii.unhexlify(path.read_text().strip()))
 
     def seal(self, plain: str, context: str) -> str:

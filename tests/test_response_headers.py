@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.live import seeded_app
-from tests.logins import SAME_SITE, login, make_account, route, text_of
+from tests.logins import SAME_SITE, enrol_client, login, make_account, route, text_of
 
 SECRET = "boom-7f3a91 internal detail"
 STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
@@ -34,6 +34,15 @@ def staff(site):
     client = app.server.test_client()
     name, password = make_account(url, "staff")
     assert login(client, name, password).status_code == 302
+    return client
+
+
+@pytest.fixture(scope="module")
+def wall(site):
+    """A client enrolled as the province's wall device: what opens "/" (the wall's page)."""
+    app, url = site
+    client = app.server.test_client()
+    enrol_client(client, url)
     return client
 
 
@@ -70,13 +79,14 @@ def assert_secure(resp, path: str) -> None:
         assert h["Cache-Control"] == "no-store", path
 
 
-def test_every_kind_of_response_carries_the_headers(site, staff):
+def test_every_kind_of_response_carries_the_headers(site, staff, wall):
     app, _ = site
     anonymous = app.server.test_client()
-    index = anonymous.get("/").get_data(as_text=True)
+    index = wall.get("/").get_data(as_text=True)
     suite = re.search(r'src="(/_dash-component-suites/[^"]+)"', index).group(1)
     answers = {
-        "/": anonymous.get("/"),                                       # the wall's page
+        "/": wall.get("/"),                                            # the wall's page
+        "/ (to the login)": anonymous.get("/"),
         "/login": anonymous.get("/login"),
         "/login (refused)": anonymous.post("/login", data={"username": "x", "password": "y"},
                                            headers=SAME_SITE),
@@ -87,7 +97,7 @@ def test_every_kind_of_response_carries_the_headers(site, staff):
         suite: anonymous.get(suite),
         "/_dash-layout": anonymous.get("/_dash-layout"),
         "/_dash-dependencies": anonymous.get("/_dash-dependencies"),
-        "wall callback": route(anonymous, "/wall"),
+        "wall callback": route(wall, "/wall"),
         "callback (401)": route(anonymous, "/kpi"),
         "/region/320000": staff.get("/region/320000"),
         "/case/1": staff.get("/case/1"),
@@ -97,7 +107,7 @@ def test_every_kind_of_response_carries_the_headers(site, staff):
         "/test-boom (500)": anonymous.get("/test-boom"),
         "POST / (405)": anonymous.post("/", headers=SAME_SITE),
     }
-    live = anonymous.get("/wall/live?region=320000", buffered=False)    # the live feed (SSE)
+    live = wall.get("/wall/live?region=320000", buffered=False)         # the live feed (SSE)
     try:
         answers["/wall/live"] = live
         assert live.mimetype in ("text/event-stream", "")
@@ -105,6 +115,7 @@ def test_every_kind_of_response_carries_the_headers(site, staff):
             assert_secure(resp, path)
     finally:
         live.close()
+    assert answers["/"].status_code == 200 and answers["/ (to the login)"].status_code == 302
     assert answers["/region/320000"].status_code == 200
     assert answers["case page callback"].status_code == 200
     assert answers["/assets/nope.js (404)"].status_code == 404
@@ -113,13 +124,12 @@ def test_every_kind_of_response_carries_the_headers(site, staff):
     assert "GET" in answers["POST / (405)"].headers["Allow"]
 
 
-def test_the_policy_hashes_exactly_the_inline_scripts_dash_serves(site):
+def test_the_policy_hashes_exactly_the_inline_scripts_dash_serves(wall):
     """The page's one inline script (Dash starting its renderer) runs under the policy:
     its sha256 is in script-src; a changed script would not be."""
     import base64
     import hashlib
-    app, _ = site
-    resp = app.server.test_client().get("/")
+    resp = wall.get("/")
     # Without the comments: Dash's `<!--[if IE]><script>` is one, no browser runs it.
     page = re.sub(r"<!--.*?-->", "", resp.get_data(as_text=True), flags=re.S)
     inline = [s for attrs, s in re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
@@ -167,14 +177,14 @@ def test_404_and_405_are_generic(site):
         assert "Werkzeug" not in text_of(resp) and "The requested URL" not in text_of(resp)
 
 
-def test_dash_dev_tools_are_off(site):
+def test_dash_dev_tools_are_off(site, wall):
     """No debugger, no hot reload, no callback graph UI, no props checks in production;
     /_reload-hash, which Dash serves even so, is not found; /_dash-dependencies is there
     (the renderer needs it) and names callbacks only."""
     app, _ = site
     client = app.server.test_client()
     assert app.server.debug is False and not app._dev_tools.ui and not app._dev_tools.hot_reload
-    page = client.get("/").get_data(as_text=True)
+    page = wall.get("/").get_data(as_text=True)
     config = re.search(r'<script id="_dash-config" type="application/json">(.*?)</script>',
                        page, re.S).group(1)
     assert re.search(r'"ui":\s*false', config) and re.search(r'"props_check":\s*false', config)

@@ -46,8 +46,10 @@ def test_the_installation_key_file_is_made_once_and_private(tmp_path):
         t.start()
     for t in threads:
         t.join()
+    assert len(boxes) == 8                                            # none failed
     sealed = boxes[0].seal("secret", "c")
     assert all(b.open(sealed, "c") == "secret" for b in boxes)       # all agree on one key
+    assert [p.name for p in (tmp_path / KEY_FILE).parent.iterdir()] == ["data.key"]
     path = tmp_path / KEY_FILE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert SecretBox.for_installation(None, tmp_path).open(sealed, "c") == "secret"
