@@ -104,7 +104,11 @@ def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
         try:
             sub = hub.subscribe(accept, region)    # accept: the region's lineage
         except Exception as exc:  # noqa: BLE001 - Redis down: the page retries
-            body = "retry: 2000\n\n" + _sse("status", {"status": "down", "error": str(exc)[:200]})
+            # The screen learns the kind of failure, the log the rest (a message can name
+            # a host and port: nothing a browser needs).
+            log.info("live feed unavailable: %s", exc)
+            body = "retry: 2000\n\n" + _sse("status", {"status": "down",
+                                                        "error": type(exc).__name__})
             return Response(body, mimetype="text/event-stream", status=200,
                             headers={"Cache-Control": "no-cache"})
 
@@ -125,7 +129,7 @@ def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
                         yield _sse("gap", {})
             except Exception as exc:  # noqa: BLE001 - the browser reconnects and resumes
                 log.info("live feed ended: %s", exc)
-                yield _sse("status", {"status": "down", "error": str(exc)[:200]})
+                yield _sse("status", {"status": "down", "error": type(exc).__name__})
             finally:
                 hub.unsubscribe(sub)
 
