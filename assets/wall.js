@@ -67,7 +67,7 @@
     var stale = document.getElementById("wall-stale");
     if (stale && state.lastAsOf) {
       var age = (now.getTime() - state.lastAsOf) / 1000;
-      var limit = 3 * state.refreshMs / 1000 + 5;
+      var limit = 3 * (state.pushing ? state.tickMs : state.refreshMs) / 1000 + 5;
       var isStale = age > limit;
       state.root.classList.toggle("gw-is-stale", isStale);
       stale.textContent = isStale ? word("wall.stale", { s: Math.round(age) }) : "";
@@ -78,6 +78,7 @@
       window.location.reload();
     }
     prunePoints(now.getTime());
+    checkFrames(now.getTime());
   }
 
   /* Dash records every change the browser makes to a callback input (each tick of the
@@ -100,6 +101,8 @@
   function feedUrl() {
     var q = "region=" + encodeURIComponent(state.region) + "&lang=" + state.lang;
     if (state.privacy) q += "&privacy=1";
+    // Each tick's panels come over the feed too (dashboard/app/wall_frames.py).
+    if (setProps()) q += "&frames=1&metric=" + encodeURIComponent(state.metric);
     if (state.lastId) q += "&from=" + encodeURIComponent(state.lastId);
     return "/wall/live?" + q;
   }
@@ -117,6 +120,10 @@
       if (row.type === "REPORTED") addPoint(row);
       state.received += 1;
       window.gwWall.lastEvent = { id: row.id, at: Date.now() };
+    });
+    es.addEventListener("frame", function (ev) {
+      if (state.es !== es) return;
+      applyFrame(JSON.parse(ev.data));
     });
     es.addEventListener("status", function (ev) {
       if (state.es !== es) return;
@@ -137,6 +144,55 @@
       state.retry = setTimeout(connect, wait * (0.5 + Math.random()));
     };
   }
+  /* -- panel frames: each tick's changes, pushed over the live feed ------------------ */
+  function setProps() {
+    return window.dash_clientside && window.dash_clientside.set_props;
+  }
+  /* A frame is drawn against the marks of the frame before it. Its `drawn` marks are
+     applied whatever the screen shows; every other mark must already be the screen's,
+     else the screen applies what there is and asks the server for a refresh (which
+     sends what its marks say it lacks). */
+  function applyFrame(f) {
+    var set = setProps();
+    if (!set || !f || f.region !== state.region) return;
+    var shown = state.marks || {}, drawn = {}, fits = true, marks = {};
+    (f.drawn || []).forEach(function (k) { drawn[k] = true; });
+    Object.keys(f.marks || {}).forEach(function (k) {
+      if (!drawn[k] && shown[k] !== f.marks[k]) fits = false;
+    });
+    Object.keys(f.props || {}).forEach(function (id) { set(id, f.props[id]); });
+    Object.keys(f.marks || {}).forEach(function (k) {
+      marks[k] = drawn[k] || fits ? f.marks[k] : shown[k];
+    });
+    state.marks = marks;
+    set("wall-marks", { data: marks });
+    state.lastFrame = Date.now();
+    state.frames += 1;
+    window.gwWall.lastFrame = { now: f.now, at: state.lastFrame, fits: fits };
+    if (!state.pushing) {
+      state.pushing = true;
+      set("wall-push", { data: true });
+    }
+    if (!fits) refreshNow();
+  }
+  // The refresh callback, now: its interval input moved on.
+  function refreshNow() {
+    var set = setProps();
+    state.nudges += 1;
+    if (set) set("wall-tick", { n_intervals: 1000000000 + state.nudges });
+  }
+  // No frame for three ticks (the feed is down, or the server stopped sending them):
+  // back to a refresh every tick, starting now.
+  function checkFrames(now) {
+    if (!state.pushing || now - state.lastFrame <= 3 * state.tickMs + 2000) return;
+    var set = setProps();
+    state.pushing = false;
+    if (!set) return;
+    set("wall-push", { data: false });
+    set("wall-tick", { interval: state.tickMs });
+    refreshNow();
+  }
+
   function setFeed(s) {
     var el = document.getElementById("wall-feed");
     if (!el) return;
@@ -256,7 +312,10 @@
       words: JSON.parse(attr(root, "words", "{}")),
       locale: attr(root, "lang", "zh") === "en" ? "en-GB" : "zh-CN",
       region: attr(root, "region", ""), privacy: attr(root, "privacy", "0") === "1",
+      metric: attr(root, "metric", ""),
       refreshMs: Number(attr(root, "refresh", "5000")),
+      tickMs: Number(attr(root, "refresh", "5000")),
+      marks: JSON.parse(attr(root, "marks", "{}")), pushing: false, lastFrame: 0, frames: 0, nudges: 0,
       reloadHour: Number(attr(root, "reload-hour", "-1")),
       lastId: attr(root, "from", null), lastAsOf: Date.now(), loadedAt: Date.now(),
       es: null, retry: null, failures: 0, timer: null, received: 0, feedDownSince: null
@@ -337,7 +396,10 @@
 
   window.gwWall = {
     lastEvent: null,
+    lastFrame: null,
     received: function () { return state ? state.received : 0; },
+    frames: function () { return state ? state.frames : 0; },
+    pushing: function () { return !!(state && state.pushing); },
     lastId: function () { return state ? state.lastId : null; }
   };
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
@@ -359,6 +421,10 @@
         // The server slows its screens when it is saturated (dashboard/views/wall/pace.py):
         // numbers are late only past three of the intervals it told, not of the default.
         if (state && ms) state.refreshMs = ms;
+        return window.dash_clientside.no_update;
+      },
+      followMarks: function (marks) {
+        if (state && marks) state.marks = marks;
         return window.dash_clientside.no_update;
       },
       followRegion: function (region) {

@@ -76,7 +76,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.seed_and_query import REGION, TZ, check_bench_db, seed  # noqa: E402
-from bench.wall_bodies import mark_after, set_value, with_tick  # noqa: E402
+from bench.wall_bodies import frame_fits, mark_after, set_value, with_tick  # noqa: E402
 from bench.wall_load import (  # noqa: E402
     _cpu_seconds,
     _descendants,
@@ -303,6 +303,14 @@ class Stats:
         self.first_views: list[dict] = []
         self.intervals: list[float] = []   # s, as told to the walls by the server
         self.cb_late = 0                   # answered, but after --timeout
+        # Panel frames pushed over the live feeds (dashboard/app/wall_frames.py): how old
+        # the tick's clock was when a frame arrived, its size, and the ones that did not
+        # fit the screen's marks (each brings a refresh).
+        self.frame_ms: list[float] = []
+        self.frame_bytes: list[int] = []
+        self.frame_misfits = 0
+        self.walls_framed: set[str] = set()
+        self.cb_resyncs = 0                # refreshes asked for by a frame that did not fit
 
 
 async def pause(stop: asyncio.Event, seconds: float) -> bool:
@@ -324,9 +332,24 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
     browser keeps once the wall URL was opened; its posts carry the page's Origin)."""
     import aiohttp
     device = wall_header(token)
+    # What the screen holds, shared by its feed and its refreshes (assets/wall.js): the
+    # marks of what it shows, whether frames reach it, and a refresh asked for now.
+    screen = {"mark": None, "pushing": False, "last_frame": 0.0, "updated": None}
+    resync = asyncio.Event()
+
+    def updated(limit_s: float) -> None:
+        # assets/wall.js shows 数据延迟 once a screen's numbers are older than three of the
+        # intervals it was told (the tick while frames come), plus 5 s: the gaps that a
+        # screen showed it.
+        now = time.monotonic()
+        if st.measuring and screen["updated"] is not None and \
+                now - screen["updated"] > 3 * limit_s + 5:
+            st.cb_stale += 1
+        screen["updated"] = now
+    metric = (_input(body, "wall-config", "data") or {}).get("metric", "")
 
     async def live():
-        url = f"{base}/wall/live?region={region}"
+        url = f"{base}/wall/live?region={region}&frames=1&metric={metric}"
         last_id, failures = None, -1
         while not stop.is_set():
             opened = False
@@ -363,6 +386,20 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                                     st.live_ts_ms.append((now - ts) * 1000)
                                 except (ValueError, KeyError, TypeError):
                                     pass
+                        elif ev == "frame" and data is not None:
+                            frame = json.loads(data)
+                            screen["mark"], fits = frame_fits(frame, screen["mark"])
+                            screen["pushing"], screen["last_frame"] = True, time.monotonic()
+                            updated(refresh_s)
+                            if not fits:
+                                resync.set()
+                            if st.measuring:
+                                st.walls_framed.add(region)
+                                st.frame_bytes.append(len(data))
+                                st.frame_misfits += not fits
+                                if frame.get("now"):
+                                    st.frame_ms.append((time.time() - datetime.fromisoformat(
+                                        frame["now"]).timestamp()) * 1000)
                         elif ev == "status" and data and '"down"' in data and st.measuring:
                             st.live_down += 1
                         ev, eid, data = None, None, None
@@ -385,10 +422,34 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
             failures = 0 if opened else failures + 1
             await asyncio.sleep(min(60.0, 1.5 * 2 ** failures) * random.uniform(0.5, 1.5))
 
+    async def wait_tick(seconds: float) -> bool:
+        """Until the next refresh: its interval, or a frame that did not fit; frames
+        stopping for three ticks bring the interval back to the tick (wall.js
+        checkFrames). True when the run stopped."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if screen["pushing"] and time.monotonic() - screen["last_frame"] > 3 * refresh_s + 2:
+                screen["pushing"], screen["lost"] = False, True
+                return stop.is_set()
+            if left <= 0 or resync.is_set():
+                if resync.is_set() and st.measuring:
+                    st.cb_resyncs += 1
+                resync.clear()
+                return stop.is_set()
+            try:
+                await asyncio.wait_for(resync.wait(), timeout=min(left, 1.0))
+            except asyncio.TimeoutError:
+                pass
+            if stop.is_set():
+                return True
+
     async def ticks():
-        n, interval_s, last_answer, mark = 0, refresh_s, None, None
-        while not await pause(stop, interval_s if n else random.random() * refresh_s):
+        n, interval_s = 0, refresh_s
+        while not await wait_tick(interval_s if n else random.random() * refresh_s):
             n += 1
+            if screen.pop("lost", False):
+                interval_s = refresh_s
             measuring, was_told = st.measuring, interval_s
             st.cb_in_flight += 1
             try:
@@ -397,7 +458,9 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                 # giving up at timeout_s and posting another while the server still works
                 # on the first. Answers after timeout_s count as late.
                 status, ms, text = await post_json(session, f"{base}/_dash-update-component",
-                                                   with_tick(body, n, mark), timeout_s * HOLD,
+                                                   with_tick(body, n, screen["mark"],
+                                                             screen["pushing"]),
+                                                   timeout_s * HOLD,
                                                    {"Origin": base, **device})
             finally:
                 st.cb_in_flight -= 1
@@ -410,7 +473,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                     told = interval_s = json.loads(text)["response"]["wall-tick"]["interval"] / 1000
                 except (ValueError, KeyError, TypeError):
                     pass
-                mark = mark_after(text, mark)
+                screen["mark"] = mark_after(text, screen["mark"])
             if not (measuring and st.measuring):
                 continue
             st.cb_status[str(status)] += 1
@@ -421,12 +484,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                 st.cb_ms.append(ms)
                 st.walls_answered.add(region)
                 st.cb_bytes.append(len(text))
-                # assets/wall.js shows 数据延迟 once a screen's numbers are older than three
-                # of the intervals it was told, plus 5 s: the gaps that a screen showed it.
-                now = time.monotonic()
-                if last_answer is not None and now - last_answer > 3 * was_told + 5:
-                    st.cb_stale += 1
-                last_answer = now
+                updated(refresh_s if screen["pushing"] else was_told)
             elif len(st.cb_samples) < 5:
                 st.cb_samples.append(f"{region}: {status}: {text[:150]!r}")
 
@@ -705,6 +763,12 @@ async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
         "callback_max_ms": _r(max(st.cb_ms) if st.cb_ms else None),
         "callback_bytes_median": statistics.median(st.cb_bytes) if st.cb_bytes else None,
         "answers_after_stale_badge": st.cb_stale,
+        "frames": len(st.frame_ms), "frames_per_s": round(len(st.frame_ms) / elapsed, 1),
+        "frame_p50_ms": _r(pct(st.frame_ms, 50)), "frame_p95_ms": _r(pct(st.frame_ms, 95)),
+        "frame_p99_ms": _r(pct(st.frame_ms, 99)),
+        "frame_bytes_median": statistics.median(st.frame_bytes) if st.frame_bytes else None,
+        "frame_misfits": st.frame_misfits, "refreshes_asked_by_frames": st.cb_resyncs,
+        "walls_framed": len(st.walls_framed),
         "callbacks_waiting_at_end": in_flight,
         "walls_answered": len(st.walls_answered),
         "callbacks_late": st.cb_late,
@@ -769,6 +833,14 @@ def table(res: dict) -> str:
         ("wall callback p50 / p95 / p99 (limit p95 ≤ 200 ms)",
          f"{_f(ld['callback_p50_ms'])} / **{_f(ld['callback_p95_ms'])}** / "
          f"{_f(ld['callback_p99_ms'])} ms", ld["load1_median"]),
+        ("panel frames over the live feeds: per s; walls that got ≥ 1",
+         f"{ld.get('frames_per_s', 0)}; {ld.get('walls_framed', 0):,} of {ld['walls']:,}",
+         ld["load1_median"]),
+        ("frame's age at the screen, from its tick's clock: p50 / p95 / p99",
+         f"{_f(ld.get('frame_p50_ms'))} / **{_f(ld.get('frame_p95_ms'))}** / "
+         f"{_f(ld.get('frame_p99_ms'))} ms", ld["load1_median"]),
+        ("frames that did not fit the screen (each brings a refresh); median size",
+         f"{ld.get('frame_misfits', 0):,}; {_f(ld.get('frame_bytes_median'))} B", ""),
         ("wall callbacks by status; still waiting at the end of the window",
          f"{_counts(ld['callback_status'])}; {ld['callbacks_waiting_at_end']:,}", ""),
         ("answers after the screen showed 数据延迟 (> 3 told intervals + 5 s)",
@@ -1063,6 +1135,7 @@ def _flatten(result: dict) -> None:
         "first_view_ms": [v["ms"] for v in ld.get("first_views", [])],
         "callback_p95_ms": ld.get("callback_p95_ms"),
         "live_p95_ms": ld.get("live_p95_ms"),
+        "frame_p95_ms": ld.get("frame_p95_ms"),
         "load1_median": ld.get("load1_median"),
     })
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 MARK = ("wall-marks", "data")
+PUSH = ("wall-push", "data")
 
 
 def set_value(items: list[dict], id_: str, prop: str, fn) -> list[dict]:
@@ -13,12 +14,23 @@ def set_value(items: list[dict], id_: str, prop: str, fn) -> list[dict]:
             else i for i in items]
 
 
-def with_tick(body: dict, n: int, mark: dict | None) -> bytes:
-    """The body for the screen's n-th tick, carrying the marks it holds."""
+def with_tick(body: dict, n: int, mark: dict | None, pushed: bool = False) -> bytes:
+    """The body for the screen's n-th tick, carrying the marks it holds and whether the
+    panels' frames reach it over its live feed (assets/wall.js)."""
     b = dict(body)
     b["inputs"] = set_value(body["inputs"], "wall-tick", "n_intervals", lambda _v: n)
     b["state"] = set_value(body.get("state", []), *MARK, lambda _v: mark)
+    b["state"] = set_value(b["state"], *PUSH, lambda _v: pushed)
     return json.dumps(b).encode()
+
+
+def frame_fits(frame: dict, mark: dict | None) -> tuple[dict, bool]:
+    """A pushed frame applied to a screen holding `mark` (assets/wall.js applyFrame):
+    the marks it then holds, and whether the frame fitted (if not, the screen asks for a
+    refresh at once)."""
+    shown, drawn, new = mark or {}, set(frame.get("drawn") or ()), frame.get("marks") or {}
+    fits = all(shown.get(k) == v for k, v in new.items() if k not in drawn)
+    return {k: v if fits or k in drawn else shown.get(k) for k, v in new.items()}, fits
 
 
 def mark_after(text: bytes | str, mark: dict | None) -> dict | None:

@@ -210,12 +210,16 @@ OUTPUTS_MAX = 64
 SHAPES_MAX = 4 * WATCH_MAX
 
 
-def page(service) -> Page:
+def new_shapes() -> Bounded:
+    """This app's map trace positions and label layouts (by region and metric): the page,
+    its callbacks and the frames share them; two apps in one process (tests) never do."""
+    return Bounded(SHAPES_MAX)
+
+
+def page(service, shapes: Bounded | None = None) -> Page:
     """The wall is what a command center opens, at / and /wall; its warm-up (the live view
     of every watched region at each tick) is the service's own."""
-    # This app's map trace positions and label layouts (by region and metric): the page
-    # and its callbacks share them; two apps in one process (tests) never do.
-    shapes = Bounded(SHAPES_MAX)
+    shapes = new_shapes() if shapes is None else shapes
     return Page(path=r"/|/wall/?", render=lambda _match, query: render(service, query, shapes),
                 register=lambda app: register(app, service, shapes), warmups=(service.warmup,))
 
@@ -262,26 +266,68 @@ def map_patch(service, cfg: dict, rows: list[dict], shapes: dict) -> Patch:
     return patch
 
 
+# What the refresh callback draws, in order (then the interval it tells the screen); a
+# frame pushed over the live feed carries the same properties (`frame`).
+DRAWN = [("wall-kpi-data", "data"), ("wall-fresh", "children"), ("wall-map", "figure"),
+         ("wall-legend", "children"), ("wall-heading", "children"),
+         ("wall-crumbs", "children"), *[(f"wall-{p.key}", p.prop) for p in PANELS],
+         *[(f"wall-asof-{p}", "children") for p in PANELS_WITH_TIME], ("wall-marks", "data")]
+
+
+def draw(service, cfg: dict, region_changed: bool, screen_marks: dict, models: tuple,
+         shapes: dict) -> tuple:
+    """The values of DRAWN, in order, for a screen showing `screen_marks` (no_update
+    for what it shows already)."""
+    c = content(service, cfg, shapes, screen_marks, models)
+    if region_changed:
+        fig_map = c["map"]()
+        c["marks"]["map"] = map_mark(service, cfg, c["map_rows"], shapes)
+    else:
+        # Colours and labels only, without rebuilding the polygons: this runs for every
+        # viewer on every tick.
+        c["marks"]["map"] = map_mark(service, cfg, c["map_rows"], shapes)
+        fig_map = _unless_shown(screen_marks, c["marks"], "map",
+                                lambda: map_patch(service, cfg, c["map_rows"], shapes))
+    tree = service.ctx.tree.get()
+    crumbs = view.crumb_links([{"code": r.code, "name": r.name}
+                               for r in tree.ancestors(cfg["region"])], cfg) \
+        if region_changed else no_update
+    return (c["kpi_data"], c["fresh"], fig_map, c["legend"], c["heading"], crumbs,
+            *[c["panels"][p.key] for p in PANELS],
+            *[c["asof_text"][p] for p in PANELS_WITH_TIME], c["marks"])
+
+
+def frame(service, cfg: dict, shown: dict | None, shapes: dict) -> dict:
+    """One tick's changes for every screen of `cfg` whose panels show `shown` (the marks
+    of the frame before; None: nothing known, everything is drawn), pushed over the live
+    feed (dashboard/app/wall_frames.py). `drawn` names the marks the frame draws: a
+    screen whose other marks differ from the frame's applies it and asks for a refresh."""
+    shown = shown or {}
+    models = service.live(cfg["region"]), service.period(cfg["region"])
+    out = draw(service, cfg, False, shown, models, shapes)
+    props: dict[str, dict] = {}
+    for (cid, prop), value in zip(DRAWN, out):
+        if value is not no_update and cid != "wall-marks":
+            props.setdefault(cid, {})[prop] = value
+    marks = out[-1]
+    return {"region": cfg["region"], "marks": marks, "props": props,
+            "drawn": [k for k, v in marks.items() if shown.get(k) != v]}
+
+
 def register(app, service, shapes: dict | None = None) -> None:
     # This app's memo of a tick's outputs, and of the map's trace positions and label
     # layouts (shared with the page's render): two apps in one process (tests) never
     # share them.
     memo = Bounded(OUTPUTS_MAX)
     shapes = {} if shapes is None else shapes
-    outputs = [
-        Output("wall-kpi-data", "data"), Output("wall-fresh", "children"),
-        Output("wall-map", "figure"), Output("wall-legend", "children"),
-        Output("wall-heading", "children"), Output("wall-crumbs", "children"),
-        *[Output(f"wall-{p.key}", p.prop) for p in PANELS],
-        *[Output(f"wall-asof-{p}", "children") for p in PANELS_WITH_TIME],
-        Output("wall-marks", "data"), Output("wall-tick", "interval"),
-    ]
+    outputs = [*[Output(cid, prop) for cid, prop in DRAWN], Output("wall-tick", "interval")]
 
     @app.callback(*outputs, Input("wall-tick", "n_intervals"), Input("wall-region", "data"),
                   State("wall-config", "data"), State("wall-marks", "data"),
+                  State("wall-push", "data"),
                   running=[(Output("wall-tick", "disabled"), True, False)],
                   prevent_initial_call=True)
-    def refresh(_n, region, stored, screen_marks):
+    def refresh(_n, region, stored, screen_marks, pushed):
         # Region and config come back from the browser: re-derived and checked on the
         # server against the device's (or account's) regions (OutOfScope for a region
         # outside them answers 400).
@@ -305,30 +351,16 @@ def register(app, service, shapes: dict | None = None) -> None:
                tuple(sorted((k, v) for k, v in screen_marks.items() if isinstance(v, str))))
         out = memo.get(key)
         if out is None:
-            out = memo[key] = _outputs(service, cfg, region_changed, screen_marks, models)
+            out = memo[key] = draw(service, cfg, region_changed, screen_marks, models,
+                                        shapes)
         service.pace.observe(time.monotonic() - started)
         # Past what this worker keeps up with, screens are told to refresh less often
-        # (dashboard/views/wall/pace.py): late answers for all of them, never none.
-        return (*out, service.pace.interval_ms())
-
-    def _outputs(service, cfg, region_changed, screen_marks, models):
-        c = content(service, cfg, shapes, screen_marks, models)
-        if region_changed:
-            fig_map = c["map"]()
-            c["marks"]["map"] = map_mark(service, cfg, c["map_rows"], shapes)
-        else:
-            # Colours and labels only, without rebuilding the polygons: this runs for every
-            # viewer on every tick.
-            c["marks"]["map"] = map_mark(service, cfg, c["map_rows"], shapes)
-            fig_map = _unless_shown(screen_marks, c["marks"], "map",
-                                    lambda: map_patch(service, cfg, c["map_rows"], shapes))
-        tree = service.ctx.tree.get()
-        crumbs = view.crumb_links([{"code": r.code, "name": r.name}
-                                   for r in tree.ancestors(cfg["region"])], cfg) \
-            if region_changed else no_update
-        return (c["kpi_data"], c["fresh"], fig_map, c["legend"], c["heading"], crumbs,
-                *[c["panels"][p.key] for p in PANELS],
-                *[c["asof_text"][p] for p in PANELS_WITH_TIME], c["marks"])
+        # (dashboard/views/wall/pace.py): late answers for all of them, never none. A
+        # screen whose live feed brings each tick's frame refreshes only to resynchronise.
+        interval = service.pace.interval_ms()
+        if pushed is True and service.settings.wall_resync_seconds > 0:
+            interval = max(interval, int(service.settings.wall_resync_seconds * 1000))
+        return (*out, interval)
 
     @app.callback(Output("page", "children", allow_duplicate=True),
                   Input("wall-retry", "n_intervals"), State("url", "search"),
@@ -356,6 +388,8 @@ def register(app, service, shapes: dict | None = None) -> None:
                             Output("wall-kpi-data", "id"), Input("wall-kpi-data", "data"))
     app.clientside_callback(ClientsideFunction("gwWall", "followInterval"),
                             Output("wall-tick", "id"), Input("wall-tick", "interval"))
+    app.clientside_callback(ClientsideFunction("gwWall", "followMarks"),
+                            Output("wall-marks", "id"), Input("wall-marks", "data"))
     app.clientside_callback(ClientsideFunction("gwWall", "followRegion"),
                             Output("wall-region", "id"), Input("wall-region", "data"),
                             State("wall-config", "data"))

@@ -49,9 +49,19 @@ class Batch:
     status: dict            # {"status": "live"|"down", "since": epoch|None, "error": str}
 
 
+@dataclass
+class Frame:
+    """A wall's panel changes of one tick, already encoded (dashboard/app/wall_frames.py):
+    queued between the batches, so that it reaches the page in the order it was made."""
+    text: str
+
+
 class Subscriber:
-    def __init__(self, accept: Callable[[StreamEvent], bool], region: str | None = None):
+    def __init__(self, accept: Callable[[StreamEvent], bool], region: str | None = None,
+                 frames: object = None):
         self.accept = accept
+        # Which frames the page takes (the wall's settings; None: none).
+        self.frames = frames
         # When `accept` is "the event's grid lies in `region`": the hub hands it that
         # region's events without asking `accept` for each (see StreamHub.lineage).
         self.region = region
@@ -84,12 +94,13 @@ class StreamHub:
 
     # Subscribers -----------------------------------------------------------------------
     def subscribe(self, accept: Callable[[StreamEvent], bool],
-                  region: str | None = None) -> Subscriber:
+                  region: str | None = None, frames: object = None) -> Subscriber:
         """Register for live batches. Raises when Redis is unreachable (the caller tells
         the browser to retry). The reader's start is resolved here, synchronously, so a
         subscriber's backlog read afterwards always meets the live batches. `region`:
-        `accept` takes exactly the events whose grid's lineage holds it."""
-        sub = Subscriber(accept, region if self.lineage is not None else None)
+        `accept` takes exactly the events whose grid's lineage holds it. `frames`: the
+        key of the frames it takes (`frame_groups`, `deliver`)."""
+        sub = Subscriber(accept, region if self.lineage is not None else None, frames)
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 stream = self._make_stream()
@@ -113,6 +124,24 @@ class StreamHub:
     @property
     def subscribers(self) -> int:
         return len(self._subs)
+
+    def frame_groups(self) -> dict[object, list[Subscriber]]:
+        """The subscribers that take frames, by the frames' key."""
+        with self._lock:
+            subs = list(self._subs)
+        groups: dict[object, list[Subscriber]] = {}
+        for sub in subs:
+            if sub.frames is not None:
+                groups.setdefault(sub.frames, []).append(sub)
+        return groups
+
+    @staticmethod
+    def deliver(subs: list[Subscriber], frame: Frame) -> None:
+        for sub in subs:
+            try:
+                sub.queue.put_nowait(frame)
+            except queue.Full:
+                sub.dropped = True  # its connection ends; the browser resumes by ID
 
     def backlog(self, after_id: str, accept: Callable[[StreamEvent], bool],
                 upto: str | None = None) -> tuple[list[StreamEvent], bool]:
@@ -266,8 +295,9 @@ def _before(entry_id: str) -> str:
 def follow(hub: StreamHub, sub: Subscriber, after_id: str | None,
            accept: Callable[[StreamEvent], bool], heartbeat: float = 5.0
            ) -> Iterator[tuple[str, object]]:
-    """("events", [StreamEvent, ...]) / ("status", dict) / ("gap", None) items for one
-    client: its backlog after `after_id`, then live batches, each entry once and in order."""
+    """("events", [StreamEvent, ...]) / ("status", dict) / ("gap", None) / ("frame", str)
+    items for one client: its backlog after `after_id`, then live batches, each entry once
+    and in order, and the frames pushed to it."""
     last = id_key(after_id) if after_id else None
     if after_id:
         events, truncated = hub.backlog(after_id, accept, sub.position)
@@ -287,6 +317,9 @@ def follow(hub: StreamHub, sub: Subscriber, after_id: str | None,
         except queue.Empty:
             sent_at = time.monotonic()
             yield "status", dict(hub.status)
+            continue
+        if isinstance(batch, Frame):
+            yield "frame", batch.text
             continue
         fresh = []
         for e in batch.events:

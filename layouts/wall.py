@@ -60,9 +60,11 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
         html.Span(t(f"wall.ticker.{c}", lang), className=f"gw-w-tc gw-w-tc-{c}")
         for c in ("time", "no", "place", "category", "step", "left")])
     data = {"data-profile": "16x9", "data-tz": cfg["tz"], "data-lang": lang,
-            "data-region": cfg["region"], "data-privacy": "1" if cfg["privacy"] else "0",
+            "data-region": cfg["region"], "data-metric": cfg["metric"],
+            "data-privacy": "1" if cfg["privacy"] else "0",
             "data-refresh": str(cfg["refresh_ms"]), "data-reload-hour": str(cfg["reload_hour"]),
             "data-from": cfg.get("from_id") or "",
+            "data-marks": json.dumps(content.get("marks") or {}),
             "data-words": json.dumps({k: t(k, lang) for k in SCRIPT_WORDS}, ensure_ascii=False)}
     return html.Div(id="wall-root", className="gw-wall", lang="en" if lang == "en" else "zh-CN",
                     **data, children=[
@@ -106,6 +108,9 @@ def layout(cfg: dict, crumbs: list[dict], content: dict) -> html.Div:
         dcc.Store(id="wall-region", data=cfg["region"]),
         # What the panels show (layouts/wall_panels.Panel.mark): unchanged ones are not sent.
         dcc.Store(id="wall-marks", data=content.get("marks")),
+        # Whether each tick's frame reaches the screen over its live feed (assets/wall.js):
+        # then the refresh callback only resynchronises it.
+        dcc.Store(id="wall-push", data=False),
         dcc.Interval(id="wall-tick", interval=cfg["refresh_ms"]),
         dcc.Interval(id="wall-rotate", interval=max(cfg.get("rotate") or 0, 5) * 1000,
                      disabled=not cfg.get("rotate")),

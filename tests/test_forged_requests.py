@@ -171,7 +171,8 @@ def _refresh_body(app, region, wall) -> dict:
     refresh = next(d for d in deps if d["output"].startswith("..wall-kpi-data.data"))
     cfg = wall_config(wall)
     values = {("wall-tick", "n_intervals"): 1, ("wall-region", "data"): region,
-              ("wall-config", "data"): cfg, ("wall-marks", "data"): None}
+              ("wall-config", "data"): cfg, ("wall-marks", "data"): None,
+              ("wall-push", "data"): None}
     return forged_body(refresh, values, "wall-region.data")
 
 

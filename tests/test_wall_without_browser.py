@@ -353,7 +353,7 @@ def post(app, output_has: str, values: dict, changed: str, client=None, headers=
 
     def items(specs):
         return [{"id": s["id"], "property": s["property"],
-                 "value": values[(s["id"], s["property"])]} for s in specs]
+                 "value": values.get((s["id"], s["property"]))} for s in specs]
     body = {"output": dep["output"], "outputs": split_callback_id(dep["output"]),
             "inputs": items(dep["inputs"]), "state": items(dep["state"]),
             "changedPropIds": [changed]}

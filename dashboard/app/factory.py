@@ -37,6 +37,7 @@ from dashboard.app.auth import Auth
 from dashboard.app.context import AppContext, Lazy
 from dashboard.app.runtime import Runtime
 from dashboard.app.settings import Settings
+from dashboard.app.wall_frames import FramePusher
 from dashboard.app.wall_gate import WallGate
 from dashboard.cache.shared_views import SharedViews
 from dashboard.cache.warmer import Job, Warmer
@@ -122,14 +123,20 @@ def create_app(settings: Settings | None = None) -> Dash:
     wall = WallService(ctx, views, on_row_error=SUMMARY.row_error, warmer=warmer,
                        board_source=lambda _root, now: boards.get().board(now))
     server.extensions["gridwatch_wall"] = wall
-    feed, hub = live_feed.blueprint(ctx, wall, walls)
+    shapes = wall_callbacks.new_shapes()
+    # Each tick's panels, pushed over the walls' live feeds (dashboard/app/wall_frames.py).
+    frames = None if settings.wall_resync_seconds <= 0 or wall.published is None else \
+        (lambda hub: FramePusher(hub, lambda cfg, shown: wall_callbacks.frame(
+            wall, cfg, shown, shapes), wall.published.tick))
+    feed, hub, pusher = live_feed.blueprint(ctx, wall, walls, frames)
     server.register_blueprint(feed)
     server.extensions["gridwatch_stream_hub"] = hub
+    server.extensions["gridwatch_wall_frames"] = pusher
 
     app.layout = router.shell()
     # One Page per module of callbacks/; the wall comes first: it is what "/" opens, and
     # the one page shown to a wall device (without a login).
-    pages = [replace(wall_callbacks.page(wall), public=True), status_callbacks.page(ctx),
+    pages = [replace(wall_callbacks.page(wall, shapes), public=True), status_callbacks.page(ctx),
              kpi_callbacks.page(ctx), region_callbacks.page(ctx), case_callbacks.page(ctx)]
     for page in pages:
         page.register(app)

@@ -43,9 +43,11 @@ def _retry_later(seconds: int) -> Response:
                                               "Cache-Control": "no-cache"})
 
 
-def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
-    """The feed's blueprint and the hub its subscribers share (one per app). `walls`:
-    the app's WallGate, whose device (or account) gives a feed its regions."""
+def blueprint(ctx, service, walls, frames=None) -> tuple[Blueprint, StreamHub, object]:
+    """The feed's blueprint, the hub its subscribers share (one per app) and the pusher
+    of the walls' frames (None without one). `walls`: the app's WallGate, whose device
+    (or account) gives a feed its regions. `frames`: hub -> FramePusher
+    (dashboard/app/wall_frames.py), or None: no frames over the feed."""
     settings = ctx.settings
     bp = Blueprint("live_feed", __name__)
 
@@ -70,6 +72,7 @@ def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
     hub = StreamHub(blocking_stream, known_grid=known_grid,
                     counter_key=counter_key(settings.key_prefix, settings.stream_key),
                     lineage=lambda grid: ctx.tree.get().lineage(grid))
+    pusher = frames(hub) if frames is not None else None
 
     @bp.route("/wall/live")
     def wall_live():
@@ -101,8 +104,15 @@ def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
             # Past what this worker serves: degrade, never collapse. The screen keeps its
             # refreshes and tries again later (wall.js backs off on its own as well).
             return _retry_later(random.randint(*RETRY_AFTER))
+        # A wall page asks for its panels' frames too (`frames=1`, assets/wall.js), for
+        # its settings as re-derived here (a forged metric or language is the default).
+        key = None
+        if pusher is not None and request.args.get("frames") == "1":
+            key = pusher.watch(service.refresh_config(
+                region, {"metric": request.args.get("metric"), "lang": lang,
+                         "privacy": privacy}, access))
         try:
-            sub = hub.subscribe(accept, region)    # accept: the region's lineage
+            sub = hub.subscribe(accept, region, frames=key)  # accept: the region's lineage
         except Exception as exc:  # noqa: BLE001 - Redis down: the page retries
             # The screen learns the kind of failure, the log the rest (a message can name
             # a host and port: nothing a browser needs).
@@ -111,6 +121,8 @@ def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
                                                         "error": type(exc).__name__})
             return Response(body, mimetype="text/event-stream", status=200,
                             headers={"Cache-Control": "no-cache"})
+        if key is not None:
+            pusher.ensure_started()
 
         def generate():
             try:
@@ -123,6 +135,8 @@ def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
                     if kind == "events":
                         for row in service.ticker_rows(item, region, privacy, lang):
                             yield _sse("case", row, row["id"])
+                    elif kind == "frame":
+                        yield f"event: frame\ndata: {item}\n\n"
                     elif kind == "status":
                         yield _sse("status", {**item, "now": datetime.now(timezone.utc).timestamp()})
                     else:
@@ -136,4 +150,4 @@ def blueprint(ctx, service, walls) -> tuple[Blueprint, StreamHub]:
         return Response(stream_with_context(generate()), mimetype="text/event-stream",
                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    return bp, hub
+    return bp, hub, pusher

@@ -46,6 +46,7 @@ BY_COMPONENT: dict[tuple[str, str], type | tuple[type, ...]] = {
     ("wall-kpi-data", "data"): dict,
     ("wall-tick", "interval"): int,     # milliseconds, told by the server (wall/pace.py)
     ("wall-marks", "data"): dict,       # what the screen's panels show (callbacks/wall.py)
+    ("wall-push", "data"): bool,        # frames reach the screen over its live feed
 }
 
 

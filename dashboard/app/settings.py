@@ -64,6 +64,11 @@ class Settings:
     # process `gridwatch serve` starts beside the web workers; they take over only when
     # its lease has run out).
     wall_builder: str = "worker"
+    # Each tick's panel changes reach a wall over its open live feed, drawn once per
+    # region and worker (dashboard/app/wall_frames.py); a screen receiving them asks for
+    # a whole refresh only this often, to resynchronise. 0: no frames, every screen
+    # refreshes by callback at every tick.
+    wall_resync_seconds: float = 60.0
     # Login sessions (docs/security.md): a session ends after this many minutes in which
     # its person did nothing (the pages' own timers do not count), and this many hours
     # after the login at the latest.
@@ -137,7 +142,7 @@ class Settings:
                           ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float),
                           ("SESSION_IDLE_MINUTES", float), ("SESSION_HOURS", float),
                           ("LOCKOUT_ATTEMPTS", int), ("LOCKOUT_MINUTES", float),
-                          ("TRUSTED_PROXIES", int)):
+                          ("TRUSTED_PROXIES", int), ("WALL_RESYNC_SECONDS", float)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)

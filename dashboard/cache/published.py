@@ -69,6 +69,12 @@ class Published:
         return (json.loads(raw) if raw is not None else None,
                 json.loads(tick) if tick is not None else {})
 
+    def tick(self) -> dict:
+        """The builder's last tick record ({}: none yet): what tells a reader that a
+        new tick's models are there."""
+        raw = self._redis().get(self.tick_key)
+        return json.loads(raw) if raw is not None else {}
+
     # Building --------------------------------------------------------------------------
     def put(self, models: dict[str, dict], tick: dict | None = None,
             counted: list[str] | None = None) -> None:
