@@ -24,7 +24,8 @@ def _as_sent(frame: dict) -> dict:
     return json.loads(to_json_plotly(frame))
 
 
-def test_a_frame_carries_what_a_refresh_would_answer_a_screen_showing_the_same(walls):
+def test_a_frame_carries_what_a_refresh_would_answer_a_screen_showing_the_same(
+        walls):  # noqa: F811 - the fixture imported above
     service = walls("320000")
     app, cfg = wall_app(service), cfg_for(service, region="320500")
     shapes: dict = {}

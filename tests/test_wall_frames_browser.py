@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from tests.test_wall_browser import REFRESH, _grid_code, _kpi, _new_case_id, _open_wall
-from tests.live import inject_reported_case
-
 import pytest
+
+from tests.live import inject_reported_case
+from tests.test_wall_browser import REFRESH, _grid_code, _kpi, _new_case_id, _open_wall
 
 pytestmark = pytest.mark.slow
 
