@@ -154,7 +154,9 @@
      sends what its marks say it lacks). */
   function applyFrame(f) {
     var set = setProps();
-    if (!set || !f || f.region !== state.region) return;
+    // A region just changed (rotation): its refresh answer draws the new region's map
+    // and panels first; a frame patched onto the old region's map would not fit it.
+    if (!set || !f || f.region !== state.region || state.awaitRegion) return;
     var shown = state.marks || {}, drawn = {}, fits = true, marks = {};
     (f.drawn || []).forEach(function (k) { drawn[k] = true; });
     Object.keys(f.marks || {}).forEach(function (k) {
@@ -424,12 +426,16 @@
         return window.dash_clientside.no_update;
       },
       followMarks: function (marks) {
-        if (state && marks) state.marks = marks;
+        if (state && marks) {
+          state.marks = marks;
+          state.awaitRegion = null;
+        }
         return window.dash_clientside.no_update;
       },
       followRegion: function (region) {
         if (state && region && region !== state.region) {
           state.region = region;
+          state.awaitRegion = region;
           clearLive();
           connect();
         }

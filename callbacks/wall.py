@@ -106,8 +106,16 @@ def content(service, cfg: dict, shapes: dict | None = None,
     return out
 
 
+class _Everything(dict):
+    """Marks that match whatever is drawn: nothing is drawn against them."""
+
+
+SHOWN_ALL = _Everything()
+
+
 def _unless_shown(screen_marks: dict, marks: dict, key: str, draw):
-    return no_update if screen_marks.get(key) == marks[key] else draw()
+    return no_update if screen_marks is SHOWN_ALL or screen_marks.get(key) == marks[key] \
+        else draw()
 
 
 NO_LABELS = {"range": None, "spots": {}}
@@ -299,12 +307,15 @@ def draw(service, cfg: dict, region_changed: bool, screen_marks: dict, models: t
 
 def frame(service, cfg: dict, shown: dict | None, shapes: dict) -> dict:
     """One tick's changes for every screen of `cfg` whose panels show `shown` (the marks
-    of the frame before; None: nothing known, everything is drawn), pushed over the live
-    feed (dashboard/app/wall_frames.py). `drawn` names the marks the frame draws: a
-    screen whose other marks differ from the frame's applies it and asks for a refresh."""
-    shown = shown or {}
+    of the frame before), pushed over the live feed (dashboard/app/wall_frames.py).
+    `drawn` names the marks the frame draws: a screen whose other marks differ from the
+    frame's applies it and asks for a refresh. With `shown` None (the setting's first
+    frame in this worker) nothing is drawn: its screens were drawn by their page or a
+    refresh, and one that shows other marks asks for a refresh (drawing every panel of
+    a province's 1,345 walls in one loop took a minute)."""
     models = service.live(cfg["region"]), service.period(cfg["region"])
-    out = draw(service, cfg, False, shown, models, shapes)
+    out = draw(service, cfg, False, SHOWN_ALL if shown is None else shown, models, shapes)
+    shown = out[-1] if shown is None else shown
     props: dict[str, dict] = {}
     for (cid, prop), value in zip(DRAWN, out):
         if value is not no_update and cid != "wall-marks":

@@ -29,10 +29,15 @@ def test_a_frame_carries_what_a_refresh_would_answer_a_screen_showing_the_same(
     service = walls("320000")
     app, cfg = wall_app(service), cfg_for(service, region="320500")
     shapes: dict = {}
-    first = _as_sent(wall_page.frame(service, cfg, None, shapes))
-    # Nothing known of the screens: every panel, the map's patch, legend and badges.
-    assert set(first["drawn"]) == set(first["marks"]) == \
-        {p.key for p in PANELS} | {"map", "legend", "fresh"}
+    # A setting's first frame in a worker draws nothing: its screens were drawn by their
+    # page (or a refresh); its marks are the models' own.
+    opening = _as_sent(wall_page.frame(service, cfg, None, shapes))
+    assert opening["drawn"] == [] and not any(i in opening["props"] for i in PANEL_IDS)
+    assert set(opening["marks"]) == {p.key for p in PANELS} | {"map", "legend", "fresh"}
+    # A frame for screens that show nothing: every panel, the map's patch, legend, badges.
+    first = _as_sent(wall_page.frame(service, cfg, {}, shapes))
+    assert set(first["drawn"]) == set(first["marks"])
+    assert first["marks"] == opening["marks"]
     assert all(i in first["props"] for i in PANEL_IDS)
     assert "__dash_patch_update" in first["props"]["wall-map"]["figure"]
     assert "wall-marks" not in first["props"] and "wall-crumbs" not in first["props"]
