@@ -183,10 +183,15 @@
     state.nudges += 1;
     if (set) set("wall-tick", { n_intervals: 1000000000 + state.nudges });
   }
-  // No frame for three ticks (the feed is down, or the server stopped sending them):
-  // back to a refresh every tick, starting now.
+  // Back to a refresh every tick, starting now: no frame for three ticks while the feed
+  // is down, or for a minute while it is up (the server stopped sending them). A live
+  // feed whose frames are only late is a busy server: refreshing by callback would cost
+  // it more (the badge says 数据延迟 meanwhile).
+  var FRAMES_LOST_MS = 60000;
   function checkFrames(now) {
-    if (!state.pushing || now - state.lastFrame <= 3 * state.tickMs + 2000) return;
+    if (!state.pushing) return;
+    var quiet = now - state.lastFrame;
+    if (quiet <= 3 * state.tickMs + 2000 || (state.feedLive && quiet <= FRAMES_LOST_MS)) return;
     var set = setProps();
     state.pushing = false;
     if (!set) return;
@@ -199,6 +204,7 @@
     var el = document.getElementById("wall-feed");
     if (!el) return;
     var status = s.status === "live" ? "live" : (s.status === "starting" ? "starting" : "down");
+    state.feedLive = status === "live";
     if (status === "down") {
       state.feedDownSince = state.feedDownSince || (s.since ? s.since : Date.now() / 1000);
     } else {

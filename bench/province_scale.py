@@ -101,6 +101,7 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gw_province_bench"
 # catch-up of the gap runs before the servers start (main), so an hour or two is
 # replayed untimed; a seed of 10M under load takes 30 min by itself.
 MAX_BEHIND_SECONDS = 7200
+FRAMES_LOST_S = 60          # assets/wall.js FRAMES_LOST_MS
 # Other people's databases: the server itself writes (the aggregates follower), so the
 # bench never serves them.
 FOREIGN_DBS = {"gw_board1m"}
@@ -337,7 +338,8 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
     device = wall_header(token)
     # What the screen holds, shared by its feed and its refreshes (assets/wall.js): the
     # marks of what it shows, whether frames reach it, and a refresh asked for now.
-    screen = {"mark": None, "pushing": False, "last_frame": 0.0, "updated": None}
+    screen = {"mark": None, "pushing": False, "last_frame": 0.0, "updated": None,
+              "feed_live": False}
     resync = asyncio.Event()
 
     def updated(limit_s: float) -> None:
@@ -403,8 +405,10 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                                 if frame.get("now"):
                                     st.frame_ms.append((time.time() - datetime.fromisoformat(
                                         frame["now"]).timestamp()) * 1000)
-                        elif ev == "status" and data and '"down"' in data and st.measuring:
-                            st.live_down += 1
+                        elif ev == "status" and data:
+                            screen["feed_live"] = '"live"' in data
+                            if '"down"' in data and st.measuring:
+                                st.live_down += 1
                         ev, eid, data = None, None, None
                     raise _Status("closed by the server")
             except asyncio.CancelledError:
@@ -418,6 +422,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                     if len(st.stream_samples) < 5:
                         st.stream_samples.append(f"{region}: {kind}: {exc}"[:200])
             finally:
+                screen["feed_live"] = False
                 if opened:
                     st.streams_open -= 1
             # assets/wall.js: 1.5 s after a failure, doubling with each failure in a row
@@ -426,13 +431,15 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
             await asyncio.sleep(min(60.0, 1.5 * 2 ** failures) * random.uniform(0.5, 1.5))
 
     async def wait_tick(seconds: float) -> bool:
-        """Until the next refresh: its interval, or a frame that did not fit; frames
-        stopping for three ticks bring the interval back to the tick (wall.js
-        checkFrames). True when the run stopped."""
+        """Until the next refresh: its interval, or a frame that did not fit; no frame
+        for three ticks while the feed is down, or for a minute, brings the interval
+        back to the tick (wall.js checkFrames). True when the run stopped."""
         deadline = time.monotonic() + seconds
         while True:
             left = deadline - time.monotonic()
-            if screen["pushing"] and time.monotonic() - screen["last_frame"] > 3 * refresh_s + 2:
+            quiet = time.monotonic() - screen["last_frame"]
+            if screen["pushing"] and quiet > 3 * refresh_s + 2 and (
+                    not screen["feed_live"] or quiet > FRAMES_LOST_S):
                 screen["pushing"], screen["lost"] = False, True
                 return stop.is_set()
             if left <= 0 or resync.is_set():

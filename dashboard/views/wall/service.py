@@ -35,6 +35,7 @@ from dashboard.views.wall.model import (
     OVERDUE_ROWS,
     build_live,
     build_period,
+    iso_utc,
     previous_counts,
     previous_window,
     stream_state,
@@ -429,11 +430,20 @@ class WallService:
         # board: only the builder follows the stream.
         board = self.period_board() if region.level <= DEEPEST and \
             self._answering(region_code) else None
+        # A model built from this very board does not change until the next board (every
+        # PERIOD_BOARD_SECONDS): not read and unpickled again at every tick (6.5% of a
+        # province's web workers, frames pushed: dashboard/app/wall_frames.py). A last
+        # good one served while the board's is built is read again.
+        if board is not None and hit is not None and hit[3] == board.now:
+            self._period_read[region_code] = (slot, time.monotonic(), hit[2], board.now)
+            return hit[2]
         # Seconds at province scale: rebuilt in the background, viewers never wait for
         # it; where the wall builder process builds it (warm_periods), only read here.
         model = self._period_view(region, board, slot, stale_ok=True, defer=self._defers())
         if model:
-            self._period_read[region_code] = (slot, time.monotonic(), model)
+            built_from = board.now if board is not None and \
+                model.get("computed_at") == iso_utc(board.now) else None
+            self._period_read[region_code] = (slot, time.monotonic(), model, built_from)
         return model
 
     def _period_view(self, region, board: LiveBoard | None, slot: int, **how) -> PeriodModel:
