@@ -205,7 +205,9 @@ def tick_all_regions(url: str, repeats: int = 5, pause: float = 0.0) -> dict:
 
 
 SESSION_COOKIE = "gw_session"
-LOGINS: dict[str, str] = {}   # server URL -> the leaders' session cookie there
+# server URL -> the leaders' session cookies there: one account per leader, as a
+# province's leaders each log in (the per-account rate limits of /kpi apply to each).
+LOGINS: dict[str, list[str]] = {}
 
 
 def capture_bodies(url: str, session: str) -> tuple[dict, dict]:
@@ -532,10 +534,12 @@ async def post_json(session, url: str, data: bytes, timeout_s: float,
 
 
 async def post_route(session, base: str, body: dict, pathname: str, search: str,
-                     timeout_s: float) -> tuple[object, float, int]:
-    # A leader's page: its session (a login per server, LOGINS) and the Origin a page of
-    # the site sends with every POST (the server refuses a POST with a session without it).
-    headers = {"Origin": base, "Cookie": f"{SESSION_COOKIE}={LOGINS.get(base, '')}"}
+                     timeout_s: float, who: int = 0) -> tuple[object, float, int]:
+    # A leader's page: its session (leader `who`'s login on that server, LOGINS) and the
+    # Origin a page of the site sends with every POST (the server refuses a POST with a
+    # session without it).
+    cookies = LOGINS.get(base) or [""]
+    headers = {"Origin": base, "Cookie": f"{SESSION_COOKIE}={cookies[who % len(cookies)]}"}
     status, ms, text = await post_json(session, f"{base}/_dash-update-component",
                                        route_body(body, pathname, search), timeout_s, headers)
     # A page that failed renders an apology (HTTP 200), not a 500: count it as an error.
@@ -554,7 +558,8 @@ async def leader(session, base: str, body: dict, kpi_regions: list[str], days: t
         region = rng.choice(kpi_regions)
         search = random_search(rng, region, *days)
         measuring = st.measuring
-        status, ms, size = await post_route(session, base, body, "/kpi", search, timeout_s)
+        status, ms, size = await post_route(session, base, body, "/kpi", search, timeout_s,
+                                            seed_)
         if measuring and st.measuring:
             st.leader_status[str(status)] += 1
             if status == 200:
@@ -1082,10 +1087,11 @@ def main(argv=None) -> int:
         # The tests' helpers: an account made as `gridwatch users add` makes one (audited,
         # no forced change), and a login through the real /login form.
         from tests.logins import http_login, make_account
-        user, password = make_account(args.database_url, "leader", (REGION,))
-        for url in (dep.url, probe.url):
-            LOGINS[url] = http_login(url, user, password)
-        body_wall, body_route = capture_bodies(dep.url, LOGINS[dep.url])
+        accounts = [make_account(args.database_url, "leader", (REGION,))
+                    for _ in range(max(args.leaders, 1))]
+        LOGINS[dep.url] = [http_login(dep.url, user, password) for user, password in accounts]
+        LOGINS[probe.url] = [http_login(probe.url, *accounts[0])]
+        body_wall, body_route = capture_bodies(dep.url, LOGINS[dep.url][0])
         result["meta"]["callback_bodies"] = {"wall": body_wall, "route": body_route}
         web = _descendants(dep.proc.pid)
         # serve -> gunicorn master -> workers
