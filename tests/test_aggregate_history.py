@@ -25,6 +25,7 @@ from data_sources.database import CaseDatabase, make_engine
 from data_sources.redis_stream import EventStream, StreamReader
 from data_sources.regions import RegionTree
 from data_sources.schema import case
+from layouts import kpi as kpi_layout
 from simulator import summary_history
 from simulator.world import World
 from tests.conftest import module_database
@@ -309,11 +310,13 @@ def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
         assert aggregate_summary.filled_ranges(info) == aggregate_summary.merge_ranges(done)
         assert info["done_days"] == sum((e - s).days for s, e in done) < info["total_days"]
 
-        def kpis(**query):
+        def view(**query):
             state = url_state.parse({"region": REGION, **query})
-            model = kpi_view.build(SqlCaseStore(eng, TZ, stored_seconds=0), tree,
-                                   _settings(eng), state, now)
-            return {r["key"]: r for r in model.kpis}
+            return state, kpi_view.build(SqlCaseStore(eng, TZ, stored_seconds=0), tree,
+                                         _settings(eng), state, now)
+
+        def kpis(**query):
+            return {r["key"]: r for r in view(**query)[1].kpis}
         early = kpis(period="this_month")
         for key in ("intake", "closure", "on_time", "satisfaction"):
             assert early[key]["last_year"] != "—", (key, early[key])
@@ -324,6 +327,11 @@ def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
         a, b = island[1] - timedelta(days=3), island[1] + timedelta(days=3)
         gap = kpis(period="custom", **{"from": a.isoformat(), "to": b.isoformat()})
         assert gap["intake"]["display"] == "—" and gap["intake"]["last_year"] == "—"
+        # The page says why, and keeps its ranking panel (no rows yet).
+        state, model = view(period="custom", **{"from": a.isoformat(), "to": b.isoformat()})
+        assert not model.complete and model.ranking == []
+        page = str(kpi_layout.layout(model, state).to_plotly_json())
+        assert "回填" in page and "ranking-grid" in page
         store = SqlCaseStore(eng, TZ, stored_seconds=0)
         w = url_state.window(url_state.parse({"from": a.isoformat(), "to": b.isoformat()}),
                              now, TZ)

@@ -134,6 +134,8 @@ class KpiView:
     card_rule: dict[str, float]     # yellow, red (weights), full (% of due), cap (points)
     min_sample: int
     as_of: dict                     # the time of the oldest figure shown (common.as_of)
+    complete: bool = True           # False: days of the period still being filled, no
+    #                                 figures or ranking yet (CaseStore.complete)
 
 
 def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: datetime,
@@ -178,4 +180,5 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
                    "full": weights.card_rate_full * 100, "cap": weights.max_card_penalty},
         min_sample=weights.min_sample,
         as_of=as_of(memo, now, tz),
+        complete=complete,
     )
