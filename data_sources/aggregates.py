@@ -278,7 +278,7 @@ def stored_range(engine: sa.Engine, tz: str) -> tuple[date, date] | None:
     info = stored_info(engine)
     if not info or info.get("tz") != tz:
         return None
-    return summary.merge_range(exact_days(info), summary.summary_range(engine, tz))
+    return summary.coverage(exact_days(info), engine, tz)
 
 
 def _case_days(info: dict) -> tuple[date, date]:
@@ -315,7 +315,7 @@ def usable_range(engine: sa.Engine, tz: str, now: datetime,
     age = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
     if not -max_age <= age <= max_age:
         return None
-    return summary.merge_range(exact_days(info), summary.summary_range(engine, tz))
+    return summary.coverage(exact_days(info), engine, tz)
 
 
 def health(engine: sa.Engine, now: datetime) -> dict:
@@ -330,7 +330,7 @@ def health(engine: sa.Engine, now: datetime) -> dict:
     if filled:
         # Aggregate-only days before `first` (and how far a filler has got).
         out["summary"] = {k: filled.get(k) for k in ("first", "until", "target", "done_days",
-                                                     "total_days", "updated_at")}
+                                                     "total_days", "updated_at", "filled")}
     if not info.get("followed_at"):
         return {**out, "status": "not followed"}
     behind = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
@@ -390,6 +390,29 @@ def stored_days(window: Window, tz: str, stored: tuple[date, date]) -> tuple[dat
     return max(a, stored[0]), min(end.date(), stored[1])
 
 
+def span_for(window: Window, tz: str, stored: tuple[date, date] | None
+             ) -> tuple[date, date] | None:
+    """The range of stored days to read `window` from: the main one (the days built from
+    the case table and those contiguous with them) or a filled aggregate-only range
+    apart from it (aggregate_summary.StoredDays), whichever holds most of the window's
+    days. None when the window touches a day still pending (asked of a filler, not
+    filled yet): it has no figures yet, and a sum of the filled part would be wrong."""
+    if stored is None:
+        return None
+    islands = getattr(stored, "islands", ())
+    pending = getattr(stored, "pending", ())
+    if not islands and not pending:
+        return stored
+    days = local_days(window, tz)
+    if not days:
+        return stored
+    lo, hi = days[0], days[-1] + timedelta(days=1)
+    if any(s < hi and lo < e for s, e in pending):
+        return None
+    main = (stored[0], stored[1])
+    return max((main, *islands), key=lambda r: (min(hi, r[1]) - max(lo, r[0])).days)
+
+
 def _edges(window: Window, a: date, b: date, tz: str) -> list[tuple[datetime, datetime]]:
     """The parts of the window outside the stored days [a, b)."""
     w = window.utc
@@ -418,13 +441,21 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
     `stored` days [first, horizon) and the case table for the rest."""
     if not _aggregated(scope):
         return q.kpi_counts_by(engine, scope, window, now, by_child=by_child)
+    span = span_for(window, tz, stored)
+    if span is None:
+        # Days of the window are still being filled (aggregate-only, pending): no
+        # figures yet rather than those of the filled part. The counts of no time at
+        # all keep what is not windowed (open now) and read as "no data" (—).
+        return q.kpi_counts_by(engine, scope, Window(window.start, window.start), now,
+                               by_child=by_child)
+    stored = span
     w = window.utc
     group = q._group(scope, by_child)
     where = q.scoped(scope)
     tally = q.Tally(len(group))
     a, b = stored_days(window, tz, stored)
     partial, edges = _partial_days(_edges(window, a, b, tz), tz,
-                                   summary.summary_range(engine, tz))
+                                   summary.summary_ranges(engine, tz))
     due_end = min(w.end, now)
     with q.consistent(engine) as conn:
         t = _day_table(scope)
@@ -463,19 +494,19 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
 
 
 def _partial_days(edges: list[tuple[datetime, datetime]], tz: str,
-                  only: tuple[date, date] | None
+                  only: summary.DayRanges
                   ) -> tuple[list[tuple[date, float]], list[tuple[datetime, datetime]]]:
     """Splits off the edges that are part of one aggregate-only day: there are no cases to
     count such a part from (a window ending at the current minute a month or a year ago:
     上期, 去年同期), so it is the day's stored counts times the part of the day it covers,
     an estimate (docs/aggregates.md). Returns ([(day, share)], the other edges)."""
-    if only is None:
+    if not only:
         return [], edges
     partial, rest = [], []
     for s, e in edges:
         day = s.astimezone(ZoneInfo(tz)).date()
         whole = day_window(day, tz)
-        if only[0] <= day < only[1] and e <= whole.end:
+        if any(a <= day < b for a, b in only) and e <= whole.end:
             partial.append((day, (e - s) / (whole.end - whole.start)))
         else:
             rest.append((s, e))
@@ -498,6 +529,9 @@ def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
     if not stored or not _aggregated(scope) or not set(dimensions) <= set(MIX_DIMENSIONS):
         return case_list.breakdowns(engine, scope, window, dimensions)
     out: dict[str, dict[str, int]] = {d: {} for d in dimensions}
+    stored = span_for(window, tz, stored)
+    if stored is None:
+        return out   # days still being filled: no figures yet (span_for)
     a, b = stored_days(window, tz, stored)
     with engine.connect() as conn:
         if a < b:
@@ -520,6 +554,9 @@ def closed_by_level(engine: sa.Engine, scope: RegionScope, window: Window, tz: s
     if not stored or not _aggregated(scope):
         return q.closed_breakdown(engine, scope, window, "resolution_level")
     out: dict[str, int] = {}
+    stored = span_for(window, tz, stored)
+    if stored is None:
+        return out   # days still being filled: no figures yet (span_for)
     a, b = stored_days(window, tz, stored)
     with engine.connect() as conn:
         rows = []
@@ -555,7 +592,12 @@ def daily(engine: sa.Engine, scope: RegionScope, window: Window, tz: str, column
     days = local_days(window, tz)
     index = {d: i for i, d in enumerate(days)}
     counts = [0] * len(days)
-    a, b = stored_days(window, tz, stored) if stored and _aggregated(scope) else (date.max, date.min)
+    if stored and _aggregated(scope):
+        # A window touching days still being filled reads its main range; those days
+        # count as the case table has them (none) until they are filled.
+        a, b = stored_days(window, tz, span_for(window, tz, stored) or stored[:2])
+    else:
+        a, b = date.max, date.min
     counter = "intake" if column == "reported_at" else "closed"
     w = window.utc
     with engine.connect() as conn:

@@ -94,9 +94,12 @@ def layout(model: KpiView, state: PageState, user: dict | None = None) -> html.D
     nav = [dcc.Link(state.t("kpi.to_region"),
                     href=f"/region/{region.code}{encode(state, region=None, page=1)}",
                     id="to-region")]
-    # A ranking needs children: a region without a child level has none.
-    ranking = [] if not model.ranking or child is None else [panel(
+    # A ranking needs children: a region without a child level has none. While days of
+    # the period are still being filled it has no rows yet, and says why.
+    filling = [] if model.complete else [html.P(state.t("kpi.filling"), className="gw-note")]
+    ranking = [] if child is None or not (model.ranking or filling) else [panel(
         state.t("kpi.ranking_title", level=Level(child).label(state.lang)),
+        *filling,
         html.P(state.t("kpi.ranking_note", weights=weights, min_sample=model.min_sample,
                        **{k: f"{v:g}" for k, v in model.card_rule.items()}),
                className="gw-note"),
@@ -113,7 +116,7 @@ def layout(model: KpiView, state: PageState, user: dict | None = None) -> html.D
                    lambda code: f"/kpi{encode(state, region=code, page=1)}"),
         toolbar(model, state),
         html.Div(className="gw-grid-2", children=[
-            panel(state.t("kpi.indicators"), kpi_table(model.kpis, state, model),
+            panel(state.t("kpi.indicators"), *filling, kpi_table(model.kpis, state, model),
                   panel_id="kpi-panel"),
             panel(state.t("page.trend"), charts.graph(trend, "kpi-trend", "kpi-trend")),
         ]),

@@ -6,8 +6,15 @@ answering for many minutes and fill the case table with millions of rows nobody 
 Instead, each older month is seeded with the same simulator into a scratch SQLite
 database, its daily aggregates are built there by the very code that builds them from the
 case table (data_sources/aggregates.py), and only those rows are copied into the real
-database, newest first (上期 first, 去年同期 last). The days stay aggregate-only: no case
-rows (docs/aggregates.md, "Aggregate-only days").
+database. The days stay aggregate-only: no case rows (docs/aggregates.md, "Aggregate-only
+days").
+
+The chunks are planned back from the first case day (`plan_chunks`, newest first) and
+filled in the order /kpi's default views need them (`fill_order`): those of 本月 and its
+去年同期 and 上期 first, then 上月's, then the rest newest first. So a demo shows 去年同期
+of this month after one chunk instead of after all of them; the filled days are then
+several ranges (aggregate_summary: `filled`), and a window touching a day not filled yet
+has no figures ("—") until it is.
 
 Each chunk's scratch seeding starts LEAD_IN_DAYS early, so that the closures, cards and
 deadlines of its first days include cases reported before it; the few slower ones (the
@@ -60,6 +67,46 @@ def plan_chunks(until: date, today: date, months: int) -> list[tuple[date, date]
     return chunks
 
 
+def year_back(d: date) -> date:
+    """The same date a year earlier (29 February: the 28th), as /kpi's 去年同期."""
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:
+        return d.replace(year=d.year - 1, day=28)
+
+
+def wanted_first(today: date) -> list[tuple[date, date]]:
+    """The local days [start, end) /kpi's default views read, in the order a filler
+    should provide them: 本月 (this month so far), its 去年同期 (today's and 本周's within
+    it) and its 上期; 本周's 去年同期; then 上月, its 去年同期 and its 上期."""
+    day = timedelta(days=1)
+    m0, m1, m2 = month_start(today), month_start(today, 1), month_start(today, 2)
+    week = today - timedelta(days=today.weekday())
+    return [
+        (m0, today + day),                                  # 本月
+        (year_back(m0), year_back(today) + day),            # 本月 去年同期 (今日's in it)
+        (m1, min(m1 + (today - m0) + day, m0)),             # 本月 上期 (to the same day)
+        (year_back(week), year_back(today) + day),          # 本周 去年同期
+        (m1, m0),                                           # 上月
+        (year_back(m1), year_back(m0)),                     # 上月 去年同期
+        (m2, m1),                                           # 上月 上期
+    ]
+
+
+def fill_order(chunks: list[tuple[date, date]], today: date) -> list[tuple[date, date]]:
+    """`chunks` (plan_chunks, newest first) reordered: first those holding days of the
+    windows of `wanted_first`, window by window (newest first within one), then the rest
+    newest first. The chunks themselves do not change, so neither do their rows."""
+    order: list[tuple[date, date]] = []
+    for lo, hi in wanted_first(today):
+        order += [ch for ch in chunks if ch not in order and ch[0] < hi and lo < ch[1]]
+    return order + [ch for ch in chunks if ch not in order]
+
+
+def _covered(chunk: tuple[date, date], filled) -> bool:
+    return any(s <= chunk[0] and chunk[1] <= e for s, e in filled)
+
+
 def chunk_seed(seed: int, start: date) -> int:
     return (seed % 2**31) * 100_000_000 + int(f"{start:%Y%m%d}")
 
@@ -75,10 +122,11 @@ class FillResult:
 def fill(db: CaseDatabase, make_world: Callable[[], World], *, months: int, scale: float, seed: int, tz: str,
          now: datetime, scratch_dir: Path, progress: bool = True,
          on_chunk: Callable[[date, date], None] | None = None) -> FillResult:
-    """Fill the aggregate-only days before the first day with cases, newest first;
-    resumes where a previous run (same seed, scale and first case day) stopped. The
-    world is made after the plan is recorded (seconds for a province): /healthz shows
-    the filler at work from its start."""
+    """Fill the aggregate-only days before the first day with cases, chunk by chunk in
+    `fill_order`; resumes where a previous run (same seed, scale and first case day)
+    stopped: the chunks recorded as filled are skipped. The world is made after the plan
+    is recorded (seconds for a province): /healthz shows the filler at work from its
+    start."""
     started = time.perf_counter()
     today = now.astimezone(ZoneInfo(tz)).date()
     until = agg.first_case_day(db.engine, tz) or today
@@ -87,12 +135,20 @@ def fill(db: CaseDatabase, make_world: Callable[[], World], *, months: int, scal
     info = summary.summary_info(db.engine)
     same = (info.get("tz"), info.get("until"), info.get("seed"), info.get("scale")) == \
         (tz, until.isoformat(), seed, scale)
-    done_first = date.fromisoformat(info["first"]) if same and info.get("first") else until
-    todo = [(s, min(e, done_first)) for s, e in chunks if s < done_first]
+    filled = list(summary.filled_ranges(info)) if same else []
+    todo = [ch for ch in fill_order(chunks, today) if not _covered(ch, filled)]
     target = chunks[-1][0] if chunks else until
-    summary.record_summary(db.engine, tz=tz, until=until.isoformat(), first=done_first.isoformat(),
-                           target=target.isoformat(), seed=seed, scale=scale,
-                           total_days=total, done_days=(until - done_first).days)
+
+    def record(**more) -> None:
+        merged = summary.merge_ranges(filled)
+        done = sum((min(e, until) - max(s, target)).days for s, e in merged
+                   if s < until and e > target)
+        summary.record_summary(db.engine, filled=summary.ranges_json(merged),
+                               first=summary.contiguous_first(merged, until).isoformat(),
+                               done_days=done, **more)
+
+    record(tz=tz, until=until.isoformat(), target=target.isoformat(), seed=seed, scale=scale,
+           total_days=total)
     if info.get("tz") == tz and info.get("until") and date.fromisoformat(info["until"]) > until:
         # Cases were seeded before the old aggregate-only days' end since: those days are
         # the case table's now (rebuild skipped them while they were protected).
@@ -104,10 +160,11 @@ def fill(db: CaseDatabase, make_world: Callable[[], World], *, months: int, scal
                desc="history (aggregates only)", disable=not progress, mininterval=0.5)
     try:
         for start, end in todo:
+            bar.set_postfix_str(f"{start}~{end - timedelta(days=1)}", refresh=False)
             rows, cases = _fill_chunk(db, world, start, end, scale=scale, seed=seed, tz=tz,
                                       scratch=scratch, on_day=lambda _d: bar.update(1))
-            summary.record_summary(db.engine, first=start.isoformat(),
-                                   done_days=(until - start).days)
+            filled.append((start, end))
+            record()
             result.days += (end - start).days
             result.rows += rows
             result.cases += cases

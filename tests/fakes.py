@@ -114,6 +114,9 @@ class FakeCaseStore:
     def period_board(self, scope, window, now):
         raise NotOnBoard("the fake store counts per region")
 
+    def complete(self, window):
+        return True
+
     def open_by_state_and_level(self, scope):
         self._ask("open_by_state_and_level")
         return {("IN_PROGRESS", "网格"): self._total(scope.code).open}

@@ -25,6 +25,7 @@ from data_sources.database import CaseDatabase, make_engine
 from data_sources.redis_stream import EventStream, StreamReader
 from data_sources.regions import RegionTree
 from data_sources.schema import case
+from layouts import kpi as kpi_layout
 from simulator import summary_history
 from simulator.world import World
 from tests.conftest import module_database
@@ -213,3 +214,149 @@ def test_months_are_planned_newest_first_back_to_the_month_asked():
     assert all(a[0] == b[1] for a, b in zip(chunks, chunks[1:]))
     assert all((e - s).days <= summary_history.CHUNK_DAYS for s, e in chunks)
     assert summary_history.plan_chunks(date(2026, 11, 1), date(2026, 12, 3), 1) == []
+
+
+# -- filling last year first (issue 12, goal 5) ------------------------------------------
+def test_this_months_last_year_is_filled_first_then_the_rest_newest_first():
+    """A demo on 6 December with cases from 15 November: 去年同期 of 本月 (1–6 December
+    2025) is in the first chunk filled, not the last; 上期 of 本月 (1–6 November) next,
+    then what 上月's 去年同期 still lacks, then the rest newest first."""
+    until, today = date(2026, 11, 15), date(2026, 12, 6)
+    chunks = summary_history.plan_chunks(until, today, MONTHS)
+    order = summary_history.fill_order(chunks, today)
+    assert sorted(order) == sorted(chunks) and len(set(order)) == len(order)
+    assert order[0][0] <= date(2025, 12, 1) and date(2025, 12, 7) <= order[0][1]
+    assert order[1] == chunks[0]                       # 上期: 1–6 November
+    first3 = aggregate_summary.merge_ranges(order[:3])
+    assert any(s <= date(2025, 11, 1) and date(2025, 12, 1) <= e for s, e in first3)
+    assert order[3:] == [ch for ch in chunks if ch not in order[:3]]
+    # Late in the month the cases begin inside it: this month's own days come first.
+    until, today = date(2026, 12, 8), date(2026, 12, 28)
+    chunks = summary_history.plan_chunks(until, today, MONTHS)
+    order = summary_history.fill_order(chunks, today)
+    assert order[0] == chunks[0] and order[1][0] <= date(2025, 12, 1) < order[1][1]
+
+
+def test_a_window_touching_a_day_not_filled_yet_has_no_stored_span():
+    d = date
+    info = {"tz": TZ, "until": "2026-11-15", "target": "2025-11-01",
+            "filled": [["2025-11-08", "2025-12-09"], ["2026-10-15", "2026-11-15"]]}
+    assert aggregate_summary.pending_ranges(info) == (
+        (d(2025, 11, 1), d(2025, 11, 8)), (d(2025, 12, 9), d(2026, 10, 15)))
+    # A record written before `filled`: [first, until), contiguous.
+    assert aggregate_summary.filled_ranges({"until": "2026-11-15", "first": "2026-09-14"}) == (
+        (d(2026, 9, 14), d(2026, 11, 15)),)
+    stored = aggregate_summary.StoredDays(
+        d(2026, 10, 15), d(2026, 12, 6), islands=((d(2025, 11, 8), d(2025, 12, 9)),),
+        pending=aggregate_summary.pending_ranges(info))
+    assert stored == (d(2026, 10, 15), d(2026, 12, 6))   # what readers have always read
+
+    def window(a, b):
+        return Window(datetime.combine(a, datetime.min.time(), ZoneInfo(TZ)),
+                      datetime.combine(b, datetime.min.time(), ZoneInfo(TZ)))
+    assert aggregates.span_for(window(d(2025, 12, 1), d(2025, 12, 6)), TZ, stored) == (
+        d(2025, 11, 8), d(2025, 12, 9))                  # last year's: the island
+    assert aggregates.span_for(window(d(2026, 11, 1), d(2026, 12, 1)), TZ, stored) == stored
+    assert aggregates.span_for(window(d(2025, 12, 1), d(2026, 1, 1)), TZ, stored) is None
+    assert aggregates.span_for(window(d(2025, 11, 1), d(2025, 12, 1)), TZ, stored) is None
+    assert aggregates.span_for(window(d(2026, 10, 1), d(2026, 11, 1)), TZ, stored) is None
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
+    """The first chunks filled give 本月 its 去年同期 (the value the whole fill gives); a
+    window reaching days not filled yet shows "—", not the filled part; a second run
+    fills the other chunks only, and the end is the whole range."""
+    url = f"sqlite:///{tmp_path / 'gw.db'}"
+    dep = Deployment(env=make_env(tmp_path, url, "redis://127.0.0.1:1/0",
+                                  f"gwtest:{uuid.uuid4().hex[:8]}:", GRIDWATCH_REGION=REGION),
+                     data_dir=tmp_path)
+    dep.cli("db", "init")
+    dep.cli("seed", "--days", "3", "--scale", str(SCALE), "--no-stream")
+    eng = make_engine(url)
+    db = CaseDatabase(url)
+    try:
+        aggregates.record_info(eng, followed_at=datetime.now(timezone.utc).isoformat())
+        tree = RegionTree.load(eng, REGION)
+        now = datetime.now(timezone.utc)
+        today = local_today(now, TZ)
+        until = aggregates.first_case_day(eng, TZ)
+        chunks = summary_history.plan_chunks(until, today, MONTHS)
+        order = summary_history.fill_order(chunks, today)
+        this_month, ly = summary_history.wanted_first(today)[:2]
+        k = len({ch for ch in chunks for lo, hi in (this_month, ly)
+                 if ch[0] < hi and lo < ch[1]})
+        done = []
+
+        def stop_after(n):
+            def on_chunk(start, end):
+                done.append((start, end))
+                if len(done) >= n:
+                    raise _Stop
+            return on_chunk
+
+        def fill(on_chunk):
+            summary_history.fill(db, lambda: World.from_tree(tree, REGION, seed=SEED),
+                                 months=MONTHS, scale=SCALE, seed=SEED, tz=TZ, now=now,
+                                 scratch_dir=tmp_path, progress=False, on_chunk=on_chunk)
+
+        with pytest.raises(_Stop):
+            fill(stop_after(k))
+        assert done == order[:k]
+        info = aggregate_summary.summary_info(eng)
+        assert aggregate_summary.filled_ranges(info) == aggregate_summary.merge_ranges(done)
+        assert info["done_days"] == sum((e - s).days for s, e in done) < info["total_days"]
+
+        def view(**query):
+            state = url_state.parse({"region": REGION, **query})
+            return state, kpi_view.build(SqlCaseStore(eng, TZ, stored_seconds=0), tree,
+                                         _settings(eng), state, now)
+
+        def kpis(**query):
+            return {r["key"]: r for r in view(**query)[1].kpis}
+        early = kpis(period="this_month")
+        for key in ("intake", "closure", "on_time", "satisfaction"):
+            assert early[key]["last_year"] != "—", (key, early[key])
+            assert early[key]["display"] != "—", (key, early[key])
+        # A window from the last year's chunk into the days after it, not filled yet:
+        # its days before the gap are stored, but the window has no figures.
+        island = next((s, e) for s, e in aggregate_summary.filled_ranges(info) if e < until)
+        a, b = island[1] - timedelta(days=3), island[1] + timedelta(days=3)
+        gap = kpis(period="custom", **{"from": a.isoformat(), "to": b.isoformat()})
+        assert gap["intake"]["display"] == "—" and gap["intake"]["last_year"] == "—"
+        # The page says why, and keeps its ranking panel (no rows yet).
+        state, model = view(period="custom", **{"from": a.isoformat(), "to": b.isoformat()})
+        assert not model.complete and model.ranking == []
+        page = str(kpi_layout.layout(model, state).to_plotly_json())
+        assert "回填" in page and "ranking-grid" in page
+        store = SqlCaseStore(eng, TZ, stored_seconds=0)
+        w = url_state.window(url_state.parse({"from": a.isoformat(), "to": b.isoformat()}),
+                             now, TZ)
+        assert not store.complete(w)
+        assert store.kpi_counts(RegionScope(REGION, Level.CITY), w, w.end).intake == 0
+        t = aggregates.agg_day_county
+        with eng.connect() as conn:
+            assert conn.execute(sa.select(sa.func.sum(t.c.intake)).where(
+                t.c.day >= a.isoformat(), t.c.day < island[1].isoformat())).scalar() > 0
+
+        # Resumed: only the chunks not filled, in their order; then the whole range.
+        done.clear()
+        fill(stop_after(len(chunks) + 1))
+        assert done == order[k:]
+        info = aggregate_summary.summary_info(eng)
+        assert aggregate_summary.filled_ranges(info) == ((chunks[-1][0], until),)
+        assert info["first"] == chunks[-1][0].isoformat()
+        assert info["done_days"] == info["total_days"]
+        assert aggregates.usable_range(eng, TZ, now) == (chunks[-1][0], today)
+        late = kpis(period="this_month")
+        assert {k: r["last_year"] for k, r in late.items()} == \
+            {k: r["last_year"] for k, r in early.items()}
+        assert late["intake"]["previous"] != "—"
+        assert kpis(period="custom", **{"from": a.isoformat(),
+                                        "to": b.isoformat()})["intake"]["display"] != "—"
+    finally:
+        db.close()
+        eng.dispose()

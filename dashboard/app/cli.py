@@ -183,7 +183,8 @@ def aggregates_rebuild(ctx, since):
 @click.pass_context
 def aggregates_history(ctx, months, scale, seed_):
     """Simulate the months before the first case as daily aggregates only (no cases):
-    /kpi's 上期 and 去年同期 read them. Newest first; resumes where it stopped."""
+    /kpi's 上期 and 去年同期 read them. The months /kpi's default views compare first
+    (this month's 去年同期 and 上期), then the rest newest first; resumes where it stopped."""
     with Runtime(_settings(ctx)) as rt:
         _require_current_schema(rt)
         _ensure_region(rt)
@@ -543,7 +544,7 @@ def demo(ctx, days, scale, speed, port, workers, duration, region, data_dir, sum
                        "Press Ctrl-C to stop.", err=False)
             if summary_months:
                 # After the app answers: the months before the cases (上期, 去年同期) fill
-                # in behind it, newest first, on the other core.
+                # in behind it (this month's 去年同期 and 上期 first), on the other core.
                 click.echo(f"filling the {summary_months} months before the cases as daily "
                            "aggregates in the background (/kpi's 上期 and 去年同期; progress "
                            "in /healthz: database.aggregates.summary) ...")

@@ -40,6 +40,11 @@ class CaseStore(Protocol):
         """Every region's KPI counts over `window` and its closures by settling level,
         down to townships, from one pass; raises NotOnBoard when the store cannot."""
 
+    def complete(self, window: Window) -> bool:
+        """False while some days of `window` are still being filled (history kept as
+        daily aggregates only, filled in the background): its windowed counts read as
+        none until then, and a page shows "—" rather than zeros."""
+
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]: ...
 
     def breakdown(self, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]:

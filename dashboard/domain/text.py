@@ -194,6 +194,9 @@ ENTRIES: dict[str, tuple[str, str]] = {
                          "fewer than {min_sample} cases scores at the parent's rate, is "
                          "greyed in italics and listed under Thin sample. Click a row to rank its children."),
         "weights_sep": ("，", ", "),
+        "filling": ("本期有些日期的历史汇总数据仍在回填，回填完成前不显示本期指标和排名。",
+                    "Some days of this period are still being filled in from the history "
+                    "kept as daily summaries: its figures and ranking show once they are."),
         "export_xlsx": ("导出 Excel", "Export Excel"),
         "score_chart": ("综合得分", "Composite score"),
         # The ranking's columns (views/kpi.RANKING_COLUMNS); a sub-score's is `points`.

@@ -32,21 +32,24 @@ def _has_data(c: KpiCounts) -> bool:
 
 
 def kpi_rows(current: KpiCounts, previous: KpiCounts, last_year: KpiCounts,
-             lang: str, satisfaction_target: float) -> list[dict]:
+             lang: str, satisfaction_target: float, complete: bool = True) -> list[dict]:
+    """`complete`: False while days of the current period are still being filled
+    (CaseStore.complete): its windowed figures are not known yet and show "—"."""
     now_k, prev_k, ly_k = compute_kpis(current), compute_kpis(previous), compute_kpis(last_year)
     table = metrics.with_targets(satisfaction_target)
     no = "—"
     rows = []
     for key, m in table.items():
-        v = metrics.value(now_k, key)
+        known = complete or m.now_only
+        v = metrics.value(now_k, key) if known else None
         pv = metrics.value(prev_k, key) if _has_data(previous) and not m.now_only else None
         lv = metrics.value(ly_k, key) if _has_data(last_year) and not m.now_only else None
         target = no if m.target is None else (f"≥{m.target:g}%" if m.higher_is_better
                                               else f"≤{m.target:g}%")
-        den = metrics.denominator(now_k, key)
+        den = metrics.denominator(now_k, key) if known else None
         rows.append({
             "key": key, "label": m.label(lang), "value": v,
-            "display": metrics.display(now_k, key, lang),
+            "display": metrics.display(now_k, key, lang) if known else no,
             "denominator": den, "target": target, "met": metrics.meets_target(m, v),
             "previous": metrics.display(prev_k, key, lang) if pv is not None else no,
             "last_year": metrics.display(ly_k, key, lang) if lv is not None else no,
@@ -131,6 +134,8 @@ class KpiView:
     card_rule: dict[str, float]     # yellow, red (weights), full (% of due), cap (points)
     min_sample: int
     as_of: dict                     # the time of the oldest figure shown (common.as_of)
+    complete: bool = True           # False: days of the period still being filled, no
+    #                                 figures or ranking yet (CaseStore.complete)
 
 
 def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: datetime,
@@ -151,7 +156,10 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
     # Without cases in the previous period there is no previous ranking to compare with
     # (its open-now counts alone would rank the children on noise).
     previous = prev_children if _has_data(prev_total) else None
-    ranked = rank_children(children, total, weights, previous=previous) if children else []
+    # Days of the period still being filled (aggregate-only history): no figures yet.
+    complete = cases.complete(w)
+    ranked = rank_children(children, total, weights, previous=previous) \
+        if children and complete else []
     region = tree.get(scope.code)
     kids = tree.children(scope.code)
     return KpiView(
@@ -160,7 +168,8 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
         period_label=url_state.label(state, w, tz, now),
         previous_label=url_state.span(prev_w, tz),
         last_year_label=url_state.span(ly_w, tz),
-        kpis=kpi_rows(total, prev_total, ly_total, state.lang, settings.satisfaction_target),
+        kpis=kpi_rows(total, prev_total, ly_total, state.lang, settings.satisfaction_target,
+                      complete),
         trend=trend_series(cases, scope, w, now, tz, state.lang, memo),
         ranking=ranking_rows(ranked, {r.code: r.name for r in kids},
                              {r.code: r.population for r in kids}, state.lang,
@@ -171,4 +180,5 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
                    "full": weights.card_rate_full * 100, "cap": weights.max_card_penalty},
         min_sample=weights.min_sample,
         as_of=as_of(memo, now, tz),
+        complete=complete,
     )
