@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     # Each tick's panels, pushed over the walls' live feeds (dashboard/app/wall_frames.py).
     frames = None if settings.wall_resync_seconds <= 0 or wall.published is None else \
         (lambda hub: FramePusher(hub, lambda cfg, shown: wall_callbacks.frame(
-            wall, cfg, shown, shapes), wall.published.tick))
+            wall, cfg, shown, shapes), wall.published.tick, wall.prefetch_live))
     feed, hub, pusher = live_feed.blueprint(ctx, wall, walls, frames)
     server.register_blueprint(feed)
     server.extensions["gridwatch_stream_hub"] = hub

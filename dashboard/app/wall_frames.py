@@ -31,6 +31,7 @@ from data_sources.stream_hub import Frame, StreamHub
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.1        # how often the builder's tick record is looked at
+CHUNK = 100               # settings whose models are read in one round trip
 DOWN_WAIT_SECONDS = 1.0   # ... and after a failure to read it (Redis down)
 
 
@@ -41,8 +42,12 @@ def frames_key(cfg: dict) -> tuple:
 
 class FramePusher:
     def __init__(self, hub: StreamHub, draw: Callable[[dict, dict | None], dict],
-                 tick_of: Callable[[], dict]):
+                 tick_of: Callable[[], dict],
+                 prefetch: Callable[[list[str]], None] | None = None):
         self.hub = hub
+        # Reads the models of many regions at once before they are drawn (one round
+        # trip for CHUNK walls instead of one each).
+        self._prefetch = prefetch
         self._draw = draw           # (cfg, the marks of the frame before) -> frame
         self._tick_of = tick_of     # () -> the builder's newest tick record ({}: none)
         self._cfgs: dict[tuple, dict] = {}
@@ -94,7 +99,13 @@ class FramePusher:
     def push(self, groups: dict, tick: dict) -> None:
         """One tick's frame to each group of feeds."""
         started, sent = time.perf_counter(), 0
-        for key, subs in groups.items():
+        items = list(groups.items())
+        for i, (key, subs) in enumerate(items):
+            if self._prefetch is not None and i % CHUNK == 0:
+                try:
+                    self._prefetch(list({k[0] for k, _ in items[i:i + CHUNK]}))
+                except Exception as exc:  # noqa: BLE001 - each wall then reads its own
+                    log.debug("prefetching the walls' models failed: %s", exc)
             with self._lock:
                 cfg, shown = self._cfgs.get(key), self._shown.get(key)
             if cfg is None:

@@ -73,6 +73,15 @@ class Published:
         raw, tick = pipe.execute()
         return self._decode(region, raw), json.loads(tick) if tick is not None else {}
 
+    def get_many(self, regions: list[str]) -> tuple[dict[str, dict | None], dict]:
+        """`get` for many regions in one round trip."""
+        pipe = self._redis().pipeline(transaction=False)
+        pipe.hmget(self.models_key, regions)
+        pipe.get(self.tick_key)
+        raws, tick = pipe.execute()
+        return ({r: self._decode(r, raw) for r, raw in zip(regions, raws)},
+                json.loads(tick) if tick is not None else {})
+
     def _decode(self, region: str, raw) -> dict | None:
         if raw is None:
             return None

@@ -191,6 +191,19 @@ class WallService:
             log.debug("published views unavailable (%s); building in-process", exc)
             return self._live(region_code, stale_ok=True)
 
+    def prefetch_live(self, codes: list[str]) -> None:
+        """Read the published models of `codes` in one round trip, for the `live` calls
+        that follow within READ_MEMO_SECONDS (the frames of a tick:
+        dashboard/app/wall_frames.py); nothing when Redis cannot tell."""
+        try:
+            models, tick = _redis_call(self.published.get_many, codes)
+        except (Busy, RedisUnavailable):
+            return
+        now = time.monotonic()
+        for code, model in models.items():
+            if model:
+                self._read[code] = (now, at_tick(model, tick, self.settings.timezone))
+
     def _touch(self, region_code: str) -> None:
         if region_code not in self._watched and len(self._watched) >= WATCH_MAX:
             return
