@@ -28,8 +28,14 @@ What it drives, all from one asyncio process (aiohttp) on the same machine:
     answer tells the screen), at random phases, as dcc.Interval with `running=` does: a
     screen waits for its answer (up to HOLD x --timeout; later than --timeout counts as
     late) and never posts a second one meanwhile; and its live stream GET
-    /wall/live?region=CODE, reopened as assets/wall.js does (backing off on failures);
-  - 50 leaders on /kpi (the router callback body captured the same way, with url.search
+    /wall/live?region=CODE&frames=1&metric=M, reopened as assets/wall.js does (backing
+    off on failures), whose frames (each tick's panels, dashboard/app/wall_frames.py) it
+    applies as wall.js does: their marks, a refresh at once when one does not fit, the
+    refreshes slowed to the interval the server tells a screen that gets frames, and
+    back to every tick when they stop (bench.wall_bodies.frame_fits); each frame's age
+    from its tick's clock is reported;
+  - 50 leaders on /kpi, each its own account logged in through /login (the per-account
+    rate limits apply to each) (the router callback body captured the same way, with url.search
     edited): a random region (province, city or county), a random period (today, this
     week, this month, last month, or a custom range inside the seeded days), then a look
     at the page of --think seconds (uniform) before the next;
