@@ -125,6 +125,10 @@
       if (state.es !== es) return;
       applyFrame(JSON.parse(ev.data));
     });
+    // The device was revoked (or the session ended): the page loaded again says so.
+    es.addEventListener("disabled", function () {
+      if (state.es === es) window.location.reload();
+    });
     es.addEventListener("status", function (ev) {
       if (state.es !== es) return;
       state.failures = 0;

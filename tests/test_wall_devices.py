@@ -291,15 +291,15 @@ def test_a_revoked_device_gets_the_disabled_page_and_no_data_within_a_refresh(si
     assert live.status_code == 200 and "苏州市" in text_of(live)
     # The feed is read in a thread of its own: a streamed response keeps its request
     # context pushed in the thread that reads it.
-    opened, ended, first = threading.Event(), threading.Event(), []
+    opened, ended, first, rest = threading.Event(), threading.Event(), [], []
 
     def read_feed():
         feed = client.get("/wall/live?region=320500", buffered=False)
         try:
             first.append((feed.status_code, next(iter(feed.response))))
             opened.set()
-            for _ in feed.response:
-                pass
+            for chunk in feed.response:
+                rest.append(chunk)
             ended.set()
         finally:
             feed.close()
@@ -321,6 +321,9 @@ def test_a_revoked_device_gets_the_disabled_page_and_no_data_within_a_refresh(si
     # The feed that was open ends by itself (checked at each message, a heartbeat at most
     # 5 s apart).
     assert ended.wait(15), "a revoked device's open feed kept streaming"
+    # ... saying so last: the page loads again at once (assets/wall.js), which shows
+    # 已停用, though its panels come by frame and no refresh is due for a minute.
+    assert rest and rest[-1].startswith(b"event: disabled\n")
 
 
 def test_an_old_token_works_until_the_overlap_ends(site, clock):

@@ -129,8 +129,11 @@ def blueprint(ctx, service, walls, frames=None) -> tuple[Blueprint, StreamHub, o
                 yield "retry: 2000\n\n"
                 for kind, item in follow(hub, sub, after, accept):
                     # A revoked device, a token past its overlap or an ended session
-                    # stops the feed within a heartbeat (the wall then says 已停用).
+                    # stops the feed within a heartbeat, and tells the page: it loads
+                    # again, and the server shows 已停用 (or the login) in its place. A
+                    # wall whose panels come by frame has no refresh due for a minute.
                     if not walls.still_allowed(access):
+                        yield _sse("disabled", {})
                         return
                     if kind == "events":
                         for row in service.ticker_rows(item, region, privacy, lang):
