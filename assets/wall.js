@@ -1,7 +1,8 @@
 /* The wall's browser side: canvas scaling, clock, live feed (SSE), live map points,
    smooth KPI numbers, staleness warning and the quiet-hour reload.
 
-   Aggregates come from Dash callbacks; this file only handles what must happen between
+   Aggregates come from Dash callbacks, and each tick's changes as frames over the live
+   feed (applied here with Dash's set_props); this file handles what happens between
    them. Everything it keeps is bounded (ticker rows, map points), so a wall that runs for
    weeks holds the same amount of DOM on its last day as on its first. */
 (function () {
@@ -190,7 +191,7 @@
   // Back to a refresh every tick, starting now: no frame for three ticks while the feed
   // is down, or for a minute while it is up (the server stopped sending them). A live
   // feed whose frames are only late is a busy server: refreshing by callback would cost
-  // it more (the badge says 数据延迟 meanwhile).
+  // it more (the stale badge, wall.stale, says so meanwhile).
   var FRAMES_LOST_MS = 60000;
   function checkFrames(now) {
     if (!state.pushing) return;

@@ -68,7 +68,11 @@ def site(seeded_env, redis_url):
     """The province's app on the seeded installation with a movable clock, served to the
     browser by a threaded WSGI server (the wall's live feed is a streamed answer that
     holds its thread), stopped after."""
-    with seeded_app(seeded_env, redis_url, refresh_seconds=REFRESH) as (app, _prefix):
+    # The wall here is driven through its refresh callbacks across the clock's jumps:
+    # frames off (they are tested in test_wall_frames_browser.py), so that a refresh
+    # comes every tick.
+    with seeded_app(seeded_env, redis_url, refresh_seconds=REFRESH,
+                    wall_resync_seconds=0) as (app, _prefix):
         auth = app.server.extensions["gridwatch_auth"]
         clock = Clock()
         before, auth.clock = auth.clock, clock

@@ -61,13 +61,16 @@ PANEL_CHECK = """() => {
 
 
 def _open_wall(browser, server, width: int, height: int, path: str = "/wall",
-               url: str | None = None):
+               url: str | None = None, on_page=None):
     """A page on the wall as the province's wall device (`server`: the seeded
-    installation, whose device it is; `url`: another server on it)."""
+    installation, whose device it is; `url`: another server on it). `on_page(page)` is
+    called before the page is opened (to listen from its first request on)."""
     url = url or server.url
     page = browser.new_page(viewport={"width": width, "height": height})
     enter_wall(page.context, server, url)
     watch = PageWatch(page, url)
+    if on_page is not None:
+        on_page(page)
     page.goto(url + path)
     page.wait_for_selector("#wall-root", timeout=30_000)
     page.wait_for_function("() => document.getElementById('wall-feed').dataset.status === 'live'",

@@ -2,6 +2,7 @@
 assets/wall.js), in Chromium against `gridwatch serve` (2 gevent workers, real Redis)."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -10,6 +11,37 @@ from tests.live import inject_reported_case
 from tests.test_wall_browser import REFRESH, _grid_code, _kpi, _new_case_id, _open_wall
 
 pytestmark = pytest.mark.slow
+
+
+def _intervals_told(page, told: list[float]) -> None:
+    """Times of the page's refreshes that say frames come (state wall-push true), into
+    `told` from now on: each is answered with the resynchronisation interval.
+    (Requests, not answers: an answer's body cannot be read inside Playwright's event
+    handler.)"""
+
+    def on_request(req):
+        if "_dash-update-component" not in req.url or "wall-kpi-data.data" not in \
+                (req.post_data or ""):
+            return
+        try:
+            state = json.loads(req.post_data).get("state", [])
+        except ValueError:
+            return
+        if any(i.get("id") == "wall-push" and i.get("value") is True for i in state):
+            told.append(time.monotonic())
+    page.on("request", on_request)
+
+
+def _told_resync(page, told: list[float]) -> None:
+    """Until a refresh said frames come (its answer tells the screen the
+    resynchronisation interval), and a tick more for that answer: from then on no
+    refresh is due. (Waits with the page's clock: Playwright hands over events only
+    inside its own calls.)"""
+    deadline = time.monotonic() + 30
+    while not told:
+        assert time.monotonic() < deadline, "no refresh said that frames come"
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(REFRESH * 1000 + 1000)
 
 
 def _refreshes(page) -> list[float]:
@@ -25,10 +57,12 @@ def _refreshes(page) -> list[float]:
 
 def test_the_panels_follow_each_tick_over_the_feed_without_a_refresh(live_server, browser):
     env = live_server.env
-    page, watch = _open_wall(browser, live_server, 1920, 1080)
+    told: list[float] = []
+    page, watch = _open_wall(browser, live_server, 1920, 1080,
+                             on_page=lambda p: _intervals_told(p, told))
     page.wait_for_function("() => window.gwWall.pushing()", timeout=20_000)
     # The next refresh tells the screen the resync interval; after it none for a minute.
-    time.sleep(REFRESH + 1.5)
+    _told_resync(page, told)
     refreshes = _refreshes(page)
     frames0 = page.evaluate("() => window.gwWall.frames()")
     before = int(_kpi(page, "intake").replace(",", ""))
@@ -56,9 +90,11 @@ def test_the_panels_follow_each_tick_over_the_feed_without_a_refresh(live_server
 
 
 def test_a_frame_that_does_not_fit_the_screen_brings_a_refresh(live_server, browser):
-    page, watch = _open_wall(browser, live_server, 1920, 1080, "/wall?region=320100")
+    told: list[float] = []
+    page, watch = _open_wall(browser, live_server, 1920, 1080, "/wall?region=320100",
+                             on_page=lambda p: _intervals_told(p, told))
     page.wait_for_function("() => window.gwWall.pushing()", timeout=20_000)
-    time.sleep(REFRESH + 1.5)
+    _told_resync(page, told)
     refreshes = _refreshes(page)
     # The screen now says it shows something the server never drew: the next frame does
     # not fit, the screen asks for a refresh, and the answer redraws the ranking.
