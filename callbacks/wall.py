@@ -321,6 +321,13 @@ def draw(service, cfg: dict, region_changed: bool, screen_marks: dict, models: t
             *[c["asof_text"][p] for p in PANELS_WITH_TIME], c["marks"])
 
 
+def setting_key(cfg: dict) -> tuple:
+    """What a wall's drawing depends on besides its models: every screen with the same
+    key gets the same answer (the refresh's memo) and the same frame (the frames' groups,
+    dashboard/app/wall_frames.py)."""
+    return (cfg["region"], cfg["metric"], cfg["lang"], bool(cfg["privacy"]), cfg["target"])
+
+
 def frame(service, cfg: dict, shown: dict | None, shapes: dict) -> dict:
     """One tick's changes for every screen of `cfg` whose panels show `shown` (the marks
     of the frame before), pushed over the live feed (dashboard/app/wall_frames.py).
@@ -373,8 +380,8 @@ def register(app, service, shapes: dict | None = None) -> None:
         # Keyed by the models' own times, not the clock's tick: the builder publishes a
         # little after the tick starts, and an answer drawn before that must not be
         # handed to every screen of the region for the rest of the tick.
-        key = (cfg["region"], cfg["metric"], cfg["lang"], cfg["privacy"], cfg["target"],
-               models[0].get("computed_at"), models[1].get("computed_at"), region_changed,
+        key = (*setting_key(cfg), models[0].get("computed_at"), models[1].get("computed_at"),
+               region_changed,
                tuple(sorted((k, v) for k, v in screen_marks.items() if isinstance(v, str))))
         out = memo.get(key)
         if out is None:

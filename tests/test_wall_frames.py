@@ -10,7 +10,8 @@ import time
 from plotly.io.json import to_json_plotly
 
 from callbacks import wall as wall_page
-from dashboard.app.wall_frames import FramePusher, frames_key
+from callbacks.wall import setting_key
+from dashboard.app.wall_frames import FramePusher
 from data_sources.redis_client import make_client
 from data_sources.redis_stream import EventStream
 from data_sources.stream_hub import Frame, StreamHub, follow
@@ -100,7 +101,7 @@ def test_one_frame_per_setting_and_tick_reaches_every_feed_of_that_setting(redis
     pusher = FramePusher(hub, draw, lambda: tick)
     keys = [pusher.watch(_cfg("320500")), pusher.watch(_cfg("320500")),
             pusher.watch(_cfg("320500", "closure")), pusher.watch(_cfg("320700"))]
-    assert keys[0] == keys[1] == frames_key(_cfg("320500")) != keys[2]
+    assert keys[0] == keys[1] == setting_key(_cfg("320500")) != keys[2]
     subs = [hub.subscribe(lambda e: True, frames=k) for k in keys]
     plain = hub.subscribe(lambda e: True)          # a feed that takes no frames
     try:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 from plotly.io.json import to_json_plotly
 
+from callbacks.wall import setting_key
 from data_sources.stream_hub import Frame, StreamHub
 
 log = logging.getLogger(__name__)
@@ -33,11 +34,6 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.1        # how often the builder's tick record is looked at
 CHUNK = 100               # settings whose models are read in one round trip
 DOWN_WAIT_SECONDS = 1.0   # ... and after a failure to read it (Redis down)
-
-
-def frames_key(cfg: dict) -> tuple:
-    """What a frame depends on besides the tick: the wall's settings."""
-    return (cfg["region"], cfg["metric"], cfg["lang"], bool(cfg["privacy"]), cfg["target"])
 
 
 class FramePusher:
@@ -58,7 +54,7 @@ class FramePusher:
 
     def watch(self, cfg: dict) -> tuple:
         """The key of `cfg`'s frames, for a feed about to subscribe with it."""
-        key = frames_key(cfg)
+        key = setting_key(cfg)
         with self._lock:
             self._cfgs[key] = cfg
         return key

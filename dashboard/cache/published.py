@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Callable
 
+from dashboard.cache.bounded import Bounded
 from dashboard.domain.stores import Busy
 
 RENEW_LEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -28,6 +29,9 @@ CHUNK = 200          # models per pipelined HSET: a province's tick is ~10 MB of
 # given up on it: "building the walls failed: Timeout reading" every few seconds under a
 # province's load, and a region asked for in that instant was popped and lost.
 ASK_WAIT_MAX = 1.5
+# Decoded models a reader keeps: a province's walls read ~1,345 regions a tick; a
+# worker never watches more than ~2,000 (views/wall/service.WATCH_MAX).
+DECODED_MAX = 4096
 
 
 class RedisUnavailable(Exception):
@@ -61,7 +65,7 @@ class Published:
         # models that changed, so most reads decode what the last one did (4.8% of a
         # province's web workers, each model decoded at every tick). Readers never
         # change a model they get (views/wall/live_models.at_tick copies).
-        self._decoded: dict[str, tuple[bytes, dict]] = {}
+        self._decoded = Bounded(DECODED_MAX)
 
     # Reading ---------------------------------------------------------------------------
     def get(self, region: str) -> tuple[dict | None, dict]:
