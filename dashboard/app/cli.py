@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from dashboard.app import collector
 from dashboard.app.cli_accounts import audit, demo_accounts, users
 from dashboard.app.cli_walls import demo_wall, walls
 from dashboard.app.runtime import Runtime
@@ -410,6 +411,7 @@ def build_walls(ctx):
     settings = _settings(ctx).with_(wall_builder="process")
     _install_stop_signals()
     app = create_app(settings)      # the web workers' own wiring; it serves nothing
+    collector.settle(settings.gc_young)
     wall = app.server.extensions["gridwatch_wall"]
     every = settings.refresh_seconds
     next_tick = time.time() - time.time() % every + every + 0.02   # just after it starts

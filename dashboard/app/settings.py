@@ -69,6 +69,10 @@ class Settings:
     # a whole refresh only this often, to resynchronise. 0: no frames, every screen
     # refreshes by callback at every tick.
     wall_resync_seconds: float = 60.0
+    # The garbage collector's youngest generation is collected every this many new
+    # objects (dashboard/app/collector.py): with Python's 700 a province's web workers
+    # stopped for a full collection every few seconds. 0: Python's defaults.
+    gc_young: int = 50_000
     # Login sessions (docs/security.md): a session ends after this many minutes in which
     # its person did nothing (the pages' own timers do not count), and this many hours
     # after the login at the latest.
@@ -142,7 +146,8 @@ class Settings:
                           ("PAGE_STALE_SECONDS", float), ("VIEW_KEEP_SECONDS", float),
                           ("SESSION_IDLE_MINUTES", float), ("SESSION_HOURS", float),
                           ("LOCKOUT_ATTEMPTS", int), ("LOCKOUT_MINUTES", float),
-                          ("TRUSTED_PROXIES", int), ("WALL_RESYNC_SECONDS", float)):
+                          ("TRUSTED_PROXIES", int), ("WALL_RESYNC_SECONDS", float),
+                          ("GC_YOUNG", int)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)
@@ -163,6 +168,9 @@ class Settings:
         if not (settings.session_idle_minutes > 0 and settings.session_hours > 0
                 and settings.lockout_attempts > 0 and settings.lockout_minutes > 0):
             raise ValueError("session and lockout settings must be positive")
+        if settings.gc_young < 0:
+            raise ValueError(f"{ENV_PREFIX}GC_YOUNG={settings.gc_young}: expected 0 "
+                             "(Python's defaults) or a number of objects")
         if not 0 <= settings.trusted_proxies <= 5:
             raise ValueError(f"{ENV_PREFIX}TRUSTED_PROXIES={settings.trusted_proxies}: "
                              "expected 0 to 5 proxies")

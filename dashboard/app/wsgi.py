@@ -1,7 +1,11 @@
 """Gunicorn entry point: `gunicorn 'dashboard.app.wsgi:build()'` (settings from the environment)."""
+from dashboard.app import collector
 from dashboard.app.factory import create_app
 from dashboard.app.settings import Settings
 
 
 def build():
-    return create_app(Settings.from_env()).server
+    settings = Settings.from_env()
+    server = create_app(settings).server
+    collector.settle(settings.gc_young)
+    return server
