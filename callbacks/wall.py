@@ -95,11 +95,15 @@ def content(service, cfg: dict, shapes: dict | None = None,
         "as_of": {**{p.key: p.as_of(data) for p in PANELS},
                   "map": (s.get("children") or {}).get("as_of"), "kpis": (k or {}).get("as_of")},
     }
-    out["map_rows"] = [{**r, "name": parts.short_name(r["name"])} for r in rows]
+    # The map's rows as a local: a lambda reading them from `out`, which holds it, was a
+    # reference cycle, so that every answer and frame (its panels included) waited for
+    # the garbage collector instead of being freed at once: ~25k objects a worker every
+    # 10 s at a province's load (docs/benchmarks.md, "Garbage collection").
+    map_rows = out["map_rows"] = [{**r, "name": parts.short_name(r["name"])} for r in rows]
     out["map"] = lambda: charts.map_figure(
-        tree.boundary_features(region), _map_points(tree, region), out["map_rows"], metric,
+        tree.boundary_features(region), _map_points(tree, region), map_rows, metric,
         _outline(tree, region), label_layout(service, {} if shapes is None else shapes,
-                                             region, metric, out["map_rows"], wait=True), lang)
+                                             region, metric, map_rows, wait=True), lang)
     out["panels"] = {p.key: _unless_shown(screen_marks, marks, p.key, lambda p=p: p.draw(data))
                      for p in PANELS}
     out["asof_text"] = {p: _hhmmss(at, zone) for p, at in out["as_of"].items()}

@@ -3,6 +3,7 @@
 (dashboard/app/wall_frames.py) through the real stream hub on a real Redis."""
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import time
@@ -65,6 +66,30 @@ def test_a_frame_carries_what_a_refresh_would_answer_a_screen_showing_the_same(
     assert one["drawn"] == ["overdue"]
     assert [i for i in PANEL_IDS if i in one["props"]] == ["wall-overdue"]
     assert one["props"]["wall-overdue"] == first["props"]["wall-overdue"]
+
+
+def test_a_drawing_is_freed_when_it_is_sent_not_by_the_garbage_collector(
+        walls):  # noqa: F811 - the fixture imported above
+    """A wall's drawing (every panel: hundreds of components) holds no reference cycle:
+    freed by reference counting as soon as it is sent. A cycle through it left each
+    answer and frame of a province's walls to the garbage collector, whose collections
+    then stopped the workers' every greenlet (dashboard/app/collector.py)."""
+    service = walls("320000")
+    cfg = cfg_for(service, region="320500")
+    shapes: dict = {}
+    wall_page.frame(service, cfg, {}, shapes)         # caches and layouts made once
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for _ in range(3):
+            sent = to_json_plotly(wall_page.frame(service, cfg, {}, shapes))
+            assert "wall-overdue" in sent
+        gc.collect()
+        cyclic = [type(o).__name__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert cyclic == []
 
 
 def _hub(redis_url, key_prefix) -> StreamHub:
