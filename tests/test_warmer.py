@@ -118,3 +118,32 @@ def test_an_exclusive_job_that_outlasts_its_interval_is_not_started_beside_itsel
     again = first.replace(second=10)
     assert b.run_once("aggregates", again) is True      # the lease went with the run
     assert done == [first, again]
+
+
+def test_an_exclusive_job_keeps_its_lease_while_it_runs_and_a_killed_worker_loses_it(
+        redis_client, key_prefix):
+    """The lease is short and renewed while the job runs: a follow longer than the lease
+    is never started twice, and a worker killed mid-run (its lease no longer renewed)
+    hands the job over within the lease's time instead of the job's longest run."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow(now):
+        started.set()
+        release.wait(10)
+    a, b = (Warmer(key_prefix, lambda: redis_client) for _ in range(2))
+    for w in (a, b):
+        w.register(Job("aggregates", 1, slow, shared=True, exclusive_seconds=1.5))
+    first = datetime(2026, 12, 2, 9, 0, 0, tzinfo=timezone.utc)
+    runner = threading.Thread(target=a.run_once, args=("aggregates", first))
+    runner.start()
+    assert started.wait(10)
+    time.sleep(2.5)                                      # past the lease's 1.5 s
+    assert b.run_once("aggregates", first.replace(second=3)) is False   # renewed
+    release.set()
+    runner.join(10)
+    # A worker killed while it ran: the lease it took is never renewed nor released.
+    key = f"{key_prefix}running:aggregates"
+    redis_client.set(key, "a-killed-worker", px=1500)
+    assert b.run_once("aggregates", first.replace(second=4)) is False
+    time.sleep(1.7)
+    assert b.run_once("aggregates", first.replace(second=6)) is True

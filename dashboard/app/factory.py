@@ -147,7 +147,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     follower = Lazy(lambda: Follower(rt.db.engine, rt.redis.reader(), settings.timezone))
     warmer.register(Job("aggregates", every=settings.refresh_seconds, shared=True,
                         run_first=True, work=lambda now: follower.get().step(now),
-                        exclusive_seconds=3600))
+                        exclusive_seconds=60))
     period_picker.register(app)  # shared by /kpi and /region
     router.register(app, ctx, pages)
     # Each install below wraps the callbacks' dispatch: the last one runs first. So a

@@ -19,10 +19,9 @@ import time
 from collections.abc import Callable
 
 from dashboard.cache.bounded import Bounded
+from dashboard.cache.leases import RENEW_LEASE
 from dashboard.domain.stores import Busy
 
-RENEW_LEASE = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-               "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end")
 CHUNK = 200          # models per pipelined HSET: a province's tick is ~10 MB of JSON
 # s: under redis-py's socket timeout (2 s, data_sources/redis_client.py) by a margin. At
 # 2 s the empty answer of a BLPOP that ran its course came a few ms after the client had

@@ -19,6 +19,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 
+from dashboard.cache.leases import RELEASE_LOCK
 from dashboard.cache.published import Published
 from dashboard.domain.stores import Busy
 
@@ -26,8 +27,6 @@ log = logging.getLogger(__name__)
 
 LAST_GOOD_SECONDS = 7 * 24 * 3600
 LOCAL_MAX = 512
-RELEASE_LOCK = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
-            "return redis.call('del', KEYS[1]) else return 0 end")
 
 
 class SharedViews:

@@ -11,6 +11,7 @@ one of them, and without Redis each worker does its own.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from dashboard.cache.background import Background
-from dashboard.cache.shared_views import RELEASE_LOCK
+from dashboard.cache.leases import RELEASE_LOCK, RENEW_LEASE
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +32,11 @@ class Job:
     shared: bool = False              # once per interval across workers (Redis slot)
     run_first: bool = False           # run at start, not only at the first boundary
     # A shared job that can outlast its interval (the aggregates follower rebuilding every
-    # stored day) holds a lease of this many seconds while it runs, so that the next
-    # interval's worker does not start the same work beside it.
+    # stored day) holds a lease while it runs, so that the next interval's worker does
+    # not start the same work beside it: of this many seconds, renewed every third of it
+    # for as long as the job runs. A worker killed in the middle (SIGKILL, OOM) lets
+    # another take over within that time; a lease held for the job's longest run kept
+    # the aggregates unfollowed for an hour, and every /kpi counted the case table.
     exclusive_seconds: float = 0
     enabled: Callable[[], bool] = field(default=lambda: True)
 
@@ -87,9 +91,12 @@ class Warmer:
         lease = self._take_lease(job)
         if lease is False:
             return False  # still running elsewhere
+        done = self._keep_lease(job, lease) if lease else None
         try:
             job.work(now)
         finally:
+            if done is not None:
+                done.set()
             if lease:
                 self._release(job, lease)
         return True
@@ -109,6 +116,22 @@ class Warmer:
         except Exception:  # noqa: BLE001 - Redis down: each worker does its own
             return None
         return token if got else False
+
+    def _keep_lease(self, job: Job, token: str) -> threading.Event:
+        """Renews the lease every third of its time until the returned event is set."""
+        done = threading.Event()
+        ms = max(int(job.exclusive_seconds * 1000), 1000)
+
+        def renew() -> None:
+            while not done.wait(ms / 3000):
+                try:
+                    if not self._redis().eval(RENEW_LEASE, 1, self._lease_key(job), token, ms):
+                        log.warning("warm-up %s: its lease was lost while it ran", job.name)
+                        return
+                except Exception:  # noqa: BLE001 - Redis down: it expires, another may start
+                    pass
+        threading.Thread(target=renew, name=f"lease-{job.name}", daemon=True).start()
+        return done
 
     def _release(self, job: Job, token: str) -> None:
         try:
