@@ -46,44 +46,93 @@ def apply_event(row: dict, event: Event, at: datetime, fields: dict) -> dict:
     state = next_state(row["state"], event)
     # `_value_`, not `.value`: the property costs more than the rest of a simple event.
     changes: dict = {"state": state._value_, "updated_at": at}
-    if event == E.REGISTERED:
-        changes.update(registered_at=at, deadline=fields["deadline"],
-                       sign_deadline=fields["sign_deadline"])
-    elif event in (E.DISPATCHED, E.ESCALATED):
-        changes.update(dispatched_at=at, handler_level=fields["level"],
-                       dispatch_count=row["dispatch_count"] + 1)
-    elif event == E.RETURNED:
-        changes.update(return_count=row["return_count"] + 1, handler_level=None)
-    elif event == E.ACCEPTED:
-        changes.update(accepted_at=at,
-                       late_sign_count=row["late_sign_count"] + int(bool(fields.get("late"))))
-    elif event == E.EXTENDED:
-        changes.update(deadline=fields["deadline"])
-    elif event == E.SUSPENDED:
-        changes.update(suspended=1)
-    elif event == E.HANDLED:
-        changes.update(handled_at=at)
-    elif event == E.REWORK:
-        changes.update(rework_count=row["rework_count"] + 1, handled_at=None)
-    elif event in (E.CLOSED, E.SELF_RESOLVED):
-        changes.update(closed_at=at, resolution_level=fields["resolution_level"],
-                       supervision_level=0 if event == E.SELF_RESOLVED else row["supervision_level"])
-        if event == E.SELF_RESOLVED:
-            changes["handler_level"] = fields["resolution_level"]
-    elif event == E.RATED:
-        changes.update(rated_at=at, rating=fields["rating"])
-    elif event == E.REOPENED:
-        changes.update(reopen_count=row["reopen_count"] + 1, closed_at=None, rated_at=None,
-                       rating=None, handled_at=None, resolution_level=None)
-    elif event == E.SUPERVISED:
-        level = SUPERVISION_LEVELS.index(fields["supervision"]) + 1
-        changes.update(supervision_level=max(row["supervision_level"], level))
-        # The card's issue time: the first of its colour the case was given.
-        card = CARD_COLUMNS.get(fields["supervision"])
-        if card is not None and row.get(card) is None:
-            changes[card] = at
+    columns = _COLUMNS.get(event)
+    if columns is not None:
+        columns(row, at, fields, changes)
     row.update(changes)
     return changes
+
+
+# Each event's columns besides state and updated_at, by event: a lookup instead of a chain
+# of comparisons, and plain item assignments (the backfill applies ~6 events a case).
+def _registered(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["registered_at"] = at
+    changes["deadline"] = fields["deadline"]
+    changes["sign_deadline"] = fields["sign_deadline"]
+
+
+def _dispatched(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["dispatched_at"] = at
+    changes["handler_level"] = fields["level"]
+    changes["dispatch_count"] = row["dispatch_count"] + 1
+
+
+def _returned(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["return_count"] = row["return_count"] + 1
+    changes["handler_level"] = None
+
+
+def _accepted(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["accepted_at"] = at
+    changes["late_sign_count"] = row["late_sign_count"] + int(bool(fields.get("late")))
+
+
+def _extended(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["deadline"] = fields["deadline"]
+
+
+def _suspended(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["suspended"] = 1
+
+
+def _handled(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["handled_at"] = at
+
+
+def _rework(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["rework_count"] = row["rework_count"] + 1
+    changes["handled_at"] = None
+
+
+def _closed(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["closed_at"] = at
+    changes["resolution_level"] = fields["resolution_level"]
+    changes["supervision_level"] = row["supervision_level"]
+
+
+def _self_resolved(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["closed_at"] = at
+    changes["resolution_level"] = fields["resolution_level"]
+    changes["supervision_level"] = 0
+    changes["handler_level"] = fields["resolution_level"]
+
+
+def _rated(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes["rated_at"] = at
+    changes["rating"] = fields["rating"]
+
+
+def _reopened(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    changes.update(reopen_count=row["reopen_count"] + 1, closed_at=None, rated_at=None,
+                   rating=None, handled_at=None, resolution_level=None)
+
+
+def _supervised(row: dict, at: datetime, fields: dict, changes: dict) -> None:
+    level = SUPERVISION_LEVELS.index(fields["supervision"]) + 1
+    changes["supervision_level"] = max(row["supervision_level"], level)
+    # The card's issue time: the first of its colour the case was given.
+    card = CARD_COLUMNS.get(fields["supervision"])
+    if card is not None and row.get(card) is None:
+        changes[card] = at
+
+
+_COLUMNS = {
+    E.REGISTERED: _registered, E.DISPATCHED: _dispatched, E.ESCALATED: _dispatched,
+    E.RETURNED: _returned, E.ACCEPTED: _accepted, E.EXTENDED: _extended,
+    E.SUSPENDED: _suspended, E.HANDLED: _handled, E.REWORK: _rework, E.CLOSED: _closed,
+    E.SELF_RESOLVED: _self_resolved, E.RATED: _rated, E.REOPENED: _reopened,
+    E.SUPERVISED: _supervised,
+}
 
 
 def current_state(row: dict) -> State | None:
