@@ -26,6 +26,11 @@ from simulator.calibration import CityProfile
 LEVEL_COLUMN = {"网格": "grid_code", "村社": "community_code", "镇街": "township_code",
                 "县区": "county_code", "市": "city_code"}
 _CUM_DISPATCH = [sum(cal.DISPATCH_LEVEL_WEIGHTS[:i + 1]) for i in range(5)]
+# Waits after which cards may fall due, and how long before its deadline a case is
+# extended (built once: constructing a timedelta costs more than comparing one).
+_SLOW_SIGN = timedelta(hours=20)
+_SLOW_HANDLING = timedelta(days=4)
+_EXTEND_BEFORE = timedelta(hours=2)
 
 
 class Step(NamedTuple):
@@ -78,7 +83,8 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
 
     def emit(event: E, at: datetime, **fields) -> None:
         nonlocal t, at_until
-        at = max(at, t)
+        if t > at:      # max(at, t), without the call
+            at = t
         if at_until is None and until is not None and at > until:
             at_until = dict(row)
         apply_event(row, event, at, fields)
@@ -86,7 +92,8 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
         t = at
 
     def after(median_min: float, sigma: float) -> datetime:
-        return t + timedelta(minutes=median_min * math.exp(r.gauss(0.0, sigma)) / speed)
+        # timedelta(minutes=x), positionally: keyword parsing cost more than the rest.
+        return t + timedelta(0, 0, 0, 0, median_min * math.exp(r.gauss(0.0, sigma)) / speed)
 
     def after_workdays(days: float) -> datetime:
         real = add_working_days(t.astimezone(tz), days) - t
@@ -119,7 +126,7 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
                 emit(E.RETURNED, after(60, 0.8))
                 continue
             accept_at = after(prof.sign_median_minutes, 1.1)
-            if accept_at - t > timedelta(hours=20) / speed:
+            if accept_at - t > _SLOW_SIGN / speed:
                 cards = card_times(row["dispatched_at"].astimezone(tz))["sign"]
                 for name in ("黄牌", "红牌"):
                     if _squeeze(row["dispatched_at"], cards[name], speed) < accept_at:
@@ -178,14 +185,14 @@ def _plan_work(r, prof, row, emit, after, after_workdays, tz, speed, now) -> Non
     deadline = row["deadline"]
     if deadline is not None and handled_at > deadline > t and r.random() < cal.EXTEND_SHARE:
         new_deadline = _squeeze(deadline, add_working_days(deadline.astimezone(tz), 5), speed)
-        emit(E.EXTENDED, max(t, deadline - timedelta(hours=2) / speed), deadline=new_deadline)
+        emit(E.EXTENDED, max(t, deadline - _EXTEND_BEFORE / speed), deadline=new_deadline)
         deadline = new_deadline
     supervision: list[tuple[datetime, str]] = []
     if deadline is not None and row["reported_at"] < deadline:
         nudge = row["registered_at"] + (deadline - row["registered_at"]) * 0.8
         if t < nudge < handled_at:
             supervision.append((nudge, "催办"))
-    if handled_at - t > timedelta(days=4) / speed and row["dispatched_at"] is not None:
+    if handled_at - t > _SLOW_HANDLING / speed and row["dispatched_at"] is not None:
         cards = card_times(row["dispatched_at"].astimezone(tz))["handle"]
         for name in ("黄牌", "红牌"):
             at = _squeeze(row["dispatched_at"], cards[name], speed)
