@@ -25,7 +25,9 @@ from simulator.calibration import CityProfile
 
 LEVEL_COLUMN = {"网格": "grid_code", "村社": "community_code", "镇街": "township_code",
                 "县区": "county_code", "市": "city_code"}
-_CUM_DISPATCH = [sum(cal.DISPATCH_LEVEL_WEIGHTS[:i + 1]) for i in range(5)]
+# Python floats (the same values): numpy scalars made each draw's arithmetic and
+# comparisons ~20 times dearer.
+_CUM_DISPATCH = [float(sum(cal.DISPATCH_LEVEL_WEIGHTS[:i + 1])) for i in range(5)]
 # Waits after which cards may fall due, and how long before its deadline a case is
 # extended (built once: constructing a timedelta costs more than comparing one).
 _SLOW_SIGN = timedelta(hours=20)
