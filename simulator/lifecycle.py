@@ -73,12 +73,17 @@ def plan_case_and_row(r: random.Random, prof: CityProfile, row: dict, start: dat
 
 def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: datetime,
                    tz: ZoneInfo, speed: float = 1.0,
-                   until: datetime | None = None) -> tuple[list[Step], dict, dict]:
+                   until: datetime | None = None,
+                   own_row: bool = False) -> tuple[list[Step], dict, dict]:
     """plan_case_and_row, plus the row as it is at `until`: after the last step at or before
     it (the backfill's row at `now` for a case still open then; the final row itself when
     the whole path lies before `until`, or when `until` is None). Steps never go back in
-    time, so that row is a copy taken once, just before the first later step."""
-    row = dict(row)
+    time, so that row is a copy taken once, just before the first later step.
+
+    `own_row`: the caller hands the row over (the backfill's new rows), so it is played
+    in place instead of on a copy."""
+    if not own_row:
+        row = dict(row)
     steps: list[Step] = []
     t = start
     at_until: dict | None = None

@@ -188,7 +188,8 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
                 personal.fill(row, county.tree, people, i)
                 # The planner's row after the last step up to `now` is the row at `now`
                 # (the final row when the whole path is history): nothing is applied twice.
-                steps, _, row = plan_case_rows(r, county.profile, row, at, zone, until=until)
+                steps, _, row = plan_case_rows(r, county.profile, row, at, zone, until=until,
+                                               own_row=True)
                 for seq, step in enumerate(steps, start=1):
                     if step.at > until:
                         break

@@ -7,31 +7,45 @@ from __future__ import annotations
 from datetime import datetime
 
 from dashboard.domain.catalog import SUPERVISION_LEVELS
+from dashboard.domain.hierarchy import CODE_COLUMNS
 from dashboard.domain.states import Event, State, next_state
 
 E = Event
 CARD_COLUMNS = {"黄牌": "yellow_card_at", "红牌": "red_card_at"}
 
 
+# The row of a case not yet reported, in column order: a new row is a copy of it (a dict
+# display of 46 entries cost four times as much, and the backfill makes one per case).
+_BLANK_ROW = {
+    "id": None, "case_no": None, **dict.fromkeys(CODE_COLUMNS),
+    "category": None, "subcategory": None, "source": None, "urgency": None,
+    "state": None, "reported_at": None,
+    "registered_at": None, "dispatched_at": None, "accepted_at": None,
+    "handled_at": None, "closed_at": None, "rated_at": None,
+    "sign_deadline": None, "deadline": None, "handler_level": None,
+    "resolution_level": None, "supervision_level": 0, "yellow_card_at": None,
+    "red_card_at": None, "rating": None,
+    "dispatch_count": 0, "late_sign_count": 0, "return_count": 0, "rework_count": 0,
+    "reopen_count": 0, "suspended": 0, "updated_at": None,
+    # Personal information (dashboard/domain/personal.py): none unless the upstream
+    # sends it; the simulator fills it in (simulator/personal.py).
+    "description": None, "address": None, "reporter_name": None, "reporter_phone": None,
+    "lon": None, "lat": None,
+}
+
+
 def new_case_row(case_id: int, case_no: str, codes: dict, fields: dict, at: datetime) -> dict:
     """The row a REPORTED event creates (before the event itself is applied)."""
-    row = {
-        "id": case_id, "case_no": case_no, **codes,
-        "category": fields["category"], "subcategory": fields["subcategory"],
-        "source": fields["source"], "urgency": fields["urgency"],
-        "state": None, "reported_at": at,
-        "registered_at": None, "dispatched_at": None, "accepted_at": None,
-        "handled_at": None, "closed_at": None, "rated_at": None,
-        "sign_deadline": None, "deadline": None, "handler_level": None,
-        "resolution_level": None, "supervision_level": 0, "yellow_card_at": None,
-        "red_card_at": None, "rating": None,
-        "dispatch_count": 0, "late_sign_count": 0, "return_count": 0, "rework_count": 0,
-        "reopen_count": 0, "suspended": 0, "updated_at": at,
-        # Personal information (dashboard/domain/personal.py): none unless the upstream
-        # sends it; the simulator fills it in (simulator/personal.py).
-        "description": None, "address": None, "reporter_name": None, "reporter_phone": None,
-        "lon": None, "lat": None,
-    }
+    row = _BLANK_ROW.copy()
+    row["id"] = case_id
+    row["case_no"] = case_no
+    row.update(codes)
+    row["category"] = fields["category"]
+    row["subcategory"] = fields["subcategory"]
+    row["source"] = fields["source"]
+    row["urgency"] = fields["urgency"]
+    row["reported_at"] = at
+    row["updated_at"] = at
     return row
 
 
