@@ -8,6 +8,7 @@ the simulated data updates them and says so.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 from datetime import datetime, timedelta, timezone
 
@@ -75,8 +76,10 @@ def simulated(tmp_path_factory):
     import_region(db.engine, REGION, path.parent / "geo")
     world = World.from_tree(RegionTree.load(db.engine, REGION), REGION, seed=3)
     stream = _Stream()
+    thresholds = gc.get_threshold()
     result = seed_history(db, stream, world, days=3, scale=0.5, seed=3, tz="Asia/Shanghai",
                           now=NOW, stream_hours=30, progress=False)
+    assert gc.get_threshold() == thresholds   # raised while seeding only
     seeded = {"cases": result.cases, "case rows": _digest(_rows(db, case)),
               "event rows": _digest(_rows(db, case_event)), "stream": _digest(stream.entries)}
     sim = LiveSimulator(db, stream, world, scale=0.5, tz="Asia/Shanghai", speed=20, seed=4)
