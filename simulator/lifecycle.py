@@ -16,7 +16,12 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from dashboard.domain.catalog import RESOLUTION_LEVELS
-from dashboard.domain.deadlines import card_times, case_deadlines
+from dashboard.domain.deadlines import (
+    HANDLE_CARD_DAYS,
+    SIGN_CARD_DAYS,
+    cards_due,
+    case_deadlines,
+)
 from dashboard.domain.projection import apply_event
 from dashboard.domain.states import Event as E
 from dashboard.domain.workdays import add_working_days
@@ -98,9 +103,11 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
         steps.append(Step(at, event, fields, row["state"], row["handler_level"]))
         t = at
 
+    gauss, exp = r.gauss, math.exp
+
     def after(median_min: float, sigma: float) -> datetime:
         # timedelta(minutes=x), positionally: keyword parsing cost more than the rest.
-        return t + timedelta(0, 0, 0, 0, median_min * math.exp(r.gauss(0.0, sigma)) / speed)
+        return t + timedelta(0, 0, 0, 0, median_min * exp(gauss(0.0, sigma)) / speed)
 
     def after_workdays(days: float) -> datetime:
         real = add_working_days(t.astimezone(tz), days) - t
@@ -134,7 +141,7 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
                 continue
             accept_at = after(prof.sign_median_minutes, 1.1)
             if accept_at - t > _SLOW_SIGN / speed:
-                cards = card_times(row["dispatched_at"].astimezone(tz))["sign"]
+                cards = cards_due(row["dispatched_at"].astimezone(tz), SIGN_CARD_DAYS)
                 for name in ("黄牌", "红牌"):
                     if _squeeze(row["dispatched_at"], cards[name], speed) < accept_at:
                         emit(E.SUPERVISED, _squeeze(row["dispatched_at"], cards[name], speed),
@@ -200,7 +207,7 @@ def _plan_work(r, prof, row, emit, after, after_workdays, tz, speed, now) -> Non
         if t < nudge < handled_at:
             supervision.append((nudge, "催办"))
     if handled_at - t > _SLOW_HANDLING / speed and row["dispatched_at"] is not None:
-        cards = card_times(row["dispatched_at"].astimezone(tz))["handle"]
+        cards = cards_due(row["dispatched_at"].astimezone(tz), HANDLE_CARD_DAYS)
         for name in ("黄牌", "红牌"):
             at = _squeeze(row["dispatched_at"], cards[name], speed)
             if t < at < handled_at:
