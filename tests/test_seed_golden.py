@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +20,7 @@ from data_sources.database import CaseDatabase
 from data_sources.regions import RegionTree, import_region
 from data_sources.schema import case, case_event
 from simulator.live import LiveSimulator
-from simulator.seed import seed_history
+from simulator.seed import _steady_zone, seed_history
 from simulator.world import World
 
 NOW = datetime(2026, 11, 20, 6, 30, tzinfo=timezone.utc)   # Friday 14:30 in Shanghai
@@ -102,3 +103,15 @@ def test_seeded_rows_events_and_stream_are_unchanged(simulated):
 def test_live_ticks_after_the_seed_are_unchanged(simulated):
     _, live = simulated
     assert live == LIVE
+
+
+def test_a_zone_becomes_a_fixed_offset_only_where_its_offset_holds():
+    # The seeder works in a fixed offset for speed; in a zone with daylight saving inside
+    # the seed's span it must keep the zone, or wall times there would move.
+    shanghai, berlin = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin")
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    fixed = _steady_zone(shanghai, start, start + timedelta(days=400))
+    assert fixed.utcoffset(None) == timedelta(hours=8) and fixed.tzname(None) == "CST"
+    assert _steady_zone(berlin, start, start + timedelta(days=60)) is berlin
+    assert _steady_zone(berlin, start + timedelta(days=60),
+                        start + timedelta(days=120)).utcoffset(None) == timedelta(hours=2)
