@@ -82,21 +82,23 @@ def _in_zone(moment: datetime, zone: tzinfo) -> datetime:
 _gc_lock = threading.Lock()
 _gc_seeders = 0
 _gc_saved: tuple[int, ...] = ()
-# The youngest generation's threshold while seeding. A seed makes no reference cycles to
-# collect, yet at the default (700) the collector walked each batch's new rows again and
-# again: ~10% of the seeder's CPU (bench, 100k cases of Jiangsu: 49 -> 45 us a case).
-SEED_GC_THRESHOLD = 10_000
+# The oldest generation's threshold while seeding (default 10). A seed makes no reference
+# cycles to collect, yet its batches and caches grow the heap enough for a full collection
+# every ~60k cases, each walking every object in the process (the region tree's too):
+# 300k cases of Jiangsu spent 0.59 s (~2 us a case) in 5 of them, none at 1000.
+SEED_GC_THRESHOLD = 1000
 
 
 def _collect_less() -> None:
-    """Raise the collector's first threshold while any seed runs in this process (the
-    demo's other threads included: they are only collected less often, for that long);
-    each call is undone by one _collect_as_before()."""
+    """Raise the collector's last threshold while any seed runs in this process (the
+    demo's other threads included: their full collections only come less often, for
+    that long); each call is undone by one _collect_as_before()."""
     global _gc_seeders, _gc_saved
     with _gc_lock:
         if _gc_seeders == 0:
             _gc_saved = gc.get_threshold()
-            gc.set_threshold(max(SEED_GC_THRESHOLD, _gc_saved[0]), *_gc_saved[1:])
+            young, middle, old = _gc_saved
+            gc.set_threshold(young, middle, max(old, SEED_GC_THRESHOLD))
         _gc_seeders += 1
 
 
