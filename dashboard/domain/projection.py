@@ -117,8 +117,7 @@ def _closed(row: dict, at: datetime, fields: dict, changes: dict) -> None:
 
 
 def _self_resolved(row: dict, at: datetime, fields: dict, changes: dict) -> None:
-    changes["closed_at"] = at
-    changes["resolution_level"] = fields["resolution_level"]
+    _closed(row, at, fields, changes)
     changes["supervision_level"] = 0
     changes["handler_level"] = fields["resolution_level"]
 
