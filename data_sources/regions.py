@@ -243,6 +243,7 @@ class RegionTree:
         # Each code's chain of ancestors, as asked: the live feed asks `contains` for every
         # event and every open page (1,345 of them on a province's server).
         self._chains: dict[str, tuple[str, ...]] = {}
+        self._codes_above: dict[str, tuple[str, ...]] = {}   # by community: case_codes_for_grid
 
     # Construction ----------------------------------------------------------------------
     @classmethod
@@ -345,9 +346,24 @@ class RegionTree:
         A level the chain skips (a county-level city directly under its province) takes
         the code of the level below it, so city rollups still count that region.
         """
-        if not self.is_grid(grid_code):
+        row = self._rows.get(grid_code)
+        if row is None or row[1] != Level.GRID:
             raise KeyError(f"{grid_code!r} is not a grid of region {self.root}")
-        by_level = {self._rows[c][1]: c for c in self._chain(grid_code)}
+        # A grid under a community shares that community's five codes above it: worked out
+        # once per community, not walked once per grid (a province's backfill meets ~100k
+        # grids, most for the first time; nor is each grid's chain kept).
+        above = self._codes_above.get(row[0])
+        if above is not None:
+            return dict(zip(CODE_COLUMNS, (*above, grid_code)))
+        codes = self._codes_from_chain(grid_code, self._chain(grid_code))
+        parent = self._rows.get(row[0])
+        if parent is not None and parent[1] == Level.COMMUNITY and all(
+                self._rows[c][1] < Level.COMMUNITY for c in self._chain(row[0])[1:]):
+            self._codes_above[row[0]] = tuple(codes[c] for c in CODE_COLUMNS[:-1])
+        return codes
+
+    def _codes_from_chain(self, grid_code: str, chain: tuple[str, ...]) -> dict[str, str]:
+        by_level = {self._rows[c][1]: c for c in chain}
         if Level.PROVINCE not in by_level:
             raise KeyError(f"grid {grid_code} has no province above it in the region table")
         codes = [grid_code] * len(CODE_COLUMNS)

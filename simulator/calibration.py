@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,36 +43,38 @@ def _unit(code: str, salt: str, seed: int) -> float:
 
 @dataclass(frozen=True)
 class CityProfile:
+    """A city's parameters; the derived ones are worked out once per city (the planner
+    reads several for every case)."""
     code: str
     quality: float            # −1 (struggling) … +1 (exemplary)
     intake_per_1000: float
 
-    @property
+    @cached_property
     def satisfaction(self) -> float:
         return 0.970 + 0.016 * self.quality          # ≈ 95.4% … 98.6%
 
-    @property
+    @cached_property
     def callback_share(self) -> float:
         # 回访率: leaders are held to ≥90%; well-run cities call back almost every case.
         return 0.935 + 0.035 * self.quality         # ≈ 90.0% … 97.0%
 
-    @property
+    @cached_property
     def fast_share(self) -> float:
         return 0.42 + 0.07 * self.quality           # handled the same day
 
-    @property
+    @cached_property
     def slow_median_workdays(self) -> float:
         return 2.0 * (1 - 0.18 * self.quality)
 
-    @property
+    @cached_property
     def slow_sigma(self) -> float:
         return 0.90 - 0.10 * self.quality
 
-    @property
+    @cached_property
     def return_share(self) -> float:
         return 0.015 - 0.008 * self.quality
 
-    @property
+    @cached_property
     def sign_median_minutes(self) -> float:
         return 40 * (1 - 0.35 * self.quality)
 

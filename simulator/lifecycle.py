@@ -16,7 +16,12 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from dashboard.domain.catalog import RESOLUTION_LEVELS
-from dashboard.domain.deadlines import card_times, case_deadlines
+from dashboard.domain.deadlines import (
+    HANDLE_CARD_DAYS,
+    SIGN_CARD_DAYS,
+    cards_due,
+    case_deadlines,
+)
 from dashboard.domain.projection import apply_event
 from dashboard.domain.states import Event as E
 from dashboard.domain.workdays import add_working_days
@@ -25,7 +30,17 @@ from simulator.calibration import CityProfile
 
 LEVEL_COLUMN = {"网格": "grid_code", "村社": "community_code", "镇街": "township_code",
                 "县区": "county_code", "市": "city_code"}
-_CUM_DISPATCH = [sum(cal.DISPATCH_LEVEL_WEIGHTS[:i + 1]) for i in range(5)]
+# Python floats (the same values): numpy scalars made each draw's arithmetic and
+# comparisons ~20 times dearer.
+_CUM_DISPATCH = [float(sum(cal.DISPATCH_LEVEL_WEIGHTS[:i + 1])) for i in range(5)]
+# Waits after which cards may fall due, and how long before its deadline a case is
+# extended (built once: constructing a timedelta costs more than comparing one).
+_SLOW_SIGN = timedelta(hours=20)
+_SLOW_HANDLING = timedelta(days=4)
+_EXTEND_BEFORE = timedelta(hours=2)
+
+
+_new_tuple = tuple.__new__
 
 
 class Step(NamedTuple):
@@ -66,27 +81,37 @@ def plan_case_and_row(r: random.Random, prof: CityProfile, row: dict, start: dat
 
 def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: datetime,
                    tz: ZoneInfo, speed: float = 1.0,
-                   until: datetime | None = None) -> tuple[list[Step], dict, dict]:
+                   until: datetime | None = None,
+                   own_row: bool = False) -> tuple[list[Step], dict, dict]:
     """plan_case_and_row, plus the row as it is at `until`: after the last step at or before
     it (the backfill's row at `now` for a case still open then; the final row itself when
     the whole path lies before `until`, or when `until` is None). Steps never go back in
-    time, so that row is a copy taken once, just before the first later step."""
-    row = dict(row)
+    time, so that row is a copy taken once, just before the first later step.
+
+    `own_row`: the caller hands the row over (the backfill's new rows), so it is played
+    in place instead of on a copy."""
+    if not own_row:
+        row = dict(row)
     steps: list[Step] = []
     t = start
     at_until: dict | None = None
 
     def emit(event: E, at: datetime, **fields) -> None:
         nonlocal t, at_until
-        at = max(at, t)
+        if t > at:      # max(at, t), without the call
+            at = t
         if at_until is None and until is not None and at > until:
             at_until = dict(row)
         apply_event(row, event, at, fields)
-        steps.append(Step(at, event, fields, row["state"], row["handler_level"]))
+        # tuple.__new__: what Step() does, without its Python-level __new__ (~6 a case).
+        steps.append(_new_tuple(Step, (at, event, fields, row["state"], row["handler_level"])))
         t = at
 
+    gauss, exp = r.gauss, math.exp
+
     def after(median_min: float, sigma: float) -> datetime:
-        return t + timedelta(minutes=median_min * math.exp(r.gauss(0.0, sigma)) / speed)
+        # timedelta(minutes=x), positionally: keyword parsing cost more than the rest.
+        return t + timedelta(0, 0, 0, 0, median_min * exp(gauss(0.0, sigma)) / speed)
 
     def after_workdays(days: float) -> datetime:
         real = add_working_days(t.astimezone(tz), days) - t
@@ -119,8 +144,8 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
                 emit(E.RETURNED, after(60, 0.8))
                 continue
             accept_at = after(prof.sign_median_minutes, 1.1)
-            if accept_at - t > timedelta(hours=20) / speed:
-                cards = card_times(row["dispatched_at"].astimezone(tz))["sign"]
+            if accept_at - t > _SLOW_SIGN / speed:
+                cards = cards_due(row["dispatched_at"].astimezone(tz), SIGN_CARD_DAYS)
                 for name in ("黄牌", "红牌"):
                     if _squeeze(row["dispatched_at"], cards[name], speed) < accept_at:
                         emit(E.SUPERVISED, _squeeze(row["dispatched_at"], cards[name], speed),
@@ -178,15 +203,15 @@ def _plan_work(r, prof, row, emit, after, after_workdays, tz, speed, now) -> Non
     deadline = row["deadline"]
     if deadline is not None and handled_at > deadline > t and r.random() < cal.EXTEND_SHARE:
         new_deadline = _squeeze(deadline, add_working_days(deadline.astimezone(tz), 5), speed)
-        emit(E.EXTENDED, max(t, deadline - timedelta(hours=2) / speed), deadline=new_deadline)
+        emit(E.EXTENDED, max(t, deadline - _EXTEND_BEFORE / speed), deadline=new_deadline)
         deadline = new_deadline
     supervision: list[tuple[datetime, str]] = []
     if deadline is not None and row["reported_at"] < deadline:
         nudge = row["registered_at"] + (deadline - row["registered_at"]) * 0.8
         if t < nudge < handled_at:
             supervision.append((nudge, "催办"))
-    if handled_at - t > timedelta(days=4) / speed and row["dispatched_at"] is not None:
-        cards = card_times(row["dispatched_at"].astimezone(tz))["handle"]
+    if handled_at - t > _SLOW_HANDLING / speed and row["dispatched_at"] is not None:
+        cards = cards_due(row["dispatched_at"].astimezone(tz), HANDLE_CARD_DAYS)
         for name in ("黄牌", "红牌"):
             at = _squeeze(row["dispatched_at"], cards[name], speed)
             if t < at < handled_at:

@@ -20,10 +20,11 @@ def event_values(case_id: int, seq: int, step: Step) -> tuple:
     """event_row as a tuple in EVENT_COLUMNS order (what the backfill hands to COPY)."""
     fields = step.fields
     actor_level = None
-    for k in ACTOR_LEVEL_FIELDS:
-        if k in fields:
-            actor_level = fields[k]
-            break
+    if fields:
+        for k in ACTOR_LEVEL_FIELDS:
+            if k in fields:
+                actor_level = fields[k]
+                break
     return (case_id, seq, step.event._value_, step.at, step.state,
             actor_level or step.handler_level, fields.get("org"), json_detail(fields))
 

@@ -8,12 +8,13 @@ event times, so a fresh wall has a ticker and a stream whose lag means something
 """
 from __future__ import annotations
 
+import gc
 import queue
 import random
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -49,6 +50,64 @@ def day_factor(day) -> float:
 
 FLUSH_CASES = 5_000  # cases handed to the writer at most per batch (and per day): small
 # batches keep the first batch's planning and the last one's COPY, which do not overlap, short
+
+
+def _steady_zone(zone: ZoneInfo, start: datetime, end: datetime) -> tzinfo:
+    """`zone` as a fixed offset (same name) when its offset does not change from `start`
+    to `end` (China's has not since 1991), else `zone` itself. Times in either are the
+    same instants, with the same wall times and ISO text, so the rows, events and stream
+    entries are the same; but a fixed offset is read in C without a zone lookup, which
+    made each ISO time in an event's detail, each timestamp COPY sends and each
+    conversion to the zone cost about twice as much."""
+    offset = zone.utcoffset(start.astimezone(zone).replace(tzinfo=None))
+    moment = start.astimezone(timezone.utc)
+    while moment <= end:
+        if moment.astimezone(zone).utcoffset() != offset:
+            return zone
+        moment += timedelta(hours=1)
+    return timezone(offset, zone.tzname(start.astimezone(zone).replace(tzinfo=None)))
+
+
+def _in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` in `zone` when comparing it with the zone's datetimes by their wall times
+    (what Python does for two datetimes of one tzinfo: ~20 ns) orders them as their
+    instants do (what it does across tzinfos: ~500 ns, each step is compared with `now`
+    once or twice). True unless the zone's offset changes within a few hours of it (a
+    DST change; never in China); then `moment` itself, compared by instant as before."""
+    offsets = {(moment + timedelta(minutes=m)).astimezone(zone).utcoffset()
+               for m in range(-180, 181, 30)}
+    return moment.astimezone(zone) if len(offsets) == 1 else moment
+
+
+_gc_lock = threading.Lock()
+_gc_seeders = 0
+_gc_saved: tuple[int, ...] = ()
+# The oldest generation's threshold while seeding (default 10). A seed makes no reference
+# cycles to collect, yet its batches and caches grow the heap enough for a full collection
+# every ~60k cases, each walking every object in the process (the region tree's too):
+# 300k cases of Jiangsu spent 0.59 s (~2 us a case) in 5 of them, none at 1000.
+SEED_GC_THRESHOLD = 1000
+
+
+def _collect_less() -> None:
+    """Raise the collector's last threshold while any seed runs in this process (the
+    demo's other threads included: their full collections only come less often, for
+    that long); each call is undone by one _collect_as_before()."""
+    global _gc_seeders, _gc_saved
+    with _gc_lock:
+        if _gc_seeders == 0:
+            _gc_saved = gc.get_threshold()
+            young, middle, old = _gc_saved
+            gc.set_threshold(young, middle, max(old, SEED_GC_THRESHOLD))
+        _gc_seeders += 1
+
+
+def _collect_as_before() -> None:
+    global _gc_seeders
+    with _gc_lock:
+        _gc_seeders -= 1
+        if _gc_seeders == 0:
+            gc.set_threshold(*_gc_saved)
 
 
 def _can_write_behind(db) -> bool:
@@ -132,9 +191,15 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
     vocab = cal.Vocab()
     personal = PersonalData(seed)
     today = last_day or now.astimezone(zone).date()
+    first = today - timedelta(days=days - 1)
+    # From the first day to the latest a seeded time can be (a deadline a few weeks
+    # after now at most; a year is plenty).
+    zone = _steady_zone(zone, datetime(first.year, first.month, first.day, tzinfo=zone)
+                        - timedelta(days=1), now + timedelta(days=366))
     rates = world.intake_rates * scale
     next_id = db.max_case_id() + 1 if id_start is None else id_start
-    stream_from = now - timedelta(hours=stream_hours)
+    stream_from = _in_zone(now - timedelta(hours=stream_hours), zone)
+    until = _in_zone(now, zone)
     result = SeedResult()
     pending_stream: list[tuple[datetime, dict]] = []
     # Draw every day's arrivals first so the progress bar knows the real total.
@@ -156,6 +221,7 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
     cases: list[dict] = []
     events: list[tuple] = []
     writer = _Writer(db, background=_can_write_behind(db))
+    _collect_less()
     try:
         for offset, day, midnight, county_idx, seconds in plan:
             n = len(county_idx)
@@ -165,7 +231,7 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
             day_no = f"{day:%Y%m%d}"
             counties = world.counties
             for i, (c, sec) in enumerate(zip(county_idx.tolist(), seconds.tolist())):
-                at = midnight + timedelta(seconds=sec)
+                at = midnight + timedelta(0, sec)    # seconds=sec, without keyword parsing
                 county = counties[c]
                 codes = county.codes_for(int(grid_pick[i] * len(county.grids)))
                 cat, sub, src, urg = draws[i]
@@ -176,9 +242,10 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
                 personal.fill(row, county.tree, people, i)
                 # The planner's row after the last step up to `now` is the row at `now`
                 # (the final row when the whole path is history): nothing is applied twice.
-                steps, _, row = plan_case_rows(r, county.profile, row, at, zone, until=now)
+                steps, _, row = plan_case_rows(r, county.profile, row, at, zone, until=until,
+                                               own_row=True)
                 for seq, step in enumerate(steps, start=1):
-                    if step.at > now:
+                    if step.at > until:
                         break
                     events.append(event_values(case_id, seq, step))
                     if stream is not None and step.at >= stream_from:
@@ -199,6 +266,7 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
         writer.close()
     finally:
         writer.abandon()
+        _collect_as_before()
     bar.close()
     if stream is not None and pending_stream:
         pending_stream.sort(key=lambda item: item[0])

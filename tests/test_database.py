@@ -3,6 +3,7 @@
 The expected numbers are worked out by hand from a handful of cases whose every
 timestamp is chosen, so a wrong SQL window or a time-zone slip shows as a wrong count.
 """
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from dashboard.domain.periods import Window, day_window
 from dashboard.domain.projection import apply_event, new_case_row
 from dashboard.domain.scope import RegionScope
 from data_sources import case_queries as q
-from data_sources.database import CaseDatabase
+from data_sources.database import CaseDatabase, _iso, json_detail
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 23, tzinfo=SH)
@@ -315,3 +316,16 @@ def test_cards_are_counted_in_the_window_they_were_issued(database_url):
         assert (today.yellow_cards, today.red_cards) == (0, 1)            # open now: 21 at 红牌
     finally:
         database.close()
+
+
+@pytest.mark.parametrize("fields", [
+    {"case_no": "2026112300001", "category": "城市管理", "urgency": "一般"},
+    {"deadline": DAY, "sign_deadline": datetime(2026, 11, 23, 1, 2, 3, 45, tzinfo=SH)},
+    {"late": True, "org": None}, {"late": False},
+    {"note": 'quote " backslash \\ newline \n \u2028 中'}, {'ke"y': "v"},
+    {"count": 3}, {"share": 0.5}, {1: "not a str key"}, {"naive": datetime(2026, 1, 1)},
+])
+def test_json_detail_writes_what_json_dumps_writes(fields):
+    # json_detail writes the simple fields itself (issue 12 goal 7): the same text.
+    assert json_detail(fields) == json.dumps(fields, ensure_ascii=False, default=_iso)
+    assert json_detail({}) is None

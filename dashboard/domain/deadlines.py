@@ -49,7 +49,11 @@ HANDLE_CARD_DAYS = {"黄牌": 5, "红牌": 10}
 
 def card_times(dispatched_at: datetime) -> dict[str, dict[str, datetime]]:
     """When each card falls due for a case dispatched at a local moment."""
-    return {
-        "sign": {k: add_working_days(dispatched_at, d) for k, d in SIGN_CARD_DAYS.items()},
-        "handle": {k: add_working_days(dispatched_at, d) for k, d in HANDLE_CARD_DAYS.items()},
-    }
+    return {"sign": cards_due(dispatched_at, SIGN_CARD_DAYS),
+            "handle": cards_due(dispatched_at, HANDLE_CARD_DAYS)}
+
+
+def cards_due(dispatched_at: datetime, card_days: dict[str, int]) -> dict[str, datetime]:
+    """card_times' one kind (SIGN_CARD_DAYS or HANDLE_CARD_DAYS): the simulator asks for
+    one kind at a time."""
+    return {k: add_working_days(dispatched_at, d) for k, d in card_days.items()}

@@ -44,8 +44,11 @@ def add_working_days(start: datetime, days: float) -> datetime:
         result = start.replace(year=d.year, month=d.month, day=d.day, hour=9, minute=0,
                                second=0, microsecond=0)
     else:
-        result = start.replace(year=d.year, month=d.month, day=d.day)
-    return result + timedelta(hours=24 * frac) if frac else result
+        # combine(), not replace(year=, month=, day=): the same datetime (time, zone and
+        # fold kept) for a tenth of the cost; the backfill asks ~2 per case.
+        result = start.combine(d, start.timetz())
+    # Positional: timedelta's keyword parsing costs more than its arithmetic (same value).
+    return result + timedelta(0, 0, 0, 0, 0, 24 * frac) if frac else result
 
 
 @lru_cache(maxsize=65536)
