@@ -99,7 +99,7 @@ from data_sources.database import CaseDatabase, make_engine  # noqa: E402
 from data_sources.live_board import live_board  # noqa: E402
 from data_sources.regions import RegionTree  # noqa: E402
 from tests.live import Deployment, chromium_path, make_env, stop_process  # noqa: E402
-from tests.logins import wall_header, wall_tokens  # noqa: E402
+from tests.logins import forget_bench_walls, wall_header, wall_tokens  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/gw_province_bench"
@@ -726,6 +726,7 @@ async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
         walls = walls[:args.walls]
     kpi_regions = [c for lv in KPI_LEVELS for c in regions[lv]]
     # One wall device per region's wall, as `gridwatch walls add` enrols each screen.
+    forget_bench_walls(args.database_url)
     tokens = wall_tokens(args.database_url, walls)
     async with aiohttp.ClientSession(connector=conn) as session:
         tasks = [asyncio.create_task(wall(session, base, code, wall_body(wall_body_, code),

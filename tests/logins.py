@@ -152,6 +152,20 @@ def wall_tokens(database_url: str, regions, n: int | None = None) -> list[str]:
         engine.dispose()
 
 
+def forget_bench_walls(database_url: str) -> int:
+    """Delete the devices an earlier bench run enrolled (wall_tokens) in a bench's own
+    database: each run enrols its own, and every worker reads all devices every half
+    tick, so runs piling up 1,345 devices each made each run dearer than the last."""
+    from data_sources.schema import wall_device
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            return conn.execute(wall_device.delete().where(
+                wall_device.c.name.like("压测大屏 %"))).rowcount
+    finally:
+        engine.dispose()
+
+
 def wall_token(url: str) -> str:
     from urllib.parse import parse_qs, urlsplit
     return parse_qs(urlsplit(url).query)["token"][0]
