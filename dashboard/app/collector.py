@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import gc
 
-DEFAULT_YOUNG = 700     # Python's own threshold of the youngest generation
-
 
 def settle(young: int) -> None:
     """Called once the app is built, before it serves. `young` 0: Python's defaults."""
