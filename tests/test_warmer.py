@@ -93,10 +93,10 @@ def test_one_job_can_be_started_alone():
 
 
 
-def test_an_exclusive_job_that_outlasts_its_interval_is_not_started_beside_itself(
-        redis_client, key_prefix):
-    """The aggregates follower rebuilding every stored day takes longer than a tick: the
-    next interval's worker must not start the same rebuild beside it."""
+def _running_in_another_worker(redis_client, key_prefix, first, every, lease):
+    """Two workers' warmers with the exclusive "aggregates" job; the first runs it from
+    `first` until `release` is set. Returns (the second warmer, the first's thread,
+    release, the times the job ran)."""
     started, release = threading.Event(), threading.Event()
     done = []
 
@@ -106,11 +106,20 @@ def test_an_exclusive_job_that_outlasts_its_interval_is_not_started_beside_itsel
         done.append(now)
     a, b = (Warmer(key_prefix, lambda: redis_client) for _ in range(2))
     for w in (a, b):
-        w.register(Job("aggregates", 5, slow, shared=True, exclusive_seconds=60))
-    first = datetime(2026, 12, 2, 9, 0, 0, tzinfo=timezone.utc)
+        w.register(Job("aggregates", every, slow, shared=True, exclusive_seconds=lease))
     runner = threading.Thread(target=a.run_once, args=("aggregates", first))
     runner.start()
     assert started.wait(10)
+    return b, runner, release, done
+
+
+def test_an_exclusive_job_that_outlasts_its_interval_is_not_started_beside_itself(
+        redis_client, key_prefix):
+    """The aggregates follower rebuilding every stored day takes longer than a tick: the
+    next interval's worker must not start the same rebuild beside it."""
+    first = datetime(2026, 12, 2, 9, 0, 0, tzinfo=timezone.utc)
+    b, runner, release, done = _running_in_another_worker(redis_client, key_prefix, first,
+                                                          every=5, lease=60)
     later = first.replace(second=5)                     # the next interval's slot
     assert b.run_once("aggregates", later) is False     # still running in the other worker
     release.set()
@@ -125,18 +134,9 @@ def test_an_exclusive_job_keeps_its_lease_while_it_runs_and_a_killed_worker_lose
     """The lease is short and renewed while the job runs: a follow longer than the lease
     is never started twice, and a worker killed mid-run (its lease no longer renewed)
     hands the job over within the lease's time instead of the job's longest run."""
-    started, release = threading.Event(), threading.Event()
-
-    def slow(now):
-        started.set()
-        release.wait(10)
-    a, b = (Warmer(key_prefix, lambda: redis_client) for _ in range(2))
-    for w in (a, b):
-        w.register(Job("aggregates", 1, slow, shared=True, exclusive_seconds=1.5))
     first = datetime(2026, 12, 2, 9, 0, 0, tzinfo=timezone.utc)
-    runner = threading.Thread(target=a.run_once, args=("aggregates", first))
-    runner.start()
-    assert started.wait(10)
+    b, runner, release, _done = _running_in_another_worker(redis_client, key_prefix, first,
+                                                           every=1, lease=1.5)
     time.sleep(2.5)                                      # past the lease's 1.5 s
     assert b.run_once("aggregates", first.replace(second=3)) is False   # renewed
     release.set()
