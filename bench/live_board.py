@@ -125,6 +125,7 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
 
 def run(url: str, repeats: int, ticks: int) -> dict:
     db = CaseDatabase(url)
+    db.init_schema()   # a database seeded by an older checkout gets this one's indexes
     now = datetime.fromisoformat(json.loads(db.meta_get("bench"))["now"])
     eng = db.engine
     tree = RegionTree.load(eng, ROOT)

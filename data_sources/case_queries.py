@@ -7,6 +7,7 @@ can serve.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -70,95 +71,150 @@ def _group(scope: RegionScope, by_child: bool):
 # column, grouped by `group` (none, or a code column). The full computation (kpi_counts_by)
 # runs each side over the window; the aggregates (data_sources/aggregates.py) run the same
 # sides over each finished day to store them, and over the unstored edges of a window, so
-# that both paths count with the very same predicates.
+# that both paths count with the very same predicates. A side is a condition and its
+# counters, each a per-case value and how a group sums it (Side): the grouped queries and
+# the per-case rows of a live board's followed tick (case_sides) come from one definition.
 REPORTED_SIDE = ("intake", "dispatches", "late", "returned", "waiting", "direct_resolved")
 CLOSED_SIDE = ("closed", "closed_on_time", "close_hours_sum", "reworked", "verified",
                "reopened", "rated", "satisfied", "basically_satisfied")
 CARD_SIDE = ("yellow_issued", "red_issued")
 OPEN_SIDE = ("open", "overdue_open", "yellow_cards", "red_cards")
+COUNT, SUM, IF = "count", "sum", "if"   # a counter: each case 1, its value, 1 if true
+
+
+@dataclass(frozen=True)
+class Side:
+    condition: object            # the cases the side counts (besides the caller's `where`)
+    counters: tuple              # (name, COUNT | SUM | IF, per-case expression or None)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _, _ in self.counters]
+
+    def grouped(self, where, group: list):
+        """The side's rows of (*group, *counters)."""
+        return (sa.select(*group, *(_summed(how, e) for _, how, e in self.counters))
+                .where(where, self.condition).group_by(*group))
+
+    def per_case(self) -> list:
+        """Its columns for one case: 1 if the side counts it, then each counter's value
+        but COUNT's (1)."""
+        return [sa.case((self.condition, 1), else_=0),
+                *(_one(how, e) for _, how, e in self.counters if how != COUNT)]
+
+
+def _summed(how: str, expr):
+    if how == COUNT:
+        return sa.func.count()
+    if how == IF:
+        return _count_if(expr)
+    return sa.func.coalesce(sa.func.sum(expr), 0)
+
+
+def _one(how: str, expr):
+    return sa.case((expr, 1), else_=0) if how == IF else expr
 
 
 def _in(col, start: datetime, end: datetime):
     return sa.and_(col >= start, col < end)
 
 
+def reported(start: datetime, end: datetime) -> Side:
+    """Cases reported in [start, end). Each dispatch ends signed (ACCEPTED) or returned,
+    or is the one a DISPATCHED case still waits to sign: signed = dispatches − returned −
+    waiting (kpi_counts_by)."""
+    return Side(_in(c.reported_at, start, end), (
+        ("intake", COUNT, None), ("dispatches", SUM, c.dispatch_count),
+        ("late", SUM, c.late_sign_count), ("returned", SUM, c.return_count),
+        ("waiting", IF, c.state == "DISPATCHED"),
+        ("direct_resolved", IF, sa.and_(c.closed_at.is_not(None),
+                                        c.resolution_level == "网格"))))
+
+
+def waiting(start: datetime, end: datetime) -> Side:
+    """Dispatches reported in [start, end) still waiting to be signed (reported's
+    "waiting", alone): few at any time, found through the partial index."""
+    return Side(sa.and_(c.state == "DISPATCHED", _in(c.reported_at, start, end)),
+                (("waiting", COUNT, None),))
+
+
+def not_late(start: datetime, end: datetime, now: datetime) -> Side:
+    """Dispatches reported in [start, end) still waiting to be signed whose limit has not
+    passed (or has none): the waiting ones not (yet) late. Few: a sign limit is hours."""
+    return Side(sa.and_(c.state == "DISPATCHED", _in(c.reported_at, start, end),
+                        sa.or_(c.sign_deadline.is_(None), c.sign_deadline >= now)),
+                (("waiting_not_late", COUNT, None),))
+
+
+def closed(start: datetime, end: datetime, dialect: str) -> Side:
+    """Cases closed in [start, end); ratings follow the closure they rate."""
+    return Side(_in(c.closed_at, start, end), (
+        ("closed", COUNT, None),
+        # Settled at intake: there was never a deadline to miss.
+        ("closed_on_time", IF, sa.or_(c.deadline.is_(None), c.closed_at <= c.deadline)),
+        ("close_hours_sum", SUM, _hours_between(dialect, c.closed_at, c.reported_at)),
+        ("reworked", SUM, c.rework_count), ("verified", IF, c.dispatch_count > 0),
+        ("reopened", SUM, c.reopen_count), ("rated", IF, c.rating.is_not(None)),
+        ("satisfied", IF, c.rating == "满意"),
+        ("basically_satisfied", IF, c.rating == "基本满意")))
+
+
+def due_unclosed(start: datetime, end: datetime, open_at: datetime) -> Side:
+    """Cases whose deadline is in [start, end) and that were not closed before `open_at`
+    (the window's end), rejected ones apart: due in a window but not closed in it."""
+    return Side(sa.and_(_in(c.deadline, start, end), c.state != "REJECTED",
+                        sa.or_(c.closed_at.is_(None), c.closed_at >= open_at)),
+                (("due_unclosed", COUNT, None),))
+
+
+def carded(column: str, name: str, start: datetime, end: datetime) -> Side:
+    """Cards of one colour issued in [start, end), closed cases too (its partial index of
+    the carded cases)."""
+    return Side(_in(c[column], start, end), ((name, COUNT, None),))
+
+
+CARDS = (("yellow_card_at", "yellow_issued"), ("red_card_at", "red_issued"))
+
+
+def opened(now: datetime) -> Side:
+    """Open now (not windowed). 挂起 cases are out of timeliness: open, never overdue."""
+    return Side(c.state.in_(OPEN_STATES_SQL), (
+        ("open", COUNT, None),
+        ("overdue_open", IF, sa.and_(c.deadline < now, c.state != "SUSPENDED")),
+        ("yellow_cards", IF, c.supervision_level == 2),
+        ("red_cards", IF, c.supervision_level == 3)))
+
+
 def reported_side(conn, where, group: list, start: datetime, end: datetime):
-    """Cases reported in [start, end): rows of (*group, *REPORTED_SIDE). Each dispatch
-    ends signed (ACCEPTED) or returned, or is the one a DISPATCHED case still waits to
-    sign: signed = dispatches − returned − waiting (kpi_counts_by)."""
-    q = (sa.select(*group, sa.func.count(),
-                   sa.func.coalesce(sa.func.sum(c.dispatch_count), 0),
-                   sa.func.coalesce(sa.func.sum(c.late_sign_count), 0),
-                   sa.func.coalesce(sa.func.sum(c.return_count), 0),
-                   _count_if(c.state == "DISPATCHED"),
-                   _count_if(sa.and_(c.closed_at.is_not(None), c.resolution_level == "网格")))
-         .where(where, _in(c.reported_at, start, end)).group_by(*group))
-    return conn.execute(q)
+    """reported(): rows of (*group, *REPORTED_SIDE)."""
+    return conn.execute(reported(start, end).grouped(where, group))
 
 
 def waiting_side(conn, where, group: list, start: datetime, end: datetime):
-    """Dispatches reported in [start, end) still waiting to be signed (reported_side's
-    "waiting", alone): few at any time, found through the partial index."""
-    q = (sa.select(*group, sa.func.count())
-         .where(where, c.state == "DISPATCHED", _in(c.reported_at, start, end))
-         .group_by(*group))
-    return conn.execute(q)
+    return conn.execute(waiting(start, end).grouped(where, group))
 
 
 def waiting_not_late(conn, where, group: list, start: datetime, end: datetime, now: datetime):
-    """Dispatches reported in [start, end) still waiting to be signed whose limit has not
-    passed (or has none): the waiting ones not (yet) late. Few: a sign limit is hours."""
-    q = (sa.select(*group, sa.func.count())
-         .where(where, c.state == "DISPATCHED", _in(c.reported_at, start, end),
-                sa.or_(c.sign_deadline.is_(None), c.sign_deadline >= now))
-         .group_by(*group))
-    return conn.execute(q)
+    return conn.execute(not_late(start, end, now).grouped(where, group))
 
 
 def closed_side(conn, where, group: list, start: datetime, end: datetime, dialect: str):
-    """Cases closed in [start, end); ratings follow the closure they rate."""
-    q = (sa.select(*group, sa.func.count(),
-                   # Settled at intake: there was never a deadline to miss.
-                   _count_if(sa.or_(c.deadline.is_(None), c.closed_at <= c.deadline)),
-                   sa.func.coalesce(sa.func.sum(
-                       _hours_between(dialect, c.closed_at, c.reported_at)), 0),
-                   sa.func.coalesce(sa.func.sum(c.rework_count), 0),
-                   _count_if(c.dispatch_count > 0),
-                   sa.func.coalesce(sa.func.sum(c.reopen_count), 0),
-                   _count_if(c.rating.is_not(None)),
-                   _count_if(c.rating == "满意"),
-                   _count_if(c.rating == "基本满意"))
-         .where(where, _in(c.closed_at, start, end)).group_by(*group))
-    return conn.execute(q)
+    return conn.execute(closed(start, end, dialect).grouped(where, group))
 
 
 def due_unclosed_side(conn, where, group: list, start: datetime, end: datetime,
                       open_at: datetime):
-    """Cases whose deadline is in [start, end) and that were not closed before `open_at`
-    (the window's end), rejected ones apart: due in a window but not closed in it."""
-    q = (sa.select(*group, sa.func.count())
-         .where(where, _in(c.deadline, start, end), c.state != "REJECTED",
-                sa.or_(c.closed_at.is_(None), c.closed_at >= open_at))
-         .group_by(*group))
-    return conn.execute(q)
+    return conn.execute(due_unclosed(start, end, open_at).grouped(where, group))
 
 
 def card_side(conn, where, group: list, start: datetime, end: datetime):
-    """Cards issued in [start, end), closed cases too; one query per colour, each on its
-    partial index of the carded cases. Rows of (*group, yellow, red) per colour query."""
-    for column, name in (("yellow_card_at", "yellow_issued"), ("red_card_at", "red_issued")):
-        q = (sa.select(*group, sa.func.count())
-             .where(where, _in(c[column], start, end)).group_by(*group))
-        yield name, conn.execute(q)
+    """Cards issued in [start, end), one query per colour: (name, rows of (*group, n))."""
+    for column, name in CARDS:
+        yield name, conn.execute(carded(column, name, start, end).grouped(where, group))
 
 
 def open_side(conn, where, group: list, now: datetime):
-    """Open now (not windowed). 挂起 cases are out of timeliness: open, never overdue."""
-    q = (sa.select(*group, sa.func.count(),
-                   _count_if(sa.and_(c.deadline < now, c.state != "SUSPENDED")),
-                   _count_if(c.supervision_level == 2), _count_if(c.supervision_level == 3))
-         .where(where, c.state.in_(OPEN_STATES_SQL)).group_by(*group))
-    return conn.execute(q)
+    return conn.execute(opened(now).grouped(where, group))
 
 
 class Tally:
@@ -231,26 +287,54 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
     return tally.counts(with_total=not by_child)
 
 
+def window_sides(window: Window, now: datetime, dialect: str) -> list[Side]:
+    """Every side of the KPI counts over a whole window at `now` (kpi_counts_by; the
+    live board's pass over today)."""
+    w = window.utc
+    return [reported(w.start, w.end),
+            # The one waiting is late once its limit has passed (及时签收率, DOMAIN.md §5).
+            not_late(w.start, w.end, now),
+            closed(w.start, w.end, dialect),
+            # Due but not closed in the window: the deadline passed inside the window (a
+            # deadline later today is not due yet, or every morning would open with a
+            # collapsed rate) and the case was not closed before the window ended. A case
+            # closed early, before the window, was settled in an earlier window; counting
+            # it here again would make every finished case a failure on its deadline day.
+            due_unclosed(w.start, min(w.end, now), w.end),
+            *(carded(column, name, w.start, w.end) for column, name in CARDS),
+            opened(now)]
+
+
 def tally_window(conn, tally: Tally, where, group: list, window: Window, now: datetime,
                  dialect: str) -> None:
-    """Every side of the KPI counts over the whole window, grouped by `group`, into
-    `tally` (kpi_counts_by; the live board's pass over today)."""
-    w = window.utc
-    tally.add(reported_side(conn, where, group, w.start, w.end), REPORTED_SIDE)
-    # The one waiting is late once its limit has passed (及时签收率, DOMAIN.md §5).
-    tally.add(waiting_not_late(conn, where, group, w.start, w.end, now),
-              ["waiting_not_late"])
-    tally.add(closed_side(conn, where, group, w.start, w.end, dialect), CLOSED_SIDE)
-    # Due but not closed in the window: the deadline passed inside the window (a
-    # deadline later today is not due yet, or every morning would open with a
-    # collapsed rate) and the case was not closed before the window ended. A case
-    # closed early, before the window, was settled in an earlier window; counting it
-    # here again would make every finished case a failure on its deadline day.
-    tally.add(due_unclosed_side(conn, where, group, w.start, min(w.end, now), w.end),
-              ["due_unclosed"])
-    for name, rows in card_side(conn, where, group, w.start, w.end):
-        tally.add(rows, [name])
-    tally.add(open_side(conn, where, group, now), OPEN_SIDE)
+    """Every side over the window, grouped by `group`, into `tally`: one query a side."""
+    for side in window_sides(window, now, dialect):
+        tally.add(conn.execute(side.grouped(where, group)), side.names)
+
+
+def side_columns(sides: list[Side]) -> list:
+    """The columns that give one case's counters on every side (case_counters)."""
+    return [col for side in sides for col in side.per_case()]
+
+
+def case_counters(sides: list[Side], row, at: int) -> tuple[dict | None, int]:
+    """One case's counters from its side_columns, read from row[at:]: what the grouped
+    queries would sum for it alone (None when no side counts it, as a grouped pass then
+    has no row for it), and where its columns end."""
+    out = None
+    for side in sides:
+        counted, at = row[at], at + 1
+        if counted:
+            out = {} if out is None else out
+        for name, how, _ in side.counters:
+            if how == COUNT:
+                if counted:
+                    out[name] = out.get(name, 0) + 1
+                continue
+            value, at = row[at], at + 1
+            if counted:
+                out[name] = out.get(name, 0) + (value or 0)
+    return out, at
 
 
 def kpi_counts(engine, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:
@@ -319,9 +403,9 @@ def hours_in(window: Window) -> int:
     return int((w.end - w.start).total_seconds() // 3600)
 
 
-def hourly_side(conn, where, group: list, window: Window, column: str, dialect: str):
-    """Rows of (*group, hour index from the window's start, count) of reported_at or
-    closed_at in the window."""
+def hour_of(window: Window, column: str, dialect: str):
+    """(a case's hour index from the window's start by `column`, reported_at or
+    closed_at; the condition that it falls in the window)."""
     if column not in ("reported_at", "closed_at"):
         raise ValueError("column must be reported_at or closed_at")
     w = window.utc
@@ -333,8 +417,15 @@ def hourly_side(conn, where, group: list, window: Window, column: str, dialect: 
         bucket = sa.cast(sa.func.floor(
             (sa.func.julianday(col) - sa.func.julianday(w.start.replace(tzinfo=None))) * 24),
             sa.Integer)
+    return bucket, sa.and_(col >= w.start, col < w.end)
+
+
+def hourly_side(conn, where, group: list, window: Window, column: str, dialect: str):
+    """Rows of (*group, hour index from the window's start, count) of reported_at or
+    closed_at in the window."""
+    bucket, inside = hour_of(window, column, dialect)
     return conn.execute(sa.select(*group, bucket, sa.func.count())
-                        .where(where, col >= w.start, col < w.end).group_by(*group, bucket))
+                        .where(where, inside).group_by(*group, bucket))
 
 
 # The columns of a listed open case, and the orders of the wall's two lists. Each order

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import redis
 
-from data_sources.stream_events import Rejected, StreamEvent, decode_entry
+from data_sources.stream_events import Rejected, StreamEvent, case_id_of, decode_entry
 from data_sources.stream_skips import DUPLICATE, RecentKeys, SkipCounter, id_key
 
 _APPEND_CHUNK = 1000
@@ -169,6 +169,19 @@ class StreamReader:
         else:
             rows = reply[0][1] if reply else []
         return self._decode(rows, after_id)
+
+    def case_ids(self, after_id: str, count: int) -> tuple[set[int], str, int]:
+        """The cases named by the entries strictly after `after_id`, at most `count` of
+        them, the last entry's ID and how many entries were read: all a follower needs
+        that reads the cases themselves from the database (an entry that is not valid
+        names at most a case to read again). Neither decoded nor counted as skipped."""
+        if after_id in ("$", "+", ">") or not after_id:
+            raise ValueError(f"after_id must be a concrete entry ID, got {after_id!r}")
+        reply = self.stream.client.xread({self.stream.key: after_id}, count=count)
+        rows = next(iter(reply.values()), []) if isinstance(reply, dict) else \
+            (reply[0][1] if reply else [])
+        ids = {i for i in (case_id_of(raw) for _, raw in rows) if i is not None}
+        return ids, (_sid(rows[-1][0]) if rows else after_id), len(rows)
 
     def read_latest(self, n: int, upto: str | None = None) -> list[StreamEvent]:
         """The valid events of the newest n entries (up to and including `upto`), oldest

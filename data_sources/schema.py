@@ -138,6 +138,9 @@ for _level, _child in _CHILD.items():
 _waiting = case.c.state == "DISPATCHED"
 Index("ix_case_dispatched", case.c.reported_at, postgresql_where=_waiting,
       sqlite_where=_waiting)
+# ... and by their signing limit: which limits the clock just passed (the live board).
+Index("ix_case_signing", case.c.sign_deadline, postgresql_where=_waiting,
+      sqlite_where=_waiting)
 # Cards issued in a window (the ranking's card penalty): a few cases in a hundred get one,
 # so partial indexes of the carded cases only.
 for _card in ("yellow", "red"):

@@ -332,6 +332,21 @@ def _decode(entry_id: str, raw: object, max_entry: int, max_field: int,
     return StreamEvent(entry_id, event, case_id, seq, ts, f["grid"], state, parsed)
 
 
+def case_id_of(raw_fields: Mapping[bytes | str, bytes | str]) -> int | None:
+    """The case an entry names, read alone (None if it names none that decode_entry would
+    accept): for a reader that reads the cases again from the database and needs only
+    which ones, so that it does not check and decode every field of every entry."""
+    raw = raw_fields.get(b"case_id", raw_fields.get("case_id")) \
+        if isinstance(raw_fields, Mapping) else None
+    try:
+        text = _text(raw) if raw is not None else ""
+    except UnicodeError:
+        return None
+    if not _INT_RE.fullmatch(text) or int(text) > MAX_CASE_ID:
+        return None
+    return int(text)
+
+
 def decode_entry(entry_id: bytes | str, raw_fields: Mapping[bytes | str, bytes | str],
                  known_grid: Callable[[str], bool] | None = None, *,
                  max_entry_bytes: int = MAX_ENTRY_BYTES,

@@ -70,6 +70,23 @@ def test_reader_skips_and_counts_bad_entries(stream):
     assert reader.read(bad_id).last_id == bad_id  # nothing new: cursor stays
 
 
+def test_case_ids_reads_which_cases_entries_name_in_batches(stream):
+    entries = [valid(100 + i % 5) for i in range(12)]
+    entries[3] = entries[3] | {"case_id": "-7"}           # names no case decode accepts
+    entries[4] = {k: v for k, v in valid(1).items() if k != "case_id"}
+    entries[5] = valid(150) | {"type": "TELEPORTED"}      # rejected, but names case 150
+    ids = stream.append_many(entries)
+    reader = StreamReader(stream)
+    named, last, n = reader.case_ids("0-0", count=7)
+    assert (named, last, n) == ({100, 101, 102, 150}, ids[6], 7)
+    named, last, n = reader.case_ids(last, count=7)
+    assert (named, last, n) == ({102, 103, 104, 100, 101}, ids[-1], 5)
+    assert reader.case_ids(last, count=7) == (set(), last, 0)
+    assert reader.rejected_total == Counter()   # nothing decoded, nothing counted
+    with pytest.raises(ValueError):
+        reader.case_ids("$", count=7)
+
+
 def test_small_batches_see_every_entry_once(stream):
     entries = [valid(i) for i in range(1, 58)]
     for i in range(3, 57, 7):

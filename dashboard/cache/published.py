@@ -11,12 +11,16 @@ their screens watch (one pipelined ZADD per tick). When the builder dies its lea
 out and another worker takes over.
 
 Values are JSON (the models are JSON-shaped): nothing read back from Redis is unpickled.
+They are written and read with orjson: a tick's ~240 changed models of a province are
+~2.4 MB, 145 ms to write with the json module against 48 ms (bench.live_board).
 """
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable
+
+import orjson
 
 from dashboard.cache.bounded import Bounded
 from dashboard.cache.leases import RENEW_LEASE
@@ -31,6 +35,12 @@ ASK_WAIT_MAX = 1.5
 # Decoded models a reader keeps: a province's walls read ~1,345 regions a tick; a
 # worker never watches more than ~2,000 (views/wall/service.WATCH_MAX).
 DECODED_MAX = 4096
+
+
+def encode(model: dict) -> bytes:
+    """A model as published: compact UTF-8 JSON (what json.dumps with compact separators
+    and ensure_ascii=False gives, the same values read back)."""
+    return orjson.dumps(model, option=orjson.OPT_NON_STR_KEYS)
 
 
 class RedisUnavailable(Exception):
@@ -91,7 +101,7 @@ class Published:
         last = self._decoded.get(region)
         if last is not None and last[0] == raw:
             return last[1]
-        model = json.loads(raw)
+        model = orjson.loads(raw)
         self._decoded[region] = (raw, model)
         return model
 
@@ -116,8 +126,7 @@ class Published:
             chunk = items[i:i + CHUNK]
             if chunk:
                 pipe.hset(self.models_key, mapping={
-                    region: json.dumps(model, separators=(",", ":"), ensure_ascii=False)
-                    for region, model in chunk})
+                    region: encode(model) for region, model in chunk})
             for region in counted[i:i + CHUNK]:
                 pipe.incr(self.counter_prefix + region)
                 pipe.expire(self.counter_prefix + region, self.keep_seconds)
