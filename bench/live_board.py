@@ -3,7 +3,7 @@ computation per region, on a PostgreSQL database seeded by bench.seed_and_query 
 province's daily volume, with the clock pinned to the seed's.
 
     .venv/bin/python -m bench.live_board --cases 1000000            # seeds gw_board_bench
-    .venv/bin/python -m bench.live_board --skip-seed --database-url URL
+    .venv/bin/python -m bench.live_board --skip-seed --database-url URL [--after MINUTES]
 
 Times (median of warm runs, the 1-minute load average beside each): a full scan of the
 case table; the board (dashboard/domain/live_board.py: the grouped pass of
@@ -43,6 +43,7 @@ from bench.seed_and_query import (
     seed,
     write_section,
 )
+from dashboard.cache.published import encode
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.live_board import board_regions
 from dashboard.domain.scope import RegionScope
@@ -87,13 +88,13 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
             load = os.getloadavg()[0]
             board = follower.board(t)
             # Every wall's model of the tick as the builder makes it (the changed regions
-            # built, the others carried over), and the JSON it publishes (the built ones).
+            # built, the others carried over), and the JSON it publishes (the built ones,
+            # encoded as dashboard/cache/published.py does).
             started = time.perf_counter()
             models, built = live_models(board, tree, regions, TZ, models)
             models_ms = (time.perf_counter() - started) * 1000
             started = time.perf_counter()
-            size = sum(len(json.dumps(models[code], separators=(",", ":"), ensure_ascii=False))
-                       for code in built)
+            size = sum(len(encode(models[code])) for code in built)
             json_ms = (time.perf_counter() - started) * 1000
             built = len(built)
             steps.append({**follower.last_step, "load": load, "models_ms": models_ms,
@@ -123,10 +124,14 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
             "full_steps": len(steps) - len(follows), "equal": equal}
 
 
-def run(url: str, repeats: int, ticks: int) -> dict:
+def run(url: str, repeats: int, ticks: int, after: int = 0) -> dict:
     db = CaseDatabase(url)
     db.init_schema()   # a database seeded by an older checkout gets this one's indexes
-    now = datetime.fromisoformat(json.loads(db.meta_get("bench"))["now"])
+    # The seed's clock, or `after` minutes past it: each run's simulator adds the
+    # cases and events of its ticks, so a second run at the same clock finds that
+    # minute's events played already (165, then 92, 72, 29 entries a tick at 10M).
+    now = datetime.fromisoformat(json.loads(db.meta_get("bench"))["now"]) \
+        + timedelta(minutes=after)
     eng = db.engine
     tree = RegionTree.load(eng, ROOT)
     regions = board_regions(tree, ROOT)
@@ -212,12 +217,15 @@ def main(argv=None) -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--ticks", type=int, default=12, help="followed ticks of 5 s")
     ap.add_argument("--skip-seed", action="store_true", help="use the data already there")
+    ap.add_argument("--after", type=int, default=0, metavar="MINUTES",
+                    help="run the clock this many minutes after the seed's (a later run on "
+                         "the same database: minutes no earlier run has played)")
     ap.add_argument("--no-doc", action="store_true", help="print only")
     args = ap.parse_args(argv)
     check_bench_db(args.database_url)
     if not args.skip_seed:
         seed(args.database_url, args.cases, None, args.workers, 1, default_now())
-    result = run(args.database_url, args.repeats, args.ticks)
+    result = run(args.database_url, args.repeats, args.ticks, args.after)
     row = render_row(result)
     print(row)
     if not args.no_doc:

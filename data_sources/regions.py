@@ -239,6 +239,7 @@ class RegionTree:
         self._children = {p: tuple(sorted(c)) for p, c in kids.items()}
         self._features: dict[str, dict] = {}
         self._parsed: dict[str, dict | None] = {}
+        self._kids: dict[str, tuple[Region, ...]] = {}   # children(), built when first asked
         self._grids: dict[str, tuple[str, ...]] = {}
         # Each code's chain of ancestors, as asked: the live feed asks `contains` for every
         # event and every open page (1,345 of them on a province's server).
@@ -297,7 +298,12 @@ class RegionTree:
         return (row[4], row[5]) if row is not None else (None, None)
 
     def children(self, code: str) -> list[Region]:
-        return [self.get(c) for c in self._children.get(code, ())]
+        # A wall builder asks for the children of each of a tick's ~200 walls: the Regions
+        # are made once (they are frozen), the list is the caller's own.
+        kids = self._kids.get(code)
+        if kids is None:
+            kids = self._kids[code] = tuple(self.get(c) for c in self._children.get(code, ()))
+        return list(kids)
 
     def child_codes(self, code: str) -> tuple[str, ...]:
         return self._children.get(code, ())

@@ -227,7 +227,6 @@ def test_a_slower_pace_told_by_the_server_is_not_shown_as_late(live_server, brow
     # A saturated server tells its screens a longer interval (views/wall/pace.py): the
     # numbers are late only past three of *those* intervals, so a screen at the slower
     # pace does not say 数据延迟 between two answers it was told to wait for.
-    page, _ = _open_wall(browser, live_server, 1920, 1080)
     told, slowed = 30_000, []
 
     def slower(route):
@@ -237,7 +236,10 @@ def test_a_slower_pace_told_by_the_server_is_not_shown_as_late(live_server, brow
             body["response"]["wall-tick"]["interval"] = told
             slowed.append(time.monotonic())
         route.fulfill(response=resp, json=body)
-    page.route("**/_dash-update-component*", slower)
+    # From the page's first request: with frames, the screen's first refresh may be its
+    # only one for a minute (it can be answered before the feed is live).
+    page, _ = _open_wall(browser, live_server, 1920, 1080,
+                         on_page=lambda p: p.route("**/_dash-update-component*", slower))
     page.wait_for_timeout(REFRESH * 1000 * 1.5)     # one answer with the slower pace
     answered = page.evaluate("Date.now()")
     waiting_from = time.monotonic()

@@ -210,8 +210,7 @@ class LiveBoard:
         return self.children.get(township, ())
 
     def hours_of(self, which: str) -> int:
-        w = (self.today if which.startswith("today") else self.yesterday).utc
-        return int((w.end - w.start).total_seconds() // 3600)
+        return _hours_in(self.today if which.startswith("today") else self.yesterday)
 
     def finish(self, to_counts, keep: bool = False) -> LiveBoard:
         """Sum every region's rows into its ancestors, finest first, and turn the side
@@ -467,6 +466,13 @@ def _walk(chain: tuple):
             break
         yield level, code, parent
         parent = code
+
+
+@functools.lru_cache(maxsize=64)
+def _hours_in(window: Window) -> int:
+    # Asked for every hourly series of every wall built (a day has 23 to 25 hours).
+    w = window.utc
+    return int((w.end - w.start).total_seconds() // 3600)
 
 
 def _add(acc: dict, counters: dict, sign: int = 1) -> None:

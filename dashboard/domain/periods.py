@@ -3,6 +3,7 @@ zone the server's clock is in. Windows are half-open [start, end) in aware datet
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -41,10 +42,13 @@ def day_window(day: date, tz: str | ZoneInfo) -> Window:
     return Window(_midnight(day, tz), _midnight(day + timedelta(days=1), tz))
 
 
+# Memoised: a builder asks both for each of a tick's ~200 walls, at the tick's clock.
+@functools.lru_cache(maxsize=256)
 def today(now: datetime, tz: str) -> Window:
     return day_window(local_today(now, tz), tz)
 
 
+@functools.lru_cache(maxsize=256)
 def yesterday(now: datetime, tz: str) -> Window:
     return day_window(local_today(now, tz) - timedelta(days=1), tz)
 

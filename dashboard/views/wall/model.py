@@ -38,7 +38,9 @@ UNASSIGNED = ""                     # the level key of open cases no level holds
 OVERDUE_ROWS = 12
 
 
+@functools.lru_cache(maxsize=256)
 def iso_utc(t: datetime) -> str:
+    # Three times a model, at the tick's clock, for each of a tick's ~200 walls.
     return t.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
@@ -46,7 +48,12 @@ def _rate(r) -> float | None:
     return r.percent
 
 
-@functools.lru_cache(maxsize=16384)
+# Memo sizes: a province's 1,345 walls have ~24k children rows (communities included), and
+# a region rebuilt now was last built many ticks ago; at 16k rows they had been evicted.
+MEMO = 65536
+
+
+@functools.lru_cache(maxsize=MEMO)
 def _kpi_values(counts: KpiCounts) -> dict:
     # A builder redoes a changed region's every child row each tick, mostly with the
     # counts of the tick before: the same counts give the same figures. Shared: callers
@@ -59,7 +66,7 @@ def _kpi_values(counts: KpiCounts) -> dict:
             "timely_sign": _rate(k.timely_sign), "direct": _rate(k.direct_resolution)}
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=MEMO)
 def _child_row(code: str, name: str, counts: KpiCounts) -> dict:
     # A changed region's children are mostly as they were a tick ago (one township of a
     # county changed): their rows too. Shared, like _kpi_values': nothing changes a row.
@@ -142,14 +149,21 @@ def dispatch_states(placed: dict) -> list[dict]:
 
 
 def _case_row(row: dict, tree, zone: ZoneInfo, now: datetime) -> dict:
-    deadline = row.get("deadline")
-    left = (deadline - now).total_seconds() if deadline else None
     key = (row["id"], row["case_no"], row["grid_code"], row["category"], row["urgency"],
-           row["state"], int(row.get("supervision_level") or 0), deadline)
+           row["state"], int(row.get("supervision_level") or 0), row.get("deadline"))
+    return _timed_case(key, tree, zone, now)
+
+
+@functools.lru_cache(maxsize=8192)
+def _timed_case(key: tuple, tree, zone: ZoneInfo, now: datetime) -> dict:
+    # A case is on its township's, county's, city's and province's lists: one row a tick
+    # (shared: nothing changes a row; a reader's restamp copies it).
+    deadline = key[-1]
+    left = (deadline - now).total_seconds() if deadline else None
     return {**_listed_case(key, tree, zone), "seconds_left": left}
 
 
-@functools.lru_cache(maxsize=16384)
+@functools.lru_cache(maxsize=MEMO)
 def _listed_case(key: tuple, tree, zone: ZoneInfo) -> dict:
     """A listed case's fields but its time left: the same case is on its township's,
     county's, city's and province's lists, tick after tick."""
