@@ -7,10 +7,12 @@ once, to be printed in the wall's URL; only its SHA-256 is stored.
 """
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from dashboard.domain.audit import Action, Actor, AuditEntry
 from dashboard.domain.hierarchy import is_valid_code
@@ -25,7 +27,12 @@ from dashboard.domain.walls import (
     parse_networks,
 )
 from data_sources.audit_store import AuditStore
-from data_sources.schema import utcnow, wall_device
+from data_sources.schema import meta, utcnow, wall_device
+
+# gw_meta's key for the devices' version: a new value with every change (add, revoke,
+# rotate), in the change's transaction, so that a worker's copy of the devices
+# (app/wall_gate.DeviceDirectory) is read again when, and only when, it changed.
+VERSION_KEY = "walls.version"
 
 
 class WallDeviceError(ValueError):
@@ -74,6 +81,12 @@ class WallDeviceStore:
                 .order_by(wall_device.c.id.desc()).limit(1)).first()
         return _device(row) if row is not None else None
 
+    def version(self) -> str | None:
+        """The devices' version (None before the first change): one row by its key."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(meta.c.value)
+                                .where(meta.c.key == VERSION_KEY)).scalar()
+
     # -- changes -----------------------------------------------------------------------
     def add(self, name: str, region_code: str, *, by: Actor, privacy: bool = False,
             allow: Iterable[str] = ()) -> tuple[WallDevice, str]:
@@ -90,6 +103,7 @@ class WallDeviceStore:
                 name=name, region_code=code, privacy=bool(privacy),
                 allow=" ".join(networks) or None, token_hash=hash_token(token),
                 created_at=now)).inserted_primary_key[0]
+            bump_version(conn)
             self.audit.append_in(conn, AuditEntry(
                 by, Action.WALL_ADDED, target=f"wall:{device_id}", scope=code,
                 detail={"name": name, "privacy": bool(privacy), "allow": list(networks)}))
@@ -105,6 +119,7 @@ class WallDeviceStore:
                                       f"({found.revoked_at:%Y-%m-%d %H:%M} UTC)", "revoked")
             conn.execute(wall_device.update().where(wall_device.c.id == found.id)
                          .values(revoked_at=self.clock()))
+            bump_version(conn)
             self.audit.append_in(conn, AuditEntry(
                 by, Action.WALL_REVOKED, target=f"wall:{found.id}", scope=found.region_code,
                 detail={"name": found.name}))
@@ -127,6 +142,7 @@ class WallDeviceStore:
             conn.execute(wall_device.update().where(wall_device.c.id == found.id).values(
                 token_hash=hash_token(token), previous_hash=found.token_hash,
                 previous_until=until))
+            bump_version(conn)
             self.audit.append_in(conn, AuditEntry(
                 by, Action.WALL_ROTATED, target=f"wall:{found.id}", scope=found.region_code,
                 detail={"name": found.name, "overlap_hours": hours,
@@ -145,6 +161,14 @@ class WallDeviceStore:
                 sa.or_(c.last_seen_at.is_(None), c.last_seen_at <= at - SEEN_EVERY))
                 .values(last_seen_at=at, last_seen_address=(address or "")[:64] or None))
         return done.rowcount > 0
+
+
+def bump_version(conn) -> None:
+    """A new version of the devices, written with the change it stands for."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(meta).values(key=VERSION_KEY, value=uuid.uuid4().hex)
+    conn.execute(insert.on_conflict_do_update(index_elements=[meta.c.key],
+                                              set_={"value": insert.excluded.value}))
 
 
 def _checked(check, value):

@@ -157,11 +157,14 @@ def forget_bench_walls(database_url: str) -> int:
     database: each run enrols its own, and every worker reads all devices every half
     tick, so runs piling up 1,345 devices each made each run dearer than the last."""
     from data_sources.schema import wall_device
+    from data_sources.wall_device_store import bump_version
     engine = make_engine(database_url)
     try:
         with engine.begin() as conn:
-            return conn.execute(wall_device.delete().where(
+            gone = conn.execute(wall_device.delete().where(
                 wall_device.c.name.like("压测大屏 %"))).rowcount
+            bump_version(conn)
+            return gone
     finally:
         engine.dispose()
 

@@ -211,6 +211,31 @@ def test_a_worker_keeps_its_copy_of_the_devices_while_the_database_is_down(engin
     down.dispose()
 
 
+def test_a_worker_reads_the_devices_again_only_when_a_change_gave_them_a_new_version(engine):
+    store = WallDeviceStore(engine)
+    first, token = store.add("主屏", "320100", by=OPERATOR)
+    directory = DeviceDirectory(store, fresh_seconds=0)     # the version asked every lookup
+    assert directory.find(hash_token(token)).id == first.id and directory.reads == 1
+    for _ in range(5):                                      # nothing changed: one row asked
+        assert directory.find(hash_token(token)).id == first.id
+    assert directory.find(hash_token(new_token())) is None  # nor for an unknown token
+    assert directory.reads == 1
+    other = WallDeviceStore(engine)                          # another worker's changes
+    second, token2 = other.add("副屏", "320200", by=OPERATOR)
+    assert directory.find(hash_token(token2)).id == second.id and directory.reads == 2
+    other.revoke(first.id, by=OPERATOR)
+    assert directory.find(hash_token(token)).revoked and directory.reads == 3
+    _, token3 = other.rotate(second.id, 0, by=OPERATOR)
+    assert directory.find(hash_token(token3)).id == second.id and directory.reads == 4
+    # A change written around the store is read within full_seconds.
+    with engine.begin() as conn:
+        conn.execute(device_table.update().where(device_table.c.id == second.id)
+                     .values(name="改名"))
+    assert directory.find(hash_token(token3)).name == "副屏"
+    directory.full_seconds = 0
+    assert directory.find(hash_token(token3)).name == "改名" and directory.reads == 5
+
+
 # -- the real app ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def site(seeded_env, redis_url):

@@ -9,9 +9,11 @@ wall request may show (docs/security.md, "Wall devices").
 - **Every wall request** (the page, its callbacks, the live feed) takes its regions and
   privacy from the device (`WallAccess`), or, without a device cookie, from the logged-in
   account (a leader's or staff member's regions). Nothing the browser sends widens them.
-- **Cheap.** A province's 1,345 walls refresh every 5 s on 2 workers: the devices are read
-  in one query per worker at most every half refresh interval (`DeviceDirectory`), so a
-  revoke shows within one refresh, and the last seen time and address are written at most
+- **Cheap.** A province's 1,345 walls refresh every 5 s on 2 workers: each worker asks the
+  devices' version (one row) at most every half refresh interval and reads the devices
+  again only when it changed (`DeviceDirectory`; every add, revoke and rotate writes a new
+  version), so a revoke shows within one refresh at a cost that does not grow with the
+  devices, revoked ones included; the last seen time and address are written at most
   once a minute per device.
 - A device is never logged out by idleness: it has no session. It is read-only: it opens
   the wall and its live feed, nothing else.
@@ -45,7 +47,10 @@ DEVICE_COOKIE = "gw_wall"
 # Browsers cap a cookie's lifetime at 400 days; a wall reloads every night and the cookie
 # is set again at each exchange only, so the longest allowed.
 COOKIE_DAYS = 400
-MISS_RELOAD_SECONDS = 1.0     # an unknown token reloads the devices at most this often
+MISS_RELOAD_SECONDS = 1.0     # an unknown token asks the version at most this often
+# All devices are read again at least this often whatever the version says: a change
+# written around the store (by hand, in SQL) is seen within it.
+FULL_RELOAD_SECONDS = 300.0
 
 
 class DevicesUnavailable(RuntimeError):
@@ -53,15 +58,19 @@ class DevicesUnavailable(RuntimeError):
 
 
 class DeviceDirectory:
-    """This worker's copy of every device, by token hash (current and previous), read in
-    one query at most every `fresh_seconds`; a token it does not know reads the table
-    again at most once a second. The database down: the last copy serves."""
+    """This worker's copy of every device, by token hash (current and previous). The
+    devices' version is asked at most every `fresh_seconds` (a token it does not know
+    asks it again at most once a second), and the devices are read again when it changed,
+    or after `full_seconds`. The database down: the last copy serves."""
 
-    def __init__(self, store, fresh_seconds: float):
+    def __init__(self, store, fresh_seconds: float, full_seconds: float = FULL_RELOAD_SECONDS):
         self._store = store             # WallDeviceStore, or a callable building it
-        self.fresh_seconds = fresh_seconds
+        self.fresh_seconds, self.full_seconds = fresh_seconds, full_seconds
         self._by_hash: dict[str, WallDevice] | None = None
-        self._loaded = float("-inf")
+        self._loaded = float("-inf")    # when the version was last asked
+        self._read = float("-inf")      # when the devices were last read
+        self._version: str | None = None
+        self.reads = 0                  # how many times the devices were read (tests)
         self._lock = threading.Lock()
 
     @property
@@ -93,6 +102,11 @@ class DeviceDirectory:
             if time.monotonic() - self._loaded < older_than:
                 return self._by_hash is not None      # another request just read it
             try:
+                version = self.store.version()
+                if self._by_hash is not None and version == self._version \
+                        and time.monotonic() - self._read < self.full_seconds:
+                    self._loaded = time.monotonic()
+                    return True
                 devices = self.store.list_devices()
             except Exception as exc:  # noqa: BLE001 - keep the last copy
                 if self._by_hash is None:
@@ -106,7 +120,11 @@ class DeviceDirectory:
                 by_hash[d.token_hash] = d
                 if d.previous_hash:
                     by_hash.setdefault(d.previous_hash, d)
-            self._by_hash, self._loaded = by_hash, time.monotonic()
+            # The version asked before the devices: a change in between is read again
+            # at the next ask, never missed.
+            self._by_hash, self._version = by_hash, version
+            self._loaded = self._read = time.monotonic()
+            self.reads += 1
             return True
 
 
