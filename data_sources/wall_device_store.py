@@ -153,14 +153,28 @@ class WallDeviceStore:
         """Record that the device showed the wall, from `address`: at most once a minute
         whichever worker asks (the UPDATE itself says whether the last record is older).
         True when it was written."""
-        at = at or self.clock()
-        c = wall_device.c
         with self.engine.begin() as conn:
-            done = conn.execute(wall_device.update().where(
-                c.id == int(device_id),
-                sa.or_(c.last_seen_at.is_(None), c.last_seen_at <= at - SEEN_EVERY))
-                .values(last_seen_at=at, last_seen_address=(address or "")[:64] or None))
-        return done.rowcount > 0
+            return conn.execute(_SEEN, _seen_row(device_id, address,
+                                                 at or self.clock())).rowcount > 0
+
+    def seen_many(self, seen: Iterable[tuple[int, str | None, datetime]]) -> None:
+        """`seen` for many (device id, address, time) in one statement."""
+        rows = [_seen_row(*s) for s in seen]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(_SEEN, rows)
+
+
+_SEEN = (wall_device.update()
+         .where(wall_device.c.id == sa.bindparam("device"),
+                sa.or_(wall_device.c.last_seen_at.is_(None),
+                       wall_device.c.last_seen_at <= sa.bindparam("before")))
+         .values(last_seen_at=sa.bindparam("at"), last_seen_address=sa.bindparam("address")))
+
+
+def _seen_row(device_id: int, address: str | None, at: datetime) -> dict:
+    return {"device": int(device_id), "before": at - SEEN_EVERY, "at": at,
+            "address": (address or "")[:64] or None}
 
 
 def bump_version(conn) -> None:

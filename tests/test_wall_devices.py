@@ -195,6 +195,13 @@ def test_last_seen_is_written_at_most_once_a_minute(engine):
     assert seen.last_seen_at == NOW + timedelta(seconds=60) and seen.last_seen_address == "10.1.0.7"
     with pytest.raises(WallDeviceError):
         store.rotate(device.id, 24 * 365, by=OPERATOR)
+    # Many at once, by the same rule: the one written 30 s ago is left as it is.
+    other, _ = store.add("副屏", "320200", by=OPERATOR)
+    later = NOW + timedelta(seconds=90)
+    store.seen_many([(device.id, "10.1.0.8", later), (other.id, "10.2.0.1", later)])
+    assert store.get(device.id).last_seen_address == "10.1.0.7"
+    assert (store.get(other.id).last_seen_at, store.get(other.id).last_seen_address) == \
+        (later, "10.2.0.1")
 
 
 def test_a_worker_keeps_its_copy_of_the_devices_while_the_database_is_down(engine):
@@ -292,6 +299,29 @@ def test_the_token_is_exchanged_for_a_device_cookie_and_leaves_the_url(site):
     # Over https the cookie is Secure.
     secure = app.server.test_client().get(path, base_url="https://localhost")
     assert "Secure" in secure.headers["Set-Cookie"]
+
+
+def test_a_workers_later_sightings_of_its_walls_are_written_together(site):
+    app, engine, url = site
+    gate = app.server.extensions["gridwatch_walls"]
+    client = app.server.test_client()
+    token = enrol_client(client, url, "320500", name="苏州市指挥中心 批量")
+    store = WallDeviceStore(engine)
+    device = store.by_token_hash(hash_token(token))
+    first = device.last_seen_at
+    assert first is not None                    # the first sighting: written at once
+    with engine.begin() as conn:                # as if a minute had passed
+        conn.execute(device_table.update().where(device_table.c.id == device.id)
+                     .values(last_seen_at=first - timedelta(minutes=2)))
+    gate._seen[device.id] -= 61
+    gate._flushed = time.monotonic()
+    assert refresh(client, app, "320500", wall_config(client)).status_code == 200
+    assert device.id in gate._pending           # seen, not written yet
+    assert store.get(device.id).last_seen_at == first - timedelta(minutes=2)
+    gate._flushed -= 11                         # the next sighting of any device writes all
+    gate._seen[device.id] -= 61
+    assert refresh(client, app, "320500", wall_config(client)).status_code == 200
+    assert not gate._pending and store.get(device.id).last_seen_at > first - timedelta(minutes=2)
 
 
 def test_no_device_and_no_session_is_sent_to_login(site):
