@@ -43,6 +43,8 @@ from bench.seed_and_query import (
     seed,
     write_section,
 )
+from dashboard.app import collector
+from dashboard.app.settings import Settings
 from dashboard.cache.published import encode
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.live_board import board_regions
@@ -79,6 +81,9 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
         loaded = sim.load(now)
         follower = BoardFollower(db.engine, lambda: StreamReader(stream), root, TZ)
         follower.board(now)
+        # As `gridwatch build-walls` runs: its collector settings once its state is built
+        # (without them a tick here now and then took a full collection, ~1 s).
+        collector.settle(Settings.from_env().gc_young)
         full_ms = follower.last_step["ms"]
         models, _ = live_models(follower.board(now), tree, regions, TZ, {})
         steps, t = [], now
