@@ -238,20 +238,21 @@ class WallGate:
             return
         self._seen[device.id] = mono
         if last is None:
-            self._write_seen([(device.id, address(), now)])
+            self._write_seen(lambda store: store.seen(device.id, address(), now), 1)
             return
         with self._pending_lock:
             self._pending[device.id] = (address(), now)
             if mono - self._flushed < SEEN_FLUSH_SECONDS:
                 return
             pending, self._pending, self._flushed = self._pending, {}, mono
-        self._write_seen([(i, where, at) for i, (where, at) in pending.items()])
+        rows = [(i, where, at) for i, (where, at) in pending.items()]
+        self._write_seen(lambda store: store.seen_many(rows), len(rows))
 
-    def _write_seen(self, seen: list) -> None:
+    def _write_seen(self, write, n: int) -> None:
         try:
-            self.directory.store.seen_many(seen)
+            write(self.directory.store)
         except Exception as exc:  # noqa: BLE001 - never refuses the wall
-            log.info("last seen of %d wall devices not written: %s", len(seen), exc)
+            log.info("last seen of %d wall devices not written: %s", n, exc)
 
     # -- the page ------------------------------------------------------------------------
     def exchange(self, token: str) -> Response:
