@@ -4,8 +4,9 @@
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/gw_seedbench
 
 Each run: recreate the bench database (never `postgres`, `root` or `test`), import region
-320000 (Jiangsu), seed about N cases with the real seeding path (`seed_history`, one
-process, no Redis stream: what `gridwatch seed` does), export both seeded tables
+320000 (Jiangsu), seed about N cases with the real seeding path (`seed_history`, no Redis
+stream: what `gridwatch seed` does; `--workers` processes, by default as many as it picks
+itself, the cores), export both seeded tables
 (`COPY ... TO STDOUT`, binary and text), TRUNCATE them, and COPY the very same rows back
 into the same indexed tables, once per format, each in one transaction. A CHECKPOINT
 precedes every timed load so none of them pays for the previous one's dirty pages.
@@ -20,8 +21,10 @@ import argparse
 import math
 import os
 import platform
+import resource
 import statistics
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -62,21 +65,54 @@ def _checkpoint(db: CaseDatabase) -> None:
         conn.close()
 
 
-def _backend_cpu(db: CaseDatabase) -> float | None:
-    """CPU seconds used so far by the server processes of the bench database (from /proc:
-    only when the server runs on this machine; None otherwise)."""
-    with db.engine.connect() as conn:
-        pids = conn.exec_driver_sql(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()").scalars()
-        pids = list(pids)
-    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+def _backend_cpu(conn, seen: dict[int, float]) -> bool:
+    """Record in `seen` the CPU seconds used so far by each server process of the bench
+    database but `conn`'s own (from /proc: only when the server runs on this machine).
+    False when /proc does not have them."""
+    pids = list(conn.exec_driver_sql(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+        "AND pid <> pg_backend_pid()").scalars())
+    conn.rollback()
+    tick = os.sysconf("SC_CLK_TCK")
     for pid in pids:
         try:
             stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue        # gone since the query
         except OSError:
+            return False
+        seen[pid] = (int(stat[11]) + int(stat[12])) / tick
+    return True
+
+
+class ServerCpu:
+    """The server's CPU seconds for the bench database from now to stop(), sampled every
+    0.2 s in a thread: the seed's workers' connections end before it returns, so one
+    reading at each end would miss them (each loses at most its last 0.2 s)."""
+
+    def __init__(self, db: CaseDatabase):
+        self._engine = sa.create_engine(db.url, poolclass=sa.NullPool)
+        self._conn = self._engine.connect()
+        self._start: dict[int, float] = {}
+        self._seen: dict[int, float] = {}
+        self._ok = _backend_cpu(self._conn, self._start)
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(0.2):
+            self._ok = _backend_cpu(self._conn, self._seen) and self._ok
+
+    def stop(self) -> float | None:
+        self._stopped.set()
+        self._thread.join()
+        self._ok = _backend_cpu(self._conn, self._seen) and self._ok
+        self._conn.close()
+        self._engine.dispose()
+        if not self._ok:
             return None
-        total += (int(stat[11]) + int(stat[12])) / tick
-    return total
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._seen.items())
 
 
 def _counts(db: CaseDatabase) -> tuple[int, int]:
@@ -128,7 +164,14 @@ def copy_back(db: CaseDatabase, files: dict, fmt: str) -> float:
         conn.close()
 
 
-def one_run(url: str, cases: int, seed: int, now: datetime, keep: bool) -> dict:
+def _own_cpu() -> float:
+    """CPU seconds of this process and of its finished children (the seed's workers)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def one_run(url: str, cases: int, seed: int, now: datetime, keep: bool,
+            workers: int | None = None) -> dict:
     recreate_database(url)
     db = CaseDatabase(url)
     try:
@@ -140,25 +183,24 @@ def one_run(url: str, cases: int, seed: int, now: datetime, keep: bool) -> dict:
         scale = cases / expected_cases(world, days, now)
         load_start = os.getloadavg()
         _checkpoint(db)
-        pg0, py0 = _backend_cpu(db), time.process_time()
+        server, py0 = ServerCpu(db), _own_cpu()
         res = seed_history(db, None, world, days=days, scale=scale, seed=seed, tz=TZ,
-                           now=now, progress=False, id_start=1)
-        py1, pg1 = time.process_time(), _backend_cpu(db)
+                           now=now, progress=False, id_start=1, workers=workers)
+        py1, seed_pg = _own_cpu(), server.stop()
         n_cases, n_events = _counts(db)
         assert (n_cases, n_events) == (res.cases, res.events), (n_cases, n_events, res)
         out = {"days": days, "scale": scale, "cases": n_cases, "events": n_events,
                "seed_s": res.seconds, "load_start": load_start,
                "seed_py_cpu_s": py1 - py0,
-               "seed_pg_cpu_s": None if pg0 is None or pg1 is None else pg1 - pg0}
+               "seed_pg_cpu_s": seed_pg, "workers": res.workers}
         with tempfile.TemporaryDirectory(prefix="gw_seedspeed_") as tmp:
             files = export(db, Path(tmp))
             for fmt in FORMATS:
                 truncate(db)
                 _checkpoint(db)
-                pg0 = _backend_cpu(db)
+                server = ServerCpu(db)
                 out[f"copy_{fmt}_s"] = copy_back(db, files, fmt)
-                pg1 = _backend_cpu(db)
-                out[f"copy_{fmt}_pg_cpu_s"] = None if pg0 is None or pg1 is None else pg1 - pg0
+                out[f"copy_{fmt}_pg_cpu_s"] = server.stop()
                 assert _counts(db) == (n_cases, n_events), fmt
         out["load_end"] = os.getloadavg()
         out["copy_s"] = min(out[f"copy_{fmt}_s"] for fmt in FORMATS)
@@ -181,21 +223,35 @@ def _load(t) -> str:
 
 
 def report(runs: list[dict]) -> str:
-    head = ("| run | cases | events | seed cases/s | COPY binary cases/s | COPY text cases/s "
-            "| ratio (seed / faster COPY) | load avg start | load avg end |")
-    lines = [head, "|---|--:|--:|--:|--:|--:|--:|---|---|"]
+    head = ("| run | seed processes | cases | events | seed cases/s | COPY binary cases/s "
+            "| COPY text cases/s | ratio (seed / faster COPY) | load avg start | load avg end |")
+    lines = [head, "|---|--:|--:|--:|--:|--:|--:|--:|---|---|"]
     for i, r in enumerate(runs, 1):
         lines.append(
-            f"| {i} | {r['cases']:,} | {r['events']:,} | {r['seed_cps']:,.0f} "
+            f"| {i} | {r['workers']} | {r['cases']:,} | {r['events']:,} | {r['seed_cps']:,.0f} "
             f"| {r['cases'] / r['copy_binary_s']:,.0f} | {r['cases'] / r['copy_text_s']:,.0f} "
             f"| {r['ratio']:.2f} | {_load(r['load_start'])} | {_load(r['load_end'])} |")
-    med = {k: statistics.median(r[k] for r in runs)
-           for k in ("seed_cps", "ratio")}
-    med_bin = statistics.median(r["cases"] / r["copy_binary_s"] for r in runs)
-    med_txt = statistics.median(r["cases"] / r["copy_text_s"] for r in runs)
-    lines.append(f"| median | | | {med['seed_cps']:,.0f} | {med_bin:,.0f} | {med_txt:,.0f} "
-                 f"| {med['ratio']:.2f} | | |")
+    for workers in sorted({r["workers"] for r in runs}):
+        group = [r for r in runs if r["workers"] == workers]
+        seed_cps = statistics.median(r["seed_cps"] for r in group)
+        med_bin = statistics.median(r["cases"] / r["copy_binary_s"] for r in group)
+        med_txt = statistics.median(r["cases"] / r["copy_text_s"] for r in group)
+        ratio = statistics.median(r["ratio"] for r in group)
+        lines.append(f"| median | {workers} | | | {seed_cps:,.0f} | {med_bin:,.0f} "
+                     f"| {med_txt:,.0f} | {ratio:.2f} | | |")
     return "\n".join(lines)
+
+
+def _worker_counts(text: str) -> list[int | None]:
+    if text == "auto":
+        return [None]
+    try:
+        counts = [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not 'auto' or a list like 1,2: {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("worker counts are at least 1")
+    return counts
 
 
 def main(argv=None) -> None:
@@ -205,6 +261,9 @@ def main(argv=None) -> None:
     p.add_argument("--runs", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--keep", action="store_true", help="keep the database of the last run")
+    p.add_argument("--workers", type=_worker_counts, default=[None],
+                   help="seed processes: 'auto' (seed_history's choice) or a list such as "
+                        "1,2, each run then seeding once with each, alternating")
     p.add_argument("--now", type=datetime.fromisoformat, default=None,
                    help="the seed's clock, an aware ISO time (default: the latest Thursday "
                         "16:00 in Shanghai, as bench.seed_and_query)")
@@ -217,11 +276,12 @@ def main(argv=None) -> None:
           f"Python {platform.python_version()}; now = "
           f"{now.astimezone(ZoneInfo(TZ)):%Y-%m-%d %H:%M} {TZ}", flush=True)
     runs = []
-    for i in range(args.runs):
+    plan = [(i, w) for i in range(args.runs) for w in args.workers]
+    for k, (i, workers) in enumerate(plan):
         r = one_run(args.database_url, args.cases, args.seed, now,
-                    keep=args.keep and i == args.runs - 1)
+                    keep=args.keep and k == len(plan) - 1, workers=workers)
         runs.append(r)
-        print(f"run {i + 1}: {r['cases']:,} cases, {r['events']:,} events ({r['days']} days at "
+        print(f"run {i + 1}, {r['workers']} seed processes: {r['cases']:,} cases, {r['events']:,} events ({r['days']} days at "
               f"scale {r['scale']:.3f}); seed {r['seed_s']:.1f} s, COPY binary "
               f"{r['copy_binary_s']:.1f} s, text {r['copy_text_s']:.1f} s; ratio "
               f"{r['ratio']:.2f}; load {_load(r['load_start'])} -> {_load(r['load_end'])}",

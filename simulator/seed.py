@@ -9,6 +9,7 @@ event times, so a fresh wall has a ticker and a stream whose lag means something
 from __future__ import annotations
 
 import gc
+import os
 import queue
 import random
 import threading
@@ -25,7 +26,7 @@ from dashboard.domain.workdays import is_workday
 from simulator import calibration as cal
 from simulator.lifecycle import plan_case_rows
 from simulator.output import event_values, stream_fields
-from simulator.personal import PersonalData
+from simulator.personal import Batch, PersonalData
 from simulator.world import World
 
 
@@ -35,6 +36,7 @@ class SeedResult:
     events: int = 0
     stream_entries: int = 0
     seconds: float = 0.0
+    workers: int = 1
 
     @property
     def cases_per_second(self) -> float:
@@ -48,6 +50,7 @@ def day_factor(day) -> float:
     return 1.0
 
 
+PARALLEL_FROM = 50_000  # cases: below this, one process (the workers' start costs more)
 FLUSH_CASES = 5_000  # cases handed to the writer at most per batch (and per day): small
 # batches keep the first batch's planning and the last one's COPY, which do not overlap, short
 
@@ -175,101 +178,208 @@ class _Writer:
 def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int, tz: str,
                  now: datetime, stream_hours: float = 24.0, progress: bool = True,
                  batch_days: int = 1, id_start: int | None = None,
-                 last_day: date | None = None) -> SeedResult:
-    """Backfill `days` days ending at `now`. `id_start` lets parallel seeders (bench/) write
-    disjoint id ranges; by default ids continue after the largest in the database.
-    `last_day` (default: today) ends the days earlier, with the cases' paths still played
-    up to `now` (simulator/summary_history.py seeds old months that way)."""
+                 last_day: date | None = None, workers: int | None = None) -> SeedResult:
+    """Backfill `days` days ending at `now`. By default ids continue after the largest in
+    the database (`id_start` sets the first). `last_day` (default: today) ends the days
+    earlier, with the cases' paths still played up to `now` (simulator/summary_history.py
+    seeds old months that way).
+
+    Each county draws from generators of its own (under `seed` and its code), and ids
+    follow the reports' order across the region, so the rows are the same whether one
+    process seeds every county or `workers` processes seed a share each (on PostgreSQL,
+    where each writes its own COPY: simulator/seed_workers.py). None picks the number of
+    cores for a large seed on PostgreSQL, else 1.
+    """
     if days < 1:
         raise ValueError("--days must be at least 1")
     if scale <= 0:
         raise ValueError("--scale must be positive")
     started = time.perf_counter()
-    zone = ZoneInfo(tz)
-    r = random.Random(seed)
-    nrng = np.random.default_rng(seed)
-    vocab = cal.Vocab()
-    personal = PersonalData(seed)
-    today = last_day or now.astimezone(zone).date()
-    first = today - timedelta(days=days - 1)
+    job = SeedJob(days=days, scale=scale, seed=seed, tz=tz, now=now,
+                  stream_hours=stream_hours if stream is not None else None,
+                  batch_days=batch_days,
+                  id_start=db.max_case_id() + 1 if id_start is None else id_start,
+                  last_day=last_day)
+    plan = plan_days(world, job)
+    total = sum(len(p.county_idx) for p in plan)
+    workers = _workers(db, world, total, workers)
+
+    def make_bar():
+        return tqdm(total=total, unit="件", desc="seed", disable=not progress, mininterval=0.5)
+    if workers == 1:
+        with make_bar() as bar:
+            result, timed = seed_part(db, world, range(len(world.counties)), job, plan,
+                                      bar.update)
+    else:
+        from simulator.seed_workers import seed_in_processes
+        result, timed = seed_in_processes(db, world, job, plan, workers, make_bar)
+    if stream is not None and timed:
+        # (time, case, seq): the order one process met them in, whatever the split.
+        timed.sort(key=lambda item: item[:3])
+        result.stream_entries = stream.append_history([(at, f) for at, _, _, f in timed])
+    result.seconds = time.perf_counter() - started
+    result.workers = workers
+    return result
+
+
+@dataclass(frozen=True)
+class SeedJob:
+    """seed_history's arguments that every process of one seed shares (picklable)."""
+    days: int
+    scale: float
+    seed: int
+    tz: str
+    now: datetime
+    stream_hours: float | None     # None: no stream
+    batch_days: int
+    id_start: int
+    last_day: date | None
+
+
+@dataclass
+class DayPlan:
+    offset: int                    # days before the last
+    day: date
+    midnight: datetime
+    county_idx: np.ndarray         # each arrival's county, in the order of their times
+    seconds: np.ndarray            # after midnight
+    first_id: int                  # the id of the day's first arrival
+
+
+def _zone(job: SeedJob, first: date) -> tzinfo:
+    zone = ZoneInfo(job.tz)
     # From the first day to the latest a seeded time can be (a deadline a few weeks
     # after now at most; a year is plenty).
-    zone = _steady_zone(zone, datetime(first.year, first.month, first.day, tzinfo=zone)
-                        - timedelta(days=1), now + timedelta(days=366))
-    rates = world.intake_rates * scale
-    next_id = db.max_case_id() + 1 if id_start is None else id_start
-    stream_from = _in_zone(now - timedelta(hours=stream_hours), zone)
-    until = _in_zone(now, zone)
-    result = SeedResult()
-    pending_stream: list[tuple[datetime, dict]] = []
-    # Draw every day's arrivals first so the progress bar knows the real total.
-    plan = []
-    for offset in range(days - 1, -1, -1):
+    return _steady_zone(zone, datetime(first.year, first.month, first.day, tzinfo=zone)
+                        - timedelta(days=1), job.now + timedelta(days=366))
+
+
+def plan_days(world: World, job: SeedJob) -> list[DayPlan]:
+    """Every day's arrivals (county, time, id), oldest day first. The same for every
+    process of a seed: it is drawn from `job.seed` alone, ahead of any case."""
+    nrng = np.random.default_rng(job.seed)
+    today = job.last_day or job.now.astimezone(ZoneInfo(job.tz)).date()
+    first = today - timedelta(days=job.days - 1)
+    zone = _zone(job, first)
+    rates = world.intake_rates * job.scale
+    plan, next_id = [], job.id_start
+    for offset in range(job.days - 1, -1, -1):
         day = today - timedelta(days=offset)
         midnight = datetime(day.year, day.month, day.day, tzinfo=zone)
         counts = nrng.poisson(rates * day_factor(day))
         county_idx = np.repeat(np.arange(len(world.counties)), counts)
         n = len(county_idx)
         seconds = (nrng.choice(24, size=n, p=cal.HOURLY_SHARE) * 3600 + nrng.random(n) * 3600)
-        keep = seconds <= (now - midnight).total_seconds()
+        keep = seconds <= (job.now - midnight).total_seconds()
         county_idx, seconds = county_idx[keep], seconds[keep]
         order = np.argsort(seconds, kind="stable")
-        plan.append((offset, day, midnight, county_idx[order], seconds[order]))
-    bar = tqdm(total=sum(len(p[3]) for p in plan), unit="件", desc="seed",
-               disable=not progress, mininterval=0.5)
+        plan.append(DayPlan(offset, day, midnight, county_idx[order], seconds[order], next_id))
+        next_id += len(order)
+    return plan
 
+
+class _County:
+    """One county's own generators: its cases' paths, kinds and grids, and personal data."""
+
+    def __init__(self, seed: int, code: str):
+        self.paths = random.Random(f"gridwatch-seed:{seed}:{code}")
+        self.kinds = np.random.default_rng([seed, int(code), 0x5EED])
+        self.people = np.random.default_rng([seed, int(code), 0x9E15])
+
+
+def seed_part(db, world: World, counties, job: SeedJob, plan: list[DayPlan],
+              progress) -> tuple[SeedResult, list]:
+    """Seed the arrivals of the given counties (indexes into world.counties); returns
+    the counts and, when the job has a stream, its entries as (time, case id, seq,
+    fields). `progress(n)` is told of every n cases handed to the database."""
+    # The plan's own zone object: datetimes of one tzinfo object compare by wall time,
+    # in C (_in_zone); an equal but distinct one would make each comparison slow.
+    zone = plan[0].midnight.tzinfo
+    until = _in_zone(job.now, zone)
+    stream_from = (None if job.stream_hours is None
+                   else _in_zone(job.now - timedelta(hours=job.stream_hours), zone))
+    vocab = cal.Vocab()
+    personal = PersonalData(job.seed)
+    all_counties = world.counties
+    mine = np.zeros(len(all_counties), dtype=bool)
+    mine[list(counties)] = True
+    own = {c: _County(job.seed, all_counties[c].code) for c in counties}
+    result = SeedResult()
+    timed: list[tuple] = []
     cases: list[dict] = []
     events: list[tuple] = []
     writer = _Writer(db, background=_can_write_behind(db))
     _collect_less()
     try:
-        for offset, day, midnight, county_idx, seconds in plan:
-            n = len(county_idx)
-            draws = vocab.draw(nrng, n)
-            grid_pick = nrng.random(n).tolist()
-            people = personal.batch(n)
-            day_no = f"{day:%Y%m%d}"
-            counties = world.counties
-            for i, (c, sec) in enumerate(zip(county_idx.tolist(), seconds.tolist())):
+        for p in plan:
+            picked = np.flatnonzero(mine[p.county_idx])
+            county_idx = p.county_idx[picked]
+            # Each county's draws for the day, read by its k-th case of the day.
+            draws, grid_pick, people = {}, {}, {}
+            for c, n in zip(*np.unique(county_idx, return_counts=True)):
+                c, n = int(c), int(n)
+                g = own[c]
+                draws[c] = vocab.draw(g.kinds, n)
+                grid_pick[c] = g.kinds.random(n).tolist()
+                people[c] = Batch(g.people, n)
+            seen = dict.fromkeys(draws, 0)
+            day_no = f"{p.day:%Y%m%d}"
+            midnight, first_id = p.midnight, p.first_id
+            for pos, c, sec in zip(picked.tolist(), county_idx.tolist(),
+                                   p.seconds[picked].tolist()):
                 at = midnight + timedelta(0, sec)    # seconds=sec, without keyword parsing
-                county = counties[c]
-                codes = county.codes_for(int(grid_pick[i] * len(county.grids)))
-                cat, sub, src, urg = draws[i]
+                county = all_counties[c]
+                i = seen[c]
+                seen[c] = i + 1
+                codes = county.codes_for(int(grid_pick[c][i] * len(county.grids)))
+                cat, sub, src, urg = draws[c][i]
                 fields = {"category": cat, "subcategory": sub, "source": src, "urgency": urg}
-                case_id = next_id
-                next_id += 1
+                case_id = first_id + pos
                 row = new_case_row(case_id, f"{day_no}{case_id:010d}", codes, fields, at)
-                personal.fill(row, county.tree, people, i)
+                personal.fill(row, county.tree, people[c], i)
                 # The planner's row after the last step up to `now` is the row at `now`
                 # (the final row when the whole path is history): nothing is applied twice.
-                steps, _, row = plan_case_rows(r, county.profile, row, at, zone, until=until,
-                                               own_row=True)
+                steps, _, row = plan_case_rows(own[c].paths, county.profile, row, at, zone,
+                                               until=until, own_row=True)
                 for seq, step in enumerate(steps, start=1):
                     if step.at > until:
                         break
                     events.append(event_values(case_id, seq, step))
-                    if stream is not None and step.at >= stream_from:
-                        pending_stream.append(
-                            (step.at, stream_fields(case_id, seq, row["grid_code"], step)))
+                    if stream_from is not None and step.at >= stream_from:
+                        timed.append((step.at, case_id, seq,
+                                      stream_fields(case_id, seq, row["grid_code"], step)))
                 cases.append(row)
                 if len(cases) >= FLUSH_CASES:
-                    writer.put(cases, events)
-                    result.cases += len(cases)
-                    result.events += len(events)
+                    _hand_over(writer, result, cases, events, progress)
                     cases, events = [], []
-            bar.update(n)
-            if offset % batch_days == 0 or offset == 0:
-                writer.put(cases, events)
-                result.cases += len(cases)
-                result.events += len(events)
+            if p.offset % job.batch_days == 0 or p.offset == 0:
+                _hand_over(writer, result, cases, events, progress)
                 cases, events = [], []
         writer.close()
     finally:
         writer.abandon()
         _collect_as_before()
-    bar.close()
-    if stream is not None and pending_stream:
-        pending_stream.sort(key=lambda item: item[0])
-        result.stream_entries = stream.append_history(pending_stream)
-    result.seconds = time.perf_counter() - started
-    return result
+    return result, timed
+
+
+def _hand_over(writer, result: SeedResult, cases: list, events: list, progress) -> None:
+    writer.put(cases, events)
+    result.cases += len(cases)
+    result.events += len(events)
+    if cases:
+        progress(len(cases))
+
+
+def _workers(db, world: World, total: int, asked: int | None) -> int:
+    """Processes to seed with. More than one needs PostgreSQL (each writes its own COPY)
+    and a database URL to connect with; starting them costs ~1 s, so a small seed stays
+    in this process unless asked otherwise."""
+    if asked is not None:
+        if asked < 1:
+            raise ValueError("--workers must be at least 1")
+        if asked > 1 and not (_can_write_behind(db) and getattr(db, "url", None)):
+            raise ValueError("seeding with more than one worker needs PostgreSQL")
+        return min(asked, len(world.counties))
+    if not (_can_write_behind(db) and getattr(db, "url", None)) or total < PARALLEL_FROM:
+        return 1
+    return max(1, min(os.cpu_count() or 1, len(world.counties)))

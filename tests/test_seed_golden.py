@@ -3,8 +3,10 @@ case event and stream entry, then of the same after some live ticks.
 
 The calibration (DOMAIN.md §7, tests/test_simulator.py) was checked on these very rows, so
 making the seeder faster (issue 12 goal 7) must not move one draw. The digests were
-computed once with the code of 962c0db (before that work); a change that means to alter
-the simulated data updates them and says so.
+computed with the code of 962c0db, and again when each county got generators of its own
+(so that a seed can be split across processes, simulator/seed_workers.py: the draws moved,
+the model did not, and tests/test_simulator.py's calibration still holds); a change that
+means to alter the simulated data updates them and says so.
 """
 from __future__ import annotations
 
@@ -19,9 +21,11 @@ import sqlalchemy as sa
 from data_sources.database import CaseDatabase
 from data_sources.regions import RegionTree, import_region
 from data_sources.schema import case, case_event
+from simulator import seed_workers
 from simulator.live import LiveSimulator
 from simulator.seed import _steady_zone, seed_history
 from simulator.world import World
+from tests.conftest import own_pg_schema
 
 NOW = datetime(2026, 11, 20, 6, 30, tzinfo=timezone.utc)   # Friday 14:30 in Shanghai
 # 镇江市: three counties and a county-level city, a few thousand cases in 3 days, with
@@ -29,14 +33,14 @@ NOW = datetime(2026, 11, 20, 6, 30, tzinfo=timezone.utc)   # Friday 14:30 in Sha
 REGION = "321100"
 SEEDED = {
     "cases": 4697,
-    "case rows": "0241fac766b1f918e6192e7baf66ebe2e8cfc50b2f051544914bc24c9e650bae",
-    "event rows": "64978b03ea54dbdb831d63005cad05989f34c905f3fe67d7403016cb052a5c56",
-    "stream": "23c4f561e7e3f037ce948a1d89dd451001e743292c3ae8c0ad1f7724bc8fd761",
+    "case rows": "abfd8887a4f2afd027b3e8e684fba534716c1ec7edad17d29938a68092ba804b",
+    "event rows": "88ee72ac4c8103f2bf60d1c06d0897bc1556aba4923b43a4c491e7c3221edd27",
+    "stream": "54ad54b29bb03a941d6a897772de5776784487bbddecd41dda53e91eec046fd3",
 }
 LIVE = {
-    "case rows": "dc1f39c23b118f9c16025362fb416583aaed41af2058e4f6f97cec8e08576f57",
-    "event rows": "2baff1f192133fcb7b53bdd4e98b3a8616d8d4c8e93030b3ca7f42cff4635f64",
-    "stream": "c39acfce5e2aab6a195d3c285faaa05af18b4680977ecc54aa65ca3e43209843",
+    "case rows": "03bb981df319a811cd8e541fc981b3e59e642008ef63215f0d30553e7e42b231",
+    "event rows": "5b05c2d20eaa3002b6fc76b73f13037726eb346b6f1121c1526ac07a4526c44e",
+    "stream": "aec5d23bfecfc680a779a46f8f0bba442fdd5136268d7a545b19e86a00513669",
 }
 
 
@@ -67,6 +71,33 @@ def _rows(db, table) -> list[str]:
     # Read back from the database: what was stored, whatever Python objects carried it.
     with db.engine.connect() as conn:
         return [repr(tuple(r)) for r in conn.execute(sa.select(table).order_by(table.c.id))]
+
+
+def _events(db) -> list[str]:
+    """The events without their surrogate ids (numbered by the order of the writes, which
+    interleave when processes write in parallel)."""
+    cols = [c for c in case_event.c if c.name != "id"]
+    with db.engine.connect() as conn:
+        return [repr(tuple(r)) for r in conn.execute(
+            sa.select(*cols).order_by(case_event.c.case_id, case_event.c.seq))]
+
+
+def _seed_into(url: str, geo, workers: int) -> dict:
+    db = CaseDatabase(url)
+    try:
+        db.init_schema()
+        import_region(db.engine, REGION, geo)
+        world = World.from_tree(RegionTree.load(db.engine, REGION), REGION, seed=3)
+        stream = _Stream()
+        result = seed_history(db, stream, world, days=3, scale=0.5, seed=3,
+                              tz="Asia/Shanghai", now=NOW, stream_hours=30, progress=False,
+                              workers=workers)
+        assert result.workers == workers
+        return {"cases": result.cases, "events": result.events,
+                "case rows": _digest(_rows(db, case)), "event rows": _digest(_events(db)),
+                "stream": _digest(stream.entries)}
+    finally:
+        db.close()
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +134,21 @@ def test_seeded_rows_events_and_stream_are_unchanged(simulated):
 def test_live_ticks_after_the_seed_are_unchanged(simulated):
     _, live = simulated
     assert live == LIVE
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_seeding_in_two_processes_writes_what_one_process_writes(tmp_path, monkeypatch,
+                                                                  method):
+    # Each process seeds a share of the counties with the county's own generators, and
+    # every id comes from the plan all of them draw: the split must not show in the data,
+    # whether the workers are forked (sharing the plan) or spawned (drawing it again).
+    monkeypatch.setattr(seed_workers, "start_method", lambda: method)
+    with own_pg_schema() as one, own_pg_schema() as two:
+        alone = _seed_into(one, tmp_path / "geo", workers=1)
+        split = _seed_into(two, tmp_path / "geo", workers=2)
+    assert alone["cases"] == SEEDED["cases"]
+    assert split == alone
 
 
 def test_a_zone_becomes_a_fixed_offset_only_where_its_offset_holds():

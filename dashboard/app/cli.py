@@ -246,20 +246,28 @@ def _ensure_region(rt: Runtime) -> None:
 @click.option("--days", default=DEMO_DAYS, show_default=True, type=click.IntRange(1, 3660))
 @click.option("--scale", default=DEMO_SCALE, show_default=True, type=click.FloatRange(0, 10, min_open=True),
               help="Share of the real intake volume (1 = ~1 case per 1,000 residents a day).")
-@click.option("--seed", "seed_", default=DEMO_SEED, show_default=True, type=int)
+@click.option("--seed", "seed_", default=DEMO_SEED, show_default=True, type=click.IntRange(0))
 @click.option("--stream-hours", default=24.0, show_default=True,
               help="Hours of the newest history also written to the Redis Stream.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes that seed a share of the counties each (PostgreSQL only; the "
+                   "rows are the same). Default: the cores, for a seed of 50,000 cases or "
+                   "more on PostgreSQL; else 1.")
 @click.option("--no-stream", is_flag=True, help="Write the database only.")
 @click.option("--summary-months", default=0, show_default=True, type=click.IntRange(0, 120),
               help="Also simulate the months before the cases, back to this many months "
                    "before this one, as daily aggregates only (`aggregates history`).")
 @click.pass_context
-def seed(ctx, days, scale, seed_, stream_hours, no_stream, summary_months):
+def seed(ctx, days, scale, seed_, stream_hours, workers, no_stream, summary_months):
     """Backfill N days of realistic history (deterministic for a given seed)."""
     with Runtime(_settings(ctx)) as rt:
+        if workers and workers > 1 and rt.db.dialect != "postgresql":
+            raise click.UsageError("--workers above 1 needs PostgreSQL (each worker writes "
+                                   "its own COPY); SQLite seeds in one process")
         if not no_stream:
             rt.start_embedded_redis()
-        result = _seed(rt, days, scale, seed_, stream_hours, with_stream=not no_stream)
+        result = _seed(rt, days, scale, seed_, stream_hours, with_stream=not no_stream,
+                       workers=workers)
         click.echo(f"seeded {result.cases:,} cases, {result.events:,} events, "
                    f"{result.stream_entries:,} stream entries in {result.seconds:.1f} s "
                    f"({result.cases_per_second:,.0f} cases/s)")
@@ -269,13 +277,15 @@ def seed(ctx, days, scale, seed_, stream_hours, no_stream, summary_months):
                        f"in {filled.seconds:.1f} s")
 
 
-def _seed(rt: Runtime, days, scale, seed_, stream_hours=24.0, with_stream=True):
+def _seed(rt: Runtime, days, scale, seed_, stream_hours=24.0, with_stream=True,
+          workers=None):
     _ensure_region(rt)
     world = World.from_tree(rt.region_tree(), rt.settings.region, seed=seed_)
     result = seed_history(rt.db, rt.redis.stream if with_stream else None, world, days=days,
                           scale=scale, seed=seed_, tz=rt.settings.timezone,
                           now=datetime.now(timezone.utc), stream_hours=stream_hours,
-                          progress=sys.stderr.isatty() or not os.environ.get("CI"))
+                          progress=sys.stderr.isatty() or not os.environ.get("CI"),
+                          workers=workers)
     # The finished days' aggregates, so that the pages read them from the first request.
     agg.rebuild_all(rt.db.engine, rt.settings.timezone,
                     local_today(datetime.now(timezone.utc), rt.settings.timezone))
