@@ -12,6 +12,7 @@ import gc
 import os
 import queue
 import random
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -205,7 +206,9 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
     workers = _workers(db, world, total, workers)
 
     def make_bar():
-        return tqdm(total=total, unit="件", desc="seed", disable=not progress, mininterval=0.5)
+        # In a log (not a terminal) a line every 30 s, not every redraw.
+        return tqdm(total=total, unit="件", desc="seed", disable=not progress,
+                    mininterval=0.5 if sys.stderr.isatty() else 30)
     if workers == 1:
         with make_bar() as bar:
             result, timed = seed_part(db, world, range(len(world.counties)), job, plan,
