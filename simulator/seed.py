@@ -28,6 +28,7 @@ from simulator import calibration as cal
 from simulator.lifecycle import plan_case_rows
 from simulator.output import event_values, stream_fields
 from simulator.personal import Batch, PersonalData
+from simulator.seed_workers import seed_in_processes
 from simulator.world import World
 
 
@@ -214,8 +215,12 @@ def seed_history(db, stream, world: World, *, days: int, scale: float, seed: int
             result, timed = seed_part(db, world, range(len(world.counties)), job, plan,
                                       bar.update)
     else:
-        from simulator.seed_workers import seed_in_processes
-        result, timed = seed_in_processes(db, world, job, plan, workers, make_bar)
+        result, timed = SeedResult(), []
+        for part, entries in seed_in_processes(db, world, job, plan, workers, make_bar,
+                                               seed_share):
+            result.cases += part.cases
+            result.events += part.events
+            timed.extend(entries)
     if stream is not None and timed:
         # (time, case, seq): the order one process met them in, whatever the split.
         timed.sort(key=lambda item: item[:3])
@@ -363,6 +368,12 @@ def seed_part(db, world: World, counties, job: SeedJob, plan: list[DayPlan],
         writer.abandon()
         _collect_as_before()
     return result, timed
+
+
+def seed_share(db, world: World, counties, job: SeedJob, plan: list[DayPlan] | None,
+               progress) -> tuple[SeedResult, list]:
+    """seed_part in a worker of seed_in_processes: a spawned one draws the plan again."""
+    return seed_part(db, world, counties, job, plan or plan_days(world, job), progress)
 
 
 def _hand_over(writer, result: SeedResult, cases: list, events: list, progress) -> None:

@@ -18,12 +18,12 @@ import multiprocessing as mp
 import threading
 
 from data_sources.database import CaseDatabase
-from simulator.seed import SeedResult, plan_days, seed_part
 from simulator.world import World
 
 _done = None     # cases handed over so far, one slot per worker (each slot one writer)
 _world: World | None = None
 _plan = None     # the caller's plan, when forked (spawned workers draw it again)
+_run = None      # what seeds a share: simulator.seed.seed_share
 
 
 def balanced_split(world: World, parts: int) -> list[list[int]]:
@@ -44,9 +44,9 @@ def start_method() -> str:
         else "spawn"
 
 
-def _init(done, world: World, engine, plan) -> None:
-    global _done, _world, _plan
-    _done, _world, _plan = done, world, plan
+def _init(done, world: World, engine, plan, run) -> None:
+    global _done, _world, _plan, _run
+    _done, _world, _plan, _run = done, world, plan, run
     if engine is not None:      # forked: the caller's pool is the caller's alone
         engine.dispose(close=False)
 
@@ -57,15 +57,16 @@ def _seed_share(args: tuple):
     try:
         def progress(n: int) -> None:
             _done[slot] += n
-        return seed_part(db, _world, counties, job, _plan or plan_days(_world, job), progress)
+        return _run(db, _world, counties, job, _plan, progress)
     finally:
         db.close()
 
 
-def seed_in_processes(db, world: World, job, plan, workers: int, make_bar):
-    """Seed `job` in `workers` processes, each with its own connection to `db.url`;
-    `make_bar()` (a tqdm, made once they run) follows them. Returns what seed_part
-    returns, summed over the workers."""
+def seed_in_processes(db, world: World, job, plan, workers: int, make_bar, run) -> list:
+    """Seed `job` in `workers` processes, each with its own connection to `db.url` and
+    a share of the counties, by `run(db, world, counties, job, plan or None, progress)`
+    (a module-level function: a spawned worker imports it by name); `make_bar()` (a
+    tqdm, made once they run) follows them. Returns what each run returned."""
     shares = balanced_split(world, workers)
     method = start_method()
     ctx = mp.get_context(method)
@@ -73,7 +74,7 @@ def seed_in_processes(db, world: World, job, plan, workers: int, make_bar):
     forked = method == "fork"
     engine = getattr(db, "engine", None) if forked else None
     with ctx.Pool(len(shares), initializer=_init,
-                  initargs=(done, world, engine, plan if forked else None)) as pool:
+                  initargs=(done, world, engine, plan if forked else None, run)) as pool:
         pending = pool.map_async(_seed_share, [(k, db.url, share, job)
                                                for k, share in enumerate(shares)])
         with make_bar() as bar:
@@ -82,9 +83,4 @@ def seed_in_processes(db, world: World, job, plan, workers: int, make_bar):
                 bar.update(sum(done) - bar.n)
             parts = pending.get()   # a worker's error is raised here; the pool then stops
             bar.update(sum(done) - bar.n)
-    result, timed = SeedResult(), []
-    for part, entries in parts:
-        result.cases += part.cases
-        result.events += part.events
-        timed.extend(entries)
-    return result, timed
+    return parts
