@@ -109,10 +109,15 @@ def test_reporters_and_addresses_come_back_at_the_modelled_rate(seeded):
     seen_addresses: dict[str, set] = {}
     residents = again_person = again_address = 0
     for r in rows:      # in id order: the order the cases were reported in
-        if r["source"] in (PATROL, *NO_REPORTER):
-            continue
         people = seen_people.setdefault(r["community_code"], set())
         addresses = seen_addresses.setdefault(r["community_code"], set())
+        if r["source"] in (PATROL, *NO_REPORTER):
+            # Not a resident's report, but its address is remembered all the same (a
+            # spot a patrol reported from is one a resident may give): left out, the
+            # rate measured here was ~0.03 against the 0.055 drawn, and an earlier
+            # seed's 0.034 passed only by luck.
+            addresses.add(r["address"])
+            continue
         if people:      # a community where someone reported before
             residents += 1
             person = (r["reporter_name"], r["reporter_phone"])
