@@ -104,7 +104,10 @@ def test_a_frame_that_does_not_fit_the_screen_brings_a_refresh(live_server, brow
                            timeout=4 * REFRESH * 1000)
     deadline = time.monotonic() + 3 * REFRESH
     while time.monotonic() < deadline and not refreshes:
-        time.sleep(0.1)
+        # The page's clock, not time.sleep: Playwright hands the request events to
+        # `refreshes` only inside its own calls (with sleep, a refresh made in time was
+        # seen only after `asked` was taken, and the test failed now and then).
+        page.wait_for_timeout(100)
     asked = list(refreshes)
     # Then frames fit again: the refresh's answer brought the server's marks.
     page.wait_for_function("() => window.gwWall.lastFrame.fits", timeout=4 * REFRESH * 1000)
