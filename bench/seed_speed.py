@@ -43,6 +43,7 @@ from bench.seed_and_query import (
     expected_cases,
     recreate_database,
 )
+from bench.wall_load import process_cpu_seconds
 from data_sources.database import CASE_COLUMNS, EVENT_COLUMNS, CaseDatabase
 from data_sources.regions import RegionTree, import_region
 from data_sources.schema import case, case_event
@@ -67,22 +68,19 @@ def _checkpoint(db: CaseDatabase) -> None:
 
 def _backend_cpu(conn, seen: dict[int, float]) -> bool:
     """Record in `seen` the CPU seconds used so far by each server process of the bench
-    database but `conn`'s own (from /proc: only when the server runs on this machine).
-    False when /proc does not have them."""
+    database but `conn`'s own; False when there were some and none was readable here
+    (/proc: only when the server runs on this machine; one may also end between the
+    query and /proc)."""
     pids = list(conn.exec_driver_sql(
         "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
         "AND pid <> pg_backend_pid()").scalars())
     conn.rollback()
-    tick = os.sysconf("SC_CLK_TCK")
+    read = False
     for pid in pids:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue        # gone since the query
-        except OSError:
-            return False
-        seen[pid] = (int(stat[11]) + int(stat[12])) / tick
-    return True
+        cpu = process_cpu_seconds(pid)
+        if cpu is not None:
+            seen[pid], read = cpu, True
+    return read or not pids
 
 
 class ServerCpu:

@@ -211,16 +211,18 @@ def _machine_busy_seconds() -> float:
     return (sum(f[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (/proc); None when there is
+    no such process on this machine (gone, or another machine's)."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError):
+        return None
+
+
 def _cpu_seconds(pids: list[int]) -> float:
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for p in pids:
-        try:
-            f = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(f[11]) + int(f[12])) / tick
-        except (OSError, IndexError):
-            pass
-    return total
+    return sum(process_cpu_seconds(p) or 0.0 for p in pids)
 
 
 async def run_once(base: str, region: str, body: dict, n: int, refresh_s: float,

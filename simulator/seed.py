@@ -390,12 +390,13 @@ def _workers(db, world: World, total: int, asked: int | None) -> int:
     """Processes to seed with. More than one needs PostgreSQL (each writes its own COPY)
     and a database URL to connect with; starting them costs ~1 s, so a small seed stays
     in this process unless asked otherwise."""
+    apart = getattr(db, "dialect", None) == "postgresql" and bool(getattr(db, "url", None))
     if asked is not None:
         if asked < 1:
             raise ValueError("--workers must be at least 1")
-        if asked > 1 and not (_can_write_behind(db) and getattr(db, "url", None)):
+        if asked > 1 and not apart:
             raise ValueError("seeding with more than one worker needs PostgreSQL")
         return min(asked, len(world.counties))
-    if not (_can_write_behind(db) and getattr(db, "url", None)) or total < PARALLEL_FROM:
+    if not apart or total < PARALLEL_FROM:
         return 1
     return max(1, min(os.cpu_count() or 1, len(world.counties)))
