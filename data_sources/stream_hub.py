@@ -89,6 +89,7 @@ class StreamHub:
         self._thread: threading.Thread | None = None
         self._recent: RecentKeys | None = None   # the reader's duplicate window
         self.status = {"status": "starting", "since": time.time(), "error": None}
+        self._told: str | None = None     # the state the subscribers were last told
         # The newest entry published: every subscriber's queue gets the entries after it.
         self.last_id: str | None = None
 
@@ -265,6 +266,14 @@ class StreamHub:
     def _publish(self, batch: Batch) -> None:
         with self._lock:
             subs = list(self._subs)
+        # Only the pages a batch has events for are woken, and every page when the state
+        # changes: a province's ~670 pages a worker each woken for every batch of a few
+        # events cost ~10 ms of a worker's CPU a batch, tens of batches a second. The
+        # others' heartbeat is their own wait's timeout (follow).
+        told, self._told = self._told, batch.status.get("status")
+        everyone = told != self._told
+        if not batch.events and not everyone:
+            return
         by_region: dict[str, list[StreamEvent]] = {}
         if self.lineage is not None:
             for e in batch.events:
@@ -277,6 +286,8 @@ class StreamHub:
                 events = by_region.get(sub.region, [])
             else:
                 events = [e for e in batch.events if sub.accept(e)]
+            if not events and not everyone:
+                continue
             try:
                 sub.queue.put_nowait(Batch(events, batch.status))
             except queue.Full:
@@ -312,25 +323,29 @@ def follow(hub: StreamHub, sub: Subscriber, after_id: str | None,
     yield "status", dict(hub.status)
     sent_status, sent_at = hub.status.get("status"), time.monotonic()
     while not sub.dropped:
+        # The hub wakes a page only for its events, its frames and a change of state: the
+        # status goes out when it changes and every `heartbeat` whatever else comes, so
+        # the page's freshness badge is never older than that.
         try:
-            batch = sub.queue.get(timeout=heartbeat)
+            batch = sub.queue.get(timeout=max(0.0, sent_at + heartbeat - time.monotonic()))
         except queue.Empty:
-            sent_at = time.monotonic()
-            yield "status", dict(hub.status)
-            continue
+            batch = None
         if isinstance(batch, Frame):
             yield "frame", batch.text
-            continue
-        fresh = []
-        for e in batch.events:
-            k = id_key(e.entry_id)
-            if last is None or k > last:
-                last = k
-                fresh.append(e)
-        if fresh:
-            yield "events", fresh
-        # A busy stream never has an empty batch: send the status when it changes and as
-        # a heartbeat, so the page's freshness badge is never older than `heartbeat`.
-        if batch.status.get("status") != sent_status or time.monotonic() - sent_at >= heartbeat:
-            sent_status, sent_at = batch.status.get("status"), time.monotonic()
-            yield "status", batch.status
+        elif batch is not None:
+            fresh = []
+            for e in batch.events:
+                k = id_key(e.entry_id)
+                if last is None or k > last:
+                    last = k
+                    fresh.append(e)
+            if fresh:
+                yield "events", fresh
+            if batch.status.get("status") != sent_status:
+                sent_status, sent_at = batch.status.get("status"), time.monotonic()
+                yield "status", batch.status
+                continue
+        if time.monotonic() - sent_at >= heartbeat:
+            status = dict(hub.status)
+            sent_status, sent_at = status.get("status"), time.monotonic()
+            yield "status", status

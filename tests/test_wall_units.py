@@ -405,3 +405,61 @@ def test_the_hub_hands_each_region_its_events_as_its_filter_would(redis_url, key
     assert any(0 < len(expected[r]) < len(expected[tree.root]) for r in regions)
     assert all(7 not in seen for seen in expected.values())
     writer.client.close()
+
+
+def test_the_hub_wakes_only_the_pages_it_has_events_for(redis_url, key_prefix):
+    # ~670 pages a worker: a batch wakes the pages whose region it touches, not all of
+    # them. A page with nothing still gets its status every heartbeat, frames or not,
+    # and every page learns a change of state at once.
+    from data_sources.redis_client import make_client
+    from data_sources.redis_stream import EventStream
+    from data_sources.stream_events import encode_event
+    from data_sources.stream_hub import Batch, Frame, StreamHub, follow
+    from tests.fakes import ROWS, small_tree
+    tree = small_tree()
+    grids = sorted(c for c in ROWS if tree.is_grid(c))
+    near, far = grids[0], next(g for g in grids if not tree.contains(tree.lineage(grids[0])[1], g))
+    here, there = tree.lineage(near)[1], tree.lineage(far)[1]
+    key = key_prefix + "events"
+    writer = EventStream(make_client(redis_url), key)
+    hub = StreamHub(lambda: EventStream(make_client(redis_url, blocking=True), key),
+                    lineage=tree.lineage)
+    subs = {r: hub.subscribe((lambda r: lambda e: tree.contains(r, e.grid))(r), r)
+            for r in (here, there)}
+    for i in range(1, 11):
+        writer.append(encode_event("REPORTED", case_id=i, seq=1, ts=datetime.now(timezone.utc),
+                                   grid=near, state="REPORTED", case_no=f"N{i}", category="其他",
+                                   subcategory="其他", source="信访", urgency="一般"))
+        time.sleep(0.02)     # batches of one or two entries, as a quiet stream gives
+    got: dict[str, list] = {here: [], there: []}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and sum(len(b.events) for b in got[here]) < 10:
+        for r, sub in subs.items():
+            while not sub.queue.empty():
+                got[r].append(sub.queue.get_nowait())
+        time.sleep(0.05)
+    assert sum(len(b.events) for b in got[here]) == 10
+    assert all(b.events for b in got[here][1:])    # after the first (the state), events only
+    assert not any(b.events for b in got[there])   # never woken for another region's events
+    assert len(got[there]) <= 1                     # at most the first state it was told
+    hub.unsubscribe(subs[there])
+    hub._publish(Batch([], {"status": "down", "since": 1.0, "error": "X"}))
+    assert subs[here].queue.get(timeout=1).status["status"] == "down"
+    hub.unsubscribe(subs[here])
+    if hub._thread is not None:
+        hub._thread.join(timeout=5)
+
+    # A page that gets a frame more often than its heartbeat still gets its status.
+    quiet = StreamHub(lambda: EventStream(make_client(redis_url, blocking=True), key))
+    sub = quiet.subscribe(lambda e: False)
+    kinds, started = [], time.monotonic()
+    for kind, _ in follow(quiet, sub, None, sub.accept, heartbeat=0.2):
+        kinds.append(kind)
+        if time.monotonic() - started > 1.0:
+            break
+        if kind == "frame" or len(kinds) == 1:
+            threading.Timer(0.05, quiet.deliver, ([sub], Frame("{}"))).start()
+    quiet.unsubscribe(sub)
+    if quiet._thread is not None:
+        quiet._thread.join(timeout=5)
+    assert kinds.count("frame") >= 10 and 4 <= kinds.count("status") <= 8, kinds
