@@ -21,6 +21,7 @@ docs/benchmarks.md ("Live board").
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import pickle
@@ -69,10 +70,12 @@ TICK = 5  # seconds: the app's default refresh interval
 SAMPLES = {Level.PROVINCE: 1, Level.CITY: 3, Level.COUNTY: 4, Level.TOWNSHIP: 6}
 
 
-def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: int) -> dict:
+def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: int,
+           profile: cProfile.Profile | None = None) -> dict:
     """The live simulator plays the province at its seeded rate for `ticks` ticks of 5 s
     from the seed's clock (writing into the bench database and a stream of its own);
-    after each, the board follower recomputes what the tick touched (timed)."""
+    after each, the board follower recomputes what the tick touched (timed). `profile`
+    profiles the builder's part of each tick (follow, models, JSON), not the simulator."""
     client = make_client(REDIS_URL)
     stream = EventStream(client, f"gwbench:{uuid.uuid4().hex[:8]}:events")
     try:
@@ -91,6 +94,8 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
             t = now + timedelta(seconds=TICK * k)
             sim.tick(t, TICK)
             load = os.getloadavg()[0]
+            if profile is not None:
+                profile.enable()
             board = follower.board(t)
             # Every wall's model of the tick as the builder makes it (the changed regions
             # built, the others carried over), and the JSON it publishes (the built ones,
@@ -101,6 +106,8 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
             started = time.perf_counter()
             size = sum(len(encode(models[code])) for code in built)
             json_ms = (time.perf_counter() - started) * 1000
+            if profile is not None:
+                profile.disable()
             built = len(built)
             steps.append({**follower.last_step, "load": load, "models_ms": models_ms,
                           "built": built, "json_ms": json_ms, "json_bytes": size})
@@ -129,7 +136,8 @@ def follow(db, tree, root, now: datetime, scale: float, regions: list, ticks: in
             "full_steps": len(steps) - len(follows), "equal": equal}
 
 
-def run(url: str, repeats: int, ticks: int, after: int = 0) -> dict:
+def run(url: str, repeats: int, ticks: int, after: int = 0,
+        profile: cProfile.Profile | None = None) -> dict:
     db = CaseDatabase(url)
     db.init_schema()   # a database seeded by an older checkout gets this one's indexes
     # The seed's clock, or `after` minutes past it: each run's simulator adds the
@@ -169,7 +177,7 @@ def run(url: str, repeats: int, ticks: int, after: int = 0) -> dict:
               f"× {count}", flush=True)
     per_region_total = sum(v["median_ms"] * v["regions"] for v in per_level.values())
     followed = follow(db, tree, root, now, json.loads(db.meta_get("bench"))["scale"],
-                      regions, ticks)
+                      regions, ticks, profile)
     db.close()
     out = {"cases": cases, "open": open_now, "now": now.isoformat(), "regions": len(regions),
            "scan_ms": scan_ms, "scan_load": scan_load, "board_ms": board_ms,
@@ -226,11 +234,16 @@ def main(argv=None) -> None:
                     help="run the clock this many minutes after the seed's (a later run on "
                          "the same database: minutes no earlier run has played)")
     ap.add_argument("--no-doc", action="store_true", help="print only")
+    ap.add_argument("--profile", metavar="FILE",
+                    help="write a cProfile of the followed ticks' builder part here (pstats)")
     args = ap.parse_args(argv)
     check_bench_db(args.database_url)
     if not args.skip_seed:
         seed(args.database_url, args.cases, None, args.workers, 1, default_now())
-    result = run(args.database_url, args.repeats, args.ticks, args.after)
+    profile = cProfile.Profile() if args.profile else None
+    result = run(args.database_url, args.repeats, args.ticks, args.after, profile)
+    if profile is not None:
+        profile.dump_stats(args.profile)
     row = render_row(result)
     print(row)
     if not args.no_doc:
