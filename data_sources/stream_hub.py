@@ -267,13 +267,12 @@ class StreamHub:
         with self._lock:
             subs = list(self._subs)
         # Only the pages a batch has events for are woken, and every page when the state
-        # changes: a province's ~670 pages a worker each woken for every batch of a few
-        # events cost ~10 ms of a worker's CPU a batch, tens of batches a second. The
-        # others' heartbeat is their own wait's timeout (follow).
+        # changes: waking a province's ~670 pages a worker for every batch cost ~6 ms of
+        # CPU a batch (bench/hub_wakeups.py), and an upstream writing each event as it
+        # happens gives a batch an event. The others' heartbeat is their own wait's
+        # timeout (follow).
         told, self._told = self._told, batch.status.get("status")
         everyone = told != self._told
-        if not batch.events and not everyone:
-            return
         by_region: dict[str, list[StreamEvent]] = {}
         if self.lineage is not None:
             for e in batch.events:
@@ -344,7 +343,6 @@ def follow(hub: StreamHub, sub: Subscriber, after_id: str | None,
             if batch.status.get("status") != sent_status:
                 sent_status, sent_at = batch.status.get("status"), time.monotonic()
                 yield "status", batch.status
-                continue
         if time.monotonic() - sent_at >= heartbeat:
             status = dict(hub.status)
             sent_status, sent_at = status.get("status"), time.monotonic()
