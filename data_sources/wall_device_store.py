@@ -58,6 +58,27 @@ class WallDeviceStore:
             return [_device(r) for r in conn.execute(
                 sa.select(wall_device).order_by(wall_device.c.id))]
 
+    def device_page(self, now: datetime, text: str = "", state: str = "", offset: int = 0,
+                    limit: int = 50) -> tuple[list[WallDevice], dict[str, int]]:
+        """The devices whose name holds `text` or whose region code starts with it, in
+        `state` (DeviceState's values, "" any, as of `now`), those in use first and the
+        newest first (as /admin lists them), `limit` from `offset`; and how many match
+        `text` in each state. One page, so that /admin does not draw a province's walls
+        at once."""
+        c = wall_device.c
+        is_state = sa.case((c.revoked_at.is_not(None), "revoked"),
+                           (c.previous_until > now, "rotating"), else_="active")
+        where = [sa.or_(c.name.contains(text, autoescape=True),
+                        c.region_code.startswith(text, autoescape=True))] if text else []
+        with self.engine.connect() as conn:
+            counts = {s: n for s, n in conn.execute(
+                sa.select(is_state, sa.func.count()).where(*where).group_by(is_state))}
+            rows = conn.execute(
+                sa.select(wall_device).where(*where, *([is_state == state] if state else []))
+                .order_by(sa.case((c.revoked_at.is_(None), 0), else_=1), c.id.desc())
+                .offset(offset).limit(limit))
+            return [_device(r) for r in rows], counts
+
     def get(self, device_id: int) -> WallDevice | None:
         with self.engine.connect() as conn:
             return _get(conn, device_id)

@@ -11,9 +11,9 @@ from markupsafe import Markup
 
 from dashboard.domain.text import t
 from dashboard.domain.walls import DEFAULT_OVERLAP_HOURS, NAME_MAX, DeviceState
-from dashboard.views.wall_admin import WallRow
+from dashboard.views.wall_admin import WallFilter, WallPage, WallRow
 from layouts.admin_pages import post_form
-from layouts.plain_page import card, document, notice, suffix
+from layouts.plain_page import card, document, filter_input, filter_select, hidden, notice, suffix
 
 STATES = {DeviceState.ACTIVE: "admin.walls.state.active",
           DeviceState.REVOKED: "admin.walls.state.revoked",
@@ -107,10 +107,50 @@ def add_form(lang: str, csrf: str, choices: list[tuple[str, str, int]], values: 
                      "wall-add-submit")
 
 
-def section(lang: str, rows: list[WallRow], tz: str, form: Markup) -> Markup:
-    """The body of /admin's `admin-walls` card."""
-    return device_list(rows, lang, tz) + Markup('<h3 id="wall-add-title">{h}</h3>{f}').format(
-        h=t("admin.walls.add.title", lang), f=form)
+def filter_form(f: WallFilter, lang: str) -> Markup:
+    """The list's filter: a GET form back to /admin (a new filter starts at page 1)."""
+    states = [(s.value, t(STATES[s], lang)) for s in STATES]
+    return Markup('<form method="get" action="/admin#admin-walls" class="gw-filters" '
+                  'id="wall-filter">{lang}{fields}<div class="gw-filter gw-filter-buttons">'
+                  '<button type="submit" class="gw-button" id="wall-filter-submit">{go}</button>'
+                  '<a href="{clear}" id="wall-filter-clear">{cl}</a></div></form>').format(
+        lang=hidden({"lang": "en"}) if lang == "en" else "",
+        fields=filter_input("walls_q", t("admin.walls.filter.text", lang), f.text,
+                            maxlength=40)
+        + filter_select("walls_state", t("admin.walls.filter.state", lang), states, f.state,
+                        t("admin.walls.filter.any", lang)),
+        go=t("admin.walls.filter.submit", lang), clear=WallFilter().href(lang),
+        cl=t("admin.walls.filter.clear", lang))
+
+
+def pager(page: WallPage, lang: str) -> Markup:
+    """Where the page is among the filtered devices, and the pages before and after."""
+    f = page.filter
+
+    def link(key: str, label: str, to: int, shown: bool) -> Markup:
+        if shown:
+            return Markup('<a href="{h}" id="wall-page-{k}">{l}</a>').format(
+                h=f.href(lang, page=to), k=key, l=label)
+        return Markup('<span class="gw-muted" id="wall-page-{k}">{l}</span>').format(
+            k=key, l=label)
+    where = Markup('<span id="wall-page-at">{w}</span>').format(w=t(
+        "admin.walls.pages", lang, total=page.total, page=f.page, pages=page.pages))
+    return Markup('<nav class="gw-pager" id="wall-pager">{p}{w}{n}</nav>').format(
+        p=link("prev", t("admin.walls.prev", lang), f.page - 1, f.page > 1), w=where,
+        n=link("next", t("admin.walls.next", lang), f.page + 1, f.page < page.pages))
+
+
+def section(lang: str, page: WallPage, tz: str, form: Markup) -> Markup:
+    """The body of /admin's `admin-walls` card: the filter, one page of the devices and
+    where it is, then the form that enrols one."""
+    f = page.filter
+    if page.rows or not (f.text or f.state):
+        listing = device_list(page.rows, lang, tz)
+    else:
+        listing = Markup('<p class="gw-note" id="wall-none">{n}</p>').format(
+            n=t("admin.walls.filter.none", lang))
+    return filter_form(f, lang) + listing + pager(page, lang) + Markup(
+        '<h3 id="wall-add-title">{h}</h3>{f}').format(h=t("admin.walls.add.title", lang), f=form)
 
 
 def _page(lang: str, user: dict, body: Markup, path: str, info: str | None = None,

@@ -7,26 +7,7 @@ from markupsafe import Markup
 from dashboard.domain.audit import Action, Result
 from dashboard.domain.text import t
 from dashboard.views.audit_trail import AuditQuery, headers
-from layouts.plain_page import card, document, hidden, notice
-
-
-def _select(name: str, label: str, options: list[tuple[str, str]], chosen: str,
-            lang: str) -> Markup:
-    opts = Markup('<option value="">{any}</option>').format(any=t("audit.filter.any", lang))
-    opts += Markup("").join(Markup('<option value="{v}"{s}>{label}</option>').format(
-        v=v, label=label_, s=Markup(" selected") if v == chosen else "") for v, label_ in options)
-    return Markup('<div class="gw-filter"><label for="f-{n}">{label}</label>'
-                  '<select id="f-{n}" name="{n}">{opts}</select></div>').format(
-        n=name, label=label, opts=opts)
-
-
-def _input(name: str, label: str, value: str, placeholder: str = "") -> Markup:
-    # Times are typed as text: a datetime-local field shows the browser's own locale
-    # (mm/dd/yyyy), not the page's language.
-    return Markup('<div class="gw-filter"><label for="f-{n}">{label}</label>'
-                  '<input id="f-{n}" name="{n}" type="text" value="{v}" maxlength="80" '
-                  'placeholder="{p}" autocomplete="off"></div>').format(
-        n=name, label=label, v=value, p=placeholder)
+from layouts.plain_page import card, document, filter_input, filter_select, hidden, notice
 
 
 def filter_form(q: AuditQuery, lang: str) -> Markup:
@@ -37,11 +18,15 @@ def filter_form(q: AuditQuery, lang: str) -> Markup:
                   '<button type="submit" class="gw-button" id="filter-submit">{go}</button>'
                   '<a href="{clear}" id="filter-clear">{cl}</a></div></form>').format(
         lang=hidden({"lang": "en"}) if lang == "en" else "",
-        fields=(_input("from", t("audit.filter.from", lang), q.start, "YYYY-MM-DD HH:MM")
-                + _input("to", t("audit.filter.to", lang), q.end, "YYYY-MM-DD HH:MM")
-                + _input("actor", t("audit.filter.actor", lang), q.actor)
-                + _select("action", t("audit.filter.action", lang), actions, q.action, lang)
-                + _select("result", t("audit.filter.result", lang), results, q.result, lang)),
+        # Times are typed as text: a datetime-local field shows the browser's own locale
+        # (mm/dd/yyyy), not the page's language.
+        fields=(filter_input("from", t("audit.filter.from", lang), q.start, "YYYY-MM-DD HH:MM")
+                + filter_input("to", t("audit.filter.to", lang), q.end, "YYYY-MM-DD HH:MM")
+                + filter_input("actor", t("audit.filter.actor", lang), q.actor)
+                + filter_select("action", t("audit.filter.action", lang), actions, q.action,
+                                t("audit.filter.any", lang))
+                + filter_select("result", t("audit.filter.result", lang), results, q.result,
+                                t("audit.filter.any", lang))),
         go=t("audit.filter.submit", lang), clear="/audit" + ("?lang=en" if lang == "en" else ""),
         cl=t("audit.filter.clear", lang))
 

@@ -76,6 +76,26 @@ def notice(text: str | None, kind: str = "info") -> Markup:
         k=kind, r="alert" if kind == "error" else "status", text=text)
 
 
+def filter_select(name: str, label: str, options: list[tuple[str, str]], chosen: str,
+                  any_label: str) -> Markup:
+    """One select of a GET filter form (`options`: value, label; "" is `any_label`)."""
+    opts = Markup('<option value="">{any}</option>').format(any=any_label)
+    opts += Markup("").join(Markup('<option value="{v}"{s}>{label}</option>').format(
+        v=v, label=label_, s=Markup(" selected") if v == chosen else "") for v, label_ in options)
+    return Markup('<div class="gw-filter"><label for="f-{n}">{label}</label>'
+                  '<select id="f-{n}" name="{n}">{opts}</select></div>').format(
+        n=name, label=label, opts=opts)
+
+
+def filter_input(name: str, label: str, value: str, placeholder: str = "",
+                 maxlength: int = 80) -> Markup:
+    """One text field of a GET filter form."""
+    return Markup('<div class="gw-filter"><label for="f-{n}">{label}</label>'
+                  '<input id="f-{n}" name="{n}" type="text" value="{v}" maxlength="{m}" '
+                  'placeholder="{p}" autocomplete="off"></div>').format(
+        n=name, label=label, v=value, p=placeholder, m=maxlength)
+
+
 def hidden(fields: dict) -> Markup:
     return Markup("").join(Markup('<input type="hidden" name="{k}" value="{v}">').format(k=k, v=v)
                            for k, v in fields.items())

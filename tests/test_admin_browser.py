@@ -8,8 +8,11 @@ import re
 from datetime import datetime, timezone
 
 from dashboard.domain import second_factor
+from data_sources.database import make_engine
+from data_sources.wall_device_store import WallDeviceStore
 from tests.logins import make_totp_account
 from tests.test_fonts_browser import assert_served_font
+from tests.test_wall_devices import OPERATOR
 
 
 def log_in_with_code(page, live_server, role: str) -> None:
@@ -116,3 +119,33 @@ def test_wall_devices_on_admin_enrol_open_and_list_in_the_served_font(browser, l
     assert "在用" in row.inner_text() and "127.0.0.0/8" in row.inner_text()
     assert url.split("token=")[1] not in page.content()
     assert_served_font(page, "/admin wall devices")
+
+
+def test_the_wall_devices_are_found_by_the_filter_and_paged(live_server, page):
+    # A province's walls on /admin: the filter and the pager, in the served font.
+    engine = make_engine(live_server.env["GRIDWATCH_DATABASE_URL"])
+    try:
+        store = WallDeviceStore(engine)
+        for i in range(55):
+            store.add(f"镇街大屏 {i:02d}", "320583" if i % 2 else "320506", by=OPERATOR)
+    finally:
+        engine.dispose()
+    log_in_with_code(page, live_server, "admin")
+    page.wait_for_url(re.compile(r"/admin$"))
+    assert page.locator("#wall-table tr[data-wall]").count() == 50
+    assert "第 1/" in page.inner_text("#wall-page-at")
+    page.click("#wall-page-next")
+    page.wait_for_url(re.compile(r"walls_page=2"))
+    assert "第 2/" in page.inner_text("#wall-page-at")
+    page.fill("#f-walls_q", "320506")
+    page.select_option("#f-walls_state", "active")
+    page.click("#wall-filter-submit")
+    page.wait_for_url(re.compile(r"walls_q=320506"))
+    rows = page.locator("#wall-table tr[data-wall]")
+    assert rows.count() >= 27 and all("320506" in r for r in rows.all_inner_texts())
+    assert "第 1/1 页" in page.inner_text("#wall-page-at")    # a new filter starts at page 1
+    assert page.input_value("#f-walls_q") == "320506"
+    assert_served_font(page, "/admin wall devices, filtered")
+    page.click("#wall-filter-clear")
+    page.wait_for_url(re.compile(r"/admin#admin-walls$"))
+    assert page.locator("#wall-table tr[data-wall]").count() == 50

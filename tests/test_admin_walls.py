@@ -16,11 +16,12 @@ import pytest
 from dashboard.domain import accounts
 from dashboard.domain.accounts import Permission, Role
 from dashboard.domain.walls import hash_token
+from dashboard.views.wall_admin import PAGE_ROWS
 from data_sources.wall_device_store import WallDeviceStore
 from tests import test_admin_pages
 from tests.logins import SAME_SITE, WALL_COOKIE, enrol_client, wall_config, wall_device, wall_token
 from tests.test_admin_pages import ADDR, post, rows_for, token
-from tests.test_wall_devices import _wait_past_lookup, refresh
+from tests.test_wall_devices import OPERATOR, _wait_past_lookup, refresh
 from tests.work_site import client_as
 
 # The app and the admin's client of /admin's own tests (module-scoped: an app per module).
@@ -166,7 +167,8 @@ def test_revoke_asks_first_then_the_wall_gets_403_within_a_refresh(site, admin):
     assert twice.status_code == 400 and "该大屏设备已停用" in twice.get_data(as_text=True)
     assert [r.action for r in rows_for(engine, f"wall:{device.id}")] == [
         "wall_revoked", "wall_added"]
-    listed = client.get("/admin").get_data(as_text=True)
+    # Revoked devices come after those in use, a page at a time: found by their state.
+    listed = client.get("/admin?walls_state=revoked").get_data(as_text=True)
     assert f'data-wall="{device.id}" data-state="revoked"' in listed
 
 
@@ -293,3 +295,37 @@ def test_audit_detail_of_a_web_change_never_holds_a_token(site, admin):
     assert rows and all(secret not in json.dumps(r.detail_data) and device.token_hash
                         not in r.detail for r in rows)
     assert ADDR["REMOTE_ADDR"] in {r.address for r in rows}
+
+
+def test_the_list_is_drawn_a_page_at_a_time_and_filtered_on_the_server(site, admin):
+    """A province has 1,345 walls: /admin draws 50 at a time, with where the page is, and
+    a filter by name or region code and by state. Anything odd in the query string
+    is ignored; a page past the last shows the last. (Last in the module: it enrols 60.)"""
+    _app, engine, _url = site
+    client, _ = admin
+    store = WallDeviceStore(engine)
+    for i in range(60):
+        store.add(f"分页 {i:02d} 号屏", "320583" if i % 3 else "320200", by=OPERATOR)
+    total = count(engine)
+    ids = lambda html: [int(i) for i in re.findall(r'<tr data-wall="(\d+)"', html)]  # noqa: E731
+    first = client.get("/admin").get_data(as_text=True)
+    assert len(ids(first)) == PAGE_ROWS and f"共 {total} 台，第 1/{-(-total // 50)} 页" in first
+    assert ids(first) == sorted(ids(first), reverse=True) and "分页 59 号屏" in first
+    assert 'href="/admin?walls_page=2#admin-walls" id="wall-page-next"' in first
+    second = client.get("/admin?walls_page=2").get_data(as_text=True)
+    assert not set(ids(first)) & set(ids(second)) and 'id="wall-page-prev"' in second
+    wuxi = client.get("/admin?walls_q=320200").get_data(as_text=True)
+    assert len(ids(wuxi)) >= 20 and all(
+        "无锡市 320200" in wall_row(wuxi, i) for i in ids(wuxi))
+    assert 'value="320200"' in wuxi                       # the filter is shown as typed
+    named = client.get("/admin?walls_q=分页 07").get_data(as_text=True)
+    assert len(ids(named)) == 1 and "分页 07 号屏" in named
+    none = client.get("/admin?walls_q=没有这台&walls_state=revoked").get_data(as_text=True)
+    assert ids(none) == [] and "没有符合条件的大屏设备" in none
+    revoked = client.get("/admin?walls_state=revoked").get_data(as_text=True)
+    assert all('data-state="revoked"' in wall_row(revoked, i) for i in ids(revoked))
+    last = client.get("/admin?walls_page=999").get_data(as_text=True)
+    assert ids(last) and ids(last) == ids(client.get(
+        f"/admin?walls_page={-(-total // 50)}").get_data(as_text=True))
+    odd = client.get("/admin?walls_page=x&walls_state=<b>").get_data(as_text=True)
+    assert ids(odd) == ids(first) and "<b>" not in odd

@@ -204,6 +204,39 @@ def test_last_seen_is_written_at_most_once_a_minute(engine):
         (later, "10.2.0.1")
 
 
+def test_a_page_of_devices_by_name_or_code_and_state_in_the_order_admin_lists_them(engine):
+    # /admin draws a page of a province's 1,345 walls, not all of them: the page and the
+    # counts by state are the store's, with the state as DeviceState gives it at `now`.
+    store = WallDeviceStore(engine)
+    made = [store.add(f"南京 {i} 号屏" if i % 2 else f"苏州 {i}%_", "320100" if i % 2 else "320500",
+                      by=OPERATOR)[0] for i in range(1, 13)]
+    store.revoke(made[0].id, by=OPERATOR)
+    store.rotate(made[1].id, 2, by=OPERATOR)
+    now = datetime.now(timezone.utc)
+    states = {d.id: d.state(now).value for d in (store.get(m.id) for m in made)}
+    everything, counts = store.device_page(now, limit=100)
+    assert [d.id for d in everything] == \
+        sorted((m.id for m in made), key=lambda i: (states[i] == "revoked", -i))
+    assert counts == {"active": 10, "rotating": 1, "revoked": 1}
+    first, _ = store.device_page(now, offset=0, limit=5)
+    rest, _ = store.device_page(now, offset=5, limit=100)
+    assert [d.id for d in first + rest] == [d.id for d in everything]
+    south, counts = store.device_page(now, "苏州")
+    assert {d.id for d in south} == {m.id for m in made if m.region_code == "320500"}
+    assert counts == {"active": 5, "rotating": 1}
+    assert {d.id for d in store.device_page(now, "3201")[0]} == \
+        {m.id for m in made if m.region_code == "320100"}
+    # The text is matched as typed: % and _ are no wildcards.
+    assert {d.region_code for d in store.device_page(now, "%_")[0]} == {"320500"}
+    assert store.device_page(now, "%")[0] and not store.device_page(now, "%%")[0]
+    rotating, _ = store.device_page(now, state="rotating")
+    assert [d.id for d in rotating] == [made[1].id]
+    assert [d.id for d in store.device_page(now, state="revoked")[0]] == [made[0].id]
+    # Once the overlap has ended, the rotated device is in use again.
+    later = now + timedelta(hours=3)
+    assert store.device_page(later)[1] == {"active": 11, "revoked": 1}
+
+
 def test_a_worker_keeps_its_copy_of_the_devices_while_the_database_is_down(engine):
     store = WallDeviceStore(engine)
     device, token = store.add("主屏", "320100", by=OPERATOR)

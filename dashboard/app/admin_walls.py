@@ -12,6 +12,8 @@ the Origin check every POST passes (auth_gate.py). The section on /admin is draw
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, redirect, request
 from markupsafe import Markup
 
@@ -23,7 +25,14 @@ from dashboard.domain.accounts import Permission
 from dashboard.domain.text import t
 from dashboard.domain.walls import wall_url
 from dashboard.views.account_admin import picker, region_errors, split_codes
-from dashboard.views.wall_admin import WallRow, region_choices, wall_rows
+from dashboard.views.wall_admin import (
+    PAGE_ROWS,
+    WallFilter,
+    WallPage,
+    WallRow,
+    region_choices,
+    wall_rows,
+)
 from data_sources.wall_device_store import WallDeviceError
 from layouts import admin_walls
 
@@ -44,14 +53,20 @@ class AdminWalls:
         self.tz = tz
         self.public_url = public_url
 
-    def _rows(self, lang: str) -> list[WallRow]:
-        return wall_rows(self.store().list_devices(), self.region_tree(), lang,
-                         self.auth.clock(), self.tz)
+    def _page(self, lang: str, f: WallFilter | None = None) -> WallPage:
+        """The page of devices the query string asks for (past the last page: the last)."""
+        f, now = f or WallFilter.parse(request.args), self.auth.clock()
+        devices, counts = self.store().device_page(now, f.text, f.state,
+                                                   (f.page - 1) * PAGE_ROWS, PAGE_ROWS)
+        page = WallPage(wall_rows(devices, self.region_tree(), lang, now, self.tz), counts, f)
+        if f.page > page.pages:
+            return self._page(lang, replace(f, page=page.pages))
+        return page
 
     def _body(self, cur: Current, lang: str, values: dict) -> Markup:
         form_ = admin_walls.add_form(lang, csrf.token(self.auth, cur),
                                      region_choices(picker(self.region_tree())), values)
-        return admin_walls.section(lang, self._rows(lang), self.tz, form_)
+        return admin_walls.section(lang, self._page(lang), self.tz, form_)
 
     def section(self, cur: Current, lang: str) -> Markup | None:
         """/admin's wall devices section; None for an account that may not manage them
