@@ -58,8 +58,10 @@ def main(argv=None) -> None:
     now = datetime.now(timezone.utc)
 
     def every_device() -> str:
-        return admin_walls.device_list(
-            wall_rows(store.list_devices(), tree, "zh", now, TZ), "zh", TZ)
+        # As /admin drew them before: all of them, sorted in Python.
+        rows = wall_rows(store.list_devices(), tree, "zh", now, TZ)
+        rows.sort(key=lambda r: (r.state == "revoked", -r.id))
+        return admin_walls.device_list(rows, "zh", TZ)
 
     def paged(f: WallFilter) -> str:
         devices, counts = store.device_page(now, f.text, f.state, (f.page - 1) * PAGE_ROWS,

@@ -66,6 +66,7 @@ class WallDeviceStore:
         `text` in each state. One page, so that /admin does not draw a province's walls
         at once."""
         c = wall_device.c
+        # WallDevice.state's rule, asked of the database so that a page is one LIMIT.
         is_state = sa.case((c.revoked_at.is_not(None), "revoked"),
                            (c.previous_until > now, "rotating"), else_="active")
         where = [sa.or_(c.name.contains(text, autoescape=True),
