@@ -10,7 +10,7 @@ import pickle
 import random
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -35,6 +35,7 @@ from data_sources.case_store import SqlCaseStore
 from data_sources.database import make_engine
 from data_sources.live_board import live_board, period_board
 from data_sources.regions import RegionTree
+from tests.clock import settled_now
 from tests.conftest import module_database
 from tests.fakes import FakeEventFeed
 from tests.live import seeded_deployment
@@ -67,7 +68,7 @@ def sample(tree, r: random.Random) -> list:
 @pytest.mark.parametrize("hours_back", [0, 5, 21, 30])
 def test_every_live_section_equals_the_per_region_queries(seeded, hours_back):
     eng, tree = seeded
-    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=hours_back)
+    now = settled_now() - timedelta(hours=hours_back)
     board = live_board(eng, RegionScope.of(tree.get("320000")), now, TZ)
     raw = SqlCaseStore(eng)  # no zone: every figure from the case table, per region
     r = random.Random(hours_back)
@@ -89,7 +90,7 @@ def test_every_live_section_equals_the_per_region_queries(seeded, hours_back):
 
 def test_the_board_refuses_what_it_does_not_hold(seeded):
     eng, tree = seeded
-    now = datetime.now(timezone.utc)
+    now = settled_now()
     board = live_board(eng, RegionScope.of(tree.get("320000")), now, TZ)
     province = RegionScope.of(tree.get("320000"))
     week = Window(today(now, TZ).start - timedelta(days=6), today(now, TZ).end)
@@ -264,7 +265,7 @@ def test_the_builder_process_builds_the_period_views_once_per_board(
 def test_every_ranking_from_the_period_board_equals_the_per_region_queries(seeded, hours_back):
     """The walls' month so far (ranking, funnel) from one pass for every region."""
     eng, tree = seeded
-    now = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=hours_back)
+    now = settled_now() - timedelta(hours=hours_back)
     month = this_month(now, TZ)
     board = period_board(eng, RegionScope.of(tree.get("320000")), month, now)
     raw = SqlCaseStore(eng)

@@ -22,6 +22,7 @@ from data_sources import case_queries
 from data_sources.case_store import SqlCaseStore
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
+from tests.clock import settled_now
 
 TZ = "Asia/Shanghai"
 
@@ -47,7 +48,7 @@ def sample_codes(tree) -> list[str]:
 
 
 def queries() -> list[dict]:
-    local = datetime.now(ZoneInfo(TZ)).date()
+    local = settled_now().astimezone(ZoneInfo(TZ)).date()
     return [{"period": "today"}, {"period": "this_week"}, {}, {"period": "last_month"},
             {"from": (local - timedelta(days=9)).isoformat(), "to": local.isoformat()}]
 
@@ -63,7 +64,7 @@ def test_kpi_view_equals_the_kpi_functions_for_every_level_and_period(env):
     for code in sample_codes(tree):
         for query in queries():
             state = url_state.parse({**query, "region": code})
-            now = datetime.now(timezone.utc)
+            now = settled_now()
             model = kpi_view.build(SqlCaseStore(engine), tree, settings, state, now)
             w = url_state.window(state, now, TZ)
             k = compute_kpis(direct(engine, tree, code, w, now))
@@ -82,7 +83,7 @@ def test_kpi_view_equals_the_kpi_functions_for_every_level_and_period(env):
 
 def test_ranking_of_counties_follows_the_documented_score(env):
     engine, tree, settings = env
-    now = datetime.now(timezone.utc)
+    now = settled_now()
     state = url_state.parse({"region": "320500", "period": "this_week"})
     model = kpi_view.build(SqlCaseStore(engine), tree, settings, state, now)
     w = url_state.window(state, now, TZ)
@@ -103,7 +104,7 @@ def test_ranking_of_counties_follows_the_documented_score(env):
 
 def test_region_view_children_and_case_list_match_the_database(env):
     engine, tree, settings = env
-    now = datetime.now(timezone.utc)
+    now = settled_now()
     state = url_state.parse({"period": "this_week", "metric": "satisfaction"})
     model = region_view.build(SqlCaseStore(engine), tree, settings, "320506", state, now)
     w = url_state.window(state, now, TZ)
@@ -161,7 +162,7 @@ def test_case_view_has_every_event_in_order(env):
 def test_breakdowns_in_one_scan_equal_one_query_per_dimension(env):
     from data_sources import case_list
     engine, tree, _ = env
-    now = datetime.now(timezone.utc)
+    now = settled_now()
     w = url_state.window(url_state.parse({"period": "this_week"}), now, TZ)
     for code in ("320000", "320506"):
         scope = RegionScope(code, Level(tree.get(code).level))
@@ -177,7 +178,7 @@ def test_wall_funnel_counts_the_months_closures_as_kpi_closed(env, code):
     # bars add up to /kpi's 办结量 for the same region and month.
     from dashboard.views.wall.model import build_period
     engine, tree, settings = env
-    now = datetime.now(timezone.utc)
+    now = settled_now()
     store = SqlCaseStore(engine)
     period = build_period(store, tree, tree.get(code), TZ, now, None, settings.weights)
     funnel = {x["level"]: x["count"] for x in period["sections"]["funnel"]["levels"]}
@@ -204,13 +205,19 @@ def test_card_penalty_separates_the_cities_and_the_ranking_export_carries_it(env
     from dashboard.views.wall.model import build_period
     from tests.fakes import viewer
     engine, tree, settings = env
-    now = datetime.now(timezone.utc)
     store = SqlCaseStore(engine)
-    period = build_period(store, tree, tree.get("320000"), TZ, now, None, settings.weights)
-    penalties = {r["code"]: r["penalty"] for r in period["sections"]["ranking"]["rows"]}
+
+    def penalties_at(now):
+        period = build_period(store, tree, tree.get("320000"), TZ, now, None, settings.weights)
+        return {r["code"]: r["penalty"] for r in period["sections"]["ranking"]["rows"]}
+
+    penalties = penalties_at(settled_now())   # a month with days in it
     print("this month's card penalty per city:", penalties)
     assert len(penalties) == 13 and len(set(penalties.values())) >= 6, penalties
     assert sum(p >= settings.weights.max_card_penalty for p in penalties.values()) <= 3
+    # The export's callback reads the real clock: compare it with the wall at that clock.
+    now = datetime.now(timezone.utc)
+    penalties = penalties_at(now)
 
     from dashboard.domain.ranking import card_penalty
     ctx = AppContext(settings=settings, runtime=None, tree=Lazy(lambda: tree), cache=None,

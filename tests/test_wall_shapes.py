@@ -14,6 +14,7 @@ from dashboard.views.wall.shapes import LiveModel, PeriodModel, SourceState
 from data_sources.case_store import SqlCaseStore
 from data_sources.database import CaseDatabase
 from data_sources.regions import RegionTree
+from tests.clock import settled_now
 
 TZ = "Asia/Shanghai"
 
@@ -36,7 +37,7 @@ class Broken:
 @pytest.mark.parametrize("code", ["320000", "320500"])
 def test_live_and_period_models_have_their_declared_shapes(seeded, code):
     cases, tree, settings = seeded
-    region, now = tree.get(code), datetime.now(timezone.utc)
+    region, now = tree.get(code), settled_now()
     live = build_live(cases, tree, region, TZ, now, None)
     check_type(live, LiveModel)
     assert live["sections"]["kpis"]["intake"] > 0
@@ -55,7 +56,7 @@ def test_live_and_period_models_have_their_declared_shapes(seeded, code):
 def test_a_grids_models_have_their_declared_shapes(seeded):
     cases, tree, settings = seeded
     grid = tree.get(tree.grids_under("320500")[0])
-    now = datetime.now(timezone.utc)
+    now = settled_now()
     check_type(build_live(cases, tree, grid, TZ, now, None), LiveModel)
     check_type(build_period(cases, tree, grid, TZ, now, None, settings.weights, {}), PeriodModel)
 
