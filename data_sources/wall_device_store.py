@@ -27,7 +27,7 @@ from dashboard.domain.walls import (
     parse_networks,
 )
 from data_sources.audit_store import AuditStore
-from data_sources.schema import meta, utcnow, wall_device
+from data_sources.schema import meta, region, utcnow, wall_device
 
 # gw_meta's key for the devices' version: a new value with every change (add, revoke,
 # rotate), in the change's transaction, so that a worker's copy of the devices
@@ -60,17 +60,19 @@ class WallDeviceStore:
 
     def device_page(self, now: datetime, text: str = "", state: str = "", offset: int = 0,
                     limit: int = 50) -> tuple[list[WallDevice], dict[str, int]]:
-        """The devices whose name holds `text` or whose region code starts with it, in
-        `state` (DeviceState's values, "" any, as of `now`), those in use first and the
-        newest first (as /admin lists them), `limit` from `offset`; and how many match
-        `text` in each state. One page, so that /admin does not draw a province's walls
-        at once."""
+        """The devices whose name holds `text`, whose region code starts with it, or
+        whose region or a region above it has a name holding it ("苏州" finds every wall
+        under 苏州市), in `state` (DeviceState's values, "" any, as of `now`), those in
+        use first and the newest first (as /admin lists them), `limit` from `offset`; and
+        how many match `text` in each state. One page, so that /admin does not draw a
+        province's walls at once."""
         c = wall_device.c
         # WallDevice.state's rule, asked of the database so that a page is one LIMIT.
         is_state = sa.case((c.revoked_at.is_not(None), "revoked"),
                            (c.previous_until > now, "rotating"), else_="active")
         where = [sa.or_(c.name.contains(text, autoescape=True),
-                        c.region_code.startswith(text, autoescape=True))] if text else []
+                        c.region_code.startswith(text, autoescape=True),
+                        _region_named(c.region_code, text))] if text else []
         with self.engine.connect() as conn:
             counts = {s: n for s, n in conn.execute(
                 sa.select(is_state, sa.func.count()).where(*where).group_by(is_state))}
@@ -228,6 +230,16 @@ def _get(conn: sa.Connection, device_id: int) -> WallDevice | None:
         return None
     row = conn.execute(sa.select(wall_device).where(wall_device.c.id == key)).first()
     return _device(row) if row is not None else None
+
+
+def _region_named(code, text: str):
+    """The device's region, or one above it, has a name holding `text`: the region table
+    looked up by the codes of the region and its ancestors (CODE_LENGTH's shapes: a
+    province's and a city's code are their digits padded with zeros)."""
+    above = [sa.func.substr(code, 1, 2).concat("0000"), sa.func.substr(code, 1, 4).concat("00")]
+    above += [sa.func.substr(code, 1, n) for n in (6, 9, 12)]
+    return sa.exists().where(region.c.name.contains(text, autoescape=True),
+                             region.c.code.in_([code, *above]))
 
 
 def _device(row) -> WallDevice:

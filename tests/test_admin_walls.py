@@ -299,7 +299,7 @@ def test_audit_detail_of_a_web_change_never_holds_a_token(site, admin):
 
 def test_the_list_is_drawn_a_page_at_a_time_and_filtered_on_the_server(site, admin):
     """A province has 1,345 walls: /admin draws 50 at a time, with where the page is, and
-    a filter by name or region code and by state. Anything odd in the query string
+    a filter by name, region or code and by state. Anything odd in the query string
     is ignored; a page past the last shows the last. (Last in the module: it enrols 60.)"""
     _app, engine, _url = site
     client, _ = admin
@@ -318,6 +318,11 @@ def test_the_list_is_drawn_a_page_at_a_time_and_filtered_on_the_server(site, adm
     assert len(ids(wuxi)) >= 20 and all(
         "无锡市 320200" in wall_row(wuxi, i) for i in ids(wuxi))
     assert 'value="320200"' in wuxi                       # the filter is shown as typed
+    # By the name of the region or one above it: 昆山市's walls are under 苏州市.
+    suzhou = client.get("/admin?walls_q=苏州").get_data(as_text=True)
+    assert len(ids(suzhou)) >= 40 and all(
+        re.search(r" 3205\d+", wall_row(suzhou, i)) for i in ids(suzhou))
+    assert sum("昆山市 320583" in wall_row(suzhou, i) for i in ids(suzhou)) == 40
     named = client.get("/admin?walls_q=分页 07").get_data(as_text=True)
     assert len(ids(named)) == 1 and "分页 07 号屏" in named
     none = client.get("/admin?walls_q=没有这台&walls_state=revoked").get_data(as_text=True)

@@ -237,6 +237,31 @@ def test_a_page_of_devices_by_name_or_code_and_state_in_the_order_admin_lists_th
     assert store.device_page(later)[1] == {"active": 11, "revoked": 1}
 
 
+def test_a_page_of_devices_by_the_name_of_their_region_or_a_region_above(engine):
+    # An administrator types the place, not its code: "苏州" finds the walls of 苏州市
+    # and of every region under it, whatever the devices are called.
+    store = WallDeviceStore(engine)
+    city = store.add("一号屏", "320500", by=OPERATOR)[0]
+    township = store.add("二号屏", "320505001", by=OPERATOR)[0]
+    community = store.add("三号屏", "320102001001", by=OPERATOR)[0]
+    grid = store.add("四号屏", "320102001001001", by=OPERATOR)[0]
+    province = store.add("五号屏", "320000", by=OPERATOR)[0]
+    now = datetime.now(timezone.utc)
+
+    def found(text):
+        devices, counts = store.device_page(now, text)
+        assert sum(counts.values()) == len(devices)
+        return {d.id for d in devices}
+    assert found("苏州") == {city.id, township.id}
+    assert found("虎丘区") == found("狮山街道") == {township.id}
+    assert found("玄武") == {community.id, grid.id}          # 玄武区 and 玄武门街道
+    assert found("湖滨社区第1网格") == {grid.id}
+    assert found("江苏") == {city.id, township.id, community.id, grid.id, province.id}
+    assert found("一号") == {city.id} and found("上海") == set()
+    store.revoke(township.id, by=OPERATOR)
+    assert store.device_page(now, "苏州", state="revoked")[0][0].id == township.id
+
+
 def test_a_worker_keeps_its_copy_of_the_devices_while_the_database_is_down(engine):
     store = WallDeviceStore(engine)
     device, token = store.add("主屏", "320100", by=OPERATOR)

@@ -598,7 +598,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "walls.empty": ("尚未登记大屏设备。", "No wall devices yet."),
         "walls.revoked_group": ("已停用的设备（{n}）", "Revoked devices ({n})"),
         "walls.times": ("时间为 {tz}。", "Times in {tz}."),
-        "walls.filter.text": ("名称或区划代码", "Name or region code"),
+        "walls.filter.text": ("名称、地区或区划代码", "Name, region or code"),
         "walls.filter.state": ("状态", "State"),
         "walls.filter.any": ("全部", "any"),
         "walls.filter.submit": ("筛选", "Filter"),

@@ -17,9 +17,10 @@ TEXT_MAX = 40
 
 @dataclass(frozen=True)
 class WallFilter:
-    """What /admin's device list shows: the devices whose name holds `text` or whose
-    region code starts with it, in `state` ("" any), page `page` (1: the first). Parsed
-    from the page's query string; anything else there is ignored."""
+    """What /admin's device list shows: the devices `text` finds (by their name, their
+    region code's prefix or the name of their region or one above it: device_page), in
+    `state` ("" any), page `page` (1: the first). Parsed from the page's query string;
+    anything else there is ignored."""
     text: str = ""
     state: str = ""
     page: int = 1
