@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import json.encoder as json_encoder
+from collections.abc import Callable
 from datetime import datetime, timezone
 from operator import itemgetter
 from pathlib import Path
@@ -135,8 +136,8 @@ class CaseDatabase(DataSource):
         """
         with self.engine.begin() as conn:
             if self.dialect == "postgresql":
-                _copy(conn, case.name, CASE_COLUMNS, cases)
-                _copy(conn, case_event.name, EVENT_COLUMNS, events)
+                _copy(conn, case, CASE_COLUMNS, cases)
+                _copy(conn, case_event, EVENT_COLUMNS, events)
             else:
                 _insert(conn, case, CASE_COLUMNS, cases)
                 _insert(conn, case_event, EVENT_COLUMNS, events)
@@ -171,8 +172,26 @@ class CaseDatabase(DataSource):
         return out
 
 
-def _copy(conn, table: str, columns: list[str], rows: list[dict | tuple]) -> None:
-    """COPY dicts (a missing key is NULL) or tuples already in column order.
+def _row_values(table: sa.Table, columns: list[str]) -> Callable[[dict | tuple], list]:
+    """A row's values in `columns` order: a tuple is already in it; a dict's missing key
+    takes its column's scalar default, else NULL (what `table.insert()` would store), on
+    both paths below, so that PostgreSQL and SQLite store the same row."""
+    defaults = [col.default.arg if col.default is not None and col.default.is_scalar
+                else None for col in (table.c[name] for name in columns)]
+    pick = itemgetter(*columns)
+
+    def values(row) -> list:
+        if type(row) is tuple:
+            return list(row)
+        try:
+            return list(pick(row))
+        except KeyError:
+            return [row.get(name, default) for name, default in zip(columns, defaults)]
+    return values
+
+
+def _copy(conn, table: sa.Table, columns: list[str], rows: list[dict | tuple]) -> None:
+    """COPY dicts or tuples (_row_values).
 
     In the binary format: the server then parses no text (ten timestamps per case row),
     which was most of its work per row after the indexes; the column types come from the
@@ -182,50 +201,35 @@ def _copy(conn, table: str, columns: list[str], rows: list[dict | tuple]) -> Non
         return
     raw = conn.connection.driver_connection
     cols = ", ".join(columns)
-    pick = itemgetter(*columns)
+    values = _row_values(table, columns)
     with raw.cursor() as cur:
         cur.execute("SELECT attname, atttypid FROM pg_attribute "
                     "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
-                    (table,))
+                    (table.name,))
         oids = dict(cur.fetchall())
-        with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT binary)") as cp:
+        with cur.copy(f"COPY {table.name} ({cols}) FROM STDIN (FORMAT binary)") as cp:
             cp.set_types([oids[c] for c in columns])
             write = cp.write_row
             for row in rows:
-                if type(row) is tuple:
-                    write(row)
-                    continue
-                try:
-                    write(pick(row))
-                except KeyError:
-                    write([row.get(c) for c in columns])
+                write(row if type(row) is tuple else values(row))
 
 
 def _insert(conn, table: sa.Table, columns: list[str], rows: list[dict | tuple]) -> None:
     """What `conn.execute(table.insert(), rows)` stores, as one executemany of positional
-    rows in which only the values whose type binds them (the timestamps: UTCDateTime to
-    SQLite's text) are passed through their type's own bind processor. The generic
-    executemany bound every value of every row through SQLAlchemy's machinery: for the
-    demo's seed (~90k cases, ~500k events on SQLite) that was 2-3× the planning itself.
-    A dict's missing key takes its column's scalar default, else NULL."""
+    rows (_row_values) in which only the values whose type binds them (the timestamps:
+    UTCDateTime to SQLite's text) are passed through their type's own bind processor.
+    The generic executemany bound every value of every row through SQLAlchemy's
+    machinery: for the demo's seed (~90k cases, ~500k events on SQLite) that was 2-3× the
+    planning itself."""
     if not rows:
         return
     dialect = conn.dialect
-    cols = [table.c[name] for name in columns]
-    binds = [(i, p) for i, col in enumerate(cols)
-             if (p := col.type.bind_processor(dialect)) is not None]
-    defaults = [col.default.arg if col.default is not None and col.default.is_scalar
-                else None for col in cols]
-    pick = itemgetter(*columns)
+    binds = [(i, p) for i, name in enumerate(columns)
+             if (p := table.c[name].type.bind_processor(dialect)) is not None]
+    row_values = _row_values(table, columns)
 
     def values(row) -> tuple:
-        if type(row) is tuple:
-            out = list(row)
-        else:
-            try:
-                out = list(pick(row))
-            except KeyError:
-                out = [row.get(name, default) for name, default in zip(columns, defaults)]
+        out = row_values(row)
         for i, process in binds:
             out[i] = process(out[i])
         return tuple(out)

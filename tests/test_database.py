@@ -16,7 +16,8 @@ from dashboard.domain.periods import Window, day_window
 from dashboard.domain.projection import apply_event, new_case_row
 from dashboard.domain.scope import RegionScope
 from data_sources import case_queries as q
-from data_sources.database import CaseDatabase, _iso, json_detail
+from data_sources.database import EVENT_COLUMNS, CaseDatabase, _iso, json_detail
+from data_sources.schema import case, case_event
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 11, 23, tzinfo=SH)
@@ -329,3 +330,26 @@ def test_json_detail_writes_what_json_dumps_writes(fields):
     # json_detail writes the simple fields itself (issue 12 goal 7): the same text.
     assert json_detail(fields) == json.dumps(fields, ensure_ascii=False, default=_iso)
     assert json_detail({}) is None
+
+
+def test_a_row_without_its_counters_gets_their_defaults_on_either_database(database_url):
+    # bulk_insert COPYs on PostgreSQL and executes many on SQLite: a case row without a
+    # key whose column has a default (the counters) stores that default on both, as
+    # `case.insert()` would, instead of a NULL that the NOT NULL column refuses on one.
+    database = CaseDatabase(database_url)
+    database.init_schema()
+    try:
+        row, events = make_case(90, "320102", "320100", 8, [
+            ("SELF_RESOLVED", 8.5, {"resolution_level": "网格"})])
+        short = {k: v for k, v in row.items()
+                 if k not in ("reopen_count", "suspended", "supervision_level")}
+        database.bulk_insert([short], [tuple(e[c] for c in EVENT_COLUMNS) for e in events])
+        with database.engine.connect() as conn:
+            stored = conn.execute(sa.select(case).where(case.c.id == 90)).mappings().one()
+            seqs = conn.execute(sa.select(case_event.c.seq)
+                                .where(case_event.c.case_id == 90)).scalars().all()
+        assert (stored["reopen_count"], stored["suspended"], stored["supervision_level"]) == \
+            (0, 0, 0)
+        assert stored["reported_at"] == row["reported_at"] and len(seqs) == len(events)
+    finally:
+        database.close()
