@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 BLOCK_MS = 2000
 BATCH = 500
+COUNT_EVERY = 1.0           # s: the shared skip counter's position, when nothing was skipped
 BACKLOG_MAX = 5000          # a longer outage resumes with the newest entries and says so
 QUEUE_MAX = 2000            # a subscriber that falls this far behind is dropped
 
@@ -208,6 +209,7 @@ class StreamHub:
 
     def _run(self) -> None:
         stream, reader, counter, pos, caught_up = None, None, None, None, 0
+        uncounted, counted_at = None, 0.0   # the end of the batches read but not counted
         while True:
             with self._lock:
                 if not self._subs:
@@ -226,9 +228,8 @@ class StreamHub:
                     self._recent = reader.dedupe
                 behind = id_key(pos) < id_key(self.last_id)
                 result = reader.read(pos, count=BATCH, block_ms=None if behind else BLOCK_MS)
-                if counter is not None and result.last_id != pos:
-                    self.summary.add(counter.count(
-                        result.last_id, [(r.entry_id, r.reason) for r in result.skipped]))
+                read_to, skipped = result.last_id, [(r.entry_id, r.reason)
+                                                    for r in result.skipped]
                 if behind:
                     caught_up += len(result.events) + len(result.skipped)
                     if caught_up >= CATCH_UP_MAX and id_key(result.last_id) < id_key(self.last_id):
@@ -241,13 +242,25 @@ class StreamHub:
                     result.last_id = self.last_id  # nothing there any more (stream reset)
                 newest = id_key(self.last_id)
                 fresh = [e for e in result.events if id_key(e.entry_id) > newest]
-                pos = result.last_id
-                if id_key(pos) > newest:
-                    self.last_id = pos
+                if id_key(result.last_id) > newest:
+                    self.last_id = result.last_id
                 if self.status["status"] != "live":
                     self.status = {"status": "live", "since": time.time(), "error": None}
                 if not behind or fresh:
                     self._publish(Batch(fresh, dict(self.status)))
+                # Counted after the pages have their events, and without skips at most
+                # every COUNT_EVERY s (only `checked_to` moves then): the count is a
+                # Redis round trip, and in a busy worker every wait is a turn behind the
+                # other greenlets (bench/hub_latency.py). A batch with skips is counted
+                # at once, up to its end; should that fail, the reader reads again from
+                # `pos`, counts then, and publishes nothing newer than last_id twice.
+                if counter is not None:
+                    uncounted = read_to if read_to != pos else uncounted
+                    if uncounted is not None and (
+                            skipped or time.monotonic() - counted_at >= COUNT_EVERY):
+                        self.summary.add(counter.count(uncounted, skipped))
+                        uncounted, counted_at = None, time.monotonic()
+                pos = result.last_id
                 self.summary.tick()
             except Exception as exc:  # noqa: BLE001 - Redis down: report, retry, resume
                 if self.status["status"] != "down":

@@ -186,6 +186,46 @@ def test_skips_counted_once_across_workers_resumes_and_restarts(redis_url, redis
                                                                           unknown_type=1)
 
 
+def test_a_count_that_fails_after_its_batch_was_published_shows_nothing_twice(
+        redis_url, redis_client, key_prefix, monkeypatch):
+    # The reader publishes a batch before it counts the batch's skips (one Redis round
+    # trip less before the pages have their events). When the count fails, the reader
+    # reads again from before the batch: the skips are counted then, once, and the
+    # events it had published are not published again.
+    key = key_prefix + "events"
+    stream = EventStream(redis_client, key)
+    start = stream.append(event(1))
+    real, failed = SkipCounter.count, []
+
+    def count_failing_once(self, batch_end, skipped):
+        if skipped and not failed:
+            failed.append((batch_end, hub.last_id))   # how far it had published
+            raise ConnectionError("Redis went away between the publish and the count")
+        return real(self, batch_end, skipped)
+    monkeypatch.setattr(SkipCounter, "count", count_failing_once)
+    hub = _hub(redis_url, key, key_prefix)
+    page = Client(hub, start)
+    stream.append_many([event(100), event(1), event(101) | {"type": "TELEPORTED"},
+                        event(102)])
+    assert page.wait_for((102, 1)) == [(100, 1), (102, 1)]
+    counter = SkipCounter(redis_client, counter_key(key_prefix, key))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and counter.snapshot()["total"] < 2:
+        time.sleep(0.05)
+    later = stream.append(event(103))
+    assert page.wait_for((103, 1)) == [(100, 1), (102, 1), (103, 1)]
+    assert len(failed) == 1 and failed[0][1] == failed[0][0]   # published, then counted
+    # Without skips the counter's position moves at most every COUNT_EVERY s (and when
+    # a read finds nothing new): it reaches the last entry soon after.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and counter.checked_to() != later:
+        time.sleep(0.05)
+    assert counter.checked_to() == later
+    assert Counter(counter.snapshot()["by_reason"]) == Counter(duplicate=1, unknown_type=1)
+    page.close()
+    _stop(hub)
+
+
 def test_skip_log_line_at_most_once_a_minute(caplog):
     clock = [1000.0]
     logger = logging.getLogger("test.stream.skips")
