@@ -180,6 +180,20 @@ def chromium_path() -> str | None:
     return shutil.which("chromium")
 
 
+def hover_widest_bar(page, chart: str) -> None:
+    """Hover the widest bar of the plotly bar chart `chart` (a selector) until its hover
+    label shows. Not the last bar: that can be a sliver (a category with a case or two)
+    the pointer misses, or outside the viewport. The drag layer above the bars takes the
+    pointer; plotly finds the bar under it."""
+    bars = page.locator(f"{chart} .bars path")
+    widest = page.eval_on_selector_all(
+        f"{chart} .bars path", "ps => ps.map(p => p.getBBox().width * p.getBBox().height)"
+        ".reduce((best, a, i, all) => a > all[best] ? i : best, 0)")
+    bars.nth(widest).scroll_into_view_if_needed()
+    bars.nth(widest).hover(force=True)
+    page.wait_for_selector(f"{chart} .hoverlayer .hovertext")
+
+
 class PageWatch:
     """Console errors and requests outside the origin of one Playwright page."""
 

@@ -16,7 +16,7 @@ from limits import parse_many
 
 from dashboard.app.settings import Settings
 from dashboard.domain import second_factor
-from tests.live import PageWatch
+from tests.live import PageWatch, hover_widest_bar
 from tests.logins import make_account, make_totp_account, open_wall, sign_in
 from tests.test_fonts_browser import wait_for_charts
 
@@ -123,8 +123,7 @@ def test_the_staff_pages_draw_without_a_violation(watched, live_server, case_id)
     page.click("#filter-state")                             # a dropdown, open
     page.wait_for_selector(".dash-dropdown-content")
     page.keyboard.press("Escape")
-    page.locator("#breakdown-category .bars path").last.hover(force=True)   # a hover label
-    page.wait_for_selector("#breakdown-category .hoverlayer .hovertext")
+    hover_widest_bar(page, "#breakdown-category")                   # a hover label
     watched.collect()
     page.goto(f"{live_server.url}/case/{case_id}")
     grids_drawn(page, "#case-timeline")

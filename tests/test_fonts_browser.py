@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.live import hover_widest_bar
 from tests.logins import enter_wall, sign_in
 
 SERVED = "GW Sans"
@@ -192,7 +193,5 @@ def test_open_dropdown_date_picker_and_hover_label_are_in_the_served_font(page, 
     page.wait_for_selector(".dash-datepicker-content")
     assert_served_font(page, "date picker open")
     page.keyboard.press("Escape")
-    # The drag layer above the bars takes the pointer; plotly finds the bar under it.
-    page.locator("#breakdown-category .bars path").last.hover(force=True)
-    page.wait_for_selector("#breakdown-category .hoverlayer .hovertext")
+    hover_widest_bar(page, "#breakdown-category")
     assert_served_font(page, "chart hover label")
