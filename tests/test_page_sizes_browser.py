@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from tests.clock import past_days
 from tests.live import PageWatch
 from tests.logins import log_in_context
 
@@ -89,7 +90,10 @@ PAGES = {
                  "chart": "#kpi-trend .xtick text"},
         "share": {"ranking": "#ranking-panel", "indicators": "#kpi-panel",
                   "column": "#ranking-grid .ag-header-cell[col-id='score']"}}),
-    "region": ("/region/320500", ["#children-grid .ag-row", "#case-grid .ag-row"], {
+    # The seven whole days before today: its case list has rows at any hour CI runs ("this
+    # month", the default, is minutes old just after midnight on the 1st).
+    "region": ("/region/320500?period=custom&from={week[0]}&to={week[1]}",
+               ["#children-grid .ag-row", "#case-grid .ag-row"], {
         "text": {"body": ".gw-stat-label", "heading": "h1", "table": "#case-grid .ag-cell",
                  "chart": "#breakdown-category .ytick text"},
         "share": {"summary": "#region-summary", "map": "#children-map",
@@ -123,7 +127,7 @@ def open_at(browser, live_server, path: str, size: tuple[int, int], ready: list[
 @pytest.mark.parametrize("name", PAGES)
 def test_page_scales_at_4k_and_fits_a_1366_laptop(browser, live_server, case_id, name):
     path, ready, sel = PAGES[name]
-    path = path.format(case=case_id)
+    path = path.format(case=case_id, week=past_days(7))
     seen = {}
     for size_name, size in SIZES.items():
         context, page, watch = open_at(browser, live_server, path, size, ready)
