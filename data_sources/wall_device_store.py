@@ -234,8 +234,9 @@ def _get(conn: sa.Connection, device_id: int) -> WallDevice | None:
 
 def _region_named(code, text: str):
     """The device's region, or one above it, has a name holding `text`: the region table
-    looked up by the codes of the region and its ancestors (CODE_LENGTH's shapes: a
-    province's and a city's code are their digits padded with zeros)."""
+    looked up by the codes of the region and its ancestors, each cut from the code in
+    SQL as dashboard.domain.hierarchy.ancestor_code cuts it in Python (a province's and a
+    city's code are their digits padded with zeros; the store tests check every level)."""
     above = [sa.func.substr(code, 1, 2).concat("0000"), sa.func.substr(code, 1, 4).concat("00")]
     above += [sa.func.substr(code, 1, n) for n in (6, 9, 12)]
     return sa.exists().where(region.c.name.contains(text, autoescape=True),

@@ -11,7 +11,7 @@ from markupsafe import Markup
 
 from dashboard.domain.text import t
 from dashboard.domain.walls import DEFAULT_OVERLAP_HOURS, NAME_MAX, DeviceState
-from dashboard.views.wall_admin import WallFilter, WallPage, WallRow
+from dashboard.views.wall_admin import TEXT_MAX, WallFilter, WallPage, WallRow
 from layouts.admin_pages import post_form
 from layouts.plain_page import card, document, filter_input, filter_select, hidden, notice, suffix
 
@@ -116,7 +116,7 @@ def filter_form(f: WallFilter, lang: str) -> Markup:
                   '<a href="{clear}" id="wall-filter-clear">{cl}</a></div></form>').format(
         lang=hidden({"lang": "en"}) if lang == "en" else "",
         fields=filter_input("walls_q", t("admin.walls.filter.text", lang), f.text,
-                            maxlength=40)
+                            maxlength=TEXT_MAX)
         + filter_select("walls_state", t("admin.walls.filter.state", lang), states, f.state,
                         t("admin.walls.filter.any", lang)),
         go=t("admin.walls.filter.submit", lang), clear=WallFilter().href(lang),
