@@ -18,7 +18,7 @@ from dashboard.domain.scope import RegionScope
 from data_sources import aggregates, case_list, case_queries
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
-from data_sources.schema import agg_day, agg_due, agg_mix
+from data_sources.schema import agg_day, agg_due, agg_mix, case
 from tests.conftest import module_database
 from tests.live import seeded_deployment
 
@@ -178,6 +178,31 @@ def test_counts_per_day_equal_the_case_tables(seeded):
             hours = case_queries.hourly(eng, scope, window, column)
             whole = len(hours) // 24
             assert got[:whole] == [sum(hours[d * 24:(d + 1) * 24]) for d in range(whole)]
+            assert got == counted_per_day(eng, scope, window, TZ, column)
+            # Days counted before and after the stored ones: two runs of counted days.
+            fewer = (stored[0] + timedelta(days=5), stored[1] - timedelta(days=5))
+            assert aggregates.daily(eng, scope, window, TZ, column, fewer) == got
+    # Another zone's days (nothing stored for it: every day counted from the case table).
+    scope = RegionScope("320000", Level.PROVINCE)
+    window = Window(day_window(local_today(now, TZ) - timedelta(days=20), "Europe/Berlin").start,
+                    now)
+    for column in ("reported_at", "closed_at"):
+        got = aggregates.daily(eng, scope, window, "Europe/Berlin", column, None)
+        assert got == counted_per_day(eng, scope, window, "Europe/Berlin", column)
+        assert sum(got) > 0
+
+
+def counted_per_day(eng, scope: RegionScope, window: Window, tz: str, column: str) -> list[int]:
+    """The definition: each local day of the window counted on its own."""
+    out = []
+    with eng.connect() as conn:
+        for day in aggregates.local_days(window, tz):
+            dw = day_window(day, tz)
+            lo, hi = max(dw.start, window.start), min(dw.end, window.end)
+            out.append(conn.execute(sa.select(sa.func.count()).where(
+                case_queries.scoped(scope), case.c[column] >= lo, case.c[column] < hi)
+            ).scalar())
+    return out
 
 
 def test_breakdowns_equal_the_case_tables(seeded):
