@@ -482,8 +482,9 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
             tally.add([_prorated(r, len(child), share) for r in rows], DAY_COUNTERS)
         for s, e in edges:
             tally.add(q.reported_side(conn, where, group, s, e), q.REPORTED_SIDE)
-            tally.add(q.closed_side(conn, where, group, s, e, engine.dialect.name),
-                      q.CLOSED_SIDE)
+            with q.by_region_index(conn, scope):
+                tally.add(q.closed_side(conn, where, group, s, e, engine.dialect.name),
+                          q.CLOSED_SIDE)
             for name, rows in q.card_side(conn, where, group, s, e):
                 tally.add(rows, [name])
         tally.add(q.waiting_not_late(conn, where, group, w.start, w.end, now),
