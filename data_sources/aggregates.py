@@ -435,19 +435,19 @@ def _aggregated(scope: RegionScope) -> bool:
 
 
 def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: datetime,
-                  tz: str, stored: tuple[date, date],
-                  by_child: bool = False) -> dict[str | None, KpiCounts]:
+                  tz: str, stored: tuple[date, date], by_child: bool = False,
+                  settled: bool = False) -> dict[str | None, KpiCounts]:
     """case_queries.kpi_counts_by, equal figure for figure, from the aggregates of the
     `stored` days [first, horizon) and the case table for the rest."""
     if not _aggregated(scope):
-        return q.kpi_counts_by(engine, scope, window, now, by_child=by_child)
+        return q.kpi_counts_by(engine, scope, window, now, by_child=by_child, settled=settled)
     span = span_for(window, tz, stored)
     if span is None:
         # Days of the window are still being filled (aggregate-only, pending): no
         # figures yet rather than those of the filled part. The counts of no time at
         # all keep what is not windowed (open now) and read as "no data" (—).
         return q.kpi_counts_by(engine, scope, Window(window.start, window.start), now,
-                               by_child=by_child)
+                               by_child=by_child, settled=settled)
     stored = span
     w = window.utc
     group = q._group(scope, by_child)
@@ -490,7 +490,8 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         tally.add(q.waiting_not_late(conn, where, group, w.start, w.end, now),
                   ["waiting_not_late"])
         _due(conn, tally, scope, group, window, due_end, tz, stored)
-        tally.add(q.open_side(conn, where, group, now), q.OPEN_SIDE)
+        if not settled:   # a past period's open-now figures are 0 (CaseStore.kpi_counts_by)
+            tally.add(q.open_side(conn, where, group, now), q.OPEN_SIDE)
     return tally.counts(with_total=not by_child)
 
 

@@ -300,20 +300,22 @@ def to_kpi_counts(d: dict) -> KpiCounts:
 
 
 def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: datetime,
-                  by_child: bool = False) -> dict[str | None, KpiCounts]:
+                  by_child: bool = False, settled: bool = False) -> dict[str | None, KpiCounts]:
     """KpiCounts for the scope (key None) or for each of its children (key: child code),
-    every side over the whole window from the case table."""
+    every side over the whole window from the case table; `settled`: without the open
+    side (CaseStore.kpi_counts_by)."""
     group = _group(scope, by_child)
     tally = Tally(len(group))
     with consistent(engine) as conn:
         tally_window(conn, tally, scoped(scope), group, window, now, engine.dialect.name,
-                     scope)
+                     scope, settled)
     return tally.counts(with_total=not by_child)
 
 
-def window_sides(window: Window, now: datetime, dialect: str) -> list[Side]:
+def window_sides(window: Window, now: datetime, dialect: str,
+                 settled: bool = False) -> list[Side]:
     """Every side of the KPI counts over a whole window at `now` (kpi_counts_by; the
-    live board's pass over today)."""
+    live board's pass over today); `settled`: all but the open side."""
     w = window.utc
     return [reported(w.start, w.end),
             # The one waiting is late once its limit has passed (及时签收率, DOMAIN.md §5).
@@ -326,14 +328,14 @@ def window_sides(window: Window, now: datetime, dialect: str) -> list[Side]:
             # it here again would make every finished case a failure on its deadline day.
             due_unclosed(w.start, min(w.end, now), w.end),
             *(carded(column, name, w.start, w.end) for column, name in CARDS),
-            opened(now)]
+            *(() if settled else (opened(now),))]
 
 
 def tally_window(conn, tally: Tally, where, group: list, window: Window, now: datetime,
-                 dialect: str, scope: RegionScope | None = None) -> None:
+                 dialect: str, scope: RegionScope | None = None, settled: bool = False) -> None:
     """Every side over the window, grouped by `group`, into `tally`: one query a side.
     `scope`: the region `where` holds (its closures read by its own index)."""
-    for side in window_sides(window, now, dialect):
+    for side in window_sides(window, now, dialect, settled):
         with by_region_index(conn, scope if "closed" in side.names else None):
             tally.add(conn.execute(side.grouped(where, group)), side.names)
 
@@ -363,8 +365,9 @@ def case_counters(sides: list[Side], row, at: int) -> tuple[dict | None, int]:
     return out, at
 
 
-def kpi_counts(engine, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:
-    return kpi_counts_by(engine, scope, window, now)[None]
+def kpi_counts(engine, scope: RegionScope, window: Window, now: datetime,
+               settled: bool = False) -> KpiCounts:
+    return kpi_counts_by(engine, scope, window, now, settled=settled)[None]
 
 
 def open_by_state_and_level(engine, scope: RegionScope) -> dict[tuple[str, str | None], int]:

@@ -34,17 +34,19 @@ class SqlCaseStore(LazyEngine):
         self.stored_seconds = stored_seconds
         self._stored_read: tuple[float, object] | None = None
 
-    def kpi_counts(self, scope: RegionScope, window: Window, now: datetime) -> KpiCounts:
-        return self.kpi_counts_by(scope, window, now)[None]
+    def kpi_counts(self, scope: RegionScope, window: Window, now: datetime,
+                   settled: bool = False) -> KpiCounts:
+        return self.kpi_counts_by(scope, window, now, settled=settled)[None]
 
     def kpi_counts_by(self, scope: RegionScope, window: Window, now: datetime,
-                      by_child: bool = False) -> dict[str | None, KpiCounts]:
+                      by_child: bool = False, settled: bool = False
+                      ) -> dict[str | None, KpiCounts]:
         stored = self._stored()
         if stored is None:
             return case_queries.kpi_counts_by(self.engine, scope, window, now,
-                                              by_child=by_child)
+                                              by_child=by_child, settled=settled)
         return aggregates.kpi_counts_by(self.engine, scope, window, now, self.tz, stored,
-                                        by_child=by_child)
+                                        by_child=by_child, settled=settled)
 
     def daily(self, scope: RegionScope, window: Window, tz: str,
               column: str = "reported_at") -> list[int]:

@@ -14,7 +14,7 @@ from dashboard.domain.accounts import Account, Role
 from dashboard.domain.case_query import CasePage
 from dashboard.domain.events import StreamEvent
 from dashboard.domain.hierarchy import Level
-from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.kpis import KpiCounts, without_open
 from dashboard.domain.live_board import NotOnBoard
 from dashboard.domain.states import OPEN_STATES, Event, State
 from data_sources.regions import RegionTree
@@ -96,15 +96,19 @@ class FakeCaseStore:
     def _open_in_scope(self, scope) -> list[dict]:
         return [c for c in self._in_scope(scope) if State(c["state"]) in OPEN_STATES]
 
-    def kpi_counts(self, scope, window, now):
+    def kpi_counts(self, scope, window, now, settled=False):
         self._ask("kpi_counts")
-        return self._total(scope.code)
+        return self._settled(self._total(scope.code), settled)
 
-    def kpi_counts_by(self, scope, window, now, by_child=False):
+    def kpi_counts_by(self, scope, window, now, by_child=False, settled=False):
         self._ask("kpi_counts_by")
         if not by_child:
-            return {None: self._total(scope.code)}
-        return {c: self._total(c) for c in self.tree.child_codes(scope.code)}
+            return {None: self._settled(self._total(scope.code), settled)}
+        return {c: self._settled(self._total(c), settled) for c in self.tree.child_codes(scope.code)}
+
+    @staticmethod
+    def _settled(counts, settled: bool):
+        return without_open(counts) if settled else counts
 
     def live_board(self, scope, now, tz, top=12):
         # Counts are given per region, not as the side counters a board sums: the wall

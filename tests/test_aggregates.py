@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.domain.hierarchy import Level
+from dashboard.domain.kpis import KpiCounts, without_open
 from dashboard.domain.periods import Window, day_window, local_today
 from dashboard.domain.scope import RegionScope
 from data_sources import aggregates, case_list, case_queries
@@ -102,6 +103,41 @@ def test_every_figure_equals_the_case_tables(seeded):
     with eng.connect() as conn:
         assert conn.execute(sa.select(sa.func.sum(agg_day.c.intake))).scalar() > 1000
         assert conn.execute(sa.select(sa.func.count()).select_from(agg_due)).scalar() > 0
+
+
+def test_a_settled_period_is_the_same_without_its_open_cases(seeded):
+    """/kpi's 上期 and 去年同期 (settled=True): every figure as the full count's, the
+    open-now ones 0, on both paths, and one statement fewer: the open cases are not read."""
+    eng, tree, stored, now, dep = seeded
+    r = random.Random(7)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_):
+        statements.append(statement)
+    sa.event.listen(eng, "before_cursor_execute", count)
+    try:
+        opened = 0
+        for _ in range(10):
+            window, clock = random_window(r, now)
+            for code in regions(tree, r):
+                scope = RegionScope(code, Level(tree.get(code).level))
+                for counts in (case_queries.kpi_counts_by, lambda *a, **k: aggregates.kpi_counts_by(
+                        *a[:4], TZ, stored, **k)):
+                    statements.clear()
+                    full = counts(eng, scope, window, clock, by_child=True)
+                    opened, asked = opened + sum(k.open for k in full.values()), len(statements)
+                    statements.clear()
+                    got = counts(eng, scope, window, clock, by_child=True, settled=True)
+                    assert len(statements) == asked - 1, code
+                    # A child with nothing but open cases has no row without them: its
+                    # counts are all 0, as the pages read a missing child.
+                    keys = got.keys() | full.keys()
+                    assert_equal({k: got.get(k, KpiCounts()) for k in keys},
+                                 {k: without_open(full.get(k, KpiCounts())) for k in keys},
+                                 (code, window, clock))
+        assert opened > 0   # there were open figures to leave out
+    finally:
+        sa.event.remove(eng, "before_cursor_execute", count)
 
 
 def test_a_window_ending_inside_an_hour_counts_the_rest_of_that_hour(seeded):

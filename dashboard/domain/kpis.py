@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from dashboard.domain.text import t
 
@@ -163,6 +163,15 @@ class Kpis:
     reopen: Rate
     direct_resolution: Rate
     mean_close_hours: float | None
+
+
+def without_open(counts: KpiCounts) -> KpiCounts:
+    """A past period's counts without the cases open now. The database knows which cases
+    are open today, not which were open when that period ended: a past period's open-now
+    figures would be this morning's backlog, so they are 0 (and need not be counted):
+    a previous period ranked with them would move with today's backlog. (Cards issued in
+    the period are the period's own and stay.)"""
+    return replace(counts, open=0, overdue_open=0, yellow_cards=0, red_cards=0)
 
 
 def compute_kpis(c: KpiCounts) -> Kpis:

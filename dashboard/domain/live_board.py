@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from dashboard.domain.hierarchy import Level
-from dashboard.domain.kpis import KpiCounts
+from dashboard.domain.kpis import KpiCounts, without_open
 from dashboard.domain.periods import Window
 
 CHAIN = (Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWNSHIP, Level.COMMUNITY)
@@ -401,17 +401,21 @@ class LiveBoard:
         return scope.code
 
     def kpi_counts_by(self, scope, window: Window, now: datetime,
-                      by_child: bool = False) -> dict[str | None, KpiCounts]:
+                      by_child: bool = False, settled: bool = False
+                      ) -> dict[str | None, KpiCounts]:
         code = self._check(scope, window, now)
         if not by_child:
             own = self.counts.get(code)
-            return {None: _counts(own) if own else KpiCounts()}
-        # A child with only yesterday's hours has no counters, as in a grouped query.
-        return {kid: _counts(self.counts[kid]) for kid in self.children.get(code, ())
-                if kid in self.counts}
+            out = {None: _counts(own) if own else KpiCounts()}
+        else:
+            # A child with only yesterday's hours has no counters, as in a grouped query.
+            out = {kid: _counts(self.counts[kid]) for kid in self.children.get(code, ())
+                   if kid in self.counts}
+        return {k: without_open(v) for k, v in out.items()} if settled else out
 
-    def kpi_counts(self, scope, window: Window, now: datetime) -> KpiCounts:
-        return self.kpi_counts_by(scope, window, now)[None]
+    def kpi_counts(self, scope, window: Window, now: datetime,
+                   settled: bool = False) -> KpiCounts:
+        return self.kpi_counts_by(scope, window, now, settled=settled)[None]
 
     def open_by_state_and_level(self, scope) -> dict:
         return dict(self.placed.get(self._check(scope), {}))

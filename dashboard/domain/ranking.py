@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields, replace
 
-from dashboard.domain.kpis import KpiCounts, Kpis, Rate, compute_kpis
+from dashboard.domain.kpis import KpiCounts, Kpis, Rate, compute_kpis, without_open
 
 # name -> (中文, English)
 SUB_SCORES = {
@@ -195,14 +195,6 @@ def board_size(n_ranked: int) -> int:
     return min(5, n_ranked // 3)
 
 
-def settled(counts: KpiCounts) -> KpiCounts:
-    """A past period's counts without the cases open now. The database knows which cases
-    are open today, not which were open when that period ended; ranked with today's open
-    cases, a previous period would move with this morning's backlog. (Cards issued in
-    the period are the period's own and stay.)"""
-    return replace(counts, open=0, overdue_open=0, yellow_cards=0, red_cards=0)
-
-
 def rank_children(children: dict[str, KpiCounts], parent: KpiCounts,
                   weights: ScoreWeights = ScoreWeights(),
                   previous: dict[str, KpiCounts] | None = None) -> list[Ranked]:
@@ -216,7 +208,7 @@ def rank_children(children: dict[str, KpiCounts], parent: KpiCounts,
     ranks = competition_ranks({c: s.total for c, s in scored.items() if s.ranked})
     prev_ranks: dict[str, int] = {}
     if previous:
-        previous = {code: settled(k) for code, k in previous.items()}
+        previous = {code: without_open(k) for code, k in previous.items()}
         prev_parent = KpiCounts.total(previous.values())
         prev_kpis = compute_kpis(prev_parent)
         prev_scores = {c: score(k, weights, prev_kpis) for c, k in previous.items()}

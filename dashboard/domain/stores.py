@@ -26,11 +26,16 @@ class Busy(ConnectionError):
 class CaseStore(Protocol):
     """The case database, read under a region scope."""
 
-    def kpi_counts(self, scope: RegionScope, window: Window, now: datetime) -> KpiCounts: ...
+    def kpi_counts(self, scope: RegionScope, window: Window, now: datetime,
+                   settled: bool = False) -> KpiCounts: ...
 
     def kpi_counts_by(self, scope: RegionScope, window: Window, now: datetime,
-                      by_child: bool = False) -> dict[str | None, KpiCounts]:
-        """The scope's counts (key None), or each child's (key: the child's code)."""
+                      by_child: bool = False, settled: bool = False
+                      ) -> dict[str | None, KpiCounts]:
+        """The scope's counts (key None), or each child's (key: the child's code). With
+        `settled`, a past period's: its open-now figures (open, overdue_open, the open
+        cases' cards) are 0, as dashboard.domain.ranking.settled makes them, and need not
+        be counted."""
 
     def live_board(self, scope: RegionScope, now: datetime, tz: str, top: int = 12) -> LiveBoard:
         """Today's live state of every region of `scope` down to townships, from one pass

@@ -150,8 +150,10 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
     prev_w = url_state.previous_window(w, state, now, tz)
     ly_w = url_state.last_year_window(w, now)
     children, total = counts_by_child(cases, tree, scope, w, now, memo)
-    prev_children, prev_total = counts_by_child(cases, tree, scope, prev_w, prev_w.end, memo)
-    _, ly_total = counts_by_child(cases, tree, scope, ly_w, ly_w.end, memo)
+    # Past periods: their open-now figures are neither shown (metrics' now_only) nor ranked.
+    prev_children, prev_total = counts_by_child(cases, tree, scope, prev_w, prev_w.end, memo,
+                                                settled=True)
+    _, ly_total = counts_by_child(cases, tree, scope, ly_w, ly_w.end, memo, settled=True)
     weights: ScoreWeights = settings.weights
     # Without cases in the previous period there is no previous ranking to compare with
     # (its open-now counts alone would rank the children on noise).
