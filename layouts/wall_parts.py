@@ -178,6 +178,7 @@ def overdue_rows(section: dict | None, lang: str, privacy: bool,
     once a minute at most."""
     if not section:
         return None
+    at = datetime.fromisoformat(section["as_of"])
     seen, rows = set(), []
     for row in section.get("urgent", []) + section.get("oldest", []):
         if row["id"] in seen:
@@ -188,7 +189,9 @@ def overdue_rows(section: dict | None, lang: str, privacy: bool,
     for r in rows[:limit]:
         sup = r.get("supervision", 0)
         badge = "red" if sup >= 3 else "yellow" if sup == 2 else "over"  # `wall.badge.<badge>`
-        left, cls = time_left(r.get("seconds_left"), lang)
+        deadline = r.get("deadline_at")
+        left, cls = time_left((datetime.fromisoformat(deadline) - at).total_seconds()
+                              if deadline else None, lang)
         case_no = r["case_no"]
         place = r["community"] if privacy else f"{r['community']} {r['grid']}"
         if privacy:

@@ -480,7 +480,8 @@ def test_redis_is_asked_for_its_state_once_per_tick_not_once_per_region(walls):
 def test_a_panel_mark_follows_its_data_not_its_time():
     from layouts.wall_panels import BY_KEY, PanelData
     row = {"id": 1, "case_no": FULL_CASE_NO, "community": "金色社区", "grid": "第1网格",
-           "category": "市容环境", "supervision": 2, "seconds_left": 5 * 3600 + 50}
+           "category": "市容环境", "supervision": 2,
+           "deadline_at": "2026-12-03T15:00:50+00:00"}     # 5 h 50 s after the section's clock
     overdue = {"as_of": "2026-12-03T10:00:00+00:00", "urgent": [], "oldest": [row]}
 
     def data(section, lang="zh", privacy=False):
@@ -488,8 +489,7 @@ def test_a_panel_mark_follows_its_data_not_its_time():
                          target=97.0, privacy=privacy)
 
     def later(seconds):   # the same case, `seconds` on (a carried-over model, restamped)
-        return {**overdue, "as_of": "2026-12-03T10:00:05+00:00",
-                "oldest": [{**row, "seconds_left": row["seconds_left"] - seconds}]}
+        return {**overdue, "as_of": f"2026-12-03T10:00:{seconds:02d}+00:00"}
     mark = BY_KEY["overdue"].mark
     # The time left moves every tick; the panel shows it to the minute: its mark (and the
     # panel sent to the screens) changes when the minute shown does, not every tick.

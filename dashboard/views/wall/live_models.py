@@ -19,14 +19,12 @@ from dashboard.domain.live_board import version_base
 from dashboard.views.wall.model import build_live, iso_utc
 from dashboard.views.wall.shapes import LiveModel
 
-# The parts of a live model that depend on the clock rather than on the board's rows.
-CLOCKED_LISTS = ("oldest", "urgent")
-
 
 def restamp(model: LiveModel, now: datetime, tz: str) -> LiveModel:
-    """`model` as build_live would make it from the same rows at `now`: the times, the
-    hour the chart is in and each listed case's time left. Only a model of a database that
-    answered carries over (its source says up at `now`)."""
+    """`model` as build_live would make it from the same rows at `now`: the times and the
+    hour the chart is in (a listed case's time left is its section's clock's: the rows
+    stay as they are). Only a model of a database that answered carries over (its source
+    says up at `now`)."""
     at = iso_utc(now)
     local = now.astimezone(ZoneInfo(tz))
     sections = {}
@@ -34,21 +32,12 @@ def restamp(model: LiveModel, now: datetime, tz: str) -> LiveModel:
         section = {**section, "as_of": at}
         if name == "hourly":
             section["now_hour"], section["now_minute"] = local.hour, local.minute
-        elif name == "overdue":
-            for key in CLOCKED_LISTS:
-                section[key] = [_moved(row, now) for row in section[key]]
         sections[name] = section
     out: LiveModel = {"region": model["region"], "computed_at": at, "sections": sections,
                       "sources": {"database": {"status": "up", "since": None, "as_of": at}}}
     if "version" in model:
         out["version"] = model["version"]
     return out
-
-
-def _moved(row: dict, now: datetime) -> dict:
-    at = row.get("deadline_at")
-    left = (datetime.fromisoformat(at) - now).total_seconds() if at else None
-    return {**row, "seconds_left": left}
 
 
 def live_models(board, tree, regions: list, tz: str, previous: dict[str, LiveModel],

@@ -148,25 +148,18 @@ def dispatch_states(placed: dict) -> list[dict]:
             for st in _DISPATCH_VALUES]
 
 
-def _case_row(row: dict, tree, zone: ZoneInfo, now: datetime) -> dict:
+def _case_row(row: dict, tree, zone: ZoneInfo) -> dict:
     key = (row["id"], row["case_no"], row["grid_code"], row["category"], row["urgency"],
            row["state"], int(row.get("supervision_level") or 0), row.get("deadline"))
-    return _timed_case(key, tree, zone, now)
-
-
-@functools.lru_cache(maxsize=8192)
-def _timed_case(key: tuple, tree, zone: ZoneInfo, now: datetime) -> dict:
-    # A case is on its township's, county's, city's and province's lists: one row a tick
-    # (shared: nothing changes a row; a reader's restamp copies it).
-    deadline = key[-1]
-    left = (deadline - now).total_seconds() if deadline else None
-    return {**_listed_case(key, tree, zone), "seconds_left": left}
+    return _listed_case(key, tree, zone)
 
 
 @functools.lru_cache(maxsize=MEMO)
 def _listed_case(key: tuple, tree, zone: ZoneInfo) -> dict:
-    """A listed case's fields but its time left: the same case is on its township's,
-    county's, city's and province's lists, tick after tick."""
+    """A listed case's row: the same case is on its township's, county's, city's and
+    province's lists, tick after tick, and its row holds no clock (its time left is its
+    section's: shapes.CaseRow), so one row serves them all. Shared: nothing changes a
+    row."""
     case_id, case_no, grid_code, category, urgency, state, supervision, deadline = key
     grid = tree.get(grid_code)
     return {"id": case_id, "case_no": case_no, "grid": grid.name if grid else grid_code,
@@ -219,8 +212,8 @@ def build_live(cases: CaseStore, tree, region, tz: str, now: datetime,
         oldest = cases.overdue_cases(scope, now, limit=OVERDUE_ROWS)
         urgent = cases.urgent_open_cases(scope, limit=OVERDUE_ROWS)
         s["overdue"] = {"as_of": at,
-                        "oldest": [_case_row(r, tree, zone, now) for r in oldest],
-                        "urgent": [_case_row(r, tree, zone, now) for r in urgent]}
+                        "oldest": [_case_row(r, tree, zone) for r in oldest],
+                        "urgent": [_case_row(r, tree, zone) for r in urgent]}
         model["sources"]["database"] = _source_state(previous, "database", True, now)
     except Exception as exc:  # noqa: BLE001 - a failed source keeps the last good data
         log.warning("wall live data for %s failed: %s", region.code, exc)

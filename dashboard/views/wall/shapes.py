@@ -87,8 +87,10 @@ class CaseRow(TypedDict):
     state: str
     supervision: int
     deadline: str
-    deadline_at: str | None  # the deadline itself (ISO, UTC): seconds_left at a later clock
-    seconds_left: float | None
+    # The deadline itself (ISO, UTC). The time left is the section's: deadline_at minus
+    # its as_of (layouts/wall_parts.overdue_rows), so that a row is the same at every
+    # tick and a model carried over to a later tick moves only its clock.
+    deadline_at: str | None
 
 
 class OverdueSection(TypedDict):
