@@ -242,6 +242,12 @@ for _t, _day in ((agg_day, "day"), (agg_due, "deadline_day")):
     for _lvl in ("city", "county"):
         Index(f"ix_{_t.name}_{_lvl}", _t.c[f"{_lvl}_code"], _t.c[_day])
 del _t, _day, _lvl
+# A window's due cases are those of its stored deadline days closed in or after the hour
+# it ends in: few (26,694 of 543,535 rows for a province's year at 10M), found from the
+# closing hour; through the primary key a year read every row of its deadline days
+# (85 ms against 15, index only; migration 0012).
+Index("ix_agg_due_closed", agg_due.c.closed_hour, agg_due.c.deadline_day,
+      postgresql_include=["province_code", "city_code", "county_code", "cases"])
 
 
 meta = Table(
