@@ -336,7 +336,7 @@ def tally_window(conn, tally: Tally, where, group: list, window: Window, now: da
     """Every side over the window, grouped by `group`, into `tally`: one query a side.
     `scope`: the region `where` holds (its closures read by its own index)."""
     for side in window_sides(window, now, dialect, settled):
-        with by_region_index(conn, scope if "closed" in side.names else None):
+        with by_region_index(conn, scope if side.names == list(CLOSED_SIDE) else None):
             tally.add(conn.execute(side.grouped(where, group)), side.names)
 
 

@@ -34,7 +34,7 @@ class CaseStore(Protocol):
                       ) -> dict[str | None, KpiCounts]:
         """The scope's counts (key None), or each child's (key: the child's code). With
         `settled`, a past period's: its open-now figures (open, overdue_open, the open
-        cases' cards) are 0, as dashboard.domain.ranking.settled makes them, and need not
+        cases' cards) are 0, as dashboard.domain.kpis.without_open makes them, and need not
         be counted."""
 
     def live_board(self, scope: RegionScope, now: datetime, tz: str, top: int = 12) -> LiveBoard:
