@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.views.case import CaseView, PersonalView
 from dashboard.views.url_state import PageState, encode
-from layouts.page_parts import GRID_STYLE, frame, panel
+from layouts.grids import data_grid
+from layouts.page_parts import frame, panel
 
 # The timeline's columns (TimelineRow's fields), headed `case.col.<key>`.
 EVENT_COLUMNS = ("seq", "at", "event", "state", "level", "org", "org_code", "detail")
@@ -45,10 +45,9 @@ def layout(model: CaseView, state: PageState, user: dict | None = None,
         part for label, value, tone in model.fields for part in (
             html.Dt(label), html.Dd(value, className=f"gw-{tone}" if tone else ""))])
     cols = [{"field": k, "headerName": state.t(f"case.col.{k}")} for k in EVENT_COLUMNS]
-    timeline = dag.AgGrid(id="case-timeline", rowData=[asdict(e) for e in model.events], columnDefs=cols,
-                          columnSize="autoSize", style=GRID_STYLE,
-                          defaultColDef={"resizable": True, "sortable": False},
-                          dashGridOptions={"domLayout": "autoHeight"})
+    timeline = data_grid("case-timeline", state, [asdict(e) for e in model.events], cols,
+                         {"domLayout": "autoHeight"}, columnSize="autoSize",
+                         defaultColDef={"resizable": True, "sortable": False})
     nav = [dcc.Link(state.t("case.back"),
                     href=f"/region/{model.grid_code}{search}", id="case-back")]
     return frame("gw-case-page", state.t("case.title", case_no=model.case_no),

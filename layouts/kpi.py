@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.domain.hierarchy import Level
@@ -19,7 +18,8 @@ from dashboard.views.kpi import (
 )
 from dashboard.views.url_state import PageState, encode
 from layouts import charts
-from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
+from layouts.grids import data_grid
+from layouts.page_parts import breadcrumb, frame, panel, toolbar
 
 TRENDS = ("better", "worse", "same", "up", "down")  # metrics.trend's answers, `kpi.trend.<x>`
 
@@ -51,7 +51,7 @@ def kpi_table(rows: list[dict], state: PageState, model: KpiView) -> html.Table:
 THIN_MARKABLE = (*POINTS.values(), *RATE_COLUMNS)
 
 
-def ranking_grid(model: KpiView, state: PageState) -> dag.AgGrid:
+def ranking_grid(model: KpiView, state: PageState):
     heads = ranking_headers(state.lang)
     cols = []
     for key in RANKING_COLUMNS:
@@ -68,14 +68,14 @@ def ranking_grid(model: KpiView, state: PageState) -> dag.AgGrid:
             col["cellClassRules"] = {f"gw-{b}-board": "params.value == " + json.dumps(
                 state.t(f"kpi.board.{b}"), ensure_ascii=False) for b in ("red", "black")}
         cols.append(col)
-    return dag.AgGrid(id="ranking-grid", rowData=model.ranking, columnDefs=cols,
-                      className="ag-theme-quartz gw-clickable",
-                      defaultColDef={"minWidth": 80}, columnSize="autoSize", style=GRID_STYLE,
-                      # Every column drawn: ~20 of them are cheap, and a
-                      # virtualised one would escape the font and thin-mark checks.
-                      dashGridOptions={"domLayout": "autoHeight", "animateRows": False,
-                                       "suppressColumnVirtualisation": True},
-                      getRowId="params.data.code")
+    return data_grid("ranking-grid", state, model.ranking, cols,
+                     # Every column drawn: ~20 of them are cheap, and a
+                     # virtualised one would escape the font and thin-mark checks.
+                     {"domLayout": "autoHeight", "animateRows": False,
+                      "suppressColumnVirtualisation": True},
+                     className="ag-theme-quartz gw-clickable",
+                     defaultColDef={"minWidth": 80}, columnSize="autoSize",
+                     getRowId="params.data.code")
 
 
 def score_chart(model: KpiView, state: PageState):

@@ -7,8 +7,6 @@ from dash import dcc, html
 from dashboard.domain.text import t
 from dashboard.views.url_state import PERIODS, PageState, encode
 
-GRID_STYLE = {"width": "100%"}
-
 
 def frame(page_class: str, title: str, state: PageState, nav: list, body: list,
           user: dict | None = None) -> html.Div:

@@ -2,7 +2,6 @@
 table (click a row to go down a level), trend, breakdowns and the cases behind them."""
 from __future__ import annotations
 
-import dash_ag_grid as dag
 from dash import dcc, html
 
 from dashboard.domain import metrics
@@ -12,7 +11,8 @@ from dashboard.domain.states import state_label
 from dashboard.views.region import CASE_COLUMNS, TABLE_METRICS, RegionView
 from dashboard.views.url_state import BASES, FILTERS, SORTS, PageState, encode
 from layouts import charts
-from layouts.page_parts import GRID_STYLE, breadcrumb, frame, panel, toolbar
+from layouts.grids import data_grid
+from layouts.page_parts import breadcrumb, frame, panel, toolbar
 
 # Each sort's name in the catalogue (`region.sort.<name>`).
 SORT_LABELS = {"-reported_at": "reported_desc", "reported_at": "reported_asc",
@@ -38,11 +38,10 @@ def children_view(model: RegionView, state: PageState) -> list:
         mm = metrics.BY_KEY[key]
         cols.append({"field": key, "headerName": mm.label(state.lang),
                      "valueFormatter": {"function": f"params.data['{key}_text']"}})
-    grid = dag.AgGrid(id="children-grid", rowData=model.children, columnDefs=cols,
-                      getRowId="params.data.code", columnSize="sizeToFit", style=GRID_STYLE,
-                      defaultColDef={"sortable": True, "resizable": True, "minWidth": 90},
-                      dashGridOptions={"domLayout": "autoHeight"},
-                      className="ag-theme-quartz gw-clickable")
+    grid = data_grid("children-grid", state, model.children, cols, {"domLayout": "autoHeight"},
+                     getRowId="params.data.code", columnSize="sizeToFit",
+                     defaultColDef={"sortable": True, "resizable": True, "minWidth": 90},
+                     className="ag-theme-quartz gw-clickable")
     return [html.Div(className="gw-metric-row", children=[
                 html.Label(state.t("region.colour_by")), picker]),
             html.Div(className="gw-grid-2", children=[
@@ -107,11 +106,10 @@ def case_list(model: RegionView, state: PageState) -> list:
             html.Button(state.t("page.export_csv"), id="cases-export", className="gw-button"),
             dcc.Download(id="cases-download"),
         ]),
-        dag.AgGrid(id="case-grid", rowData=cases.rows, columnDefs=cols,
-                   getRowId="params.data.id", columnSize="autoSize", style=GRID_STYLE,
-                   defaultColDef={"resizable": True},
-                   dashGridOptions={"domLayout": "autoHeight", "suppressCellFocus": False},
-                   className="ag-theme-quartz gw-clickable"),
+        data_grid("case-grid", state, cases.rows, cols,
+                  {"domLayout": "autoHeight", "suppressCellFocus": False},
+                  getRowId="params.data.id", columnSize="autoSize",
+                  defaultColDef={"resizable": True}, className="ag-theme-quartz gw-clickable"),
     ]
 
 

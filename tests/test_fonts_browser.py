@@ -135,6 +135,12 @@ def open_region(code):
     return open_it
 
 
+def open_empty_cases(page, url, case_id):
+    """A case list with no rows: AG Grid's own overlay text."""
+    page.goto(f"{url}/region/320500?period=custom&from=2020-01-01&to=2020-01-02")
+    page.wait_for_selector("#case-grid .ag-overlay-no-rows-center")
+
+
 def open_case(page, url, case_id):
     page.goto(f"{url}/case/{case_id}")
     page.wait_for_selector("#case-timeline .ag-row")
@@ -160,14 +166,15 @@ def open_auth(path, ready):
 
 
 PAGES = {"wall": open_wall, "kpi": open_kpi, "region-root": open_region("320000"),
-         "region-city": open_region("320500"), "case": open_case, "status": open_status,
+         "region-city": open_region("320500"), "empty-cases": open_empty_cases,
+         "case": open_case, "status": open_status,
          "bad-input": open_error, "login": open_auth("/login", "#auth-submit"),
          "account": open_auth("/account", "#account-pages"),
          "password": open_auth("/password", "#auth-submit"),
          "enrol": open_auth("/totp/enrol", "#totp-qr svg")}
 # Who opens each page (the login: nobody logged in; the wall: the province's wall device).
 ROLES = {"kpi": "leader", "bad-input": "leader", "region-root": "staff", "region-city": "staff",
-         "case": "staff", "status": "staff", "account": "staff", "password": "staff",
+         "empty-cases": "staff", "case": "staff", "status": "staff", "account": "staff", "password": "staff",
          "enrol": "staff"}
 
 

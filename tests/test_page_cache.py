@@ -64,7 +64,7 @@ def test_cached_view_models_equal_the_direct_ones(env, views, redis_client):
         # The second viewer gets the first one's figures, and is told when they are from.
         assert again == plain and again.as_of["iso"] == plain.as_of["iso"]
     w = this_month(now, TZ)
-    assert computed(redis_client, views, "counts-by-child@now", "320500", w) == 1
+    assert computed(redis_client, views, "known-counts-by-child@now", "320500", w) == 1
 
 
 def test_concurrent_viewers_cost_one_computation(env, views, redis_client):
@@ -83,7 +83,7 @@ def test_concurrent_viewers_cost_one_computation(env, views, redis_client):
         t.join()
     assert len(results) == 6 and all(r == results[0] for r in results)
     w = this_month(now, TZ)
-    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+    assert computed(redis_client, views, "known-counts-by-child@now", "320000", w) == 1
     assert computed(redis_client, views, "daily", "320000", w) == 1   # the trend, per local day
 
 
@@ -120,6 +120,52 @@ def test_stale_results_only_within_their_bound(views, redis_client):
     assert len(calls) == 3
 
 
+class _Filling(SqlCaseStore):
+    """The store while the history fill has not reached the window's days yet (no figures:
+    CaseStore.complete is False and the days count nothing), then once it has."""
+    filling = True
+
+    def complete(self, window):
+        return not self.filling and super().complete(window)
+
+    def kpi_counts_by(self, scope, window, now, by_child=False, settled=False):
+        if self.filling:
+            return {}
+        return super().kpi_counts_by(scope, window, now, by_child=by_child, settled=settled)
+
+
+def test_a_copy_counted_while_filling_says_so_until_it_is_rebuilt(env, views):
+    """Seen in the demo: a copy counted while the period's days were being filled was
+    served for a minute after the fill ended, as 受理量 0 and 无数据, because the page
+    read its completeness afresh. It is part of the copy now."""
+    engine, tree, settings = env
+    now = datetime.now(timezone.utc)
+    state = url_state.parse({"region": "320500"})
+    store = _Filling(engine)
+
+    def page(at: float):
+        return kpi_view.build(store, tree, settings, state, now, PageMemo(views, 60, 300, at))
+
+    def intake(model) -> str:
+        return next(r["display"] for r in model.kpis if r["key"] == "intake")
+    t0 = now.timestamp()
+    filling = page(t0)
+    assert not filling.complete and intake(filling) == "—" and filling.ranking == []
+    store.filling = False
+    # Two minutes on, the copy from t0 is shown at once while a new one is built.
+    stale = page(t0 + 120)
+    assert stale.as_of == filling.as_of
+    assert not stale.complete and intake(stale) == "—" and stale.ranking == []
+    deadline = time.monotonic() + 10
+    fresh = page(t0 + 125)
+    while time.monotonic() < deadline and fresh.as_of == filling.as_of:
+        time.sleep(0.1)
+        fresh = page(t0 + 125)
+    direct_view = kpi_view.build(store, tree, settings, state, now, direct)
+    assert fresh.complete and int(intake(fresh).replace(",", "")) > 0
+    assert fresh.kpis == direct_view.kpis and fresh.ranking == direct_view.ranking
+
+
 def test_a_page_cache_of_zero_seconds_computes_every_time(views):
     scope = RegionScope("320000", Level.PROVINCE)
     w = this_month(datetime.now(timezone.utc), TZ)
@@ -142,11 +188,11 @@ def test_landing_pages_are_kept_computed_by_one_worker(seeded_env, redis_url, ke
     now = datetime.now(timezone.utc)
     w = this_month(now, TZ)
     assert warmer.run_once("kpi-landing", now) is True
-    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+    assert computed(redis_client, views, "known-counts-by-child@now", "320000", w) == 1
     # A second worker in the same round finds the slot taken and builds nothing.
     other = _app(seeded_env, redis_url, key_prefix).server.extensions["gridwatch_warmer"]
     assert other.run_once("kpi-landing", now) is False
-    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+    assert computed(redis_client, views, "known-counts-by-child@now", "320000", w) == 1
     # A leader's /kpi in the same minute is served from it: still one computation.
     ctx_settings = app.server.config["GRIDWATCH_SETTINGS"]
     rt = app.server.extensions["gridwatch_runtime"]
@@ -154,22 +200,22 @@ def test_landing_pages_are_kept_computed_by_one_worker(seeded_env, redis_url, ke
                     now.timestamp())
     kpi_view.build(SqlCaseStore(rt.db.engine), rt.region_tree(), ctx_settings,
                    url_state.parse({}), now, memo)
-    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+    assert computed(redis_client, views, "known-counts-by-child@now", "320000", w) == 1
 
 
 def test_the_first_request_starts_the_warmer(seeded_env, redis_url, key_prefix, redis_client):
     app = _app(seeded_env, redis_url, key_prefix)
     views = app.server.extensions["gridwatch_views"]
     w = this_month(datetime.now(timezone.utc), TZ)
-    assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 0
+    assert computed(redis_client, views, "known-counts-by-child@now", "320000", w) == 0
     warmer = app.server.extensions["gridwatch_warmer"]
     try:
         app.server.test_client().get("/healthz")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not computed(redis_client, views,
-                                                           "counts-by-child@now", "320000", w):
+                                                           "known-counts-by-child@now", "320000", w):
             time.sleep(0.2)
-        assert computed(redis_client, views, "counts-by-child@now", "320000", w) == 1
+        assert computed(redis_client, views, "known-counts-by-child@now", "320000", w) == 1
     finally:
         warmer.stop()
         warmer.join(timeout=60)

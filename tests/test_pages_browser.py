@@ -401,3 +401,16 @@ def test_the_date_picker_speaks_the_pages_language(page, live_server, lang, mont
                                      "ths => ths.map(th => th.textContent.trim())")
     assert re.match(month, header), header
     assert days == weekdays
+
+
+@pytest.mark.parametrize("lang, text", [("zh", "无数据"), ("en", "no data")])
+def test_an_empty_table_says_so_in_the_pages_language(page, live_server, lang, text):
+    """AG Grid's own overlay reads "No Rows To Show" unless the grid is given its texts."""
+    sign_in(page, live_server, "staff")
+    query = {"period": "custom", "from": "2020-01-01", "to": "2020-01-02"}
+    if lang == "en":
+        query["lang"] = "en"
+    open_page(page, f"{live_server.url}/region/320500?{urlencode(query)}")
+    overlay = page.wait_for_selector("#case-grid .ag-overlay-no-rows-center", timeout=TIMEOUT)
+    assert overlay.inner_text().strip() == text
+    assert "No Rows" not in page.inner_text("body")

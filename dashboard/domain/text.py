@@ -707,6 +707,7 @@ ENTRIES: dict[str, tuple[str, str]] = {
     **_group("common", {
         "app_title": ("gridwatch 指挥中心", "gridwatch Command Center"),  # the browser tab
         "no_data": ("无数据", "no data"),
+        "loading": ("加载中…", "Loading…"),
         "hours": ("{v} 小时", "{v} h"),
     }),
 }

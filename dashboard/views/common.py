@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from dashboard.cache.page_memo import direct
@@ -56,25 +57,39 @@ def breadcrumb(tree, code: str) -> list[dict]:
     return [{"code": r.code, "name": r.name, "level": int(r.level)} for r in tree.ancestors(code)]
 
 
+class ChildCounts(NamedTuple):
+    children: dict[str, KpiCounts]
+    total: KpiCounts
+    complete: bool      # CaseStore.complete(window) read just before the counts
+
+
 def counts_by_child(cases: CaseStore, tree, scope: RegionScope, window: Window, now: datetime,
-                    memo=direct, settled: bool = False) -> tuple[dict[str, KpiCounts], KpiCounts]:
-    """(children's counts, the scope's own) from one grouped aggregation: every case of the
-    scope carries its child's code, so the children sum to the parent. `settled`: a past
+                    memo=direct, settled: bool = False) -> ChildCounts:
+    """(children's counts, the scope's own, whether the window's days were all there) from
+    one grouped aggregation: every case of the scope carries its child's code, so the
+    children sum to the parent. The completeness is shared with the counts it was read
+    for: a page shown from a copy counted while days were still being filled must say so,
+    not show that copy's zeros as figures once the filling has ended. `settled`: a past
     period's, without open-now figures (CaseStore.kpi_counts_by), which /kpi neither shows
     nor ranks for 上期 and 去年同期: not counting them spares a scan of the open cases
     each (~50 ms at a province of 10M, docs/benchmarks.md)."""
     # Open-now counts depend on `now`: a past period read as of its end (the previous
     # period of /kpi) and the same period read as of now (/kpi?period=last_month) differ.
     at = ("end" if now == window.end else "now") + ("-settled" if settled else "")
+    # Read before the counts: a filling that ends between the two leaves it False. The
+    # names differ from the entries that held the counts alone, which a shared cache may
+    # still hold for a few minutes after an upgrade.
     if scope.child_level is None:
-        return {}, memo(f"counts@{at}", scope, window,
-                        lambda: cases.kpi_counts(scope, window, now, settled=settled))
-    by = memo(f"counts-by-child@{at}", scope, window,
-              lambda: cases.kpi_counts_by(scope, window, now, by_child=True, settled=settled))
+        complete, total = memo(f"known-counts@{at}", scope, window, lambda: (
+            cases.complete(window), cases.kpi_counts(scope, window, now, settled=settled)))
+        return ChildCounts({}, total, complete)
+    complete, by = memo(f"known-counts-by-child@{at}", scope, window, lambda: (
+        cases.complete(window),
+        cases.kpi_counts_by(scope, window, now, by_child=True, settled=settled)))
     children = {code: by.get(code, KpiCounts()) for code in tree.child_codes(scope.code)}
     # Cases filed under a code the tree no longer lists still count for the parent.
     total = KpiCounts.total(by.values())
-    return children, total
+    return ChildCounts(children, total, complete)
 
 
 def trend_series(cases: CaseStore, scope: RegionScope, window: Window, now: datetime, tz: str,

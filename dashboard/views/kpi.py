@@ -149,17 +149,17 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
     w = url_state.window(state, now, tz)
     prev_w = url_state.previous_window(w, state, now, tz)
     ly_w = url_state.last_year_window(w, now)
-    children, total = counts_by_child(cases, tree, scope, w, now, memo)
+    # `complete`: False while days of the period are still being filled (aggregate-only
+    # history): no figures yet. It comes with the counts, from the same computation.
+    children, total, complete = counts_by_child(cases, tree, scope, w, now, memo)
     # Past periods: their open-now figures are neither shown (metrics' now_only) nor ranked.
-    prev_children, prev_total = counts_by_child(cases, tree, scope, prev_w, prev_w.end, memo,
-                                                settled=True)
-    _, ly_total = counts_by_child(cases, tree, scope, ly_w, ly_w.end, memo, settled=True)
+    prev_children, prev_total, _ = counts_by_child(cases, tree, scope, prev_w, prev_w.end,
+                                                   memo, settled=True)
+    _, ly_total, _ = counts_by_child(cases, tree, scope, ly_w, ly_w.end, memo, settled=True)
     weights: ScoreWeights = settings.weights
     # Without cases in the previous period there is no previous ranking to compare with
     # (its open-now counts alone would rank the children on noise).
     previous = prev_children if _has_data(prev_total) else None
-    # Days of the period still being filled (aggregate-only history): no figures yet.
-    complete = cases.complete(w)
     ranked = rank_children(children, total, weights, previous=previous) \
         if children and complete else []
     region = tree.get(scope.code)

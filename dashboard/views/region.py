@@ -155,7 +155,7 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
     w = url_state.window(state, now, tz)
     region = tree.get(scope.code)
     kids = tree.children(scope.code)
-    children, total = counts_by_child(cases, tree, scope, w, now, memo)
+    children, total, _ = counts_by_child(cases, tree, scope, w, now, memo)
     metric = metrics.BY_KEY.get(state.metric, metrics.BY_KEY["on_time"])
     k = compute_kpis(total)
     page = cases.case_page(scope, w, now, case_query(state)) if with_cases else None
