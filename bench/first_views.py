@@ -74,16 +74,20 @@ def query_of(rng: random.Random, kind: str, first: date, today: date) -> dict[st
     return {"period": "custom", "from": start.isoformat(), "to": end.isoformat()}
 
 
-def ensure_aggregates(engine: sa.Engine, today: date) -> float:
-    """The daily aggregates up to the seed's day (exclusive), built if they are not: as a
+def ensure_aggregates(engine: sa.Engine, now: datetime) -> float:
+    """The daily aggregates up to the seed's day (exclusive) and the hours a follower
+    keeps at the seed's clock (aggregates.hours_wanted), built if they are not: as a
     follower would have kept them at that clock. Seconds spent building (0: were there)."""
+    today = local_today(now, TZ)
     info = aggregates.stored_info(engine)
-    if info.get("tz") == TZ and info.get("horizon") == today.isoformat():
+    hours = aggregates.hours_wanted(now, TZ)
+    if info.get("tz") == TZ and info.get("horizon") == today.isoformat() and \
+            aggregates.stored_hours(info) == hours:
         return 0.0
     first = aggregates.first_case_day(engine, TZ) or today
     bar = tqdm(total=(today - first).days, desc="aggregates", unit="天")
     started = time.perf_counter()
-    aggregates.rebuild_all(engine, TZ, today, progress=lambda _day: bar.update(1))
+    aggregates.rebuild_all(engine, TZ, today, progress=lambda _day: bar.update(1), now=now)
     bar.close()
     return time.perf_counter() - started
 
@@ -107,7 +111,7 @@ def run(url: str, seed: int) -> dict:
     engine = db.engine
     now = datetime.fromisoformat(json.loads(db.meta_get("bench"))["now"])
     today = local_today(now, TZ)
-    build_s = ensure_aggregates(engine, today)
+    build_s = ensure_aggregates(engine, now)
     first = aggregates.first_case_day(engine, TZ) or today
     tree = RegionTree.load(engine, ROOT_CODE)
     by_level = regions_by_level(tree)

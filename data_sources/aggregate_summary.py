@@ -157,16 +157,21 @@ class StoredDays(tuple):
     the case table and the aggregate-only days contiguous with them. `islands`: other
     filled aggregate-only ranges (a filler that did last year's months first);
     `pending`: aggregate-only days asked for and not filled yet (a window touching one
-    has no figures yet). Both empty once a filler is done, or without one."""
+    has no figures yet). Both empty once a filler is done, or without one. `hours`: the
+    UTC hours [first, horizon) stored per hour (aggregates.stored_hours), None if none."""
 
     islands: DayRanges
     pending: DayRanges
+    hours: tuple[datetime, datetime] | None
 
     def __new__(cls, first: date, horizon: date, islands: DayRanges = (),
-                pending: DayRanges = ()):
+                pending: DayRanges = (), hours: tuple[datetime, datetime] | None = None):
         self = super().__new__(cls, (first, horizon))
-        self.islands, self.pending = tuple(islands), tuple(pending)
+        self.islands, self.pending, self.hours = tuple(islands), tuple(pending), hours
         return self
+
+    def with_hours(self, hours: tuple[datetime, datetime] | None) -> StoredDays:
+        return StoredDays(self[0], self[1], self.islands, self.pending, hours)
 
     def ranges(self) -> DayRanges:
         """Every range of stored days, the main one first."""

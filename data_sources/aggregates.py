@@ -29,12 +29,22 @@ import sqlalchemy as sa
 
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.kpis import KpiCounts
-from dashboard.domain.periods import Window, day_window
+from dashboard.domain.periods import Window, day_window, local_today
 from dashboard.domain.scope import RegionScope
 from data_sources import aggregate_summary as summary
 from data_sources import case_list
 from data_sources import case_queries as q
-from data_sources.schema import agg_day, agg_day_county, agg_due, agg_mix, case, case_event, meta
+from data_sources.schema import (
+    agg_day,
+    agg_day_county,
+    agg_due,
+    agg_hour,
+    agg_hour_county,
+    agg_mix,
+    case,
+    case_event,
+    meta,
+)
 
 c = case.c
 CODES = ("township_code", "province_code", "city_code", "county_code")
@@ -50,8 +60,13 @@ def hour_key(t: datetime) -> str:
     return t.astimezone(timezone.utc).strftime("%Y-%m-%d %H")
 
 
-def _floor_hour(t: datetime) -> datetime:
+def floor_hour(t: datetime) -> datetime:
     return t.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(t: datetime) -> datetime:
+    floor = floor_hour(t)
+    return floor if floor == t else floor + HOUR
 
 
 # -- building ------------------------------------------------------------------------------
@@ -109,7 +124,7 @@ def rebuild(engine: sa.Engine, tz: str, first: date, last: date,
                 conn.execute(agg_day.insert(), days)
             if dues:
                 conn.execute(agg_due.insert(), dues)
-            _roll_up(conn, day, None)
+            _roll_up_day(conn, day, None)
             written += _write_mix(conn, day, tz, None)
         written += len(days) + len(dues)
         if progress:
@@ -144,7 +159,7 @@ def rebuild_townships(engine: sa.Engine, tz: str,
                 conn.execute(agg_day.insert(), days)
             if dues:
                 conn.execute(agg_due.insert(), dues)
-            _roll_up(conn, day, counties)
+            _roll_up_day(conn, day, counties)
             written += _write_mix(conn, day, tz, counties)
         written += len(days) + len(dues)
     return written
@@ -179,20 +194,119 @@ def _write_mix(conn, day: date, tz: str, counties: list[str] | None) -> int:
     return len(rows)
 
 
-def _roll_up(conn, day: date, counties: list[str] | None) -> None:
-    """agg_day_county's rows of the day (of `counties`, default all) from agg_day's."""
-    key = day.isoformat()
-    stale = agg_day_county.delete().where(agg_day_county.c.day == key)
-    source = agg_day.c.day == key
+def _roll_up(conn, fine: sa.Table, coarse: sa.Table, key: str, lo: str, hi: str,
+             counties: list[str] | None) -> None:
+    """`coarse`'s rows (per county) with `key` (the day or the hour) in [lo, hi), of
+    `counties` (default all), summed again from `fine`'s (per township)."""
+    stale = coarse.delete().where(coarse.c[key] >= lo, coarse.c[key] < hi)
+    source = sa.and_(fine.c[key] >= lo, fine.c[key] < hi)
     if counties is not None:
-        stale = stale.where(agg_day_county.c.county_code.in_(counties))
-        source = sa.and_(source, agg_day.c.county_code.in_(counties))
+        stale = stale.where(coarse.c.county_code.in_(counties))
+        source = sa.and_(source, fine.c.county_code.in_(counties))
     conn.execute(stale)
-    codes = [agg_day.c.county_code, agg_day.c.province_code, agg_day.c.city_code]
-    conn.execute(agg_day_county.insert().from_select(
-        ["day", "county_code", "province_code", "city_code", *DAY_COUNTERS],
-        sa.select(sa.literal(key), *codes, *[sa.func.sum(agg_day.c[n]) for n in DAY_COUNTERS])
-        .where(source).group_by(*codes)))
+    codes = [fine.c.county_code, fine.c.province_code, fine.c.city_code]
+    conn.execute(coarse.insert().from_select(
+        [key, "county_code", "province_code", "city_code", *DAY_COUNTERS],
+        sa.select(fine.c[key], *codes, *[sa.func.sum(fine.c[n]) for n in DAY_COUNTERS])
+        .where(source).group_by(fine.c[key], *codes)))
+
+
+def _roll_up_day(conn, day: date, counties: list[str] | None) -> None:
+    _roll_up(conn, agg_day, agg_day_county, "day", day.isoformat(),
+             (day + timedelta(days=1)).isoformat(), counties)
+
+
+# -- hours ---------------------------------------------------------------------------------
+# The hours of today and of the HOURS_KEPT_DAYS local days before it are kept per township
+# and UTC hour (agg_hour, agg_hour_county), from the first whole hour of the first of those
+# days to the last whole hour before the follower's last step (gw_meta: hours_first,
+# hours_horizon). Yesterday's same hours (上期 of today) and last week's (上期 of this week)
+# are among them.
+HOURS_KEPT_DAYS = 8
+
+
+def hour_of_column(col, dialect: str):
+    """A timestamp's UTC hour in SQL, as hour_key writes it ('YYYY-MM-DD HH'). Constants
+    inline: PostgreSQL matches a grouped expression to the selected one by its text, and
+    two bound copies of a parameter are two texts."""
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.timezone(sa.literal_column("'UTC'"), col),
+                               sa.literal_column("'YYYY-MM-DD HH24'"))
+    # SQLite keeps naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff' (schema.UTCDateTime).
+    return sa.func.substr(col, sa.literal_column("1"), sa.literal_column("13"))
+
+
+def hour_rows(conn, start: datetime, end: datetime, only=None) -> list[dict]:
+    """agg_hour rows of the UTC hours [start, end) (whole hours), from the case table (of the
+    cases matching `only`, default all): the day's sides, grouped by their own hour too."""
+    dialect = conn.dialect.name
+    codes = [c[name] for name in CODES]
+    where = sa.true() if only is None else only
+    acc: dict[tuple, dict] = {}
+
+    def add(side: q.Side, col, names) -> None:
+        for row in conn.execute(side.grouped(where, [*codes, hour_of_column(col, dialect)])):
+            d = acc.setdefault(tuple(row[:len(CODES) + 1]), {})
+            for name, value in zip(names, row[len(CODES) + 1:]):
+                d[name] = d.get(name, 0) + (value or 0)
+    add(q.reported(start, end), c.reported_at, q.REPORTED_SIDE)
+    add(q.closed(start, end, dialect), c.closed_at, q.CLOSED_SIDE)
+    for column, name in q.CARDS:
+        add(q.carded(column, name, start, end), c[column], [name])
+    return [{"hour": key[-1], **dict(zip(CODES, key[:-1])),
+             **{n: d.get(n, 0) for n in DAY_COUNTERS}} for key, d in acc.items()]
+
+
+def rebuild_hours(engine: sa.Engine, start: datetime, end: datetime,
+                  townships: Iterable[str] | None = None,
+                  counties: Iterable[str] | None = None) -> int:
+    """Recompute the whole UTC hours [start, end) from the case table (of `townships`, in
+    `counties`, default all), a local day's worth per transaction; returns the rows
+    written. Replaced whole, so recomputing twice changes nothing."""
+    written = 0
+    townships = None if townships is None else sorted(set(townships))
+    counties = None if counties is None else sorted(set(counties))
+    only = None if townships is None else sa.and_(c.township_code.in_(townships),
+                                                  c.county_code.in_(counties))
+    lo = start
+    while lo < end:
+        hi = min(lo + timedelta(days=1), end)
+        with engine.begin() as conn:
+            rows = hour_rows(conn, lo, hi, only)
+            stale = agg_hour.delete().where(agg_hour.c.hour >= hour_key(lo),
+                                            agg_hour.c.hour < hour_key(hi))
+            if townships is not None:
+                stale = stale.where(agg_hour.c.township_code.in_(townships))
+            conn.execute(stale)
+            if rows:
+                conn.execute(agg_hour.insert(), rows)
+            _roll_up(conn, agg_hour, agg_hour_county, "hour", hour_key(lo), hour_key(hi),
+                     counties)
+        written += len(rows)
+        lo = hi
+    return written
+
+
+def hours_wanted(now: datetime, tz: str) -> tuple[datetime, datetime]:
+    """The hours a follower at `now` keeps: from the first whole hour of the day
+    HOURS_KEPT_DAYS before today to the last whole hour."""
+    first = day_window(local_today(now, tz) - timedelta(days=HOURS_KEPT_DAYS), tz).start
+    return ceil_hour(first), floor_hour(now)
+
+
+def stored_hours(info: dict) -> tuple[datetime, datetime] | None:
+    """The hours [first, horizon) the aggregates hold (gw_meta), None when none."""
+    if not info.get("hours_first") or not info.get("hours_horizon"):
+        return None
+    first = datetime.fromisoformat(info["hours_first"])
+    horizon = datetime.fromisoformat(info["hours_horizon"])
+    return (first, horizon) if first < horizon else None
+
+
+def prune_hours(engine: sa.Engine, before: datetime) -> None:
+    with engine.begin() as conn:
+        for t in (agg_hour, agg_hour_county):
+            conn.execute(t.delete().where(t.c.hour < hour_key(before)))
 
 
 def touched(engine: sa.Engine, tz: str,
@@ -315,7 +429,7 @@ def usable_range(engine: sa.Engine, tz: str, now: datetime,
     age = (now - datetime.fromisoformat(info["followed_at"])).total_seconds()
     if not -max_age <= age <= max_age:
         return None
-    return summary.coverage(exact_days(info), engine, tz)
+    return summary.coverage(exact_days(info), engine, tz).with_hours(stored_hours(info))
 
 
 def health(engine: sa.Engine, now: datetime) -> dict:
@@ -324,6 +438,8 @@ def health(engine: sa.Engine, now: datetime) -> dict:
     if not info:
         return {"status": "not built"}
     out = {k: info.get(k) for k in ("tz", "first", "horizon", "followed_at")}
+    if stored_hours(info):   # the hours kept per hour: today's and the last days'
+        out["hours"] = {"first": info["hours_first"], "horizon": info["hours_horizon"]}
     if recomputing_from(info):
         out["recomputing_from"] = info["recomputing_from"]   # days before: being recomputed
     filled = summary.summary_info(engine)
@@ -352,12 +468,14 @@ def first_case_day(engine: sa.Engine, tz: str) -> date | None:
 
 
 def rebuild_all(engine: sa.Engine, tz: str, today: date, since: date | None = None,
-                progress: Callable[[date], None] | None = None) -> tuple[date, date, int]:
+                progress: Callable[[date], None] | None = None,
+                now: datetime | None = None) -> tuple[date, date, int]:
     """Rebuild the finished days from `since` (default: the first case's day) to `today`
     (exclusive) and record what is stored. Days before `since` stay as they are when they
     were stored (in this zone); else the stored range starts at `since`. Aggregate-only
     days are never rebuilt (`rebuild` skips them): `since` starts at their end at the
-    earliest."""
+    earliest. With `now`, the hours a follower keeps at `now` are rebuilt too
+    (hours_wanted)."""
     first = since or first_case_day(engine, tz) or today
     protected = summary.protected_until(engine)
     if protected is not None:
@@ -374,14 +492,20 @@ def rebuild_all(engine: sa.Engine, tz: str, today: date, since: date | None = No
     suspect = recomputing_from(info) if before else None
     if suspect is not None and first <= suspect:
         suspect = first if first > keep else None
+    hours = {}
+    if now is not None:
+        first_hour, hours_horizon = hours_wanted(now, tz)
+        written += rebuild_hours(engine, first_hour, hours_horizon)
+        prune_hours(engine, first_hour)
+        hours = {"hours_first": first_hour.isoformat(), "hours_horizon": hours_horizon.isoformat()}
     record_info(engine, tz=tz, first=keep.isoformat(), horizon=today.isoformat(),
                 built_at=started.isoformat(),
-                recomputing_from=suspect.isoformat() if suspect else None)
+                recomputing_from=suspect.isoformat() if suspect else None, **hours)
     analyze(engine)
     return keep, today, written
 
 
-AGGREGATE_TABLES = (agg_day, agg_day_county, agg_mix, agg_due)
+AGGREGATE_TABLES = (agg_day, agg_day_county, agg_mix, agg_due, agg_hour, agg_hour_county)
 
 
 def analyze(engine: sa.Engine) -> None:
@@ -444,6 +568,39 @@ def _day_table(scope: RegionScope) -> sa.Table:
     return agg_day_county if scope.level < Level.COUNTY else agg_day
 
 
+def _hour_table(scope: RegionScope) -> sa.Table:
+    return agg_hour_county if scope.level < Level.COUNTY else agg_hour
+
+
+def _hour_split(s: datetime, e: datetime, hours: tuple[datetime, datetime] | None
+                ) -> tuple[tuple[datetime, datetime] | None, list[tuple[datetime, datetime]]]:
+    """[s, e) as (the whole stored hours inside it, or None; the parts left to count from
+    the case table: at most the hour before and the hour after them)."""
+    if hours is None:
+        return None, [(s, e)]
+    lo, hi = max(ceil_hour(s), hours[0]), min(floor_hour(e), hours[1])
+    if lo >= hi:
+        return None, [(s, e)]
+    return (lo, hi), [(a, b) for a, b in ((s, lo), (hi, e)) if b > a]
+
+
+def _sum_stored(conn, tally: q.Tally, t: sa.Table, key: str, scope: RegionScope,
+                group: list, start: datetime, end: datetime, lo: str, hi: str) -> None:
+    """The stored counters of `t`'s rows with `key` (a day or an hour) in [lo, hi), which
+    cover [start, end)."""
+    child = [t.c[group[0].name]] if group else []
+    tally.add(conn.execute(
+        sa.select(*child, *[sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in STORED_COUNTERS])
+        .where(t.c[scope.column] == scope.code, t.c[key] >= lo, t.c[key] < hi)
+        .group_by(*child)), STORED_COUNTERS)
+    # "Still waiting to be signed" is a state of now, not of the day reported: a stored
+    # day holds it as of the follower's last pass, while waiting_not_late below is read
+    # now, and a re-dispatch the follower had not seen yet made 及时签收率 exceed 100%
+    # (bench.province_scale). Read now, from the few waiting dispatches (the partial
+    # index ix_case_dispatched).
+    tally.add(q.waiting_side(conn, q.scoped(scope), group, start, end), ["waiting"])
+
+
 def _aggregated(scope: RegionScope) -> bool:
     # A township's children are communities, finer than the aggregates: its cases are few
     # enough (its own indexes) to count directly.
@@ -464,6 +621,7 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
         # all keep what is not windowed (open now) and read as "no data" (—).
         return q.kpi_counts_by(engine, scope, Window(window.start, window.start), now,
                                by_child=by_child, settled=settled)
+    hours = getattr(stored, "hours", None)
     stored = span
     w = window.utc
     group = q._group(scope, by_child)
@@ -475,34 +633,30 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
     due_end = min(w.end, now)
     with q.consistent(engine) as conn:
         t = _day_table(scope)
-        child = [t.c[group[0].name]] if group else []
-        sums = [sa.func.coalesce(sa.func.sum(t.c[n]), 0) for n in DAY_COUNTERS]
         if a < b:
-            rows = conn.execute(
-                sa.select(*child, *[s for n, s in zip(DAY_COUNTERS, sums) if n != "waiting"])
-                .where(t.c[scope.column] == scope.code,
-                       t.c.day >= a.isoformat(), t.c.day < b.isoformat())
-                .group_by(*child))
-            tally.add(rows, STORED_COUNTERS)
-            # "Still waiting to be signed" is a state of now, not of the day reported: a
-            # stored day holds it as of the follower's last pass, while waiting_not_late
-            # below is read now, and a re-dispatch the follower had not seen yet made
-            # 及时签收率 exceed 100% (bench.province_scale). Read now, from the few
-            # waiting dispatches (the partial index ix_case_dispatched).
-            tally.add(q.waiting_side(conn, where, group, day_window(a, tz).start,
-                                     day_window(b, tz).start), ["waiting"])
+            _sum_stored(conn, tally, t, "day", scope, group, day_window(a, tz).start,
+                        day_window(b, tz).start, a.isoformat(), b.isoformat())
+        child = [t.c[group[0].name]] if group else []
         for day, share in partial:
-            rows = conn.execute(sa.select(*child, *sums)
+            rows = conn.execute(sa.select(*child, *[sa.func.coalesce(sa.func.sum(t.c[n]), 0)
+                                                    for n in DAY_COUNTERS])
                                 .where(t.c[scope.column] == scope.code,
                                        t.c.day == day.isoformat()).group_by(*child))
             tally.add([_prorated(r, len(child), share) for r in rows], DAY_COUNTERS)
-        for s, e in edges:
-            tally.add(q.reported_side(conn, where, group, s, e), q.REPORTED_SIDE)
-            with q.by_region_index(conn, scope):
-                tally.add(q.closed_side(conn, where, group, s, e, engine.dialect.name),
-                          q.CLOSED_SIDE)
-            for name, rows in q.card_side(conn, where, group, s, e):
-                tally.add(rows, [name])
+        for edge in edges:
+            # The edge's whole stored hours (today up to the last one, the previous
+            # period's same elapsed part), then at most an hour at each end counted.
+            span_hours, counted = _hour_split(*edge, hours)
+            if span_hours is not None:
+                _sum_stored(conn, tally, _hour_table(scope), "hour", scope, group,
+                            *span_hours, *map(hour_key, span_hours))
+            for s, e in counted:
+                tally.add(q.reported_side(conn, where, group, s, e), q.REPORTED_SIDE)
+                with q.by_region_index(conn, scope):
+                    tally.add(q.closed_side(conn, where, group, s, e, engine.dialect.name),
+                              q.CLOSED_SIDE)
+                for name, rows in q.card_side(conn, where, group, s, e):
+                    tally.add(rows, [name])
         tally.add(q.waiting_not_late(conn, where, group, w.start, w.end, now),
                   ["waiting_not_late"])
         _due(conn, tally, scope, group, window, due_end, tz, stored)
@@ -617,6 +771,8 @@ def daily(engine: sa.Engine, scope: RegionScope, window: Window, tz: str, column
     else:
         a, b = date.max, date.min
     counter = "intake" if column == "reported_at" else "closed"
+    hours = getattr(stored, "hours", None) if stored and _aggregated(scope) else None
+    z = ZoneInfo(tz)
     w = window.utc
     with engine.connect() as conn:
         if a < b:
@@ -632,9 +788,55 @@ def daily(engine: sa.Engine, scope: RegionScope, window: Window, tz: str, column
             hi = min(day_window(last, tz).utc.end, w.end)
             if hi <= lo:
                 continue
-            for day, n in _counted_days(conn, scope, column, lo, hi, tz, engine.dialect.name):
-                counts[index[day]] += n
+            span, counted = _hour_split(lo, hi, hours)
+            if span is not None:   # today's hours, and the recent days' (HOURS_KEPT_DAYS)
+                for hour, n in _stored_hours_of(conn, scope, counter, span):
+                    counts[index[hour.astimezone(z).date()]] += n
+            for s, e in counted:
+                for day, n in _counted_days(conn, scope, column, s, e, tz,
+                                            engine.dialect.name):
+                    counts[index[day]] += n
     return counts
+
+
+def _stored_hours_of(conn, scope: RegionScope, counter: str,
+                     span: tuple[datetime, datetime]) -> Iterable[tuple[datetime, int]]:
+    """(UTC hour, `counter` summed over the scope) for each stored hour of `span`."""
+    t = _hour_table(scope)
+    for hour, n in conn.execute(
+            sa.select(t.c.hour, sa.func.sum(t.c[counter]))
+            .where(t.c[scope.column] == scope.code,
+                   t.c.hour >= hour_key(span[0]), t.c.hour < hour_key(span[1]))
+            .group_by(t.c.hour)):
+        yield datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=timezone.utc), int(n or 0)
+
+
+def hourly(engine: sa.Engine, scope: RegionScope, window: Window, column: str,
+           stored: tuple[date, date] | None) -> list[int]:
+    """case_queries.hourly, equal: the window's whole stored hours from agg_hour, the
+    rest (at most an hour at each end) from the case table."""
+    if column not in ("reported_at", "closed_at"):
+        raise ValueError("column must be reported_at or closed_at")
+    hours = getattr(stored, "hours", None) if stored and _aggregated(scope) else None
+    w = window.utc
+    span, counted = _hour_split(w.start, w.end, hours)
+    # A window starting inside a UTC hour (a zone half an hour off) has buckets that are
+    # not stored hours.
+    if span is None or floor_hour(w.start) != w.start:
+        return q.hourly(engine, scope, window, column)
+    out = [0] * q.hours_in(window)
+    counter = "intake" if column == "reported_at" else "closed"
+    with engine.connect() as conn:
+        for hour, n in _stored_hours_of(conn, scope, counter, span):
+            i = int((hour - w.start).total_seconds() // 3600)
+            if 0 <= i < len(out):
+                out[i] += n
+        for s, e in counted:
+            inside = sa.and_(q.scoped(scope), q._in(c[column], s, e))
+            for b, n in q.hourly_side(conn, inside, [], window, column, engine.dialect.name):
+                if b is not None and 0 <= int(b) < len(out):
+                    out[int(b)] += int(n)
+    return out
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
@@ -685,8 +887,7 @@ def _due(conn, tally: q.Tally, scope: RegionScope, group: list, window: Window,
     if a >= b:
         return
     # Stored: closed in the hour the window ends in or later (or not closed)...
-    end_hour = _floor_hour(w.end)
-    first_hour = end_hour if end_hour == w.end else end_hour + HOUR
+    first_hour = ceil_hour(w.end)
     child = [agg_due.c[group[0].name]] if group else []
     tally.add(conn.execute(
         sa.select(*child, sa.func.coalesce(sa.func.sum(agg_due.c.cases), 0))

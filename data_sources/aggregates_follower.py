@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from dashboard.domain.periods import local_today
+from dashboard.domain.periods import day_window, local_today
 from data_sources import aggregates as agg
 from data_sources.redis_stream import StreamReader, id_time
 
@@ -75,20 +75,59 @@ class Follower:
         # later, so it sees these changes too).
         suspect = agg.recomputing_from(info)
         exact = max(first, suspect or first)
-        pairs = {p for p in agg.touched(self.engine, self.tz, cases | self._last_cases)
-                 if exact <= p[0] < horizon}
+        touched = agg.touched(self.engine, self.tz, cases | self._last_cases)
+        pairs = {p for p in touched if exact <= p[0] < horizon}
         stats["rows"] += agg.rebuild_townships(self.engine, self.tz, pairs)
+        started = time.perf_counter()
+        hours = self._follow_hours(info, now, touched, whole=stats["status"] == "recomputing",
+                                   stats=stats)
+        stats["hours_ms"] = round((time.perf_counter() - started) * 1000, 1)
         self._last_cases = cases
         recomputing = self._recompute(first, exact, horizon, stats) if suspect else None
         # Behind by the age of the oldest entry left unread (max_entries reached), else 0.
         left = lag_seconds(self.engine, self.reader, now, position)
         agg.record_info(self.engine, horizon=horizon.isoformat(), stream_pos=position,
                         followed_at=now.isoformat(), lag_seconds=left,
-                        recomputing_from=recomputing)
+                        recomputing_from=recomputing,
+                        hours_first=hours[0].isoformat(), hours_horizon=hours[1].isoformat())
         stats.update(cases=len(cases), pairs=len(pairs), position=position)
         if recomputing:
             stats.update(status="recomputing", recomputing_from=recomputing)
         return stats
+
+    def _follow_hours(self, info: dict, now: datetime, touched, whole: bool,
+                      stats: dict) -> tuple[datetime, datetime]:
+        """Keeps the hours of today and the recent days (aggregates.HOURS_KEPT_DAYS) as
+        the days are kept: the hours that ended since the last step stored whole (and
+        the one before again, for an entry read before its row was committed), the
+        (day, township) pairs the step's cases touched recomputed, the hours too old
+        for the window dropped. All of them built whole the first time, or after a gap
+        in the stream (`whole`: what the missing entries changed is unknown). Returns
+        the hours [first, horizon) now stored."""
+        first, horizon = agg.hours_wanted(now, self.tz)
+        held = agg.stored_hours(info)
+        if whole or held is None or held[1] <= first or held[0] > first:
+            stats["rows"] += agg.rebuild_hours(self.engine, first, horizon)
+            agg.prune_hours(self.engine, first)
+            return first, horizon
+        held_first, held_horizon = held
+        if held_horizon < horizon:
+            stats["rows"] += agg.rebuild_hours(self.engine, max(first, held_horizon - agg.HOUR),
+                                               horizon)
+        by_day: dict[date, set[tuple[str, str]]] = {}
+        for day, township, county in touched:
+            by_day.setdefault(day, set()).add((township, county))
+        for day, places in sorted(by_day.items()):
+            w = day_window(day, self.tz)
+            lo, hi = max(w.start, first), min(w.end, min(held_horizon, horizon))
+            if lo < hi:
+                stats["rows"] += agg.rebuild_hours(self.engine, agg.floor_hour(lo),
+                                                   agg.ceil_hour(hi),
+                                                   [t for t, _ in places],
+                                                   [cty for _, cty in places])
+        if held_first < first:
+            agg.prune_hours(self.engine, first)
+        return first, horizon
 
     def _recompute(self, first: date, exact: date, horizon: date, stats: dict) -> str | None:
         """After a gap: the suspect days before `exact` recomputed newest first, at least

@@ -102,7 +102,7 @@ class SqlCaseStore(LazyEngine):
                                      self._stored())
 
     def hourly(self, scope: RegionScope, window: Window, column: str = "reported_at") -> list[int]:
-        return case_queries.hourly(self.engine, scope, window, column)
+        return aggregates.hourly(self.engine, scope, window, column, self._stored())
 
     def overdue_cases(self, scope: RegionScope, now: datetime, limit: int = 20) -> list[dict]:
         return case_queries.overdue_cases(self.engine, scope, now, limit)

@@ -192,27 +192,34 @@ def _counter(name: str) -> Column:
                   default=0)
 
 
-agg_day = Table(
-    "agg_day", metadata,
-    Column("day", String(10), primary_key=True),           # local date, YYYY-MM-DD
-    Column("township_code", String(20), primary_key=True),
-    *_AGG_CODES,
-    *[_counter(n) for n in ("intake", "dispatches", "late", "returned", "waiting",
-                            "direct_resolved", "closed", "closed_on_time",
-                            "close_hours_sum", "reworked", "verified", "reopened", "rated",
-                            "satisfied", "basically_satisfied", "yellow_issued",
-                            "red_issued")],
-)
-# The same counters summed per county: a province's or a city's window reads ~95 rows a
-# day instead of ~1,237 (kept with agg_day, by aggregates.rebuild*).
-agg_day_county = Table(
-    "agg_day_county", metadata,
-    Column("day", String(10), primary_key=True),
-    Column("county_code", String(20), primary_key=True),
-    *[Column(f"{lvl}_code", String(20), nullable=False) for lvl in ("province", "city")],
-    *[_counter(col.name) for col in agg_day.columns if col.name not in (
-        "day", "township_code", "province_code", "city_code", "county_code")],
-)
+COUNTER_NAMES = ("intake", "dispatches", "late", "returned", "waiting", "direct_resolved",
+                 "closed", "closed_on_time", "close_hours_sum", "reworked", "verified",
+                 "reopened", "rated", "satisfied", "basically_satisfied", "yellow_issued",
+                 "red_issued")
+
+
+def _by_township(name: str, key: str, width: int) -> Table:
+    """Every counter per township and `key` (a local day, or a UTC hour)."""
+    return Table(name, metadata,
+                 Column(key, String(width), primary_key=True),
+                 Column("township_code", String(20), primary_key=True),
+                 *[Column(col.name, col.type, nullable=False) for col in _AGG_CODES],
+                 *[_counter(n) for n in COUNTER_NAMES])
+
+
+def _by_county(name: str, key: str, width: int) -> Table:
+    """The same counters summed per county: a province's or a city's window reads ~95 rows
+    a day instead of ~1,237 (kept with the townships', by aggregates.rebuild*)."""
+    return Table(name, metadata,
+                 Column(key, String(width), primary_key=True),
+                 Column("county_code", String(20), primary_key=True),
+                 *[Column(f"{lvl}_code", String(20), nullable=False)
+                   for lvl in ("province", "city")],
+                 *[_counter(n) for n in COUNTER_NAMES])
+
+
+agg_day = _by_township("agg_day", "day", 10)              # local date, YYYY-MM-DD
+agg_day_county = _by_county("agg_day_county", "day", 10)
 # /region's breakdowns of intake (category, source, level that settled it) per county and
 # local day, one row per dimension and value ('' for none).
 agg_mix = Table(
@@ -248,6 +255,15 @@ del _t, _day, _lvl
 # (85 ms against 15, index only; migration 0012).
 Index("ix_agg_due_closed", agg_due.c.closed_hour, agg_due.c.deadline_day,
       postgresql_include=["province_code", "city_code", "county_code", "cases"])
+
+# The same counters per UTC hour ('YYYY-MM-DD HH') for today and the recent days, kept by
+# the aggregates' follower: a window's edges that are not whole stored days (today up to
+# now, the previous period's same elapsed part) read their whole hours from here and count
+# at most an hour at each end from the case table (docs/aggregates.md, "Hours").
+agg_hour = _by_township("agg_hour", "hour", 13)
+Index("ix_agg_hour_county", agg_hour.c.county_code, agg_hour.c.hour)
+agg_hour_county = _by_county("agg_hour_county", "hour", 13)
+Index("ix_agg_hour_county_city", agg_hour_county.c.city_code, agg_hour_county.c.hour)
 
 
 meta = Table(

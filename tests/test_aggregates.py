@@ -17,9 +17,10 @@ from dashboard.domain.kpis import KpiCounts, without_open
 from dashboard.domain.periods import Window, day_window, local_today
 from dashboard.domain.scope import RegionScope
 from data_sources import aggregates, case_list, case_queries
+from data_sources.aggregate_summary import StoredDays
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
-from data_sources.schema import agg_day, agg_due, agg_mix, case
+from data_sources.schema import agg_day, agg_due, agg_hour, agg_hour_county, agg_mix, case
 from tests.conftest import module_database
 from tests.live import seeded_deployment
 
@@ -40,7 +41,12 @@ def seeded(request, tmp_path_factory):
         # Stored from day 10 of the history: windows reaching further back count raw.
         first, horizon = today - timedelta(days=DAYS - 10), today - timedelta(days=2)
         aggregates.rebuild(eng, TZ, first, horizon)
-        return eng, RegionTree.load(eng, "320000"), (first, horizon), now, dep
+        # And the hours a follower keeps now: today's and the last days' (over the last
+        # stored days too, and the two days after them).
+        hours = aggregates.hours_wanted(now, TZ)
+        aggregates.rebuild_hours(eng, *hours)
+        return (eng, RegionTree.load(eng, "320000"), StoredDays(first, horizon, hours=hours),
+                now, dep)
 
     with module_database(request, tmp_path_factory) as url:
         built = build(url)
@@ -162,6 +168,50 @@ def test_a_window_ending_inside_an_hour_counts_the_rest_of_that_hour(seeded):
         assert_equal(got, want, minute)
 
 
+def test_the_stored_hours_give_the_case_tables_figures(seeded):
+    """Today up to now and the recent days' parts (上期 of today: yesterday up to the same
+    minute) read their whole hours from agg_hour: every figure, the hourly trend and the
+    daily one equal the case table's, for windows ending at any minute of those days."""
+    eng, tree, stored, now, dep = seeded
+    first, horizon = stored.hours
+    with eng.connect() as conn:
+        for t in (agg_hour, agg_hour_county):
+            assert conn.execute(sa.select(sa.func.sum(t.c.intake))).scalar() > 100
+            assert conn.execute(sa.select(sa.func.sum(t.c.closed))).scalar() > 100
+            assert conn.execute(sa.select(sa.func.min(t.c.hour))).scalar() == \
+                aggregates.hour_key(first)
+    r = random.Random(12)
+    today = local_today(now, TZ)
+    used = 0
+    for back in range(aggregates.HOURS_KEPT_DAYS + 2):
+        day = today - timedelta(days=back)
+        end = min(now, day_window(day, TZ).end) - timedelta(minutes=r.randint(0, 600),
+                                                            seconds=r.randint(0, 59))
+        start = day_window(day, TZ).start
+        if r.random() < 0.3:
+            start += timedelta(minutes=r.randint(0, 120))
+        window = Window(start, max(end, start + timedelta(minutes=1)))
+        clock = window.end if back else now
+        used += aggregates._hour_split(window.start, window.end, stored.hours)[0] is not None
+        for code in regions(tree, r):
+            scope = RegionScope(code, Level(tree.get(code).level))
+            for by_child in (False, True):
+                for settled in (False, True):
+                    assert_equal(aggregates.kpi_counts_by(eng, scope, window, clock, TZ, stored,
+                                                          by_child=by_child, settled=settled),
+                                 case_queries.kpi_counts_by(eng, scope, window, clock,
+                                                            by_child=by_child, settled=settled),
+                                 (code, window, by_child, settled))
+            day_long = day_window(day, TZ)
+            for column in ("reported_at", "closed_at"):
+                assert aggregates.hourly(eng, scope, day_long, column, stored) == \
+                    case_queries.hourly(eng, scope, day_long, column), (code, day, column)
+                week = Window(day_window(day - timedelta(days=3), TZ).start, window.end)
+                assert aggregates.daily(eng, scope, week, TZ, column, stored) == \
+                    counted_per_day(eng, scope, week, TZ, column), (code, day, column)
+    assert used >= aggregates.HOURS_KEPT_DAYS   # the hours were read, not only counted
+
+
 def test_rebuilding_a_day_twice_changes_nothing(seeded):
     eng, tree, stored, now, dep = seeded
     horizon = stored[1]
@@ -189,8 +239,9 @@ def test_the_rebuild_command_stores_every_finished_day_and_says_so(seeded):
         with eng.connect() as conn:
             analyzed = dict(conn.execute(sa.text(
                 "SELECT relname, last_analyze FROM pg_stat_user_tables WHERE relname IN "
-                "('agg_day', 'agg_day_county', 'agg_mix', 'agg_due')")).all())
-        assert len(analyzed) == 4 and all(at and at >= started for at in analyzed.values()), \
+                "('agg_day', 'agg_day_county', 'agg_mix', 'agg_due', 'agg_hour', "
+                "'agg_hour_county')")).all())
+        assert len(analyzed) == 6 and all(at and at >= started for at in analyzed.values()), \
             analyzed
     first_case = aggregates.first_case_day(eng, TZ)
     today = local_today(datetime.now(timezone.utc), TZ)

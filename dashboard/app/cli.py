@@ -156,7 +156,8 @@ def aggregates_rebuild(ctx, since):
     with Runtime(_settings(ctx)) as rt:
         _require_current_schema(rt)
         tz = rt.settings.timezone
-        today = local_today(datetime.now(timezone.utc), tz)
+        now = datetime.now(timezone.utc)
+        today = local_today(now, tz)
         first = since.date() if since else (agg.first_case_day(rt.db.engine, tz) or today)
         if first > today:
             raise click.ClickException(f"--since {first} is after today ({today})")
@@ -169,7 +170,8 @@ def aggregates_rebuild(ctx, since):
         with tqdm(total=(today - first).days, unit="天", desc="aggregates",
                   disable=not (sys.stderr.isatty() or not os.environ.get("CI"))) as bar:
             kept, horizon, rows = agg.rebuild_all(rt.db.engine, tz, today, since=first,
-                                                  progress=lambda _day: bar.update(1))
+                                                  progress=lambda _day: bar.update(1),
+                                                  now=now)
         click.echo(f"aggregated {(today - first).days:,} days ({rows:,} rows) in "
                    f"{time.perf_counter() - started:.1f} s; stored days: {kept} to "
                    f"{horizon - timedelta(days=1)} ({tz})")
@@ -287,8 +289,9 @@ def _seed(rt: Runtime, days, scale, seed_, stream_hours=24.0, with_stream=True,
                           progress=sys.stderr.isatty() or not os.environ.get("CI"),
                           workers=workers)
     # The finished days' aggregates, so that the pages read them from the first request.
-    agg.rebuild_all(rt.db.engine, rt.settings.timezone,
-                    local_today(datetime.now(timezone.utc), rt.settings.timezone))
+    now = datetime.now(timezone.utc)
+    agg.rebuild_all(rt.db.engine, rt.settings.timezone, local_today(now, rt.settings.timezone),
+                    now=now)
     rt.db.meta_set(_seed_key(rt), json.dumps({"days": days, "scale": scale, "seed": seed_,
                                          "region": rt.settings.region,
                                          "at": datetime.now(timezone.utc).isoformat()}))
