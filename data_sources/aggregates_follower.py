@@ -114,6 +114,7 @@ class Follower:
         if held_horizon < horizon:
             stats["rows"] += agg.rebuild_hours(self.engine, max(first, held_horizon - agg.HOUR),
                                                horizon)
+            agg.vacuum_hours(self.engine)
         by_day: dict[date, set[tuple[str, str]]] = {}
         for day, township, county in touched:
             by_day.setdefault(day, set()).add((township, county))
