@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from dashboard.domain.periods import day_window, local_today
+from dashboard.domain.periods import local_today
 from data_sources import aggregates as agg
 from data_sources.redis_stream import StreamReader, id_time
 
@@ -115,17 +115,8 @@ class Follower:
             stats["rows"] += agg.rebuild_hours(self.engine, max(first, held_horizon - agg.HOUR),
                                                horizon)
             agg.vacuum_hours(self.engine)
-        by_day: dict[date, set[tuple[str, str]]] = {}
-        for day, township, county in touched:
-            by_day.setdefault(day, set()).add((township, county))
-        for day, places in sorted(by_day.items()):
-            w = day_window(day, self.tz)
-            lo, hi = max(w.start, first), min(w.end, min(held_horizon, horizon))
-            if lo < hi:
-                stats["rows"] += agg.rebuild_hours(self.engine, agg.floor_hour(lo),
-                                                   agg.ceil_hour(hi),
-                                                   [t for t, _ in places],
-                                                   [cty for _, cty in places])
+        stats["rows"] += agg.rebuild_hour_pairs(self.engine, self.tz, touched, first,
+                                                min(held_horizon, horizon))
         if held_first < first:
             agg.prune_hours(self.engine, first)
         return first, horizon

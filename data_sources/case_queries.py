@@ -64,7 +64,18 @@ def by_region_index(conn, scope: RegionScope | None):
     index-only scans go too (the open side's, 12 ms, took 76 as a bitmap), and not at
     the root, whose rows are the whole table's (30% slower as a bitmap). The figures are
     the same: only the plan changes."""
-    on = scope is not None and conn.dialect.name == "postgresql" and scope.level > Level.PROVINCE
+    with by_own_index(conn, scope is not None and scope.level > Level.PROVINCE):
+        yield
+
+
+@contextmanager
+def by_own_index(conn, on: bool = True):
+    """by_region_index's hint for statements restricted to some regions by their codes
+    (the aggregates follower's touched townships or counties of a day), which their own
+    (code, closed_at) indexes serve. At 10M, through ix_case_closed: 124 townships'
+    closures of a day 72 ms, 32 counties' 146 ms; by their indexes 15 and 39 ms (EXPLAIN
+    ANALYZE, docs/benchmarks.md "Hours stored")."""
+    on = on and conn.dialect.name == "postgresql"
     if on:
         conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
     yield
