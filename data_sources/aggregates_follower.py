@@ -101,14 +101,16 @@ class Follower:
         the days are kept: the hours that ended since the last step stored whole (and
         the one before again, for an entry read before its row was committed), the
         (day, township) pairs the step's cases touched recomputed, the hours too old
-        for the window dropped. All of them built whole the first time, or after a gap
-        in the stream (`whole`: what the missing entries changed is unknown). Returns
-        the hours [first, horizon) now stored."""
+        for the window dropped (a step later). All of them built whole the first time,
+        or after a gap in the stream (`whole`: what the missing entries changed is
+        unknown). Returns the hours [first, horizon) now stored."""
         first, horizon = agg.hours_wanted(now, self.tz)
         held = agg.stored_hours(info)
+        # Only the hours before the recorded first are dropped: readers sum the recorded
+        # range until this step records the new one, and would find dropped hours empty.
         if whole or held is None or held[1] <= first or held[0] > first:
             stats["rows"] += agg.rebuild_hours(self.engine, first, horizon)
-            agg.prune_hours(self.engine, first)
+            agg.prune_hours(self.engine, first if held is None else min(first, held[0]))
             return first, horizon
         held_first, held_horizon = held
         if held_horizon < horizon:
@@ -117,8 +119,7 @@ class Follower:
             agg.vacuum_hours(self.engine)
         stats["rows"] += agg.rebuild_hour_pairs(self.engine, self.tz, touched, first,
                                                 min(held_horizon, horizon))
-        if held_first < first:
-            agg.prune_hours(self.engine, first)
+        agg.prune_hours(self.engine, held_first)   # what the last step left out of the range
         return first, horizon
 
     def _recompute(self, first: date, exact: date, horizon: date, stats: dict) -> str | None:
