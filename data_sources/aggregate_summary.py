@@ -158,20 +158,25 @@ class StoredDays(tuple):
     filled aggregate-only ranges (a filler that did last year's months first);
     `pending`: aggregate-only days asked for and not filled yet (a window touching one
     has no figures yet). Both empty once a filler is done, or without one. `hours`: the
-    UTC hours [first, horizon) stored per hour (aggregates.stored_hours), None if none."""
+    UTC hours [first, horizon) stored per hour (aggregates.stored_hours), `year_ago`: those
+    of the day a year back (aggregates.stored_year_ago), None if none."""
 
     islands: DayRanges
     pending: DayRanges
     hours: tuple[datetime, datetime] | None
+    year_ago: tuple[datetime, datetime] | None
 
     def __new__(cls, first: date, horizon: date, islands: DayRanges = (),
-                pending: DayRanges = (), hours: tuple[datetime, datetime] | None = None):
+                pending: DayRanges = (), hours: tuple[datetime, datetime] | None = None,
+                year_ago: tuple[datetime, datetime] | None = None):
         self = super().__new__(cls, (first, horizon))
-        self.islands, self.pending, self.hours = tuple(islands), tuple(pending), hours
+        self.islands, self.pending = tuple(islands), tuple(pending)
+        self.hours, self.year_ago = hours, year_ago
         return self
 
-    def with_hours(self, hours: tuple[datetime, datetime] | None) -> StoredDays:
-        return StoredDays(self[0], self[1], self.islands, self.pending, hours)
+    def with_hours(self, hours: tuple[datetime, datetime] | None,
+                   year_ago: tuple[datetime, datetime] | None = None) -> StoredDays:
+        return StoredDays(self[0], self[1], self.islands, self.pending, hours, year_ago)
 
     def ranges(self) -> DayRanges:
         """Every range of stored days, the main one first."""

@@ -88,30 +88,39 @@ class Follower:
         left = lag_seconds(self.engine, self.reader, now, position)
         agg.record_info(self.engine, horizon=horizon.isoformat(), stream_pos=position,
                         followed_at=now.isoformat(), lag_seconds=left,
-                        recomputing_from=recomputing,
-                        hours_first=hours[0].isoformat(), hours_horizon=hours[1].isoformat())
+                        recomputing_from=recomputing, **hours)
         stats.update(cases=len(cases), pairs=len(pairs), position=position)
         if recomputing:
             stats.update(status="recomputing", recomputing_from=recomputing)
         return stats
 
     def _follow_hours(self, info: dict, now: datetime, touched, whole: bool,
-                      stats: dict) -> tuple[datetime, datetime]:
+                      stats: dict) -> dict:
         """Keeps the hours of today and the recent days (aggregates.HOURS_KEPT_DAYS) as
         the days are kept: the hours that ended since the last step stored whole (and
         the one before again, for an entry read before its row was committed), the
         (day, township) pairs the step's cases touched recomputed, the hours too old
         for the window dropped (a step later). All of them built whole the first time,
         or after a gap in the stream (`whole`: what the missing entries changed is
-        unknown). Returns the hours [first, horizon) now stored."""
+        unknown). The day a year back is kept as well (aggregates.year_ago_hours).
+        Returns gw_meta's record of the hours now stored."""
         first, horizon = agg.hours_wanted(now, self.tz)
-        held = agg.stored_hours(info)
-        # Only the hours before the recorded first are dropped: readers sum the recorded
-        # range until this step records the new one, and would find dropped hours empty.
+        year_ago = agg.year_ago_hours(now, self.tz)
+        held, held_ago = agg.stored_hours(info), agg.stored_year_ago(info)
+        # The day a year back: built whole when it changes (once a day), else its touched
+        # pairs recomputed like the recent days'.
+        if whole or held_ago != year_ago:
+            stats["rows"] += agg.rebuild_hours(self.engine, *year_ago)
+        else:
+            stats["rows"] += agg.rebuild_hour_pairs(self.engine, self.tz, touched, *year_ago)
+        # Only the hours before the recorded first are dropped, and never a recorded or
+        # wanted year-ago range: readers sum the recorded ranges until this step records
+        # the new ones, and would find dropped hours empty.
+        keep = [held_ago, year_ago]
         if whole or held is None or held[1] <= first or held[0] > first:
             stats["rows"] += agg.rebuild_hours(self.engine, first, horizon)
-            agg.prune_hours(self.engine, first if held is None else min(first, held[0]))
-            return first, horizon
+            agg.prune_hours(self.engine, first if held is None else min(first, held[0]), keep)
+            return agg.hours_info((first, horizon), year_ago)
         held_first, held_horizon = held
         if held_horizon < horizon:
             stats["rows"] += agg.rebuild_hours(self.engine, max(first, held_horizon - agg.HOUR),
@@ -119,8 +128,8 @@ class Follower:
             agg.vacuum_hours(self.engine)
         stats["rows"] += agg.rebuild_hour_pairs(self.engine, self.tz, touched, first,
                                                 min(held_horizon, horizon))
-        agg.prune_hours(self.engine, held_first)   # what the last step left out of the range
-        return first, horizon
+        agg.prune_hours(self.engine, held_first, keep)   # left out of the range a step ago
+        return agg.hours_info((first, horizon), year_ago)
 
     def _recompute(self, first: date, exact: date, horizon: date, stats: dict) -> str | None:
         """After a gap: the suspect days before `exact` recomputed newest first, at least

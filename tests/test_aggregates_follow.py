@@ -132,6 +132,7 @@ def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
     stored = aggregates.usable_range(db.engine, TZ, clock)
     # The hours were kept too: the last days' and today's up to the last step's hour.
     assert stored.hours == aggregates.hours_wanted(now + timedelta(seconds=5), TZ)
+    assert stored.year_ago == aggregates.year_ago_hours(now + timedelta(seconds=5), TZ)
     r = random.Random(7)
     codes = [REGION, *[c.code for c in tree.children(REGION)]]
     windows = []
@@ -158,6 +159,7 @@ def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
     followed = _snapshot(db.engine)
     aggregates.rebuild(db.engine, TZ, *stored)
     aggregates.rebuild_hours(db.engine, *stored.hours)
+    aggregates.rebuild_hours(db.engine, *stored.year_ago)
     assert_same_rows(_snapshot(db.engine), followed)
     db.close()
 
