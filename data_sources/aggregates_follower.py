@@ -70,7 +70,6 @@ class Follower:
             # them again, a safety net for an upstream change that reached no stream.
             stats["rows"] += agg.rebuild(self.engine, self.tz,
                                          max(first, horizon - timedelta(days=2)), today)
-            agg.vacuum(self.engine, agg.DAY_TABLES)
             horizon = today
         # A suspect day's pairs are left to its recomputation (which reads the case table
         # later, so it sees these changes too).
@@ -126,7 +125,7 @@ class Follower:
         if held_horizon < horizon:
             stats["rows"] += agg.rebuild_hours(self.engine, max(first, held_horizon - agg.HOUR),
                                                horizon)
-            agg.vacuum(self.engine, agg.HOUR_TABLES)
+            agg.vacuum_hours(self.engine)
         stats["rows"] += agg.rebuild_hour_pairs(self.engine, self.tz, touched, first,
                                                 min(held_horizon, horizon))
         agg.prune_hours(self.engine, held_first, keep)   # left out of the range a step ago
