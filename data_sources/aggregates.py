@@ -285,14 +285,14 @@ def hour_of_column(col, dialect: str):
 
 def hour_rows(conn, start: datetime, end: datetime, only=None) -> list[dict]:
     """agg_hour rows of the UTC hours [start, end) (whole hours), from the case table (of the
-    cases matching `only`, default all: a condition, or a function of the side's time
-    column giving one): the day's sides, grouped by their own hour too."""
+    cases matching `only`, default all: a function of a side's time column giving the
+    condition): the day's sides, grouped by their own hour too."""
     dialect = conn.dialect.name
     codes = [c[name] for name in CODES]
     acc: dict[tuple, dict] = {}
 
     def add(side: q.Side, col, names) -> None:
-        where = sa.true() if only is None else only(col) if callable(only) else only
+        where = sa.true() if only is None else only(col)
         for row in conn.execute(side.grouped(where, [*codes, hour_of_column(col, dialect)])):
             d = acc.setdefault(tuple(row[:len(CODES) + 1]), {})
             for name, value in zip(names, row[len(CODES) + 1:]):
@@ -306,31 +306,22 @@ def hour_rows(conn, start: datetime, end: datetime, only=None) -> list[dict]:
              **{n: d.get(n, 0) for n in DAY_COUNTERS}} for key, d in acc.items()]
 
 
-def rebuild_hours(engine: sa.Engine, start: datetime, end: datetime,
-                  townships: Iterable[str] | None = None,
-                  counties: Iterable[str] | None = None) -> int:
-    """Recompute the whole UTC hours [start, end) from the case table (of `townships`, in
-    `counties`, default all), a local day's worth per transaction; returns the rows
-    written. Replaced whole, so recomputing twice changes nothing."""
+def rebuild_hours(engine: sa.Engine, start: datetime, end: datetime) -> int:
+    """Recompute the whole UTC hours [start, end) from the case table, a local day's worth
+    per transaction; returns the rows written. Replaced whole, so recomputing twice
+    changes nothing. (A step's touched townships: rebuild_hour_pairs.)"""
     written = 0
-    townships = None if townships is None else sorted(set(townships))
-    counties = None if counties is None else sorted(set(counties))
-    only = None if townships is None else sa.and_(c.township_code.in_(townships),
-                                                  c.county_code.in_(counties))
     lo = start
     while lo < end:
         hi = min(lo + timedelta(days=1), end)
         with engine.begin() as conn:
-            rows = hour_rows(conn, lo, hi, only)
-            stale = agg_hour.delete().where(agg_hour.c.hour >= hour_key(lo),
-                                            agg_hour.c.hour < hour_key(hi))
-            if townships is not None:
-                stale = stale.where(agg_hour.c.township_code.in_(townships))
-            conn.execute(stale)
+            rows = hour_rows(conn, lo, hi)
+            conn.execute(agg_hour.delete().where(agg_hour.c.hour >= hour_key(lo),
+                                                 agg_hour.c.hour < hour_key(hi)))
             if rows:
                 conn.execute(agg_hour.insert(), rows)
             _roll_up(conn, agg_hour, agg_hour_county, "hour", hour_key(lo), hour_key(hi),
-                     counties)
+                     None)
         written += len(rows)
         lo = hi
     return written
