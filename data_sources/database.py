@@ -224,8 +224,13 @@ def _insert(conn, table: sa.Table, columns: list[str], rows: list[dict | tuple])
     if not rows:
         return
     dialect = conn.dialect
+    # dialect_impl: a TypeDecorator's own bind_processor is only process_bind_param, and
+    # its naive datetime would reach sqlite3's adapter, which drops a zero microsecond
+    # ('01:00:00', not '01:00:00.000000'): text that sorts before the same instant
+    # bound by a query, so a time on the hour fell on both sides of a window's edge.
     binds = [(i, p) for i, name in enumerate(columns)
-             if (p := table.c[name].type.bind_processor(dialect)) is not None]
+             if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+             is not None]
     row_values = _row_values(table, columns)
 
     def values(row) -> tuple:

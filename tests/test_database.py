@@ -353,3 +353,26 @@ def test_a_row_without_its_counters_gets_their_defaults_on_either_database(datab
         assert stored["reported_at"] == row["reported_at"] and len(seqs) == len(events)
     finally:
         database.close()
+
+
+def test_a_time_on_the_hour_lies_on_one_side_of_a_window_edge(database_url):
+    # The seed's bulk path once stored SQLite's text without a zero microsecond
+    # ('01:00:00'), which sorts before the same instant bound by a query
+    # ('01:00:00.000000'): a card or deadline on the hour fell in both the hour before
+    # and its own, and the hours' rebuild stored one hour twice (CI at 01:xx UTC).
+    database = CaseDatabase(database_url)
+    database.init_schema()
+    try:
+        on_the_hour = DAY + timedelta(hours=9)
+        assert on_the_hour.microsecond == 0
+        database.bulk_insert(*case_rows())
+        with database.engine.connect() as conn:
+            def count(start, end):
+                return conn.execute(sa.select(sa.func.count()).select_from(case).where(
+                    q._in(case.c.reported_at, start, end), case.c.id == 2)).scalar()
+            assert conn.execute(sa.select(case.c.reported_at)
+                                .where(case.c.id == 2)).scalar() == on_the_hour
+            assert count(on_the_hour - timedelta(hours=1), on_the_hour) == 0
+            assert count(on_the_hour, on_the_hour + timedelta(hours=1)) == 1
+    finally:
+        database.close()

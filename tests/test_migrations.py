@@ -3,6 +3,7 @@
 differs, and the rule that models (data_sources/schema.py) and migrations agree.
 """
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -428,3 +429,33 @@ def test_personal_columns_arrive_empty_and_the_views_cope(engine):
             return None
     shown = list_rows(listed, Tree(), "Asia/Shanghai", "zh")
     assert {(r["reporter_name"], r["reporter_phone"], r["address"]) for r in shown} == {("", "", "")}
+
+
+def test_timestamps_the_old_bulk_insert_shortened_sort_as_their_instant(engine):
+    # A database at 0013 whose times on the whole second were stored as the old bulk
+    # insert did on SQLite ('… 09:00:00', no microseconds): after 0014 they sort as the
+    # instant a query binds, so a time lies on one side of a window edge at itself.
+    from data_sources.case_queries import _in
+    from tests.test_database import DAY
+    migrate.upgrade(engine, "0013")
+    cases, events = case_rows()
+    with engine.begin() as conn:
+        conn.execute(case.insert(), cases)
+        conn.execute(case_event.insert(), events)
+        if engine.dialect.name == "sqlite":
+            for table, column in (("gw_case", "reported_at"), ("gw_case", "deadline"),
+                                  ("case_event", "at")):
+                conn.exec_driver_sql(f"UPDATE {table} SET {column} = substr({column}, 1, 19) "
+                                     f"WHERE {column} LIKE '%.000000'")
+    before = snapshot(engine)
+    on_the_hour, hour = DAY + timedelta(hours=9), timedelta(hours=1)
+
+    def reported_in(start, end):
+        with engine.connect() as conn:
+            return conn.execute(sa.select(case.c.id).where(
+                _in(case.c.reported_at, start, end))).scalars().all()
+
+    migrate.upgrade(engine)
+    assert 2 in reported_in(on_the_hour, on_the_hour + hour)
+    assert 2 not in reported_in(on_the_hour - hour, on_the_hour)
+    assert snapshot(engine) == before       # the same instants, read back
