@@ -29,12 +29,21 @@ class Clock:
 
     def __init__(self):
         self.now = datetime.now(timezone.utc)
+        self._then = None
 
     def __call__(self) -> datetime:
-        return self.now
+        now = self.now
+        if self._then is not None:
+            self.now, self._then = self.now + self._then, None
+        return now
 
     def advance(self, **delta) -> None:
         self.now += timedelta(**delta)
+
+    def advance_after_next_reading(self, **delta) -> None:
+        """Move on once the next reading is taken: the clock passing while a request
+        is being answered."""
+        self._then = timedelta(**delta)
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +183,21 @@ def test_a_click_keeps_a_session_alive(site, url, clock):
     assert post(client, interval_body(app)).status_code == 200
     clock.advance(minutes=2)
     assert post(client, interval_body(app)).status_code == 401
+
+
+def test_a_click_extends_the_session_from_when_it_was_checked_not_answered(site, url, clock):
+    # A click whose session was checked just before the idle timeout and answered just
+    # after it: the idle time starts again from the check, so the session ends 15 minutes
+    # after that, not after the answer (which once kept a session the next request
+    # should have found ended: test_session_clock_browser's fourteen-minute page).
+    app, _ = site
+    name, password = make_account(url, "leader")
+    client = app.server.test_client()
+    login(client, name, password)
+    clock.advance(minutes=14)
+    clock.advance_after_next_reading(minutes=16)
+    assert route(client, "/kpi", "?period=today").status_code == 200
+    assert route(client, "/kpi", "?period=this_week").status_code == 401
 
 
 def test_a_session_ends_twelve_hours_after_the_login_however_busy(site, url, clock):

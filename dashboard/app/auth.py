@@ -43,6 +43,9 @@ class Current:
     session_id: str
     session: Session
     account: Account
+    # When the request found the session standing (epoch seconds): its activity is dated
+    # then, not when it is answered, or a session would outlive the check that let it in.
+    checked_at: float | None = None
 
     @property
     def complete(self) -> bool:
@@ -96,12 +99,13 @@ class Auth:
         # Derived again on every request: a password that expires during a session sends
         # it to the change page at once.
         stage = next_stage(account, now, session.second_factor)
-        return Current(session_id, session.with_(stage=stage), account)
+        return Current(session_id, session.with_(stage=stage), account, now.timestamp())
 
     def touch(self, cur: Current) -> None:
         """The person did something: the idle time starts again (never past the absolute
         lifetime)."""
-        session = cur.session.with_(seen=self.clock().timestamp())
+        seen = cur.checked_at if cur.checked_at is not None else self.clock().timestamp()
+        session = cur.session.with_(seen=seen)
         self.sessions.save(cur.session_id, session, remaining(session, session.seen, self.rules))
 
     # -- starting, advancing, ending -----------------------------------------------------
