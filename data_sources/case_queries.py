@@ -201,6 +201,21 @@ def due_unclosed(start: datetime, end: datetime, open_at: datetime) -> Side:
                 (("due_unclosed", COUNT, None),))
 
 
+def due_open(start: datetime, end: datetime) -> Side:
+    """due_unclosed's cases that are open now: a case has no closing time exactly while it
+    is open or rejected (projection: CLOSED sets it, REOPENED clears it), so these read
+    the open partial indexes (index-only) instead of every case due in [start, end)."""
+    return Side(sa.and_(c.state.in_(OPEN_STATES_SQL), _in(c.deadline, start, end)),
+                (("due_unclosed", COUNT, None),))
+
+
+def due_closed_since(start: datetime, end: datetime, open_at: datetime) -> Side:
+    """due_unclosed's other cases: closed at or after `open_at`. With due_open, the whole
+    of due_unclosed; cheap while `open_at` is recent (few closures since)."""
+    return Side(sa.and_(c.closed_at >= open_at, _in(c.deadline, start, end),
+                        c.state != "REJECTED"), (("due_unclosed", COUNT, None),))
+
+
 def carded(column: str, name: str, start: datetime, end: datetime) -> Side:
     """Cards of one colour issued in [start, end), closed cases too (its partial index of
     the carded cases)."""
@@ -237,8 +252,15 @@ def closed_side(conn, where, group: list, start: datetime, end: datetime, dialec
 
 
 def due_unclosed_side(conn, where, group: list, start: datetime, end: datetime,
-                      open_at: datetime):
-    return conn.execute(due_unclosed(start, end, open_at).grouped(where, group))
+                      open_at: datetime, running: bool = False):
+    """due_unclosed(); for a window still running (its end not passed: few closures since)
+    as due_open + due_closed_since: a province's deadlines of today read through every
+    case due today, closed ones too (110-150 ms at 10M), its open ones alone are ~5 ms.
+    A past window (上期) keeps the one statement: it has a week's closures since."""
+    if not running:
+        return conn.execute(due_unclosed(start, end, open_at).grouped(where, group))
+    return [*conn.execute(due_open(start, end).grouped(where, group)),
+            *conn.execute(due_closed_since(start, end, open_at).grouped(where, group))]
 
 
 def card_side(conn, where, group: list, start: datetime, end: datetime):
