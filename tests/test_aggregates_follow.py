@@ -267,3 +267,34 @@ def test_the_app_follows_the_stream_and_its_pages_read_the_stored_days(
         assert shown == case_queries.kpi_counts(engine, scope, window, now).intake + changed
     finally:
         stop_app_threads(app)
+
+
+def test_hours_leaving_the_kept_range_are_dropped_one_step_later(
+        database_url, redis_client, key_prefix, tmp_path, monkeypatch):
+    # A reader sums the hours of the range recorded in gw_meta until the follower records
+    # a new one: the hours that leave it at midnight must outlive the step that records
+    # the new range, and go at the next (two kept days, so that the seed reaches them).
+    monkeypatch.setattr(aggregates, "HOURS_KEPT_DAYS", 2)
+    db, _tree, _world, stream = _seeded(database_url, redis_client, key_prefix, tmp_path,
+                                        days=4, scale=0.05, seed=3)
+    follower = Follower(db.engine, StreamReader(stream), TZ, batch=50)
+
+    def held():
+        return aggregates.stored_hours(aggregates.stored_info(db.engine))
+
+    def rows_in(lo, hi):
+        with db.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(agg_hour).where(
+                agg_hour.c.hour >= aggregates.hour_key(lo),
+                agg_hour.c.hour < aggregates.hour_key(hi))).scalar()
+
+    follower.step(START + timedelta(hours=2, minutes=50))         # 23:50 in Shanghai
+    before = held()
+    follower.step(START + timedelta(hours=3, minutes=5))          # 00:05, the next day
+    after = held()
+    assert after[0] == before[0] + timedelta(days=1), (before, after)
+    assert rows_in(before[0], after[0]) > 0       # the day that left: kept one step more
+    follower.step(START + timedelta(hours=3, minutes=6))
+    assert rows_in(before[0], after[0]) == 0
+    assert rows_in(after[0], after[1]) > 0
+    db.close()
