@@ -758,7 +758,7 @@ def kpi_counts_by(engine: sa.Engine, scope: RegionScope, window: Window, now: da
                     tally.add(rows, [name])
         tally.add(q.waiting_not_late(conn, where, group, w.start, w.end, now),
                   ["waiting_not_late"])
-        _due(conn, tally, scope, group, window, now, tz, stored, running=not settled)
+        _due(conn, tally, scope, group, window, now, tz, stored)
         if not settled:   # a past period's open-now figures are 0 (CaseStore.kpi_counts_by)
             tally.add(q.open_side(conn, where, group, now), q.OPEN_SIDE)
     return tally.counts(with_total=not by_child)
@@ -973,9 +973,10 @@ def _counted_days(conn, scope: RegionScope, column: str, lo: datetime, hi: datet
 
 
 def _due(conn, tally: q.Tally, scope: RegionScope, group: list, window: Window,
-         now: datetime, tz: str, stored: tuple[date, date], running: bool) -> None:
+         now: datetime, tz: str, stored: tuple[date, date]) -> None:
     """due_unclosed: deadlines passed by `now` in the window, not closed before its end
-    (`running`: a current window, its end not passed, q.due_unclosed_side)."""
+    (a window whose end is still to come reads them as q.due_unclosed_side's running
+    one; 上期 and 去年同期 are counted at their end)."""
     w = window.utc
     due_end = min(w.end, now)
     if due_end <= w.start:
@@ -984,8 +985,8 @@ def _due(conn, tally: q.Tally, scope: RegionScope, group: list, window: Window,
     deadlines = Window(w.start, due_end)
     a, b = stored_days(deadlines, tz, stored)
     for s, e in _edges(deadlines, a, b, tz):
-        tally.add(q.due_unclosed_side(conn, where, group, s, e, w.end,
-                                      running and w.end >= now), ["due_unclosed"])
+        tally.add(q.due_unclosed_side(conn, where, group, s, e, w.end, w.end > now),
+                  ["due_unclosed"])
     if a >= b:
         return
     # Stored: closed in the hour the window ends in or later (or not closed)...
