@@ -92,12 +92,12 @@ def hourly_figure(h: dict, lang: str) -> dict:
                    tickfont=dict(size=18, color=MUTED), gridcolor=GRID, range=[-0.3, 23.3]),
         yaxis=dict(tickfont=dict(size=18, color=MUTED), gridcolor=GRID, rangemode="tozero"))
     if partial and len(names) > 4:
-        # Inside the plot's top-left corner: the night hours there are low, and above the
-        # plot sits the legend.
+        # Above the plot's right end, on the legend's last row, which the legend leaves
+        # free on both canvases (16:9: 3 + 1 entries; 32:9: one row). Inside the plot it
+        # sat over the lines: at 1080p the plot is ~60 px tall.
         layout["annotations"] = [dict(
-            x=0.01, y=0.99, xref="paper", yref="paper", xanchor="left", yanchor="top",
-            showarrow=False, text=names[4], font=dict(size=18, color=MUTED),
-            bgcolor="rgba(11, 21, 38, 0.75)")]
+            x=1, y=1, xref="paper", yref="paper", xanchor="right", yanchor="bottom",
+            showarrow=False, text=names[4], font=dict(size=18, color=MUTED))]
     return figure(traces, layout)
 
 

@@ -54,7 +54,7 @@ def test_a_model_without_the_minute_draws_the_hour_as_before():
 
 def test_the_panel_says_how_many_minutes_the_hour_has_run():
     from layouts.wall_panels import PanelData, _hourly
-    for lang, words in (("zh", "本小时按已过30分钟折算"), ("en", "this hour scaled from 30 min")):
+    for lang, words in (("zh", "本小时按30分钟折算"), ("en", "hour scaled from 30 min")):
         fig = go.Figure(_hourly(PanelData(live={"hourly": _hourly_model(10, 30)}, period={},
                                           rows=[], lang=lang, target=90.0, privacy=False)))
         assert words in fig.layout.annotations[0].text

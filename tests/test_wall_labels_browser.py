@@ -157,3 +157,51 @@ def test_no_label_overlaps_another_or_leaves_its_plot(seeded_env, labels_server,
         problems.update({f"{graph} {k}": v for k, v in found.items() if v})
     assert problems == {}, (region, size)
     assert watch.errors == []
+
+
+# The 24-hour chart's legend entries and its note on the unfinished hour, drawn in the
+# wall's own chart (its size at this canvas) from a figure the test gives it: the note
+# shows only from the hour's 10th minute, which a seeded server's clock may not be at.
+HOURLY_BOXES = """(fig) => {
+  const canvas = document.getElementById('wall-canvas');
+  const k = canvas.getBoundingClientRect().width / canvas.offsetWidth;
+  const c0 = canvas.getBoundingClientRect();
+  const box = r => [(r.left - c0.left) / k, (r.top - c0.top) / k,
+                    (r.right - c0.left) / k, (r.bottom - c0.top) / k];
+  const gd = document.querySelector('#wall-hourly .js-plotly-plot');
+  return Plotly.react(gd, fig.data, fig.layout).then(() => {
+    const r = gd.getBoundingClientRect(), s = gd._fullLayout._size;
+    const texts = sel => Array.from(gd.querySelectorAll(sel))
+      .map(el => ({text: el.textContent, box: box(el.getBoundingClientRect())}));
+    return {legend: texts('g.legend text.legendtext'), notes: texts('g.annotation text'),
+            plot: box({left: r.left + s.l * k, top: r.top + s.t * k,
+                       right: r.left + (s.l + s.w) * k, bottom: r.top + (s.t + s.h) * k}),
+            svg: box(r)};
+  });
+}"""
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["1080p", "4k", "32x9"])
+def test_the_hourly_charts_note_sits_beside_its_legend_not_over_its_lines(
+        seeded_env, labels_server, browser, size):
+    from layouts.wall_charts import hourly_figure
+    today = [40] * 24
+    today[10] = 20
+    fig = hourly_figure({"now_hour": 10, "now_minute": 30, "today_intake": today,
+                         "today_closed": [30] * 24, "yesterday_intake": [40] * 24,
+                         "yesterday_closed": [30] * 24}, "zh")
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    enter_wall(page.context, seeded_env, labels_server.url)
+    watch = PageWatch(page, labels_server.url)
+    page.goto(f"{labels_server.url}/wall")
+    page.wait_for_selector("#wall-hourly g.legend", timeout=30_000)
+    r = page.evaluate(HOURLY_BOXES, fig)
+    page.close()
+    assert [n["text"] for n in r["notes"]] == ["本小时按30分钟折算"]
+    assert len(r["legend"]) == 4
+    assert overlaps(r["legend"] + r["notes"]) == []
+    x0, y0, x1, y1 = r["plot"]
+    note = r["notes"][0]["box"]
+    assert note[3] <= y0 + TOLERANCE, (note, r["plot"])     # above the plot, off its lines
+    assert outside({"area": r["svg"], "labels": r["notes"] + r["legend"]}) == []
+    assert watch.errors == []

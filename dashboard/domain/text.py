@@ -115,7 +115,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "hourly.t_out": ("今日办结", "closed today"),
         "hourly.tick": ("{h}时", "{h}h"),
         "data_time": ("数据时间", "Data time"),
-        "hourly.partial": ("本小时按已过{m}分钟折算", "this hour scaled from {m} min"),
+        # Beside the legend's last entry: short enough to fit there at 16:9.
+        "hourly.partial": ("本小时按{m}分钟折算", "hour scaled from {m} min"),
         "dispatch.no_level": ("未分级", "none yet"),
         "sat.month": ("本月", "month"),
         "sat.today": ("今日", "today"),
