@@ -210,3 +210,25 @@ def test_page_queries_read_an_index_not_the_table(big_db, code, basis):
         conn.exec_driver_sql("SET random_page_cost = 1.1")
         plan = json.dumps(conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar())
     assert "Index" in plan and '"Node Type": "Seq Scan"' not in plan, plan
+
+
+def test_a_previous_periods_due_part_day_at_the_province_reads_only_the_index(big_db):
+    """上期's and 去年同期's due cases of their part-day (deadlines from the day's start to
+    the period's end, not closed by then) at the province: an index-only scan of
+    ix_case_deadline, whose INCLUDE columns carry what the statement asks (migration 0015),
+    not one heap page per deadline. And the figure is the hand-written count's."""
+    from data_sources import case_queries as q
+    end = NOW - timedelta(days=7)
+    start = end - timedelta(hours=16)
+    where = q.scoped(scope("320000"))
+    stmt = q.due_unclosed(start, end, end).grouped(where, [case.c.city_code])
+    sql = str(stmt.compile(big_db, compile_kwargs={"literal_binds": True}))
+    with big_db.connect() as conn:
+        plan = json.dumps(conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {sql}").scalar())
+        got = sum(n for _, n in conn.execute(stmt))
+    assert '"Node Type": "Index Only Scan"' in plan and '"ix_case_deadline"' in plan, plan
+    expected = independent(
+        big_db, "province_code = '320000' AND deadline >= :s AND deadline < :e "
+        "AND state <> 'REJECTED' AND (closed_at IS NULL OR closed_at >= :e)",
+        {"s": start, "e": end}, cols="count(*)")[0][0]
+    assert got == expected > 0
