@@ -153,9 +153,15 @@ class CaseDatabase(DataSource):
             if events:
                 conn.execute(case_event.insert(), events)
 
-    def open_cases(self, limit: int | None = None) -> list[dict]:
-        """Open cases with what the live simulator needs to continue them."""
-        q = sa.select(case).where(case.c.state.in_(OPEN_STATES_SQL)).order_by(case.c.id)
+    def open_cases(self, limit: int | None = None,
+                   closed_since: datetime | None = None) -> list[dict]:
+        """Open cases with what the live simulator needs to continue them; with
+        `closed_since`, also the cases closed since then and not called back yet (回访)."""
+        which = case.c.state.in_(OPEN_STATES_SQL)
+        if closed_since is not None:
+            which = sa.or_(which, sa.and_(case.c.state == "CLOSED",
+                                          case.c.closed_at >= closed_since))
+        q = sa.select(case).where(which).order_by(case.c.id)
         if limit:
             q = q.limit(limit)
         with self.engine.connect() as conn:

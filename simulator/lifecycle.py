@@ -11,6 +11,7 @@ import math
 import random
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from statistics import NormalDist
 from types import MappingProxyType
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -162,14 +163,23 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
             else:
                 emit(E.CLOSED, after(30, 0.6), resolution_level=row["handler_level"] or "网格")
         elif state == "CLOSED":
-            if r.random() >= prof.callback_share:
+            rated_at = None     # drawn after the rating below (the seed's draws stay)
+            if t > row["closed_at"]:
+                # Picked up after it closed (the live simulator's start): its call back
+                # as it stands after the time it has already waited.
+                rated_at = _call_back_after_waiting(r, prof.callback_share, row["closed_at"],
+                                                    t, speed)
+                if rated_at is None:
+                    break
+            elif r.random() >= prof.callback_share:
                 break
             late = row["deadline"] is not None and row["closed_at"] > row["deadline"]
             unsatisfied = (1 - prof.satisfaction) * (2.5 if late else 1.0)
             u = r.random()
             rating = "不满意" if u < unsatisfied else ("基本满意" if u < unsatisfied + 0.08
                                                       else "满意")
-            emit(E.RATED, after(cal.CALLBACK_MEDIAN_MINUTES, 0.8), rating=rating)
+            emit(E.RATED, rated_at or after(cal.CALLBACK_MEDIAN_MINUTES, CALLBACK_SIGMA),
+                 rating=rating)
         elif state == "RATED":
             if (row["rating"] == "不满意" and row["reopen_count"] == 0
                     and r.random() < cal.REOPEN_SHARE):
@@ -179,6 +189,27 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
         else:  # REJECTED
             break
     return steps, row, row if at_until is None else at_until
+
+
+CALLBACK_SIGMA = 0.8     # of the log of the 回访's delay after closing
+_NORMAL = NormalDist()
+
+
+def _call_back_after_waiting(r: random.Random, share: float, closed_at: datetime,
+                             now: datetime, speed: float) -> datetime | None:
+    """When a case closed at `closed_at` and not called back by `now` is called back, or
+    None if it never is: the 回访 model (a share `share` called back, after a log-normal
+    delay) given that it has not happened in the time waited. A case that waited long is
+    more likely one that is never called back, and if it is, later."""
+    waited = (now - closed_at).total_seconds() / 60 * speed
+    z0 = math.log(waited / cal.CALLBACK_MEDIAN_MINUTES) / CALLBACK_SIGMA
+    still = share * (1 - _NORMAL.cdf(z0))            # called back, not yet
+    if r.random() >= still / (still + 1 - share):
+        return None
+    u = r.uniform(_NORMAL.cdf(z0), 1.0)
+    z = _NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
+    minutes = cal.CALLBACK_MEDIAN_MINUTES * math.exp(CALLBACK_SIGMA * z) / speed
+    return max(now, closed_at + timedelta(minutes=minutes))
 
 
 def _plan_work(r, prof, row, emit, after, after_workdays, tz, speed, now) -> None:
