@@ -150,8 +150,17 @@ def label_layout(service, shapes: dict, region: str, metric, rows: list[dict],
     gaining a digit). It depends on the metric only through that width. A tick never
     waits for it (`wait=False`): until it is placed the region's previous layout serves
     (none: no labels), and a later tick's patch brings the new one; a page being drawn
-    waits (`wait=True`)."""
-    sample = charts.value_sample(rows, metric)
+    waits (`wait=True`).
+
+    A page drawn before the region's first board has no children's rows: nothing is
+    placed for it. Placed, that empty layout served the region for as long as it was
+    kept (a week), as the key holds the value's width only: a demo's wall opened in its
+    first seconds showed a map without a name. The key holds the number of rows too, so
+    that a layout placed for other rows (an empty one kept by an older build) is not
+    taken."""
+    if not rows:
+        return shapes.get(("labels-last", region), NO_LABELS)
+    sample = f"{charts.value_sample(rows, metric)}/{len(rows)}"
     key = ("labels", region, sample)
     layout = shapes.get(key)
     if layout is not None:

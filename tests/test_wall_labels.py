@@ -417,3 +417,17 @@ def test_placed_labels_are_kept_in_the_database_across_restarts(jiangsu, monkeyp
     wall_page.label_layout(worker(), {}, "320500", ON_TIME, renamed, wait=True)
     assert len(calls) == 2
     db.close()
+
+
+def test_a_page_drawn_before_the_first_board_does_not_keep_the_map_unnamed(jiangsu):
+    """A wall opened before its region's first board draws the map without children's
+    rows. No layout is placed for them, so the next drawing, with the rows, places and
+    names every child (a demo's wall opened in its first seconds had no name for a
+    week: the empty layout was kept under the same key)."""
+    shapes: dict = {}
+    service = _service(jiangsu)
+    empty = wall_page.label_layout(service, shapes, "320000", ON_TIME, [])
+    assert empty["spots"] == {}
+    _features, _points, rows, _outline = _map_input(jiangsu, "320000")
+    layout = wall_page.label_layout(service, shapes, "320000", ON_TIME, rows)
+    assert len(layout["spots"]) == len(rows) == 13
