@@ -29,6 +29,7 @@ SELF_RESOLVE_BY_SOURCE = {"网格员巡查上报": 0.62, "视频AI/物联感知"
 SELF_RESOLVE_OTHER = 0.12
 REJECT_SHARE = 0.02
 CALLBACK_MEDIAN_MINUTES = 180  # 回访 a few hours after closure (most within the day)
+CALLBACK_SIGMA = 0.8           # of the log of that delay
 ESCALATE_SHARE = 0.03
 SUSPEND_SHARE = 0.01
 REWORK_SHARE = 0.03

@@ -178,7 +178,7 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
             u = r.random()
             rating = "不满意" if u < unsatisfied else ("基本满意" if u < unsatisfied + 0.08
                                                       else "满意")
-            emit(E.RATED, rated_at or after(cal.CALLBACK_MEDIAN_MINUTES, CALLBACK_SIGMA),
+            emit(E.RATED, rated_at or after(cal.CALLBACK_MEDIAN_MINUTES, cal.CALLBACK_SIGMA),
                  rating=rating)
         elif state == "RATED":
             if (row["rating"] == "不满意" and row["reopen_count"] == 0
@@ -191,7 +191,6 @@ def plan_case_rows(r: random.Random, prof: CityProfile, row: dict, start: dateti
     return steps, row, row if at_until is None else at_until
 
 
-CALLBACK_SIGMA = 0.8     # of the log of the 回访's delay after closing
 _NORMAL = NormalDist()
 
 
@@ -202,13 +201,12 @@ def _call_back_after_waiting(r: random.Random, share: float, closed_at: datetime
     delay) given that it has not happened in the time waited. A case that waited long is
     more likely one that is never called back, and if it is, later."""
     waited = (now - closed_at).total_seconds() / 60 * speed
-    z0 = math.log(waited / cal.CALLBACK_MEDIAN_MINUTES) / CALLBACK_SIGMA
-    still = share * (1 - _NORMAL.cdf(z0))            # called back, not yet
+    passed = _NORMAL.cdf(math.log(waited / cal.CALLBACK_MEDIAN_MINUTES) / cal.CALLBACK_SIGMA)
+    still = share * (1 - passed)            # called back, not yet
     if r.random() >= still / (still + 1 - share):
         return None
-    u = r.uniform(_NORMAL.cdf(z0), 1.0)
-    z = _NORMAL.inv_cdf(min(max(u, 1e-12), 1 - 1e-12))
-    minutes = cal.CALLBACK_MEDIAN_MINUTES * math.exp(CALLBACK_SIGMA * z) / speed
+    z = _NORMAL.inv_cdf(min(max(r.uniform(passed, 1.0), 1e-12), 1 - 1e-12))
+    minutes = cal.CALLBACK_MEDIAN_MINUTES * math.exp(cal.CALLBACK_SIGMA * z) / speed
     return max(now, closed_at + timedelta(minutes=minutes))
 
 

@@ -164,8 +164,7 @@ def test_a_start_calls_back_the_cases_closed_before_it(setup):
     import math
     from statistics import NormalDist
 
-    from simulator.calibration import CALLBACK_MEDIAN_MINUTES
-    from simulator.lifecycle import CALLBACK_SIGMA
+    from simulator.calibration import CALLBACK_MEDIAN_MINUTES, CALLBACK_SIGMA
     db, stream, world, tree = setup
     with db.engine.connect() as conn:
         waiting = {i: (closed_at, city) for i, closed_at, city in conn.execute(
