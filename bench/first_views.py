@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from tqdm import tqdm
 
 from bench.seed_and_query import check_bench_db, machine
+from dashboard.app import collector
 from dashboard.app.settings import Settings
 from dashboard.domain.hierarchy import Level
 from dashboard.domain.periods import local_today
@@ -123,6 +124,10 @@ def run(url: str, seed: int) -> dict:
     followed(engine)
     for page in PAGES:     # a warm server: each page's code paths and the region tree
         view(page, store, tree, settings, ROOT_CODE, {"period": "today"}, now)
+    # ... whose collector is set as a worker's (the region tree frozen out of it): with
+    # Python's defaults, full collections of this process's heap (46-125 ms each, seven a
+    # run) fell on random views and made them look 100 ms slower than a worker serves them.
+    collector.settle(settings.gc_young)
     plan = [(page, level, kind) for page in PAGES for level in LEVELS for kind in WINDOWS]
     rows = []
     for page, level, kind in tqdm(plan, desc="first views", unit="view"):

@@ -30,12 +30,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from data_sources.schema import agg_day, agg_day_county, agg_due, agg_mix, meta
+from data_sources.schema import agg_day, agg_day_county, agg_due, agg_mix, agg_mix_city, meta
 
 SUMMARY_KEY = "aggregates.summary"
 # Tables keyed by local day, and the column holding it.
 DAY_TABLES = ((agg_day, "day"), (agg_day_county, "day"), (agg_mix, "day"),
-              (agg_due, "deadline_day"))
+              (agg_mix_city, "day"), (agg_due, "deadline_day"))
 
 
 def summary_info(engine: sa.Engine) -> dict:

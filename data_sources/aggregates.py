@@ -41,6 +41,7 @@ from data_sources.schema import (
     agg_hour,
     agg_hour_county,
     agg_mix,
+    agg_mix_city,
     case,
     case_event,
     meta,
@@ -176,6 +177,9 @@ def _write_mix(conn, day: date, tz: str, counties: list[str] | None) -> int:
     if counties is not None:
         stale = stale.where(agg_mix.c.county_code.in_(counties))
         where = c.county_code.in_(counties)
+    # The cities whose sums change: those of the counties' rows before and after.
+    cities = {r[0] for r in conn.execute(
+        sa.select(agg_mix.c.city_code.distinct()).where(stale.whereclause))}
     conn.execute(stale)
     group = [c.county_code, c.province_code, c.city_code]
     mixes: dict[tuple, dict] = {}
@@ -194,7 +198,27 @@ def _write_mix(conn, day: date, tz: str, counties: list[str] | None) -> int:
             for d, values in by_dim.items() for value, n in values.items()]
     if rows:
         conn.execute(agg_mix.insert(), rows)
+    _roll_up_mix(conn, key, None if counties is None else
+                 sorted(cities | {city for (_, _, city) in mixes}))
     return len(rows)
+
+
+def _roll_up_mix(conn, key: str, cities: list[str] | None) -> None:
+    """agg_mix_city's rows of the day `key` for `cities` (default all), summed again from
+    agg_mix's."""
+    stale = agg_mix_city.delete().where(agg_mix_city.c.day == key)
+    source = agg_mix.c.day == key
+    if cities is not None:
+        if not cities:
+            return
+        stale = stale.where(agg_mix_city.c.city_code.in_(cities))
+        source = sa.and_(source, agg_mix.c.city_code.in_(cities))
+    conn.execute(stale)
+    group = [agg_mix.c.day, agg_mix.c.city_code, agg_mix.c.dimension, agg_mix.c.value,
+             agg_mix.c.province_code]
+    conn.execute(agg_mix_city.insert().from_select(
+        ["day", "city_code", "dimension", "value", "province_code", "cases"],
+        sa.select(*group, sa.func.sum(agg_mix.c.cases)).where(source).group_by(*group)))
 
 
 def rebuild_hour_pairs(engine: sa.Engine, tz: str, pairs: Iterable[tuple[date, str, str]],
@@ -598,7 +622,8 @@ def rebuild_all(engine: sa.Engine, tz: str, today: date, since: date | None = No
     return keep, today, written
 
 
-AGGREGATE_TABLES = (agg_day, agg_day_county, agg_mix, agg_due, agg_hour, agg_hour_county)
+AGGREGATE_TABLES = (agg_day, agg_day_county, agg_mix, agg_mix_city, agg_due, agg_hour,
+                    agg_hour_county)
 
 
 def analyze(engine: sa.Engine) -> None:
@@ -659,6 +684,11 @@ def _day_table(scope: RegionScope) -> sa.Table:
     """A province or a city sums its counties' rows (its children are cities or counties);
     a county its townships'."""
     return agg_day_county if scope.level < Level.COUNTY else agg_day
+
+
+def _mix_table(scope: RegionScope) -> sa.Table:
+    """A province sums its cities' rows, a city or a county its counties'."""
+    return agg_mix_city if scope.level < Level.CITY else agg_mix
 
 
 def _hour_table(scope: RegionScope) -> sa.Table:
@@ -804,14 +834,15 @@ def breakdowns(engine: sa.Engine, scope: RegionScope, window: Window,
     if stored is None:
         return out   # days still being filled: no figures yet (span_for)
     a, b = stored_days(window, tz, stored)
+    m = _mix_table(scope)
     with engine.connect() as conn:
         if a < b:
             for d, value, n in conn.execute(
-                    sa.select(agg_mix.c.dimension, agg_mix.c.value, sa.func.sum(agg_mix.c.cases))
-                    .where(agg_mix.c[scope.column] == scope.code,
-                           agg_mix.c.day >= a.isoformat(), agg_mix.c.day < b.isoformat(),
-                           agg_mix.c.dimension.in_(dimensions))
-                    .group_by(agg_mix.c.dimension, agg_mix.c.value)):
+                    sa.select(m.c.dimension, m.c.value, sa.func.sum(m.c.cases))
+                    .where(m.c[scope.column] == scope.code,
+                           m.c.day >= a.isoformat(), m.c.day < b.isoformat(),
+                           m.c.dimension.in_(dimensions))
+                    .group_by(m.c.dimension, m.c.value)):
                 out[d][value] = out[d].get(value, 0) + int(n)
         for s, e in _edges(window, a, b, tz):
             case_list.add_mix(out, case_list.mix_side(conn, q.scoped(scope), [], s, e,
@@ -829,14 +860,15 @@ def closed_by_level(engine: sa.Engine, scope: RegionScope, window: Window, tz: s
     if stored is None:
         return out   # days still being filled: no figures yet (span_for)
     a, b = stored_days(window, tz, stored)
+    m = _mix_table(scope)
     with engine.connect() as conn:
         rows = []
         if a < b:
             rows = list(conn.execute(
-                sa.select(agg_mix.c.value, sa.func.sum(agg_mix.c.cases))
-                .where(agg_mix.c[scope.column] == scope.code, agg_mix.c.dimension == CLOSED_LEVEL,
-                       agg_mix.c.day >= a.isoformat(), agg_mix.c.day < b.isoformat())
-                .group_by(agg_mix.c.value)))
+                sa.select(m.c.value, sa.func.sum(m.c.cases))
+                .where(m.c[scope.column] == scope.code, m.c.dimension == CLOSED_LEVEL,
+                       m.c.day >= a.isoformat(), m.c.day < b.isoformat())
+                .group_by(m.c.value)))
         for s, e in _edges(window, a, b, tz):
             rows += list(q.closed_mix_side(conn, q.scoped(scope), [], s, e, "resolution_level"))
     for value, n in rows:

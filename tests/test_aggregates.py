@@ -23,7 +23,15 @@ from data_sources import aggregates, case_list, case_queries
 from data_sources.aggregate_summary import StoredDays
 from data_sources.database import make_engine
 from data_sources.regions import RegionTree
-from data_sources.schema import agg_day, agg_due, agg_hour, agg_hour_county, agg_mix, case
+from data_sources.schema import (
+    agg_day,
+    agg_due,
+    agg_hour,
+    agg_hour_county,
+    agg_mix,
+    agg_mix_city,
+    case,
+)
 from tests.conftest import module_database
 from tests.live import seeded_deployment
 
@@ -351,6 +359,18 @@ def counted_per_day(eng, scope: RegionScope, window: Window, tz: str, column: st
     return out
 
 
+def assert_mix_rolled_up(engine) -> None:
+    """agg_mix_city (the province's breakdowns) holds agg_mix's rows summed per city."""
+    group = [agg_mix.c.day, agg_mix.c.city_code, agg_mix.c.dimension, agg_mix.c.value,
+             agg_mix.c.province_code]
+    with engine.connect() as conn:
+        want = sorted(map(tuple, conn.execute(
+            sa.select(*group, sa.func.sum(agg_mix.c.cases)).group_by(*group))))
+        got = sorted(map(tuple, conn.execute(sa.select(
+            *[agg_mix_city.c[col.name] for col in group], agg_mix_city.c.cases))))
+    assert want and got == want
+
+
 def test_breakdowns_equal_the_case_tables(seeded):
     """/region's intake by category, source and settling level; the wall's closures by
     settling level."""
@@ -367,6 +387,7 @@ def test_breakdowns_equal_the_case_tables(seeded):
                 case_queries.closed_breakdown(eng, scope, window, "resolution_level"), code
     with eng.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(agg_mix)).scalar() > 100
+    assert_mix_rolled_up(eng)
 
 
 def test_a_redispatch_the_follower_has_not_seen_keeps_the_sign_rate_whole(seeded):

@@ -29,6 +29,7 @@ from data_sources.schema import (
     agg_hour,
     agg_hour_county,
     agg_mix,
+    agg_mix_city,
     case,
     case_event,
 )
@@ -36,7 +37,7 @@ from data_sources.stream_events import encode_event
 from simulator.live import LiveSimulator
 from simulator.seed import seed_history
 from simulator.world import World
-from tests.test_aggregates import assert_equal
+from tests.test_aggregates import assert_equal, assert_mix_rolled_up
 
 REGION = "321100"      # 镇江市
 TZ = "Asia/Shanghai"
@@ -82,7 +83,7 @@ def _snapshot(engine):
                   for table in (agg_day, agg_day_county, agg_hour, agg_hour_county)]
         rows = [sorted((tuple(d.values()), hours) for d, hours in table) for table in summed]
         return (*rows, *[sorted(map(tuple, conn.execute(sa.select(t))))
-                         for t in (agg_due, agg_mix)])
+                         for t in (agg_due, agg_mix, agg_mix_city)])
 
 
 def assert_same_rows(got, want) -> None:
@@ -161,6 +162,7 @@ def test_the_stored_days_follow_the_stream_across_midnight_and_late_events(
     aggregates.rebuild_hours(db.engine, *stored.hours)
     aggregates.rebuild_hours(db.engine, *stored.year_ago)
     assert_same_rows(_snapshot(db.engine), followed)
+    assert_mix_rolled_up(db.engine)
     db.close()
 
 

@@ -458,4 +458,5 @@ def test_timestamps_the_old_bulk_insert_shortened_sort_as_their_instant(engine):
     migrate.upgrade(engine)
     assert 2 in reported_in(on_the_hour, on_the_hour + hour)
     assert 2 not in reported_in(on_the_hour - hour, on_the_hour)
-    assert snapshot(engine) == before       # the same instants, read back
+    after = snapshot(engine)                # (later migrations may add tables)
+    assert {table: after[table] for table in before} == before   # the same instants
