@@ -1024,12 +1024,18 @@ def _due(conn, tally: q.Tally, scope: RegionScope, group: list, window: Window,
     # Stored: closed in the hour the window ends in or later (or not closed)...
     first_hour = ceil_hour(w.end)
     child = [agg_due.c[group[0].name]] if group else []
-    tally.add(conn.execute(
-        sa.select(*child, sa.func.coalesce(sa.func.sum(agg_due.c.cases), 0))
-        .where(agg_due.c[scope.column] == scope.code,
-               agg_due.c.deadline_day >= a.isoformat(), agg_due.c.deadline_day < b.isoformat(),
-               agg_due.c.closed_hour >= hour_key(first_hour))
-        .group_by(*child)), ["due_unclosed"])
+    # The province's (no index by its code) through ix_agg_due_closed, whose range is the
+    # closures since the window's end: PostgreSQL expected five times the rows it finds
+    # (the two ranges are correlated) and read the whole table in parallel instead, 50 ms
+    # for 89 days at 10M against 29 (EXPLAIN ANALYZE), and growing with the table.
+    with q.planned_without(conn, "seqscan", scope.level == Level.PROVINCE):
+        tally.add(conn.execute(
+            sa.select(*child, sa.func.coalesce(sa.func.sum(agg_due.c.cases), 0))
+            .where(agg_due.c[scope.column] == scope.code,
+                   agg_due.c.deadline_day >= a.isoformat(),
+                   agg_due.c.deadline_day < b.isoformat(),
+                   agg_due.c.closed_hour >= hour_key(first_hour))
+            .group_by(*child)), ["due_unclosed"])
     if first_hour != w.end:
         # ...and, when the window ends inside an hour, those closed in the rest of it.
         lo, hi = day_window(a, tz).start, day_window(b, tz).start

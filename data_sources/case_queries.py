@@ -75,12 +75,21 @@ def by_own_index(conn, on: bool = True):
     (code, closed_at) indexes serve. At 10M, through ix_case_closed: 124 townships'
     closures of a day 72 ms, 32 counties' 146 ms; by their indexes 15 and 39 ms (EXPLAIN
     ANALYZE, docs/benchmarks.md "Hours stored")."""
+    with planned_without(conn, "indexscan", on):
+        yield
+
+
+@contextmanager
+def planned_without(conn, plan: str, on: bool = True):
+    """Statements inside are planned without `plan` (PostgreSQL's enable_<plan>: a
+    hint where its estimate misleads it); the figures are the same, only the plan
+    changes. Nothing on SQLite."""
     on = on and conn.dialect.name == "postgresql"
     if on:
-        conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+        conn.exec_driver_sql(f"SET LOCAL enable_{plan} = off")
     yield
     if on:
-        conn.exec_driver_sql("SET LOCAL enable_indexscan = on")
+        conn.exec_driver_sql(f"SET LOCAL enable_{plan} = on")
 
 
 def _hours_between(dialect: str, later, earlier):
