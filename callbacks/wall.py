@@ -22,6 +22,7 @@ from dashboard.domain.metrics import WALL_MAP
 from dashboard.domain.text import t
 from dashboard.domain.walls import WallAccess
 from dashboard.views.wall.model import newest_sources
+from dashboard.views.wall.pace import resync_ms
 from dashboard.views.wall.service import WATCH_MAX
 from layouts import wall as view
 from layouts import wall_charts as charts
@@ -406,7 +407,8 @@ def register(app, service, shapes: dict | None = None) -> None:
         # screen whose live feed brings each tick's frame refreshes only to resynchronise.
         interval = service.pace.interval_ms()
         if pushed is True and service.settings.wall_resync_seconds > 0:
-            interval = max(interval, int(service.settings.wall_resync_seconds * 1000))
+            interval = max(interval, resync_ms(service.settings.wall_resync_seconds,
+                                               cfg["region"], time.time()))
         return (*out, interval)
 
     @app.callback(Output("page", "children", allow_duplicate=True),

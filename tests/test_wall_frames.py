@@ -183,3 +183,26 @@ def test_the_loop_pushes_once_per_new_tick_and_stops_with_its_last_feed(redis_ur
         time.sleep(0.05)
     assert got == ["2026-12-06T10:00:00+08:00", "2026-12-06T10:00:05+08:00"]
     assert pusher._thread is None    # no feed left: the loop ended
+
+
+def test_a_tick_between_a_feeds_watch_and_its_subscription_does_not_lose_its_frames(
+        redis_url, key_prefix, monkeypatch):
+    """The live feed watches its setting, then subscribes: a tick of the frame loop in
+    between (no feed of that setting yet) must not drop the setting, or the feed is never
+    framed while it stays open. A setting no feed has taken for GRACE_SECONDS goes."""
+    from dashboard.app import wall_frames
+    hub = _hub(redis_url, key_prefix)
+    tick = {"now": "2026-12-07T19:00:05+08:00"}
+    pusher = FramePusher(hub, lambda cfg, shown: {"region": cfg["region"], "marks": {},
+                                                  "props": {}, "drawn": []}, lambda: tick)
+    key = pusher.watch(_cfg("320500"))
+    pusher.forget_unwatched(hub.frame_groups())     # the loop's tick, before the subscribe
+    sub = hub.subscribe(lambda e: True, frames=key)
+    try:
+        pusher.push(hub.frame_groups(), tick)
+        assert [f["region"] for f in _frames(sub)] == ["320500"]
+    finally:
+        hub.unsubscribe(sub)
+    monkeypatch.setattr(wall_frames, "GRACE_SECONDS", 0.0)
+    pusher.forget_unwatched(hub.frame_groups())     # no feed of it left, its grace over
+    assert key not in pusher._cfgs

@@ -2,7 +2,7 @@
 refresh less often, and back again when it has room, with numbers and no server."""
 import pytest
 
-from dashboard.views.wall.pace import JITTER, MAX_FACTOR, Pace, next_factor
+from dashboard.views.wall.pace import JITTER, MAX_FACTOR, Pace, next_factor, resync_ms
 
 
 class Clocks:
@@ -59,3 +59,23 @@ def test_slow_refreshes_slow_the_walls_even_when_the_cpu_is_someone_elses():
         pace.observe(d)
     c.run(10.0, busy=0.3)
     assert pace.current() == 2
+
+
+def test_screens_that_started_together_resynchronise_spread_over_the_minute():
+    """A province's 1,345 walls all told the resync interval at the same moment (a restart)
+    come back spread over the minute, each at its own place, and keep that place."""
+    started = 1_800_000_000.25
+    keys = [f"32{k:07d}" for k in range(1345)]
+    due = [started + resync_ms(60, key, started) / 1000 for key in keys]
+    assert all(started + 30 <= d < started + 90 for d in due)
+    per_slice = [0] * 12                       # 5 s slices of the minute
+    for d in due:
+        per_slice[int(d % 60 // 5)] += 1
+    assert min(per_slice) >= 1345 / 12 * 0.6 and max(per_slice) <= 1345 / 12 * 1.4, per_slice
+    # A screen answered 0.3 s after its place waits one period less that 0.3 s: it stays.
+    key, at = keys[7], due[7]
+    for _ in range(5):
+        answered = at + 0.3
+        nxt = answered + resync_ms(60, key, answered) / 1000
+        assert nxt - at == pytest.approx(60, abs=0.002)
+        at = nxt

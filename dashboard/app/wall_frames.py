@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.1        # how often the builder's tick record is looked at
 CHUNK = 100               # settings whose models are read in one round trip
 DOWN_WAIT_SECONDS = 1.0   # ... and after a failure to read it (Redis down)
+GRACE_SECONDS = 30.0      # a setting watched this recently is kept (forget_unwatched)
 
 
 class FramePusher:
@@ -48,6 +49,7 @@ class FramePusher:
         self._tick_of = tick_of     # () -> the builder's newest tick record ({}: none)
         self._cfgs: dict[tuple, dict] = {}
         self._shown: dict[tuple, dict] = {}
+        self._watched_at: dict[tuple, float] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.last: dict = {}        # the newest tick's frames: how many, how long
@@ -57,7 +59,22 @@ class FramePusher:
         key = setting_key(cfg)
         with self._lock:
             self._cfgs[key] = cfg
+            self._watched_at[key] = time.monotonic()
         return key
+
+    def forget_unwatched(self, groups: dict) -> None:
+        """Drops the settings no feed takes any more, but not one watched in the last
+        GRACE_SECONDS: a feed's setting is watched before the feed subscribes, and a tick
+        in between dropped it for as long as the feed stayed open (never framed, the
+        screen refreshed by callback every tick: 268 of 1,345 walls in one run of
+        bench.province_scale, docs/benchmarks.md)."""
+        now = time.monotonic()
+        with self._lock:
+            for key in [k for k in self._cfgs if k not in groups and
+                        now - self._watched_at.get(k, 0.0) > GRACE_SECONDS]:
+                self._cfgs.pop(key, None)
+                self._shown.pop(key, None)
+                self._watched_at.pop(key, None)
 
     def ensure_started(self) -> None:
         with self._lock:
@@ -86,10 +103,7 @@ class FramePusher:
             # The feeds are sorted once per tick (4% of a province's web workers when it
             # was done at every look at the tick record).
             groups = self.hub.frame_groups()
-            with self._lock:
-                for key in [k for k in self._cfgs if k not in groups]:
-                    self._cfgs.pop(key, None)
-                    self._shown.pop(key, None)
+            self.forget_unwatched(groups)
             self.push(groups, tick)
 
     def push(self, groups: dict, tick: dict) -> None:
