@@ -179,7 +179,7 @@ def _write_mix(conn, day: date, tz: str, counties: list[str] | None) -> int:
         where = c.county_code.in_(counties)
     # The cities whose sums change: those of the counties' rows before and after.
     cities = {r[0] for r in conn.execute(
-        sa.select(agg_mix.c.city_code.distinct()).where(stale.whereclause))}
+        sa.select(agg_mix.c.city_code).distinct().where(stale.whereclause))}
     conn.execute(stale)
     group = [c.county_code, c.province_code, c.city_code]
     mixes: dict[tuple, dict] = {}
