@@ -177,8 +177,9 @@ def _write_mix(conn, day: date, tz: str, counties: list[str] | None) -> int:
     if counties is not None:
         stale = stale.where(agg_mix.c.county_code.in_(counties))
         where = c.county_code.in_(counties)
-    # The cities whose sums change: those of the counties' rows before and after.
-    cities = {r[0] for r in conn.execute(
+    # The cities whose sums change: those of the counties' rows before and after (the
+    # whole day's when every county is rewritten).
+    cities = None if counties is None else {r[0] for r in conn.execute(
         sa.select(agg_mix.c.city_code).distinct().where(stale.whereclause))}
     conn.execute(stale)
     group = [c.county_code, c.province_code, c.city_code]
@@ -198,27 +199,18 @@ def _write_mix(conn, day: date, tz: str, counties: list[str] | None) -> int:
             for d, values in by_dim.items() for value, n in values.items()]
     if rows:
         conn.execute(agg_mix.insert(), rows)
-    _roll_up_mix(conn, key, None if counties is None else
+    _roll_up_mix(conn, key, None if cities is None else
                  sorted(cities | {city for (_, _, city) in mixes}))
     return len(rows)
 
 
-def _roll_up_mix(conn, key: str, cities: list[str] | None) -> None:
-    """agg_mix_city's rows of the day `key` for `cities` (default all), summed again from
-    agg_mix's."""
-    stale = agg_mix_city.delete().where(agg_mix_city.c.day == key)
-    source = agg_mix.c.day == key
-    if cities is not None:
-        if not cities:
-            return
-        stale = stale.where(agg_mix_city.c.city_code.in_(cities))
-        source = sa.and_(source, agg_mix.c.city_code.in_(cities))
-    conn.execute(stale)
-    group = [agg_mix.c.day, agg_mix.c.city_code, agg_mix.c.dimension, agg_mix.c.value,
-             agg_mix.c.province_code]
-    conn.execute(agg_mix_city.insert().from_select(
-        ["day", "city_code", "dimension", "value", "province_code", "cases"],
-        sa.select(*group, sa.func.sum(agg_mix.c.cases)).where(source).group_by(*group)))
+def _roll_up_mix(conn, day: str, cities: list[str] | None) -> None:
+    """agg_mix_city's rows of the day for `cities` (default all), from agg_mix's."""
+    if cities == []:
+        return
+    _roll_up(conn, agg_mix, agg_mix_city, "day", day,
+             (date.fromisoformat(day) + timedelta(days=1)).isoformat(), cities,
+             place="city_code", by=("dimension", "value", "province_code"), sums=("cases",))
 
 
 def rebuild_hour_pairs(engine: sa.Engine, tz: str, pairs: Iterable[tuple[date, str, str]],
@@ -265,20 +257,23 @@ def _hour_keys(start: datetime, end: datetime) -> list[str]:
 
 
 def _roll_up(conn, fine: sa.Table, coarse: sa.Table, key: str, lo: str, hi: str,
-             counties: list[str] | None) -> None:
-    """`coarse`'s rows (per county) with `key` (the day or the hour) in [lo, hi), of
-    `counties` (default all), summed again from `fine`'s (per township)."""
+             places: list[str] | None, place: str = "county_code",
+             by: tuple[str, ...] = ("province_code", "city_code"),
+             sums: tuple[str, ...] = DAY_COUNTERS) -> None:
+    """`coarse`'s rows (per `place`: a county, or a city) with `key` (the day or the hour)
+    in [lo, hi), of `places` (default all), summed again from `fine`'s (per township, or
+    per county): `sums` summed, grouped by the key, the place and `by`."""
     stale = coarse.delete().where(coarse.c[key] >= lo, coarse.c[key] < hi)
     source = sa.and_(fine.c[key] >= lo, fine.c[key] < hi)
-    if counties is not None:
-        stale = stale.where(coarse.c.county_code.in_(counties))
-        source = sa.and_(source, fine.c.county_code.in_(counties))
+    if places is not None:
+        stale = stale.where(coarse.c[place].in_(places))
+        source = sa.and_(source, fine.c[place].in_(places))
     conn.execute(stale)
-    codes = [fine.c.county_code, fine.c.province_code, fine.c.city_code]
+    group = [fine.c[key], fine.c[place], *(fine.c[n] for n in by)]
     conn.execute(coarse.insert().from_select(
-        [key, "county_code", "province_code", "city_code", *DAY_COUNTERS],
-        sa.select(fine.c[key], *codes, *[sa.func.sum(fine.c[n]) for n in DAY_COUNTERS])
-        .where(source).group_by(fine.c[key], *codes)))
+        [key, place, *by, *sums],
+        sa.select(*group, *[sa.func.sum(fine.c[n]) for n in sums])
+        .where(source).group_by(*group)))
 
 
 def _roll_up_day(conn, day: date, counties: list[str] | None) -> None:
