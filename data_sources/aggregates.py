@@ -882,34 +882,46 @@ def local_days(window: Window, tz: str) -> list[date]:
 
 
 def daily(engine: sa.Engine, scope: RegionScope, window: Window, tz: str, column: str,
-          stored: tuple[date, date] | None) -> list[int]:
+          stored: tuple[date, date] | None) -> list[int | None]:
     """Counts of reported_at or closed_at per local day of the window: stored days from
-    agg_day (intake, closed), the others from the case table (_counted_days)."""
+    agg_day (intake, closed), the others from the case table (_counted_days). None for a
+    day still being filled (StoredDays.pending): its count is not known yet, and a trend
+    must show a gap there, not a zero."""
     if column not in ("reported_at", "closed_at"):
         raise ValueError("column must be reported_at or closed_at")
     days = local_days(window, tz)
     index = {d: i for i, d in enumerate(days)}
-    counts = [0] * len(days)
+    counts: list[int | None] = [0] * len(days)
+    read: list[tuple[date, date]] = []     # the window's days summed from agg_day
+    pending: tuple = ()
     if stored and _aggregated(scope):
-        # A window touching days still being filled reads its main range; those days
-        # count as the case table has them (none) until they are filled.
-        a, b = stored_days(window, tz, span_for(window, tz, stored) or stored[:2])
-    else:
-        a, b = date.max, date.min
+        # A window touching days still being filled reads every filled range it meets
+        # (a sum over the window would be wrong, a day's count is not); its pending days
+        # are None: not known yet.
+        span = span_for(window, tz, stored)
+        pending = () if span else getattr(stored, "pending", ())
+        ranges = [span] if span else list(getattr(stored, "ranges", lambda: [stored[:2]])())
+        read = [r for r in (stored_days(window, tz, r) for r in ranges) if r[0] < r[1]]
+    for i, d in enumerate(days):
+        if any(s <= d < e for s, e in pending):
+            counts[i] = None
+
+    def from_cases(d: date) -> bool:
+        return counts[index[d]] is not None and not any(a <= d < b for a, b in read)
     counter = "intake" if column == "reported_at" else "closed"
     hours = _hour_ranges(stored) if stored and _aggregated(scope) else ()
     z = ZoneInfo(tz)
     w = window.utc
     with engine.connect() as conn:
-        if a < b:
-            t = _day_table(scope)
+        t = _day_table(scope)
+        for a, b in read:
             for day, n in conn.execute(
                     sa.select(t.c.day, sa.func.sum(t.c[counter]))
                     .where(t.c[scope.column] == scope.code,
                            t.c.day >= a.isoformat(), t.c.day < b.isoformat())
                     .group_by(t.c.day)):
                 counts[index[date.fromisoformat(day)]] += int(n or 0)
-        for first, last in _runs([d for d in days if not a <= d < b]):
+        for first, last in _runs([d for d in days if from_cases(d)]):
             lo = max(day_window(first, tz).utc.start, w.start)
             hi = min(day_window(last, tz).utc.end, w.end)
             if hi <= lo:

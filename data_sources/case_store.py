@@ -49,7 +49,7 @@ class SqlCaseStore(LazyEngine):
                                         by_child=by_child, settled=settled)
 
     def daily(self, scope: RegionScope, window: Window, tz: str,
-              column: str = "reported_at") -> list[int]:
+              column: str = "reported_at") -> list[int | None]:
         return aggregates.daily(self.engine, scope, window, tz, column,
                                 self._stored() if tz == self.tz else None)
 
@@ -71,6 +71,12 @@ class SqlCaseStore(LazyEngine):
         # it always has; with them, a window touching a day still pending has no figures.
         stored = self._stored()
         return stored is None or aggregates.span_for(window, self.tz, stored) is not None
+
+    def history_filled(self) -> tuple[int, int] | None:
+        info = aggregate_summary.summary_info(self.engine) if self.tz else {}
+        if info.get("tz") != self.tz or not aggregate_summary.pending_ranges(info):
+            return None
+        return int(info.get("done_days") or 0), int(info.get("total_days") or 0)
 
     def live_board(self, scope: RegionScope, now: datetime, tz: str, top: int = 12) -> LiveBoard:
         return live_board.live_board(self.engine, scope, now, tz, top)

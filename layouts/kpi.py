@@ -96,7 +96,7 @@ def layout(model: KpiView, state: PageState, user: dict | None = None) -> html.D
                     id="to-region")]
     # A ranking needs children: a region without a child level has none. While days of
     # the period are still being filled it has no rows yet, and says why.
-    filling = [] if model.complete else [html.P(state.t("kpi.filling"), className="gw-note")]
+    filling = [html.P(model.filling, className="gw-note gw-filling")] if model.filling else []
     ranking = [] if child is None or not (model.ranking or filling) else [panel(
         state.t("kpi.ranking_title", level=Level(child).label(state.lang)),
         *filling,

@@ -131,14 +131,17 @@ def layout(model: RegionView, state: PageState, user: dict | None = None) -> htm
     children = [] if model.child_level is None else [panel(
         state.t("region.children", level=Level(model.child_level).label(state.lang)),
         *children_view(model, state), panel_id="children-panel", wide=True)]
+    no_counts = state.t("region.no_intake" if model.complete else "region.filling_short")
     breakdowns = [panel(b["title"], charts.graph(
         charts.bars(b["counts"], state.t(f"region.intake_by.{dim}"), state.t("region.not_closed"),
-                    state.t("region.no_intake")),
+                    no_counts),
         f"breakdown-{dim}", f"breakdown-{dim}"))
         for dim, b in model.breakdowns.items()]
     return frame("gw-region-page", f"{region.name} · {model.level_label}", state, nav, [
         breadcrumb(model.breadcrumb, state),
         toolbar(model, state),
+        *([html.P(model.filling, id="region-filling", className="gw-note gw-filling")]
+          if model.filling else []),
         summary,
         *children,
         html.Div(className="gw-grid-2", children=[

@@ -121,6 +121,9 @@ class FakeCaseStore:
     def complete(self, window):
         return True
 
+    def history_filled(self):
+        return None
+
     def open_by_state_and_level(self, scope):
         self._ask("open_by_state_and_level")
         return {("IN_PROGRESS", "网格"): self._total(scope.code).open}

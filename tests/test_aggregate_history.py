@@ -26,6 +26,7 @@ from data_sources.redis_stream import EventStream, StreamReader
 from data_sources.regions import RegionTree
 from data_sources.schema import case
 from layouts import kpi as kpi_layout
+from layouts import region as region_layout
 from simulator import summary_history
 from simulator.world import World
 from tests.conftest import module_database
@@ -332,7 +333,29 @@ def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
         assert not model.complete and model.ranking == []
         page = str(kpi_layout.layout(model, state).to_plotly_json())
         assert "回填" in page and "ranking-grid" in page
+        progress = f"（已完成 {info['done_days']}/{info['total_days']} 天）"
+        assert progress in model.filling
+        # /region over the same window: "—" for the window's figures, not 0 (seen in the
+        # demo: 受理量 0 with no word of the fill), the open-now counts as usual, no
+        # breakdowns, and the page says why and how far the fill has got.
+        region_state = url_state.parse({"period": "custom", "from": a.isoformat(),
+                                        "to": b.isoformat()})
         store = SqlCaseStore(eng, TZ, stored_seconds=0)
+        region = region_view.build(store, tree, _settings(eng), REGION, region_state, now)
+        summary = {s["key"]: s["display"] for s in region.summary}
+        assert not region.complete and progress in region.filling
+        assert summary["intake"] == summary["closure"] == summary["on_time"] == "—"
+        assert int(summary["open"].replace(",", "")) > 0
+        assert region.children and all(
+            r["intake"] is None and r["intake_text"] == "—" and r["open_text"] != "—"
+            for r in region.children)
+        assert all(b["counts"] == {} for b in region.breakdowns.values())
+        # The trend has the filled days' counts and a gap (None), not 0, for the others.
+        by_day = dict(zip(region.trend["x"], region.trend["intake"]))
+        assert all((n is None) == (day >= island[1].isoformat()) for day, n in by_day.items())
+        assert sum(n for n in by_day.values() if n is not None) > 0
+        page = str(region_layout.layout(region, region_state).to_plotly_json())
+        assert "region-filling" in page and progress in page and "历史数据补齐中" in page
         w = url_state.window(url_state.parse({"from": a.isoformat(), "to": b.isoformat()}),
                              now, TZ)
         assert not store.complete(w)

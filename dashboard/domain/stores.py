@@ -50,6 +50,10 @@ class CaseStore(Protocol):
         daily aggregates only, filled in the background): its windowed counts read as
         none until then, and a page shows "—" rather than zeros."""
 
+    def history_filled(self) -> tuple[int, int] | None:
+        """(days filled, days asked for) while history is being filled in the background
+        (complete() is False for some windows); None when nothing is pending."""
+
     def open_by_state_and_level(self, scope: RegionScope) -> dict[tuple[str, str | None], int]: ...
 
     def breakdown(self, scope: RegionScope, window: Window, dimension: str) -> dict[str, int]:
@@ -67,9 +71,9 @@ class CaseStore(Protocol):
                column: str = "reported_at") -> list[int]: ...
 
     def daily(self, scope: RegionScope, window: Window, tz: str,
-              column: str = "reported_at") -> list[int]:
+              column: str = "reported_at") -> list[int | None]:
         """Counts per local day of the window (index 0 = the day it starts in) of
-        reported_at or closed_at."""
+        reported_at or closed_at; None for a day still being filled (complete())."""
         ...
 
     def overdue_cases(self, scope: RegionScope, now: datetime, limit: int = 20) -> list[dict]: ...

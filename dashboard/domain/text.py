@@ -141,6 +141,8 @@ ENTRIES: dict[str, tuple[str, str]] = {
     **_group("page", {
         # Each language's name in itself: the switch shows the other one's.
         "lang_name": ("中文", "English"),
+        # How far the history fill has got (CaseStore.history_filled), in a filling note.
+        "filling_progress": ("（已完成 {done}/{total} 天）", " ({done} of {total} days done)"),
         # A page's query refused for now (dashboard/app/rate_limits.py, shown by pages.js).
         "rate_limited": ("查询过于频繁，请 {seconds} 秒后再试。",
                          "Too many queries: try again in {seconds} s."),
@@ -195,9 +197,10 @@ ENTRIES: dict[str, tuple[str, str]] = {
                          "fewer than {min_sample} cases scores at the parent's rate, is "
                          "greyed in italics and listed under Thin sample. Click a row to rank its children."),
         "weights_sep": ("，", ", "),
-        "filling": ("本期有些日期的历史汇总数据仍在回填，回填完成前不显示本期指标和排名。",
+        "filling": ("本期有些日期的历史汇总数据仍在回填{progress}，回填完成前不显示本期指标和排名。",
                     "Some days of this period are still being filled in from the history "
-                    "kept as daily summaries: its figures and ranking show once they are."),
+                    "kept as daily summaries{progress}: its figures and ranking show once "
+                    "they are."),
         "export_xlsx": ("导出 Excel", "Export Excel"),
         "score_chart": ("综合得分", "Composite score"),
         # The ranking's columns (views/kpi.RANKING_COLUMNS); a sub-score's is `points`.
@@ -239,6 +242,14 @@ ENTRIES: dict[str, tuple[str, str]] = {
         "intake_by.resolution_level": ("本期受理按办结层级", "Intake by resolved at"),
         "not_closed": ("未办结", "not closed"),
         "no_intake": ("本期无受理", "no cases in this period"),
+        # The window touches days of the history still being filled (CaseStore.complete).
+        "filling": ("历史数据补齐中：本期有些日期的汇总数据仍在回填{progress}，回填完成前本期的"
+                    "受理、办结等指标显示为“—”，分项和地图不着色。在办、超期在办为当前数，照常显示。",
+                    "History being filled in: some days of this period are still being filled "
+                    "from the daily summaries{progress}; until they are, the period's figures "
+                    "show “—” and the breakdowns and map stay blank. Open and overdue-open "
+                    "counts are of now and show as usual."),
+        "filling_short": ("历史数据补齐中", "being filled in"),
         "cases": ("案件", "Cases"),
         "basis": ("范围", "Cases"),
         "sort": ("排序", "Sort"),

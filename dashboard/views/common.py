@@ -92,6 +92,17 @@ def counts_by_child(cases: CaseStore, tree, scope: RegionScope, window: Window, 
     return ChildCounts(children, total, complete)
 
 
+def filling_note(cases: CaseStore, complete: bool, key: str, lang: str) -> str:
+    """What a page says while its period's days are still being filled (CaseStore.complete
+    False): text `key`, with how far the fill has got when the store knows; "" otherwise."""
+    if complete:
+        return ""
+    filled = cases.history_filled()
+    progress = t("page.filling_progress", lang, done=filled[0], total=filled[1]) \
+        if filled and filled[1] else ""
+    return t(key, lang, progress=progress)
+
+
 def trend_series(cases: CaseStore, scope: RegionScope, window: Window, now: datetime, tz: str,
                  lang: str, memo=direct) -> dict:
     """Intake and closures per hour for a one-day window, per local day otherwise (from the

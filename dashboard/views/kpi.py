@@ -22,6 +22,7 @@ from dashboard.views.common import (
     as_of,
     breadcrumb,
     counts_by_child,
+    filling_note,
     resolve_scope,
     trend_series,
 )
@@ -136,6 +137,7 @@ class KpiView:
     as_of: dict                     # the time of the oldest figure shown (common.as_of)
     complete: bool = True           # False: days of the period still being filled, no
     #                                 figures or ranking yet (CaseStore.complete)
+    filling: str = ""               # what the page says meanwhile (common.filling_note)
 
 
 def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: datetime,
@@ -183,4 +185,5 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
         min_sample=weights.min_sample,
         as_of=as_of(memo, now, tz),
         complete=complete,
+        filling=filling_note(cases, complete, "kpi.filling", state.lang),
     )

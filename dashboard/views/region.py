@@ -32,6 +32,7 @@ from dashboard.views.common import (
     as_of,
     breadcrumb,
     counts_by_child,
+    filling_note,
     resolve_scope,
     trend_series,
 )
@@ -49,14 +50,22 @@ def supervision(level: int | None) -> str:
     return SUPERVISION_LEVELS[level - 1] if level and 0 < level <= len(SUPERVISION_LEVELS) else ""
 
 
-def child_rows(children: dict, names: dict[str, str], lang: str) -> list[dict]:
+def shown(k, key: str, lang: str, complete: bool) -> tuple[float | None, str]:
+    """(value, text) of one metric; a windowed one is unknown ("—") while the window's
+    days are still being filled, an open-now count is not."""
+    if complete or metrics.BY_KEY[key].now_only:
+        return metrics.value(k, key), metrics.display(k, key, lang)
+    return None, "—"
+
+
+def child_rows(children: dict, names: dict[str, str], lang: str,
+               complete: bool = True) -> list[dict]:
     rows = []
     for code, counts in children.items():
         k = compute_kpis(counts)
         row = {"code": code, "name": names.get(code, code)}
         for key in metrics.KEYS:
-            row[key] = metrics.value(k, key)
-            row[key + "_text"] = metrics.display(k, key, lang)
+            row[key], row[key + "_text"] = shown(k, key, lang, complete)
         rows.append(row)
     return rows
 
@@ -144,6 +153,9 @@ class RegionView:
     breakdowns: dict[str, dict]     # dimension -> {title, counts}
     cases: CaseListPage | None      # None: the viewer may not see case lists
     as_of: dict                     # the time of the oldest figure shown (common.as_of)
+    complete: bool = True           # False: days of the window still being filled, its
+    #                                 windowed figures "—" (CaseStore.complete)
+    filling: str = ""               # what the page says meanwhile (common.filling_note)
 
 
 def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageState, now: datetime,
@@ -155,12 +167,15 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
     w = url_state.window(state, now, tz)
     region = tree.get(scope.code)
     kids = tree.children(scope.code)
-    children, total, _ = counts_by_child(cases, tree, scope, w, now, memo)
+    # `complete`: False while days of the window are still being filled: its windowed
+    # figures are not known yet (the counts read none of those days).
+    children, total, complete = counts_by_child(cases, tree, scope, w, now, memo)
     metric = metrics.BY_KEY.get(state.metric, metrics.BY_KEY["on_time"])
     k = compute_kpis(total)
     page = cases.case_page(scope, w, now, case_query(state)) if with_cases else None
-    counts = memo("breakdowns", scope, w,
-                  lambda: cases.breakdowns(scope, w, tuple(BREAKDOWNS)))
+    # A window still being filled has no breakdowns yet (those days' are not there).
+    counts = memo("breakdowns", scope, w, lambda: cases.breakdowns(
+        scope, w, tuple(BREAKDOWNS))) if complete else {dim: {} for dim in BREAKDOWNS}
     lang = state.lang
     return RegionView(
         region=RegionRef(region.code, region.name), level=int(region.level),
@@ -169,9 +184,9 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
         period_label=url_state.label(state, w, tz, now),
         metric=MetricRef(metric.key, metric.label(lang), metric.kind, metric.higher_is_better),
         summary=[{"key": key, "label": metrics.BY_KEY[key].label(lang),
-                  "display": metrics.display(k, key, lang)} for key in TABLE_METRICS],
+                  "display": shown(k, key, lang, complete)[1]} for key in TABLE_METRICS],
         child_level=None if scope.child_level is None else int(scope.child_level),
-        children=child_rows(children, {r.code: r.name for r in kids}, lang),
+        children=child_rows(children, {r.code: r.name for r in kids}, lang, complete),
         features=map_features(tree, scope.code) if scope.level <= Level.CITY else [],
         trend=trend_series(cases, scope, w, now, tz, lang, memo),
         breakdowns={dim: {"title": t(f"region.breakdown.{dim}", lang),
@@ -182,6 +197,8 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
                            page.page, page.pages, PAGE_SIZE, MAX_OFFSET,
                            notice=summary_notice(page.details_from, lang)) if page else None,
         as_of=as_of(memo, now, tz),
+        complete=complete,
+        filling=filling_note(cases, complete, "region.filling", lang),
     )
 
 def export_rows(cases: CaseStore, tree, settings, code: str, state: url_state.PageState,
