@@ -669,7 +669,6 @@ def profile(pids: list[int], seconds: float, out_dir: Path) -> dict:
     if not Path(spy).exists():
         return {"error": "py-spy not installed (pip install py-spy into the venv)"}
     procs, files = [], []
-    out_dir.mkdir(parents=True, exist_ok=True)
     for pid in pids:
         f = out_dir / f"py-spy-{pid}.txt"
         files.append(f)
@@ -756,8 +755,7 @@ async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
             args.seed + 7, args.first_view_timeout))
         loop = asyncio.get_running_loop()
         prof_task = (loop.run_in_executor(None, lambda: profile(
-            pids["web_workers"], min(args.profile, args.seconds),
-            args.profile_dir or args.work_dir))
+            pids["web_workers"], min(args.profile, args.seconds), args.work_dir))
             if args.profile else None)
         end = time.monotonic() + args.seconds
         while time.monotonic() < end:
@@ -1000,8 +998,6 @@ def parse_args(argv=None):
                         "(repeatable; the bench's own environment's are not passed on)")
     p.add_argument("--profile", type=float, default=0.0,
                    help="py-spy the web workers for this many seconds of the window (0: no)")
-    p.add_argument("--profile-dir", type=Path,
-                   help="keep py-spy's raw stacks here (default: the run's scratch, deleted)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", type=Path, help="write the results here (keys: cases, regions, "
                    "full_scan_ms, tick_all_regions_ms, first_view_ms, callback_p95_ms, "
