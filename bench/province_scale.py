@@ -1165,6 +1165,9 @@ def main(argv=None) -> int:
         # than the summary's top entries).
         for f in work.glob("py-spy-*.txt"):
             shutil.copy(f, out.parent / f"{out.stem}.{f.name}")
+        # And the servers' logs (gevent's blocking reports with GEVENT_MONITOR_THREAD_ENABLE).
+        for f in [*work.glob("main/serve-*.log"), *work.glob("probe/serve-*.log")]:
+            shutil.copy(f, out.parent / f"{out.stem}.{f.parent.name}-{f.name}")
         shutil.rmtree(work, ignore_errors=True)
         _flatten(result)
         _save(out, result)
