@@ -73,6 +73,10 @@ class Settings:
     # objects (dashboard/app/collector.py): with Python's 700 a province's web workers
     # stopped for a full collection every few seconds. 0: Python's defaults.
     gc_young: int = 50_000
+    # A web worker logs, once a minute, the places where one greenlet held its loop this
+    # many ms or more (dashboard/app/loop_watch.py): what live events waited behind.
+    # 0: not watched.
+    loop_watch_ms: float = 100.0
     # Login sessions (docs/security.md): a session ends after this many minutes in which
     # its person did nothing (the pages' own timers do not count), and this many hours
     # after the login at the latest.
@@ -147,7 +151,7 @@ class Settings:
                           ("SESSION_IDLE_MINUTES", float), ("SESSION_HOURS", float),
                           ("LOCKOUT_ATTEMPTS", int), ("LOCKOUT_MINUTES", float),
                           ("TRUSTED_PROXIES", int), ("WALL_RESYNC_SECONDS", float),
-                          ("GC_YOUNG", int)):
+                          ("GC_YOUNG", int), ("LOOP_WATCH_MS", float)):
             if (v := get(key)) is not None:
                 try:
                     values[key.lower()] = conv(v)

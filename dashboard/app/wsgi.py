@@ -1,5 +1,5 @@
 """Gunicorn entry point: `gunicorn 'dashboard.app.wsgi:build()'` (settings from the environment)."""
-from dashboard.app import collector
+from dashboard.app import collector, loop_watch
 from dashboard.app.factory import create_app
 from dashboard.app.settings import Settings
 
@@ -8,4 +8,5 @@ def build():
     settings = Settings.from_env()
     server = create_app(settings).server
     collector.settle(settings.gc_young)
+    loop_watch.install(settings.loop_watch_ms)
     return server
