@@ -558,5 +558,8 @@ def case_summaries(engine, scope: RegionScope, case_ids: list[int]) -> dict[int,
         return {}
     q = (sa.select(c.id, c.case_no, c.category, c.urgency, c.deadline, c.grid_code)
          .where(c.id.in_(sorted(set(case_ids))), scoped(scope)))
-    with engine.connect() as conn:
+    # On the live ticker's path (every batch of events): one statement needs no
+    # transaction, and BEGIN and ROLLBACK were two of its four round trips, each a wait
+    # for a turn of a busy gevent worker's loop (docs/benchmarks.md).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         return {r.id: dict(r._mapping) for r in conn.execute(q)}

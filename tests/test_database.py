@@ -376,3 +376,31 @@ def test_a_time_on_the_hour_lies_on_one_side_of_a_window_edge(database_url):
             assert count(on_the_hour, on_the_hour + timedelta(hours=1)) == 1
     finally:
         database.close()
+
+
+def test_a_ticker_batchs_cases_are_read_in_one_statement_without_a_transaction(db, tmp_path):
+    """The live ticker's read of the cases behind a batch of events, watched at the wire
+    (libpq's trace): one statement, no BEGIN and ROLLBACK around it. In a busy gevent
+    worker every round trip waits for a turn of the loop; those were two of its four
+    (docs/benchmarks.md)."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's wire protocol")
+    from dashboard.domain.hierarchy import Level
+    from dashboard.domain.scope import RegionScope
+    from data_sources import case_queries
+    scope = RegionScope("320000", Level.PROVINCE)
+    case_queries.case_summaries(db.engine, scope, [1])     # the pool holds a connection
+    raw = db.engine.raw_connection()
+    pg = raw.driver_connection.pgconn
+    raw.close()
+    trace = tmp_path / "libpq.trace"
+    with open(trace, "w") as f:
+        pg.trace(f.fileno())
+        found = case_queries.case_summaries(db.engine, scope, [2, 3, 999])
+        pg.untrace()
+    assert sorted(found) == [2, 3]
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    queries = [p[4] for p in sent if len(p) > 4 and p[1] == "F" and p[3] == "Query"]
+    parsed = [p[4] for p in sent if len(p) > 4 and p[1] == "F" and p[3] == "Parse"]
+    assert not any("BEGIN" in q or "ROLLBACK" in q for q in queries), queries
+    assert len(parsed) == 1 and "gw_case" in parsed[0]
