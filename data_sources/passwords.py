@@ -26,15 +26,31 @@ _SYMBOLS = "@#%+=?!-"
 GENERATED_LENGTH = 16
 
 
+def _off_loop(fn, *args):
+    """`fn(*args)` in one of gevent's native threads when gevent has patched the process
+    (a gunicorn gevent worker), else here. argon2 costs ~100 ms of CPU by design, and in a
+    request's greenlet it held the worker's loop for all of it: every live feed and wall
+    of that worker waited (the 50 leaders' logins of bench.province_scale held it 32
+    times in a minute, 100–300 ms each; docs/benchmarks.md). argon2-cffi releases the GIL
+    while it hashes, so the loop serves the others meanwhile."""
+    try:
+        from gevent import get_hub, monkey
+    except ImportError:
+        return fn(*args)
+    if not monkey.is_module_patched("threading"):
+        return fn(*args)
+    return get_hub().threadpool.apply(fn, args)
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _off_loop(_hasher.hash, password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when `password` is the one `password_hash` was made from; False for a wrong
     password and for a damaged or foreign hash alike (never raises for either)."""
     try:
-        return _hasher.verify(password_hash, password)
+        return _off_loop(_hasher.verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
