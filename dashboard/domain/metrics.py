@@ -84,6 +84,22 @@ def display(k: Kpis, key: str, lang: str = "zh") -> str:
     return f"{int(v):,}"
 
 
+UNKNOWN = "—"
+
+
+def known(key: str, complete: bool) -> bool:
+    """Whether a metric is known while some days of its window are still being filled
+    (`complete` False): an open-now count is, a windowed figure is not."""
+    return complete or BY_KEY[key].now_only
+
+
+def shown(k: Kpis, key: str, lang: str = "zh", complete: bool = True) -> tuple[float | None, str]:
+    """(value, text) of a metric; (None, "—") for a windowed one not known yet."""
+    if known(key, complete):
+        return value(k, key), display(k, key, lang)
+    return None, UNKNOWN
+
+
 def denominator(k: Kpis, key: str) -> int | None:
     v = raw(k, key)
     return v.denominator if isinstance(v, Rate) else None

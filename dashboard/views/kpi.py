@@ -38,19 +38,18 @@ def kpi_rows(current: KpiCounts, previous: KpiCounts, last_year: KpiCounts,
     (CaseStore.complete): its windowed figures are not known yet and show "—"."""
     now_k, prev_k, ly_k = compute_kpis(current), compute_kpis(previous), compute_kpis(last_year)
     table = metrics.with_targets(satisfaction_target)
-    no = "—"
+    no = metrics.UNKNOWN
     rows = []
     for key, m in table.items():
-        known = complete or m.now_only
-        v = metrics.value(now_k, key) if known else None
+        v, shown = metrics.shown(now_k, key, lang, complete)
         pv = metrics.value(prev_k, key) if _has_data(previous) and not m.now_only else None
         lv = metrics.value(ly_k, key) if _has_data(last_year) and not m.now_only else None
         target = no if m.target is None else (f"≥{m.target:g}%" if m.higher_is_better
                                               else f"≤{m.target:g}%")
-        den = metrics.denominator(now_k, key) if known else None
+        den = metrics.denominator(now_k, key) if metrics.known(key, complete) else None
         rows.append({
             "key": key, "label": m.label(lang), "value": v,
-            "display": metrics.display(now_k, key, lang) if known else no,
+            "display": shown,
             "denominator": den, "target": target, "met": metrics.meets_target(m, v),
             "previous": metrics.display(prev_k, key, lang) if pv is not None else no,
             "last_year": metrics.display(ly_k, key, lang) if lv is not None else no,

@@ -50,14 +50,6 @@ def supervision(level: int | None) -> str:
     return SUPERVISION_LEVELS[level - 1] if level and 0 < level <= len(SUPERVISION_LEVELS) else ""
 
 
-def shown(k, key: str, lang: str, complete: bool) -> tuple[float | None, str]:
-    """(value, text) of one metric; a windowed one is unknown ("—") while the window's
-    days are still being filled, an open-now count is not."""
-    if complete or metrics.BY_KEY[key].now_only:
-        return metrics.value(k, key), metrics.display(k, key, lang)
-    return None, "—"
-
-
 def child_rows(children: dict, names: dict[str, str], lang: str,
                complete: bool = True) -> list[dict]:
     rows = []
@@ -65,7 +57,7 @@ def child_rows(children: dict, names: dict[str, str], lang: str,
         k = compute_kpis(counts)
         row = {"code": code, "name": names.get(code, code)}
         for key in metrics.KEYS:
-            row[key], row[key + "_text"] = shown(k, key, lang, complete)
+            row[key], row[key + "_text"] = metrics.shown(k, key, lang, complete)
         rows.append(row)
     return rows
 
@@ -184,7 +176,8 @@ def build(cases: CaseStore, tree, settings, code: str, state: url_state.PageStat
         period_label=url_state.label(state, w, tz, now),
         metric=MetricRef(metric.key, metric.label(lang), metric.kind, metric.higher_is_better),
         summary=[{"key": key, "label": metrics.BY_KEY[key].label(lang),
-                  "display": shown(k, key, lang, complete)[1]} for key in TABLE_METRICS],
+                  "display": metrics.shown(k, key, lang, complete)[1]}
+                 for key in TABLE_METRICS],
         child_level=None if scope.child_level is None else int(scope.child_level),
         children=child_rows(children, {r.code: r.name for r in kids}, lang, complete),
         features=map_features(tree, scope.code) if scope.level <= Level.CITY else [],
