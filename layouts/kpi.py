@@ -81,7 +81,11 @@ def ranking_grid(model: KpiView, state: PageState):
 def score_chart(model: KpiView, state: PageState):
     rows = [{"code": r["code"], "name": r["name"], "score": r["score"],
              "score_text": f"{r['score']:.2f}"} for r in model.ranking if r["score"] is not None]
-    return charts.child_bars(rows, "score", True, state.t("kpi.score_chart"))
+    title = state.t("kpi.score_chart")
+    if not rows:  # nothing scored: say why instead of drawing axes from -1 to 6
+        return charts.empty(title, state.t("region.filling_short" if model.filling
+                                           else "common.no_data"))
+    return charts.child_bars(rows, "score", True, title)
 
 
 def layout(model: KpiView, state: PageState, user: dict | None = None) -> html.Div:

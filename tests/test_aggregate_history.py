@@ -333,6 +333,10 @@ def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
         assert not model.complete and model.ranking == []
         page = str(kpi_layout.layout(model, state).to_plotly_json())
         assert "回填" in page and "ranking-grid" in page
+        # Its score chart says so too, instead of an empty axis from -1 to 6.
+        score = kpi_layout.score_chart(model, state)
+        assert score["data"] == [] and [a["text"] for a in score["layout"]["annotations"]] \
+            == ["历史数据补齐中"]
         progress = f"（已完成 {info['done_days']}/{info['total_days']} 天）"
         assert progress in model.filling
         # /region over the same window: "—" for the window's figures, not 0 (seen in the
