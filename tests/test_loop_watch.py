@@ -49,6 +49,9 @@ def test_a_greenlet_that_holds_the_loop_is_named_once_a_minute():
     assert 150 <= held < 1000
     # Where it gave the loop back: the test's hog (not gridwatch's) waiting in sleep.
     assert "[sleep]" in line
+    # The lag timer waited for the hog too: its longest lateness is the hog's turn.
+    late = int(line.split("timer woke late by ")[1].split("longest ")[1].split(" ms")[0])
+    assert 100 <= late < 1000, line
 
 
 def test_stalls_count_only_long_turns_and_start_over():
@@ -61,6 +64,13 @@ def test_stalls_count_only_long_turns_and_start_over():
     line = s.summary(60)
     assert "3 times in 60 s (total 620 ms, longest 300 ms)" in line
     assert line.index("callbacks.wall.frame [get] (2×, 500 ms)") < line.index("kpi.build")
+    assert s.summary(60) is None
+    # A timer late by the threshold or more is worth a line on its own.
+    for late in [0.001] * 18 + [0.04, 0.15]:
+        s.lag(late)
+    line = s.summary(60)
+    assert line == "in 60 s, a 20 ms timer woke late by p50 1 / p95 150 / longest 150 ms"
+    s.lag(0.05)
     assert s.summary(60) is None
 
 

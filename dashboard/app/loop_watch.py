@@ -9,6 +9,11 @@ minutes). This watch only times each greenlet's turn on the loop (a greenlet tra
 a clock read per switch) and, for the turns of `threshold_ms` or more, notes where the
 greenlet gave the loop back (its suspended frame), gridwatch's own frames only. Once a
 minute: how many such turns, their total and longest, and the places that held it most.
+
+Beside it, a timer of LAG_EVERY that a greenlet sleeps on, over and over: how late it
+wakes is what any wake-up of that worker waits (a live event's read from Redis, its
+rows from the database, the feed that writes it), short turns piled up included, which
+the turns above do not show. Its p50 / p95 / longest go in the same line.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ ROOT = str(Path(__file__).resolve().parents[2])
 OWN = tuple(f"{ROOT}/{pkg}/" for pkg in ("dashboard", "callbacks", "layouts", "data_sources"))
 DEPTH = 4           # gridwatch frames named per place
 TOP = 5             # places named per summary
+LAG_EVERY = 0.02    # s: the lag timer's period
 
 
 class Stalls:
@@ -39,6 +45,7 @@ class Stalls:
         self.count, self.total, self.longest = 0, 0.0, 0.0
         self.by_place: Counter = Counter()
         self.times: Counter = Counter()
+        self.lags: list[float] = []
 
     def add(self, held: float, place: str) -> None:
         if held < self.threshold:
@@ -49,17 +56,36 @@ class Stalls:
         self.by_place[place] += held
         self.times[place] += 1
 
+    def lag(self, late: float) -> None:
+        self.lags.append(late)
+
     def summary(self, seconds: float) -> str | None:
-        """One line for the log (None: nothing held the loop that long), then resets."""
-        if not self.count:
+        """One line for the log (None: nothing held the loop that long and the timer was
+        never late by as much), then resets."""
+        lags = sorted(self.lags)
+        late = lags[-1] if lags else 0.0
+        if not self.count and late < self.threshold:
+            self.reset()
             return None
-        places = "; ".join(f"{place} ({self.times[place]}×, {held * 1000:,.0f} ms)"
-                           for place, held in self.by_place.most_common(TOP))
-        line = (f"the loop was held ≥ {self.threshold * 1000:g} ms {self.count} times in "
-                f"{seconds:.0f} s (total {self.total * 1000:,.0f} ms, longest "
-                f"{self.longest * 1000:,.0f} ms); most by: {places}")
+        lag = (f"a {LAG_EVERY * 1000:g} ms timer woke late by p50 "
+               f"{_ms(lags, 50)} / p95 {_ms(lags, 95)} / longest {late * 1000:,.0f} ms"
+               if lags else "")
+        if not self.count:
+            line = f"in {seconds:.0f} s, {lag}"
+        else:
+            places = "; ".join(f"{place} ({self.times[place]}×, {held * 1000:,.0f} ms)"
+                               for place, held in self.by_place.most_common(TOP))
+            line = (f"the loop was held ≥ {self.threshold * 1000:g} ms {self.count} times "
+                    f"in {seconds:.0f} s (total {self.total * 1000:,.0f} ms, longest "
+                    f"{self.longest * 1000:,.0f} ms); {lag + '; ' if lag else ''}"
+                    f"most by: {places}")
         self.reset()
         return line
+
+
+def _ms(values: list[float], q: int) -> str:
+    """The q-th percentile (nearest rank) of sorted seconds, in ms."""
+    return f"{values[min(len(values) - 1, len(values) * q // 100)] * 1000:,.0f}"
 
 
 def place(frame) -> str:
@@ -117,6 +143,13 @@ def install(threshold_ms: float, every: float = 60.0,
             if line:
                 log.warning("%s", line)
 
+    def sample_lag():
+        while True:
+            t0 = clock()
+            time.sleep(LAG_EVERY)
+            stalls.lag(max(0.0, clock() - t0 - LAG_EVERY))
+
     greenlet.settrace(trace)
     threading.Thread(target=report, name="loop-watch", daemon=True).start()
+    threading.Thread(target=sample_lag, name="loop-lag", daemon=True).start()
     return stalls
