@@ -407,6 +407,50 @@ def test_the_hub_hands_each_region_its_events_as_its_filter_would(redis_url, key
     writer.client.close()
 
 
+def test_the_hub_prepares_each_batch_before_any_page_gets_it(redis_url, key_prefix):
+    # The ticker's cases are read once per batch by the hub (WallService.prepare_ticker),
+    # not by each page in its own turn; a prepare that fails holds nothing back.
+    from data_sources.redis_client import make_client
+    from data_sources.redis_stream import EventStream
+    from data_sources.stream_events import encode_event
+    from data_sources.stream_hub import StreamHub, follow
+    key = key_prefix + "events"
+    writer = EventStream(make_client(redis_url), key)
+    prepared: list[int] = []
+
+    def prepare(events):
+        prepared.extend(e.case_id for e in events)
+        if any(e.case_id == 3 for e in events):
+            raise ConnectionError("database down")
+    hub = StreamHub(lambda: EventStream(make_client(redis_url, blocking=True), key),
+                    prepare=prepare)
+    sub = hub.subscribe(lambda e: True)
+    seen: list[tuple[int, bool]] = []
+    stop = threading.Event()
+
+    def consume():
+        for kind, item in follow(hub, sub, None, lambda e: True, heartbeat=0.2):
+            if kind == "events":
+                seen.extend((e.case_id, e.case_id in prepared) for e in item)
+            if stop.is_set():
+                return
+    threading.Thread(target=consume, daemon=True).start()
+    for i in range(1, 6):
+        writer.append(encode_event("REPORTED", case_id=i, seq=1, ts=datetime.now(timezone.utc),
+                                   grid="320102001001001", state="REPORTED", case_no=f"N{i}",
+                                   category="其他", subcategory="其他", source="信访",
+                                   urgency="一般"))
+        time.sleep(0.05)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(seen) < 5:
+        time.sleep(0.05)
+    stop.set()
+    hub.unsubscribe(sub)
+    assert seen == [(i, True) for i in range(1, 6)]
+    assert sorted(prepared) == [1, 2, 3, 4, 5]
+    writer.client.close()
+
+
 def test_the_hub_wakes_only_the_pages_it_has_events_for(redis_url, key_prefix):
     # ~670 pages a worker: a batch wakes the pages whose region it touches, not all of
     # them. A page with nothing still gets its status every heartbeat, frames or not,

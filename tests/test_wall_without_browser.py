@@ -657,3 +657,29 @@ def test_the_wall_ranking_marks_every_thin_rate_and_scores_no_unranked_child():
     assert "样本<30" in sz[5] and "100.0%" not in sz[5]
     assert rows["320500"]["rank"] is not None
     assert "不设红黑榜" in words(note)       # 2 ranked: a third of them is nobody
+
+
+def test_a_batch_prepared_by_the_hub_needs_no_read_of_the_pages(walls):
+    """The live feed's hub reads a batch's cases once (`prepare_ticker`) before the pages
+    get it; each page's rows then come from what it read, with the details, without a
+    turn of its own at the database. After the cases could not be read, the hub leaves
+    the reading to the pages for a while (it would wait for a timeout at every batch)."""
+    service = walls("320000")
+    store = service.ctx.cases
+    batch = [stream_event("1-0", SUZHOU_GRID, case_id=42)]
+    service.prepare_ticker(batch)
+    assert store.calls.count("case_summaries") == 1
+    for region in ("320000", "320500"):
+        [row] = service.ticker_rows(batch, region, False, "zh")
+        assert row["case_no"] == FULL_CASE_NO and row["category"] == "城市管理"
+    assert store.calls.count("case_summaries") == 1
+
+    def down(scope, ids):
+        store.calls.append("case_summaries")
+        raise ConnectionError("database down")
+    store.case_summaries = down
+    late = [stream_event("2-0", SUZHOU_GRID, case_id=43)]
+    [row] = service.ticker_rows(late, "320500", False, "zh")   # a page's own read fails
+    assert store.calls.count("case_summaries") == 2 and row["id"] == "2-0"
+    service.prepare_ticker(late)                                  # the hub does not wait
+    assert store.calls.count("case_summaries") == 2

@@ -71,7 +71,8 @@ def blueprint(ctx, service, walls, frames=None) -> tuple[Blueprint, StreamHub, o
 
     hub = StreamHub(blocking_stream, known_grid=known_grid,
                     counter_key=counter_key(settings.key_prefix, settings.stream_key),
-                    lineage=lambda grid: ctx.tree.get().lineage(grid))
+                    lineage=lambda grid: ctx.tree.get().lineage(grid),
+                    prepare=service.prepare_ticker)
     pusher = frames(hub) if frames is not None else None
 
     @bp.route("/wall/live")

@@ -61,6 +61,7 @@ LEASE_TICKS = 6            # the builder's lease, renewed every tick it builds .
 LEASE_MIN_SECONDS = 60     # ... and never shorter than a province's first full pass
 CASE_INFO_SECONDS = 60
 CASE_INFO_MAX = 20_000
+PREPARE_PAUSE_SECONDS = 10   # after the cases could not be read, the pages read their own
 TICKER_INITIAL = 24
 ROTATE_MAX_SECONDS = 86400
 
@@ -91,6 +92,7 @@ class WallService:
         # shows the same batch, so the database is asked once per batch, not once per page.
         self._case_info: OrderedDict[tuple[str, int], tuple[float, dict | None]] = OrderedDict()
         self._case_info_lock = threading.Lock()
+        self._cases_failed_at = float("-inf")
         self._board: tuple[int, LiveBoard] | None = None   # (tick, board) of this worker
         self._board_lock = threading.Lock()
         self._period: tuple[int, LiveBoard | None, float, bool] | None = None
@@ -598,6 +600,7 @@ class WallService:
                 try:
                     found = self.ctx.cases.case_summaries(scope, missing)
                 except Exception:  # noqa: BLE001 - rows go out with the events' own fields
+                    self._cases_failed_at = now
                     return out
                 for i in missing:
                     self._case_info[(scope.code, i)] = (now, found.get(i))
@@ -620,6 +623,18 @@ class WallService:
             return [], None
         return self.ticker_rows(events[-TICKER_INITIAL:], region_code, privacy, lang)[::-1], tail
 
+    def prepare_ticker(self, events: list) -> None:
+        """Reads the cases of a batch of events for every page's `ticker_rows` that
+        follows (within CASE_INFO_SECONDS): the live feed's hub calls it once per batch,
+        before the pages get it. Not while the database has just failed: the hub would
+        wait for its timeout at every batch, and every page with it."""
+        if time.monotonic() - self._cases_failed_at < PREPARE_PAUSE_SECONDS:
+            return
+        self._case_summaries(self._root_scope(), [e.case_id for e in events])
+
+    def _root_scope(self) -> RegionScope:
+        return RegionScope.of(self.ctx.tree.get().get(self.settings.region))
+
     def ticker_rows(self, events: list, region_code: str, privacy: bool, lang: str) -> list[dict]:
         """Ticker rows of events (oldest first), enriched from the case table (one query
         per batch and worker); without the database they carry what the events say."""
@@ -627,8 +642,7 @@ class WallService:
         # One query per batch for every page of this worker (root scope), then only the
         # cases of this page's region keep their details: the region scope still holds.
         info = {i: v for i, v in self._case_summaries(
-                    RegionScope.of(tree.get(self.settings.region)),
-                    [e.case_id for e in events]).items()
+                    self._root_scope(), [e.case_id for e in events]).items()
                 if tree.contains(region_code, v.get("grid_code") or "")}
         now = datetime.now(timezone.utc)
         zone = ZoneInfo(self.settings.timezone)
