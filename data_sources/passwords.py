@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from dashboard.domain.accounts import password_problems
+from data_sources.off_loop import releasing_gil
 
 _hasher = PasswordHasher()
 
@@ -26,31 +27,17 @@ _SYMBOLS = "@#%+=?!-"
 GENERATED_LENGTH = 16
 
 
-def _off_loop(fn, *args):
-    """`fn(*args)` in one of gevent's native threads when gevent has patched the process
-    (a gunicorn gevent worker), else here. argon2 costs ~100 ms of CPU by design, and in a
-    request's greenlet it held the worker's loop for all of it: every live feed and wall
-    of that worker waited (the 50 leaders' logins of bench.province_scale held it 32
-    times in a minute, 100–300 ms each; docs/benchmarks.md). argon2-cffi releases the GIL
-    while it hashes, so the loop serves the others meanwhile."""
-    try:
-        from gevent import get_hub, monkey
-    except ImportError:
-        return fn(*args)
-    if not monkey.is_module_patched("threading"):
-        return fn(*args)
-    return get_hub().threadpool.apply(fn, args)
-
-
+# In a gevent worker, off the loop: argon2 held it 100-300 ms a login, 32 times in a
+# minute as the bench's 50 leaders logged in (docs/benchmarks.md).
 def hash_password(password: str) -> str:
-    return _off_loop(_hasher.hash, password)
+    return releasing_gil(_hasher.hash, password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     """True when `password` is the one `password_hash` was made from; False for a wrong
     password and for a damaged or foreign hash alike (never raises for either)."""
     try:
-        return _off_loop(_hasher.verify, password_hash, password)
+        return releasing_gil(_hasher.verify, password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

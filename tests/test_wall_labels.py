@@ -203,9 +203,15 @@ def test_township_dots_get_white_labels_beside_them(jiangsu):
 
 
 # -- the figure and the tick's Patch ----------------------------------------------------
-def _service(tree):
+def _service(tree, computed: list | None = None):
+    """A wall service's part that places labels; `computed` collects what it ran through
+    `ctx.compute` (off a gevent worker's loop in the app)."""
+    def compute(fn, *args):
+        if computed is not None:
+            computed.append(fn.__name__)
+        return fn(*args)
     return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: tree),
-                                               labels=None),
+                                               labels=None, compute=compute),
                            views=None)   # no shared cache: placed in-process
 
 
@@ -248,9 +254,15 @@ def test_a_tick_patches_the_labels_where_the_figure_drew_them(jiangsu, monkeypat
     assert before[2] != after[2] and any("100%" in t for t in after[2] + [n[4] for n in
                                                                           after[3]])
     assert ticked["layout"]["xaxis"]["range"] == fig["layout"]["xaxis"]["range"]
+    computed: list = []
     for _ in range(5):                                                # ticks reuse it
-        wall_page.map_patch(_service(jiangsu), cfg, later, shapes)
-    assert len(calls) == 1
+        wall_page.map_patch(_service(jiangsu, computed), cfg, later, shapes)
+    assert len(calls) == 1 and computed == []
+    # Placed through the app's `compute` (a native thread in a gevent worker), once.
+    features, points, rows, outline = _map_input(jiangsu, "320500", 90.0)
+    wall_page.label_layout(_service(jiangsu, computed), shapes, "320500", ON_TIME, rows)
+    wall_page.label_layout(_service(jiangsu, computed), shapes, "320500", ON_TIME, rows)
+    assert computed == ["<lambda>"] and len(calls) == 2
 
 
 def test_a_count_gaining_a_digit_is_placed_again_and_the_patch_carries_it(jiangsu):
@@ -345,7 +357,7 @@ def test_labels_are_placed_once_for_every_worker_and_a_tick_never_waits(
                                    "CACHE_KEY_PREFIX": key_prefix + "cache:"})
         views = SharedViews(cache, lambda: redis_client, key_prefix, wait_seconds=5)
         return SimpleNamespace(ctx=SimpleNamespace(tree=SimpleNamespace(get=lambda: jiangsu),
-                                                   labels=None),
+                                                   labels=None, compute=lambda fn, *a: fn(*a)),
                                views=views, settings=SimpleNamespace(view_keep_seconds=600))
     calls = []
     real = charts.map_label_layout

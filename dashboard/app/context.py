@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from flask_caching import Cache
 
@@ -56,6 +57,9 @@ class AppContext:
     # Appends to the audit trail (exports, unmasking: Auth.record); None: not recorded
     # (tests without a database), and then nobody may see personal information in full.
     record: Callable[..., None] | None = None
+    # Runs a long Python computation (a map's label layout) where it does not hold the
+    # worker's loop: a native thread in a gevent worker (data_sources/off_loop.py).
+    compute: Callable[..., Any] = lambda fn, *args: fn(*args)
 
     @property
     def root_code(self) -> str:

@@ -47,6 +47,7 @@ from dashboard.domain.text import t
 from dashboard.views.health import collect_health, is_operator, public_health
 from dashboard.views.wall.model import OVERDUE_ROWS
 from dashboard.views.wall.service import WallService
+from data_sources import off_loop
 from data_sources.account_store import AccountStore
 from data_sources.aggregates_follower import Follower
 from data_sources.audit_chain_check import ChainChecks
@@ -105,7 +106,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     ctx = AppContext(settings=settings, runtime=rt, tree=tree, cache=cache, cases=cases,
                      events=events, views=views, warmer=warmer,
                      labels=SqlLabelStore(lambda: rt.db.engine), viewer=auth.viewer,
-                     record=auth.record, wall_access=walls.access)
+                     record=auth.record, wall_access=walls.access,
+                     compute=off_loop.python_cpu)
     # Started by the first request a worker serves, not here: building an app starts nothing.
     server.before_request(warmer.ensure_started)
 
