@@ -57,6 +57,49 @@ class Frame:
     text: str
 
 
+class Ages:
+    """How old the live entries were, from the time in their stream ID (when Redis took
+    them), at two places of a worker: when the hub published them to the pages and when
+    a page had written them to its screen. One log line a minute; a warning when the
+    written ones' p95 is past WARN_MS (the walls' target for a live event)."""
+
+    WARN_MS = 100.0
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.time):
+        self.every, self.clock = every, clock
+        self._since = time.monotonic()
+        self.published: list[float] = []
+        self.written: list[float] = []
+
+    def note(self, into: list[float], entry_id: str) -> None:
+        try:
+            into.append(self.clock() * 1000 - int(entry_id.split("-", 1)[0]))
+        except (ValueError, AttributeError):
+            pass
+
+    def line(self) -> tuple[int, str] | None:
+        """(log level, the line) once `every` s have passed and something was noted, then
+        starts over; None otherwise."""
+        if time.monotonic() - self._since < self.every:
+            return None
+        published, written = sorted(self.published), sorted(self.written)
+        self.published, self.written = [], []
+        seconds, self._since = time.monotonic() - self._since, time.monotonic()
+        if not written and not published:
+            return None
+        level = logging.WARNING if written and _pct(written, 95) > self.WARN_MS \
+            else logging.INFO
+        return level, (f"live events in {seconds:.0f} s, ms after Redis took them: published "
+                       f"to the pages p50 {_pct(published, 50):,.0f} / p95 "
+                       f"{_pct(published, 95):,.0f} ({len(published)}); written to the "
+                       f"screens p50 {_pct(written, 50):,.0f} / p95 {_pct(written, 95):,.0f} "
+                       f"/ longest {_pct(written, 100):,.0f} ({len(written)})")
+
+
+def _pct(values: list[float], q: int) -> float:
+    return values[min(len(values) - 1, len(values) * q // 100)] if values else 0.0
+
+
 class Subscriber:
     def __init__(self, accept: Callable[[StreamEvent], bool], region: str | None = None,
                  frames: object = None):
@@ -84,6 +127,7 @@ class StreamHub:
         # finds it ready instead of waiting for its turn of the loop to ask, then again
         # for the answer (a live event's wait, docs/benchmarks.md).
         self.prepare = prepare
+        self.ages = Ages()
         # A grid and every region above it: a batch is sorted by region once, not
         # filtered once per open page (1,345 pages at a province, 8% of a worker).
         self.lineage = lineage
@@ -259,6 +303,8 @@ class StreamHub:
                         log.debug("preparing a batch failed: %s", exc)
                 if not behind or fresh:
                     self._publish(Batch(fresh, dict(self.status)))
+                    if fresh:
+                        self.ages.note(self.ages.published, fresh[-1].entry_id)
                 # Counted after the pages have their events, and without skips at most
                 # every COUNT_EVERY s (only `checked_to` moves then): the count is a
                 # Redis round trip, and in a busy worker every wait is a turn behind the
@@ -273,6 +319,9 @@ class StreamHub:
                         uncounted, counted_at = None, time.monotonic()
                 pos = result.last_id
                 self.summary.tick()
+                said = self.ages.line()
+                if said is not None:
+                    log.log(*said)
             except Exception as exc:  # noqa: BLE001 - Redis down: report, retry, resume
                 if self.status["status"] != "down":
                     log.warning("stream reader: %s", exc)

@@ -507,3 +507,23 @@ def test_the_hub_wakes_only_the_pages_it_has_events_for(redis_url, key_prefix):
     if quiet._thread is not None:
         quiet._thread.join(timeout=5)
     assert kinds.count("frame") >= 10 and 4 <= kinds.count("status") <= 8, kinds
+
+
+def test_live_event_ages_are_summed_up_once_a_minute():
+    import logging
+
+    from data_sources.stream_hub import Ages
+    now = [1_000_000.0]                                   # s
+    ages = Ages(every=0.0, clock=lambda: now[0])
+    assert ages.line() is None                            # nothing noted: nothing said
+    for ms_old in (10, 20, 30, 40, 500):
+        ages.note(ages.written, f"{int(now[0] * 1000) - ms_old}-0")
+    ages.note(ages.published, f"{int(now[0] * 1000) - 5}-3")
+    ages.note(ages.written, "not-an-id")                  # ignored
+    level, line = ages.line()
+    assert level == logging.WARNING                       # p95 500 ms > 100
+    assert "published to the pages p50 5 / p95 5 (1)" in line
+    assert "written to the screens p50 30 / p95 500 / longest 500 (5)" in line
+    ages.note(ages.written, f"{int(now[0] * 1000) - 12}-0")
+    assert ages.line()[0] == logging.INFO                 # and it started over
+    assert ages.line() is None

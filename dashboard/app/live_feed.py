@@ -139,6 +139,8 @@ def blueprint(ctx, service, walls, frames=None) -> tuple[Blueprint, StreamHub, o
                     if kind == "events":
                         for row in service.ticker_rows(item, region, privacy, lang):
                             yield _sse("case", row, row["id"])
+                            # Resumed once the server has written it: its age then.
+                            hub.ages.note(hub.ages.written, row["id"])
                     elif kind == "frame":
                         yield f"event: frame\ndata: {item}\n\n"
                     elif kind == "status":

@@ -596,17 +596,21 @@ class WallService:
                         out[i] = hit[1]
                 else:
                     missing.append(i)
-            if missing:
-                try:
-                    found = self.ctx.cases.case_summaries(scope, missing)
-                except Exception:  # noqa: BLE001 - rows go out with the events' own fields
-                    self._cases_failed_at = now
-                    return out
-                for i in missing:
-                    self._case_info[(scope.code, i)] = (now, found.get(i))
-                out.update(found)
-                while len(self._case_info) > CASE_INFO_MAX:
-                    self._case_info.popitem(last=False)
+        if not missing:
+            return out
+        # Read without the lock: the hub reading the next batch's cases must not hold
+        # back the pages' rows of this one for a round trip (or a wait for a connection).
+        try:
+            found = self.ctx.cases.case_summaries(scope, missing)
+        except Exception:  # noqa: BLE001 - rows go out with the events' own fields
+            self._cases_failed_at = now
+            return out
+        with self._case_info_lock:
+            for i in missing:
+                self._case_info[(scope.code, i)] = (now, found.get(i))
+            while len(self._case_info) > CASE_INFO_MAX:
+                self._case_info.popitem(last=False)
+        out.update(found)
         return out
 
     def initial_ticker(self, region_code: str, privacy: bool, lang: str) -> tuple[list, str | None]:
