@@ -24,7 +24,10 @@ CASE_COLUMNS = [c.name for c in case.columns]
 EVENT_COLUMNS = [c.name for c in case_event.columns if c.name != "id"]
 
 
-def make_engine(url: str) -> sa.Engine:
+LIVE_POOL = 2   # connections of the live path's own engine (CaseDatabase.live_engine)
+
+
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> sa.Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -41,8 +44,9 @@ def make_engine(url: str) -> sa.Engine:
             cur.close()
         return engine
     # A wall must report a dead database within seconds, not hang on TCP's default wait.
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
-                              pool_timeout=5, connect_args={"connect_timeout": 3})
+    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size,
+                              max_overflow=max_overflow, pool_timeout=5,
+                              connect_args={"connect_timeout": 3})
 
     @sa_event.listens_for(engine, "connect")
     def _pg_session(dbapi_conn, _record):
@@ -62,6 +66,19 @@ class CaseDatabase(DataSource):
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        self._live_engine: sa.Engine | None = None
+
+    @property
+    def live_engine(self) -> sa.Engine:
+        """A small pool of its own for the live path's reads (the ticker's cases, once a
+        batch): under a province's leaders the main pool was often nearly all checked
+        out (up to 12 of 15 per worker, each held by a greenlet waiting for its turn),
+        and a live event waited for a connection. SQLite: the one engine."""
+        if self.engine.dialect.name == "sqlite":
+            return self.engine
+        if self._live_engine is None:
+            self._live_engine = make_engine(self.url, pool_size=LIVE_POOL, max_overflow=0)
+        return self._live_engine
 
     @classmethod
     def from_settings(cls, settings) -> "CaseDatabase":
@@ -117,6 +134,8 @@ class CaseDatabase(DataSource):
 
     def close(self) -> None:
         self.engine.dispose()
+        if self._live_engine is not None:
+            self._live_engine.dispose()
 
     # -- writes (the simulator, playing the upstream system) -----------------
     def max_case_id(self) -> int:

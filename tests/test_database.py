@@ -122,6 +122,32 @@ def test_postgres_sessions_use_ssd_page_costs(db):
         assert conn.exec_driver_sql("show random_page_cost").scalar() == "1.1"
 
 
+def test_the_live_path_reads_cases_while_the_main_pool_is_all_taken(db):
+    """The ticker's case reads have connections of their own (CaseDatabase.live_engine):
+    with every connection of the main pool held (the leaders' queries), a batch's cases
+    are still read at once, where the main pool makes the reader wait its pool_timeout."""
+    if db.dialect != "postgresql":
+        assert db.live_engine is db.engine      # SQLite: one engine, nothing to share out
+        return
+    import time
+
+    from data_sources.database import LIVE_POOL
+    assert db.live_engine is not db.engine and db.live_engine.pool.size() == LIVE_POOL
+    with db.engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(sa.select(case.c.id).order_by(case.c.id).limit(3))]
+    held = [db.engine.connect() for _ in range(db.engine.pool.size() +
+                                               db.engine.pool._max_overflow)]
+    try:
+        t0 = time.perf_counter()
+        found = q.case_summaries(db.live_engine, RegionScope("320000", Level.PROVINCE), ids)
+        assert time.perf_counter() - t0 < 2.0 and sorted(found) == ids
+        with pytest.raises(sa.exc.TimeoutError):
+            db.engine.connect()                 # the main pool: nothing left
+    finally:
+        for conn in held:
+            conn.close()
+
+
 def test_timestamps_round_trip_as_aware_utc(db):
     with db.engine.connect() as conn:
         reported = conn.execute(sa.text("select 1")).scalar()  # connection works

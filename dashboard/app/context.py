@@ -60,6 +60,9 @@ class AppContext:
     # Runs a long Python computation (a map's label layout) where it does not hold the
     # worker's loop: a native thread in a gevent worker (data_sources/off_loop.py).
     compute: Callable[..., Any] = lambda fn, *args: fn(*args)
+    # The same cases on connections of their own, for the live feed's reads: a live event
+    # never waits for a connection behind the leaders' queries. None: `cases`.
+    live_cases: CaseStore | None = None
 
     @property
     def root_code(self) -> str:

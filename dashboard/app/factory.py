@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     views = SharedViews(cache, lambda: rt.redis.client, settings.key_prefix)
     server.extensions["gridwatch_views"] = views
     cases = SqlCaseStore(lambda: rt.db.engine, tz=settings.timezone)
+    live_cases = SqlCaseStore(lambda: rt.db.live_engine, tz=settings.timezone)
     events = RedisEventFeed(lambda: rt.redis)
     warmer = Warmer(settings.key_prefix, lambda: rt.redis.client)
     server.extensions["gridwatch_warmer"] = warmer
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Dash:
                      events=events, views=views, warmer=warmer,
                      labels=SqlLabelStore(lambda: rt.db.engine), viewer=auth.viewer,
                      record=auth.record, wall_access=walls.access,
-                     compute=off_loop.python_cpu)
+                     compute=off_loop.python_cpu, live_cases=live_cases)
     # Started by the first request a worker serves, not here: building an app starts nothing.
     server.before_request(warmer.ensure_started)
 

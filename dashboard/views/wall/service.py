@@ -601,7 +601,7 @@ class WallService:
         # Read without the lock: the hub reading the next batch's cases must not hold
         # back the pages' rows of this one for a round trip (or a wait for a connection).
         try:
-            found = self.ctx.cases.case_summaries(scope, missing)
+            found = (self.ctx.live_cases or self.ctx.cases).case_summaries(scope, missing)
         except Exception:  # noqa: BLE001 - rows go out with the events' own fields
             self._cases_failed_at = now
             return out
