@@ -59,8 +59,9 @@ class Frame:
 
 class Ages:
     """How old the live entries were, from the time in their stream ID (when Redis took
-    them), at two places of a worker: when the hub published them to the pages and when
-    a page had written them to its screen. One log line a minute; a warning when the
+    them), at two places of a worker: when the hub published them to the pages (a
+    batch's newest entry) and when a page had written them to its screen (a resumed
+    page's backlog left out). One log line a minute; a warning when the
     written ones' p95 is past WARN_MS (the walls' target for a live event)."""
 
     WARN_MS = 100.0

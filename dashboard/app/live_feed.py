@@ -128,6 +128,9 @@ def blueprint(ctx, service, walls, frames=None) -> tuple[Blueprint, StreamHub, o
         def generate():
             try:
                 yield "retry: 2000\n\n"
+                # A resumed page's backlog comes first, then the status, then live ones:
+                # only those are timed (hub.ages).
+                replaying = after is not None
                 for kind, item in follow(hub, sub, after, accept):
                     # A revoked device, a token past its overlap or an ended session
                     # stops the feed within a heartbeat, and tells the page: it loads
@@ -140,10 +143,12 @@ def blueprint(ctx, service, walls, frames=None) -> tuple[Blueprint, StreamHub, o
                         for row in service.ticker_rows(item, region, privacy, lang):
                             yield _sse("case", row, row["id"])
                             # Resumed once the server has written it: its age then.
-                            hub.ages.note(hub.ages.written, row["id"])
+                            if not replaying:
+                                hub.ages.note(hub.ages.written, row["id"])
                     elif kind == "frame":
                         yield f"event: frame\ndata: {item}\n\n"
                     elif kind == "status":
+                        replaying = False
                         yield _sse("status", {**item, "now": datetime.now(timezone.utc).timestamp()})
                     else:
                         yield _sse("gap", {})
