@@ -50,7 +50,11 @@ def graph(fig: dict, graph_id: str, filename: str) -> dcc.Graph:
         "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
 
 
-def trend(series: dict, title: str, labels: tuple[str, str]) -> dict:
+def trend(series: dict, title: str, labels: tuple[str, str], pending: str) -> dict:
+    """Intake bars and closed line by day or hour; `pending` shows instead when no point of
+    the window is known yet (every day still being filled: None, not 0)."""
+    if series["intake"] and all(v is None for v in series["intake"]):
+        return empty(title, pending)
     return figure([
         {"type": "bar", "x": series["x"], "y": series["intake"], "name": labels[0],
          "marker": {"color": "#3b82c4"}},

@@ -94,7 +94,8 @@ def layout(model: KpiView, state: PageState, user: dict | None = None) -> html.D
     weights = state.t("kpi.weights_sep").join(f"{sub_score_name(k, state.lang)} {v:g}"
                                               for k, v in model.weights.items())
     trend = charts.trend(model.trend, state.t("page.trend_title", unit=model.trend["unit"]),
-                         (state.t("page.intake"), state.t("page.closed")))
+                         (state.t("page.intake"), state.t("page.closed")),
+                         state.t("region.filling_short"))
     nav = [dcc.Link(state.t("kpi.to_region"),
                     href=f"/region/{region.code}{encode(state, region=None, page=1)}",
                     id="to-region")]

@@ -127,7 +127,8 @@ def layout(model: RegionView, state: PageState, user: dict | None = None) -> htm
                                                          id=f"summary-{s['key']}")])
         for s in model.summary])
     trend = charts.trend(model.trend, state.t("page.trend_title", unit=model.trend["unit"]),
-                         (state.t("page.intake"), state.t("page.closed")))
+                         (state.t("page.intake"), state.t("page.closed")),
+                         state.t("region.filling_short"))
     children = [] if model.child_level is None else [panel(
         state.t("region.children", level=Level(model.child_level).label(state.lang)),
         *children_view(model, state), panel_id="children-panel", wide=True)]

@@ -29,6 +29,7 @@ from layouts import kpi as kpi_layout
 from layouts import region as region_layout
 from simulator import summary_history
 from simulator.world import World
+from tests.components import walk
 from tests.conftest import module_database
 from tests.live import Deployment, make_env
 
@@ -337,6 +338,15 @@ def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
         score = kpi_layout.score_chart(model, state)
         assert score["data"] == [] and [a["text"] for a in score["layout"]["annotations"]] \
             == ["历史数据补齐中"]
+        # A window none of whose days is filled yet: its trend says so too, not an empty
+        # axis; one with some filled days draws them (the /region check below).
+        state, model = view(period="custom", **{
+            "from": island[1].isoformat(), "to": (island[1] + timedelta(days=3)).isoformat()})
+        assert model.trend["intake"] and all(v is None for v in model.trend["intake"])
+        [trend] = [c.figure for c in walk(kpi_layout.layout(model, state))
+                   if getattr(c, "id", None) == "kpi-trend"]
+        assert trend["data"] == [] and [a["text"] for a in trend["layout"]["annotations"]] \
+            == ["历史数据补齐中"]
         progress = f"（已完成 {info['done_days']}/{info['total_days']} 天）"
         assert progress in model.filling
         # /region over the same window: "—" for the window's figures, not 0 (seen in the
@@ -387,3 +397,4 @@ def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
     finally:
         db.close()
         eng.dispose()
+

@@ -31,6 +31,7 @@ from dashboard.views.wall.model import build_live, build_period, previous_counts
 from dashboard.views.wall.pace import Pace
 from dashboard.views.wall.service import WallService
 from layouts.wall_panels import PANELS
+from tests.components import walk
 from tests.fakes import (
     CASE,
     NOW,
@@ -106,15 +107,6 @@ def cfg_for(service: WallService, **query) -> dict:
     cfg, notices = service.config(query, service.ctx.wall_access())
     assert notices == []
     return cfg
-
-
-def walk(node):
-    if isinstance(node, Component):
-        yield node
-        yield from walk(getattr(node, "children", None))
-    elif isinstance(node, (list, tuple)):
-        for child in node:
-            yield from walk(child)
 
 
 def by_id(node, component_id: str) -> Component:
