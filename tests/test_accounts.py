@@ -405,39 +405,15 @@ def test_a_password_is_checked_off_a_gevent_workers_loop():
     """In a gevent worker argon2 runs in a native thread: the loop keeps serving its
     other greenlets (a wall's live feed) while a login is checked, where it stopped for
     the whole hash before. A real gevent process; the answers are the same."""
-    import subprocess
-    import sys
-    import textwrap
-    from pathlib import Path
-    script = textwrap.dedent("""
-        from gevent import monkey; monkey.patch_all()
-        import time
-        import gevent
+    from tests.gevent_ticker import beside_ticker
+    (ok, wrong, took), longest_gap = beside_ticker("""
         from data_sources.passwords import hash_password, verify_password
-        gaps, stop = [], []
-
-        def feed():
-            last = time.perf_counter()
-            while not stop:
-                gevent.sleep(0.005)
-                now = time.perf_counter()
-                gaps.append(now - last)
-                last = now
-        ticker = gevent.spawn(feed)
-        gevent.sleep(0.05)
         t0 = time.perf_counter()
         stored = hash_password("Gw-correct-horse-7")
         ok = verify_password(stored, "Gw-correct-horse-7")
         wrong = verify_password(stored, "Gw-wrong-horse-7")
-        took = time.perf_counter() - t0
-        stop.append(1)
-        ticker.join()
-        print(ok, wrong, round(took * 1000), round(max(gaps) * 1000))
+        result = [ok, wrong, round((time.perf_counter() - t0) * 1000)]
     """)
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1], timeout=120)
-    assert out.returncode == 0, out.stderr
-    ok, wrong, took, longest_gap = out.stdout.split()
     assert (ok, wrong) == ("True", "False")
     # Three argon2 runs took this long, while the feed never waited more than a fraction
     # of one of them (its own 5 ms sleep plus the thread pool's handover).

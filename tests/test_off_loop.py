@@ -3,19 +3,10 @@ in a real gevent process a 5 ms ticker greenlet keeps ticking while 300 ms of pu
 work computes, where it stood still for all of it on the loop. The answers are the same."""
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 from data_sources import off_loop
+from tests.gevent_ticker import beside_ticker
 
-ROOT = Path(__file__).resolve().parents[1]
-
-SCRIPT = textwrap.dedent("""
-    from gevent import monkey; monkey.patch_all()
-    import sys, time
-    import gevent
+BODY = """
     from data_sources import off_loop
 
     def work(n):
@@ -24,33 +15,17 @@ SCRIPT = textwrap.dedent("""
             total += n
         return n * 2
 
-    gaps, stop = [], []
-
-    def feed():
-        last = time.perf_counter()
-        while not stop:
-            gevent.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-    ticker = gevent.spawn(feed)
-    gevent.sleep(0.05)
     run = off_loop.python_cpu if sys.argv[1] == "off" else (lambda fn, *a: fn(*a))
     # Two at once: they queue for the one thread, the loop goes on.
     both = [gevent.spawn(run, work, 21), gevent.spawn(run, work, 4)]
     gevent.joinall(both)
-    stop.append(1)
-    ticker.join()
-    print(both[0].value, both[1].value, round(max(gaps) * 1000))
-""")
+    result = [both[0].value, both[1].value]
+"""
 
 
 def _run(where: str) -> tuple[str, str, int]:
-    out = subprocess.run([sys.executable, "-c", SCRIPT, where], capture_output=True,
-                         text=True, cwd=ROOT, timeout=60)
-    assert out.returncode == 0, out.stderr
-    a, b, gap = out.stdout.split()
-    return a, b, int(gap)
+    (a, b), gap = beside_ticker(BODY, where, timeout=60)
+    return a, b, gap
 
 
 def test_python_work_off_the_loop_leaves_the_loop_its_turns():
