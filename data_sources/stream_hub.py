@@ -88,16 +88,17 @@ class Ages:
         seconds, self._since = time.monotonic() - self._since, time.monotonic()
         if not written and not published:
             return None
-        level = logging.WARNING if written and _pct(written, 95) > self.WARN_MS \
+        level = logging.WARNING if written and percentile(written, 95) > self.WARN_MS \
             else logging.INFO
         return level, (f"live events in {seconds:.0f} s, ms after Redis took them: published "
-                       f"to the pages p50 {_pct(published, 50):,.0f} / p95 "
-                       f"{_pct(published, 95):,.0f} ({len(published)}); written to the "
-                       f"screens p50 {_pct(written, 50):,.0f} / p95 {_pct(written, 95):,.0f} "
-                       f"/ longest {_pct(written, 100):,.0f} ({len(written)})")
+                       f"to the pages p50 {percentile(published, 50):,.0f} / p95 "
+                       f"{percentile(published, 95):,.0f} ({len(published)}); written to the "
+                       f"screens p50 {percentile(written, 50):,.0f} / p95 {percentile(written, 95):,.0f} "
+                       f"/ longest {percentile(written, 100):,.0f} ({len(written)})")
 
 
-def _pct(values: list[float], q: int) -> float:
+def percentile(values: list[float], q: int) -> float:
+    """The q-th percentile (nearest rank) of sorted values; 0 for none."""
     return values[min(len(values) - 1, len(values) * q // 100)] if values else 0.0
 
 

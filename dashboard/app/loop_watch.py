@@ -24,6 +24,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+from data_sources.stream_hub import percentile
+
 log = logging.getLogger(__name__)
 
 ROOT = str(Path(__file__).resolve().parents[2])
@@ -84,8 +86,8 @@ class Stalls:
 
 
 def _ms(values: list[float], q: int) -> str:
-    """The q-th percentile (nearest rank) of sorted seconds, in ms."""
-    return f"{values[min(len(values) - 1, len(values) * q // 100)] * 1000:,.0f}"
+    """The q-th percentile of sorted seconds, in ms."""
+    return f"{percentile(values, q) * 1000:,.0f}"
 
 
 def place(frame) -> str:
