@@ -93,8 +93,8 @@ class Ages:
         return level, (f"live events in {seconds:.0f} s, ms after Redis took them: published "
                        f"to the pages p50 {percentile(published, 50):,.0f} / p95 "
                        f"{percentile(published, 95):,.0f} ({len(published)}); written to the "
-                       f"screens p50 {percentile(written, 50):,.0f} / p95 {percentile(written, 95):,.0f} "
-                       f"/ longest {percentile(written, 100):,.0f} ({len(written)})")
+                       f"screens p50 {percentile(written, 50):,.0f} / p95 "
+                       f"{percentile(written, 95):,.0f} / longest {percentile(written, 100):,.0f} ({len(written)})")
 
 
 def percentile(values: list[float], q: int) -> float:
