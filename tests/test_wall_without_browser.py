@@ -10,6 +10,7 @@ request guard, posted to through Flask's test client. The browser tests
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -456,6 +457,38 @@ def test_the_pace_counts_the_wait_for_a_turn_at_the_callback_gate(walls):
     t.join(10)
     assert answer and answer[0].status_code == 200
     assert len(seen) == 1 and seen[0] >= 1.0, seen
+
+
+def test_the_guard_says_once_a_minute_how_long_callbacks_waited_and_ran(walls, caplog):
+    # A screen's answer time is its wait for a turn plus its run: the log line says which.
+    import threading
+    service = walls("320000")
+    app = Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div(id="page")
+    wall_page.register(app, service)
+    request_guard.install(app, concurrent=1, queue_seconds=0.3)
+    cfg = cfg_for(service)
+    assert refresh(app, "320500", cfg).status_code == 200
+    gate = app.server.extensions["gridwatch_callback_gate"]
+    assert gate.acquire(timeout=1)
+    assert refresh(app, "320500", cfg).status_code == 503       # turned away after 0.3 s
+    answer = []
+    t = threading.Thread(target=lambda: answer.append(refresh(app, "320500", cfg)))
+    t.start()
+    time.sleep(0.2)         # inside the queue's 0.3 s
+    gate.release()
+    t.join(10)
+    assert answer and answer[0].status_code == 200
+    turns = app.server.extensions["gridwatch_callback_turns"]
+    assert not [r for r in caplog.records if "callbacks in" in r.getMessage()]
+    turns.every = 0
+    with caplog.at_level(logging.INFO, logger="dashboard.app.request_guard"):
+        assert refresh(app, "320500", cfg).status_code == 200
+    lines = [r.getMessage() for r in caplog.records if "callbacks in" in r.getMessage()]
+    assert len(lines) == 1 and "wall-kpi-data 3 answered" in lines[0] and "1 busy" in lines[0]
+    waited_p95 = int(re.search(r"waited p50 [\d,]+ / p95 ([\d,]+)", lines[0])[1].replace(",", ""))
+    assert 150 <= waited_p95 < 5000, lines[0]
+    assert turns.line() is None         # started over: nothing since
 
 
 def test_redis_is_asked_for_its_state_once_per_tick_not_once_per_region(walls):

@@ -70,7 +70,7 @@ class Stalls:
             self.reset()
             return None
         lag = (f"a {LAG_EVERY * 1000:g} ms timer woke late by p50 "
-               f"{_ms(lags, 50)} / p95 {_ms(lags, 95)} / longest {late * 1000:,.0f} ms"
+               f"{ms_at(lags, 50)} / p95 {ms_at(lags, 95)} / longest {late * 1000:,.0f} ms"
                if lags else "")
         if not self.count:
             line = f"in {seconds:.0f} s, {lag}"
@@ -85,7 +85,7 @@ class Stalls:
         return line
 
 
-def _ms(values: list[float], q: int) -> str:
+def ms_at(values: list[float], q: int) -> str:
     """The q-th percentile of sorted seconds, in ms."""
     return f"{percentile(values, q) * 1000:,.0f}"
 

@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import defaultdict
 
 import flask
 from dash._utils import split_callback_id
 from dash.exceptions import DependencyException
 from flask import Response, json, request
 
+from dashboard.app.loop_watch import ms_at
 from dashboard.domain.accounts import NotPermitted
 from dashboard.domain.scope import OutOfScope
 from dashboard.views.url_state import BadInput
@@ -136,6 +138,53 @@ class _OncePerSecond:
             self.dropped += 1
 
 
+class Turns:
+    """How long this worker's callbacks waited for a turn at the gate and then ran, by
+    callback (its first output), and how many were turned away busy: one log line a
+    minute. A screen's answer time is both, and only this says which one grew (a start
+    that met a busy database: answers 40 s late, bench.province_scale)."""
+
+    def __init__(self, every: float = 60.0, clock=time.monotonic):
+        self.every, self.clock = every, clock
+        self._lock = threading.Lock()
+        self._since = clock()
+        self._by: dict[str, list] = defaultdict(lambda: [[], [], 0])
+
+    def add(self, name: str, waited: float, ran: float | None) -> None:
+        """`ran` None: turned away after waiting `waited`."""
+        with self._lock:
+            entry = self._by[name]
+            if ran is None:
+                entry[2] += 1
+            else:
+                entry[0].append(waited)
+                entry[1].append(ran)
+
+    def line(self) -> str | None:
+        """The summary once `every` s have passed and a callback came, then starts over."""
+        with self._lock:
+            now = self.clock()
+            if now - self._since < self.every:
+                return None
+            by, seconds = self._by, now - self._since
+            self._by, self._since = defaultdict(lambda: [[], [], 0]), now
+        if not by:
+            return None
+        parts = []
+        for name, (waited, ran, busy) in sorted(by.items(), key=lambda kv: -len(kv[1][0])):
+            waited, ran = sorted(waited), sorted(ran)
+            parts.append(f"{name} {len(ran)} answered, waited p50 {ms_at(waited, 50)} / p95 "
+                         f"{ms_at(waited, 95)}, ran p50 {ms_at(ran, 50)} / p95 {ms_at(ran, 95)} / "
+                         f"longest {ms_at(ran, 100)} ms" + (f", {busy} busy" if busy else ""))
+        return f"callbacks in {seconds:.0f} s: " + "; ".join(parts)
+
+
+def _name(output: str) -> str:
+    """A callback's short name: its first output's component ("..wall-kpi-data.data..
+    ..." -> "wall-kpi-data")."""
+    return output.lstrip(".").split(".", 1)[0][:40]
+
+
 def _bad_request(reason: str, note) -> Response:
     note("rejected %s %s from %s: %s", request.method, request.path, request.remote_addr,
          reason[:200])
@@ -156,6 +205,7 @@ def install(app, concurrent: int = 0, queue_seconds: float = 20.0) -> None:
     gate = threading.BoundedSemaphore(concurrent) if concurrent > 0 else None
     server.extensions["gridwatch_callback_gate"] = gate
     note = _OncePerSecond()
+    turns = server.extensions["gridwatch_callback_turns"] = Turns()
     for spec in app.callback_map.values():
         for item in [*spec["inputs"], *spec["state"]]:
             if _expected_type(item["id"], item["property"]) is None:
@@ -169,14 +219,18 @@ def install(app, concurrent: int = 0, queue_seconds: float = 20.0) -> None:
         flask.g.gridwatch_arrived = time.monotonic()   # callbacks time answers from here
         if (request.content_length or 0) > MAX_BODY_BYTES:
             return _bad_request("body too large", note)
-        problem = body_problem(request.get_json(silent=True), app.callback_map)
+        body = request.get_json(silent=True)
+        problem = body_problem(body, app.callback_map)
         if problem:
             return _bad_request(problem, note)
+        name = _name(body["output"])
         if gate is not None and not gate.acquire(timeout=queue_seconds):
+            turns.add(name, time.monotonic() - flask.g.gridwatch_arrived, None)
             note("busy: %s waited %.0f s for a turn", request.remote_addr, queue_seconds)
             return Response(json.dumps({"error": "busy"}), status=503,
                             mimetype="application/json",
                             headers={"Retry-After": str(max(1, round(queue_seconds)))})
+        started = time.monotonic()
         try:
             return dispatch(*args, **kwargs)
         except NotPermitted as exc:     # the account's role does not allow it
@@ -188,6 +242,10 @@ def install(app, concurrent: int = 0, queue_seconds: float = 20.0) -> None:
         finally:
             if gate is not None:
                 gate.release()
+            turns.add(name, started - flask.g.gridwatch_arrived, time.monotonic() - started)
+            summary = turns.line()
+            if summary:
+                log.info(summary)
 
     server.view_functions[endpoint] = guarded
 
