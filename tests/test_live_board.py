@@ -252,13 +252,51 @@ def test_the_builder_process_builds_the_period_views_once_per_board(
         assert worker.period(city.code)["sections"] == expected["sections"]
     assert int(redis_client.get(counter)) == 1
     # A worker that builds for itself (no builder process) also builds once per board.
+    # Its first screen is told "waiting" while the board and the model are built in the
+    # background (test_a_screen_never_waits_for_the_first_period_board).
     alone = _workers(eng, tree, redis_url, key_prefix + "alone:", redis_client, n=1)[0][0]
     county = tree.children(city.code)[0]
+    assert alone.period(county.code) == {}
+    deadline = time.monotonic() + 60
+    while not alone.period(county.code).get("sections") and time.monotonic() < deadline:
+        time.sleep(0.2)
     for _ in range(3):
         alone._period_read.clear()
         assert alone.period(county.code)["sections"]
         time.sleep(1.1)
     assert int(redis_client.get(f"{key_prefix}alone:computed:wall-period:{county.code}")) == 1
+
+
+def test_a_screen_never_waits_for_the_first_period_board(
+        seeded, redis_url, key_prefix, redis_client):
+    """At a fresh start no month board exists yet and every region's period model waits
+    for it: a screen's refresh gets "waiting" ({}) at once rather than spending its turn
+    at the callback gate on the board (a province's refreshes held every turn while it was
+    built, the others got 503s or answers 40 s late), then the model once it is built."""
+    eng, tree = seeded
+    (builder, _), (worker, _) = _workers(eng, tree, redis_url, key_prefix, redis_client,
+                                         builder="process")
+    city = tree.children("320000")[1]
+    building, release = threading.Event(), threading.Event()
+    count = builder.ctx.cases.period_board
+
+    def slow_board(*args, **kwargs):
+        building.set()
+        assert release.wait(30)             # held until the screen has had its answer
+        return count(*args, **kwargs)
+    builder.ctx.cases.period_board = slow_board
+    worker.ctx.cases.period_board = slow_board
+    timer = threading.Timer(0.3, builder.build_tick)      # live models, then the board
+    timer.start()
+    assert worker.live(city.code)["sections"]
+    assert building.wait(30)
+    assert worker.period(city.code) == {} and not release.is_set()
+    worker._period_read.clear()
+    assert worker.period(city.code) == {}                 # still building: still waiting
+    release.set()
+    timer.join(60)
+    worker._period_read.clear()
+    assert worker.period(city.code)["sections"]
 
 
 @pytest.mark.parametrize("hours_back", [0, 30])

@@ -72,7 +72,8 @@ class SharedViews:
         for a build; None until there is a view (its build is started in the background,
         once across workers). `defer`: another process builds this view (the wall
         builder): with `stale_ok`, the last good one is served and no build is started
-        here; only a view that never was is built by whoever asks.
+        here; only a view that never was is built by whoever asks and waits for it
+        (with `wait=False`, never here: None until the builder has made it).
         """
         try:
             return self._shared(name, region, tick, ttl, _raising_apart(build), stale_ok,
@@ -119,8 +120,8 @@ class SharedViews:
         last = self.last_good(name, region) if stale_ok else None
         if last is not None and callable(stale_ok) and not stale_ok(last):
             last = None
-        if last is not None and defer:
-            return last
+        if defer and (last is not None or not wait):
+            return last     # the builder makes it; a viewer who must not wait gets None
         if client.set(lock, token, nx=True, px=int(lock_seconds * 1000)):
             def compute():
                 try:

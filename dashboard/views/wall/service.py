@@ -60,6 +60,7 @@ FIRST_WAIT_MAX_SECONDS = 2 # holding a callback's turn meanwhile ({}: "waiting" 
 LEASE_TICKS = 6            # the builder's lease, renewed every tick it builds ...
 LEASE_MIN_SECONDS = 60     # ... and never shorter than a province's first full pass
 CASE_INFO_SECONDS = 60
+PENDING = object()         # a board being built for the first time (period_board)
 CASE_INFO_MAX = 20_000
 PREPARE_PAUSE_SECONDS = 10   # after the cases could not be read, the pages read their own
 TICKER_INITIAL = 24
@@ -443,8 +444,15 @@ class WallService:
         # whether the database answers now (without it the view counts per region, and
         # says so when that fails, as the badge expects). Not this worker's own live
         # board: only the builder follows the stream.
-        board = self.period_board() if region.level <= DEEPEST and \
+        board = self.period_board(wait=False) if region.level <= DEEPEST and \
             self._answering(region_code) else None
+        if board is PENDING:
+            # This month's board is being built for the first time (a fresh start, every
+            # region's model waits for it): the region's last good model or "waiting",
+            # never a callback's turn spent on it. A province's 1,345 refreshes otherwise
+            # held every turn of the gate for as long as the board took to build, and the
+            # rest of the screens got 503s or answers 40 s late (bench.province_scale).
+            return self.views.last_good("wall-period", region_code) or {}
         # A model built from this very board does not change until the next board (every
         # PERIOD_BOARD_SECONDS): not read and unpickled again at every tick (6.5% of a
         # province's web workers, frames pushed: dashboard/app/wall_frames.py). A last
@@ -454,7 +462,11 @@ class WallService:
             return hit[2]
         # Seconds at province scale: rebuilt in the background, viewers never wait for
         # it; where the wall builder process builds it (warm_periods), only read here.
-        model = self._period_view(region, board, slot, stale_ok=True, defer=self._defers())
+        # From a board, a model not built yet is built in the background (or by the
+        # builder process) and the screen is told "waiting" meanwhile; without one (the
+        # board failed, the database does not answer) the region counts on its own.
+        model = self._period_view(region, board, slot, stale_ok=True, defer=self._defers(),
+                                  wait=board is None) or {}
         if model:
             built_from = board.now if board is not None and \
                 model.get("computed_at") == iso_utc(board.now) else None
@@ -519,18 +531,26 @@ class WallService:
     def _answering(self, region_code: str) -> bool:
         return database_up(self.live(region_code))
 
-    def period_board(self) -> LiveBoard | None:
+    def period_board(self, wait: bool = True):
         """This month's counts of every region down to townships, from one pass every
         PERIOD_BOARD_SECONDS across workers (the rankings of a province's walls: one
         computation, not one per region and minute). Viewers get the last good one
-        while it is rebuilt; None when there is none (each region counts on its own)."""
+        while it is rebuilt; None when there is none (each region counts on its own).
+        `wait=False` (a screen's refresh): PENDING while the first one is built, here or
+        elsewhere, instead of waiting for it."""
         slot = int(time.time() // PERIOD_BOARD_SECONDS)
         # One fetch per worker at a time: a province's walls ask for it together, and each
-        # unpickling of the whole board costs tens of ms.
-        with self._fetch_lock:
-            return self._fetch_period_board(slot)
+        # unpickling of the whole board costs tens of ms. A builder in this worker holds
+        # the lock while it builds the board: a screen does not wait for that.
+        if not self._fetch_lock.acquire(blocking=wait):
+            memo = self._period
+            return memo[1] if memo is not None and memo[1] is not PENDING else PENDING
+        try:
+            return self._fetch_period_board(slot, wait)
+        finally:
+            self._fetch_lock.release()
 
-    def _fetch_period_board(self, slot: int) -> LiveBoard | None:
+    def _fetch_period_board(self, slot: int, wait: bool = True):
         memo = self._period
         if memo is not None and memo[0] == slot and (memo[3] or time.monotonic() - memo[2] < 10):
             return memo[1]
@@ -541,11 +561,12 @@ class WallService:
             return this_month(now, s.timezone), now
         board = self._shared_board("wall-period-board", slot, window, log.warning,
                                    ttl=PERIOD_BOARD_SECONDS * 2, stale_ok=True,
-                                   keep_seconds=PERIOD_BOARD_SECONDS * 3)
+                                   keep_seconds=PERIOD_BOARD_SECONDS * 3, wait=wait)
         # Kept for the slot once it is this slot's; an older slot's (being rebuilt) is
-        # fetched again at most every 10 s.
-        final = board is not None and int(board.now.timestamp() // PERIOD_BOARD_SECONDS) == slot
-        self._period = (slot, board, time.monotonic(), final)
+        # fetched again at most every 10 s, a pending one every second.
+        final = isinstance(board, LiveBoard) and \
+            int(board.now.timestamp() // PERIOD_BOARD_SECONDS) == slot
+        self._period = (slot, board, time.monotonic() - (9 if board is PENDING else 0), final)
         return board
 
     def previous_board(self, now: datetime) -> LiveBoard | None:
@@ -567,10 +588,11 @@ class WallService:
         return board
 
     def _shared_board(self, name, key, window, log_failure, *, ttl, stale_ok,
-                      keep_seconds) -> LiveBoard | None:
+                      keep_seconds, wait: bool = True):
         """The root's period board over window() -> (window, now), built once across
         workers; None when it failed or is not there (each region then counts on its own:
-        a failure is stored as a marker so that no worker retries it before the ttl)."""
+        a failure is stored as a marker so that no worker retries it before the ttl);
+        `wait=False`: PENDING while there is none yet and it is being built."""
         root = RegionScope.of(self.ctx.tree.get().get(self.settings.region))
 
         def build(_last):
@@ -582,7 +604,9 @@ class WallService:
                 return {"failed": str(exc)[:200]}
         board = self.views.get(name, root.code, key, ttl=ttl, build=build,
                                stale_ok=stale_ok, lock_seconds=600, keep_seconds=keep_seconds,
-                               defer=self._defers())
+                               defer=self._defers(), wait=wait)
+        if board is None and not wait:
+            return PENDING
         return board if isinstance(board, LiveBoard) else None
 
     def _case_summaries(self, scope, ids: list[int]) -> dict[int, dict]:
