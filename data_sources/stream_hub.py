@@ -59,8 +59,9 @@ class Frame:
 
 class Ages:
     """How old the live entries were, from the time in their stream ID (when Redis took
-    them), at two places of a worker: when the hub published them to the pages (a
-    batch's newest entry) and when a page had written them to its screen (a resumed
+    them), at three places of a worker: when the hub's read returned them and when it
+    published them to the pages (a batch's newest entry; between the two, the cases'
+    rows are read: `prepare`), and when a page had written them to its screen (a resumed
     page's backlog left out). One log line a minute; a warning when the
     written ones' p95 is past WARN_MS (the walls' target for a live event)."""
 
@@ -69,6 +70,7 @@ class Ages:
     def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.time):
         self.every, self.clock = every, clock
         self._since = time.monotonic()
+        self.read: list[float] = []
         self.published: list[float] = []
         self.written: list[float] = []
 
@@ -83,14 +85,17 @@ class Ages:
         starts over; None otherwise."""
         if time.monotonic() - self._since < self.every:
             return None
-        published, written = sorted(self.published), sorted(self.written)
-        self.published, self.written = [], []
+        read, published, written = sorted(self.read), sorted(self.published), \
+            sorted(self.written)
+        self.read, self.published, self.written = [], [], []
         seconds, self._since = time.monotonic() - self._since, time.monotonic()
         if not written and not published:
             return None
         level = logging.WARNING if written and percentile(written, 95) > self.WARN_MS \
             else logging.INFO
-        return level, (f"live events in {seconds:.0f} s, ms after Redis took them: published "
+        return level, (f"live events in {seconds:.0f} s, ms after Redis took them: read by "
+                       f"the hub p50 {percentile(read, 50):,.0f} / p95 "
+                       f"{percentile(read, 95):,.0f}; published "
                        f"to the pages p50 {percentile(published, 50):,.0f} / p95 "
                        f"{percentile(published, 95):,.0f} ({len(published)}); written to the "
                        f"screens p50 {percentile(written, 50):,.0f} / p95 "
@@ -294,6 +299,8 @@ class StreamHub:
                     result.last_id = self.last_id  # nothing there any more (stream reset)
                 newest = id_key(self.last_id)
                 fresh = [e for e in result.events if id_key(e.entry_id) > newest]
+                if fresh:
+                    self.ages.note(self.ages.read, fresh[-1].entry_id)
                 if id_key(result.last_id) > newest:
                     self.last_id = result.last_id
                 if self.status["status"] != "live":

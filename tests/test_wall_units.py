@@ -518,11 +518,12 @@ def test_live_event_ages_are_summed_up_once_a_minute():
     assert ages.line() is None                            # nothing noted: nothing said
     for ms_old in (10, 20, 30, 40, 500):
         ages.note(ages.written, f"{int(now[0] * 1000) - ms_old}-0")
+    ages.note(ages.read, f"{int(now[0] * 1000) - 2}-3")
     ages.note(ages.published, f"{int(now[0] * 1000) - 5}-3")
     ages.note(ages.written, "not-an-id")                  # ignored
     level, line = ages.line()
     assert level == logging.WARNING                       # p95 500 ms > 100
-    assert "published to the pages p50 5 / p95 5 (1)" in line
+    assert "read by the hub p50 2 / p95 2; published to the pages p50 5 / p95 5 (1)" in line
     assert "written to the screens p50 30 / p95 500 / longest 500 (5)" in line
     ages.note(ages.written, f"{int(now[0] * 1000) - 12}-0")
     assert ages.line()[0] == logging.INFO                 # and it started over
