@@ -459,6 +459,32 @@ def test_the_pace_counts_the_wait_for_a_turn_at_the_callback_gate(walls):
     assert len(seen) == 1 and seen[0] >= 1.0, seen
 
 
+def test_a_walls_tick_waits_one_tick_for_a_turn_a_region_change_longer(walls):
+    # Past capacity a screen skips a tick (503; it keeps its numbers) instead of standing
+    # in a line that grows; a change a person made keeps the longer wait.
+    import threading
+    service = walls("320000")
+    app = Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div(id="page")
+    wall_page.register(app, service)
+    request_guard.install(app, concurrent=1, queue_seconds=30, periodic_seconds=0.2)
+    cfg = cfg_for(service)
+    gate = app.server.extensions["gridwatch_callback_gate"]
+    assert gate.acquire(timeout=1)
+    ticked, changed = [], []
+    tick = threading.Thread(target=lambda: ticked.append(refresh(app, "320500", cfg)))
+    change = threading.Thread(target=lambda: changed.append(
+        refresh(app, "320500", cfg, changed="wall-region.data")))
+    tick.start()
+    change.start()
+    tick.join(20)                           # far less than the 30 s queue
+    assert ticked and ticked[0].status_code == 503 and ticked[0].headers["Retry-After"] == "1"
+    assert change.is_alive() and not changed                # still waiting for its turn
+    gate.release()
+    change.join(20)
+    assert changed and changed[0].status_code == 200
+
+
 def test_the_guard_says_once_a_minute_how_long_callbacks_waited_and_ran(walls, caplog):
     # A screen's answer time is its wait for a turn plus its run: the log line says which.
     import threading

@@ -162,7 +162,8 @@ def create_app(settings: Settings | None = None) -> Dash:
     # callback passes the auth gate, the request guard, the rate limits, then runs.
     rate_limits.install(app, settings, auth)
     request_guard.install(app, settings.callbacks_max,  # after every callback: it checks
-                          settings.callbacks_queue_seconds)  # each one's inputs
+                          settings.callbacks_queue_seconds,  # each one's inputs
+                          periodic_seconds=settings.refresh_seconds)
     server.register_blueprint(auth_routes.blueprint(auth, lambda code: _region_name(ctx, code)))
     # /admin and /audit: accounts and the audit trail on the web (docs/security.md).
     # Its wall devices' section and forms take the wall gate's store (the same devices).

@@ -192,11 +192,19 @@ def _bad_request(reason: str, note) -> Response:
                     mimetype="application/json")
 
 
-def install(app, concurrent: int = 0, queue_seconds: float = 20.0) -> None:
+def periodic(changed: list[str]) -> bool:
+    """A call fired by a timer alone (a wall's tick): the next tick asks again."""
+    return bool(changed) and all(c.endswith(".n_intervals") for c in changed)
+
+
+def install(app, concurrent: int = 0, queue_seconds: float = 20.0,
+            periodic_seconds: float | None = None) -> None:
     """Guard the callback endpoint of a Dash app and its static suites. `concurrent` > 0:
     at most that many callbacks run at once in this worker; one that cannot start within
     `queue_seconds` is answered 503 with Retry-After (the screen keeps its numbers and
-    asks again next tick)."""
+    asks again next tick). A call fired by a timer alone waits at most
+    `periodic_seconds` (a tick): past the worker's capacity its screen skips a tick
+    rather than stand in line for several while the line grows."""
     server = app.server
     # Under gevent, every waiting request is a greenlet ready to run: with a province's
     # walls a worker held ~1,300 callbacks at once, one round of them outlasted gunicorn's
@@ -224,12 +232,15 @@ def install(app, concurrent: int = 0, queue_seconds: float = 20.0) -> None:
         if problem:
             return _bad_request(problem, note)
         name = _name(body["output"])
-        if gate is not None and not gate.acquire(timeout=queue_seconds):
+        budget = min(queue_seconds, periodic_seconds) \
+            if periodic_seconds is not None and periodic(body.get("changedPropIds", [])) \
+            else queue_seconds
+        if gate is not None and not gate.acquire(timeout=budget):
             turns.add(name, time.monotonic() - flask.g.gridwatch_arrived, None)
-            note("busy: %s waited %.0f s for a turn", request.remote_addr, queue_seconds)
+            note("busy: %s waited %.1f s for a turn", request.remote_addr, budget)
             return Response(json.dumps({"error": "busy"}), status=503,
                             mimetype="application/json",
-                            headers={"Retry-After": str(max(1, round(queue_seconds)))})
+                            headers={"Retry-After": str(max(1, round(budget)))})
         started = time.monotonic()
         try:
             return dispatch(*args, **kwargs)
