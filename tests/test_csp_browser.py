@@ -7,6 +7,7 @@ query shows a calm notice. What gunicorn itself sends names no version."""
 from __future__ import annotations
 
 import re
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timezone
@@ -221,3 +222,25 @@ def test_gunicorn_names_no_version_and_passes_the_headers_on(live_server):
         assert "'unsafe-eval'" not in headers["Content-Security-Policy"]
         assert headers["X-Content-Type-Options"] == "nosniff"
         assert "X-Powered-By" not in headers
+
+
+def test_a_web_worker_logs_what_it_refused(live_server):
+    # gunicorn's workers had no logging set up: only warnings reached the log, and the
+    # served app's INFO lines (a cross-site request refused, a rate limit reached) were lost.
+    req = urllib.request.Request(live_server.url + "/_dash-update-component", data=b"{}",
+                                 method="POST", headers={"Content-Type": "application/json",
+                                                         "Origin": "https://elsewhere.example"})
+    status = None
+    try:
+        urllib.request.urlopen(req, timeout=10)
+    except urllib.error.HTTPError as e:
+        status = e.code
+    assert status == 403
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = live_server.log_path.read_text(errors="replace")
+        if "INFO dashboard.app.auth_gate: refused POST /_dash-update-component" in text:
+            break
+        time.sleep(0.2)
+    assert "elsewhere.example" in text and \
+        "INFO dashboard.app.auth_gate: refused POST /_dash-update-component" in text, text[-2000:]

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
-from dashboard.app import collector
+from dashboard.app import collector, logs
 from dashboard.app.cli_accounts import audit, demo_accounts, users
 from dashboard.app.cli_walls import demo_wall, walls
 from dashboard.app.runtime import Runtime
@@ -60,11 +60,7 @@ def _settings(ctx) -> Settings:
 @click.pass_context
 def main(ctx, data_dir, database_url, redis_url, region, verbose):
     """gridwatch: 网格化社会治理指挥中心大屏 (command-center dashboard)."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Alembic says "Context impl ..." for every connection it looks at; gridwatch prints
-    # what a migration did. -v shows Alembic's own lines.
-    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logs.configure(verbose)
     try:
         settings = Settings.from_env(data_dir=data_dir, database_url=database_url,
                                      redis_url=redis_url, region=region)
