@@ -27,7 +27,8 @@ EVENT_COLUMNS = [c.name for c in case_event.columns if c.name != "id"]
 LIVE_POOL = 2   # connections of the live path's own engine (CaseDatabase.live_engine)
 
 
-def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> sa.Engine:
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10,
+                pre_ping: bool = True) -> sa.Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
@@ -44,7 +45,7 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> sa.Engi
             cur.close()
         return engine
     # A wall must report a dead database within seconds, not hang on TCP's default wait.
-    engine = sa.create_engine(url, pool_pre_ping=True, pool_size=pool_size,
+    engine = sa.create_engine(url, pool_pre_ping=pre_ping, pool_size=pool_size,
                               max_overflow=max_overflow, pool_timeout=5,
                               connect_args={"connect_timeout": 3})
 
@@ -73,11 +74,16 @@ class CaseDatabase(DataSource):
         """A small pool of its own for the live path's reads (the ticker's cases, once a
         batch): under a province's leaders the main pool was often nearly all checked
         out (up to 12 of 15 per worker, each held by a greenlet waiting for its turn),
-        and a live event waited for a connection. SQLite: the one engine."""
+        and a live event waited for a connection. Not pinged before each read: the ping
+        was one of its two round trips, each a wait for a turn of a busy worker's loop.
+        A connection that died fails one read instead (the hub then lets the pages read
+        their own for a while: views.wall.service PREPARE_PAUSE_SECONDS), and SQLAlchemy
+        replaces it for the next. SQLite: the one engine."""
         if self.engine.dialect.name == "sqlite":
             return self.engine
         if self._live_engine is None:
-            self._live_engine = make_engine(self.url, pool_size=LIVE_POOL, max_overflow=0)
+            self._live_engine = make_engine(self.url, pool_size=LIVE_POOL, max_overflow=0,
+                                            pre_ping=False)
         return self._live_engine
 
     @classmethod

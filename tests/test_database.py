@@ -404,6 +404,37 @@ def test_a_time_on_the_hour_lies_on_one_side_of_a_window_edge(database_url):
         database.close()
 
 
+def test_the_live_paths_read_is_one_round_trip_and_survives_a_dead_connection(db, tmp_path):
+    """The live engine does not ping before a read (libpq's trace: the batch's SELECT is
+    all it sends); a connection the server ended fails one read, and the next read gets a
+    new connection."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's wire protocol")
+    from dashboard.domain.hierarchy import Level
+    from dashboard.domain.scope import RegionScope
+    from data_sources import case_queries
+    scope = RegionScope("320000", Level.PROVINCE)
+    live = db.live_engine
+    case_queries.case_summaries(live, scope, [1])           # the pool holds a connection
+    raw = live.raw_connection()
+    pg, pid = raw.driver_connection.pgconn, raw.driver_connection.info.backend_pid
+    raw.close()
+    trace = tmp_path / "libpq.trace"
+    with open(trace, "w") as f:
+        pg.trace(f.fileno())
+        found = case_queries.case_summaries(live, scope, [2, 3, 999])
+        pg.untrace()
+    assert sorted(found) == [2, 3]
+    sent = [line.split("\t") for line in trace.read_text().splitlines()]
+    kinds = [p[3] for p in sent if len(p) > 3 and p[1] == "F"]
+    assert "Query" not in kinds and kinds.count("Parse") == 1, kinds   # no ping, no BEGIN
+    with db.engine.connect() as conn:                       # the server ends it
+        conn.execute(sa.text("select pg_terminate_backend(:pid)"), {"pid": pid})
+    with pytest.raises(sa.exc.DBAPIError):
+        case_queries.case_summaries(live, scope, [2])
+    assert sorted(case_queries.case_summaries(live, scope, [2, 3])) == [2, 3]
+
+
 def test_a_ticker_batchs_cases_are_read_in_one_statement_without_a_transaction(db, tmp_path):
     """The live ticker's read of the cases behind a batch of events, watched at the wire
     (libpq's trace): one statement, no BEGIN and ROLLBACK around it. In a busy gevent
