@@ -153,7 +153,7 @@ def test_a_worker_runs_a_bounded_number_of_callbacks_and_turns_the_rest_away_in_
                         redis_url=redis_url, stream_key=key_prefix + "events",
                         key_prefix=key_prefix, callbacks_max=1, callbacks_queue_seconds=0.3)
     app = create_app(settings)
-    gate = app.server.extensions["gridwatch_callback_gate"]
+    gate = app.server.extensions["gridwatch_callback_gates"]["other"]   # a page's route
     body = {"output": "page.children", "outputs": {"id": "page", "property": "children"},
             "inputs": [{"id": "url", "property": "pathname", "value": "/status"},
                        {"id": "url", "property": "search", "value": ""}],

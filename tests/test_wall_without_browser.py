@@ -447,8 +447,8 @@ def test_the_pace_counts_the_wait_for_a_turn_at_the_callback_gate(walls):
     refresh(app, "320500", cfg)             # warm: views built, memo filled for the tick
     seen = []
     service.pace.observe = seen.append
-    gate = app.server.extensions["gridwatch_callback_gate"]
-    assert gate.acquire(timeout=1)          # another callback holds the only turn
+    gate = app.server.extensions["gridwatch_callback_gates"]["tick"]
+    assert gate.acquire(timeout=1)          # another wall's tick holds the only turn
     answer = []
     t = threading.Thread(target=lambda: answer.append(refresh(app, "320500", cfg)))
     t.start()
@@ -469,8 +469,8 @@ def test_a_walls_tick_waits_one_tick_for_a_turn_a_region_change_longer(walls):
     wall_page.register(app, service)
     request_guard.install(app, concurrent=1, queue_seconds=30, periodic_seconds=0.2)
     cfg = cfg_for(service)
-    gate = app.server.extensions["gridwatch_callback_gate"]
-    assert gate.acquire(timeout=1)
+    gates = app.server.extensions["gridwatch_callback_gates"]
+    assert gates["tick"].acquire(timeout=1) and gates["other"].acquire(timeout=1)
     ticked, changed = [], []
     tick = threading.Thread(target=lambda: ticked.append(refresh(app, "320500", cfg)))
     change = threading.Thread(target=lambda: changed.append(
@@ -480,9 +480,30 @@ def test_a_walls_tick_waits_one_tick_for_a_turn_a_region_change_longer(walls):
     tick.join(20)                           # far less than the 30 s queue
     assert ticked and ticked[0].status_code == 503 and ticked[0].headers["Retry-After"] == "1"
     assert change.is_alive() and not changed                # still waiting for its turn
-    gate.release()
+    gates["other"].release()
     change.join(20)
     assert changed and changed[0].status_code == 200
+    gates["tick"].release()
+
+
+def test_a_walls_tick_and_a_persons_change_never_take_each_others_turns(walls):
+    # A leader's custom range can hold its database for seconds: it holds a leader's
+    # turn, never a wall's; and a province's walls never fill the turns of a person's click.
+    service = walls("320000")
+    app = Dash(__name__, suppress_callback_exceptions=True)
+    app.layout = html.Div(id="page")
+    wall_page.register(app, service)
+    request_guard.install(app, concurrent=1, queue_seconds=0.3, periodic_seconds=0.3)
+    cfg = cfg_for(service)
+    gates = app.server.extensions["gridwatch_callback_gates"]
+    assert gates["other"].acquire(timeout=1)                # the people's turns all taken
+    assert refresh(app, "320500", cfg).status_code == 200   # a wall's tick: answered
+    assert refresh(app, "320500", cfg, changed="wall-region.data").status_code == 503
+    gates["other"].release()
+    assert gates["tick"].acquire(timeout=1)                 # the walls' turns all taken
+    assert refresh(app, "320500", cfg, changed="wall-region.data").status_code == 200
+    assert refresh(app, "320500", cfg).status_code == 503
+    gates["tick"].release()
 
 
 def test_the_guard_says_once_a_minute_how_long_callbacks_waited_and_ran(walls, caplog):
@@ -495,7 +516,7 @@ def test_the_guard_says_once_a_minute_how_long_callbacks_waited_and_ran(walls, c
     request_guard.install(app, concurrent=1, queue_seconds=0.3)
     cfg = cfg_for(service)
     assert refresh(app, "320500", cfg).status_code == 200
-    gate = app.server.extensions["gridwatch_callback_gate"]
+    gate = app.server.extensions["gridwatch_callback_gates"]["tick"]
     assert gate.acquire(timeout=1)
     assert refresh(app, "320500", cfg).status_code == 503       # turned away after 0.3 s
     answer = []

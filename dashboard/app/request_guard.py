@@ -204,14 +204,20 @@ def install(app, concurrent: int = 0, queue_seconds: float = 20.0,
     `queue_seconds` is answered 503 with Retry-After (the screen keeps its numbers and
     asks again next tick). A call fired by a timer alone waits at most
     `periodic_seconds` (a tick): past the worker's capacity its screen skips a tick
-    rather than stand in line for several while the line grows."""
+    rather than stand in line for several while the line grows.
+
+    Calls fired by a timer (the walls' ticks) and the others (a leader's click, a region
+    picked) have `concurrent` turns each: a leader's custom range that takes its
+    database seconds (10 s at 10M under load, bench.province_scale) holds a leader's
+    turn, never a wall's, and a province's walls never fill the leaders' turns."""
     server = app.server
     # Under gevent, every waiting request is a greenlet ready to run: with a province's
     # walls a worker held ~1,300 callbacks at once, one round of them outlasted gunicorn's
     # 30 s heartbeat, and the worker was killed with every connection it held. Waiting on
     # this gate costs nothing; only the callbacks past it take their turns at the CPU.
-    gate = threading.BoundedSemaphore(concurrent) if concurrent > 0 else None
-    server.extensions["gridwatch_callback_gate"] = gate
+    gates = {kind: threading.BoundedSemaphore(concurrent) for kind in ("tick", "other")} \
+        if concurrent > 0 else None
+    server.extensions["gridwatch_callback_gates"] = gates
     note = _OncePerSecond()
     turns = server.extensions["gridwatch_callback_turns"] = Turns()
     for spec in app.callback_map.values():
@@ -232,9 +238,10 @@ def install(app, concurrent: int = 0, queue_seconds: float = 20.0,
         if problem:
             return _bad_request(problem, note)
         name = _name(body["output"])
+        ticked = periodic(body.get("changedPropIds", []))
         budget = min(queue_seconds, periodic_seconds) \
-            if periodic_seconds is not None and periodic(body.get("changedPropIds", [])) \
-            else queue_seconds
+            if periodic_seconds is not None and ticked else queue_seconds
+        gate = gates["tick" if ticked else "other"] if gates is not None else None
         if gate is not None and not gate.acquire(timeout=budget):
             turns.add(name, time.monotonic() - flask.g.gridwatch_arrived, None)
             note("busy: %s waited %.1f s for a turn", request.remote_addr, budget)

@@ -55,9 +55,9 @@ class Settings:
     # Live feeds (GET /wall/live) one worker keeps open; one more is told to retry later
     # (503 with Retry-After) rather than slowing every screen the worker serves.
     live_streams_max: int = 1000
-    # Callbacks one worker runs at once (0: no limit); one that cannot start within
-    # callbacks_queue_seconds (a wall's tick: within refresh_seconds) is answered 503
-    # with Retry-After instead of piling up.
+    # Callbacks one worker runs at once, of each kind (walls' ticks; the rest) (0: no
+    # limit); one that cannot start within callbacks_queue_seconds (a wall's tick: within
+    # refresh_seconds) is answered 503 with Retry-After instead of piling up.
     callbacks_max: int = 16
     callbacks_queue_seconds: float = 20.0
     # Who builds the walls' live models for every worker (docs/live-board.md): "worker"
