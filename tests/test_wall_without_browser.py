@@ -330,11 +330,12 @@ def test_a_url_outside_the_root_shows_the_roots_wall(walls):
 
 
 # -- the callbacks, registered on a bare Dash app behind the request guard ---------------
-def wall_app(service: WallService) -> Dash:
+def wall_app(service: WallService, **guard) -> Dash:
+    """`guard`: the request guard's turns (request_guard.install's arguments)."""
     app = Dash(__name__, suppress_callback_exceptions=True)
     app.layout = html.Div(id="page")
     wall_page.register(app, service)
-    request_guard.install(app)
+    request_guard.install(app, **guard)
     return app
 
 
@@ -439,10 +440,7 @@ def test_the_pace_counts_the_wait_for_a_turn_at_the_callback_gate(walls):
     # for its turn is part of what the pace sees.
     import threading
     service = walls("320000")
-    app = Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = html.Div(id="page")
-    wall_page.register(app, service)
-    request_guard.install(app, concurrent=1, queue_seconds=10)
+    app = wall_app(service, concurrent=1, queue_seconds=10)
     cfg = cfg_for(service)
     refresh(app, "320500", cfg)             # warm: views built, memo filled for the tick
     seen = []
@@ -464,10 +462,7 @@ def test_a_walls_tick_waits_one_tick_for_a_turn_a_region_change_longer(walls):
     # in a line that grows; a change a person made keeps the longer wait.
     import threading
     service = walls("320000")
-    app = Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = html.Div(id="page")
-    wall_page.register(app, service)
-    request_guard.install(app, concurrent=1, queue_seconds=30, periodic_seconds=0.2)
+    app = wall_app(service, concurrent=1, queue_seconds=30, periodic_seconds=0.2)
     cfg = cfg_for(service)
     gates = app.server.extensions["gridwatch_callback_gates"]
     assert gates["tick"].acquire(timeout=1) and gates["other"].acquire(timeout=1)
@@ -490,10 +485,7 @@ def test_a_walls_tick_and_a_persons_change_never_take_each_others_turns(walls):
     # A leader's custom range can hold its database for seconds: it holds a leader's
     # turn, never a wall's; and a province's walls never fill the turns of a person's click.
     service = walls("320000")
-    app = Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = html.Div(id="page")
-    wall_page.register(app, service)
-    request_guard.install(app, concurrent=1, queue_seconds=0.3, periodic_seconds=0.3)
+    app = wall_app(service, concurrent=1, queue_seconds=0.3, periodic_seconds=0.3)
     cfg = cfg_for(service)
     gates = app.server.extensions["gridwatch_callback_gates"]
     assert gates["other"].acquire(timeout=1)                # the people's turns all taken
@@ -510,10 +502,7 @@ def test_the_guard_says_once_a_minute_how_long_callbacks_waited_and_ran(walls, c
     # A screen's answer time is its wait for a turn plus its run: the log line says which.
     import threading
     service = walls("320000")
-    app = Dash(__name__, suppress_callback_exceptions=True)
-    app.layout = html.Div(id="page")
-    wall_page.register(app, service)
-    request_guard.install(app, concurrent=1, queue_seconds=0.3)
+    app = wall_app(service, concurrent=1, queue_seconds=0.3)
     cfg = cfg_for(service)
     assert refresh(app, "320500", cfg).status_code == 200
     gate = app.server.extensions["gridwatch_callback_gates"]["tick"]
