@@ -321,6 +321,11 @@ def random_search(rng: random.Random, region: str | None, first_day: date, today
 class Stats:
     def __init__(self):
         self.measuring = False
+        # The start (the --warmup seconds before the window): where a province's walls
+        # collapsed when it met a busy database. Its refreshes are counted apart.
+        self.warming = True
+        self.warm_ms: list[float] = []
+        self.warm_status: Counter = Counter()
         self.cb_ms: list[float] = []
         self.cb_status: Counter = Counter()
         self.cb_samples: list[str] = []
@@ -507,7 +512,7 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
             n += 1
             if screen.pop("lost", False):
                 interval_s = refresh_s
-            measuring, was_told = st.measuring, interval_s
+            measuring, warming, was_told = st.measuring, st.warming, interval_s
             st.cb_in_flight += 1
             try:
                 # A screen never has two refreshes in flight (Dash `running=` disables the
@@ -531,6 +536,10 @@ async def wall(session, base: str, region: str, body: dict, refresh_s: float, st
                 except (ValueError, KeyError, TypeError):
                     pass
                 screen["mark"] = mark_after(text, screen["mark"])
+            if warming:
+                st.warm_status[str(status)] += 1
+                if status in (200, 204):
+                    st.warm_ms.append(ms)
             if not (measuring and st.measuring):
                 continue
             st.cb_status[str(status)] += 1
@@ -773,7 +782,7 @@ async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
         pg = PgCpu(args.dbname)
         pg.start()
         loads = [load1()]
-        st.measuring = True
+        st.measuring, st.warming = True, False
         probe_task = asyncio.create_task(first_viewer(
             session, probe, route_body_, regions, days, args.first_views, st, stop,
             args.seed + 7, args.first_view_timeout))
@@ -827,6 +836,9 @@ async def run_load(base: str, probe: str, wall_body_: dict, route_body_: dict,
     return {
         "walls": len(walls), "leaders": args.leaders, "seconds": round(elapsed, 1),
         "load1_median": statistics.median(loads), "load1_samples": loads,
+        "warmup_callbacks": len(st.warm_ms), "warmup_callback_status": dict(st.warm_status),
+        "warmup_callback_p50_ms": _r(pct(st.warm_ms, 50)),
+        "warmup_callback_p95_ms": _r(pct(st.warm_ms, 95)),
         "callbacks": len(st.cb_ms), "callbacks_per_s": round(len(st.cb_ms) / elapsed, 1),
         "callbacks_expected_per_s": round(expected_cb / elapsed, 1),
         "callback_status": dict(st.cb_status), "callback_error_samples": st.cb_samples,
@@ -915,6 +927,11 @@ def table(res: dict) -> str:
          f"{_f(ld.get('frame_p99_ms'))} ms", ld["load1_median"]),
         ("frames that did not fit the screen (each brings a refresh); median size",
          f"{ld.get('frame_misfits', 0):,}; {_f(ld.get('frame_bytes_median'))} B", ""),
+        ("the start (the warm-up before the window): wall callbacks by status; answered "
+         "p50 / p95",
+         f"{_counts(ld.get('warmup_callback_status') or {})}; "
+         f"{_f(ld.get('warmup_callback_p50_ms'))} / {_f(ld.get('warmup_callback_p95_ms'))} ms",
+         ""),
         ("wall callbacks by status; still waiting at the end of the window",
          f"{_counts(ld['callback_status'])}; {ld['callbacks_waiting_at_end']:,}", ""),
         ("answers after the screen showed 数据延迟 (> 3 told intervals + 5 s)",
