@@ -102,6 +102,8 @@ def layout(model: KpiView, state: PageState, user: dict | None = None) -> html.D
     # A ranking needs children: a region without a child level has none. While days of
     # the period are still being filled it has no rows yet, and says why.
     filling = [html.P(model.filling, className="gw-note gw-filling")] if model.filling else []
+    compare = [html.P(model.compare_filling, id="kpi-compare-filling",
+                      className="gw-note gw-filling")] if model.compare_filling else []
     ranking = [] if child is None or not (model.ranking or filling) else [panel(
         state.t("kpi.ranking_title", level=Level(child).label(state.lang)),
         *filling,
@@ -121,8 +123,8 @@ def layout(model: KpiView, state: PageState, user: dict | None = None) -> html.D
                    lambda code: f"/kpi{encode(state, region=code, page=1)}"),
         toolbar(model, state),
         html.Div(className="gw-grid-2", children=[
-            panel(state.t("kpi.indicators"), *filling, kpi_table(model.kpis, state, model),
-                  panel_id="kpi-panel"),
+            panel(state.t("kpi.indicators"), *filling, *compare,
+                  kpi_table(model.kpis, state, model), panel_id="kpi-panel"),
             panel(state.t("page.trend"), charts.graph(trend, "kpi-trend", "kpi-trend")),
         ]),
         *ranking,

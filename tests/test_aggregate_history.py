@@ -323,6 +323,13 @@ def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
         for key in ("intake", "closure", "on_time", "satisfaction"):
             assert early[key]["last_year"] != "—", (key, early[key])
             assert early[key]["display"] != "—", (key, early[key])
+        # 上期 (last month) is not filled yet: "—", and the page says why (it said nothing).
+        state, model = view(period="this_month")
+        prev_w = url_state.previous_window(url_state.window(state, now, TZ), state, now, TZ)
+        assert not SqlCaseStore(eng, TZ, stored_seconds=0).complete(prev_w)
+        assert early["intake"]["previous"] == "—" and model.complete
+        assert "上期或去年同期" in model.compare_filling and "已完成" in model.compare_filling
+        assert "kpi-compare-filling" in str(kpi_layout.layout(model, state).to_plotly_json())
         # A window from the last year's chunk into the days after it, not filled yet:
         # its days before the gap are stored, but the window has no figures.
         island = next((s, e) for s, e in aggregate_summary.filled_ranges(info) if e < until)
@@ -389,6 +396,7 @@ def test_an_interrupted_fill_shows_this_months_last_year_and_resumes(tmp_path):
         assert info["done_days"] == info["total_days"]
         assert aggregates.usable_range(eng, TZ, now) == (chunks[-1][0], today)
         late = kpis(period="this_month")
+        assert view(period="this_month")[1].compare_filling == ""
         assert {k: r["last_year"] for k, r in late.items()} == \
             {k: r["last_year"] for k, r in early.items()}
         assert late["intake"]["previous"] != "—"

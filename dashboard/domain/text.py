@@ -201,6 +201,11 @@ ENTRIES: dict[str, tuple[str, str]] = {
                     "Some days of this period are still being filled in from the history "
                     "kept as daily summaries{progress}: its figures and ranking show once "
                     "they are."),
+        "filling_compare": ("上期或去年同期有些日期的历史汇总数据仍在回填{progress}，回填完成前"
+                            "这两列显示为“—”。",
+                            "Some days of the previous period or of the same period last "
+                            "year are still being filled in{progress}: those columns show "
+                            "“—” until they are."),
         "export_xlsx": ("导出 Excel", "Export Excel"),
         "score_chart": ("综合得分", "Composite score"),
         # The ranking's columns (views/kpi.RANKING_COLUMNS); a sub-score's is `points`.

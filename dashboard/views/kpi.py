@@ -137,6 +137,9 @@ class KpiView:
     complete: bool = True           # False: days of the period still being filled, no
     #                                 figures or ranking yet (CaseStore.complete)
     filling: str = ""               # what the page says meanwhile (common.filling_note)
+    # The period is complete, but its 上期 or 去年同期 still has days being filled: those
+    # columns show "—" (never the filled part's figures) and the page says why.
+    compare_filling: str = ""
 
 
 def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: datetime,
@@ -154,9 +157,10 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
     # history): no figures yet. It comes with the counts, from the same computation.
     children, total, complete = counts_by_child(cases, tree, scope, w, now, memo)
     # Past periods: their open-now figures are neither shown (metrics' now_only) nor ranked.
-    prev_children, prev_total, _ = counts_by_child(cases, tree, scope, prev_w, prev_w.end,
-                                                   memo, settled=True)
-    _, ly_total, _ = counts_by_child(cases, tree, scope, ly_w, ly_w.end, memo, settled=True)
+    prev_children, prev_total, prev_complete = counts_by_child(
+        cases, tree, scope, prev_w, prev_w.end, memo, settled=True)
+    _, ly_total, ly_complete = counts_by_child(cases, tree, scope, ly_w, ly_w.end, memo,
+                                               settled=True)
     weights: ScoreWeights = settings.weights
     # Without cases in the previous period there is no previous ranking to compare with
     # (its open-now counts alone would rank the children on noise).
@@ -185,4 +189,6 @@ def build(cases: CaseStore, tree, settings, state: url_state.PageState, now: dat
         as_of=as_of(memo, now, tz),
         complete=complete,
         filling=filling_note(cases, complete, "kpi.filling", state.lang),
+        compare_filling=filling_note(cases, not complete or (prev_complete and ly_complete),
+                                     "kpi.filling_compare", state.lang),
     )
