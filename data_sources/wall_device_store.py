@@ -182,8 +182,10 @@ class WallDeviceStore:
                                                  at or self.clock())).rowcount > 0
 
     def seen_many(self, seen: Iterable[tuple[int, str | None, datetime]]) -> None:
-        """`seen` for many (device id, address, time) in one statement."""
-        rows = [_seen_row(*s) for s in seen]
+        """`seen` for many (device id, address, time) in one statement, in the devices'
+        order: two workers writing overlapping sets in their own orders deadlocked
+        (PostgreSQL took one transaction back, and its sightings with it)."""
+        rows = [_seen_row(*s) for s in sorted(seen, key=lambda s: s[0])]
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(_SEEN, rows)

@@ -141,8 +141,11 @@ class WallGate:
         # Half a refresh: a revoke reaches every worker before a screen's next refresh.
         self.directory = DeviceDirectory(store, max(settings.refresh_seconds / 2, 0.5))
         self._seen: dict[int, float] = {}     # device id -> when this worker wrote it
-        # Sightings after a device's first, written together every SEEN_FLUSH_SECONDS.
+        # Sightings not written yet: later ones together every SEEN_FLUSH_SECONDS, first
+        # ones (`_firsts`) at once unless a write is under way (`_writing`).
         self._pending: dict[int, tuple[str | None, datetime]] = {}
+        self._firsts = 0
+        self._writing = False
         self._flushed = time.monotonic()
         self._pending_lock = threading.Lock()
 
@@ -229,24 +232,32 @@ class WallGate:
         """The last seen time and address, at most once a minute per device (in this
         worker; the UPDATE itself skips a row another worker wrote meanwhile). A device's
         first sighting in this worker is written at once (whoever just set up a screen
-        sees it come); the later ones of every device are written together, one
-        statement every SEEN_FLUSH_SECONDS (a province's 1,345 walls were ~22 UPDATEs a
-        second, 3.4% of a worker)."""
+        sees it come), unless a write of this worker is under way: then with the next,
+        together with every sighting that came meanwhile. A province's start sees 1,345
+        first sightings at once, and an UPDATE each took every connection of the worker's
+        pool while the walls' refreshes waited for one (bench.province_scale). The later
+        sightings of every device are written together, one statement every
+        SEEN_FLUSH_SECONDS (a province's 1,345 walls were ~22 UPDATEs a second, 3.4% of a
+        worker). Checked at every request of any device, so that none waits for its own
+        next one."""
         mono = time.monotonic()
-        last = self._seen.get(device.id)
-        if last is not None and mono - last < SEEN_EVERY.total_seconds():
-            return
-        self._seen[device.id] = mono
-        if last is None:
-            self._write_seen(lambda store: store.seen(device.id, address(), now), 1)
-            return
         with self._pending_lock:
-            self._pending[device.id] = (address(), now)
-            if mono - self._flushed < SEEN_FLUSH_SECONDS:
+            last = self._seen.get(device.id)
+            if last is None or mono - last >= SEEN_EVERY.total_seconds():
+                self._seen[device.id] = mono
+                self._pending[device.id] = (address(), now)
+                self._firsts += last is None
+            if not self._pending or self._writing or (
+                    not self._firsts and mono - self._flushed < SEEN_FLUSH_SECONDS):
                 return
-            pending, self._pending, self._flushed = self._pending, {}, mono
+            pending, self._pending, self._firsts = self._pending, {}, 0
+            self._flushed, self._writing = mono, True
         rows = [(i, where, at) for i, (where, at) in pending.items()]
-        self._write_seen(lambda store: store.seen_many(rows), len(rows))
+        try:
+            self._write_seen(lambda store: store.seen_many(rows), len(rows))
+        finally:
+            with self._pending_lock:
+                self._writing = False
 
     def _write_seen(self, write, n: int) -> None:
         try:
