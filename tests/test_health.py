@@ -188,12 +188,13 @@ def test_database_outage_and_recovery_show_on_the_wall_within_a_refresh(
     try:
         cfg, _ = wall.config({}, WallAccess((settings.region,)))
         region = cfg["region"]
+        # Up: the live and period views are built (a screen gets "waiting" for the period
+        # panels until they are: the first call starts the month's board).
+        assert _wait(lambda: wall.period(region).get("sections"), 60), "no period view"
         # The period view is rebuilt once a minute: run the outage and the recovery inside
         # one minute, so that it still holds its 'down' when PostgreSQL is back.
         if time.time() % 60 > 45:
             time.sleep(60.5 - time.time() % 60)
-        # Up: the live and period views are built (the first call waits for them).
-        wall.period(region)
         before = _wait(lambda: (b := _badge(wall, cfg))["database"].endswith("正常") and b, 10)
         assert before, _badge(wall, cfg)
         assert before["_kpis"]  # today's numbers are on the wall

@@ -351,7 +351,13 @@ class WallService:
             if on_board else ({}, [])
         for region in regions:
             if region.code not in models:  # finer than the board, or no board this tick
-                models[region.code] = self._build(region, None, self._models.get(region.code))
+                previous = self._models.get(region.code)
+                if previous and database_up(previous) and self._tick_record is not None:
+                    # As the screens showed it at the last tick (a carried-over model at
+                    # that tick's clock): a database gone since keeps those times; the
+                    # model's own, older ones made the panels' time jump back.
+                    previous = at_tick(previous, self._tick_record, self.settings.timezone)
+                models[region.code] = self._build(region, None, previous)
                 built.append(region.code)
         # The stream's state is one for all walls: "down since" carried tick to tick here.
         if self._tick_record is None or self._tick_record["now"] != now.isoformat():
@@ -491,12 +497,20 @@ class WallService:
             # The ranking's 较昨日 of every region from one board a day (a pass over this
             # month up to yesterday), not one query per region: 1,345 at a province's start.
             earlier = self.previous_board(now) if board is not None else None
-            before = self.views.get(
-                "wall-before", region.code, day,
-                ttl=min(86400, self.settings.view_keep_seconds),
-                build=lambda _last: previous_counts(earlier or self.ctx.cases, region,
-                                                    self.settings.timezone, now),
-                stale_ok=True, lock_seconds=300, keep_seconds=self.settings.view_keep_seconds)
+            try:
+                before = self.views.get(
+                    "wall-before", region.code, day,
+                    ttl=min(86400, self.settings.view_keep_seconds),
+                    build=lambda _last: previous_counts(earlier or self.ctx.cases, region,
+                                                        self.settings.timezone, now),
+                    stale_ok=True, lock_seconds=300,
+                    keep_seconds=self.settings.view_keep_seconds)
+            except Exception as exc:  # noqa: BLE001 - the database down: no 较昨日
+                # The ranking then shows no change, and the model says whether the
+                # database answers (build_period): a screen whose first period view
+                # came during an outage got an error instead of the outage's badge.
+                log.info("较昨日 of %s unavailable: %s", region.code, exc)
+                before = None
             return build_period(board or self.ctx.cases, tree, region,
                                 self.settings.timezone, now, previous, self.settings.weights,
                                 before)
