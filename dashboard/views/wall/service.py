@@ -509,7 +509,8 @@ class WallService:
                 # The ranking then shows no change, and the model says whether the
                 # database answers (build_period): a screen whose first period view
                 # came during an outage got an error instead of the outage's badge.
-                log.info("较昨日 of %s unavailable: %s", region.code, exc)
+                log.info("the ranking's change since yesterday of %s unavailable: %s",
+                         region.code, exc)
                 before = None
             return build_period(board or self.ctx.cases, tree, region,
                                 self.settings.timezone, now, previous, self.settings.weights,
