@@ -148,7 +148,11 @@ class Turns:
         self.every, self.clock = every, clock
         self._lock = threading.Lock()
         self._since = clock()
-        self._by: dict[str, list] = defaultdict(lambda: [[], [], 0])
+        self._by = self._empty()
+
+    @staticmethod
+    def _empty() -> dict[str, list]:
+        return defaultdict(lambda: [[], [], 0])    # waited, ran, turned away
 
     def add(self, name: str, waited: float, ran: float | None) -> None:
         """`ran` None: turned away after waiting `waited`."""
@@ -167,7 +171,7 @@ class Turns:
             if now - self._since < self.every:
                 return None
             by, seconds = self._by, now - self._since
-            self._by, self._since = defaultdict(lambda: [[], [], 0]), now
+            self._by, self._since = self._empty(), now
         if not by:
             return None
         parts = []

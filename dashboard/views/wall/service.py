@@ -96,7 +96,8 @@ class WallService:
         self._cases_failed_at = float("-inf")
         self._board: tuple[int, LiveBoard] | None = None   # (tick, board) of this worker
         self._board_lock = threading.Lock()
-        self._period: tuple[int, LiveBoard | None, float, bool] | None = None
+        # (slot, board or PENDING or None, monotonic time until which it is kept)
+        self._period: tuple[int, object, float] | None = None
         self._fetch_lock = threading.Lock()     # the period and previous boards' fetches
         self._previous: tuple[object, LiveBoard | None] | None = None   # (window, board)
         self._streams: tuple[int, dict] | None = None     # (tick, stream_state) of this worker
@@ -567,7 +568,7 @@ class WallService:
 
     def _fetch_period_board(self, slot: int, wait: bool = True):
         memo = self._period
-        if memo is not None and memo[0] == slot and (memo[3] or time.monotonic() - memo[2] < 10):
+        if memo is not None and memo[0] == slot and time.monotonic() < memo[2]:
             return memo[1]
         s = self.settings
 
@@ -581,7 +582,8 @@ class WallService:
         # fetched again at most every 10 s, a pending one every second.
         final = isinstance(board, LiveBoard) and \
             int(board.now.timestamp() // PERIOD_BOARD_SECONDS) == slot
-        self._period = (slot, board, time.monotonic() - (9 if board is PENDING else 0), final)
+        keep = math.inf if final else 1.0 if board is PENDING else 10.0
+        self._period = (slot, board, time.monotonic() + keep)
         return board
 
     def previous_board(self, now: datetime) -> LiveBoard | None:
